@@ -1,0 +1,54 @@
+import { cdk8s, javascript } from 'projen';
+
+const project = new cdk8s.ConstructLibraryCdk8s({
+  name: 'cdk8s-shm',
+  description: 'Right-sized /dev/shm for Kubernetes pods: cdk8s constructs, an admission webhook and a node agent, all driven by one sizing core.',
+  author: 'cdk8s-shm contributors',
+  authorAddress: 'cdk8s-shm@users.noreply.github.com',
+  repositoryUrl: 'https://github.com/cdk8s-shm/cdk8s-shm.git',
+  keywords: ['cdk8s', 'kubernetes', 'shm', 'dev-shm', 'shared-memory', 'emptydir', 'pytorch', 'nccl', 'admission-webhook'],
+  license: 'Apache-2.0',
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+
+  // Peer dependencies: the user's app brings them, we build against the floor.
+  cdk8sVersion: '2.70.106',
+  constructsVersion: '10.4.2',
+  peerDeps: ['cdk8s-plus-28@^2.5.6'],
+  jsiiVersion: '~6.0.0',
+
+  devDeps: [
+    'cdk8s-plus-28@2.5.6',
+    'fast-json-patch@^3.1.1', // the standard RFC 6902 implementation tests apply our patches with
+    'kubernetes-models@^5.1.0', // OpenAPI schema validation of everything we emit (ESM, loaded in a child process)
+    'yaml@^2.8.1',
+    'ts-node@^10.9.2',
+  ],
+
+  jestOptions: {
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
+    jestConfig: {
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      coverageReporters: ['text-summary', 'lcov'],
+    },
+  },
+
+  depsUpgrade: false,
+  gitignore: ['/examples/dist/', '/.tmp/'],
+});
+
+// npm ci on a clean machine fails on the lock file projen writes otherwise: the platform packages of
+// unrs-resolver that newer versions list are not all on the registry we reach.
+project.package.addPackageResolutions('unrs-resolver@1.12.2');
+
+// The main job: synthesize every example to YAML and print the sizing table.
+project.addTask('examples', {
+  description: 'Synthesize every example in examples/ to YAML (examples/dist) and print the /dev/shm table',
+  exec: 'ts-node --project test/tsconfig.json examples/synth.ts',
+});
+
+// `npm test` must prove the library compiles under jsii (the published JS target) before jest runs.
+project.testTask.prependSpawn(project.compileTask);
+
+project.synth();
