@@ -1,1 +1,2 @@
-export {};
+export * from './shared-memory';
+export * from './shared-memory-deployment';

@@ -1,0 +1,13 @@
+/**
+ * The sizing core: pure, synchronous, no I/O and no cdk8s. The constructs, the admission webhook
+ * and the CLI all decide through it.
+ */
+export * from './names';
+export * from './decimal';
+export * from './quantity';
+export * from './pod-limit';
+export * from './policy';
+export * from './plan';
+export * from './patch';
+export * from './workload';
+export * from './json';

@@ -1,0 +1,32 @@
+/**
+ * Names and defaults that users, the webhook, the CLI and the constructs share.
+ * They exist here once; nothing else spells them out.
+ */
+
+/** Prefix of every annotation this project reads or writes. */
+export const ANNOTATION_PREFIX = 'cdk8s-shm.io/';
+
+/** `"false"` opts a pod out; `"true"` opts it in where injection runs opt-in. */
+export const INJECT_ANNOTATION = `${ANNOTATION_PREFIX}inject`;
+
+/** An explicit `/dev/shm` size for the pod, as a Kubernetes quantity. */
+export const SIZE_ANNOTATION = `${ANNOTATION_PREFIX}size`;
+
+/** A decimal share of the pod memory limit, in (0, 1]. */
+export const RATIO_ANNOTATION = `${ANNOTATION_PREFIX}ratio`;
+
+/** Written on every pod (or pod template) whose `/dev/shm` we sized: the size we chose. */
+export const SIZE_LIMIT_ANNOTATION = `${ANNOTATION_PREFIX}size-limit`;
+
+/** The volume we inject. */
+export const DEFAULT_VOLUME_NAME = 'dshm';
+
+/** Where the volume is mounted. */
+export const SHM_MOUNT_PATH = '/dev/shm';
+
+/**
+ * The default share of the pod memory limit: what a Linux host gives its own `/dev/shm`.
+ * Shared memory pages are charged to the writer's memory cgroup, so the rest of the limit stays
+ * for the application itself.
+ */
+export const DEFAULT_RATIO = '0.5';

@@ -1,0 +1,65 @@
+/**
+ * A plan as an RFC 6902 JSON patch. The admission webhook returns it, the CLI and
+ * `SharedMemory.applyToChart` apply it; all three therefore change pods identically.
+ *
+ * The API server rejects a patch that does not apply, even under `failurePolicy: Ignore`, so every
+ * parent is created before a child is added to it (`add /spec/volumes/-` fails on a pod without
+ * `volumes`).
+ */
+import { SHM_MOUNT_PATH, SIZE_LIMIT_ANNOTATION } from './names';
+import { ShmPlan } from './plan';
+
+/** One RFC 6902 operation. We only ever emit `add` and `replace`. */
+export interface JsonPatchOperation {
+  readonly op: 'add' | 'replace';
+  readonly path: string;
+  readonly value: unknown;
+}
+
+/** Escapes one JSON Pointer reference token (RFC 6901): `~` → `~0`, `/` → `~1`. */
+export function escapePointerToken(token: string): string {
+  return token.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/**
+ * The operations that carry out a plan.
+ * @param plan the plan for the pod
+ * @param basePath JSON Pointer of the pod (template) inside the document: `''` for a Pod,
+ *   `/spec/template` for a Deployment, `/spec/jobTemplate/spec/template` for a CronJob
+ * @returns no operations unless the plan is `inject` or `update`
+ */
+export function planToPatch(plan: ShmPlan, basePath = ''): JsonPatchOperation[] {
+  const edits = plan.edits;
+  if (!edits || (plan.action !== 'inject' && plan.action !== 'update') || plan.size === undefined) return [];
+  const ops: JsonPatchOperation[] = [];
+  const spec = `${basePath}/spec`;
+
+  if (edits.setAnnotation) {
+    const annotationPath = `${basePath}/metadata/annotations/${escapePointerToken(SIZE_LIMIT_ANNOTATION)}`;
+    if (edits.createMetadata) {
+      ops.push({ op: 'add', path: `${basePath}/metadata`, value: { annotations: { [SIZE_LIMIT_ANNOTATION]: plan.size } } });
+    } else if (edits.createAnnotations) {
+      ops.push({ op: 'add', path: `${basePath}/metadata/annotations`, value: { [SIZE_LIMIT_ANNOTATION]: plan.size } });
+    } else {
+      ops.push({ op: edits.annotationExists ? 'replace' : 'add', path: annotationPath, value: plan.size });
+    }
+  }
+
+  if (edits.volume === 'add') {
+    const volume = { name: plan.volumeName, emptyDir: { medium: 'Memory', sizeLimit: plan.size } };
+    ops.push(edits.createVolumes
+      ? { op: 'add', path: `${spec}/volumes`, value: [volume] }
+      : { op: 'add', path: `${spec}/volumes/-`, value: volume });
+  } else if (edits.volume === 'resize') {
+    ops.push({ op: edits.sizeLimitMissing ? 'add' : 'replace', path: `${spec}/volumes/${edits.volumeIndex}/emptyDir/sizeLimit`, value: plan.size });
+  }
+
+  for (const mount of edits.mounts) {
+    const mountValue = { name: plan.volumeName, mountPath: SHM_MOUNT_PATH };
+    const container = `${spec}/${mount.field}/${mount.index}`;
+    ops.push(mount.createList
+      ? { op: 'add', path: `${container}/volumeMounts`, value: [mountValue] }
+      : { op: 'add', path: `${container}/volumeMounts/-`, value: mountValue });
+  }
+  return ops;
+}

@@ -1,0 +1,137 @@
+/**
+ * The pod memory limit exactly as the kubelet computes it for the pod cgroup
+ * (`pkg/kubelet/cm/helpers_linux.go` ResourceConfigForPod and
+ * `k8s.io/component-helpers/resource` PodLimits).
+ *
+ * That limit matters twice: the kubelet caps a memory-backed emptyDir at it, and pages written to
+ * `/dev/shm` are charged to it. A `/dev/shm` larger than the limit can never be used in full.
+ */
+import { JsonObject, isObject, objectAt } from './json';
+import { QuantityError, bytesCeil } from './quantity';
+
+/** Where a pod's memory limit came from. */
+export type LimitSource = 'pod' | 'containers';
+
+/** The pod has a memory limit. */
+export interface LimitedPod {
+  readonly kind: 'limited';
+  /** The limit in bytes, overhead included. */
+  readonly bytes: bigint;
+  /** `pod` when `spec.resources.limits.memory` decided it, `containers` when the containers did. */
+  readonly source: LimitSource;
+  /** `spec.overhead.memory` in bytes (already part of `bytes`). */
+  readonly overheadBytes: bigint;
+}
+
+/** The pod has no memory limit: it may use the whole node, and so may its `/dev/shm`. */
+export interface UnlimitedPod {
+  readonly kind: 'unlimited';
+  /** Names of the counted containers without a non-zero memory limit, in spec order. */
+  readonly containersWithoutLimit: readonly string[];
+}
+
+/** The spec is not something the kubelet would run: wrong types, bad quantities, no containers. */
+export interface InvalidPod {
+  readonly kind: 'invalid';
+  /** One line per problem, naming the field. */
+  readonly problems: readonly string[];
+}
+
+export type PodMemoryLimit = LimitedPod | UnlimitedPod | InvalidPod;
+
+/** A container as the limit computation sees it. */
+interface CountedContainer {
+  readonly name: string;
+  /** Memory limit in bytes; 0 means none (the kubelet treats a zero limit as no limit). */
+  readonly limit: bigint;
+  readonly sidecar: boolean;
+}
+
+/** Computes the memory limit of a pod from its spec. Never throws. */
+export function podMemoryLimit(spec: unknown): PodMemoryLimit {
+  const problems: string[] = [];
+  if (!isObject(spec)) return { kind: 'invalid', problems: ['spec is not an object'] };
+
+  const containers = readContainers(spec, 'containers', problems);
+  const initContainers = readContainers(spec, 'initContainers', problems);
+  if (containers.length === 0 && problems.length === 0) problems.push('spec.containers is empty');
+  const podLevel = readMemory(objectAt(objectAt(spec.resources)?.limits)?.memory, 'spec.resources.limits.memory', problems);
+  const overhead = readMemory(objectAt(spec.overhead)?.memory, 'spec.overhead.memory', problems);
+  if (problems.length > 0) return { kind: 'invalid', problems };
+
+  let bytes: bigint;
+  let source: LimitSource;
+  if (podLevel > 0n) {
+    bytes = podLevel;
+    source = 'pod';
+  } else {
+    const missing = [...containers, ...initContainers].filter(c => c.limit === 0n).map(c => c.name);
+    if (missing.length > 0) return { kind: 'unlimited', containersWithoutLimit: missing };
+    bytes = aggregateContainerLimits(containers, initContainers);
+    source = 'containers';
+  }
+  return { kind: 'limited', bytes: bytes + overhead, source, overheadBytes: overhead };
+}
+
+/**
+ * `max(sum(app containers) + sum(sidecars), max over init containers of initUse)`: sidecars run
+ * beside the app for the pod's whole life; a plain init container runs alone, beside only the
+ * sidecars started before it.
+ */
+function aggregateContainerLimits(containers: CountedContainer[], initContainers: CountedContainer[]): bigint {
+  let total = containers.reduce((sum, c) => sum + c.limit, 0n);
+  let sidecarsSoFar = 0n;
+  let peakInit = 0n;
+  for (const init of initContainers) {
+    let use: bigint;
+    if (init.sidecar) {
+      total += init.limit;
+      sidecarsSoFar += init.limit;
+      use = sidecarsSoFar;
+    } else {
+      use = init.limit + sidecarsSoFar;
+    }
+    if (use > peakInit) peakInit = use;
+  }
+  return total > peakInit ? total : peakInit;
+}
+
+function readContainers(spec: JsonObject, field: 'containers' | 'initContainers', problems: string[]): CountedContainer[] {
+  const list = spec[field];
+  if (list === undefined || list === null) return [];
+  if (!Array.isArray(list)) {
+    problems.push(`spec.${field} is not a list`);
+    return [];
+  }
+  return list.map((container, index) => {
+    const path = `spec.${field}[${index}]`;
+    if (!isObject(container)) {
+      problems.push(`${path} is not an object`);
+      return { name: `#${index}`, limit: 0n, sidecar: false };
+    }
+    const name = typeof container.name === 'string' ? container.name : `#${index}`;
+    const limit = readMemory(objectAt(objectAt(container.resources)?.limits)?.memory, `${path}.resources.limits.memory`, problems);
+    const sidecar = field === 'initContainers' && container.restartPolicy === 'Always';
+    return { name, limit, sidecar };
+  });
+}
+
+/** A memory quantity in bytes (rounded up, as `Quantity.Value()` does); 0 when absent. */
+function readMemory(value: unknown, path: string, problems: string[]): bigint {
+  if (value === undefined || value === null) return 0n;
+  if (typeof value !== 'string' && typeof value !== 'number') {
+    problems.push(`${path} is not a quantity`);
+    return 0n;
+  }
+  try {
+    const bytes = bytesCeil(value);
+    if (bytes < 0n) {
+      problems.push(`${path} (${value}) is negative`);
+      return 0n;
+    }
+    return bytes;
+  } catch (error) {
+    problems.push(`${path}: ${(error as QuantityError).message}`);
+    return 0n;
+  }
+}
