@@ -24,6 +24,9 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     'kubernetes-models@^5.1.0', // OpenAPI schema validation of everything we emit (ESM, loaded in a child process)
     'yaml@^2.8.1',
     'ts-node@^10.9.2',
+    'esbuild@^0.25.0', // bundles the webhook server and the CLI into single files shipped in lib/
+    'fast-check@^3.23.0', // property tests
+    'autocannon@^8.0.0', // load generator for benchmarks
   ],
 
   jestOptions: {
@@ -47,6 +50,10 @@ project.addTask('examples', {
   description: 'Synthesize every example in examples/ to YAML (examples/dist) and print the /dev/shm table',
   exec: 'ts-node --project test/tsconfig.json examples/synth.ts',
 });
+
+// The webhook server and the CLI run outside cdk8s apps: bundle each into one file after jsii.
+project.compileTask.exec('node scripts/bundle.mjs');
+project.npmignore?.addPatterns('/scripts/', '/.tmp/', '/examples/dist/');
 
 // `npm test` must prove the library compiles under jsii (the published JS target) before jest runs.
 project.testTask.prependSpawn(project.compileTask);
