@@ -1,4 +1,4 @@
-import { cdk8s, javascript } from 'projen';
+import { JsonFile, cdk8s, javascript } from 'projen';
 
 const project = new cdk8s.ConstructLibraryCdk8s({
   name: 'cdk8s-shm',
@@ -48,14 +48,26 @@ project.package.addPackageResolutions('unrs-resolver@1.12.2');
 // The main job: synthesize every example to YAML and print the sizing table.
 project.addTask('examples', {
   description: 'Synthesize every example in examples/ to YAML (examples/dist) and print the /dev/shm table',
-  exec: 'ts-node --project test/tsconfig.json examples/synth.ts',
+  exec: 'ts-node --project examples/tsconfig.json examples/synth.ts',
 });
 
 // The webhook server and the CLI run outside cdk8s apps: bundle each into one file after jsii.
 project.compileTask.exec('node scripts/bundle.mjs');
+project.eslint?.addLintPattern('examples');
+// Examples are type-checked and linted like tests (they run through ts-node, never through jsii).
+new JsonFile(project, 'examples/tsconfig.json', {
+  obj: {
+    extends: '../tsconfig.json',
+    compilerOptions: { noEmit: true, rootDir: '..', isolatedModules: true },
+    include: ['**/*.ts'],
+    exclude: ['node_modules', 'dist'],
+  },
+});
 project.npmignore?.addPatterns('/scripts/', '/.tmp/', '/examples/dist/');
 
-// `npm test` must prove the library compiles under jsii (the published JS target) before jest runs.
+// `npm test` must prove the library compiles under jsii (the published JS target) and regenerate
+// API.md before jest runs, so that CI catches an API.md that was not committed.
+project.testTask.prependSpawn(project.tasks.tryFind('docgen')!);
 project.testTask.prependSpawn(project.compileTask);
 
 project.synth();

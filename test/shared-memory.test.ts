@@ -1,0 +1,315 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { ApiObject, Chart, Cron, Include, JsonPatch, Size, Testing } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { SharedMemory, SharedMemoryDeployment, withSharedMemory } from '../src';
+import { podRuleViolations } from './support/pod-rules';
+import { expectValidAgainstSchema } from './support/schema';
+
+const GiB = (n: number) => Size.gibibytes(n);
+
+function container(name: string, limit?: Size): kplus.ContainerProps {
+  return { name, image: `example/${name}:1.0`, resources: limit ? { memory: { limit } } : { cpu: { limit: kplus.Cpu.millis(500) } } };
+}
+
+function synthOne(chart: Chart, kind: string): any {
+  const objects = Testing.synth(chart);
+  const found = objects.filter(o => o.kind === kind);
+  expect(found).toHaveLength(1);
+  return found[0];
+}
+
+function templateOf(object: any): any {
+  return object.kind === 'CronJob' ? object.spec.jobTemplate.spec.template : object.kind === 'Pod' ? object : object.spec.template;
+}
+
+function shmVolume(podSpec: any): any {
+  return (podSpec.volumes ?? []).find((v: any) => v.name === 'dshm');
+}
+
+function shmMountCount(c: any): number {
+  return (c.volumeMounts ?? []).filter((m: any) => m.name === 'dshm' && m.mountPath === '/dev/shm').length;
+}
+
+describe('SharedMemoryDeployment', () => {
+  test('sizes /dev/shm at half the pod memory limit and mounts it in every container', () => {
+    const chart = Testing.chart();
+    new SharedMemoryDeployment(chart, 'web', { containers: [container('app', GiB(4))] });
+    const deployment = synthOne(chart, 'Deployment');
+    const template = deployment.spec.template;
+
+    expect(template.spec.containers[0].resources.limits.memory).toBe('4096Mi');
+    expect(shmVolume(template.spec)).toEqual({ name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: '2Gi' } });
+    expect(shmMountCount(template.spec.containers[0])).toBe(1);
+    expect(template.metadata.annotations['cdk8s-shm.io/size-limit']).toBe('2Gi');
+    expectValidAgainstSchema([deployment]);
+    expect(podRuleViolations(template.spec)).toEqual([]);
+  });
+
+  test('covers containers added after construction, and sizes from the final limit', () => {
+    const chart = Testing.chart();
+    const deployment = new SharedMemoryDeployment(chart, 'web', { containers: [container('app', GiB(2))] });
+    deployment.addContainer(container('sidecar', GiB(1)));
+    deployment.addInitContainer(container('migrate', GiB(1)));
+    const template = synthOne(chart, 'Deployment').spec.template;
+
+    // 2Gi + 1Gi app containers; the plain init container (1Gi) runs alone before them.
+    expect(shmVolume(template.spec).emptyDir.sizeLimit).toBe('1536Mi');
+    for (const c of [...template.spec.containers, ...template.spec.initContainers]) expect(shmMountCount(c)).toBe(1);
+    expect(deployment.sharedMemory.decisions).toEqual([expect.objectContaining({ action: 'inject', podMemoryLimit: '3Gi', size: '1536Mi' })]);
+  });
+
+  test('options: ratio, explicit size, bounds, volume name and container selection', () => {
+    const chart = Testing.chart();
+    new SharedMemoryDeployment(chart, 'ratio', { containers: [container('a', GiB(10))], sharedMemory: { ratio: 0.25 } });
+    new SharedMemoryDeployment(chart, 'size', { containers: [container('a', GiB(10))], sharedMemory: { size: Size.mebibytes(1500) } });
+    new SharedMemoryDeployment(chart, 'max', { containers: [container('a', GiB(10))], sharedMemory: { maximum: GiB(1) } });
+    new SharedMemoryDeployment(chart, 'min', { containers: [container('a', Size.mebibytes(256))], sharedMemory: { minimum: Size.mebibytes(200) } });
+    new SharedMemoryDeployment(chart, 'named', {
+      containers: [container('a', GiB(2)), container('b', GiB(2))],
+      sharedMemory: { volumeName: 'shm', containers: ['b'] },
+    });
+    const byName = new Map<string, any>(Testing.synth(chart).map(o => [o.metadata.name.split('-')[1], o.spec.template.spec]));
+
+    expect(shmVolume(byName.get('ratio')).emptyDir.sizeLimit).toBe('2560Mi');
+    expect(shmVolume(byName.get('size')).emptyDir.sizeLimit).toBe('1500Mi');
+    expect(shmVolume(byName.get('max')).emptyDir.sizeLimit).toBe('1Gi');
+    expect(shmVolume(byName.get('min')).emptyDir.sizeLimit).toBe('200Mi');
+    const named = byName.get('named');
+    expect(named.volumes).toEqual([{ name: 'shm', emptyDir: { medium: 'Memory', sizeLimit: '2Gi' } }]);
+    expect(named.containers[0].volumeMounts ?? []).toEqual([]);
+    expect(named.containers[1].volumeMounts).toEqual([{ name: 'shm', mountPath: '/dev/shm' }]);
+  });
+
+  test('a container without a memory limit fails synthesis, naming the container and the fix', () => {
+    const chart = Testing.chart();
+    new SharedMemoryDeployment(chart, 'web', { containers: [container('app', GiB(1)), container('logger')] });
+    expect(() => Testing.synth(chart)).toThrow(
+      "container 'logger' of Deployment 'web' has no memory limit: set 'resources.memory.limit' (for example Size.gibibytes(4)) so /dev/shm can be sized from it");
+  });
+
+  test('a size above the pod memory limit fails synthesis with both values', () => {
+    const chart = Testing.chart();
+    new SharedMemoryDeployment(chart, 'web', { containers: [container('app', GiB(2))], sharedMemory: { size: GiB(3) } });
+    expect(() => Testing.synth(chart)).toThrow("'size' (3Gi) must not exceed the pod memory limit (2Gi) of Deployment 'web'");
+  });
+
+  test('a minimum above the pod memory limit fails synthesis', () => {
+    const chart = Testing.chart();
+    new SharedMemoryDeployment(chart, 'web', { containers: [container('app', GiB(1))], sharedMemory: { minimum: GiB(2) } });
+    expect(() => Testing.synth(chart)).toThrow("'minimum' (2Gi) must not exceed the pod memory limit (1Gi) of Deployment 'web'");
+  });
+
+  test.each([
+    ['ratio 0', { ratio: 0 }, "'ratio' (0) must be greater than 0 and at most 1"],
+    ['ratio 1.5', { ratio: 1.5 }, "'ratio' (1.5) must be greater than 0 and at most 1"],
+    ['size with ratio', { size: GiB(1), ratio: 0.3 }, "'size' (1Gi) and 'ratio' (0.3) cannot both be set"],
+    ['minimum above maximum', { minimum: GiB(2), maximum: GiB(1) }, "'minimum' (2Gi) must not exceed 'maximum' (1Gi)"],
+    ['bad volume name', { volumeName: 'Dev_Shm' }, "'volumeName' (\"Dev_Shm\") must be a DNS-1123 label"],
+  ])('impossible options are refused at construction: %s', (_label, sharedMemory, message) => {
+    const chart = Testing.chart();
+    expect(() => new SharedMemoryDeployment(chart, 'web', { containers: [container('app', GiB(1))], sharedMemory }))
+      .toThrow(message);
+  });
+
+  test('an unknown container name fails synthesis', () => {
+    const chart = Testing.chart();
+    new SharedMemoryDeployment(chart, 'web', { containers: [container('app', GiB(1))], sharedMemory: { containers: ['app', 'ghost'] } });
+    expect(() => Testing.synth(chart)).toThrow("'containers' names 'ghost', which is not a container of Deployment 'web'");
+  });
+
+  test('a user mount at /dev/shm conflicts, and the message says how to resolve it', () => {
+    const chart = Testing.chart();
+    const deployment = new SharedMemoryDeployment(chart, 'web', { containers: [container('app', GiB(1))] });
+    const scratch = kplus.Volume.fromEmptyDir(chart, 'scratch', 'scratch', { medium: kplus.EmptyDirMedium.MEMORY });
+    deployment.containers[0].mount('/dev/shm', scratch);
+    expect(() => Testing.synth(chart)).toThrow(
+      "Deployment 'web': container 'app' already mounts volume 'scratch' at /dev/shm; remove that mount to let SharedMemory size /dev/shm");
+  });
+
+  test('hostIPC conflicts', () => {
+    const chart = Testing.chart();
+    const deployment = new SharedMemoryDeployment(chart, 'web', { containers: [container('app', GiB(1))] });
+    // cdk8s-plus 2.5 has no hostIPC prop; users set it with an escape hatch (L1 field name hostIpc).
+    ApiObject.of(deployment).addJsonPatch(JsonPatch.add('/spec/template/spec/hostIpc', true));
+    expect(() => Testing.synth(chart)).toThrow("Deployment 'web' sets 'hostIPC' to true, so /dev/shm is the node's own");
+  });
+
+  test('synthesizing twice gives the same output (the patch is idempotent)', () => {
+    const chart = Testing.chart();
+    new SharedMemoryDeployment(chart, 'web', { containers: [container('app', GiB(4))] });
+    const first = Testing.synth(chart);
+    const second = Testing.synth(chart);
+    expect(second).toEqual(first);
+    expect(shmVolume(second[0].spec.template.spec).emptyDir.sizeLimit).toBe('2Gi');
+  });
+});
+
+describe('SharedMemory.addTo / withSharedMemory', () => {
+  test('every cdk8s-plus pod workload kind', () => {
+    const chart = Testing.chart();
+    const containers = [container('app', GiB(2))];
+    withSharedMemory(new kplus.Deployment(chart, 'deployment', { containers }));
+    withSharedMemory(new kplus.StatefulSet(chart, 'statefulset', {
+      containers,
+      service: new kplus.Service(chart, 'svc', { ports: [{ port: 80 }] }),
+    }));
+    withSharedMemory(new kplus.DaemonSet(chart, 'daemonset', { containers }));
+    withSharedMemory(new kplus.Job(chart, 'job', { containers }));
+    withSharedMemory(new kplus.CronJob(chart, 'cronjob', { containers, schedule: Cron.hourly() }));
+    withSharedMemory(new kplus.Pod(chart, 'pod', { containers }));
+
+    const objects = Testing.synth(chart);
+    const workloads = objects.filter(o => o.kind !== 'Service');
+    expect(workloads.map(o => o.kind).sort()).toEqual(['CronJob', 'DaemonSet', 'Deployment', 'Job', 'Pod', 'StatefulSet']);
+    for (const workload of workloads) {
+      const template = templateOf(workload);
+      expect(shmVolume(template.spec)).toEqual({ name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: '1Gi' } });
+      expect(shmMountCount(template.spec.containers[0])).toBe(1);
+      expect(podRuleViolations(template.spec)).toEqual([]);
+    }
+    expectValidAgainstSchema(objects);
+  });
+
+  test('withSharedMemory returns the workload, for chaining', () => {
+    const chart = Testing.chart();
+    const deployment = new kplus.Deployment(chart, 'web', { containers: [container('app', GiB(1))] });
+    expect(withSharedMemory(deployment, { ratio: 0.5 })).toBe(deployment);
+  });
+
+  test('sidecars count toward the limit and get the mount', () => {
+    const chart = Testing.chart();
+    const deployment = new kplus.Deployment(chart, 'web', { containers: [container('app', GiB(2))] });
+    deployment.addInitContainer({ ...container('proxy', GiB(1)), restartPolicy: kplus.ContainerRestartPolicy.ALWAYS });
+    SharedMemory.addTo(deployment);
+    const spec = synthOne(chart, 'Deployment').spec.template.spec;
+    expect(spec.initContainers[0].restartPolicy).toBe('Always');
+    expect(shmVolume(spec).emptyDir.sizeLimit).toBe('1536Mi');
+    expect(shmMountCount(spec.initContainers[0])).toBe(1);
+  });
+
+  test('includeInitContainers: false leaves init containers on the runtime default', () => {
+    const chart = Testing.chart();
+    const job = new kplus.Job(chart, 'job', { containers: [container('train', GiB(8))] });
+    job.addInitContainer(container('fetch', GiB(1)));
+    SharedMemory.addTo(job, { includeInitContainers: false });
+    const spec = synthOne(chart, 'Job').spec.template.spec;
+    expect(shmMountCount(spec.containers[0])).toBe(1);
+    expect(shmMountCount(spec.initContainers[0])).toBe(0);
+  });
+
+  test('calling addTo twice on one workload is refused', () => {
+    const chart = Testing.chart();
+    const deployment = new kplus.Deployment(chart, 'web', { containers: [container('app', GiB(1))] });
+    SharedMemory.addTo(deployment);
+    expect(() => SharedMemory.addTo(deployment)).toThrow("SharedMemory.addTo() was already called for Deployment 'web'");
+  });
+});
+
+describe('SharedMemory.applyToChart', () => {
+  const thirdParty = `
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: vllm }
+spec:
+  selector: { matchLabels: { app: vllm } }
+  template:
+    metadata: { labels: { app: vllm } }
+    spec:
+      containers:
+        - name: server
+          image: vllm/vllm-openai:v0.6.0
+          resources: { limits: { memory: 32Gi } }
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: { name: report }
+spec:
+  schedule: "0 3 * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: OnFailure
+          containers:
+            - name: chrome
+              image: example/headless-chrome:1.0
+              resources: { limits: { memory: 3Gi } }
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: nolimit }
+spec:
+  containers:
+    - name: app
+      image: example/app:1.0
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: hostipc }
+spec:
+  hostIPC: true
+  containers:
+    - name: app
+      image: example/app:1.0
+      resources: { limits: { memory: 1Gi } }
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: { name: settings }
+data: { a: b }
+`;
+
+  function includeChart(): Chart {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-shm-'));
+    const file = path.join(dir, 'third-party.yaml');
+    fs.writeFileSync(file, thirdParty);
+    const chart = Testing.chart();
+    new Include(chart, 'third-party', { url: file });
+    return chart;
+  }
+
+  test('fixes included objects and leaves what it cannot size untouched, with a reason', () => {
+    const chart = includeChart();
+    const sharedMemory = SharedMemory.applyToChart(chart);
+    const objects = Testing.synth(chart);
+    const byName = new Map<string, any>(objects.map(o => [o.metadata.name, o]));
+
+    expect(shmVolume(byName.get('vllm').spec.template.spec).emptyDir.sizeLimit).toBe('16Gi');
+    expect(shmMountCount(byName.get('vllm').spec.template.spec.containers[0])).toBe(1);
+    const cronSpec = byName.get('report').spec.jobTemplate.spec.template.spec;
+    expect(shmVolume(cronSpec).emptyDir.sizeLimit).toBe('1536Mi');
+    expect(byName.get('nolimit').spec.volumes).toBeUndefined();
+    expect(byName.get('hostipc').spec.volumes).toBeUndefined();
+    expect(byName.get('settings')).toEqual({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings' }, data: { a: 'b' } });
+
+    const decisions = new Map(sharedMemory.decisions.map(d => [d.object, d]));
+    expect(decisions.get("Pod 'nolimit'")).toEqual(expect.objectContaining({ action: 'skip', reason: 'no-memory-limit' }));
+    expect(decisions.get("Pod 'hostipc'")).toEqual(expect.objectContaining({ action: 'skip', reason: 'host-ipc' }));
+    expect(decisions.get("Deployment 'vllm'")).toEqual(expect.objectContaining({ action: 'inject', size: '16Gi', podMemoryLimit: '32Gi' }));
+    expectValidAgainstSchema(objects);
+  });
+
+  test('leaves workloads handled by addTo to their own options', () => {
+    const chart = includeChart();
+    const own = new kplus.Deployment(chart, 'own', { containers: [container('app', GiB(4))] });
+    SharedMemory.addTo(own, { ratio: 0.25 });
+    SharedMemory.applyToChart(chart, { ratio: 0.75 });
+    const objects = Testing.synth(chart);
+    const ownSpec = objects.find(o => o.metadata.name.startsWith('test-own'))!.spec.template.spec;
+    expect(shmVolume(ownSpec).emptyDir.sizeLimit).toBe('1Gi');
+    expect(shmVolume(objects.find(o => o.metadata.name === 'vllm')!.spec.template.spec).emptyDir.sizeLimit).toBe('24Gi');
+  });
+
+  test('respects pod annotations: opt-out and explicit size', () => {
+    const chart = Testing.chart();
+    const base = { containers: [{ name: 'a', image: 'a:1', resources: { limits: { memory: '2Gi' } } }] };
+    new ApiObject(chart, 'out', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'out', annotations: { 'cdk8s-shm.io/inject': 'false' } }, spec: base } as any);
+    new ApiObject(chart, 'sized', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'sized', annotations: { 'cdk8s-shm.io/size': '300Mi' } }, spec: base } as any);
+    SharedMemory.applyToChart(chart);
+    const objects = new Map<string, any>(Testing.synth(chart).map(o => [o.metadata.name, o]));
+    expect(objects.get('out').spec.volumes).toBeUndefined();
+    expect(shmVolume(objects.get('sized').spec).emptyDir.sizeLimit).toBe('300Mi');
+  });
+});
