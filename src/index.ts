@@ -1,2 +1,3 @@
 export * from './shared-memory';
 export * from './shared-memory-deployment';
+export * from './shared-memory-agent';

@@ -1,0 +1,49 @@
+/**
+ * A node agent and a business Deployment sharing memory across pods (seed 002): platform agents
+ * (service routing, security) that used to be baked into every business image now run once per
+ * node, and the business process still talks to them through POSIX shared memory in /dev/shm.
+ */
+import { App, Chart, Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { SharedMemoryAgent, SharedMemoryDomain } from '../src';
+
+export default function nodeAgentExample(app: App): Chart {
+  const chart = new Chart(app, 'node-agent');
+
+  // One agent pod per labeled node, with a 512Mi tmpfs domain mounted at /dev/shm.
+  const agent = new SharedMemoryAgent(chart, 'routing-agent', {
+    domain: SharedMemoryDomain.tmpfs({ size: Size.mebibytes(512) }),
+    containers: [{
+      name: 'agent',
+      image: 'registry.example.com/platform/routing-agent:3.2.1',
+      resources: {
+        cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.millis(500) },
+        memory: { request: Size.mebibytes(256), limit: Size.mebibytes(256) },
+      },
+    }],
+  });
+
+  // The business namespace admits hostPath (enforce: privileged) but still warns beyond baseline.
+  new kplus.Namespace(chart, 'shop', {
+    metadata: {
+      name: 'shop',
+      labels: {
+        'pod-security.kubernetes.io/enforce': 'privileged',
+        'pod-security.kubernetes.io/warn': 'baseline',
+        'pod-security.kubernetes.io/audit': 'baseline',
+      },
+    },
+  });
+  const web = new kplus.Deployment(chart, 'web', {
+    metadata: { namespace: 'shop' },
+    replicas: 3,
+    containers: [{
+      name: 'web',
+      image: 'registry.example.com/shop/web:5.0.0',
+      portNumber: 8080,
+      resources: { memory: { request: Size.gibibytes(1), limit: Size.gibibytes(1) } },
+    }],
+  });
+  agent.share(web);
+  return chart;
+}

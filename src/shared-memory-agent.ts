@@ -1,0 +1,718 @@
+import { ApiObject, JsonPatch, Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { DOMAIN_CONTAINER_PATH, hostShmPreparerScript, tmpfsMounterScript } from './agent/mounter';
+import { PSS_AUDIT, PSS_ENFORCE, PSS_WARN, forbiddingLevel } from './agent/pod-security';
+import { ShareSpec, TolerationJson, normalizePath, planShare } from './agent/share-plan';
+import {
+  ANNOTATION_PREFIX, INJECT_ANNOTATION, JsonPatchOperation, SHM_MOUNT_PATH,
+  describeObject, escapePointerToken, formatBytes, isObject, objectAt, podTemplateOf, stringAt, tryParseSize,
+} from './core';
+import { SharedMemory } from './shared-memory';
+
+/**
+ * Options for `SharedMemoryDomain.tmpfs()`.
+ */
+export interface TmpfsDomainOptions {
+  /**
+   * The size of the tmpfs (`mount -o size=`): the most memory all segments of the domain can hold
+   * together. Pages are charged to the memory limit of the pod that first writes them.
+   */
+  readonly size: Size;
+
+  /**
+   * The directory on the node the tmpfs is mounted on. It only serves as a mount point: the data
+   * lives in the tmpfs, never on the node's disk.
+   *
+   * @default - `/run/cdk8s-shm/<agent name>`
+   */
+  readonly hostPath?: string;
+}
+
+/**
+ * Options for `SharedMemoryDomain.hostShm()`.
+ */
+export interface HostShmDomainOptions {
+  /**
+   * The directory, below the node's `/dev/shm`.
+   *
+   * @default - `/dev/shm/cdk8s-shm-<agent name>`
+   */
+  readonly hostPath?: string;
+}
+
+/**
+ * Where on the node the shared memory of an agent and its business pods lives: a host directory
+ * that every one of them mounts (at `/dev/shm` by default), always memory-backed.
+ */
+export class SharedMemoryDomain {
+  /**
+   * A dedicated tmpfs with an explicit size, mounted on the node by the agent pod (the model of
+   * NVIDIA's MPS device plugin): bounded, memory-backed, owned by the agent. The default.
+   *
+   * @param options the size and the mount point
+   */
+  public static tmpfs(options: TmpfsDomainOptions): SharedMemoryDomain {
+    const bytes = tryParseSize(options.size?.asString(), 'size');
+    if (typeof bytes === 'string') {
+      throw new Error(`SharedMemoryDomain.tmpfs(): ${bytes}; give a positive size such as Size.gibibytes(1)`);
+    }
+    return new SharedMemoryDomain(true, bytes, options.hostPath);
+  }
+
+  /**
+   * A directory on the node's own `/dev/shm`. No mount and no privileged container, but the
+   * domain is bounded only by the node's `/dev/shm` (usually half its memory), shared with
+   * everything else on the node.
+   *
+   * @param options the directory
+   */
+  public static hostShm(options: HostShmDomainOptions = {}): SharedMemoryDomain {
+    return new SharedMemoryDomain(false, undefined, options.hostPath);
+  }
+
+  /**
+   * True for a dedicated tmpfs, false for a directory on the node's `/dev/shm`.
+   */
+  public readonly dedicatedTmpfs: boolean;
+
+  /**
+   * The tmpfs size in whole bytes, as a quantity (`1Gi`).
+   *
+   * @default - no size of its own (a directory on the node's `/dev/shm`)
+   */
+  public readonly size?: string;
+
+  /**
+   * The host directory, when given.
+   *
+   * @default - chosen by the agent from its name
+   */
+  public readonly hostPath?: string;
+
+  /** @internal */
+  public readonly _sizeBytes?: bigint;
+
+  private constructor(dedicatedTmpfs: boolean, sizeBytes: bigint | undefined, hostPath: string | undefined) {
+    this.dedicatedTmpfs = dedicatedTmpfs;
+    this._sizeBytes = sizeBytes;
+    this.size = sizeBytes === undefined ? undefined : formatBytes(sizeBytes);
+    this.hostPath = hostPath;
+  }
+}
+
+/**
+ * Options for `AgentPlacement.labeledNodes()`.
+ */
+export interface LabeledNodesOptions {
+  /**
+   * The node label (and taint) key.
+   *
+   * @default - `cdk8s-shm.io/<agent name>`
+   */
+  readonly key?: string;
+
+  /**
+   * The node label (and taint) value.
+   *
+   * @default "true"
+   */
+  readonly value?: string;
+
+  /**
+   * Whether the agent and the business pods tolerate a `<key>=<value>:NoSchedule` taint, so that
+   * the operator can reserve the labeled nodes for pods that share with the agent.
+   *
+   * @default true
+   */
+  readonly tolerateTaint?: boolean;
+}
+
+/**
+ * Which nodes run the agent, and so which nodes the business pods that share with it land on.
+ */
+export class AgentPlacement {
+  /**
+   * Only nodes carrying a label, added node by node during a gradual rollout (and tolerating the
+   * matching `NoSchedule` taint). The default.
+   *
+   * @param options the label and whether a taint is tolerated
+   */
+  public static labeledNodes(options: LabeledNodesOptions = {}): AgentPlacement {
+    return new AgentPlacement(false, options.key, options.value ?? 'true', options.tolerateTaint ?? true);
+  }
+
+  /**
+   * Every Linux node, tolerating every taint, as node-critical daemons do. Business pods need no
+   * node selector beyond `kubernetes.io/os: linux`.
+   */
+  public static allNodes(): AgentPlacement {
+    return new AgentPlacement(true, undefined, undefined, false);
+  }
+
+  /**
+   * True when the agent runs on every Linux node.
+   */
+  public readonly everyNode: boolean;
+
+  /**
+   * The node label key, when one was given.
+   *
+   * @default - derived from the agent name, or none for `allNodes()`
+   */
+  public readonly labelKey?: string;
+
+  /**
+   * The node label value.
+   *
+   * @default - none for `allNodes()`
+   */
+  public readonly labelValue?: string;
+
+  /**
+   * Whether the matching `NoSchedule` taint is tolerated.
+   */
+  public readonly tolerateTaint: boolean;
+
+  private constructor(everyNode: boolean, labelKey: string | undefined, labelValue: string | undefined, tolerateTaint: boolean) {
+    this.everyNode = everyNode;
+    this.labelKey = labelKey;
+    this.labelValue = labelValue;
+    this.tolerateTaint = tolerateTaint;
+  }
+}
+
+/**
+ * Properties for `SharedMemoryAgent`.
+ */
+export interface SharedMemoryAgentProps {
+  /**
+   * The agent containers. Each must set `resources` (a node-critical daemon's footprint should be
+   * explicit, and its memory limit must cover the shared-memory pages it writes). They run
+   * unprivileged: all capabilities dropped unless `securityContext.capabilities` says otherwise,
+   * no privilege escalation, non-root, read-only root filesystem; `privileged` is refused.
+   */
+  readonly containers: kplus.ContainerProps[];
+
+  /**
+   * Name of the DaemonSet; also names the default namespace, host directory, node label and
+   * volume. A DNS-1123 label of at most 52 characters.
+   *
+   * @default - the construct id, lower-cased
+   */
+  readonly name?: string;
+
+  /**
+   * Where the shared memory lives on the node.
+   *
+   * @default - SharedMemoryDomain.tmpfs({ size: Size.gibibytes(1) })
+   */
+  readonly domain?: SharedMemoryDomain;
+
+  /**
+   * Where the agent containers (and, unless `share()` says otherwise, the business containers)
+   * see the domain. At `/dev/shm`, `shm_open()` finds it without configuration.
+   *
+   * @default "/dev/shm"
+   */
+  readonly mountPath?: string;
+
+  /**
+   * Whether the agent and the pods that share with it also exchange System V shared memory
+   * (`shmget`). That needs `hostIPC: true` in all of them: they join the node's IPC namespace and
+   * can read and remove every System V segment and POSIX message queue on the node.
+   *
+   * @default false
+   */
+  readonly systemV?: boolean;
+
+  /**
+   * Which nodes run the agent.
+   *
+   * @default - AgentPlacement.labeledNodes(): nodes labeled `cdk8s-shm.io/<name>=true`, tolerating the matching NoSchedule taint
+   */
+  readonly placement?: AgentPlacement;
+
+  /**
+   * Namespace of the agent.
+   *
+   * @default - the agent's name
+   */
+  readonly namespace?: string;
+
+  /**
+   * Whether to create the namespace, labeled for Pod Security `enforce: privileged` (the agent
+   * needs a hostPath volume) with `warn` and `audit` at `baseline`.
+   *
+   * @default true
+   */
+  readonly createNamespace?: boolean;
+
+  /**
+   * Priority class of the agent pods.
+   *
+   * @default "system-node-critical"
+   */
+  readonly priorityClassName?: string;
+
+  /**
+   * Image of the init container that mounts the tmpfs (or opens the `/dev/shm` directory). It
+   * needs `sh`, `awk`, `mount` and `chmod`; pin it, by digest if you can.
+   *
+   * @default "busybox:1.36.1"
+   */
+  readonly mounterImage?: string;
+
+  /**
+   * Service account of the agent pods.
+   *
+   * @default - the namespace's default service account, with no token mounted
+   */
+  readonly serviceAccount?: kplus.IServiceAccount;
+}
+
+/**
+ * Options for `SharedMemoryAgent.share()`.
+ */
+export interface SharedMemoryShareOptions {
+  /**
+   * Names of the containers (app or init) that mount the domain.
+   *
+   * @default - every app container
+   */
+  readonly containers?: string[];
+
+  /**
+   * Where the business containers see the domain.
+   *
+   * @default - the agent's `mountPath`
+   */
+  readonly mountPath?: string;
+
+  /**
+   * Name of the hostPath volume added to the business pods.
+   *
+   * @default - `<agent name>-shm`
+   */
+  readonly volumeName?: string;
+}
+
+/** The image the mounter runs when none is given. */
+const DEFAULT_MOUNTER_IMAGE = 'busybox:1.36.1';
+const OS_LABEL = 'kubernetes.io/os';
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const LABEL_PREFIX = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** Host trees a tmpfs must never be mounted over. */
+const FORBIDDEN_HOST_TREES = ['/proc', '/sys', '/dev', '/etc', '/boot', '/usr', '/bin', '/sbin', '/lib', '/lib64', '/var/lib/kubelet'];
+
+interface Binding {
+  readonly apiObject: ApiObject;
+  readonly subject: string;
+  readonly options: SharedMemoryShareOptions;
+  /** `SharedMemory.addTo()` was called on the workload (a cdk8s-plus one). */
+  readonly perPodShm: boolean;
+}
+
+/**
+ * A node agent (a DaemonSet around your agent containers) and the node-level shared-memory domain
+ * it shares with business pods on the same node: a memory-backed host directory mounted at
+ * `/dev/shm` (or `mountPath`) in the agent and in every pod connected with `share()`, plus, when
+ * `systemV` is on, the node's IPC namespace.
+ *
+ * This is for agents that used to live inside every business image and talk to the business
+ * process through shared memory (seed 002). Two containers of one pod already share System V IPC
+ * and can share a memory-backed emptyDir: use `SharedMemory.addTo()` (or a sidecar) when the agent
+ * can run per pod.
+ */
+export class SharedMemoryAgent extends Construct {
+  /**
+   * The agent's name (DaemonSet, namespace, label and host directory derive from it).
+   */
+  public readonly name: string;
+
+  /**
+   * The agent's namespace.
+   */
+  public readonly namespaceName: string;
+
+  /**
+   * The host directory that holds the domain.
+   */
+  public readonly hostPath: string;
+
+  /**
+   * Where the agent containers see the domain.
+   */
+  public readonly mountPath: string;
+
+  /**
+   * Whether System V shared memory is shared (`hostIPC`).
+   */
+  public readonly systemV: boolean;
+
+  /**
+   * The domain.
+   */
+  public readonly domain: SharedMemoryDomain;
+
+  /**
+   * The node label key the agent selects.
+   *
+   * @default - none: the agent runs on every Linux node
+   */
+  public readonly nodeLabelKey?: string;
+
+  /**
+   * The node label value the agent selects.
+   *
+   * @default - none: the agent runs on every Linux node
+   */
+  public readonly nodeLabelValue?: string;
+
+  /**
+   * The agent DaemonSet.
+   */
+  public readonly daemonSet: kplus.DaemonSet;
+
+  private readonly tolerations: TolerationJson[];
+  private readonly bindings: Binding[] = [];
+  private readonly _warnings: string[] = [];
+
+  constructor(scope: Construct, id: string, props: SharedMemoryAgentProps) {
+    super(scope, id);
+    const subject = `SharedMemoryAgent '${id}'`;
+    this.name = props.name ?? id.toLowerCase();
+    if (this.name.length > 52 || !DNS1123_LABEL.test(this.name)) {
+      throw new Error(`'name' (${JSON.stringify(this.name)}) of ${subject} must be a DNS-1123 label of at most 52 characters: set 'name'`);
+    }
+    this.domain = props.domain ?? SharedMemoryDomain.tmpfs({ size: Size.gibibytes(1) });
+    this.hostPath = checkHostPath(this.domain, this.domain.hostPath ?? (this.domain.dedicatedTmpfs
+      ? `/run/cdk8s-shm/${this.name}` : `${SHM_MOUNT_PATH}/cdk8s-shm-${this.name}`), subject);
+    this.mountPath = checkMountPath(props.mountPath ?? SHM_MOUNT_PATH, 'mountPath', subject);
+    this.systemV = props.systemV ?? false;
+    this.namespaceName = props.namespace ?? this.name;
+
+    const placement = props.placement ?? AgentPlacement.labeledNodes();
+    if (!placement.everyNode) {
+      this.nodeLabelKey = placement.labelKey ?? `${ANNOTATION_PREFIX}${this.name}`;
+      this.nodeLabelValue = placement.labelValue ?? 'true';
+      checkLabel(this.nodeLabelKey, this.nodeLabelValue, subject);
+    }
+    this.tolerations = this.nodeLabelKey !== undefined && this.nodeLabelValue !== undefined && placement.tolerateTaint
+      ? [{ key: this.nodeLabelKey, operator: 'Equal', value: this.nodeLabelValue, effect: 'NoSchedule' }]
+      : [];
+
+    if (!props.containers || props.containers.length === 0) {
+      throw new Error(`'containers' of ${subject} is empty: give the agent containers`);
+    }
+
+    let namespace: kplus.Namespace | undefined;
+    if (props.createNamespace ?? true) {
+      namespace = new kplus.Namespace(this, 'Namespace', {
+        metadata: {
+          name: this.namespaceName,
+          // hostPath needs `privileged`; warn and audit still report anything beyond baseline.
+          labels: { [PSS_ENFORCE]: 'privileged', [PSS_WARN]: 'baseline', [PSS_AUDIT]: 'baseline' },
+        },
+      });
+    }
+
+    this.daemonSet = new kplus.DaemonSet(this, 'DaemonSet', {
+      metadata: { name: this.name, namespace: this.namespaceName },
+      serviceAccount: props.serviceAccount,
+    });
+    if (namespace) this.daemonSet.node.addDependency(namespace);
+    const volume = kplus.Volume.fromHostPath(this, 'Domain', this.volumeName(), {
+      path: this.hostPath,
+      type: kplus.HostPathVolumeType.DIRECTORY_OR_CREATE,
+    });
+    this.addMounterTo(this.daemonSet, volume, props.mounterImage ?? DEFAULT_MOUNTER_IMAGE);
+    for (const container of props.containers) this.addAgentContainer(container, volume, subject);
+
+    if (placement.everyNode) {
+      this.daemonSet.scheduling.tolerate(kplus.Node.tainted(kplus.NodeTaintQuery.any()));
+    } else if (this.tolerations.length > 0) {
+      this.daemonSet.scheduling.tolerate(kplus.Node.tainted(kplus.NodeTaintQuery.is(
+        this.tolerations[0].key, this.tolerations[0].value, { effect: kplus.TaintEffect.NO_SCHEDULE })));
+    }
+    // cdk8s-plus has no field for these; its objects take patches in their typed (L1) form,
+    // where the pod's `hostIPC` is `hostIpc` and an IntOrString is `{ value }`.
+    const daemonSetObject = ApiObject.of(this.daemonSet);
+    daemonSetObject.addJsonPatch(
+      JsonPatch.add('/spec/template/spec/priorityClassName', props.priorityClassName ?? 'system-node-critical'),
+      JsonPatch.add('/spec/template/spec/nodeSelector', this.nodeSelector()),
+      // One node at a time; no surge, so two agents never run side by side on one domain.
+      JsonPatch.add('/spec/updateStrategy', { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: { value: 1 }, maxSurge: { value: 0 } } }),
+    );
+    if (this.systemV) {
+      daemonSetObject.addJsonPatch(JsonPatch.add('/spec/template/spec/hostIpc', true));
+      this._warnings.push(`${subject} shares System V shared memory: it runs with hostIPC, in the node's IPC namespace, `
+        + 'where it can read and remove every System V segment and POSIX message queue on the node');
+    }
+    if (!this.domain.dedicatedTmpfs) {
+      this._warnings.push(`${subject} keeps its shared memory in ${this.hostPath} on the node's own /dev/shm: `
+        + "nothing but that /dev/shm's size bounds it, and other users of the node's /dev/shm compete for it");
+    }
+
+    this.node.addValidation({ validate: () => this.validateAgent(props.createNamespace ?? true) });
+  }
+
+  /**
+   * Things worth knowing about this agent's security and limits (also printed at synthesis).
+   */
+  public get warnings(): string[] {
+    return [...this._warnings];
+  }
+
+  /**
+   * Connects a cdk8s-plus workload (Deployment, StatefulSet, DaemonSet, Job, CronJob or Pod) to
+   * the agent: mounts the domain in the chosen containers (HostToContainer propagation), sets
+   * `hostIPC` if System V is on, and makes the pods land only on nodes where the agent runs
+   * (node selector and toleration). Checked at synthesis against the final workload.
+   *
+   * @param workload the business workload
+   * @param options which containers, where, under what volume name
+   */
+  public share(workload: kplus.AbstractPod, options: SharedMemoryShareOptions = {}): void {
+    if (workload === this.daemonSet) throw new Error(`${this.describe()} cannot share with its own DaemonSet`);
+    const apiObject = ApiObject.of(workload);
+    const perPodShm = workload.node.children.some(child => child instanceof SharedMemory);
+    this.bind({ apiObject, subject: `${apiObject.kind} '${workload.node.id}'`, options, perPodShm });
+    // The webhook and SharedMemory.applyToChart() must not add a /dev/shm emptyDir over ours.
+    if (this.hidesPodShm(options)) workload.podMetadata.addAnnotation(INJECT_ANNOTATION, 'false');
+  }
+
+  /**
+   * `share()` for any API object with a pod template (imported with `Include` or `Helm`, or an L1
+   * `KubeDeployment`, for instance).
+   *
+   * @param apiObject the business workload
+   * @param options which containers, where, under what volume name
+   */
+  public shareApiObject(apiObject: ApiObject, options: SharedMemoryShareOptions = {}): void {
+    let json: unknown;
+    try {
+      json = apiObject.toJson();
+    } catch {
+      json = undefined;
+    }
+    this.bind({ apiObject, subject: json ? describeObject(json) : `${apiObject.kind} '${apiObject.node.id}'`, options, perPodShm: false });
+    const location = podTemplateOf(json);
+    if (location && this.hidesPodShm(options)) {
+      const ops = optOutOps(location.template.metadata, location.path);
+      if (ops.length > 0) addPatches(apiObject, ops);
+    }
+  }
+
+  private bind(binding: Binding): void {
+    if (this.bindings.some(b => b.apiObject === binding.apiObject)) {
+      throw new Error(`${binding.subject} is already shared with ${this.describe()}: call share() once, with all options`);
+    }
+    if (binding.options.mountPath !== undefined) checkMountPath(binding.options.mountPath, 'mountPath', `share() of ${binding.subject}`);
+    if (binding.options.containers !== undefined && binding.options.containers.length === 0) {
+      throw new Error(`'containers' of share() for ${binding.subject} is empty: leave it out to mount the domain in every app container`);
+    }
+    const volumeName = binding.options.volumeName;
+    if (volumeName !== undefined && (volumeName.length > 63 || !DNS1123_LABEL.test(volumeName))) {
+      throw new Error(`'volumeName' (${JSON.stringify(volumeName)}) of share() for ${binding.subject} must be a DNS-1123 label`);
+    }
+    this.bindings.push(binding);
+    if (this.systemV) {
+      this._warnings.push(`${binding.subject} shares System V shared memory with ${this.describe()}: its pods run with hostIPC `
+        + 'and can read and remove every System V segment on the node');
+    }
+    this.node.addValidation({ validate: () => this.connect(binding) });
+  }
+
+  /** Whether the business containers lose their own `/dev/shm` to the domain or to the host's. */
+  private hidesPodShm(options: SharedMemoryShareOptions): boolean {
+    return this.systemV || normalizePath(options.mountPath ?? this.mountPath) === SHM_MOUNT_PATH;
+  }
+
+  private validateAgent(createdNamespace: boolean): string[] {
+    for (const warning of this._warnings) console.warn(`[${this.node.path}] Warning: ${warning}`);
+    const level = createdNamespace ? undefined : forbiddingLevel(this.node.root, this.namespaceName);
+    return level ? [this.namespaceError(`the DaemonSet of ${this.describe()}`, this.namespaceName, level)] : [];
+  }
+
+  /** Patches one business workload, or returns why it cannot be connected. */
+  private connect(binding: Binding): string[] {
+    let json: unknown;
+    try {
+      json = binding.apiObject.toJson();
+    } catch {
+      return []; // the object cannot render yet; its own validation reports why
+    }
+    const location = podTemplateOf(json);
+    if (!location) return [`${binding.subject} has no pod template: share() needs a Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job or CronJob`];
+    const namespace = stringAt(objectAt(objectAt(json)?.metadata)?.namespace) ?? 'default';
+    const errors: string[] = [];
+    const level = forbiddingLevel(this.node.root, namespace);
+    if (level) errors.push(this.namespaceError(binding.subject, namespace, level));
+    const mountPath = binding.options.mountPath ?? this.mountPath;
+    if (binding.perPodShm && normalizePath(mountPath) === SHM_MOUNT_PATH) {
+      errors.push(`${binding.subject} gets a per-pod /dev/shm from SharedMemory.addTo() and shares ${this.describe()} at ${SHM_MOUNT_PATH}: `
+        + "remove SharedMemory.addTo() (the agent's domain replaces it) or share at another 'mountPath'");
+    }
+    if (errors.length > 0) return errors;
+
+    const spec = this.shareSpec(binding, mountPath);
+    const plan = planShare(location.template, spec, location.path);
+    if (plan.errors.length > 0) return plan.errors;
+    if (plan.ops.length === 0) return [];
+    addPatches(binding.apiObject, plan.ops);
+    // Our patch must leave nothing to do; if it did not, say so rather than emit a half-connected pod.
+    const again = podTemplateOf(binding.apiObject.toJson());
+    const check = again && planShare(again.template, spec, again.path);
+    if (!check || check.errors.length > 0 || check.ops.length > 0) {
+      return [`${this.describe()} could not apply its patch to ${binding.subject}; please report this`];
+    }
+    return [];
+  }
+
+  private shareSpec(binding: Binding, mountPath: string): ShareSpec {
+    return {
+      subject: binding.subject,
+      agent: this.describe(),
+      volumeName: binding.options.volumeName ?? this.volumeName(),
+      hostPath: this.hostPath,
+      mountPath,
+      systemV: this.systemV,
+      nodeSelector: this.nodeSelector(),
+      tolerations: this.tolerations,
+      containers: binding.options.containers,
+    };
+  }
+
+  private namespaceError(subject: string, namespace: string, level: string): string {
+    const needs = this.systemV ? 'the hostPath volume and hostIPC' : 'the hostPath volume';
+    return `${subject} is in namespace '${namespace}', whose Pod Security level '${level}' (label ${PSS_ENFORCE}) forbids ${needs} `
+      + `that ${this.describe()} needs: label namespace '${namespace}' ${PSS_ENFORCE}=privileged (keep ${PSS_WARN} and ${PSS_AUDIT} at baseline)`;
+  }
+
+  private nodeSelector(): Record<string, string> {
+    const selector: Record<string, string> = { [OS_LABEL]: 'linux' };
+    if (this.nodeLabelKey !== undefined && this.nodeLabelValue !== undefined) selector[this.nodeLabelKey] = this.nodeLabelValue;
+    return selector;
+  }
+
+  private volumeName(): string {
+    return `${this.name}-shm`;
+  }
+
+  private describe(): string {
+    return `SharedMemoryAgent '${this.node.id}'`;
+  }
+
+  /** The only privileged container: it mounts the tmpfs and exits. */
+  private addMounterTo(daemonSet: kplus.DaemonSet, volume: kplus.Volume, image: string): void {
+    const small: kplus.ContainerResources = {
+      cpu: { request: kplus.Cpu.millis(10), limit: kplus.Cpu.millis(100) },
+      memory: { request: Size.mebibytes(16), limit: Size.mebibytes(16) },
+    };
+    if (this.domain.dedicatedTmpfs) {
+      daemonSet.addInitContainer({
+        name: 'mount-tmpfs',
+        image,
+        command: ['/bin/sh', '-c', tmpfsMounterScript(this.domain._sizeBytes!)],
+        resources: small,
+        // mount(2) and Bidirectional propagation both need a privileged container.
+        securityContext: { privileged: true, allowPrivilegeEscalation: true, ensureNonRoot: false, user: 0, group: 0, readOnlyRootFilesystem: true },
+        volumeMounts: [{ volume, path: DOMAIN_CONTAINER_PATH, propagation: kplus.MountPropagation.BIDIRECTIONAL }],
+      });
+    } else {
+      daemonSet.addInitContainer({
+        name: 'prepare-domain',
+        image,
+        command: ['/bin/sh', '-c', hostShmPreparerScript()],
+        resources: small,
+        // Root owns the directory the kubelet created, and an owner needs no capability to chmod.
+        securityContext: {
+          ensureNonRoot: false,
+          user: 0,
+          group: 0,
+          readOnlyRootFilesystem: true,
+          allowPrivilegeEscalation: false,
+          capabilities: { drop: [kplus.Capability.ALL] },
+        },
+        volumeMounts: [{ volume, path: DOMAIN_CONTAINER_PATH }],
+      });
+    }
+  }
+
+  private addAgentContainer(props: kplus.ContainerProps, volume: kplus.Volume, subject: string): void {
+    const name = props.name ?? '(unnamed)';
+    if (!props.resources) {
+      throw new Error(`agent container '${name}' of ${subject} has no 'resources': set cpu and memory explicitly `
+        + '(cdk8s-plus would silently give it 512Mi-2Gi of memory); the memory limit must also cover the shared-memory pages it writes');
+    }
+    if (props.securityContext?.privileged) {
+      throw new Error(`agent container '${name}' of ${subject} is privileged: only the init container that mounts the tmpfs is; `
+        + "add the capabilities it needs under 'securityContext.capabilities' instead");
+    }
+    const container = this.daemonSet.addContainer({
+      ...props,
+      securityContext: { capabilities: { drop: [kplus.Capability.ALL] }, ...props.securityContext },
+    });
+    container.mount(this.mountPath, volume, { propagation: kplus.MountPropagation.HOST_TO_CONTAINER });
+  }
+}
+
+/** Operations that set `cdk8s-shm.io/inject: "false"` on a pod template, creating parents first. */
+function optOutOps(metadata: unknown, basePath: string): JsonPatchOperation[] {
+  const annotations = objectAt(objectAt(metadata)?.annotations);
+  if (annotations?.[INJECT_ANNOTATION] === 'false') return [];
+  if (!isObject(metadata)) return [{ op: 'add', path: `${basePath}/metadata`, value: { annotations: { [INJECT_ANNOTATION]: 'false' } } }];
+  if (!annotations) return [{ op: 'add', path: `${basePath}/metadata/annotations`, value: { [INJECT_ANNOTATION]: 'false' } }];
+  return [{ op: 'add', path: `${basePath}/metadata/annotations/${escapePointerToken(INJECT_ANNOTATION)}`, value: 'false' }];
+}
+
+/**
+ * Generated (L1) classes, cdk8s-plus's among them, apply JSON patches before converting to
+ * Kubernetes JSON, to their typed form: there the pod's `hostIPC` is spelled `hostIpc`.
+ */
+function addPatches(apiObject: ApiObject, ops: readonly JsonPatchOperation[]): void {
+  const typed = apiObject.toJson !== ApiObject.prototype.toJson;
+  apiObject.addJsonPatch(...ops.map(op => {
+    const path = typed ? op.path.replace(/\/hostIPC$/, '/hostIpc') : op.path;
+    return op.op === 'add' ? JsonPatch.add(path, op.value) : JsonPatch.replace(path, op.value);
+  }));
+}
+
+function checkMountPath(path: string, prop: string, subject: string): string {
+  if (typeof path !== 'string' || !path.startsWith('/') || path.includes(':') || path.split('/').includes('..')) {
+    throw new Error(`'${prop}' (${JSON.stringify(path)}) of ${subject} must be an absolute path without ':' or '..'`);
+  }
+  return path;
+}
+
+/** The domain must be memory-backed and must never cover a directory the node itself needs. */
+function checkHostPath(domain: SharedMemoryDomain, path: string, subject: string): string {
+  const normalized = checkMountPath(path, 'hostPath', subject).replace(/\/+/g, '/').replace(/\/$/, '');
+  const underHostShm = normalized.startsWith(`${SHM_MOUNT_PATH}/`);
+  if (!domain.dedicatedTmpfs) {
+    if (!underHostShm) {
+      throw new Error(`'hostPath' (${path}) of SharedMemoryDomain.hostShm() in ${subject} must be a directory below ${SHM_MOUNT_PATH}, `
+        + 'so that it is memory-backed; use SharedMemoryDomain.tmpfs() for any other place');
+    }
+    return normalized;
+  }
+  const depth = normalized.split('/').length - 1;
+  const forbidden = FORBIDDEN_HOST_TREES.find(tree => normalized === tree || normalized.startsWith(`${tree}/`));
+  if (depth < 2 || forbidden) {
+    throw new Error(`'hostPath' (${path}) of SharedMemoryDomain.tmpfs() in ${subject} would mount a tmpfs over `
+      + `${forbidden ? `the node's ${forbidden}` : 'a top-level directory of the node'}: use a dedicated directory such as /run/cdk8s-shm/<name>`);
+  }
+  return normalized;
+}
+
+function checkLabel(key: string, value: string, subject: string): void {
+  const [prefix, name] = key.includes('/') ? key.split(/\/(.*)/s) : [undefined, key];
+  const validKey = name !== undefined && name.length <= 63 && LABEL_NAME.test(name)
+    && (prefix === undefined || (prefix.length <= 253 && LABEL_PREFIX.test(prefix)));
+  if (!validKey) throw new Error(`node label key '${key}' of ${subject} is not a valid label key`);
+  if (value.length > 63 || (value !== '' && !LABEL_NAME.test(value))) {
+    throw new Error(`node label value '${value}' of ${subject} is not a valid label value`);
+  }
+}
