@@ -3,10 +3,11 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { DOMAIN_CONTAINER_PATH, hostShmPreparerScript, tmpfsMounterScript } from './agent/mounter';
 import { PSS_AUDIT, PSS_ENFORCE, PSS_WARN, forbiddingLevel } from './agent/pod-security';
-import { ShareSpec, TolerationJson, normalizePath, planShare } from './agent/share-plan';
+import { ShareSpec, TolerationJson, planShare } from './agent/share-plan';
+import { addPatchOperations } from './api-object-patch';
 import {
-  ANNOTATION_PREFIX, INJECT_ANNOTATION, JsonPatchOperation, SHM_MOUNT_PATH,
-  describeObject, escapePointerToken, formatBytes, isObject, objectAt, podTemplateOf, stringAt, tryParseSize,
+  ANNOTATION_PREFIX, INJECT_ANNOTATION, SHM_MOUNT_PATH,
+  describeObject, formatBytes, normalizeMountPath, objectAt, podTemplateOf, setAnnotationOps, stringAt, tryParseSize,
 } from './core';
 import { SharedMemory } from './shared-memory';
 
@@ -500,8 +501,8 @@ export class SharedMemoryAgent extends Construct {
     this.bind({ apiObject, subject: json ? describeObject(json) : `${apiObject.kind} '${apiObject.node.id}'`, options, perPodShm: false });
     const location = podTemplateOf(json);
     if (location && this.hidesPodShm(options)) {
-      const ops = optOutOps(location.template.metadata, location.path);
-      if (ops.length > 0) addPatches(apiObject, ops);
+      const ops = setAnnotationOps(location.template.metadata, location.path, INJECT_ANNOTATION, 'false');
+      if (ops.length > 0) addPatchOperations(apiObject, ops);
     }
   }
 
@@ -527,7 +528,7 @@ export class SharedMemoryAgent extends Construct {
 
   /** Whether the business containers lose their own `/dev/shm` to the domain or to the host's. */
   private hidesPodShm(options: SharedMemoryShareOptions): boolean {
-    return this.systemV || normalizePath(options.mountPath ?? this.mountPath) === SHM_MOUNT_PATH;
+    return this.systemV || normalizeMountPath(options.mountPath ?? this.mountPath) === SHM_MOUNT_PATH;
   }
 
   private validateAgent(createdNamespace: boolean): string[] {
@@ -551,7 +552,7 @@ export class SharedMemoryAgent extends Construct {
     const level = forbiddingLevel(this.node.root, namespace);
     if (level) errors.push(this.namespaceError(binding.subject, namespace, level));
     const mountPath = binding.options.mountPath ?? this.mountPath;
-    if (binding.perPodShm && normalizePath(mountPath) === SHM_MOUNT_PATH) {
+    if (binding.perPodShm && normalizeMountPath(mountPath) === SHM_MOUNT_PATH) {
       errors.push(`${binding.subject} gets a per-pod /dev/shm from SharedMemory.addTo() and shares ${this.describe()} at ${SHM_MOUNT_PATH}: `
         + "remove SharedMemory.addTo() (the agent's domain replaces it) or share at another 'mountPath'");
     }
@@ -561,7 +562,7 @@ export class SharedMemoryAgent extends Construct {
     const plan = planShare(location.template, spec, location.path);
     if (plan.errors.length > 0) return plan.errors;
     if (plan.ops.length === 0) return [];
-    addPatches(binding.apiObject, plan.ops);
+    addPatchOperations(binding.apiObject, plan.ops);
     // Our patch must leave nothing to do; if it did not, say so rather than emit a half-connected pod.
     const again = podTemplateOf(binding.apiObject.toJson());
     const check = again && planShare(again.template, spec, again.path);
@@ -657,27 +658,6 @@ export class SharedMemoryAgent extends Construct {
     });
     container.mount(this.mountPath, volume, { propagation: kplus.MountPropagation.HOST_TO_CONTAINER });
   }
-}
-
-/** Operations that set `cdk8s-shm.io/inject: "false"` on a pod template, creating parents first. */
-function optOutOps(metadata: unknown, basePath: string): JsonPatchOperation[] {
-  const annotations = objectAt(objectAt(metadata)?.annotations);
-  if (annotations?.[INJECT_ANNOTATION] === 'false') return [];
-  if (!isObject(metadata)) return [{ op: 'add', path: `${basePath}/metadata`, value: { annotations: { [INJECT_ANNOTATION]: 'false' } } }];
-  if (!annotations) return [{ op: 'add', path: `${basePath}/metadata/annotations`, value: { [INJECT_ANNOTATION]: 'false' } }];
-  return [{ op: 'add', path: `${basePath}/metadata/annotations/${escapePointerToken(INJECT_ANNOTATION)}`, value: 'false' }];
-}
-
-/**
- * Generated (L1) classes, cdk8s-plus's among them, apply JSON patches before converting to
- * Kubernetes JSON, to their typed form: there the pod's `hostIPC` is spelled `hostIpc`.
- */
-function addPatches(apiObject: ApiObject, ops: readonly JsonPatchOperation[]): void {
-  const typed = apiObject.toJson !== ApiObject.prototype.toJson;
-  apiObject.addJsonPatch(...ops.map(op => {
-    const path = typed ? op.path.replace(/\/hostIPC$/, '/hostIpc') : op.path;
-    return op.op === 'add' ? JsonPatch.add(path, op.value) : JsonPatch.replace(path, op.value);
-  }));
 }
 
 function checkMountPath(path: string, prop: string, subject: string): string {

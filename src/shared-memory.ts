@@ -1,8 +1,9 @@
-import { ApiObject, Chart, JsonPatch, Size } from 'cdk8s';
+import { ApiObject, Chart, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
+import { addPatchOperations } from './api-object-patch';
 import {
-  INJECT_ANNOTATION, JsonPatchOperation, Policy, PolicyError, PolicyInput, ShmPlan,
+  INJECT_ANNOTATION, Policy, PolicyError, PolicyInput, ShmPlan,
   formatBytes, planSharedMemory, planToPatch, podTemplateOf, resolvePolicy,
 } from './core';
 
@@ -204,8 +205,7 @@ export class SharedMemory extends Construct {
     }
     const ops = planToPatch(plan, location.path);
     if (ops.length === 0) return [];
-    const typed = rendersThroughL1(apiObject);
-    apiObject.addJsonPatch(...ops.map(op => toCdk8sPatch(typed ? toL1Quantities(op) : op)));
+    addPatchOperations(apiObject, ops);
     // Our patch must leave nothing to do; if it did not, say so rather than emit a half-fixed pod.
     const again = podTemplateOf(apiObject.toJson());
     const check = again && planSharedMemory(again.template, this.policy);
@@ -250,27 +250,6 @@ function toPolicy(options: SharedMemoryOptions, subject: string): Policy {
     if (error instanceof PolicyError) throw new Error(error.message);
     throw error;
   }
-}
-
-/**
- * Generated (L1) classes, cdk8s-plus's among them, apply JSON patches before converting to
- * Kubernetes JSON, in a form where a quantity is `{ value: '2Gi' }` rather than `'2Gi'`.
- */
-function rendersThroughL1(apiObject: ApiObject): boolean {
-  return apiObject.toJson !== ApiObject.prototype.toJson;
-}
-
-/** The only quantity we write is `emptyDir.sizeLimit`, in a new volume or on its own. */
-function toL1Quantities(op: JsonPatchOperation): JsonPatchOperation {
-  const wrapVolume = (volume: any) => ({ ...volume, emptyDir: { ...volume.emptyDir, sizeLimit: { value: volume.emptyDir.sizeLimit } } });
-  if (op.path.endsWith('/emptyDir/sizeLimit')) return { ...op, value: { value: op.value } };
-  if (op.path.endsWith('/volumes')) return { ...op, value: (op.value as unknown[]).map(wrapVolume) };
-  if (op.path.endsWith('/volumes/-')) return { ...op, value: wrapVolume(op.value) };
-  return op;
-}
-
-function toCdk8sPatch(op: JsonPatchOperation): JsonPatch {
-  return op.op === 'add' ? JsonPatch.add(op.path, op.value) : JsonPatch.replace(op.path, op.value);
 }
 
 function toDecision(plan: ShmPlan, object: string): SharedMemoryDecision {

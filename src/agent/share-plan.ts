@@ -7,7 +7,7 @@
  */
 import {
   DEFAULT_VOLUME_NAME, JsonObject, JsonPatchOperation, PodLike, SHM_MOUNT_PATH,
-  escapePointerToken, isObject, objectAt,
+  escapePointerToken, isObject, normalizeMountPath, objectAt,
 } from '../core';
 
 /** A toleration as Kubernetes writes it. */
@@ -77,7 +77,7 @@ export function planShare(template: PodLike, spec: ShareSpec, basePath: string):
   const volumeByName = new Map((volumes ?? []).map(v => [String(v.name), v]));
   for (const { field, index, c } of targets) {
     const mounts = Array.isArray(c.volumeMounts) ? c.volumeMounts.filter(isObject) : undefined;
-    const atPath = mounts?.find(m => normalizePath(m.mountPath) === normalizePath(spec.mountPath));
+    const atPath = mounts?.find(m => normalizeMountPath(m.mountPath) === normalizeMountPath(spec.mountPath));
     if (atPath && atPath.name === spec.volumeName) continue;
     if (atPath) {
       errors.push(clashMessage(spec, String(c.name), String(atPath.name), volumeByName.get(String(atPath.name))));
@@ -120,18 +120,11 @@ export function planShare(template: PodLike, spec: ShareSpec, basePath: string):
 
 function clashMessage(spec: ShareSpec, container: string, volumeName: string, volume: JsonObject | undefined): string {
   const emptyDir = objectAt(volume?.emptyDir);
-  if (normalizePath(spec.mountPath) === SHM_MOUNT_PATH && (emptyDir?.medium === 'Memory' || volumeName === DEFAULT_VOLUME_NAME)) {
+  if (normalizeMountPath(spec.mountPath) === SHM_MOUNT_PATH && (emptyDir?.medium === 'Memory' || volumeName === DEFAULT_VOLUME_NAME)) {
     return `container '${container}' of ${spec.subject} mounts the per-pod /dev/shm emptyDir '${volumeName}' at ${SHM_MOUNT_PATH}, `
       + `which clashes with ${spec.agent}'s shared memory: remove SharedMemory (addTo/withSharedMemory) or the emptyDir from it, `
       + 'or share at another \'mountPath\'';
   }
   return `container '${container}' of ${spec.subject} already mounts volume '${volumeName}' at ${spec.mountPath}, `
     + `where ${spec.agent} mounts its shared memory: remove that mount or share at another 'mountPath'`;
-}
-
-/** `/dev/shm/` and `/dev//shm` are the same mount point to the runtime. */
-export function normalizePath(path: unknown): string | undefined {
-  if (typeof path !== 'string') return undefined;
-  const collapsed = path.replace(/\/+/g, '/');
-  return collapsed.length > 1 ? collapsed.replace(/\/$/, '') : collapsed;
 }

@@ -11,3 +11,4 @@ export * from './plan';
 export * from './patch';
 export * from './workload';
 export * from './json';
+export * from './mount-path';

@@ -6,6 +6,7 @@
  * parent is created before a child is added to it (`add /spec/volumes/-` fails on a pod without
  * `volumes`).
  */
+import { isObject, objectAt } from './json';
 import { SHM_MOUNT_PATH, SIZE_LIMIT_ANNOTATION } from './names';
 import { ShmPlan } from './plan';
 
@@ -35,14 +36,7 @@ export function planToPatch(plan: ShmPlan, basePath = ''): JsonPatchOperation[] 
   const spec = `${basePath}/spec`;
 
   if (edits.setAnnotation) {
-    const annotationPath = `${basePath}/metadata/annotations/${escapePointerToken(SIZE_LIMIT_ANNOTATION)}`;
-    if (edits.createMetadata) {
-      ops.push({ op: 'add', path: `${basePath}/metadata`, value: { annotations: { [SIZE_LIMIT_ANNOTATION]: plan.size } } });
-    } else if (edits.createAnnotations) {
-      ops.push({ op: 'add', path: `${basePath}/metadata/annotations`, value: { [SIZE_LIMIT_ANNOTATION]: plan.size } });
-    } else {
-      ops.push({ op: edits.annotationExists ? 'replace' : 'add', path: annotationPath, value: plan.size });
-    }
+    ops.push(annotationOp(edits.createMetadata, edits.createAnnotations, edits.annotationExists, basePath, SIZE_LIMIT_ANNOTATION, plan.size));
   }
 
   if (edits.volume === 'add') {
@@ -62,4 +56,23 @@ export function planToPatch(plan: ShmPlan, basePath = ''): JsonPatchOperation[] 
       : { op: 'add', path: `${container}/volumeMounts/-`, value: mountValue });
   }
   return ops;
+}
+
+/**
+ * Sets one annotation on a pod or pod template, creating `metadata` and `annotations` first when
+ * they are absent.
+ * @returns no operation when the annotation already has that value
+ */
+export function setAnnotationOps(metadata: unknown, basePath: string, key: string, value: string): JsonPatchOperation[] {
+  const annotations = objectAt(objectAt(metadata)?.annotations);
+  if (annotations?.[key] === value) return [];
+  return [annotationOp(!isObject(metadata), annotations === undefined, annotations?.[key] !== undefined, basePath, key, value)];
+}
+
+function annotationOp(
+  createMetadata: boolean, createAnnotations: boolean, exists: boolean, basePath: string, key: string, value: string,
+): JsonPatchOperation {
+  if (createMetadata) return { op: 'add', path: `${basePath}/metadata`, value: { annotations: { [key]: value } } };
+  if (createAnnotations) return { op: 'add', path: `${basePath}/metadata/annotations`, value: { [key]: value } };
+  return { op: exists ? 'replace' : 'add', path: `${basePath}/metadata/annotations/${escapePointerToken(key)}`, value };
 }

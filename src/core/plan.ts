@@ -7,6 +7,7 @@
  */
 import { Rational, floor } from './decimal';
 import { JsonObject, isObject, objectAt } from './json';
+import { normalizeMountPath } from './mount-path';
 import { INJECT_ANNOTATION, RATIO_ANNOTATION, SHM_MOUNT_PATH, SIZE_ANNOTATION, SIZE_LIMIT_ANNOTATION } from './names';
 import { PodMemoryLimit, podMemoryLimit } from './pod-limit';
 import { Policy, tryParseRatio, tryParseSize } from './policy';
@@ -28,6 +29,7 @@ export type PlanAction =
 /** Why a pod is skipped or denied. */
 export type SkipReason =
   | 'invalid-pod'
+  | 'mirror-pod'
   | 'opted-out'
   | 'not-opted-in'
   | 'invalid-annotation'
@@ -36,11 +38,12 @@ export type SkipReason =
   | 'user-shm-mount'
   | 'volume-name-taken'
   | 'no-memory-limit'
-  | 'no-target-containers';
+  | 'no-target-containers'
+  | 'size-zero';
 
 export const SKIP_REASONS: readonly SkipReason[] = [
-  'invalid-pod', 'opted-out', 'not-opted-in', 'invalid-annotation', 'windows', 'host-ipc',
-  'user-shm-mount', 'volume-name-taken', 'no-memory-limit', 'no-target-containers',
+  'invalid-pod', 'mirror-pod', 'opted-out', 'not-opted-in', 'invalid-annotation', 'windows', 'host-ipc',
+  'user-shm-mount', 'volume-name-taken', 'no-memory-limit', 'no-target-containers', 'size-zero',
 ];
 
 /** What decided a size: the policy's `size`, the pod's `size`/`ratio` annotation, the ratio, a bound, or the fixed size for pods without a limit. */
@@ -108,6 +111,9 @@ export interface PodLike {
   readonly spec?: unknown;
 }
 
+/** Set by the kubelet on the API copy of a static pod. */
+const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
+
 /** The runtime's own `/dev/shm`: anything smaller is worth a warning. */
 const RUNTIME_DEFAULT_BYTES = 64n * 2n ** 20n;
 const MEBIBYTE = 2n ** 20n;
@@ -118,11 +124,17 @@ export function planSharedMemory(pod: PodLike, policy: Policy): ShmPlan {
   const skip = (reason: SkipReason, message: string, extra: Partial<ShmPlan> = {}): ShmPlan =>
     ({ ...base, ...extra, action: 'skip', reason, message });
 
+  // Callers pass whatever a request or a manifest held (`request.object` can be null); reading
+  // `.spec` of null would throw, and planning must never throw.
+  if (!isObject(pod)) return skip('invalid-pod', 'the pod is not an object');
   const spec = pod.spec;
   if (!isObject(spec)) return skip('invalid-pod', 'the pod has no spec');
   if (pod.metadata !== undefined && pod.metadata !== null && !isObject(pod.metadata)) return skip('invalid-pod', 'metadata is not an object');
   const metadata = objectAt(pod.metadata);
   const annotations = objectAt(metadata?.annotations) ?? {};
+
+  // The kubelet creates mirror pods for static pods; the API server refuses changes to their spec.
+  if (annotations[MIRROR_POD_ANNOTATION] !== undefined) return skip('mirror-pod', 'mirror pods of static pods cannot be changed');
 
   const inject = annotations[INJECT_ANNOTATION];
   if (inject !== undefined && inject !== 'true' && inject !== 'false') {
@@ -157,7 +169,7 @@ export function planSharedMemory(pod: PodLike, policy: Policy): ShmPlan {
   const existingEmptyDir = objectAt(existing?.emptyDir);
   const ours = existing !== undefined && existingEmptyDir?.medium === 'Memory' && typeof annotations[SIZE_LIMIT_ANNOTATION] === 'string';
   const shmMounts = all.flatMap(({ c }) => mountsOf(c)
-    .filter(m => normalizePath(m.mountPath) === SHM_MOUNT_PATH)
+    .filter(m => normalizeMountPath(m.mountPath) === SHM_MOUNT_PATH)
     .map(m => ({ container: String(c.name), volume: m.name })));
   if (!ours) {
     const userMount = shmMounts[0];
@@ -243,6 +255,8 @@ export function planSharedMemory(pod: PodLike, policy: Policy): ShmPlan {
       return skip('no-memory-limit', `${without}, so /dev/shm cannot be sized from the limit`, { limit });
     }
   }
+  // A zero sizeLimit means "no limit" to the kubelet: the opposite of what a tiny ratio asked for.
+  if (sizeBytes <= 0n) return skip('size-zero', `the computed /dev/shm size is 0 bytes (${sizeSource})`, { limit, warnings });
   if (sizeBytes < RUNTIME_DEFAULT_BYTES) {
     warnings.push({ code: 'below-runtime-default', message: `/dev/shm ${formatBytes(sizeBytes)} is smaller than the runtime's default 64Mi` });
   }
@@ -260,7 +274,7 @@ export function planSharedMemory(pod: PodLike, policy: Policy): ShmPlan {
 
   const size = formatBytes(sizeBytes);
   const mounts: MountEdit[] = targets
-    .filter(({ c }) => !mountsOf(c).some(m => m.name === policy.volumeName && normalizePath(m.mountPath) === SHM_MOUNT_PATH))
+    .filter(({ c }) => !mountsOf(c).some(m => m.name === policy.volumeName && normalizeMountPath(m.mountPath) === SHM_MOUNT_PATH))
     .map(({ field, index, c }) => ({ field, index, name: String(c.name), createList: !Array.isArray(c.volumeMounts) }));
   const currentAnnotation = annotations[SIZE_LIMIT_ANNOTATION];
   const setAnnotation = currentAnnotation !== size;
@@ -316,13 +330,6 @@ function listAt(value: unknown): { ok: boolean; items: unknown[] } {
 
 function mountsOf(container: JsonObject): JsonObject[] {
   return Array.isArray(container.volumeMounts) ? container.volumeMounts.filter(isObject) : [];
-}
-
-/** `/dev/shm/` and `/dev//shm` are the same mount point to the runtime. */
-function normalizePath(path: unknown): string | undefined {
-  if (typeof path !== 'string') return undefined;
-  const collapsed = path.replace(/\/+/g, '/');
-  return collapsed.length > 1 ? collapsed.replace(/\/$/, '') : collapsed;
 }
 
 function safeBytes(value: string | number): bigint | undefined {

@@ -56,8 +56,14 @@ export const MAX_QUANTITY = 2n ** 63n - 1n;
 /** Inputs longer than this are refused before any arithmetic (the API server has a similar cap). */
 const MAX_INPUT_LENGTH = 1024;
 
-/** Exponents beyond this are capped (large) or rounded to the smallest unit (small) without BigInt blow-up. */
-const MAX_EXPONENT = 40;
+/**
+ * Exponents beyond this are capped (large) or rounded to the smallest unit (small) without BigInt blow-up.
+ * The bound must leave room for the digits before the exponent: `0.<49 zeros>1e59` is 1e9 and
+ * `1<60 zeros>e-51` is 1e9 too. Those digits number fewer than MAX_INPUT_LENGTH, so any nonzero
+ * mantissa lies within 10^±MAX_INPUT_LENGTH; past this bound every value is above 2^63-1 or below
+ * a nano, whatever the digits, and 10^1088 is still cheap in BigInt.
+ */
+const MAX_EXPONENT = MAX_INPUT_LENGTH + 64;
 
 const VALID_FORMS = 'a number with an optional suffix: Ki, Mi, Gi, Ti, Pi, Ei, n, u, m, k, M, G, T, P, E, or an exponent like 1e9';
 
@@ -116,8 +122,10 @@ export function formatBytes(bytes: bigint): string {
 }
 
 function applySuffix(value: Rational, suffix: string, text: string): Rational {
-  const binary = BINARY_SUFFIXES[suffix];
-  if (binary !== undefined) return { num: value.num * binary, den: value.den };
+  // Own properties only: `1toString` or `1__proto__` must be an invalid suffix, not an inherited member.
+  if (Object.prototype.hasOwnProperty.call(BINARY_SUFFIXES, suffix)) {
+    return { num: value.num * BINARY_SUFFIXES[suffix], den: value.den };
+  }
   if (Object.prototype.hasOwnProperty.call(DECIMAL_SUFFIXES, suffix)) {
     return scaleByPowerOfTen(value, DECIMAL_SUFFIXES[suffix]);
   }

@@ -5,21 +5,22 @@
 import { isObject, objectAt } from './json';
 import { PodLike } from './plan';
 
-/** JSON Pointer of the pod template, by `apiVersion/kind`'s kind. Empty for a Pod itself. */
-const POD_TEMPLATE_PATHS: Record<string, string> = {
-  Pod: '',
-  PodTemplate: '/template',
-  Deployment: '/spec/template',
-  StatefulSet: '/spec/template',
-  DaemonSet: '/spec/template',
-  ReplicaSet: '/spec/template',
-  ReplicationController: '/spec/template',
-  Job: '/spec/template',
-  CronJob: '/spec/jobTemplate/spec/template',
+/**
+ * JSON Pointer of the pod template by kind (empty for a Pod itself), and the apiVersions in which
+ * that kind is the Kubernetes built-in: a CRD named `Deployment`, or `v1/Deployment`, is not.
+ * The beta versions are long gone from servers but still appear in old manifests.
+ */
+const POD_TEMPLATE_PATHS: Record<string, { path: string; apiVersions: readonly string[] }> = {
+  Pod: { path: '', apiVersions: ['v1'] },
+  PodTemplate: { path: '/template', apiVersions: ['v1'] },
+  ReplicationController: { path: '/spec/template', apiVersions: ['v1'] },
+  Deployment: { path: '/spec/template', apiVersions: ['apps/v1', 'apps/v1beta1', 'apps/v1beta2', 'extensions/v1beta1'] },
+  StatefulSet: { path: '/spec/template', apiVersions: ['apps/v1', 'apps/v1beta1', 'apps/v1beta2'] },
+  DaemonSet: { path: '/spec/template', apiVersions: ['apps/v1', 'apps/v1beta2', 'extensions/v1beta1'] },
+  ReplicaSet: { path: '/spec/template', apiVersions: ['apps/v1', 'apps/v1beta2', 'extensions/v1beta1'] },
+  Job: { path: '/spec/template', apiVersions: ['batch/v1'] },
+  CronJob: { path: '/spec/jobTemplate/spec/template', apiVersions: ['batch/v1', 'batch/v1beta1'] },
 };
-
-/** API groups whose kinds above are the Kubernetes built-ins (a CRD named `Deployment` is not). */
-const BUILT_IN_GROUPS = new Set(['v1', 'apps/v1', 'batch/v1', 'apps/v1beta1', 'apps/v1beta2', 'extensions/v1beta1', 'batch/v1beta1']);
 
 /** The kinds that carry a pod template. */
 export const WORKLOAD_KINDS: readonly string[] = Object.keys(POD_TEMPLATE_PATHS);
@@ -37,9 +38,10 @@ export interface PodTemplateLocation {
  */
 export function podTemplateOf(object: unknown): PodTemplateLocation | undefined {
   if (!isObject(object) || typeof object.kind !== 'string' || typeof object.apiVersion !== 'string') return undefined;
-  if (!BUILT_IN_GROUPS.has(object.apiVersion)) return undefined;
-  const path = POD_TEMPLATE_PATHS[object.kind];
-  if (path === undefined) return undefined;
+  // Own properties only: a kind such as `constructor` or `toString` must not find an inherited member.
+  if (!Object.prototype.hasOwnProperty.call(POD_TEMPLATE_PATHS, object.kind)) return undefined;
+  const { path, apiVersions } = POD_TEMPLATE_PATHS[object.kind];
+  if (!apiVersions.includes(object.apiVersion)) return undefined;
   let node: unknown = object;
   for (const token of path.split('/').slice(1)) node = objectAt(node)?.[token];
   return isObject(node) ? { path, template: node } : undefined;

@@ -1,0 +1,64 @@
+import { applyOps, container, template } from './fixtures';
+import { normalizeMountPath, planSharedMemory, planToPatch, resolvePolicy, setAnnotationOps } from '../../src/core';
+
+describe('planSharedMemory: pods nothing may change', () => {
+  test('a mirror pod (the API copy of a static pod) is skipped, whatever else it carries', () => {
+    const pod = template({ containers: [container('app', '4Gi')] }, { 'kubernetes.io/config.mirror': 'a1b2c3' });
+    const result = planSharedMemory(pod, resolvePolicy());
+    expect(result).toEqual(expect.objectContaining({ action: 'skip', reason: 'mirror-pod' }));
+    expect(planToPatch(result)).toEqual([]);
+  });
+
+  test('a size that rounds down to zero bytes is skipped: sizeLimit 0 would mean "no limit"', () => {
+    const pod = template({ containers: [container('app', '1')] }, { 'cdk8s-shm.io/ratio': '0.5' });
+    const result = planSharedMemory(pod, resolvePolicy());
+    expect(result).toEqual(expect.objectContaining({ action: 'skip', reason: 'size-zero' }));
+    expect(result.message).toBe('the computed /dev/shm size is 0 bytes (ratio-annotation)');
+    expect(planToPatch(result)).toEqual([]);
+  });
+
+  test('a one-byte limit with ratio 1 still gets a one-byte /dev/shm', () => {
+    const result = planSharedMemory(template({ containers: [container('app', '1')] }), resolvePolicy({ ratio: 1 }));
+    expect(result).toEqual(expect.objectContaining({ action: 'inject', size: '1' }));
+  });
+});
+
+describe('normalizeMountPath', () => {
+  test.each([
+    ['/dev/shm', '/dev/shm'],
+    ['/dev/shm/', '/dev/shm'],
+    ['/dev//shm', '/dev/shm'],
+    ['//dev/shm//', '/dev/shm'],
+    ['/', '/'],
+    ['relative/path/', 'relative/path'],
+  ])('%s -> %s', (input, expected) => {
+    expect(normalizeMountPath(input)).toBe(expected);
+  });
+
+  test('anything but a string has no path', () => {
+    expect(normalizeMountPath(undefined)).toBeUndefined();
+    expect(normalizeMountPath(42)).toBeUndefined();
+  });
+});
+
+describe('setAnnotationOps', () => {
+  const key = 'example.com/a~b';
+  test.each([
+    ['no metadata', { spec: {} }, undefined],
+    ['metadata without annotations', { metadata: { name: 'x' }, spec: {} }, undefined],
+    ['null annotations', { metadata: { annotations: null }, spec: {} }, undefined],
+    ['other annotations', { metadata: { annotations: { other: '1' } }, spec: {} }, { other: '1' }],
+    ['a different value', { metadata: { annotations: { [key]: 'old' } }, spec: {} }, {}],
+  ])('%s: the annotation is set and nothing else is lost', (_label, pod: any, others) => {
+    const ops = setAnnotationOps(pod.metadata, '', key, 'new');
+    expect(ops).toHaveLength(1);
+    const patched = applyOps(pod, ops);
+    expect(patched.metadata.annotations).toEqual({ ...(others ?? {}), [key]: 'new' });
+    expect(setAnnotationOps(patched.metadata, '', key, 'new')).toEqual([]);
+  });
+
+  test('the key is escaped in the pointer (RFC 6901)', () => {
+    expect(setAnnotationOps({ annotations: {} }, '/spec/template', key, 'v'))
+      .toEqual([{ op: 'add', path: '/spec/template/metadata/annotations/example.com~1a~0b', value: 'v' }]);
+  });
+});
