@@ -51,6 +51,8 @@ project.addTask('examples', {
   exec: 'ts-node --project examples/tsconfig.json examples/synth.ts',
 });
 
+project.addBins({ 'cdk8s-shm': 'bin/cdk8s-shm' });
+
 // The webhook server and the CLI run outside cdk8s apps: bundle each into one file after jsii.
 project.compileTask.exec('node scripts/bundle.mjs');
 project.eslint?.addLintPattern('examples');

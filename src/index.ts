@@ -1,3 +1,5 @@
 export * from './shared-memory';
 export * from './shared-memory-deployment';
 export * from './shared-memory-agent';
+export * from './webhook-tls';
+export * from './shared-memory-webhook';

@@ -1,0 +1,308 @@
+/**
+ * The webhook's command line, as one table of flags.
+ *
+ * The server reads its flags with `parseWebhookArgs`, and the SharedMemoryWebhook construct renders
+ * the container's args from values with `webhookArgs`; both walk the same table, so a flag, its
+ * environment variable and its default exist once. A cdk8s app imports this file, so it stays pure:
+ * no `node:` modules, no I/O.
+ */
+import { PolicyInput, SELECTIONS, Selection, WITHOUT_LIMIT_MODES, WithoutLimit, formatBytes, resolvePolicy, tryParseRatio, tryParseSize } from '../core';
+
+/** Where the serving certificate comes from: files on disk (cert-manager or the user), or made and rotated by the server itself. */
+export type TlsMode = 'files' | 'self-managed';
+export const TLS_MODES: readonly TlsMode[] = ['files', 'self-managed'];
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+/** A namespaced object, such as the Secret that holds the self-managed certificates. */
+export interface NamespacedName {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+/** The Service in front of the webhook: its DNS names go into the self-managed serving certificate. */
+export interface ServiceName {
+  readonly name: string;
+  readonly namespace: string;
+}
+
+/** Everything the flags decide. */
+export interface WebhookServerOptions {
+  readonly port: number;
+  readonly tlsMode: TlsMode;
+  readonly tlsCert: string;
+  readonly tlsKey: string;
+  /** Required in self-managed mode. */
+  readonly tlsSecret?: NamespacedName;
+  /** Required in self-managed mode. */
+  readonly webhookConfiguration?: string;
+  /** Required in self-managed mode. */
+  readonly service?: ServiceName;
+  /** Validated: `resolvePolicy(policy)` does not throw. */
+  readonly policy: PolicyInput;
+  readonly maxBodyBytes: number;
+  readonly logLevel: LogLevel;
+  /** `--help` was given: print `webhookUsage()` and do nothing else. */
+  readonly help?: boolean;
+}
+
+/** Flag values as a construct holds them; each field renders as the flag of the same name. */
+export interface WebhookArgsInput {
+  readonly port?: number;
+  readonly tlsMode?: TlsMode;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+  /** `NAMESPACE/NAME` */
+  readonly tlsSecret?: string;
+  readonly webhookConfiguration?: string;
+  /** `NAME.NAMESPACE` */
+  readonly service?: string;
+  readonly ratio?: string | number;
+  readonly minimum?: string;
+  readonly maximum?: string;
+  readonly selection?: Selection;
+  readonly withoutLimit?: WithoutLimit;
+  readonly fixedSize?: string;
+  readonly volumeName?: string;
+  readonly maxBodyBytes?: number;
+  readonly logLevel?: LogLevel;
+}
+
+/** One flag: its name on the command line, its field in `WebhookArgsInput`, its environment variable. */
+export interface WebhookFlag {
+  readonly flag: string;
+  readonly key: keyof WebhookArgsInput;
+  readonly env: string;
+  /** Placeholder for the value in the usage text. */
+  readonly value: string;
+  readonly description: string;
+  /** The default as the usage text shows it. */
+  readonly default?: string;
+}
+
+export const DEFAULT_PORT = 8443;
+export const DEFAULT_TLS_CERT = '/etc/cdk8s-shm/tls/tls.crt';
+export const DEFAULT_TLS_KEY = '/etc/cdk8s-shm/tls/tls.key';
+/**
+ * A CREATE review carries one pod (the API server caps an object at about 3 MB) and a small
+ * envelope; 4 MiB leaves room for that and refuses anything that could only be abuse.
+ */
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+export const ENV_PREFIX = 'CDK8S_SHM_';
+
+function flag(name: string, key: keyof WebhookArgsInput, value: string, description: string, defaultValue?: string): WebhookFlag {
+  return { flag: name, key, env: `${ENV_PREFIX}${name.toUpperCase().replace(/-/g, '_')}`, value, description, default: defaultValue };
+}
+
+/** Every flag of `cdk8s-shm webhook`, in the order the usage text and `webhookArgs` list them. */
+export const WEBHOOK_FLAGS: readonly WebhookFlag[] = [
+  flag('port', 'port', 'PORT', 'HTTPS port to listen on', String(DEFAULT_PORT)),
+  flag('tls-mode', 'tlsMode', TLS_MODES.join('|'), 'files: serve --tls-cert/--tls-key and reload them when they change; self-managed: create, store and rotate the certificates in --tls-secret', 'files'),
+  flag('tls-cert', 'tlsCert', 'FILE', 'serving certificate (PEM) in files mode', DEFAULT_TLS_CERT),
+  flag('tls-key', 'tlsKey', 'FILE', 'private key (PEM) in files mode', DEFAULT_TLS_KEY),
+  flag('tls-secret', 'tlsSecret', 'NAMESPACE/NAME', 'self-managed mode: the pre-created Secret that holds the CA and serving certificate'),
+  flag('webhook-configuration', 'webhookConfiguration', 'NAME', 'self-managed mode: the MutatingWebhookConfiguration whose caBundle the server keeps current'),
+  flag('service', 'service', 'NAME.NAMESPACE', "self-managed mode: the webhook's Service, for the certificate's DNS names"),
+  flag('ratio', 'ratio', 'DECIMAL', 'share of the pod memory limit given to /dev/shm, in (0, 1]', '0.5'),
+  flag('minimum', 'minimum', 'QUANTITY', 'smallest ratio-derived size (still capped at the pod limit)'),
+  flag('maximum', 'maximum', 'QUANTITY', 'largest ratio-derived size'),
+  flag('selection', 'selection', SELECTIONS.join('|'), 'opt-out: every pod unless annotated cdk8s-shm.io/inject: "false"; opt-in: only pods annotated "true"', 'opt-out'),
+  flag('without-limit', 'withoutLimit', WITHOUT_LIMIT_MODES.join('|'), 'pods without a memory limit: skip with a warning, deny, or give --fixed-size', 'skip'),
+  flag('fixed-size', 'fixedSize', 'QUANTITY', 'the /dev/shm size for pods without a memory limit when --without-limit is fixed'),
+  flag('volume-name', 'volumeName', 'NAME', 'name of the injected volume', 'dshm'),
+  flag('max-body-bytes', 'maxBodyBytes', 'BYTES', 'largest request body accepted', String(DEFAULT_MAX_BODY_BYTES)),
+  flag('log-level', 'logLevel', LOG_LEVELS.join('|'), 'least severe level written (JSON lines on stdout)', 'info'),
+];
+
+/** The usage text `--help` prints. */
+export function webhookUsage(): string {
+  const lines = [
+    'Usage: cdk8s-shm webhook [flags]',
+    '',
+    'Serves the cdk8s-shm mutating admission webhook: POST /mutate, GET /healthz, /readyz, /metrics.',
+    'Every flag can also be set through its environment variable (flags win).',
+    '',
+  ];
+  for (const f of WEBHOOK_FLAGS) {
+    lines.push(`  --${f.flag} ${f.value}`);
+    lines.push(`      ${f.description}${f.default !== undefined ? ` (default ${f.default})` : ''} [${f.env}]`);
+  }
+  lines.push('  --help', '      print this text');
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * Reads the flags, then the environment for flags not given.
+ * @param argv the arguments after `webhook`, as `--flag value` or `--flag=value`
+ * @param env the process environment
+ * @throws Error naming the flag, the value and what is allowed
+ */
+export function parseWebhookArgs(argv: readonly string[], env: Record<string, string | undefined>): WebhookServerOptions {
+  const byName = new Map(WEBHOOK_FLAGS.map(f => [f.flag, f]));
+  const given = new Map<keyof WebhookArgsInput, { value: string; source: string }>();
+  let help = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--help' || arg === '-h') {
+      help = true;
+      continue;
+    }
+    const match = /^--([a-z-]+)(?:=(.*))?$/s.exec(arg);
+    if (!match) throw new Error(`unexpected argument '${arg}': flags look like --port 8443 (see --help)`);
+    const f = byName.get(match[1]);
+    if (!f) throw new Error(`unknown flag --${match[1]} (see --help)`);
+    let value = match[2];
+    if (value === undefined) {
+      value = argv[++i];
+      if (value === undefined) throw new Error(`flag --${f.flag} needs a value: --${f.flag} ${f.value}`);
+    }
+    given.set(f.key, { value, source: `--${f.flag}` });
+  }
+  for (const f of WEBHOOK_FLAGS) {
+    const value = env[f.env];
+    // An empty variable is how a Deployment template says "not set".
+    if (!given.has(f.key) && value !== undefined && value !== '') given.set(f.key, { value, source: f.env });
+  }
+  if (help) return { ...defaults(), help: true };
+
+  const text = (key: keyof WebhookArgsInput) => given.get(key)?.value;
+  const where = (key: keyof WebhookArgsInput) => given.get(key)?.source ?? `--${WEBHOOK_FLAGS.find(f => f.key === key)?.flag}`;
+  const oneOf = <T extends string>(key: keyof WebhookArgsInput, allowed: readonly T[], fallback: T): T => {
+    const value = text(key);
+    if (value === undefined) return fallback;
+    if (!(allowed as readonly string[]).includes(value)) throw new Error(`${where(key)} (${value}) must be one of ${allowed.join(', ')}`);
+    return value as T;
+  };
+  const integer = (key: keyof WebhookArgsInput, fallback: number, min: number, max: number): number => {
+    const value = text(key);
+    if (value === undefined) return fallback;
+    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+      throw new Error(`${where(key)} (${value}) must be a whole number from ${min} to ${max}`);
+    }
+    return Number(value);
+  };
+  const size = (key: keyof WebhookArgsInput): string | undefined => {
+    const value = text(key);
+    if (value === undefined) return undefined;
+    const parsed = tryParseSize(value, where(key));
+    if (typeof parsed === 'string') throw new Error(parsed);
+    return value;
+  };
+
+  const port = integer('port', DEFAULT_PORT, 0, 65535);
+  const tlsMode = oneOf('tlsMode', TLS_MODES, 'files');
+  const tlsSecretText = text('tlsSecret');
+  let tlsSecret: NamespacedName | undefined;
+  if (tlsSecretText !== undefined) {
+    const [namespace, name, extra] = tlsSecretText.split('/');
+    if (extra !== undefined || !isDnsLabel(namespace) || !isDnsSubdomain(name)) {
+      throw new Error(`${where('tlsSecret')} (${tlsSecretText}) must be NAMESPACE/NAME, e.g. cdk8s-shm/cdk8s-shm-webhook-tls`);
+    }
+    tlsSecret = { namespace, name };
+  }
+  const serviceText = text('service');
+  let service: ServiceName | undefined;
+  if (serviceText !== undefined) {
+    // Service names and namespaces are DNS labels (no dots), so NAME.NAMESPACE splits unambiguously.
+    const [name, namespace, extra] = serviceText.split('.');
+    if (extra !== undefined || !isDnsLabel(name) || !isDnsLabel(namespace)) {
+      throw new Error(`${where('service')} (${serviceText}) must be NAME.NAMESPACE, e.g. cdk8s-shm-webhook.cdk8s-shm`);
+    }
+    service = { name, namespace };
+  }
+  const webhookConfiguration = text('webhookConfiguration');
+  if (webhookConfiguration !== undefined && !isDnsSubdomain(webhookConfiguration)) {
+    throw new Error(`${where('webhookConfiguration')} (${webhookConfiguration}) must be a Kubernetes object name`);
+  }
+  if (tlsMode === 'self-managed') {
+    const missing = (['tlsSecret', 'webhookConfiguration', 'service'] as const).filter(key => text(key) === undefined).map(where);
+    if (missing.length > 0) throw new Error(`--tls-mode self-managed needs ${missing.join(', ')}`);
+  }
+
+  const ratioText = text('ratio');
+  if (ratioText !== undefined) {
+    const parsed = tryParseRatio(ratioText, where('ratio'));
+    if (typeof parsed === 'string') throw new Error(parsed);
+  }
+  const minimum = size('minimum');
+  const maximum = size('maximum');
+  const fixedSize = size('fixedSize');
+  if (minimum !== undefined && maximum !== undefined) {
+    const [min, max] = [tryParseSize(minimum, '') as bigint, tryParseSize(maximum, '') as bigint];
+    if (min > max) throw new Error(`${where('minimum')} (${formatBytes(min)}) must not exceed ${where('maximum')} (${formatBytes(max)})`);
+  }
+  const selection = oneOf('selection', SELECTIONS, 'opt-out');
+  const withoutLimit = oneOf('withoutLimit', WITHOUT_LIMIT_MODES, 'skip');
+  if (withoutLimit === 'fixed' && fixedSize === undefined) throw new Error(`${where('withoutLimit')} fixed needs --fixed-size QUANTITY`);
+  if (withoutLimit !== 'fixed' && fixedSize !== undefined) {
+    throw new Error(`${where('fixedSize')} (${fixedSize}) is only used with --without-limit fixed (it is ${withoutLimit})`);
+  }
+  const policy: PolicyInput = {
+    ratio: ratioText,
+    minimum,
+    maximum,
+    selection,
+    withoutLimit,
+    fixedSize,
+    volumeName: text('volumeName'),
+  };
+  try {
+    resolvePolicy(policy);
+  } catch (error) {
+    // The core names its settings ('volumeName'); the flags are what the user typed.
+    throw new Error(`invalid policy flags: ${(error as Error).message}`);
+  }
+
+  return {
+    port,
+    tlsMode,
+    tlsCert: text('tlsCert') ?? DEFAULT_TLS_CERT,
+    tlsKey: text('tlsKey') ?? DEFAULT_TLS_KEY,
+    tlsSecret,
+    webhookConfiguration,
+    service,
+    policy: withoutUndefined(policy),
+    maxBodyBytes: integer('maxBodyBytes', DEFAULT_MAX_BODY_BYTES, 1024, 64 * 1024 * 1024),
+    logLevel: oneOf('logLevel', LOG_LEVELS, 'info'),
+  };
+}
+
+/**
+ * Renders flags from values, in table order, as `--flag=value` (one argument each, so a value can
+ * never be read as a flag). The result is checked by parsing it back, so a construct fails at synth
+ * time with the same message the server would print at start.
+ */
+export function webhookArgs(input: WebhookArgsInput): string[] {
+  const args: string[] = [];
+  for (const f of WEBHOOK_FLAGS) {
+    const value = input[f.key];
+    if (value !== undefined) args.push(`--${f.flag}=${value}`);
+  }
+  parseWebhookArgs(args, {});
+  return args;
+}
+
+function defaults(): WebhookServerOptions {
+  return {
+    port: DEFAULT_PORT,
+    tlsMode: 'files',
+    tlsCert: DEFAULT_TLS_CERT,
+    tlsKey: DEFAULT_TLS_KEY,
+    policy: {},
+    maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+    logLevel: 'info',
+  };
+}
+
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+function isDnsLabel(value: string | undefined): value is string {
+  return value !== undefined && value.length <= 63 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(value);
+}
+
+function isDnsSubdomain(value: string | undefined): value is string {
+  return value !== undefined && value.length <= 253 && value.split('.').every(isDnsLabel);
+}
