@@ -67,6 +67,35 @@ new JsonFile(project, 'examples/tsconfig.json', {
 });
 project.npmignore?.addPatterns('/scripts/', '/.tmp/', '/examples/dist/');
 
+// Benchmarks (not part of the test suite): the webhook against a bare HTTPS floor, synth overhead,
+// footprint. They run from TypeScript like the examples, against the bundled server.
+new JsonFile(project, 'bench/tsconfig.json', {
+  obj: {
+    extends: '../tsconfig.json',
+    compilerOptions: { noEmit: true, rootDir: '..', isolatedModules: true },
+    include: ['**/*.ts'],
+    exclude: ['node_modules', 'results'],
+  },
+});
+project.eslint?.addLintPattern('bench');
+project.addTask('bench', {
+  description: 'Benchmark the webhook (vs a bare HTTPS floor), synth overhead and footprint; prints the figures',
+  steps: [
+    { spawn: project.compileTask.name },
+    { exec: 'ts-node --project bench/tsconfig.json bench/run.ts', receiveArgs: true },
+  ],
+});
+
+// The full fuzzing and fault run; `npm test` runs the same suites in their bounded mode.
+project.addTask('fuzz', {
+  description: 'Full property, fuzzing and fault-injection run (npm test runs a bounded version)',
+  env: { CDK8S_SHM_FUZZ: 'full' },
+  steps: [
+    { spawn: project.compileTask.name },
+    { exec: 'jest test/reliability --testTimeout=1800000 --coverage=false', receiveArgs: true },
+  ],
+});
+
 // `npm test` must prove the library compiles under jsii (the published JS target) and regenerate
 // API.md before jest runs, so that CI catches an API.md that was not committed.
 project.testTask.prependSpawn(project.tasks.tryFind('docgen')!);
