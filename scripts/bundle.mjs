@@ -3,6 +3,12 @@
 // and the cdk8s-shm command line. Runtime dependencies are bundled in, Node built-ins are not.
 import { build } from 'esbuild';
 import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+// `--outdir DIR` bundles elsewhere (tests build a private copy so that parallel suites never
+// spawn a half-written file); the default is the package's lib/bundle.
+const outdirFlag = process.argv.indexOf('--outdir');
+const outdir = outdirFlag >= 0 ? process.argv[outdirFlag + 1] : 'lib/bundle';
 
 const entries = [
   { in: 'src/webhook/main.ts', out: 'webhook', maxBytes: 1024 * 1024 - 64 * 1024 },
@@ -10,7 +16,7 @@ const entries = [
 ].filter(entry => existsSync(entry.in));
 
 for (const entry of entries) {
-  const outfile = `lib/bundle/${entry.out}.js`;
+  const outfile = join(outdir, `${entry.out}.js`);
   await build({
     entryPoints: [entry.in],
     outfile,

@@ -1,5 +1,5 @@
 /**
- * The real process: the webhook bundled by esbuild exactly as scripts/bundle.mjs does, spawned
+ * The real process: the webhook bundled by scripts/bundle.mjs itself (into a private directory), spawned
  * with node, stopped with SIGTERM while a request is in flight, and given new certificate files
  * the way the kubelet swaps a Secret volume. Waits are on log lines and answers, never on sleeps.
  */
@@ -9,7 +9,6 @@ import { mkdirSync, mkdtempSync, renameSync, statSync, symlinkSync, writeFileSyn
 import * as https from 'https';
 import { tmpdir } from 'os';
 import * as path from 'path';
-import { build } from 'esbuild';
 import { loadFixture } from './support/fixtures';
 import { httpsRequest } from './support/harness';
 import { SERVICE_DNS } from './support/tls';
@@ -25,19 +24,9 @@ const issue = () => issueServingCertificate(ca, { commonName: SERVICE_DNS, dnsNa
 const children: ChildProcess[] = [];
 const serialOf = (pem: string) => new X509Certificate(pem).serialNumber;
 
-beforeAll(async () => {
-  // The options of scripts/bundle.mjs: one minified cjs file for node20, dependencies inside.
-  await build({
-    entryPoints: [path.join(root, 'src/webhook/main.ts')],
-    outfile: bundle,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    minify: true,
-    legalComments: 'eof',
-    logLevel: 'warning',
-  });
+beforeAll(() => {
+  const result = spawnSync(process.execPath, [path.join(root, 'scripts', 'bundle.mjs'), '--outdir', work], { cwd: root, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`scripts/bundle.mjs failed: ${result.stderr}`);
 });
 afterAll(() => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
