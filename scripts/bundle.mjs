@@ -2,11 +2,11 @@
 // the admission webhook server (shipped in a ConfigMap, so it must be one file under 1 MiB)
 // and the cdk8s-shm command line. Runtime dependencies are bundled in, Node built-ins are not.
 import { build } from 'esbuild';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-// `--outdir DIR` bundles elsewhere (tests build a private copy so that parallel suites never
-// spawn a half-written file); the default is the package's lib/bundle.
+// `--outdir DIR` bundles elsewhere (a test that wants a private copy); the default is the
+// package's lib/bundle.
 const outdirFlag = process.argv.indexOf('--outdir');
 const outdir = outdirFlag >= 0 ? process.argv[outdirFlag + 1] : 'lib/bundle';
 
@@ -15,11 +15,13 @@ const entries = [
   { in: 'src/cli/main.ts', out: 'cli', maxBytes: Infinity },
 ].filter(entry => existsSync(entry.in));
 
+mkdirSync(outdir, { recursive: true });
 for (const entry of entries) {
   const outfile = join(outdir, `${entry.out}.js`);
-  await build({
+  const result = await build({
     entryPoints: [entry.in],
     outfile,
+    write: false,
     bundle: true,
     platform: 'node',
     target: 'node20',
@@ -28,9 +30,14 @@ for (const entry of entries) {
     legalComments: 'eof',
     logLevel: 'warning',
   });
-  const size = statSync(outfile).size;
-  if (size > entry.maxBytes) {
-    throw new Error(`${outfile} is ${size} bytes; it must stay under ${entry.maxBytes} to fit a ConfigMap`);
+  const code = result.outputFiles[0].contents;
+  if (code.length > entry.maxBytes) {
+    throw new Error(`${outfile} is ${code.length} bytes; it must stay under ${entry.maxBytes} to fit a ConfigMap`);
   }
-  console.log(`bundled ${entry.in} -> ${outfile} (${size} bytes)`);
+  // Write then rename: test suites run in parallel, rebuild, and spawn these files; a reader
+  // must see the old file or the new one, never half of one.
+  const temporary = `${outfile}.${process.pid}.tmp`;
+  writeFileSync(temporary, code);
+  renameSync(temporary, outfile);
+  console.log(`bundled ${entry.in} -> ${outfile} (${code.length} bytes)`);
 }

@@ -1,0 +1,564 @@
+/**
+ * Generates the Helm chart charts/cdk8s-shm from the SharedMemoryWebhook and SharedMemoryAgent
+ * constructs, so that chart and constructs never drift:
+ *
+ *   npx ts-node --project scripts/tsconfig.json scripts/helm-chart.ts [OUT_DIR]
+ *
+ * (after `node scripts/bundle.mjs`: the webhook construct embeds lib/bundle/webhook.js).
+ *
+ * How: every value the user may set is synthesized as a sentinel (`helmxname`, `1111Mi`, ...) and
+ * each sentinel is then replaced by its Helm expression; a choice that changes the shape of the
+ * objects (TLS mode, one replica or several, namespace selection, own image, ...) is synthesized
+ * once per option. Objects are compared across those variants: an object that does not depend on
+ * a choice is written once, an object that does is written once per distinct form, under an `if`
+ * on the values that decide it. Every replacement must match, or generation fails, so a construct
+ * change that a rule no longer fits is caught by the drift test instead of shipping.
+ */
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { App, Chart, Duration, Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { stringify } from 'yaml';
+import {
+  AgentPlacement, NamespaceSelection, PodSelection, PodsWithoutLimit, SharedMemoryAgent, SharedMemoryDomain,
+  SharedMemoryWebhook, WebhookFailurePolicy, WebhookTls,
+} from '../src';
+import { DEFAULT_RATIO, SELECTIONS, WITHOUT_LIMIT_MODES } from '../src/core';
+
+const REPO = path.join(__dirname, '..');
+const BUNDLE = path.join(REPO, 'lib', 'bundle', 'webhook.js');
+/** The chart carries the webhook server here; the build copies it from lib/bundle (not in git). */
+export const BUNDLE_IN_CHART = 'files/webhook.js';
+
+/** One choice that changes the shape of the objects. */
+interface Dimension<T> {
+  readonly name: string;
+  readonly options: readonly { readonly value: T; readonly when: string }[];
+}
+
+type Combination = Record<string, unknown>;
+
+interface RenderedObject {
+  readonly key: string;
+  readonly text: string;
+}
+
+/** A sentinel and what replaces it. `line` rules replace the whole line, keeping its indentation. */
+interface Rule {
+  readonly find: string | RegExp;
+  readonly replace: string | ((indent: string) => string);
+  readonly line?: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The webhook
+
+const W = {
+  name: 'helmxname',
+  namespace: 'helmxns',
+  image: 'helmximage',
+  nodeImage: 'helmxnodeimage',
+  priority: 'helmxpriority',
+  excluded: 'helmxexcluded',
+  issuer: 'helmxissuer',
+  issuerKind: 'HelmxKind',
+  secret: 'helmxsecret',
+  caBundle: '-----BEGIN CERTIFICATE-----helmxca',
+  ratio: 0.123,
+  minimum: 1111,
+  maximum: 2222,
+  fixedSize: 3333,
+  timeout: 29,
+  replicas: 7,
+};
+
+const WEBHOOK_DIMENSIONS: Dimension<unknown>[] = [
+  {
+    name: 'tls',
+    options: (['self-managed', 'cert-manager', 'provided'] as const).map(mode => ({ value: mode, when: `eq .Values.tls.mode "${mode}"` })),
+  },
+  { name: 'issuer', options: [{ value: false, when: 'not .Values.tls.certManager.issuerName' }, { value: true, when: '.Values.tls.certManager.issuerName' }] },
+  { name: 'ha', options: [{ value: true, when: 'gt (int .Values.webhook.replicas) 1' }, { value: false, when: 'le (int .Values.webhook.replicas) 1' }] },
+  { name: 'namespaces', options: [{ value: 'all', when: 'eq .Values.webhook.namespaceSelection "all"' }, { value: 'opt-in', when: 'eq .Values.webhook.namespaceSelection "opt-in"' }] },
+  { name: 'image', options: [{ value: false, when: 'not .Values.webhook.image' }, { value: true, when: '.Values.webhook.image' }] },
+  { name: 'createNamespace', options: [{ value: false, when: 'not .Values.namespace.create' }, { value: true, when: '.Values.namespace.create' }] },
+];
+
+function synthWebhook(c: Combination, bundle: string): unknown[] {
+  const app = new App();
+  const chart = new Chart(app, 'chart');
+  const tls = c.tls === 'self-managed' ? WebhookTls.selfManaged()
+    : c.tls === 'cert-manager' ? WebhookTls.certManager(c.issuer ? { issuerName: W.issuer, issuerKind: W.issuerKind } : {})
+      : WebhookTls.provided({ secretName: W.secret, caBundle: W.caBundle });
+  new SharedMemoryWebhook(chart, 'webhook', {
+    namespace: W.namespace,
+    createNamespace: c.createNamespace as boolean,
+    name: W.name,
+    replicas: c.ha ? W.replicas : 1,
+    image: c.image ? W.image : undefined,
+    nodeImage: W.nodeImage,
+    tls,
+    failurePolicy: WebhookFailurePolicy.FAIL,
+    timeout: Duration.seconds(W.timeout),
+    namespaceSelection: c.namespaces === 'opt-in' ? NamespaceSelection.OPT_IN : NamespaceSelection.ALL,
+    excludedNamespaces: [W.excluded],
+    podSelection: PodSelection.OPT_IN,
+    ratio: W.ratio,
+    minimum: Size.mebibytes(W.minimum),
+    maximum: Size.mebibytes(W.maximum),
+    podsWithoutLimit: PodsWithoutLimit.fixedSize(Size.mebibytes(W.fixedSize)),
+    priorityClassName: W.priority,
+  });
+  const objects = chart.toJson() as any[];
+  for (const o of objects) {
+    // Numbers and enums are replaced where they sit, not by value: a bare 7 or Fail could be anything.
+    if (o.kind === 'Deployment') o.spec.replicas = 'helmxreplicas';
+    if (o.kind === 'MutatingWebhookConfiguration') {
+      for (const w of o.webhooks) {
+        w.timeoutSeconds = 'helmxtimeout';
+        w.failurePolicy = 'helmxfailurepolicy';
+      }
+    }
+    if (o.kind === 'ConfigMap' && o.data?.['webhook.js'] === bundle) o.data['webhook.js'] = 'helmxbundle';
+  }
+  return objects;
+}
+
+function webhookRules(bundle: string): Rule[] {
+  const arg = (flag: string, value: string) => ({ find: `- --${flag}=${value}`, line: true });
+  const optionalArg = (flag: string, value: string, key: string): Rule => ({
+    ...arg(flag, value),
+    replace: indent => `{{- with .Values.policy.${key} }}\n${indent}- {{ printf "--${flag}=%v" . | quote }}\n{{- end }}`,
+  });
+  return [
+    { ...arg('ratio', String(W.ratio)), replace: indent => `${indent}- {{ printf "--ratio=%v" .Values.policy.ratio | quote }}` },
+    optionalArg('minimum', `${W.minimum}Mi`, 'minimum'),
+    optionalArg('maximum', `${W.maximum}Mi`, 'maximum'),
+    { ...arg('selection', 'opt-in'), replace: indent => `${indent}- {{ printf "--selection=%s" .Values.policy.selection | quote }}` },
+    { ...arg('without-limit', 'fixed'), replace: indent => `${indent}- {{ printf "--without-limit=%s" .Values.policy.withoutLimit | quote }}` },
+    {
+      ...arg('fixed-size', `${W.fixedSize}Mi`),
+      replace: indent => `{{- if eq .Values.policy.withoutLimit "fixed" }}\n${indent}- {{ printf "--fixed-size=%v" (required "policy.fixedSize is required when policy.withoutLimit is fixed" .Values.policy.fixedSize) | quote }}\n{{- end }}`,
+    },
+    { find: `- ${W.excluded}`, line: true, replace: indent => `{{- range without .Values.webhook.excludedNamespaces "kube-system" .Release.Namespace }}\n${indent}- {{ . | quote }}\n{{- end }}` },
+    { find: 'helmxbundle', replace: `{{ required "${BUNDLE_IN_CHART} is missing from the chart: run the build (npx projen compile), or set webhook.image" (.Files.Get "${BUNDLE_IN_CHART}") | quote }}` },
+    { find: sha256(bundle), replace: `{{ .Files.Get "${BUNDLE_IN_CHART}" | sha256sum }}` },
+    { find: 'helmxreplicas', replace: '{{ .Values.webhook.replicas }}' },
+    { find: 'helmxtimeout', replace: '{{ .Values.webhook.timeoutSeconds }}' },
+    { find: 'helmxfailurepolicy', replace: '{{ .Values.webhook.failurePolicy }}' },
+    { find: Buffer.from(W.caBundle).toString('base64'), replace: '{{ required "tls.provided.caBundle (PEM) is required when tls.mode is provided" .Values.tls.provided.caBundle | b64enc }}' },
+    { find: W.nodeImage, replace: '{{ .Values.webhook.nodeImage | quote }}' },
+    { find: W.image, replace: '{{ .Values.webhook.image | quote }}' },
+    { find: W.priority, replace: '{{ .Values.webhook.priorityClassName | quote }}' },
+    { find: W.issuer, replace: '{{ .Values.tls.certManager.issuerName }}' },
+    { find: W.issuerKind, replace: '{{ .Values.tls.certManager.issuerKind }}' },
+    { find: W.secret, replace: '{{ required "tls.provided.secretName is required when tls.mode is provided" .Values.tls.provided.secretName }}' },
+    { find: W.name, replace: '{{ include "cdk8s-shm.webhookName" . }}' },
+    { find: W.namespace, replace: '{{ .Release.Namespace }}' },
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// The agent
+
+const A = {
+  name: 'helmxagent',
+  namespace: 'helmxagentns',
+  image: 'helmxagentimage',
+  mounterImage: 'helmxmounterimage',
+  priority: 'helmxagentpriority',
+  labelKey: 'helmx.io/helmxlabelkey',
+  labelValue: 'helmxlabelvalue',
+  sizeMebibytes: 4321,
+  command: 'helmxcommand',
+  args: 'helmxargs',
+  cpuRequest: 111,
+  cpuLimit: 222,
+  memoryRequest: 333,
+  memoryLimit: 444,
+};
+
+const AGENT_DIMENSIONS: Dimension<unknown>[] = [
+  { name: 'placement', options: [{ value: 'labeled', when: 'eq .Values.agent.placement "labeled-nodes"' }, { value: 'all', when: 'eq .Values.agent.placement "all-nodes"' }] },
+  { name: 'systemV', options: [{ value: false, when: 'not .Values.agent.systemV' }, { value: true, when: '.Values.agent.systemV' }] },
+  { name: 'createNamespace', options: [{ value: true, when: '.Values.agent.createNamespace' }, { value: false, when: 'not .Values.agent.createNamespace' }] },
+];
+
+function synthAgent(c: Combination): unknown[] {
+  const app = new App();
+  const chart = new Chart(app, 'chart');
+  const warn = console.warn;
+  console.warn = () => undefined; // the agent prints its security warnings at synthesis
+  try {
+    new SharedMemoryAgent(chart, 'agent', {
+      name: A.name,
+      namespace: A.namespace,
+      createNamespace: c.createNamespace as boolean,
+      systemV: c.systemV as boolean,
+      placement: c.placement === 'all' ? AgentPlacement.allNodes() : AgentPlacement.labeledNodes({ key: A.labelKey, value: A.labelValue }),
+      domain: SharedMemoryDomain.tmpfs({ size: Size.mebibytes(A.sizeMebibytes) }),
+      mounterImage: A.mounterImage,
+      priorityClassName: A.priority,
+      containers: [{
+        name: 'agent',
+        image: A.image,
+        command: [A.command],
+        args: [A.args],
+        resources: {
+          cpu: { request: kplus.Cpu.millis(A.cpuRequest), limit: kplus.Cpu.millis(A.cpuLimit) },
+          memory: { request: Size.mebibytes(A.memoryRequest), limit: Size.mebibytes(A.memoryLimit) },
+        },
+      }],
+    });
+    return chart.toJson();
+  } finally {
+    console.warn = warn;
+  }
+}
+
+function agentRules(): Rule[] {
+  const list = (sentinel: string, key: string): Rule => ({
+    find: `- ${sentinel}`,
+    line: true,
+    replace: indent => `{{- range .Values.agent.${key} }}\n${indent}- {{ . | quote }}\n{{- end }}`,
+  });
+  return [
+    list(A.command, 'command'),
+    list(A.args, 'args'),
+    { find: `size=${BigInt(A.sizeMebibytes) * 2n ** 20n}`, replace: 'size={{ mul (int64 .Values.agent.domain.sizeMebibytes) 1048576 }}' },
+    { find: `${A.cpuRequest}m`, replace: '{{ .Values.agent.resources.requests.cpu | quote }}' },
+    { find: `${A.cpuLimit}m`, replace: '{{ .Values.agent.resources.limits.cpu | quote }}' },
+    { find: `${A.memoryRequest}Mi`, replace: '{{ .Values.agent.resources.requests.memory | quote }}' },
+    { find: `${A.memoryLimit}Mi`, replace: '{{ .Values.agent.resources.limits.memory | quote }}' },
+    { find: A.mounterImage, replace: '{{ .Values.agent.mounterImage | quote }}' },
+    { find: A.image, replace: '{{ .Values.agent.image | quote }}' },
+    { find: A.priority, replace: '{{ .Values.agent.priorityClassName | quote }}' },
+    { find: A.labelKey, replace: '{{ .Values.agent.nodeLabel.key }}' },
+    { find: A.labelValue, replace: '{{ .Values.agent.nodeLabel.value | quote }}' },
+    { find: A.namespace, replace: '{{ .Values.agent.namespace }}' },
+    { find: A.name, replace: '{{ .Values.agent.name }}' },
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Variants → templates
+
+function combinations(dimensions: readonly Dimension<unknown>[]): Combination[] {
+  return dimensions.reduce<Combination[]>((all, d) => all.flatMap(c => d.options.map(o => ({ ...c, [d.name]: o.value }))), [{}]);
+}
+
+function comboKey(c: Combination, dimensions: readonly Dimension<unknown>[]): string {
+  return dimensions.map(d => JSON.stringify(c[d.name])).join('|');
+}
+
+/** Renders one object, applies the rules and records which rules matched. */
+function renderObject(object: any, rules: readonly Rule[], used: Set<Rule>): RenderedObject {
+  let text = stringify(object, { lineWidth: 0, indentSeq: false });
+  for (const rule of rules) {
+    if (rule.line) {
+      const pattern = new RegExp(`^( *)${escapeRegExp(rule.find as string)}$`, 'gm');
+      text = text.replace(pattern, (_m, indent: string) => {
+        used.add(rule);
+        return typeof rule.replace === 'function' ? rule.replace(indent) : rule.replace;
+      });
+    } else {
+      const pattern = typeof rule.find === 'string' ? new RegExp(escapeRegExp(rule.find), 'g') : rule.find;
+      text = text.replace(pattern, () => {
+        used.add(rule);
+        return rule.replace as string;
+      });
+    }
+  }
+  if (/helmx/i.test(text)) throw new Error(`a sentinel was not replaced in ${object.kind} ${object.metadata?.name}:\n${text}`);
+  return { key: `${object.kind}/${object.metadata?.name}`, text };
+}
+
+/**
+ * Merges the variants into one template: each object once, under the conditions of the choices it
+ * depends on.
+ */
+function mergeVariants(dimensions: readonly Dimension<unknown>[], synth: (c: Combination) => unknown[], rules: readonly Rule[]): string {
+  const used = new Set<Rule>();
+  const combos = combinations(dimensions);
+  const byCombo = new Map<string, Map<string, string>>();
+  const order: string[] = [];
+  for (const combo of combos) {
+    const objects = synth(combo).map(o => renderObject(o, rules, used));
+    byCombo.set(comboKey(combo, dimensions), new Map(objects.map(o => [o.key, o.text])));
+    let at = -1;
+    for (const o of objects) {
+      const found = order.indexOf(o.key);
+      if (found >= 0) at = found;
+      else order.splice(++at, 0, o.key);
+    }
+  }
+  const unused = rules.filter(r => !used.has(r));
+  if (unused.length > 0) throw new Error(`rules that matched nothing (did the construct change?): ${unused.map(r => String(r.find)).join(', ')}`);
+
+  const textOf = (key: string, c: Combination) => byCombo.get(comboKey(c, dimensions))!.get(key) ?? '';
+  const parts: string[] = [];
+  for (const key of order) {
+    const relevant = dimensions.filter(d => combos.some(c => d.options.some(o => textOf(key, { ...c, [d.name]: o.value }) !== textOf(key, c))));
+    if (relevant.length === 0) {
+      parts.push(`---\n${textOf(key, combos[0])}`);
+      continue;
+    }
+    // One block per distinct form, under the choices (of the relevant dimensions) that give it.
+    const groups = new Map<string, string[]>();
+    for (const c of combinations(relevant)) {
+      const full = { ...combos[0], ...c };
+      const text = textOf(key, full);
+      if (text === '') continue;
+      const condition = relevant.length === 1
+        ? relevant[0].options.find(o => o.value === c[relevant[0].name])!.when
+        : `and ${relevant.map(d => `(${d.options.find(o => o.value === c[d.name])!.when})`).join(' ')}`;
+      groups.set(text, [...(groups.get(text) ?? []), condition]);
+    }
+    for (const [text, conditions] of groups) {
+      const when = conditions.length === 1 ? conditions[0] : `or ${conditions.map(x => `(${x})`).join(' ')}`;
+      parts.push(`{{- if ${when} }}\n---\n${text}{{- end }}`);
+    }
+  }
+  return parts.join('\n') + '\n';
+}
+
+// ---------------------------------------------------------------------------------------------
+// The chart's other files
+
+function chartYaml(version: string): string {
+  return [
+    'apiVersion: v2',
+    'name: cdk8s-shm',
+    'description: Right-sized /dev/shm for every pod - the cdk8s-shm mutating admission webhook (and an optional node agent), generated from the cdk8s-shm constructs',
+    'type: application',
+    `version: ${version}`,
+    `appVersion: "${version}"`,
+    'kubeVersion: ">=1.25.0-0"',
+    'home: https://github.com/cdk8s-shm/cdk8s-shm',
+    'keywords: [shm, dev-shm, shared-memory, emptydir, admission-webhook]',
+    '',
+  ].join('\n');
+}
+
+function valuesYaml(): string {
+  return `# Values of the cdk8s-shm chart. The chart is generated from the cdk8s-shm constructs
+# (scripts/helm-chart.ts); every value below maps to a SharedMemoryWebhook or SharedMemoryAgent prop.
+
+# The webhook runs in the release namespace (helm install -n cdk8s-shm --create-namespace).
+namespace:
+  # Create the release namespace as a Namespace object labelled for the "restricted" Pod Security
+  # Standard. Leave false with --create-namespace (Helm would refuse to adopt it).
+  create: false
+
+# How pods are sized (the same policy as the webhook's flags and the cdk8s-shm CLI).
+policy:
+  # Share of the pod memory limit given to /dev/shm, greater than 0 and at most 1.
+  ratio: ${DEFAULT_RATIO}
+  # Smallest and largest ratio-derived size (quantities such as 256Mi); empty for none.
+  minimum: ""
+  maximum: ""
+  # ${SELECTIONS.join(' or ')}: every pod unless annotated cdk8s-shm.io/inject: "false", or only pods annotated "true".
+  selection: opt-out
+  # Pods without a memory limit: ${WITHOUT_LIMIT_MODES.join(', ')} (fixed gives them policy.fixedSize).
+  withoutLimit: skip
+  fixedSize: ""
+
+webhook:
+  # Base name of every object; empty for "<release name>-webhook".
+  name: ""
+  # Server replicas, spread across nodes (a PodDisruptionBudget keeps one up).
+  replicas: 2
+  # An image whose entrypoint is the webhook server; empty runs the server bundled in this chart
+  # (${BUNDLE_IN_CHART}, in a ConfigMap) with nodeImage.
+  image: ""
+  nodeImage: docker.io/library/node:22.12.0-alpine3.21
+  # What the API server does when the webhook is down: Ignore (the pod keeps the runtime's
+  # 64Mi /dev/shm) or Fail.
+  failurePolicy: Ignore
+  # How long the API server waits for the webhook, 1 to 30 seconds.
+  timeoutSeconds: 5
+  # all, or opt-in: only namespaces labelled cdk8s-shm.io/inject=enabled.
+  namespaceSelection: all
+  # More namespaces never sent to the webhook (kube-system and the release namespace never are).
+  excludedNamespaces: []
+  priorityClassName: system-cluster-critical
+
+tls:
+  # self-managed: the server makes, stores and rotates its own CA and certificate;
+  # cert-manager: a Certificate (and, unless issuerName is set, a self-signed Issuer);
+  # provided: your own kubernetes.io/tls Secret and the CA that signed it.
+  mode: self-managed
+  certManager:
+    issuerName: ""
+    issuerKind: Issuer
+  provided:
+    secretName: ""
+    caBundle: ""
+
+# The node agent (SharedMemoryAgent): a DaemonSet around your agent container that shares a
+# node-level shared-memory domain with business pods. Disabled by default.
+agent:
+  enabled: false
+  name: shm-agent
+  # The agent needs a privileged namespace (hostPath); it is not the release namespace.
+  namespace: shm-agent
+  createNamespace: true
+  image: ""
+  command: []
+  args: []
+  resources:
+    requests: {cpu: 100m, memory: 128Mi}
+    limits: {cpu: 500m, memory: 256Mi}
+  # The tmpfs the agent mounts on each node and shares, in MiB.
+  domain:
+    sizeMebibytes: 1024
+  # labeled-nodes (nodes labelled nodeLabel.key=nodeLabel.value, tolerating the matching
+  # NoSchedule taint) or all-nodes.
+  placement: labeled-nodes
+  nodeLabel:
+    key: cdk8s-shm.io/shm-agent
+    value: "true"
+  # Also share System V shared memory (hostIPC: the node's IPC namespace).
+  systemV: false
+  mounterImage: busybox:1.36.1
+  priorityClassName: system-node-critical
+`;
+}
+
+function valuesSchema(): unknown {
+  const quantity = { type: 'string', pattern: '^$|^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$' };
+  const dns = { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 };
+  return {
+    $schema: 'https://json-schema.org/draft-07/schema#',
+    type: 'object',
+    properties: {
+      namespace: { type: 'object', properties: { create: { type: 'boolean' } } },
+      policy: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          // `--set policy.ratio=0.25` gives a string: Helm parses only integers.
+          ratio: { anyOf: [{ type: 'number', exclusiveMinimum: 0, maximum: 1 }, { type: 'string', pattern: '^(0?\\.[0-9]*[1-9][0-9]*|1(\\.0*)?)$' }] },
+          minimum: quantity,
+          maximum: quantity,
+          selection: { enum: [...SELECTIONS] },
+          withoutLimit: { enum: [...WITHOUT_LIMIT_MODES] },
+          fixedSize: quantity,
+        },
+      },
+      webhook: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          name: { anyOf: [{ const: '' }, { ...dns, maxLength: 52 }] },
+          replicas: { type: 'integer', minimum: 1 },
+          image: { type: 'string' },
+          nodeImage: { type: 'string', minLength: 1 },
+          failurePolicy: { enum: ['Ignore', 'Fail'] },
+          timeoutSeconds: { type: 'integer', minimum: 1, maximum: 30 },
+          namespaceSelection: { enum: ['all', 'opt-in'] },
+          excludedNamespaces: { type: 'array', items: dns },
+          priorityClassName: { type: 'string' },
+        },
+      },
+      tls: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          mode: { enum: ['self-managed', 'cert-manager', 'provided'] },
+          certManager: { type: 'object', properties: { issuerName: { type: 'string' }, issuerKind: { enum: ['Issuer', 'ClusterIssuer'] } } },
+          provided: { type: 'object', properties: { secretName: { type: 'string' }, caBundle: { type: 'string' } } },
+        },
+      },
+      agent: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          enabled: { type: 'boolean' },
+          name: { ...dns, maxLength: 52 },
+          namespace: dns,
+          createNamespace: { type: 'boolean' },
+          image: { type: 'string' },
+          command: { type: 'array', items: { type: 'string' } },
+          args: { type: 'array', items: { type: 'string' } },
+          resources: { type: 'object' },
+          domain: { type: 'object', properties: { sizeMebibytes: { type: 'integer', minimum: 1 } } },
+          placement: { enum: ['labeled-nodes', 'all-nodes'] },
+          nodeLabel: { type: 'object', properties: { key: { type: 'string', minLength: 1 }, value: { type: 'string' } } },
+          systemV: { type: 'boolean' },
+          mounterImage: { type: 'string', minLength: 1 },
+          priorityClassName: { type: 'string' },
+        },
+        if: { properties: { enabled: { const: true } } },
+        then: { properties: { image: { minLength: 1 } } },
+      },
+    },
+  };
+}
+
+const HELPERS = `{{/* The base name of the webhook's objects: webhook.name, or "<release>-webhook". */}}
+{{- define "cdk8s-shm.webhookName" -}}
+{{- default (printf "%s-webhook" .Release.Name) .Values.webhook.name | trunc 52 | trimSuffix "-" -}}
+{{- end -}}
+`;
+
+const README = `# cdk8s-shm Helm chart
+
+The cdk8s-shm mutating admission webhook (and, disabled by default, the node agent), generated
+from the \`SharedMemoryWebhook\` and \`SharedMemoryAgent\` constructs by \`scripts/helm-chart.ts\`.
+Do not edit the templates: change the constructs and regenerate.
+
+\`\`\`sh
+helm install cdk8s-shm ./charts/cdk8s-shm -n cdk8s-shm --create-namespace
+helm install cdk8s-shm ./charts/cdk8s-shm -n cdk8s-shm --create-namespace \\
+  --set tls.mode=cert-manager --set policy.ratio=0.25 --set policy.maximum=8Gi
+\`\`\`
+
+Every value is described in \`values.yaml\` and checked by \`values.schema.json\`. The server the
+Deployment runs is \`${BUNDLE_IN_CHART}\`, copied from the package build (\`lib/bundle/webhook.js\`);
+set \`webhook.image\` to run your own image instead.
+`;
+
+const HELMIGNORE = '.gitignore\n*.orig\n*.swp\n';
+
+/** Writes the whole chart into `outDir`. */
+export function generateChart(outDir: string): void {
+  if (!fs.existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run 'node scripts/bundle.mjs' first`);
+  const bundle = fs.readFileSync(BUNDLE, 'utf8');
+  const version = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')).version;
+  const webhook = mergeVariants(WEBHOOK_DIMENSIONS, c => synthWebhook(c, bundle), webhookRules(bundle));
+  const agent = mergeVariants(AGENT_DIMENSIONS, synthAgent, agentRules());
+  const header = '# Generated by scripts/helm-chart.ts from the cdk8s-shm constructs. Do not edit.\n';
+  const files: Record<string, string> = {
+    'Chart.yaml': chartYaml(version),
+    'values.yaml': valuesYaml(),
+    'values.schema.json': JSON.stringify(valuesSchema(), null, 2) + '\n',
+    'README.md': README,
+    '.helmignore': HELMIGNORE,
+    'templates/_helpers.tpl': HELPERS,
+    'templates/webhook.yaml': header + webhook,
+    'templates/agent.yaml': `${header}{{- if .Values.agent.enabled }}\n${agent}{{- end }}\n`,
+    'files/.gitignore': '# Copied from lib/bundle/webhook.js by the build (scripts/helm-chart.ts); never committed.\nwebhook.js\n',
+    [BUNDLE_IN_CHART]: bundle,
+  };
+  for (const [name, text] of Object.entries(files)) {
+    const file = path.join(outDir, name);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, text);
+  }
+}
+
+function sha256(text: string): string {
+  return crypto.createHash('sha256').update(text).digest('hex');
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+if (require.main === module) {
+  const out = path.resolve(process.argv[2] ?? path.join(REPO, 'charts', 'cdk8s-shm'));
+  generateChart(out);
+  console.log(`wrote the Helm chart to ${path.relative(process.cwd(), out) || '.'}`);
+}

@@ -1,0 +1,226 @@
+/**
+ * The command line of `cdk8s-shm inject|plan|check`: one table of flags, parsed without a library.
+ *
+ * Policy flags carry the webhook's names and descriptions where the two overlap (they are read
+ * from the webhook's own flag table), and every value is validated by the core, so that
+ * `--ratio 2` fails here with the message the webhook would print at start.
+ */
+import { PolicyInput, Policy, SELECTIONS, Selection, WITHOUT_LIMIT_MODES, WithoutLimit, resolvePolicy, tryParseRatio, tryParseSize } from '../core';
+import { WEBHOOK_FLAGS } from '../webhook/options';
+
+/** The commands that read manifests. */
+export type ManifestCommand = 'inject' | 'plan' | 'check';
+export const MANIFEST_COMMANDS: readonly ManifestCommand[] = ['inject', 'plan', 'check'];
+
+export type OutputFormat = 'table' | 'json';
+export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'json'];
+
+/** What the flags of a manifest command decide. */
+export interface ManifestOptions {
+  readonly command: ManifestCommand;
+  /** Files and directories to read, in order; `-` is standard input. Empty means standard input. */
+  readonly files: readonly string[];
+  readonly policyInput: PolicyInput;
+  readonly policy: Policy;
+  /** `plan` only. */
+  readonly output: OutputFormat;
+  /** No warnings on standard error. */
+  readonly quiet: boolean;
+  readonly help: boolean;
+}
+
+/** The command line is wrong: exit code 2, with the message and a pointer to `--help`. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+type PolicyKey = 'ratio' | 'size' | 'minimum' | 'maximum' | 'selection' | 'withoutLimit' | 'fixedSize' | 'volumeName';
+
+/** One flag of the manifest commands. */
+export interface CliFlag {
+  readonly flag: string;
+  readonly short?: string;
+  /** Placeholder for the value in the usage text; absent for a switch. */
+  readonly value?: string;
+  readonly description: string;
+  readonly default?: string;
+  /** The commands that accept it. */
+  readonly commands: readonly ManifestCommand[];
+  /** The policy setting it fills, for policy flags. */
+  readonly policyKey?: PolicyKey;
+}
+
+const ALL: readonly ManifestCommand[] = MANIFEST_COMMANDS;
+
+/** A policy flag the webhook also has: same name, same text. */
+function webhookPolicyFlag(name: string, policyKey: PolicyKey): CliFlag {
+  const f = WEBHOOK_FLAGS.find(w => w.flag === name);
+  if (!f) throw new Error(`the webhook has no flag --${name}`);
+  return { flag: name, value: f.value, description: f.description, default: f.default, commands: ALL, policyKey };
+}
+
+/** Every flag of `inject`, `plan` and `check`, in the order the usage text lists them. */
+export const CLI_FLAGS: readonly CliFlag[] = [
+  { flag: 'filename', short: 'f', value: 'FILE', description: 'a manifest file, a directory of *.yaml/*.yml/*.json files, or - for standard input; repeatable', default: 'standard input', commands: ALL },
+  webhookPolicyFlag('ratio', 'ratio'),
+  { flag: 'size', value: 'QUANTITY', description: 'an exact /dev/shm size for every pod instead of a share of its limit (excludes --ratio, --minimum, --maximum)', commands: ALL, policyKey: 'size' },
+  webhookPolicyFlag('minimum', 'minimum'),
+  webhookPolicyFlag('maximum', 'maximum'),
+  webhookPolicyFlag('selection', 'selection'),
+  webhookPolicyFlag('without-limit', 'withoutLimit'),
+  webhookPolicyFlag('fixed-size', 'fixedSize'),
+  webhookPolicyFlag('volume-name', 'volumeName'),
+  { flag: 'output', short: 'o', value: OUTPUT_FORMATS.join('|'), description: 'table for people, json for machines', default: 'table', commands: ['plan'] },
+  { flag: 'quiet', short: 'q', description: 'print no warnings on standard error', commands: ALL },
+  { flag: 'help', short: 'h', description: 'print this text', commands: ALL },
+];
+
+/**
+ * Reads the flags of a manifest command.
+ * @param command the command
+ * @param argv the arguments after the command
+ * @throws UsageError naming the flag and the value
+ */
+export function parseManifestArgs(command: ManifestCommand, argv: readonly string[]): ManifestOptions {
+  const flags = CLI_FLAGS.filter(f => f.commands.includes(command));
+  const byName = new Map<string, CliFlag>();
+  for (const f of flags) {
+    byName.set(`--${f.flag}`, f);
+    if (f.short) byName.set(`-${f.short}`, f);
+  }
+  const files: string[] = [];
+  const given = new Map<string, string>();
+  const switches = new Set<string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const match = /^(--?[a-z][a-z-]*)(?:=(.*))?$/s.exec(arg);
+    if (!match) {
+      throw new UsageError(arg.startsWith('-') && arg !== '-' ? `unknown flag ${arg}` : `unexpected argument '${arg}': give files with -f ${arg}`);
+    }
+    const f = byName.get(match[1]);
+    if (!f) throw new UsageError(`unknown flag ${match[1]} for '${command}'`);
+    if (f.value === undefined) {
+      if (match[2] !== undefined) throw new UsageError(`--${f.flag} takes no value`);
+      switches.add(f.flag);
+      continue;
+    }
+    let value = match[2];
+    if (value === undefined) {
+      value = argv[++i];
+      if (value === undefined) throw new UsageError(`flag --${f.flag} needs a value: --${f.flag} ${f.value}`);
+    }
+    if (f.flag === 'filename') {
+      if (value === '') throw new UsageError('--filename needs a file name, or - for standard input');
+      files.push(value);
+    } else {
+      if (given.has(f.flag)) throw new UsageError(`--${f.flag} is given twice`);
+      given.set(f.flag, value);
+    }
+  }
+
+  const help = switches.has('help');
+  const output = given.get('output') ?? 'table';
+  if (!(OUTPUT_FORMATS as readonly string[]).includes(output)) {
+    throw new UsageError(`--output (${output}) must be one of ${OUTPUT_FORMATS.join(', ')}`);
+  }
+  const policyInput = help ? {} : readPolicy(given);
+  return {
+    command,
+    files,
+    policyInput,
+    policy: resolvePolicy(policyInput),
+    output: output as OutputFormat,
+    quiet: switches.has('quiet'),
+    help,
+  };
+}
+
+/** Validates the policy flags one by one (so that messages name the flag), then together in the core. */
+function readPolicy(given: ReadonlyMap<string, string>): PolicyInput {
+  const check = (name: string, parse: (value: string, label: string) => unknown): string | undefined => {
+    const value = given.get(name);
+    if (value === undefined) return undefined;
+    const parsed = parse(value, `--${name}`);
+    if (typeof parsed === 'string') throw new UsageError(parsed.replace(`'--${name}'`, `--${name}`));
+    return value;
+  };
+  const oneOf = <T extends string>(name: string, allowed: readonly T[]): T | undefined => {
+    const value = given.get(name);
+    if (value !== undefined && !(allowed as readonly string[]).includes(value)) {
+      throw new UsageError(`--${name} (${value}) must be one of ${allowed.join(', ')}`);
+    }
+    return value as T | undefined;
+  };
+  const withoutLimit = oneOf<WithoutLimit>('without-limit', WITHOUT_LIMIT_MODES);
+  const fixedSize = check('fixed-size', tryParseSize);
+  if (withoutLimit === 'fixed' && fixedSize === undefined) throw new UsageError('--without-limit fixed needs --fixed-size QUANTITY');
+  if (withoutLimit !== 'fixed' && fixedSize !== undefined) {
+    throw new UsageError(`--fixed-size (${fixedSize}) is only used with --without-limit fixed (it is ${withoutLimit ?? 'skip'})`);
+  }
+  const input: PolicyInput = {
+    ratio: check('ratio', tryParseRatio),
+    size: check('size', tryParseSize),
+    minimum: check('minimum', tryParseSize),
+    maximum: check('maximum', tryParseSize),
+    selection: oneOf<Selection>('selection', SELECTIONS),
+    withoutLimit,
+    fixedSize,
+    volumeName: given.get('volume-name'),
+  };
+  try {
+    resolvePolicy(input);
+  } catch (error) {
+    // The core names its settings ('volumeName'); the user typed flags (--volume-name).
+    throw new UsageError((error as Error).message.replace(/'([a-zA-Z]+)'/g, (whole, key: string) =>
+      CLI_FLAGS.some(f => f.policyKey === key) ? `--${CLI_FLAGS.find(f => f.policyKey === key)!.flag}` : whole));
+  }
+  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as PolicyInput;
+}
+
+/** The usage text of `cdk8s-shm <command> --help`. */
+export function manifestUsage(command: ManifestCommand): string {
+  const summary: Record<ManifestCommand, string[]> = {
+    inject: [
+      'Usage: cdk8s-shm inject [-f FILE]... [policy flags]',
+      '',
+      'Reads Kubernetes manifests (multi-document YAML, List objects) and writes them to standard output',
+      'with a right-sized /dev/shm in every pod template: Pod, Deployment, StatefulSet, DaemonSet,',
+      'ReplicaSet, ReplicationController, Job, CronJob. Every other document is written unchanged.',
+      'Works as a Helm post-renderer and after kubectl kustomize.',
+    ],
+    plan: [
+      'Usage: cdk8s-shm plan [-f FILE]... [-o table|json] [policy flags]',
+      '',
+      'Prints, for every workload, its pod memory limit, the /dev/shm size it gets, the action and why.',
+    ],
+    check: [
+      'Usage: cdk8s-shm check [-f FILE]... [policy flags]',
+      '',
+      "Lists the workloads whose /dev/shm 'inject' would change and exits 1 if there are any.",
+    ],
+  };
+  const lines = [...summary[command], '', 'Flags:'];
+  for (const f of CLI_FLAGS.filter(c => c.commands.includes(command))) {
+    lines.push(`  ${f.short ? `-${f.short}, ` : ''}--${f.flag}${f.value ? ` ${f.value}` : ''}`);
+    lines.push(`      ${f.description}${f.default !== undefined ? ` (default ${f.default})` : ''}`);
+  }
+  lines.push(
+    '',
+    'Pods may override the policy with the annotations cdk8s-shm.io/inject ("false" opts out,',
+    '"true" opts in under --selection opt-in), cdk8s-shm.io/size and cdk8s-shm.io/ratio.',
+    '',
+    EXIT_CODES_TEXT,
+  );
+  return lines.join('\n') + '\n';
+}
+
+export const EXIT_CODES_TEXT = [
+  'Exit codes:',
+  '  0  success (plan: always, whatever the actions; check: nothing would change)',
+  '  1  check: some workload would change or be denied; inject: --without-limit deny refused a workload',
+  '  2  bad flags, an unreadable file, or YAML that does not parse (nothing is written to standard output)',
+  '  3  an internal error (please report it)',
+].join('\n');

@@ -1,0 +1,204 @@
+/**
+ * `cdk8s-shm`: the command line. `inject`, `plan` and `check` read manifests; `webhook` runs the
+ * admission server. This file only dispatches and does the I/O; the work is in inject.ts.
+ *
+ * Exit codes: see EXIT_CODES_TEXT in args.ts (0 ok, 1 check found changes or inject denied a
+ * workload, 2 bad usage or input, 3 internal error).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { EXIT_CODES_TEXT, MANIFEST_COMMANDS, ManifestCommand, ManifestOptions, UsageError, manifestUsage, parseManifestArgs } from './args';
+import { InputError, SourceFile } from './documents';
+import { ManifestResult, processManifests } from './inject';
+import { formatCheck, formatPlanTable, needsChange, planJson } from './plan-table';
+import { runWebhook } from '../webhook/main';
+
+export const EXIT_OK = 0;
+export const EXIT_CHANGES = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_INTERNAL = 3;
+
+/** Where the command line reads and writes; tests pass their own. */
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly readStdin: () => Promise<string>;
+}
+
+const MANIFEST_EXTENSIONS = /\.(ya?ml|json)$/i;
+
+/** The text of `cdk8s-shm --help`. */
+export function mainUsage(): string {
+  return [
+    'Usage: cdk8s-shm <command> [flags]',
+    '',
+    'Right-sized /dev/shm for Kubernetes pods, decided by the same core as the cdk8s constructs',
+    'and the admission webhook.',
+    '',
+    'Commands:',
+    '  inject    read manifests, write them back with a /dev/shm in every pod template (a Helm post-renderer)',
+    '  plan      show the /dev/shm each workload gets, and why (--output json for machines)',
+    '  check     exit 1 and list the workloads whose /dev/shm would change (for CI)',
+    '  webhook   run the mutating admission webhook server',
+    '',
+    'Flags:',
+    '  -h, --help       print this text (cdk8s-shm <command> --help for a command)',
+    '  -v, --version    print the version',
+    '',
+    EXIT_CODES_TEXT,
+    '',
+  ].join('\n');
+}
+
+/**
+ * Runs one command line.
+ * @param argv the arguments after the program name
+ * @returns the exit code
+ */
+export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    (command === undefined ? io.stderr : io.stdout)(mainUsage());
+    return command === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  if (command === '--version' || command === '-v' || command === 'version') {
+    io.stdout(`${version()}\n`);
+    return EXIT_OK;
+  }
+  if (command === 'webhook') {
+    await runWebhook([...rest]);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
+  }
+  if (!(MANIFEST_COMMANDS as readonly string[]).includes(command)) {
+    io.stderr(`cdk8s-shm: unknown command '${command}' (commands: ${[...MANIFEST_COMMANDS, 'webhook'].join(', ')}; see --help)\n`);
+    return EXIT_USAGE;
+  }
+  const name = command as ManifestCommand;
+  try {
+    const options = parseManifestArgs(name, rest);
+    if (options.help) {
+      io.stdout(manifestUsage(name));
+      return EXIT_OK;
+    }
+    const files = await readInputs(options.files, io);
+    return runManifestCommand(options, processManifests(files, options.policy), io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(`cdk8s-shm ${name}: ${error.message} (see cdk8s-shm ${name} --help)\n`);
+      return EXIT_USAGE;
+    }
+    if (error instanceof InputError) {
+      io.stderr(`cdk8s-shm ${name}: ${error.message}\n`);
+      return EXIT_USAGE;
+    }
+    io.stderr(`cdk8s-shm ${name}: internal error: ${(error as Error)?.stack ?? error}\n`);
+    return EXIT_INTERNAL;
+  }
+}
+
+function runManifestCommand(options: ManifestOptions, result: ManifestResult, io: CliIo): number {
+  const warn = (aboutWorkloads: boolean) => {
+    if (options.quiet) return;
+    for (const n of result.notices.filter(x => aboutWorkloads || !x.aboutWorkload)) {
+      io.stderr(`cdk8s-shm: warning: ${n.file}:${n.line}: ${n.message}\n`);
+    }
+  };
+  switch (options.command) {
+    case 'inject': {
+      warn(true);
+      const denied = result.workloads.filter(w => w.plan.action === 'deny');
+      if (denied.length > 0) {
+        io.stderr(`cdk8s-shm inject: refused ${denied.length} workload${denied.length === 1 ? '' : 's'} without a memory limit (--without-limit deny); nothing written\n`);
+        return EXIT_CHANGES;
+      }
+      io.stdout(result.output);
+      return EXIT_OK;
+    }
+    case 'plan':
+      warn(false);
+      io.stdout(options.output === 'json'
+        ? `${JSON.stringify(planJson(result.workloads), null, 2)}\n`
+        : formatPlanTable(result.workloads, options.policy));
+      return EXIT_OK;
+    case 'check':
+      warn(false);
+      io.stdout(formatCheck(result.workloads, options.files));
+      return result.workloads.some(needsChange) ? EXIT_CHANGES : EXIT_OK;
+  }
+}
+
+/** Reads the files (directories: their manifest files, sorted; `-` or none: standard input). */
+async function readInputs(names: readonly string[], io: CliIo): Promise<SourceFile[]> {
+  const files: SourceFile[] = [];
+  let stdinRead = false;
+  for (const name of names.length === 0 ? ['-'] : names) {
+    if (name === '-') {
+      if (stdinRead) throw new UsageError('standard input (-) is given twice');
+      stdinRead = true;
+      files.push({ name: '<stdin>', text: await io.readStdin() });
+      continue;
+    }
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(name);
+    } catch (error) {
+      throw new InputError(`${name}: cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+    const paths = stat.isDirectory()
+      ? fs.readdirSync(name).filter(f => MANIFEST_EXTENSIONS.test(f)).sort().map(f => path.join(name, f))
+      : [name];
+    for (const p of paths) {
+      try {
+        files.push({ name: p, text: fs.readFileSync(p, 'utf8') });
+      } catch (error) {
+        throw new InputError(`${p}: cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      }
+    }
+  }
+  return files;
+}
+
+/** The package version, from the package.json two levels up (of src/cli, lib/cli or lib/bundle). */
+function version(): string {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function processIo(): CliIo {
+  return {
+    stdout: text => process.stdout.write(text),
+    stderr: text => process.stderr.write(text),
+    readStdin: async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks).toString('utf8');
+    },
+  };
+}
+
+/**
+ * Started as a program: `bin/cdk8s-shm` (which requires the bundle), `node lib/bundle/cli.js`,
+ * or this file through ts-node. Importing it (tests) runs nothing.
+ */
+const entry = require.main?.filename ?? '';
+if (/(?:[\\/]cdk8s-shm|[\\/]cli(?:\.min)?\.[cm]?js|cli[\\/]main\.[cm]?[jt]s)$/.test(entry)) {
+  // A reader that goes away (`cdk8s-shm plan | head`) is not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+  runCli(process.argv.slice(2)).then(
+    code => {
+      // The server may leave timers behind once it has drained; the webhook ends as its own main does.
+      if (process.argv[2] === 'webhook') process.exit(code);
+      process.exitCode = code;
+    },
+    error => {
+      process.stderr.write(`cdk8s-shm: internal error: ${(error as Error)?.stack ?? error}\n`);
+      process.exitCode = EXIT_INTERNAL;
+    },
+  );
+}

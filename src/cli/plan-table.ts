@@ -1,0 +1,145 @@
+/**
+ * How `plan` and `check` show their decisions: a table for people, JSON for machines, and the
+ * list of workloads that `check` fails on.
+ */
+import { Policy, RATIO_ANNOTATION, SIZE_ANNOTATION, formatBytes, formatRational } from '../core';
+import { WorkloadReport } from './inject';
+
+/** The `/dev/shm` of the workload would change (or the workload would be refused). */
+export function needsChange(report: WorkloadReport): boolean {
+  return report.patch.length > 0 || report.plan.action === 'deny';
+}
+
+/** The pod memory limit as a quantity, `none`, or `invalid`. */
+export function limitText(report: WorkloadReport): string {
+  const limit = report.plan.limit;
+  if (!limit) return '-';
+  if (limit.kind === 'limited') return formatBytes(limit.bytes);
+  return limit.kind === 'unlimited' ? 'none' : 'invalid';
+}
+
+/** The `/dev/shm` size: the new one, `old -> new` for an update, `-` when there is none. */
+export function sizeText(report: WorkloadReport): string {
+  const { plan } = report;
+  if (plan.action === 'update' && report.currentSize !== undefined) return `${report.currentSize} -> ${plan.size}`;
+  if (plan.action === 'inject' || plan.action === 'update' || plan.action === 'unchanged') return plan.size ?? '-';
+  return '-';
+}
+
+/** Why: what decided the size, or why the workload is skipped. */
+export function reasonText(report: WorkloadReport, policy: Policy): string {
+  const { plan } = report;
+  if (plan.action === 'skip' || plan.action === 'deny') return `${plan.reason}: ${plan.message}`;
+  const annotation = (name: string) => {
+    const value = report.annotations[name];
+    return value === undefined ? name : `${name}: ${value}`;
+  };
+  const source: Record<string, string> = {
+    'size': '--size',
+    'size-annotation': `annotation ${annotation(SIZE_ANNOTATION)}`,
+    'ratio': `${formatRational(policy.ratio)} × pod memory limit`,
+    'ratio-annotation': `annotation ${annotation(RATIO_ANNOTATION)} × pod memory limit`,
+    'minimum': 'raised to --minimum',
+    'maximum': 'lowered to --maximum',
+    'fixed-size': '--fixed-size, the pod has no memory limit',
+  };
+  const parts = [plan.sizeSource ? source[plan.sizeSource] : plan.message];
+  if (plan.warnings.some(w => w.code === 'capped-at-limit')) parts.push('capped at the pod memory limit');
+  if (plan.action === 'unchanged') parts.unshift('already');
+  return parts.join(', ');
+}
+
+/** The table `plan` prints. */
+export function formatPlanTable(reports: readonly WorkloadReport[], policy: Policy): string {
+  if (reports.length === 0) return 'No workloads (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob) found.\n';
+  const withNamespace = reports.some(r => r.namespace !== undefined);
+  const header = ['WORKLOAD', ...(withNamespace ? ['NAMESPACE'] : []), 'POD LIMIT', '/DEV/SHM', 'ACTION', 'REASON'];
+  const rows = reports.map(r => [
+    `${r.kind}/${r.name}`,
+    ...(withNamespace ? [r.namespace ?? '-'] : []),
+    limitText(r),
+    sizeText(r),
+    r.plan.action,
+    reasonText(r, policy),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map(row => row[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => i === cells.length - 1 ? c : c.padEnd(widths[i])).join('   ').trimEnd();
+  const lines = [line(header), ...rows.map(line)];
+
+  const warnings = reports.flatMap(r => r.plan.warnings.map(w => `  ${r.file}:${r.line} ${r.object}: ${w.message}`));
+  if (warnings.length > 0) lines.push('', 'Warnings:', ...warnings);
+  const count = (action: string) => reports.filter(r => r.plan.action === action).length;
+  const summary = ['inject', 'update', 'unchanged', 'skip', 'deny']
+    .filter(a => count(a) > 0)
+    .map(a => `${count(a)} ${a === 'skip' ? 'skipped' : a === 'deny' ? 'denied' : a === 'unchanged' ? 'unchanged' : `to ${a}`}`);
+  lines.push('', `${reports.length} workload${reports.length === 1 ? '' : 's'}: ${summary.join(', ')}`);
+  return lines.join('\n') + '\n';
+}
+
+/** One workload in `plan --output json`. Byte counts are strings: they can exceed 2^53. */
+export interface PlanJson {
+  readonly file: string;
+  readonly line: number;
+  readonly kind: string;
+  readonly name: string;
+  readonly namespace: string | null;
+  readonly podMemoryLimit: string | null;
+  readonly podMemoryLimitBytes: string | null;
+  readonly shmSize: string | null;
+  readonly shmSizeBytes: string | null;
+  readonly currentShmSize: string | null;
+  readonly action: string;
+  readonly reason: string | null;
+  readonly sizeSource: string | null;
+  readonly message: string;
+  readonly warnings: readonly { code: string; message: string }[];
+  readonly targets: readonly string[];
+  readonly patch: readonly unknown[];
+}
+
+/** `plan --output json`: one object per workload, in input order. */
+export function planJson(reports: readonly WorkloadReport[]): PlanJson[] {
+  return reports.map(r => {
+    const limit = r.plan.limit?.kind === 'limited' ? r.plan.limit.bytes : undefined;
+    return {
+      file: r.file,
+      line: r.line,
+      kind: r.kind,
+      name: r.name,
+      namespace: r.namespace ?? null,
+      podMemoryLimit: limit === undefined ? null : formatBytes(limit),
+      podMemoryLimitBytes: limit === undefined ? null : limit.toString(),
+      shmSize: r.plan.size ?? null,
+      shmSizeBytes: r.plan.sizeBytes?.toString() ?? null,
+      currentShmSize: r.currentSize ?? null,
+      action: r.plan.action,
+      reason: r.plan.reason ?? null,
+      sizeSource: r.plan.sizeSource ?? null,
+      message: r.plan.message,
+      warnings: r.plan.warnings.map(w => ({ code: w.code, message: w.message })),
+      targets: [...r.plan.targets],
+      patch: [...r.patch],
+    };
+  });
+}
+
+/** What `check` prints: one line per workload that would change, and a summary. */
+export function formatCheck(reports: readonly WorkloadReport[], files: readonly string[]): string {
+  const failing = reports.filter(needsChange);
+  if (failing.length === 0) {
+    return `ok: ${reports.length} workload${reports.length === 1 ? '' : 's'} checked, no /dev/shm change needed\n`;
+  }
+  const lines = failing.map(r => {
+    const { plan } = r;
+    const limit = plan.limit?.kind === 'limited' ? `pod memory limit ${formatBytes(plan.limit.bytes)}` : 'no pod memory limit';
+    const what = plan.action === 'deny'
+      ? `would be denied: ${plan.message}`
+      : plan.action === 'update'
+        ? `/dev/shm ${r.currentSize ?? '(no size)'} should be ${plan.size} (${limit})`
+        : `needs /dev/shm ${plan.size} (${limit})`;
+    return `${r.file}:${r.line}: ${r.object} ${what}`;
+  });
+  const source = files.length === 0 ? '' : ` ${files.map(f => `-f ${f}`).join(' ')}`;
+  lines.push('', `${failing.length} of ${reports.length} workload${reports.length === 1 ? '' : 's'} would change: fix them at the source, or run cdk8s-shm inject${source}`);
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,245 @@
+/**
+ * The Helm chart charts/cdk8s-shm: regenerated from the constructs it must equal the committed one
+ * (no drift), the real `helm` lints it and renders it with several value sets, the rendered objects
+ * pass the Kubernetes schema, and for the same settings they equal what the constructs synthesize.
+ */
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, Chart, Duration, Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { parseAllDocuments } from 'yaml';
+import { BUNDLE_IN_CHART, generateChart } from '../../scripts/helm-chart';
+import {
+  NamespaceSelection, PodSelection, PodsWithoutLimit, SharedMemoryAgent, SharedMemoryDomain, SharedMemoryWebhook, WebhookFailurePolicy, WebhookTls,
+} from '../../src';
+import { parseWebhookArgs } from '../../src/webhook/options';
+import { bundle, run, tool } from '../cli/tools';
+import { expectValidAgainstSchema } from '../support/schema';
+
+const REPO = path.join(__dirname, '..', '..');
+const COMMITTED = path.join(REPO, 'charts', 'cdk8s-shm');
+let chartDir: string;
+let helm: string;
+let serverBundle: string;
+
+beforeAll(() => {
+  bundle();
+  serverBundle = fs.readFileSync(path.join(REPO, 'lib', 'bundle', 'webhook.js'), 'utf8');
+  chartDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-shm-chart-')), 'cdk8s-shm');
+  generateChart(chartDir);
+  helm = tool('helm');
+}, 180_000);
+
+afterAll(() => {
+  if (chartDir) fs.rmSync(path.dirname(chartDir), { recursive: true, force: true });
+});
+
+function listFiles(dir: string, prefix = ''): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap(e => e.isDirectory()
+    ? listFiles(path.join(dir, e.name), `${prefix}${e.name}/`)
+    : [`${prefix}${e.name}`]).sort();
+}
+
+/** `helm template` with `--set` pairs; returns the objects (throws with helm's stderr on failure). */
+function template(sets: readonly string[] = [], extra: readonly string[] = []): any[] {
+  const result = run(helm, ['template', 'cdk8s-shm', chartDir, '--namespace', 'cdk8s-shm', ...sets.flatMap(s => ['--set', s]), ...extra]);
+  if (result.status !== 0) throw new Error(`helm template failed: ${result.stderr}`);
+  return parseAllDocuments(result.stdout).map(d => d.toJS()).filter(o => o);
+}
+
+function find(objects: readonly any[], kind: string): any {
+  return objects.find(o => o.kind === kind);
+}
+
+function containerOf(objects: readonly any[]): any {
+  return find(objects, 'Deployment').spec.template.spec.containers[0];
+}
+
+/** Objects keyed and sorted as Helm sorts nothing: by kind and name. */
+function byKey(objects: readonly any[]): Record<string, any> {
+  return Object.fromEntries(objects.map(o => [`${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`, o]));
+}
+
+describe('the committed chart', () => {
+  test('equals a fresh generation from the constructs (everything but the server bundle)', () => {
+    const fresh = listFiles(chartDir).filter(f => f !== BUNDLE_IN_CHART);
+    const committed = listFiles(COMMITTED).filter(f => f !== BUNDLE_IN_CHART);
+    expect(committed).toEqual(fresh);
+    for (const file of fresh) {
+      expect({ file, text: fs.readFileSync(path.join(COMMITTED, file), 'utf8') }).toEqual({ file, text: fs.readFileSync(path.join(chartDir, file), 'utf8') });
+    }
+  });
+
+  test('the server bundle is the build\'s, and git ignores the copy', () => {
+    expect(fs.readFileSync(path.join(chartDir, BUNDLE_IN_CHART), 'utf8')).toBe(serverBundle);
+    expect(fs.readFileSync(path.join(COMMITTED, 'files', '.gitignore'), 'utf8')).toMatch(/^webhook\.js$/m);
+  });
+});
+
+describe('helm lint', () => {
+  test.each([
+    ['defaults', []],
+    ['cert-manager', ['tls.mode=cert-manager']],
+    ['agent', ['agent.enabled=true', 'agent.image=registry.example.com/agent:1.0.0']],
+  ])('%s: no errors', (_name, sets) => {
+    const result = run(helm, ['lint', chartDir, '--strict', ...sets.flatMap(s => ['--set', s])]);
+    expect(result.stdout).toContain('1 chart(s) linted, 0 chart(s) failed');
+    expect(result.status).toBe(0);
+  });
+});
+
+describe('helm template', () => {
+  test('defaults: a self-managed TLS webhook, 2 replicas, Ignore, the bundled server', () => {
+    const objects = template();
+    expect(objects.map(o => o.kind).sort()).toEqual([
+      'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment', 'MutatingWebhookConfiguration', 'PodDisruptionBudget',
+      'Role', 'RoleBinding', 'Secret', 'Service', 'ServiceAccount',
+    ]);
+    expectValidAgainstSchema(objects);
+    const deployment = find(objects, 'Deployment');
+    expect(deployment.metadata).toMatchObject({ name: 'cdk8s-shm-webhook', namespace: 'cdk8s-shm' });
+    expect(deployment.spec.replicas).toBe(2);
+    expect(containerOf(objects).args).toEqual([
+      '--port=8443', '--tls-mode=self-managed', '--tls-secret=cdk8s-shm/cdk8s-shm-webhook-tls', '--webhook-configuration=cdk8s-shm-webhook',
+      '--service=cdk8s-shm-webhook.cdk8s-shm', '--ratio=0.5', '--selection=opt-out', '--without-limit=skip',
+    ]);
+    expect(find(objects, 'ConfigMap').data['webhook.js']).toBe(serverBundle);
+    expect(deployment.spec.template.metadata.annotations['cdk8s-shm.io/server-checksum']).toBe(crypto.createHash('sha256').update(serverBundle).digest('hex'));
+    const webhook = find(objects, 'MutatingWebhookConfiguration').webhooks[0];
+    expect(webhook).toMatchObject({ failurePolicy: 'Ignore', timeoutSeconds: 5, sideEffects: 'None', reinvocationPolicy: 'IfNeeded' });
+    expect(webhook.namespaceSelector.matchExpressions).toEqual([{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'cdk8s-shm'] }]);
+    expect(find(objects, 'PodDisruptionBudget').spec).toMatchObject({ minAvailable: 1 });
+  });
+
+  test('the defaults equal what SharedMemoryWebhook synthesizes with the same settings', () => {
+    // The chart always passes --ratio, --selection and --without-limit; the construct only when given.
+    const construct = synthWebhook({
+      createNamespace: false, ratio: 0.5, podSelection: PodSelection.OPT_OUT, podsWithoutLimit: PodsWithoutLimit.skip(),
+    });
+    expect(byKey(template())).toEqual(byKey(construct));
+  });
+
+  test('cert-manager, one replica, opt-in namespaces, policy values: equal to the construct too', () => {
+    const objects = template([
+      'tls.mode=cert-manager', 'webhook.replicas=1', 'webhook.namespaceSelection=opt-in', 'webhook.excludedNamespaces={monitoring,kube-system}',
+      'policy.ratio=0.25', 'policy.minimum=256Mi', 'policy.maximum=8Gi', 'policy.selection=opt-in', 'webhook.failurePolicy=Fail', 'webhook.timeoutSeconds=3',
+      'namespace.create=true',
+    ]);
+    expectValidAgainstSchema(objects, ['Issuer', 'Certificate']);
+    expect(find(objects, 'Certificate').spec.issuerRef).toEqual({ name: 'cdk8s-shm-webhook-selfsigned', kind: 'Issuer' });
+    expect(find(objects, 'PodDisruptionBudget').spec).toMatchObject({ maxUnavailable: 1 });
+    expect(find(objects, 'Namespace').metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    expect(byKey(objects)).toEqual(byKey(synthWebhook({
+      tls: WebhookTls.certManager(),
+      replicas: 1,
+      namespaceSelection: NamespaceSelection.OPT_IN,
+      excludedNamespaces: ['monitoring'],
+      ratio: 0.25,
+      minimum: Size.mebibytes(256),
+      maximum: Size.gibibytes(8),
+      podSelection: PodSelection.OPT_IN,
+      podsWithoutLimit: PodsWithoutLimit.skip(),
+      failurePolicy: WebhookFailurePolicy.FAIL,
+      timeout: Duration.seconds(3),
+    })));
+  });
+
+  test('cert-manager with an existing ClusterIssuer: no Issuer of our own', () => {
+    const objects = template(['tls.mode=cert-manager', 'tls.certManager.issuerName=letsencrypt', 'tls.certManager.issuerKind=ClusterIssuer']);
+    expect(find(objects, 'Issuer')).toBeUndefined();
+    expect(find(objects, 'Certificate').spec.issuerRef).toEqual({ name: 'letsencrypt', kind: 'ClusterIssuer' });
+    expect(find(objects, 'MutatingWebhookConfiguration').metadata.annotations).toEqual({ 'cert-manager.io/inject-ca-from': 'cdk8s-shm/cdk8s-shm-webhook' });
+    expectValidAgainstSchema(objects, ['Certificate']);
+  });
+
+  test('provided TLS: the caBundle and the Secret', () => {
+    const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    const objects = template(['tls.mode=provided', 'tls.provided.secretName=my-tls'], ['--set-string', `tls.provided.caBundle=${pem}`]);
+    expectValidAgainstSchema(objects);
+    expect(Buffer.from(find(objects, 'MutatingWebhookConfiguration').webhooks[0].clientConfig.caBundle, 'base64').toString()).toBe(pem);
+    expect(find(objects, 'Deployment').spec.template.spec.volumes).toContainEqual({ name: 'tls', secret: { secretName: 'my-tls' } });
+    expect(containerOf(objects).args).toContain('--tls-mode=files');
+    expect(find(objects, 'Role')).toBeUndefined();
+  });
+
+  test('replicas 3, own image, fixed size for pods without a limit: the server accepts the args', () => {
+    const objects = template(['webhook.replicas=3', 'webhook.image=registry.example.com/cdk8s-shm-webhook:1.0.0', 'policy.withoutLimit=fixed', 'policy.fixedSize=1Gi']);
+    expectValidAgainstSchema(objects);
+    expect(find(objects, 'Deployment').spec.replicas).toBe(3);
+    expect(find(objects, 'ConfigMap')).toBeUndefined();
+    const container = containerOf(objects);
+    expect(container.image).toBe('registry.example.com/cdk8s-shm-webhook:1.0.0');
+    expect(container.command).toBeUndefined();
+    const options = parseWebhookArgs(container.args, {});
+    expect(options.policy).toEqual({ ratio: '0.5', selection: 'opt-out', withoutLimit: 'fixed', fixedSize: '1Gi' });
+  });
+
+  test('the agent: off by default; on, a DaemonSet in its own privileged namespace', () => {
+    expect(template().some(o => o.kind === 'DaemonSet')).toBe(false);
+    const sets = ['agent.enabled=true', 'agent.image=registry.example.com/agent:1.0.0', 'agent.command={/agent,--serve}', 'agent.domain.sizeMebibytes=512'];
+    const objects = template(sets);
+    expectValidAgainstSchema(objects);
+    const daemonSet = find(objects, 'DaemonSet');
+    expect(daemonSet.metadata).toMatchObject({ name: 'shm-agent', namespace: 'shm-agent' });
+    const spec = daemonSet.spec.template.spec;
+    expect(spec.containers[0]).toMatchObject({ image: 'registry.example.com/agent:1.0.0', command: ['/agent', '--serve'], resources: { limits: { memory: '256Mi' } } });
+    expect(spec.initContainers[0].command[2]).toContain(`size=${512 * 2 ** 20}`);
+    expect(spec.nodeSelector).toEqual({ 'kubernetes.io/os': 'linux', 'cdk8s-shm.io/shm-agent': 'true' });
+    expect(spec.hostIPC).toBeUndefined();
+    expect(objects.find(o => o.kind === 'Namespace' && o.metadata.name === 'shm-agent').metadata.labels['pod-security.kubernetes.io/enforce']).toBe('privileged');
+
+    // Equal to the construct with the same settings.
+    const app = new App();
+    const chart = new Chart(app, 'chart');
+    new SharedMemoryAgent(chart, 'agent', {
+      name: 'shm-agent',
+      namespace: 'shm-agent',
+      domain: SharedMemoryDomain.tmpfs({ size: Size.mebibytes(512) }),
+      containers: [{
+        name: 'agent',
+        image: 'registry.example.com/agent:1.0.0',
+        command: ['/agent', '--serve'],
+        args: [],
+        resources: {
+          cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.millis(500) },
+          memory: { request: Size.mebibytes(128), limit: Size.mebibytes(256) },
+        },
+      }],
+    });
+    const agentObjects = objects.filter(o => o.metadata.namespace === 'shm-agent' || o.metadata.name === 'shm-agent');
+    const construct = chart.toJson();
+    for (const o of construct) if (o.spec?.template?.spec?.containers?.[0]?.args?.length === 0) delete o.spec.template.spec.containers[0].args;
+    for (const o of agentObjects) if (o.spec?.template?.spec?.containers?.[0]?.args === null) delete o.spec.template.spec.containers[0].args;
+    expect(byKey(agentObjects)).toEqual(byKey(construct));
+  });
+
+  test('the agent with System V on every node', () => {
+    const objects = template(['agent.enabled=true', 'agent.image=a:1', 'agent.systemV=true', 'agent.placement=all-nodes']);
+    const spec = find(objects, 'DaemonSet').spec.template.spec;
+    expect(spec.hostIPC).toBe(true);
+    expect(spec.nodeSelector).toEqual({ 'kubernetes.io/os': 'linux' });
+    expectValidAgainstSchema(objects);
+  });
+
+  test.each([
+    [['policy.ratio=2'], 'ratio'],
+    [['tls.mode=vault'], 'mode'],
+    [['policy.withoutLimit=fixed'], 'policy.fixedSize is required when policy.withoutLimit is fixed'],
+    [['tls.mode=provided'], 'tls.provided.'],
+    [['agent.enabled=true'], 'image'],
+    [['webhook.replicas=0'], 'replicas'],
+    [['policy.minimum=1K'], 'minimum'],
+  ])('%j is refused: %s', (sets, message) => {
+    expect(() => template(sets)).toThrow(message);
+  });
+});
+
+/** The webhook the constructs synthesize for the chart's release (namespace cdk8s-shm, name cdk8s-shm-webhook). */
+function synthWebhook(props: Record<string, unknown>): any[] {
+  const app = new App();
+  const chart = new Chart(app, 'chart');
+  new SharedMemoryWebhook(chart, 'webhook', { namespace: 'cdk8s-shm', name: 'cdk8s-shm-webhook', ...props } as any);
+  return chart.toJson();
+}

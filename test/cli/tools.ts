@@ -1,0 +1,38 @@
+/**
+ * The real helm and kubectl binaries, fetched by scripts/fetch-tools.sh into .tmp/tools (cached),
+ * so that a clean CI machine gets them without making them dependencies.
+ */
+import { execFileSync, spawnSync } from 'child_process';
+import * as path from 'path';
+
+export const REPO = path.join(__dirname, '..', '..');
+
+/** Fetches (once) and returns the path of `helm` or `kubectl`. */
+export function tool(name: 'helm' | 'kubectl'): string {
+  return execFileSync(path.join(REPO, 'scripts', 'fetch-tools.sh'), [name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+}
+
+/** Bundles the CLI and the webhook server as the build does; returns the bundled CLI's path. */
+export function bundle(): string {
+  execFileSync(process.execPath, ['scripts/bundle.mjs'], { cwd: REPO, stdio: 'pipe' });
+  return path.join(REPO, 'lib', 'bundle', 'cli.js');
+}
+
+export interface Run {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs a program and returns its exit code and output; never throws on a non-zero exit. */
+export function run(command: string, args: readonly string[], options: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Run {
+  const result = spawnSync(command, args, {
+    input: options.input,
+    env: options.env ?? process.env,
+    cwd: options.cwd ?? REPO,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (result.error) throw result.error;
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
