@@ -1,187 +1,18 @@
 import { ApiObject, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { checkHostPath, checkLabel, checkMountPath } from './agent/checks';
 import { DOMAIN_CONTAINER_PATH, hostShmPreparerScript, tmpfsMounterScript } from './agent/mounter';
 import { PSS_AUDIT, PSS_ENFORCE, PSS_WARN, forbiddingLevel } from './agent/pod-security';
 import { ShareSpec, TolerationJson, planShare } from './agent/share-plan';
+import { AgentPlacement } from './agent-placement';
 import { addPatchOperations } from './api-object-patch';
 import {
   ANNOTATION_PREFIX, INJECT_ANNOTATION, SHM_MOUNT_PATH,
-  describeObject, formatBytes, normalizeMountPath, objectAt, podTemplateOf, setAnnotationOps, stringAt, tryParseSize,
+  describeObject, isDns1123Label, normalizeMountPath, objectAt, podTemplateOf, setAnnotationOps, stringAt,
 } from './core';
 import { SharedMemory } from './shared-memory';
-
-/**
- * Options for `SharedMemoryDomain.tmpfs()`.
- */
-export interface TmpfsDomainOptions {
-  /**
-   * The size of the tmpfs (`mount -o size=`): the most memory all segments of the domain can hold
-   * together. Pages are charged to the memory limit of the pod that first writes them.
-   */
-  readonly size: Size;
-
-  /**
-   * The directory on the node the tmpfs is mounted on. It only serves as a mount point: the data
-   * lives in the tmpfs, never on the node's disk.
-   *
-   * @default - `/run/cdk8s-shm/<agent name>`
-   */
-  readonly hostPath?: string;
-}
-
-/**
- * Options for `SharedMemoryDomain.hostShm()`.
- */
-export interface HostShmDomainOptions {
-  /**
-   * The directory, below the node's `/dev/shm`.
-   *
-   * @default - `/dev/shm/cdk8s-shm-<agent name>`
-   */
-  readonly hostPath?: string;
-}
-
-/**
- * Where on the node the shared memory of an agent and its business pods lives: a host directory
- * that every one of them mounts (at `/dev/shm` by default), always memory-backed.
- */
-export class SharedMemoryDomain {
-  /**
-   * A dedicated tmpfs with an explicit size, mounted on the node by the agent pod (the model of
-   * NVIDIA's MPS device plugin): bounded, memory-backed, owned by the agent. The default.
-   *
-   * @param options the size and the mount point
-   */
-  public static tmpfs(options: TmpfsDomainOptions): SharedMemoryDomain {
-    const bytes = tryParseSize(options.size?.asString(), 'size');
-    if (typeof bytes === 'string') {
-      throw new Error(`SharedMemoryDomain.tmpfs(): ${bytes}; give a positive size such as Size.gibibytes(1)`);
-    }
-    return new SharedMemoryDomain(true, bytes, options.hostPath);
-  }
-
-  /**
-   * A directory on the node's own `/dev/shm`. No mount and no privileged container, but the
-   * domain is bounded only by the node's `/dev/shm` (usually half its memory), shared with
-   * everything else on the node.
-   *
-   * @param options the directory
-   */
-  public static hostShm(options: HostShmDomainOptions = {}): SharedMemoryDomain {
-    return new SharedMemoryDomain(false, undefined, options.hostPath);
-  }
-
-  /**
-   * True for a dedicated tmpfs, false for a directory on the node's `/dev/shm`.
-   */
-  public readonly dedicatedTmpfs: boolean;
-
-  /**
-   * The tmpfs size in whole bytes, as a quantity (`1Gi`).
-   *
-   * @default - no size of its own (a directory on the node's `/dev/shm`)
-   */
-  public readonly size?: string;
-
-  /**
-   * The host directory, when given.
-   *
-   * @default - chosen by the agent from its name
-   */
-  public readonly hostPath?: string;
-
-  /** @internal */
-  public readonly _sizeBytes?: bigint;
-
-  private constructor(dedicatedTmpfs: boolean, sizeBytes: bigint | undefined, hostPath: string | undefined) {
-    this.dedicatedTmpfs = dedicatedTmpfs;
-    this._sizeBytes = sizeBytes;
-    this.size = sizeBytes === undefined ? undefined : formatBytes(sizeBytes);
-    this.hostPath = hostPath;
-  }
-}
-
-/**
- * Options for `AgentPlacement.labeledNodes()`.
- */
-export interface LabeledNodesOptions {
-  /**
-   * The node label (and taint) key.
-   *
-   * @default - `cdk8s-shm.io/<agent name>`
-   */
-  readonly key?: string;
-
-  /**
-   * The node label (and taint) value.
-   *
-   * @default "true"
-   */
-  readonly value?: string;
-
-  /**
-   * Whether the agent and the business pods tolerate a `<key>=<value>:NoSchedule` taint, so that
-   * the operator can reserve the labeled nodes for pods that share with the agent.
-   *
-   * @default true
-   */
-  readonly tolerateTaint?: boolean;
-}
-
-/**
- * Which nodes run the agent, and so which nodes the business pods that share with it land on.
- */
-export class AgentPlacement {
-  /**
-   * Only nodes carrying a label, added node by node during a gradual rollout (and tolerating the
-   * matching `NoSchedule` taint). The default.
-   *
-   * @param options the label and whether a taint is tolerated
-   */
-  public static labeledNodes(options: LabeledNodesOptions = {}): AgentPlacement {
-    return new AgentPlacement(false, options.key, options.value ?? 'true', options.tolerateTaint ?? true);
-  }
-
-  /**
-   * Every Linux node, tolerating every taint, as node-critical daemons do. Business pods need no
-   * node selector beyond `kubernetes.io/os: linux`.
-   */
-  public static allNodes(): AgentPlacement {
-    return new AgentPlacement(true, undefined, undefined, false);
-  }
-
-  /**
-   * True when the agent runs on every Linux node.
-   */
-  public readonly everyNode: boolean;
-
-  /**
-   * The node label key, when one was given.
-   *
-   * @default - derived from the agent name, or none for `allNodes()`
-   */
-  public readonly labelKey?: string;
-
-  /**
-   * The node label value.
-   *
-   * @default - none for `allNodes()`
-   */
-  public readonly labelValue?: string;
-
-  /**
-   * Whether the matching `NoSchedule` taint is tolerated.
-   */
-  public readonly tolerateTaint: boolean;
-
-  private constructor(everyNode: boolean, labelKey: string | undefined, labelValue: string | undefined, tolerateTaint: boolean) {
-    this.everyNode = everyNode;
-    this.labelKey = labelKey;
-    this.labelValue = labelValue;
-    this.tolerateTaint = tolerateTaint;
-  }
-}
+import { SharedMemoryDomain } from './shared-memory-domain';
 
 /**
  * Properties for `SharedMemoryAgent`.
@@ -301,11 +132,6 @@ export interface SharedMemoryShareOptions {
 /** The image the mounter runs when none is given. */
 const DEFAULT_MOUNTER_IMAGE = 'busybox:1.36.1';
 const OS_LABEL = 'kubernetes.io/os';
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
-const LABEL_PREFIX = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-/** Host trees a tmpfs must never be mounted over. */
-const FORBIDDEN_HOST_TREES = ['/proc', '/sys', '/dev', '/etc', '/boot', '/usr', '/bin', '/sbin', '/lib', '/lib64', '/var/lib/kubelet'];
 
 interface Binding {
   readonly apiObject: ApiObject;
@@ -384,7 +210,7 @@ export class SharedMemoryAgent extends Construct {
     super(scope, id);
     const subject = `SharedMemoryAgent '${id}'`;
     this.name = props.name ?? id.toLowerCase();
-    if (this.name.length > 52 || !DNS1123_LABEL.test(this.name)) {
+    if (this.name.length > 52 || !isDns1123Label(this.name)) {
       throw new Error(`'name' (${JSON.stringify(this.name)}) of ${subject} must be a DNS-1123 label of at most 52 characters: set 'name'`);
     }
     this.domain = props.domain ?? SharedMemoryDomain.tmpfs({ size: Size.gibibytes(1) });
@@ -515,7 +341,7 @@ export class SharedMemoryAgent extends Construct {
       throw new Error(`'containers' of share() for ${binding.subject} is empty: leave it out to mount the domain in every app container`);
     }
     const volumeName = binding.options.volumeName;
-    if (volumeName !== undefined && (volumeName.length > 63 || !DNS1123_LABEL.test(volumeName))) {
+    if (volumeName !== undefined && !isDns1123Label(volumeName)) {
       throw new Error(`'volumeName' (${JSON.stringify(volumeName)}) of share() for ${binding.subject} must be a DNS-1123 label`);
     }
     this.bindings.push(binding);
@@ -657,42 +483,5 @@ export class SharedMemoryAgent extends Construct {
       securityContext: { capabilities: { drop: [kplus.Capability.ALL] }, ...props.securityContext },
     });
     container.mount(this.mountPath, volume, { propagation: kplus.MountPropagation.HOST_TO_CONTAINER });
-  }
-}
-
-function checkMountPath(path: string, prop: string, subject: string): string {
-  if (typeof path !== 'string' || !path.startsWith('/') || path.includes(':') || path.split('/').includes('..')) {
-    throw new Error(`'${prop}' (${JSON.stringify(path)}) of ${subject} must be an absolute path without ':' or '..'`);
-  }
-  return path;
-}
-
-/** The domain must be memory-backed and must never cover a directory the node itself needs. */
-function checkHostPath(domain: SharedMemoryDomain, path: string, subject: string): string {
-  const normalized = checkMountPath(path, 'hostPath', subject).replace(/\/+/g, '/').replace(/\/$/, '');
-  const underHostShm = normalized.startsWith(`${SHM_MOUNT_PATH}/`);
-  if (!domain.dedicatedTmpfs) {
-    if (!underHostShm) {
-      throw new Error(`'hostPath' (${path}) of SharedMemoryDomain.hostShm() in ${subject} must be a directory below ${SHM_MOUNT_PATH}, `
-        + 'so that it is memory-backed; use SharedMemoryDomain.tmpfs() for any other place');
-    }
-    return normalized;
-  }
-  const depth = normalized.split('/').length - 1;
-  const forbidden = FORBIDDEN_HOST_TREES.find(tree => normalized === tree || normalized.startsWith(`${tree}/`));
-  if (depth < 2 || forbidden) {
-    throw new Error(`'hostPath' (${path}) of SharedMemoryDomain.tmpfs() in ${subject} would mount a tmpfs over `
-      + `${forbidden ? `the node's ${forbidden}` : 'a top-level directory of the node'}: use a dedicated directory such as /run/cdk8s-shm/<name>`);
-  }
-  return normalized;
-}
-
-function checkLabel(key: string, value: string, subject: string): void {
-  const [prefix, name] = key.includes('/') ? key.split(/\/(.*)/s) : [undefined, key];
-  const validKey = name !== undefined && name.length <= 63 && LABEL_NAME.test(name)
-    && (prefix === undefined || (prefix.length <= 253 && LABEL_PREFIX.test(prefix)));
-  if (!validKey) throw new Error(`node label key '${key}' of ${subject} is not a valid label key`);
-  if (value.length > 63 || (value !== '' && !LABEL_NAME.test(value))) {
-    throw new Error(`node label value '${value}' of ${subject} is not a valid label value`);
   }
 }

@@ -12,3 +12,4 @@ export * from './patch';
 export * from './workload';
 export * from './json';
 export * from './mount-path';
+export * from './kube-names';

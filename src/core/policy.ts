@@ -3,6 +3,7 @@
  * into. Validation happens once, here, with messages that quote the setting and the value.
  */
 import { Rational, compare, parseDecimal, formatRational } from './decimal';
+import { isDns1123Label } from './kube-names';
 import { DEFAULT_RATIO, DEFAULT_VOLUME_NAME } from './names';
 import { QuantityError, bytesFloor, formatBytes } from './quantity';
 
@@ -61,8 +62,6 @@ export class PolicyError extends Error {
   }
 }
 
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
 /**
  * Validates a policy and resolves its defaults.
  * @param input what the user wrote
@@ -93,7 +92,7 @@ export function resolvePolicy(input: PolicyInput = {}, subject?: string): Policy
   }
 
   const volumeName = input.volumeName ?? DEFAULT_VOLUME_NAME;
-  if (typeof volumeName !== 'string' || volumeName.length > 63 || !DNS1123_LABEL.test(volumeName)) {
+  if (!isDns1123Label(volumeName)) {
     fail(`'volumeName' (${JSON.stringify(volumeName)}) must be a DNS-1123 label: lower-case letters, digits and '-', at most 63 characters`);
   }
 

@@ -6,7 +6,10 @@
  * environment variable and its default exist once. A cdk8s app imports this file, so it stays pure:
  * no `node:` modules, no I/O.
  */
-import { PolicyInput, SELECTIONS, Selection, WITHOUT_LIMIT_MODES, WithoutLimit, formatBytes, resolvePolicy, tryParseRatio, tryParseSize } from '../core';
+import {
+  PolicyInput, SELECTIONS, Selection, WITHOUT_LIMIT_MODES, WithoutLimit,
+  formatBytes, isDns1123Label, isDns1123Subdomain, resolvePolicy, tryParseRatio, tryParseSize,
+} from '../core';
 
 /** Where the serving certificate comes from: files on disk (cert-manager or the user), or made and rotated by the server itself. */
 export type TlsMode = 'files' | 'self-managed';
@@ -196,7 +199,7 @@ export function parseWebhookArgs(argv: readonly string[], env: Record<string, st
   let tlsSecret: NamespacedName | undefined;
   if (tlsSecretText !== undefined) {
     const [namespace, name, extra] = tlsSecretText.split('/');
-    if (extra !== undefined || !isDnsLabel(namespace) || !isDnsSubdomain(name)) {
+    if (extra !== undefined || !isDns1123Label(namespace) || !isDns1123Subdomain(name)) {
       throw new Error(`${where('tlsSecret')} (${tlsSecretText}) must be NAMESPACE/NAME, e.g. cdk8s-shm/cdk8s-shm-webhook-tls`);
     }
     tlsSecret = { namespace, name };
@@ -206,13 +209,13 @@ export function parseWebhookArgs(argv: readonly string[], env: Record<string, st
   if (serviceText !== undefined) {
     // Service names and namespaces are DNS labels (no dots), so NAME.NAMESPACE splits unambiguously.
     const [name, namespace, extra] = serviceText.split('.');
-    if (extra !== undefined || !isDnsLabel(name) || !isDnsLabel(namespace)) {
+    if (extra !== undefined || !isDns1123Label(name) || !isDns1123Label(namespace)) {
       throw new Error(`${where('service')} (${serviceText}) must be NAME.NAMESPACE, e.g. cdk8s-shm-webhook.cdk8s-shm`);
     }
     service = { name, namespace };
   }
   const webhookConfiguration = text('webhookConfiguration');
-  if (webhookConfiguration !== undefined && !isDnsSubdomain(webhookConfiguration)) {
+  if (webhookConfiguration !== undefined && !isDns1123Subdomain(webhookConfiguration)) {
     throw new Error(`${where('webhookConfiguration')} (${webhookConfiguration}) must be a Kubernetes object name`);
   }
   if (tlsMode === 'self-managed') {
@@ -297,12 +300,4 @@ function defaults(): WebhookServerOptions {
 
 function withoutUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
-}
-
-function isDnsLabel(value: string | undefined): value is string {
-  return value !== undefined && value.length <= 63 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(value);
-}
-
-function isDnsSubdomain(value: string | undefined): value is string {
-  return value !== undefined && value.length <= 253 && value.split('.').every(isDnsLabel);
 }

@@ -1,0 +1,15 @@
+/**
+ * Kubernetes object-name rules (`k8s.io/apimachinery/pkg/util/validation`), checked where a
+ * user's name would otherwise only fail at `kubectl apply`.
+ */
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** A DNS-1123 label: volume, container, Service and namespace names. */
+export function isDns1123Label(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= 63 && DNS1123_LABEL.test(value);
+}
+
+/** A DNS-1123 subdomain: most other object names. */
+export function isDns1123Subdomain(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= 253 && value.split('.').every(isDns1123Label);
+}
