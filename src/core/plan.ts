@@ -138,7 +138,7 @@ export function planSharedMemory(pod: PodLike, policy: Policy): ShmPlan {
 
   const inject = annotations[INJECT_ANNOTATION];
   if (inject !== undefined && inject !== 'true' && inject !== 'false') {
-    return skip('invalid-annotation', `annotation ${INJECT_ANNOTATION} is ${JSON.stringify(inject)}; use "true" or "false"`);
+    return skip('invalid-annotation', `annotation ${INJECT_ANNOTATION} is ${quoted(inject)}; use "true" or "false"`);
   }
   if (inject === 'false') return skip('opted-out', `the pod opted out with ${INJECT_ANNOTATION}: "false"`);
   if (policy.selection === 'opt-in' && inject !== 'true') return skip('not-opted-in', `injection is opt-in and the pod lacks ${INJECT_ANNOTATION}: "true"`);
@@ -159,7 +159,7 @@ export function planSharedMemory(pod: PodLike, policy: Policy): ShmPlan {
   ];
   for (const { c } of all) {
     if (c.volumeMounts !== undefined && c.volumeMounts !== null && (!Array.isArray(c.volumeMounts) || c.volumeMounts.some(m => !isObject(m)))) {
-      return skip('invalid-pod', `volumeMounts of container '${String(c.name)}' is not a list of objects`);
+      return skip('invalid-pod', `volumeMounts of container '${text(c.name)}' is not a list of objects`);
     }
   }
 
@@ -170,16 +170,16 @@ export function planSharedMemory(pod: PodLike, policy: Policy): ShmPlan {
   const ours = existing !== undefined && existingEmptyDir?.medium === 'Memory' && typeof annotations[SIZE_LIMIT_ANNOTATION] === 'string';
   const shmMounts = all.flatMap(({ c }) => mountsOf(c)
     .filter(m => normalizeMountPath(m.mountPath) === SHM_MOUNT_PATH)
-    .map(m => ({ container: String(c.name), volume: m.name })));
+    .map(m => ({ container: text(c.name), volume: m.name })));
   if (!ours) {
     const userMount = shmMounts[0];
     if (userMount) {
-      return skip('user-shm-mount', `container '${userMount.container}' already mounts volume '${String(userMount.volume)}' at ${SHM_MOUNT_PATH}`);
+      return skip('user-shm-mount', `container '${userMount.container}' already mounts volume '${text(userMount.volume)}' at ${SHM_MOUNT_PATH}`);
     }
     if (existing) return skip('volume-name-taken', `the pod already has a volume named '${policy.volumeName}' that is not a memory-backed /dev/shm`);
   } else {
     const foreign = shmMounts.find(m => m.volume !== policy.volumeName);
-    if (foreign) return skip('user-shm-mount', `container '${foreign.container}' mounts volume '${String(foreign.volume)}' at ${SHM_MOUNT_PATH}`);
+    if (foreign) return skip('user-shm-mount', `container '${foreign.container}' mounts volume '${text(foreign.volume)}' at ${SHM_MOUNT_PATH}`);
   }
 
   // Annotations override the policy's size or ratio for this pod.
@@ -263,9 +263,9 @@ export function planSharedMemory(pod: PodLike, policy: Policy): ShmPlan {
 
   // Which containers get the mount.
   const wanted = policy.containers;
-  const targets = all.filter(({ field, c }) => wanted ? wanted.includes(String(c.name)) : field === 'containers' || policy.includeInitContainers);
+  const targets = all.filter(({ field, c }) => wanted ? wanted.includes(text(c.name)) : field === 'containers' || policy.includeInitContainers);
   if (wanted) {
-    const known = new Set(all.map(({ c }) => String(c.name)));
+    const known = new Set(all.map(({ c }) => text(c.name)));
     for (const name of wanted.filter(n => !known.has(n))) {
       warnings.push({ code: 'unknown-container', message: `container '${name}' named in the policy is not in the pod`, container: name });
     }
@@ -275,7 +275,7 @@ export function planSharedMemory(pod: PodLike, policy: Policy): ShmPlan {
   const size = formatBytes(sizeBytes);
   const mounts: MountEdit[] = targets
     .filter(({ c }) => !mountsOf(c).some(m => m.name === policy.volumeName && normalizeMountPath(m.mountPath) === SHM_MOUNT_PATH))
-    .map(({ field, index, c }) => ({ field, index, name: String(c.name), createList: !Array.isArray(c.volumeMounts) }));
+    .map(({ field, index, c }) => ({ field, index, name: text(c.name), createList: !Array.isArray(c.volumeMounts) }));
   const currentAnnotation = annotations[SIZE_LIMIT_ANNOTATION];
   const setAnnotation = currentAnnotation !== size;
 
@@ -292,7 +292,7 @@ export function planSharedMemory(pod: PodLike, policy: Policy): ShmPlan {
     size,
     sizeSource,
     requestedBytes: requestedBytes ?? sizeBytes,
-    targets: targets.map(({ c }) => String(c.name)),
+    targets: targets.map(({ c }) => text(c.name)),
     warnings,
   };
   if (ours && volume === 'none' && mounts.length === 0 && !setAnnotation) {
@@ -321,6 +321,29 @@ export function planSharedMemory(pod: PodLike, policy: Policy): ShmPlan {
 /** Sizes derived from a ratio are rounded down to whole mebibytes, so that they read well. */
 function roundDownToUnit(bytes: bigint): bigint {
   return bytes >= MEBIBYTE ? (bytes / MEBIBYTE) * MEBIBYTE : bytes;
+}
+
+/**
+ * A value from the pod as text, for names and messages. `String()` throws on an object whose
+ * `toString` is not a function (`{"toString": 1}` is valid JSON) and overflows the stack on a list
+ * nested thousands deep, and planning must not throw
+ * (test/reliability/regressions/container-name-tostring.json).
+ */
+function text(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return Array.isArray(value) ? '[list]' : '[object]';
+  }
+}
+
+/** `JSON.stringify` for messages, which overflows the stack on deep nesting; see `text`. */
+function quoted(value: unknown): string {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return text(value);
+  }
 }
 
 function listAt(value: unknown): { ok: boolean; items: unknown[] } {

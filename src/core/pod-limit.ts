@@ -7,7 +7,7 @@
  * `/dev/shm` are charged to it. A `/dev/shm` larger than the limit can never be used in full.
  */
 import { JsonObject, isObject, objectAt } from './json';
-import { QuantityError, bytesCeil } from './quantity';
+import { MAX_QUANTITY, QuantityError, bytesCeil } from './quantity';
 
 /** Where a pod's memory limit came from. */
 export type LimitSource = 'pod' | 'containers';
@@ -70,7 +70,12 @@ export function podMemoryLimit(spec: unknown): PodMemoryLimit {
     bytes = aggregateContainerLimits(containers, initContainers);
     source = 'containers';
   }
-  return { kind: 'limited', bytes: bytes + overhead, source, overheadBytes: overhead };
+  // A quantity holds at most 2^63-1, and the sum can pass it (`16Ei` plus overhead, or many
+  // `9Ei` containers). Uncapped, the size derived from it would be written as a `sizeLimit` that
+  // reads back capped, so the pod could never be planned `unchanged`
+  // (test/reliability/regressions/limit-above-max-quantity.json).
+  const total = bytes + overhead;
+  return { kind: 'limited', bytes: total > MAX_QUANTITY ? MAX_QUANTITY : total, source, overheadBytes: overhead };
 }
 
 /**

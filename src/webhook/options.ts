@@ -88,10 +88,12 @@ export const DEFAULT_PORT = 8443;
 export const DEFAULT_TLS_CERT = '/etc/cdk8s-shm/tls/tls.crt';
 export const DEFAULT_TLS_KEY = '/etc/cdk8s-shm/tls/tls.key';
 /**
- * A CREATE review carries one pod (the API server caps an object at about 3 MB) and a small
- * envelope; 4 MiB leaves room for that and refuses anything that could only be abuse.
+ * A CREATE review carries one pod and a small envelope, and the API server itself refuses request
+ * bodies over 3 MB (`--max-request-body-bytes`), so no pod it admits makes a larger review. 3 MiB
+ * leaves room for the envelope and keeps the memory a burst of hostile bodies can pin well inside
+ * the server's limit.
  */
-export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024;
 export const ENV_PREFIX = 'CDK8S_SHM_';
 
 function flag(name: string, key: keyof WebhookArgsInput, value: string, description: string, defaultValue?: string): WebhookFlag {

@@ -81,9 +81,9 @@ export function reviewAdmission(body: unknown, policy: Policy): AdmissionReviewR
   // An envelope without apiVersion or kind is read as v1, as controller-runtime does.
   const apiVersion = body.apiVersion ?? ADMISSION_V1;
   if (apiVersion !== ADMISSION_V1 && apiVersion !== ADMISSION_V1BETA1) {
-    return badRequest(`apiVersion ${clip(JSON.stringify(apiVersion))} is not ${ADMISSION_V1}`);
+    return badRequest(`apiVersion ${quote(apiVersion)} is not ${ADMISSION_V1}`);
   }
-  if (body.kind !== undefined && body.kind !== 'AdmissionReview') return badRequest(`kind ${clip(JSON.stringify(body.kind))} is not AdmissionReview`);
+  if (body.kind !== undefined && body.kind !== 'AdmissionReview') return badRequest(`kind ${quote(body.kind)} is not AdmissionReview`);
   const request = objectAt(body.request);
   if (!request) return badRequest('the AdmissionReview has no request');
   const uid = request.uid;
@@ -124,7 +124,7 @@ export function reviewAdmission(body: unknown, policy: Policy): AdmissionReviewR
       case 'UPDATE': return ignore('operation-update');
       case 'DELETE': return ignore('operation-delete');
       case 'CONNECT': return ignore('operation-connect');
-      default: return ignore('operation-unknown', `operation ${clip(JSON.stringify(request.operation ?? null))} is not CREATE; the pod is unchanged`);
+      default: return ignore('operation-unknown', `operation ${quote(request.operation ?? null)} is not CREATE; the pod is unchanged`);
     }
   }
   let plan: ShmPlan;
@@ -188,4 +188,15 @@ function badRequest(error: string): AdmissionReviewResult {
 
 function clip(text: string): string {
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
+}
+
+/**
+ * A value from the request for a message. Only scalars are spelled out: JSON.stringify of a list
+ * nested a few thousand deep overflows the stack, which made a 500 of a plain bad request
+ * (test/reliability/regressions/deeply-nested-apiversion.json).
+ */
+function quote(value: unknown): string {
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object' && value !== null) return 'an object';
+  return clip(JSON.stringify(value));
 }

@@ -10,6 +10,7 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 import * as https from 'node:https';
 import { AddressInfo, Socket } from 'node:net';
 import { resolvePolicy } from '../core';
+import { jsonShapeProblem } from './body-shape';
 import { CertificateFileWatcher, TlsMaterial, readTlsFiles } from './certificate-files';
 import { KubeClient, KubeClientOptions, inClusterOptions } from './kube-client';
 import { Logger, createLogger } from './log';
@@ -180,7 +181,7 @@ export async function startWebhookServer(options: StartOptions): Promise<Running
       metrics.inFlight.set((metrics.inFlight.get() ?? 1) - 1);
       metrics.admissionRequests.inc({ outcome: result.outcome, reason: result.reason });
       if (status >= 400) {
-        // Past this point the rest of the body is unread: close rather than read it for keep-alive.
+        // The body is in by now (see `refusal`); a client that sends bad requests gets a fresh start.
         res.setHeader('Connection', 'close');
         log.warn('refused an admission request', { status, ...extra });
       }
@@ -189,23 +190,26 @@ export async function startWebhookServer(options: StartOptions): Promise<Running
     };
     const refuse = (status: number, message: string) => finish({ outcome: 'bad-request', reason: '' }, status, `${message}\n`, { error: message });
 
+    // A refusal decided before the whole body is in is sent once the rest has arrived, discarded
+    // unread: answering and closing while the client still writes resets the connection, and the
+    // client loses the answer with the reset (test/reliability/regressions/oversized-body-reset.json).
+    // The request timeout bounds how long a client can keep sending.
+    let refusal: { status: number; message: string } | undefined;
     const contentType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-    if (contentType !== '' && contentType !== 'application/json') {
-      refuse(415, `Content-Type ${contentType} is not application/json`);
-      return;
-    }
     const declared = Number(req.headers['content-length']);
-    if (declared > options.maxBodyBytes) {
-      refuse(413, `the body (${declared} bytes) exceeds the ${options.maxBodyBytes}-byte limit`);
-      return;
+    if (contentType !== '' && contentType !== 'application/json') {
+      refusal = { status: 415, message: `Content-Type ${contentType} is not application/json` };
+    } else if (declared > options.maxBodyBytes) {
+      refusal = { status: 413, message: `the body (${declared} bytes) exceeds the ${options.maxBodyBytes}-byte limit` };
     }
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
-      if (done) return;
+      if (done || refusal) return;
       size += chunk.length;
       if (size > options.maxBodyBytes) {
-        refuse(413, `the body exceeds the ${options.maxBodyBytes}-byte limit`);
+        refusal = { status: 413, message: `the body exceeds the ${options.maxBodyBytes}-byte limit` };
+        chunks.length = 0;
         return;
       }
       chunks.push(chunk);
@@ -218,13 +222,23 @@ export async function startWebhookServer(options: StartOptions): Promise<Running
     });
     req.on('end', () => {
       if (done) return;
+      if (refusal) {
+        refuse(refusal.status, refusal.message);
+        return;
+      }
       if (size === 0) {
         refuse(400, 'the body is empty; expected an AdmissionReview');
         return;
       }
+      const raw = Buffer.concat(chunks);
+      const shape = jsonShapeProblem(raw);
+      if (shape) {
+        refuse(400, `${shape}; expected an AdmissionReview`);
+        return;
+      }
       let body: unknown;
       try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        body = JSON.parse(raw.toString('utf8'));
       } catch {
         refuse(400, 'the body is not JSON; expected an AdmissionReview');
         return;

@@ -1,0 +1,263 @@
+/**
+ * The real webhook process for the fuzz and fault suites: src/webhook/main.ts bundled by esbuild
+ * with the options of scripts/bundle.mjs (so the suites test the current source, not a stale
+ * lib/bundle), spawned with node on port 0 over real TLS, its JSON log lines collected, its RSS
+ * read from /proc, and requests sent over keep-alive connections the way kube-apiserver sends them.
+ */
+import { ChildProcess, spawn } from 'child_process';
+import { X509Certificate } from 'crypto';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'fs';
+import * as https from 'https';
+import { tmpdir } from 'os';
+import * as path from 'path';
+import { build } from 'esbuild';
+import { IssuedCertificate, createCertificateAuthority, issueServingCertificate } from '../../../src/webhook/x509';
+import { SERVICE_DNS } from '../../webhook/support/tls';
+
+const root = path.join(__dirname, '..', '..', '..');
+
+export const work = mkdtempSync(path.join(tmpdir(), 'cdk8s-shm-reliability-'));
+
+let bundled: Promise<string> | undefined;
+
+/** Bundles the webhook once per test file. */
+export function bundleWebhook(): Promise<string> {
+  bundled ??= (async () => {
+    const outfile = path.join(work, 'webhook.js');
+    await build({
+      entryPoints: [path.join(root, 'src/webhook/main.ts')],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      minify: true,
+      legalComments: 'eof',
+      logLevel: 'warning',
+    });
+    return outfile;
+  })();
+  return bundled;
+}
+
+export const ca: IssuedCertificate = createCertificateAuthority({ commonName: 'reliability-ca', validityMs: 24 * 3600_000 });
+
+export function issue(): IssuedCertificate {
+  return issueServingCertificate(ca, { commonName: SERVICE_DNS, dnsNames: [SERVICE_DNS, 'localhost'], ipAddresses: ['127.0.0.1'], validityMs: 3600_000 });
+}
+
+/**
+ * A certificate volume laid out the way the kubelet mounts a Secret: `..<version>/` directories,
+ * `..data` pointing at the current one, `tls.crt` and `tls.key` pointing through `..data`.
+ * `rotate()` swaps `..data` atomically, as the kubelet does when cert-manager renews the Secret.
+ */
+export class CertificateVolume {
+  readonly dir = mkdtempSync(path.join(work, 'tls-'));
+  readonly certFile = path.join(this.dir, 'tls.crt');
+  readonly keyFile = path.join(this.dir, 'tls.key');
+  private version = 0;
+
+  constructor() {
+    this.rotate();
+    symlinkSync('..data/tls.crt', this.certFile);
+    symlinkSync('..data/tls.key', this.keyFile);
+  }
+
+  /** Writes a new certificate and key and points `..data` at them. @returns the new serial */
+  rotate(serving: IssuedCertificate = issue()): string {
+    const name = `..version_${++this.version}`;
+    mkdirSync(path.join(this.dir, name));
+    writeFileSync(path.join(this.dir, name, 'tls.crt'), serving.certPem);
+    writeFileSync(path.join(this.dir, name, 'tls.key'), serving.keyPem);
+    symlinkSync(name, path.join(this.dir, '..data_tmp'));
+    renameSync(path.join(this.dir, '..data_tmp'), path.join(this.dir, '..data'));
+    return new X509Certificate(serving.certPem).serialNumber;
+  }
+}
+
+export interface LogEntry {
+  readonly msg: string;
+  readonly level: string;
+  readonly [key: string]: any;
+}
+
+export interface WebhookProcess {
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly volume: CertificateVolume;
+  /** Every log line so far (only the last 20,000 are kept, with a count of the rest). */
+  readonly logs: LogEntry[];
+  readonly stderr: () => string;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  readonly alive: () => boolean;
+  waitForLog(predicate: (entry: LogEntry) => boolean, timeoutMs?: number): Promise<LogEntry>;
+  /** Resident set size in bytes, from /proc/<pid>/status. */
+  rss(): number;
+  stop(): Promise<void>;
+}
+
+const running: ChildProcess[] = [];
+
+/** Kills the processes this file started and that are still running. Call from afterAll. */
+export function killAll(): void {
+  for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+
+export async function startWebhookProcess(args: string[] = [], nodeArgs: string[] = []): Promise<WebhookProcess> {
+  const bundle = await bundleWebhook();
+  const volume = new CertificateVolume();
+  const child = spawn(process.execPath, [...nodeArgs, bundle, '--port', '0', '--tls-cert', volume.certFile, '--tls-key', volume.keyFile, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.push(child);
+  const logs: LogEntry[] = [];
+  const waiters: Array<{ predicate: (entry: LogEntry) => boolean; resolve: (entry: LogEntry) => void }> = [];
+  let buffered = '';
+  let stderr = '';
+  child.stderr!.on('data', data => (stderr += data));
+  child.stdout!.on('data', data => {
+    buffered += data;
+    const lines = buffered.split('\n');
+    buffered = lines.pop()!;
+    for (const line of lines) {
+      let entry: LogEntry;
+      try {
+        entry = JSON.parse(line);
+      } catch {
+        entry = { msg: `unparsable log line: ${line.slice(0, 200)}`, level: 'unparsable' };
+      }
+      logs.push(entry);
+      if (logs.length > 20_000) logs.splice(0, 10_000);
+      for (const waiter of waiters.filter(w => w.predicate(entry))) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(entry);
+      }
+    }
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(resolve => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const waitForLog = (predicate: (entry: LogEntry) => boolean, timeoutMs = 30_000): Promise<LogEntry> => {
+    const seen = logs.find(predicate);
+    if (seen) return Promise.resolve(seen);
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([
+      new Promise<LogEntry>(resolve => waiters.push({ predicate, resolve })),
+      exited.then(status => Promise.reject(new Error(`the webhook exited (${JSON.stringify(status)}) first: ${stderr}`))),
+      new Promise<LogEntry>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no such log line within ${timeoutMs} ms; last lines: ${JSON.stringify(logs.slice(-5))}`)), timeoutMs);
+      }),
+    ]).finally(() => clearTimeout(timer));
+  };
+  const listening = await waitForLog(entry => entry.msg === 'listening');
+  const alive = () => child.exitCode === null && child.signalCode === null;
+  return {
+    child,
+    port: listening.port,
+    volume,
+    logs,
+    stderr: () => stderr,
+    exited,
+    alive,
+    waitForLog,
+    rss: () => {
+      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      const kb = /^VmRSS:\s+(\d+) kB$/m.exec(status);
+      return kb ? Number(kb[1]) * 1024 : NaN;
+    },
+    stop: async () => {
+      if (alive()) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+export interface Answer {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: string;
+  /** Serial number of the certificate the server presented. */
+  readonly serial?: string;
+}
+
+export interface SendOptions {
+  readonly method?: string;
+  readonly path?: string;
+  readonly body?: Buffer | string;
+  /** Replaces the default `Content-Type: application/json` and `Content-Length`. */
+  readonly headers?: Record<string, string>;
+  /** `false` for a connection of its own. */
+  readonly agent?: https.Agent | false;
+  readonly timeoutMs?: number;
+  /** Send the body in this many pieces, `delayMs` apart: a slow sender. */
+  readonly pieces?: number;
+  readonly delayMs?: number;
+}
+
+/** A keep-alive agent like the API server's webhook client: a few connections, reused. */
+export function keepAliveAgent(maxSockets: number): https.Agent {
+  return new https.Agent({ keepAlive: true, maxSockets, ca: ca.certPem, servername: SERVICE_DNS });
+}
+
+/** One HTTPS request to the webhook. Rejects on a socket error or a timeout. */
+export function send(port: number, options: SendOptions = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    // `partial` on an error says whether the response had begun: a connection closed before any
+    // response byte is a request the server never took; one closed after is a lost answer.
+    let responded = false;
+    const fail = (error: Error) => reject(Object.assign(error, { partial: responded }));
+    const body = options.body === undefined ? undefined : Buffer.isBuffer(options.body) ? options.body : Buffer.from(options.body);
+    const req = https.request({
+      host: '127.0.0.1',
+      port,
+      servername: SERVICE_DNS,
+      ca: ca.certPem,
+      method: options.method ?? (body ? 'POST' : 'GET'),
+      path: options.path ?? (body ? '/mutate' : '/healthz'),
+      agent: options.agent ?? false,
+      // Given headers replace the defaults, so that a test can send no Content-Length (chunked) or an odd one.
+      headers: options.headers ?? (body !== undefined ? { 'Content-Type': 'application/json', 'Content-Length': String(body.length) } : {}),
+      timeout: options.timeoutMs ?? 60_000,
+    }, res => {
+      responded = true;
+      const chunks: Buffer[] = [];
+      const peer = (res.socket as import('tls').TLSSocket).getPeerCertificate?.();
+      res.on('data', chunk => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), serial: peer?.serialNumber }));
+      res.on('error', error => fail(error));
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })));
+    req.on('error', fail);
+    if (!body) {
+      req.end();
+      return;
+    }
+    const pieces = options.pieces ?? 1;
+    if (pieces <= 1) {
+      req.end(body);
+      return;
+    }
+    const size = Math.ceil(body.length / pieces);
+    let offset = 0;
+    const next = () => {
+      if (req.destroyed) return;
+      const chunk = body.subarray(offset, offset + size);
+      offset += size;
+      if (offset >= body.length) {req.end(chunk);} else {
+        req.write(chunk);
+        setTimeout(next, options.delayMs ?? 50);
+      }
+    };
+    next();
+  });
+}
+
+/** Runs `task` over `items` with at most `concurrency` at a time. */
+export async function pool<T>(items: readonly T[], concurrency: number, task: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      await task(items[index], index);
+    }
+  });
+  await Promise.all(workers);
+}
