@@ -1,16 +1,15 @@
 /**
- * The real webhook process for the fuzz and fault suites: src/webhook/main.ts bundled by esbuild
- * with the options of scripts/bundle.mjs (so the suites test the current source, not a stale
+ * The real webhook process for the fuzz and fault suites: src/webhook/main.ts bundled by
+ * scripts/bundle.mjs into a private directory (so the suites test the current source, not a stale
  * lib/bundle), spawned with node on port 0 over real TLS, its JSON log lines collected, its RSS
  * read from /proc, and requests sent over keep-alive connections the way kube-apiserver sends them.
  */
-import { ChildProcess, spawn } from 'child_process';
+import { ChildProcess, spawn, spawnSync } from 'child_process';
 import { X509Certificate } from 'crypto';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'fs';
 import * as https from 'https';
 import { tmpdir } from 'os';
 import * as path from 'path';
-import { build } from 'esbuild';
 import { IssuedCertificate, createCertificateAuthority, issueServingCertificate } from '../../../src/webhook/x509';
 import { SERVICE_DNS } from '../../webhook/support/tls';
 
@@ -23,19 +22,9 @@ let bundled: Promise<string> | undefined;
 /** Bundles the webhook once per test file. */
 export function bundleWebhook(): Promise<string> {
   bundled ??= (async () => {
-    const outfile = path.join(work, 'webhook.js');
-    await build({
-      entryPoints: [path.join(root, 'src/webhook/main.ts')],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      format: 'cjs',
-      minify: true,
-      legalComments: 'eof',
-      logLevel: 'warning',
-    });
-    return outfile;
+    const result = spawnSync(process.execPath, [path.join(root, 'scripts', 'bundle.mjs'), '--outdir', work], { cwd: root, encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`scripts/bundle.mjs failed: ${result.stderr}`);
+    return path.join(work, 'webhook.js');
   })();
   return bundled;
 }
