@@ -29,14 +29,21 @@ const CLOSE_BRACKET = 0x5d;
 export function jsonShapeProblem(body: Buffer): string | undefined {
   let depth = 0;
   let containers = 0;
-  let inString = false;
   for (let i = 0; i < body.length; i++) {
     const byte = body[i];
-    if (inString) {
-      if (byte === BACKSLASH) i++;
-      else if (byte === QUOTE) inString = false;
-    } else if (byte === QUOTE) {
-      inString = true;
+    if (byte === QUOTE) {
+      // Strings are most of a pod's bytes, so jump to the closing quote with the native search
+      // rather than walk them byte by byte (1.7x faster on a 220 KB review, BENCHMARKS.md); a quote
+      // after an odd run of backslashes is escaped and the search goes on past it.
+      let end = body.indexOf(QUOTE, i + 1);
+      while (end !== -1) {
+        let backslashes = 0;
+        while (body[end - 1 - backslashes] === BACKSLASH) backslashes++;
+        if (backslashes % 2 === 0) break;
+        end = body.indexOf(QUOTE, end + 1);
+      }
+      if (end === -1) return undefined; // an unterminated string: JSON.parse refuses it
+      i = end;
     } else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) {
       if (++depth > MAX_JSON_DEPTH) return `the body nests objects and arrays more than ${MAX_JSON_DEPTH} deep`;
       if (++containers > MAX_JSON_CONTAINERS) return `the body holds more than ${MAX_JSON_CONTAINERS} objects and arrays`;
