@@ -11,6 +11,7 @@ import {
   ANNOTATION_PREFIX, INJECT_ANNOTATION, SHM_MOUNT_PATH,
   describeObject, isDns1123Label, normalizeMountPath, objectAt, podTemplateOf, setAnnotationOps, stringAt,
 } from './core';
+import { renderUntransformed } from './render-transform';
 import { SharedMemory } from './shared-memory';
 import { SharedMemoryDomain } from './shared-memory-domain';
 
@@ -320,7 +321,7 @@ export class SharedMemoryAgent extends Construct {
   public shareApiObject(apiObject: ApiObject, options: SharedMemoryShareOptions = {}): void {
     let json: unknown;
     try {
-      json = apiObject.toJson();
+      json = renderUntransformed(apiObject);
     } catch {
       json = undefined;
     }
@@ -367,7 +368,7 @@ export class SharedMemoryAgent extends Construct {
   private connect(binding: Binding): string[] {
     let json: unknown;
     try {
-      json = binding.apiObject.toJson();
+      json = renderUntransformed(binding.apiObject);
     } catch {
       return []; // the object cannot render yet; its own validation reports why
     }
@@ -390,7 +391,7 @@ export class SharedMemoryAgent extends Construct {
     if (plan.ops.length === 0) return [];
     addPatchOperations(binding.apiObject, plan.ops);
     // Our patch must leave nothing to do; if it did not, say so rather than emit a half-connected pod.
-    const again = podTemplateOf(binding.apiObject.toJson());
+    const again = podTemplateOf(renderUntransformed(binding.apiObject));
     const check = again && planShare(again.template, spec, again.path);
     if (!check || check.errors.length > 0 || check.ops.length > 0) {
       return [`${this.describe()} could not apply its patch to ${binding.subject}; please report this`];

@@ -1,11 +1,11 @@
 import { ApiObject, Chart, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
-import { addPatchOperations } from './api-object-patch';
 import {
   INJECT_ANNOTATION, Policy, PolicyError, PolicyInput, ShmPlan,
-  formatBytes, planSharedMemory, planToPatch, podTemplateOf, resolvePolicy,
+  applyOperations, formatBytes, planSharedMemory, planToPatch, podTemplateOf, resolvePolicy,
 } from './core';
+import { addRenderTransform } from './render-transform';
 
 /**
  * How to size and mount `/dev/shm`.
@@ -166,15 +166,22 @@ export class SharedMemory extends Construct {
   private readonly policy: Policy;
   private readonly strict: boolean;
   private readonly subject: string;
-  private readonly latest = new Map<string, SharedMemoryDecision>();
+  private readonly latest = new Map<ApiObject, SharedMemoryDecision>();
+  private readonly attached = new WeakSet<ApiObject>();
 
   private constructor(scope: Construct, setup: Setup) {
     super(scope, CONSTRUCT_ID);
     this.strict = setup.strict;
     this.subject = setup.subject;
     this.policy = toPolicy(setup.options, `SharedMemory for ${setup.subject}`);
-    // Validation runs right before synthesis, on the final objects: that is when the pod limit is known.
-    this.node.addValidation({ validate: () => setup.targets().flatMap(target => this.apply(target)) });
+    setup.targets().forEach(target => this.attach(target));
+    // Objects added to a chart after applyToChart() are attached here, before the final render.
+    this.node.addValidation({
+      validate: () => {
+        setup.targets().forEach(target => this.attach(target));
+        return [];
+      },
+    });
   }
 
   /**
@@ -184,35 +191,44 @@ export class SharedMemory extends Construct {
     return [...this.latest.values()];
   }
 
-  /** Plans one object and patches it, or returns the errors that stop synthesis. */
-  private apply(apiObject: ApiObject): string[] {
-    let json: unknown;
-    try {
-      json = apiObject.toJson();
-    } catch {
-      return []; // the object cannot render yet; its own validation reports why
-    }
+  /**
+   * Plans every rendering of the object. The pod memory limit is only final when the object is
+   * rendered, and cdk8s renders each object once per synthesis but validates twice; planning in
+   * a validation would render it three times (BENCHMARKS.md). So the plan is made on the final
+   * rendering itself, and its patch applied to the Kubernetes JSON that rendering produced: the
+   * same JSON the webhook patches, whatever class (plain or generated) rendered it.
+   */
+  private attach(apiObject: ApiObject): void {
+    if (this.attached.has(apiObject)) return;
+    this.attached.add(apiObject);
+    addRenderTransform(apiObject, json => this.transform(apiObject, json));
+  }
+
+  /** Plans one rendered object and returns it patched; throws what stops synthesis. */
+  private transform(apiObject: ApiObject, json: any): any {
+    if (!this.strict && claimedByWorkload.has(apiObject)) return json; // addTo() owns it
     const location = podTemplateOf(json);
     const name = `${apiObject.kind} '${apiObject.name}'`;
     if (!location) {
-      return this.strict ? [`SharedMemory cannot find the pod template of ${this.subject}`] : [];
+      if (this.strict) throw new Error(`SharedMemory cannot find the pod template of ${this.subject}`);
+      return json;
     }
     const plan = planSharedMemory(location.template, this.policy);
-    this.latest.set(apiObject.node.path, toDecision(plan, name));
+    this.latest.set(apiObject, toDecision(plan, name));
     if (this.strict) {
       const errors = strictErrors(plan, this.subject);
-      if (errors.length > 0) return errors;
+      if (errors.length > 0) throw new Error(errors.join('\n'));
     }
     const ops = planToPatch(plan, location.path);
-    if (ops.length === 0) return [];
-    addPatchOperations(apiObject, ops);
+    if (ops.length === 0) return json;
+    const patched = applyOperations(json, ops);
     // Our patch must leave nothing to do; if it did not, say so rather than emit a half-fixed pod.
-    const again = podTemplateOf(apiObject.toJson());
+    const again = podTemplateOf(patched);
     const check = again && planSharedMemory(again.template, this.policy);
     if (check?.action !== 'unchanged') {
-      return [`SharedMemory could not apply its patch to ${name} (${check?.message ?? 'pod template vanished'}); please report this`];
+      throw new Error(`SharedMemory could not apply its patch to ${name} (${check?.message ?? 'pod template vanished'}); please report this`);
     }
-    return [];
+    return patched;
   }
 }
 

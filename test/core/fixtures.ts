@@ -3,7 +3,7 @@
  * the RFC 6902 application of a patch with the standard `fast-json-patch` library.
  */
 import { Operation, applyPatch, deepClone } from 'fast-json-patch';
-import { JsonPatchOperation } from '../../src/core';
+import { JsonPatchOperation, applyOperations } from '../../src/core';
 
 export const Ki = 2n ** 10n;
 export const Mi = 2n ** 20n;
@@ -47,7 +47,10 @@ export function template(spec: Json, annotations?: Record<string, unknown>): Jso
  */
 export function applyOps<T>(document: T, ops: readonly JsonPatchOperation[]): T {
   const copy = deepClone(document) as T;
-  return applyPatch(copy, ops as unknown as Operation[], true, true).newDocument;
+  const result = applyPatch(copy, ops as unknown as Operation[], true, true).newDocument;
+  // The core's own applier (used at synthesis) must agree with the standard library on every patch.
+  expect(applyOperations(deepClone(document), ops)).toEqual(result);
+  return result;
 }
 
 /** The value at a JSON Pointer, or undefined. */

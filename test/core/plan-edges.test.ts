@@ -1,5 +1,5 @@
 import { applyOps, container, template } from './fixtures';
-import { normalizeMountPath, planSharedMemory, planToPatch, resolvePolicy, setAnnotationOps } from '../../src/core';
+import { applyOperations, normalizeMountPath, planSharedMemory, planToPatch, resolvePolicy, setAnnotationOps } from '../../src/core';
 
 describe('planSharedMemory: pods nothing may change', () => {
   test('a mirror pod (the API copy of a static pod) is skipped, whatever else it carries', () => {
@@ -60,5 +60,16 @@ describe('setAnnotationOps', () => {
   test('the key is escaped in the pointer (RFC 6901)', () => {
     expect(setAnnotationOps({ annotations: {} }, '/spec/template', key, 'v'))
       .toEqual([{ op: 'add', path: '/spec/template/metadata/annotations/example.com~1a~0b', value: 'v' }]);
+  });
+});
+
+describe('applyOperations refuses what RFC 6902 refuses', () => {
+  test.each([
+    ['a missing parent', { a: {} }, { op: 'add', path: '/b/c', value: 1 }, 'cannot add /b/c: no parent'],
+    ['an index past the end', { a: [1] }, { op: 'add', path: '/a/2', value: 1 }, 'cannot add /a/2: index out of range'],
+    ['replace past the end', { a: [1] }, { op: 'replace', path: '/a/1', value: 1 }, 'cannot replace /a/1: index out of range'],
+    ['replace of a missing member', { a: {} }, { op: 'replace', path: '/a/b', value: 1 }, 'cannot replace /a/b: no such member'],
+  ] as const)('%s', (_label, document, op, message) => {
+    expect(() => applyOperations(JSON.parse(JSON.stringify(document)), [op as any])).toThrow(message);
   });
 });

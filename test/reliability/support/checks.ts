@@ -8,8 +8,8 @@ import { ApiObject, Size, Testing } from 'cdk8s';
 import { Operation, applyPatch, deepClone } from 'fast-json-patch';
 import { ConstructPolicy, Json, toPolicyInput } from './arbitraries';
 import {
-  INJECT_ANNOTATION, PolicyInput, SHM_MOUNT_PATH, SIZE_LIMIT_ANNOTATION, bytesFloor, normalizeMountPath,
-  planSharedMemory, planToPatch, resolvePolicy,
+  INJECT_ANNOTATION, JsonPatchOperation, PolicyInput, SHM_MOUNT_PATH, SIZE_LIMIT_ANNOTATION, bytesFloor, normalizeMountPath,
+  applyOperations, planSharedMemory, planToPatch, resolvePolicy,
 } from '../../../src/core';
 import { SharedMemory } from '../../../src/shared-memory';
 import { podRuleViolations } from '../../support/pod-rules';
@@ -76,7 +76,11 @@ function ruleViolations(spec: Json): string[] {
 
 /** Applies a patch as the API server does: to a copy, every operation validated. */
 export function applyAsApiServer(document: Json, ops: readonly unknown[]): Json {
-  return applyPatch(deepClone(document), ops as Operation[], true, false).newDocument;
+  const result = applyPatch(deepClone(document), ops as Operation[], true, false).newDocument;
+  // The core's own applier (used at synthesis) must agree with the standard library on every patch.
+  const own = applyOperations(deepClone(document), ops as JsonPatchOperation[]);
+  if (JSON.stringify(own) !== JSON.stringify(result)) throw new Error(`applyOperations disagrees with fast-json-patch on ${JSON.stringify(ops)}`);
+  return result;
 }
 
 /**
