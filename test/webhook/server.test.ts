@@ -155,10 +155,11 @@ describe('as kube-apiserver sees it', () => {
     agent.destroy();
   });
 
-  test('every admission is logged as a JSON line', () => {
+  test('every admission is logged as a JSON line at debug level (denials at info)', () => {
     const admissions = logs.filter(entry => entry.msg === 'admission');
     expect(admissions.length).toBeGreaterThan(10);
-    expect(admissions.find(entry => entry.outcome === 'inject')).toMatchObject({ level: 'info', uid: expect.any(String), pod: expect.any(String), size: expect.any(String) });
+    expect(admissions.find(entry => entry.outcome === 'inject')).toMatchObject({ level: 'debug', uid: expect.any(String), pod: expect.any(String), size: expect.any(String) });
+    expect(admissions.filter(entry => entry.level === 'info').every(entry => entry.outcome === 'deny')).toBe(true);
     expect(admissions.find(entry => entry.dryRun)).toMatchObject({ pod: 'ml/dry' });
   });
 });
