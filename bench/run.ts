@@ -19,6 +19,7 @@ import {
   SCRATCH, ServerKind, ServerProcess, Tls, WEBHOOK_BUNDLE, makeTls, postForJson, residentMemory, sampleResidentMemory, startServer,
 } from './servers';
 import { SynthComparison, runSynthBenchmarks } from './synth';
+import { WEBHOOK_NODE_FLAGS } from '../src/webhook/options';
 
 interface Settings {
   readonly smoke: boolean;
@@ -76,14 +77,14 @@ interface HeapVariant {
 }
 
 /**
- * V8 heap settings to compare: none (the bundle as `node` runs it), the flags the SharedMemoryWebhook
- * construct sets (NODE_OPTIONS in src/shared-memory-webhook.ts), and those plus a smaller young
- * generation, which is what grows the heap under a high allocation rate.
+ * V8 heap settings to compare: none (the bundle as `node` runs it), the old-space cap alone, and the
+ * flags the SharedMemoryWebhook construct sets (WEBHOOK_NODE_FLAGS: the cap plus a small young
+ * generation, which is what grows the heap under a high allocation rate).
  */
 const HEAP_VARIANTS: Array<{ name: string; nodeArgs: string[] }> = [
   { name: 'no flags', nodeArgs: [] },
-  { name: '--max-old-space-size=96 (the construct)', nodeArgs: ['--max-old-space-size=96'] },
-  { name: '--max-old-space-size=96 --max-semi-space-size=2', nodeArgs: ['--max-old-space-size=96', '--max-semi-space-size=2'] },
+  { name: '--max-old-space-size=96', nodeArgs: ['--max-old-space-size=96'] },
+  { name: `${WEBHOOK_NODE_FLAGS.join(' ')} (the construct)`, nodeArgs: [...WEBHOOK_NODE_FLAGS] },
 ];
 
 async function heapVariants(settings: Settings, tls: Tls, payload: Payload): Promise<HeapVariant[]> {

@@ -4,7 +4,7 @@ import * as path from 'path';
 import { ApiObject, Duration, Size } from 'cdk8s';
 import { Construct } from 'constructs';
 import { INJECT_ANNOTATION, PolicyInput, resolvePolicy } from './core';
-import { DEFAULT_PORT, DEFAULT_TLS_CERT, WebhookArgsInput, webhookArgs } from './webhook/options';
+import { DEFAULT_PORT, DEFAULT_TLS_CERT, WEBHOOK_NODE_FLAGS, WebhookArgsInput, webhookArgs } from './webhook/options';
 import { WebhookTls } from './webhook-tls';
 
 /**
@@ -485,7 +485,7 @@ export class SharedMemoryWebhook extends Construct {
                 // up to 180 MiB in the fuzz runs (test/reliability): the limit must not kill the server then.
                 limits: { memory: '256Mi' },
               },
-              env: [{ name: 'NODE_OPTIONS', value: '--max-old-space-size=96' }],
+              env: [{ name: 'NODE_OPTIONS', value: WEBHOOK_NODE_FLAGS.join(' ') }],
               securityContext: {
                 allowPrivilegeEscalation: false,
                 readOnlyRootFilesystem: true,

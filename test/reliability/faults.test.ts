@@ -14,13 +14,13 @@ import { anyPod } from './support/arbitraries';
 import { FuzzInput, expectedOf } from './support/fuzz-inputs';
 import { FULL, report, scale, seedFor } from './support/mode';
 import { Answer, WebhookProcess, ca, issue, keepAliveAgent, killAll, send, startWebhookProcess } from './support/webhook-process';
-import { DEFAULT_MAX_BODY_BYTES } from '../../src/webhook/options';
+import { DEFAULT_MAX_BODY_BYTES, WEBHOOK_NODE_FLAGS } from '../../src/webhook/options';
 import { loadFixtures } from '../webhook/support/fixtures';
 import { SERVICE_DNS } from '../webhook/support/tls';
 
 jest.setTimeout(FULL ? 1_800_000 : 60_000);
 
-const NODE_ARGS = ['--max-old-space-size=96'];
+const NODE_ARGS = [...WEBHOOK_NODE_FLAGS];
 const counts: Record<string, number> = {};
 const add = (key: string, n = 1) => (counts[key] = (counts[key] ?? 0) + n);
 afterAll(() => {

@@ -17,12 +17,12 @@ import { saveRegression } from './support/checks';
 import { FuzzInput, FuzzInputs, expectedOf } from './support/fuzz-inputs';
 import { FULL, report, scale, seedFor } from './support/mode';
 import { WebhookProcess, keepAliveAgent, killAll, send, startWebhookProcess } from './support/webhook-process';
-import { DEFAULT_MAX_BODY_BYTES } from '../../src/webhook/options';
+import { DEFAULT_MAX_BODY_BYTES, WEBHOOK_NODE_FLAGS } from '../../src/webhook/options';
 
 jest.setTimeout(FULL ? 1_800_000 : 90_000);
 
-/** What SharedMemoryWebhook deploys: NODE_OPTIONS=--max-old-space-size=96 under a 128Mi limit. */
-export const PRODUCTION_NODE_ARGS = ['--max-old-space-size=96'];
+/** What SharedMemoryWebhook deploys in NODE_OPTIONS. */
+export const PRODUCTION_NODE_ARGS = [...WEBHOOK_NODE_FLAGS];
 const MIB = 1024 * 1024;
 
 let webhook: WebhookProcess;

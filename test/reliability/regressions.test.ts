@@ -11,7 +11,7 @@ import { REGRESSION_DIR, Regression, checkConstructMatchesPatch, checkPlan, regr
 import { expectedOf } from './support/fuzz-inputs';
 import { report } from './support/mode';
 import { WebhookProcess, keepAliveAgent, killAll, send, startWebhookProcess } from './support/webhook-process';
-import { DEFAULT_MAX_BODY_BYTES } from '../../src/webhook/options';
+import { DEFAULT_MAX_BODY_BYTES, WEBHOOK_NODE_FLAGS } from '../../src/webhook/options';
 
 jest.setTimeout(60_000);
 
@@ -38,7 +38,7 @@ test.each(core)('%s', (_, regression) => {
 describe('server regressions, on the real process', () => {
   let webhook: WebhookProcess;
   // The heap limit SharedMemoryWebhook deploys with (see fuzz-server.test.ts).
-  beforeAll(async () => (webhook = await startWebhookProcess([], ['--max-old-space-size=96'])));
+  beforeAll(async () => (webhook = await startWebhookProcess([], [...WEBHOOK_NODE_FLAGS])));
   afterAll(async () => {
     await webhook?.stop();
     killAll();
