@@ -136,7 +136,8 @@ test('SIGTERM: stops accepting, finishes the request in flight, exits 0', async 
 
   webhook.child.kill('SIGTERM');
   await webhook.waitForLog(entry => entry.msg === 'draining: no new connections; finishing requests in flight');
-  await expect(httpsRequest(target, { path: '/healthz' })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  // Refused, or (a connection caught in the listener's backlog as it closes) reset before any byte.
+  await expect(httpsRequest(target, { path: '/healthz' })).rejects.toMatchObject({ code: expect.stringMatching(/^(ECONNREFUSED|ECONNRESET)$/) });
   req.end(review.slice(half));
 
   const response = await answer;

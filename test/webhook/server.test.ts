@@ -268,7 +268,8 @@ describe('start and close', () => {
     // Wait until the server has the request (its in-flight gauge says so), then close.
     while (server.metrics.inFlight.get() !== 1) await new Promise(resolve => setImmediate(resolve));
     const closed = server.close();
-    await expect(httpsRequest(target, { path: '/healthz' })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    // Refused, or (a connection caught in the listener's backlog as it closes) reset before any byte.
+    await expect(httpsRequest(target, { path: '/healthz' })).rejects.toMatchObject({ code: expect.stringMatching(/^(ECONNREFUSED|ECONNRESET)$/) });
     req.end(review.slice(half));
     const response = await answer;
     expect(response.status).toBe(200);
