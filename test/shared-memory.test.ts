@@ -302,6 +302,29 @@ data: { a: b }
     expect(shmVolume(objects.find(o => o.metadata.name === 'vllm')!.spec.template.spec).emptyDir.sizeLimit).toBe('24Gi');
   });
 
+  test('covers objects added to the chart after the call', () => {
+    const chart = Testing.chart();
+    SharedMemory.applyToChart(chart);
+    new ApiObject(chart, 'late', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'late' },
+      spec: { containers: [{ name: 'a', image: 'a:1', resources: { limits: { memory: '6Gi' } } }] },
+    } as any);
+    const pod = Testing.synth(chart).find(o => o.metadata.name === 'late');
+    expect(shmVolume(pod.spec)).toEqual({ name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: '3Gi' } });
+    expect(shmMountCount(pod.spec.containers[0])).toBe(1);
+  });
+
+  test('a cdk8s-plus workload in the chart gets the same treatment as through addTo', () => {
+    const chart = Testing.chart();
+    SharedMemory.applyToChart(chart, { ratio: 0.25 });
+    new kplus.Deployment(chart, 'web', { containers: [container('app', GiB(8))] });
+    const spec = synthOne(chart, 'Deployment').spec.template.spec;
+    expect(shmVolume(spec).emptyDir.sizeLimit).toBe('2Gi');
+    expect(podRuleViolations(spec)).toEqual([]);
+  });
+
   test('respects pod annotations: opt-out and explicit size', () => {
     const chart = Testing.chart();
     const base = { containers: [{ name: 'a', image: 'a:1', resources: { limits: { memory: '2Gi' } } }] };
