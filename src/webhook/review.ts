@@ -170,12 +170,28 @@ export function reviewAdmission(body: unknown, policy: Policy): AdmissionReviewR
   };
 }
 
-/** A warning as the API server will show it: prefixed, printable, and under 120 characters. */
+/**
+ * A warning as the API server will show it: prefixed, printable, and under 120 characters however
+ * they are counted. Go counts bytes, JavaScript UTF-16 units, people code points; a quantity
+ * like "💥" in a message is 1, 2 or 4 of them (test/reliability/regressions/warning-emoji.json),
+ * so the limit applies to UTF-8 bytes, the largest count, cut on a code point boundary.
+ */
 export function formatWarning(message: string): string {
   // eslint-disable-next-line no-control-regex
   const text = `${WARNING_PREFIX}${message}`.replace(/[\u0000-\u001f\u007f]+/g, ' ');
-  const chars = Array.from(text);
-  return chars.length <= MAX_WARNING_LENGTH ? text : `${chars.slice(0, MAX_WARNING_LENGTH - 3).join('')}...`;
+  if (utf8Length(text) <= MAX_WARNING_LENGTH) return text;
+  let cut = '';
+  let bytes = 0;
+  for (const char of text) {
+    bytes += utf8Length(char);
+    if (bytes > MAX_WARNING_LENGTH - 3) break;
+    cut += char;
+  }
+  return `${cut}...`;
+}
+
+function utf8Length(text: string): number {
+  return new TextEncoder().encode(text).length;
 }
 
 function warningsField(messages: readonly string[]): { warnings?: string[] } {

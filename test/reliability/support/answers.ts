@@ -31,7 +31,7 @@ export function answerProblem(expected: Expected, answer: Answer): string | unde
   if (response.uid !== expected.uid) return `uid ${JSON.stringify(String(response.uid).slice(0, 60))} is not the request's ${JSON.stringify(expected.uid.slice(0, 60))}`;
   if (typeof response.allowed !== 'boolean') return `allowed is ${JSON.stringify(response.allowed)}`;
   for (const warning of response.warnings ?? []) {
-    if (typeof warning !== 'string' || warning.length >= 120) return `warning too long or not a string: ${JSON.stringify(warning).slice(0, 200)}`;
+    if (typeof warning !== 'string' || Buffer.byteLength(warning) >= 120) return `warning too long or not a string: ${JSON.stringify(warning).slice(0, 200)}`;
     // The core promises never to throw; the review's catch-all turning a throw into a warning is a bug caught, not a pass.
     if (/internal error/.test(warning)) return `the core threw: ${warning}`;
   }
