@@ -6,7 +6,7 @@
  * `--ratio 2` fails here with the message the webhook would print at start.
  */
 import { PolicyInput, Policy, SELECTIONS, Selection, WITHOUT_LIMIT_MODES, WithoutLimit, resolvePolicy, tryParseRatio, tryParseSize } from '../core';
-import { WEBHOOK_FLAGS } from '../webhook/options';
+import { WEBHOOK_FLAGS, resolvePolicyFlags } from '../webhook/options';
 
 /** The commands that read manifests. */
 export type ManifestCommand = 'inject' | 'plan' | 'check';
@@ -154,28 +154,20 @@ function readPolicy(given: ReadonlyMap<string, string>): PolicyInput {
     }
     return value as T | undefined;
   };
-  const withoutLimit = oneOf<WithoutLimit>('without-limit', WITHOUT_LIMIT_MODES);
-  const fixedSize = check('fixed-size', tryParseSize);
-  if (withoutLimit === 'fixed' && fixedSize === undefined) throw new UsageError('--without-limit fixed needs --fixed-size QUANTITY');
-  if (withoutLimit !== 'fixed' && fixedSize !== undefined) {
-    throw new UsageError(`--fixed-size (${fixedSize}) is only used with --without-limit fixed (it is ${withoutLimit ?? 'skip'})`);
-  }
   const input: PolicyInput = {
     ratio: check('ratio', tryParseRatio),
     size: check('size', tryParseSize),
     minimum: check('minimum', tryParseSize),
     maximum: check('maximum', tryParseSize),
     selection: oneOf<Selection>('selection', SELECTIONS),
-    withoutLimit,
-    fixedSize,
+    withoutLimit: oneOf<WithoutLimit>('without-limit', WITHOUT_LIMIT_MODES),
+    fixedSize: check('fixed-size', tryParseSize),
     volumeName: given.get('volume-name'),
   };
   try {
-    resolvePolicy(input);
+    resolvePolicyFlags(input);
   } catch (error) {
-    // The core names its settings ('volumeName'); the user typed flags (--volume-name).
-    throw new UsageError((error as Error).message.replace(/'([a-zA-Z]+)'/g, (whole, key: string) =>
-      CLI_FLAGS.some(f => f.policyKey === key) ? `--${CLI_FLAGS.find(f => f.policyKey === key)!.flag}` : whole));
+    throw new UsageError((error as Error).message);
   }
   return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as PolicyInput;
 }

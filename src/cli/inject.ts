@@ -6,7 +6,7 @@
  */
 import { Document, Node, isScalar } from 'yaml';
 import {
-  ANNOTATION_PREFIX, JsonPatchOperation, Policy, ShmPlan, SkipReason,
+  ANNOTATION_PREFIX, JsonPatchOperation, Policy, QUIET_SKIP_REASONS, ShmPlan,
   describeObject, isObject, objectAt, planSharedMemory, planToPatch, podTemplateOf,
 } from '../core';
 import { InputError, ParsedFile, SourceDocument, SourceFile, joinFiles, parseFile, renderFile, stringifyDocument } from './documents';
@@ -48,9 +48,6 @@ export interface ManifestResult {
   readonly workloads: readonly WorkloadReport[];
   readonly notices: readonly Notice[];
 }
-
-/** Skips the user chose need no warning (as in the webhook). */
-const QUIET_SKIPS: ReadonlySet<SkipReason> = new Set<SkipReason>(['opted-out', 'not-opted-in']);
 
 /**
  * Reads manifests and plans (and applies) `/dev/shm` for every pod template in them.
@@ -154,7 +151,7 @@ function planObject(object: unknown, policy: Policy, file: string, line: number)
 function workloadNotices(report: WorkloadReport): string[] {
   const { plan, object } = report;
   const messages = plan.warnings.map(w => `${object}: ${w.message}`);
-  if (plan.action === 'skip' && plan.reason && !QUIET_SKIPS.has(plan.reason)) messages.push(`${object}: no /dev/shm: ${plan.message}`);
+  if (plan.action === 'skip' && plan.reason && !QUIET_SKIP_REASONS.has(plan.reason)) messages.push(`${object}: no /dev/shm: ${plan.message}`);
   if (plan.action === 'deny') messages.push(`${object}: denied: ${plan.message}`);
   return messages;
 }

@@ -12,14 +12,7 @@
  * caller rewrites the document from JSON instead.
  */
 import { Document, Node, isAlias, isCollection, isMap, isScalar, isSeq, visit } from 'yaml';
-import { JsonPatchOperation } from '../core';
-
-/** Splits a JSON Pointer into unescaped reference tokens (RFC 6901). */
-export function pointerTokens(pointer: string): string[] {
-  if (pointer === '') return [];
-  if (!pointer.startsWith('/')) throw new Error(`'${pointer}' is not a JSON Pointer`);
-  return pointer.slice(1).split('/').map(t => t.replace(/~1/g, '/').replace(/~0/g, '~'));
-}
+import { JsonPatchOperation, applyOperations, pointerTokens } from '../core';
 
 /**
  * Applies the operations to the document, or returns false when the document did not end up as
@@ -35,30 +28,14 @@ export function applyPatchToYaml(doc: Document, ops: readonly JsonPatchOperation
   return canonical(doc.toJS()) === canonical(expected);
 }
 
-/** The same operations on a plain value (a deep copy), as RFC 6902 defines `add` and `replace`. */
+/**
+ * The same operations on a deep copy of a plain value, with the core's RFC 6902 applier. A JSON
+ * round trip, not structuredClone: aliases come out of toJS() as shared objects, and each place
+ * must be patched on its own.
+ */
 export function applyPatchToJson(value: unknown, ops: readonly JsonPatchOperation[]): unknown {
-  // A JSON round trip, not structuredClone: aliases come out of toJS() as shared objects, and
-  // each place must be patched on its own.
-  const root = { value: value === undefined ? undefined : JSON.parse(JSON.stringify(value)) };
-  for (const op of ops) {
-    const tokens = pointerTokens(op.path);
-    let parent: any = root;
-    let key: string = 'value';
-    for (const token of tokens) {
-      parent = parent[key];
-      key = token;
-      if (parent === null || typeof parent !== 'object') throw new Error(`${op.path}: no such parent`);
-    }
-    const copy = JSON.parse(JSON.stringify(op.value));
-    if (Array.isArray(parent)) {
-      const index = key === '-' ? parent.length : Number(key);
-      if (op.op === 'add') parent.splice(index, 0, copy);
-      else parent[index] = copy;
-    } else {
-      parent[key] = copy;
-    }
-  }
-  return root.value;
+  const copy = (v: unknown) => v === undefined ? undefined : JSON.parse(JSON.stringify(v));
+  return applyOperations(copy(value), ops.map(op => ({ ...op, value: copy(op.value) })));
 }
 
 function applyOne(doc: Document, op: JsonPatchOperation): void {

@@ -22,6 +22,13 @@ export function escapePointerToken(token: string): string {
   return token.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
+/** Splits a JSON Pointer into its unescaped reference tokens (RFC 6901); `''` is the whole document. */
+export function pointerTokens(pointer: string): string[] {
+  if (pointer === '') return [];
+  if (!pointer.startsWith('/')) throw new Error(`'${pointer}' is not a JSON Pointer`);
+  return pointer.slice(1).split('/').map(t => t.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
 /**
  * The operations that carry out a plan.
  * @param plan the plan for the pod
@@ -86,7 +93,7 @@ function annotationOp(
  */
 export function applyOperations<T>(document: T, ops: readonly JsonPatchOperation[]): T {
   for (const op of ops) {
-    const tokens = op.path.split('/').slice(1).map(t => t.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const tokens = pointerTokens(op.path);
     const key = tokens.pop();
     let parent: any = document;
     for (const token of tokens) {

@@ -49,6 +49,12 @@ export const SKIP_REASONS: readonly SkipReason[] = [
 /** What decided a size: the policy's `size`, the pod's `size`/`ratio` annotation, the ratio, a bound, or the fixed size for pods without a limit. */
 export type SizeSource = 'size' | 'size-annotation' | 'ratio' | 'ratio-annotation' | 'minimum' | 'maximum' | 'fixed-size';
 
+/**
+ * Skips that are the pod's or the policy's choice rather than a problem: not worth a warning to
+ * the user (in opt-in mode every other pod would carry one).
+ */
+export const QUIET_SKIP_REASONS: ReadonlySet<SkipReason> = new Set<SkipReason>(['opted-out', 'not-opted-in', 'mirror-pod']);
+
 /** Something the user should know about a decision that still went ahead (or a skip). */
 export interface PlanWarning {
   readonly code: string;

@@ -108,6 +108,9 @@ export function resolvePolicy(input: PolicyInput = {}, subject?: string): Policy
   const withoutLimit = input.withoutLimit ?? 'skip';
   if (!WITHOUT_LIMIT_MODES.includes(withoutLimit)) fail(`'withoutLimit' (${withoutLimit}) must be one of ${WITHOUT_LIMIT_MODES.join(', ')}`);
   if (withoutLimit === 'fixed' && fixedSize === undefined) fail("'fixedSize' is required when 'withoutLimit' is 'fixed'");
+  if (withoutLimit !== 'fixed' && fixedSize !== undefined) {
+    fail(`'fixedSize' (${input.fixedSize}) is only used when 'withoutLimit' is 'fixed' (it is '${withoutLimit}')`);
+  }
 
   return {
     ratio,

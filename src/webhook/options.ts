@@ -8,7 +8,7 @@
  */
 import {
   PolicyInput, SELECTIONS, Selection, WITHOUT_LIMIT_MODES, WithoutLimit,
-  formatBytes, isDns1123Label, isDns1123Subdomain, resolvePolicy, tryParseRatio, tryParseSize,
+  Policy, isDns1123Label, isDns1123Subdomain, resolvePolicy, tryParseRatio, tryParseSize,
 } from '../core';
 
 /** Where the serving certificate comes from: files on disk (cert-manager or the user), or made and rotated by the server itself. */
@@ -239,34 +239,16 @@ export function parseWebhookArgs(argv: readonly string[], env: Record<string, st
     const parsed = tryParseRatio(ratioText, where('ratio'));
     if (typeof parsed === 'string') throw new Error(parsed);
   }
-  const minimum = size('minimum');
-  const maximum = size('maximum');
-  const fixedSize = size('fixedSize');
-  if (minimum !== undefined && maximum !== undefined) {
-    const [min, max] = [tryParseSize(minimum, '') as bigint, tryParseSize(maximum, '') as bigint];
-    if (min > max) throw new Error(`${where('minimum')} (${formatBytes(min)}) must not exceed ${where('maximum')} (${formatBytes(max)})`);
-  }
-  const selection = oneOf('selection', SELECTIONS, 'opt-out');
-  const withoutLimit = oneOf('withoutLimit', WITHOUT_LIMIT_MODES, 'skip');
-  if (withoutLimit === 'fixed' && fixedSize === undefined) throw new Error(`${where('withoutLimit')} fixed needs --fixed-size QUANTITY`);
-  if (withoutLimit !== 'fixed' && fixedSize !== undefined) {
-    throw new Error(`${where('fixedSize')} (${fixedSize}) is only used with --without-limit fixed (it is ${withoutLimit})`);
-  }
   const policy: PolicyInput = {
     ratio: ratioText,
-    minimum,
-    maximum,
-    selection,
-    withoutLimit,
-    fixedSize,
+    minimum: size('minimum'),
+    maximum: size('maximum'),
+    selection: oneOf('selection', SELECTIONS, 'opt-out'),
+    withoutLimit: oneOf('withoutLimit', WITHOUT_LIMIT_MODES, 'skip'),
+    fixedSize: size('fixedSize'),
     volumeName: text('volumeName'),
   };
-  try {
-    resolvePolicy(policy);
-  } catch (error) {
-    // The core names its settings ('volumeName'); the flags are what the user typed.
-    throw new Error(`invalid policy flags: ${(error as Error).message}`);
-  }
+  resolvePolicyFlags(policy);
 
   return {
     port,
@@ -296,6 +278,35 @@ export function webhookArgs(input: WebhookArgsInput): string[] {
   parseWebhookArgs(args, {});
   return args;
 }
+
+/**
+ * The core's `resolvePolicy`, for settings that came from flags: the rules that tie settings
+ * together (minimum and maximum, a fixed size and its mode) live in the core alone, and its
+ * messages name settings as `'fixedSize'`, which the user typed as `--fixed-size`. Used by the
+ * webhook's and the CLI's flags.
+ */
+export function resolvePolicyFlags(input: PolicyInput): Policy {
+  try {
+    return resolvePolicy(input);
+  } catch (error) {
+    throw new Error((error as Error).message.replace(/'([a-z]+(?:[A-Z][a-z]*)*)'/g, (whole, key: string) =>
+      Object.prototype.hasOwnProperty.call(POLICY_SETTINGS, key) ? `--${key.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`)}` : whole));
+  }
+}
+
+/** The PolicyInput settings, whose flags are their names in kebab case. */
+const POLICY_SETTINGS: Record<keyof PolicyInput, true> = {
+  ratio: true,
+  size: true,
+  minimum: true,
+  maximum: true,
+  volumeName: true,
+  containers: true,
+  includeInitContainers: true,
+  selection: true,
+  withoutLimit: true,
+  fixedSize: true,
+};
 
 function defaults(): WebhookServerOptions {
   return {

@@ -9,7 +9,7 @@
  * understand inside a well-formed review is allowed unchanged with a warning. Only a body that is
  * not an AdmissionReview at all (no request, no uid to echo) is refused, with HTTP 400.
  */
-import { JsonPatchOperation, Policy, ShmPlan, SkipReason, isObject, objectAt, planSharedMemory, planToPatch } from '../core';
+import { JsonPatchOperation, Policy, QUIET_SKIP_REASONS, ShmPlan, SkipReason, isObject, objectAt, planSharedMemory, planToPatch } from '../core';
 
 export const ADMISSION_V1 = 'admission.k8s.io/v1';
 /** Same shape as v1; an old API server may still send it, and must get its own version back. */
@@ -64,12 +64,6 @@ export interface AdmissionReviewResult {
   readonly plan?: ShmPlan;
   readonly patch?: readonly JsonPatchOperation[];
 }
-
-/**
- * Skips the user chose need no warning: they would print on every pod in an opt-in cluster, and
- * a pod that opted out knows it did.
- */
-const QUIET_SKIPS: ReadonlySet<SkipReason> = new Set(['opted-out', 'not-opted-in', 'mirror-pod']);
 
 /**
  * Reviews one parsed AdmissionReview body.
@@ -144,7 +138,7 @@ export function reviewAdmission(body: unknown, policy: Policy): AdmissionReviewR
   }
 
   const warnings = plan.warnings.map(w => w.message);
-  if (plan.action === 'skip' && plan.reason && !QUIET_SKIPS.has(plan.reason)) warnings.push(`no /dev/shm: ${plan.message}`);
+  if (plan.action === 'skip' && plan.reason && !QUIET_SKIP_REASONS.has(plan.reason)) warnings.push(`no /dev/shm: ${plan.message}`);
   const base = { ...context, httpStatus: 200 as const, outcome: plan.action, reason: plan.reason ?? '' as const, plan };
 
   if (plan.action === 'deny') {
@@ -190,8 +184,10 @@ export function formatWarning(message: string): string {
   return `${cut}...`;
 }
 
+const utf8 = new TextEncoder();
+
 function utf8Length(text: string): number {
-  return new TextEncoder().encode(text).length;
+  return utf8.encode(text).length;
 }
 
 function warningsField(messages: readonly string[]): { warnings?: string[] } {

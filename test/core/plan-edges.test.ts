@@ -73,3 +73,8 @@ describe('applyOperations refuses what RFC 6902 refuses', () => {
     expect(() => applyOperations(JSON.parse(JSON.stringify(document)), [op as any])).toThrow(message);
   });
 });
+
+test('resolvePolicy refuses a fixed size the mode would ignore', () => {
+  expect(() => resolvePolicy({ fixedSize: '1Gi' })).toThrow("'fixedSize' (1Gi) is only used when 'withoutLimit' is 'fixed' (it is 'skip')");
+  expect(() => resolvePolicy({ withoutLimit: 'deny', fixedSize: '1Gi' })).toThrow("(it is 'deny')");
+});

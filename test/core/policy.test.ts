@@ -94,7 +94,7 @@ describe('resolvePolicy: valid settings', () => {
     [{ selection: 'opt-in' }, { selection: 'opt-in' }],
     [{ selection: 'opt-out' }, { selection: 'opt-out' }],
     [{ withoutLimit: 'deny' }, { withoutLimit: 'deny' }],
-    [{ withoutLimit: 'skip', fixedSize: '1Gi' }, { withoutLimit: 'skip', fixedSize: Gi }],
+    [{ withoutLimit: 'fixed', fixedSize: '1Gi' }, { withoutLimit: 'fixed', fixedSize: Gi }],
     [{ includeInitContainers: false }, { includeInitContainers: false }],
   ])('%p', (input, expected) => {
     expect(resolvePolicy(input)).toMatchObject(expected);
@@ -145,6 +145,7 @@ describe('resolvePolicy: invalid settings are rejected with the setting and the 
     [{ selection: 'all' as never }, "'selection' (all) must be one of opt-out, opt-in"],
     [{ withoutLimit: 'allow' as never }, "'withoutLimit' (allow) must be one of skip, deny, fixed"],
     [{ withoutLimit: 'fixed' }, "'fixedSize' is required when 'withoutLimit' is 'fixed'"],
+    [{ withoutLimit: 'skip', fixedSize: '1Gi' }, "'fixedSize' (1Gi) is only used when 'withoutLimit' is 'fixed' (it is 'skip')"],
   ];
   test.each(cases)('%p', (input, message) => {
     expect(policyError(input).message).toContain(message);

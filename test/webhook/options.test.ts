@@ -77,10 +77,10 @@ describe('parseWebhookArgs', () => {
     [['--ratio', 'half'], "'--ratio' (half) is not a decimal number: write a share like 0.5"],
     [['--minimum', '1K'], '\'--minimum\' (1K) is invalid: "1K" has an invalid suffix "K" ("K" is not a suffix: use "k" for 1000 or "Ki" for 1024): expected a number with an optional suffix: Ki, Mi, Gi, Ti, Pi, Ei, n, u, m, k, M, G, T, P, E, or an exponent like 1e9'],
     [['--minimum', '2Gi', '--maximum', '1Gi'], '--minimum (2Gi) must not exceed --maximum (1Gi)'],
-    [['--without-limit', 'fixed'], '--without-limit fixed needs --fixed-size QUANTITY'],
-    [['--fixed-size', '1Gi'], '--fixed-size (1Gi) is only used with --without-limit fixed (it is skip)'],
+    [['--without-limit', 'fixed'], "--fixed-size is required when --without-limit is 'fixed'"],
+    [['--fixed-size', '1Gi'], "--fixed-size (1Gi) is only used when --without-limit is 'fixed' (it is 'skip')"],
     [['--selection', 'all'], '--selection (all) must be one of opt-out, opt-in'],
-    [['--volume-name', 'Big_Name'], "invalid policy flags: 'volumeName' (\"Big_Name\") must be a DNS-1123 label: lower-case letters, digits and '-', at most 63 characters"],
+    [['--volume-name', 'Big_Name'], "--volume-name (\"Big_Name\") must be a DNS-1123 label: lower-case letters, digits and '-', at most 63 characters"],
     [['--log-level', 'trace'], '--log-level (trace) must be one of debug, info, warn, error'],
     [['--max-body-bytes', '10'], '--max-body-bytes (10) must be a whole number from 1024 to 67108864'],
     [['--tls-mode', 'self-managed'], '--tls-mode self-managed needs --tls-secret, --webhook-configuration, --service'],
@@ -105,7 +105,7 @@ describe('webhookArgs', () => {
 
   test('refuses values the server would refuse, with the server\'s message', () => {
     expect(() => webhookArgs({ ratio: 3 })).toThrow("'--ratio' (3) must be greater than 0 and at most 1");
-    expect(() => webhookArgs({ withoutLimit: 'fixed' })).toThrow('--without-limit fixed needs --fixed-size QUANTITY');
+    expect(() => webhookArgs({ withoutLimit: 'fixed' })).toThrow("--fixed-size is required when --without-limit is 'fixed'");
   });
 
   test('round-trips: what it renders parses back to the same options', () => {
