@@ -13,10 +13,10 @@ import { answerProblem } from './support/answers';
 import { anyPod } from './support/arbitraries';
 import { FuzzInput, expectedOf } from './support/fuzz-inputs';
 import { FULL, report, scale, seedFor } from './support/mode';
-import { Answer, WebhookProcess, ca, issue, keepAliveAgent, killAll, send, startWebhookProcess } from './support/webhook-process';
 import { DEFAULT_MAX_BODY_BYTES, WEBHOOK_NODE_FLAGS } from '../../src/webhook/options';
 import { loadFixtures } from '../webhook/support/fixtures';
 import { SERVICE_DNS } from '../webhook/support/tls';
+import { Answer, WebhookProcess, ca, issue, keepAliveAgent, killAll, send, startWebhookProcess } from '../webhook/support/webhook-process';
 
 jest.setTimeout(FULL ? 1_800_000 : 60_000);
 

@@ -3,7 +3,7 @@
  * with node, stopped with SIGTERM while a request is in flight, and given new certificate files
  * the way the kubelet swaps a Secret volume. Waits are on log lines and answers, never on sleeps.
  */
-import { ChildProcess, spawn, spawnSync } from 'child_process';
+import { spawnSync } from 'child_process';
 import { X509Certificate } from 'crypto';
 import { mkdirSync, mkdtempSync, renameSync, statSync, symlinkSync, writeFileSync } from 'fs';
 import * as https from 'https';
@@ -12,66 +12,27 @@ import * as path from 'path';
 import { loadFixture } from './support/fixtures';
 import { httpsRequest } from './support/harness';
 import { SERVICE_DNS } from './support/tls';
+import { bundleWebhook, killAll, startWebhookProcess } from './support/webhook-process';
 import { createCertificateAuthority, issueServingCertificate } from '../../src/webhook/x509';
 
 jest.setTimeout(120_000);
 
 const root = path.join(__dirname, '..', '..');
 const work = mkdtempSync(path.join(tmpdir(), 'cdk8s-shm-process-'));
-const bundle = path.join(work, 'webhook.js');
 const ca = createCertificateAuthority({ commonName: 'process-test-ca', validityMs: 24 * 3600_000 });
 const issue = () => issueServingCertificate(ca, { commonName: SERVICE_DNS, dnsNames: [SERVICE_DNS], validityMs: 3600_000 });
-const children: ChildProcess[] = [];
 const serialOf = (pem: string) => new X509Certificate(pem).serialNumber;
+let bundle: string;
 
-beforeAll(() => {
-  const result = spawnSync(process.execPath, [path.join(root, 'scripts', 'bundle.mjs'), '--outdir', work], { cwd: root, encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`scripts/bundle.mjs failed: ${result.stderr}`);
+beforeAll(async () => {
+  bundle = await bundleWebhook();
 });
-afterAll(() => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-});
+afterAll(killAll);
 
-interface Webhook {
-  readonly child: ChildProcess;
-  readonly logs: any[];
-  readonly port: number;
-  readonly exited: Promise<number | null>;
-  waitForLog(predicate: (entry: any) => boolean): Promise<any>;
-}
-
-async function startWebhook(args: string[]): Promise<Webhook> {
-  const child = spawn(process.execPath, [bundle, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  const logs: any[] = [];
-  const waiters: Array<{ predicate: (entry: any) => boolean; resolve: (entry: any) => void }> = [];
-  let buffered = '';
-  let stderr = '';
-  child.stderr!.on('data', data => (stderr += data));
-  child.stdout!.on('data', data => {
-    buffered += data;
-    const lines = buffered.split('\n');
-    buffered = lines.pop()!;
-    for (const line of lines) {
-      const entry = JSON.parse(line);
-      logs.push(entry);
-      for (const waiter of waiters.filter(w => w.predicate(entry))) {
-        waiters.splice(waiters.indexOf(waiter), 1);
-        waiter.resolve(entry);
-      }
-    }
-  });
-  const exited = new Promise<number | null>(resolve => child.on('exit', code => resolve(code)));
-  const waitForLog = (predicate: (entry: any) => boolean) => {
-    const seen = logs.find(predicate);
-    if (seen) return Promise.resolve(seen);
-    return Promise.race([
-      new Promise(resolve => waiters.push({ predicate, resolve })),
-      exited.then(code => Promise.reject(new Error(`the webhook exited (${code}) first: ${stderr}${JSON.stringify(logs)}`))),
-    ]);
-  };
-  const listening = await waitForLog(entry => entry.msg === 'listening');
-  return { child, logs, port: listening.port, waitForLog, exited };
+/** The real process; the certificate flags given here win over the helper's own files. */
+async function startWebhook(args: string[]) {
+  const webhook = await startWebhookProcess(args);
+  return { ...webhook, exited: webhook.exited.then(status => status.code) };
 }
 
 test('the bundle is one file under 1 MiB, so a ConfigMap can hold it', () => {
@@ -147,7 +108,7 @@ test('SIGTERM: stops accepting, finishes the request in flight, exits 0', async 
   expect(body.response.patchType).toBe('JSONPatch');
   expect(await webhook.exited).toBe(0);
   expect(webhook.logs.map(entry => entry.msg)).toEqual(expect.arrayContaining(['shutting down', 'stopped']));
-  expect(webhook.logs.find(entry => entry.msg === 'shutting down').signal).toBe('SIGTERM');
+  expect(webhook.logs.find(entry => entry.msg === 'shutting down')?.signal).toBe('SIGTERM');
 });
 
 test('certificate files swapped the way the kubelet updates a Secret volume are served without a restart', async () => {
@@ -218,5 +179,5 @@ test('plain certificate files rewritten in place (no symlinks) are reloaded too'
   expect((await httpsRequest(target, { path: '/healthz' })).peerCertificate!.serialNumber).toBe(serialOf(second.certPem));
   webhook.child.kill('SIGINT');
   expect(await webhook.exited).toBe(0);
-  expect(webhook.logs.find(entry => entry.msg === 'shutting down').signal).toBe('SIGINT');
+  expect(webhook.logs.find(entry => entry.msg === 'shutting down')?.signal).toBe('SIGINT');
 });

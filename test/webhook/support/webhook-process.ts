@@ -1,5 +1,5 @@
 /**
- * The real webhook process for the fuzz and fault suites: src/webhook/main.ts bundled by
+ * The real webhook process for the process, fuzz and fault suites: src/webhook/main.ts bundled by
  * scripts/bundle.mjs into a private directory (so the suites test the current source, not a stale
  * lib/bundle), spawned with node on port 0 over real TLS, its JSON log lines collected, its RSS
  * read from /proc, and requests sent over keep-alive connections the way kube-apiserver sends them.
@@ -10,8 +10,8 @@ import { mkdirSync, mkdtempSync, readFileSync, renameSync, symlinkSync, writeFil
 import * as https from 'https';
 import { tmpdir } from 'os';
 import * as path from 'path';
+import { SERVICE_DNS } from './tls';
 import { IssuedCertificate, createCertificateAuthority, issueServingCertificate } from '../../../src/webhook/x509';
-import { SERVICE_DNS } from '../../webhook/support/tls';
 
 const root = path.join(__dirname, '..', '..', '..');
 
