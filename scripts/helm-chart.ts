@@ -353,7 +353,8 @@ namespace:
 
 # How pods are sized (the same policy as the webhook's flags and the cdk8s-shm CLI).
 policy:
-  # Share of the pod memory limit given to /dev/shm, greater than 0 and at most 1.
+  # Share of the basis (the largest memory limit among the containers that write /dev/shm) given to
+  # /dev/shm, greater than 0 and at most 1. The kubelet's pod memory limit caps the result.
   ratio: ${DEFAULT_RATIO}
   # Smallest and largest ratio-derived size (quantities such as 256Mi); empty for none.
   minimum: ""

@@ -152,7 +152,8 @@ export interface SharedMemoryWebhookProps {
   readonly podSelection?: PodSelection;
 
   /**
-   * Share of the pod memory limit given to `/dev/shm`, greater than 0 and at most 1.
+   * Share of the basis (the largest memory limit among the containers that write `/dev/shm`)
+   * given to `/dev/shm`, greater than 0 and at most 1.
    *
    * @default 0.5
    */

@@ -12,24 +12,25 @@ import { addRenderTransform } from './render-transform';
  */
 export interface SharedMemoryOptions {
   /**
-   * Share of the pod memory limit given to `/dev/shm`, greater than 0 and at most 1.
-   * Shared memory pages are charged to the pod's memory limit, so what `/dev/shm` holds is not
-   * available to the application.
+   * Share of the basis given to `/dev/shm`, greater than 0 and at most 1. The basis is the largest
+   * memory limit among the app containers and sidecars that mount `/dev/shm`: its pages are charged
+   * to the container that writes them, so what `/dev/shm` holds is not available to that container.
    *
-   * @default 0.5 - half the pod memory limit, the share a Linux host gives its own /dev/shm
+   * @default 0.5 - half the basis, the share a Linux host gives its own /dev/shm
    */
   readonly ratio?: number;
 
   /**
-   * An exact `/dev/shm` size instead of a share of the limit. Cannot be combined with `ratio`,
-   * `minimum` or `maximum`, and must not exceed the pod memory limit.
+   * An exact `/dev/shm` size instead of a share of the basis. Cannot be combined with `ratio`,
+   * `minimum` or `maximum`, and must not exceed the pod memory limit (the kubelet's cap).
    *
    * @default - derived from `ratio`
    */
   readonly size?: Size;
 
   /**
-   * Smallest size a ratio-derived `/dev/shm` may have (never above the pod memory limit).
+   * Smallest size a ratio-derived `/dev/shm` may have (never above the pod memory limit). Without
+   * it, a share below the runtime's own 64Mi is refused, since it would shrink what the pod has.
    *
    * @default - no minimum
    */
@@ -81,7 +82,7 @@ export interface SharedMemoryDecision {
   readonly action: string;
 
   /**
-   * The pod memory limit, formatted (`2Gi`).
+   * The pod memory limit as the kubelet computes it, formatted (`2Gi`): the cap of `/dev/shm`.
    *
    * @default - the pod has no memory limit
    */
@@ -119,7 +120,8 @@ const CONSTRUCT_ID = 'SharedMemory';
 
 /**
  * A right-sized `/dev/shm` for pods: a memory-backed emptyDir whose `sizeLimit` is a share of the
- * pod memory limit, mounted at `/dev/shm` in every container.
+ * largest memory limit among the containers that write it (capped at the pod memory limit), mounted
+ * at `/dev/shm` in every container.
  *
  * The size is computed from the final pod at synthesis, so containers added after the call are
  * covered too. Use `SharedMemory.addTo()` for one cdk8s-plus workload (strict: anything that
@@ -286,11 +288,10 @@ function strictErrors(plan: ShmPlan, subject: string): string[] {
   switch (plan.reason) {
     case undefined:
       break;
-    case 'no-memory-limit': {
-      const missing = plan.limit?.kind === 'unlimited' ? plan.limit.containersWithoutLimit : [];
-      return missing.map(container =>
-        `container '${container}' of ${subject} has no memory limit: set 'resources.memory.limit' (for example Size.gibibytes(4)) so /dev/shm can be sized from it`);
-    }
+    case 'no-memory-limit':
+      return [`${subject}: ${plan.message}: set 'resources.memory.limit' (for example Size.gibibytes(4))`];
+    case 'below-runtime-default':
+      return [`${subject}: ${plan.message}: set 'minimum' or 'size', ${drop}`];
     case 'opted-out':
       return [`${subject} carries the annotation ${INJECT_ANNOTATION}: "false", which contradicts SharedMemory.addTo(): remove one of them`];
     case 'windows':

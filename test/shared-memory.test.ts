@@ -54,10 +54,11 @@ describe('SharedMemoryDeployment', () => {
     deployment.addInitContainer(container('migrate', GiB(1)));
     const template = synthOne(chart, 'Deployment').spec.template;
 
-    // 2Gi + 1Gi app containers; the plain init container (1Gi) runs alone before them.
-    expect(shmVolume(template.spec).emptyDir.sizeLimit).toBe('1536Mi');
+    // half of the largest writer (app, 2Gi); the pod limit (2Gi + 1Gi) only caps it, and the plain
+    // init container (1Gi) runs alone before them.
+    expect(shmVolume(template.spec).emptyDir.sizeLimit).toBe('1Gi');
     for (const c of [...template.spec.containers, ...template.spec.initContainers]) expect(shmMountCount(c)).toBe(1);
-    expect(deployment.sharedMemory.decisions).toEqual([expect.objectContaining({ action: 'inject', podMemoryLimit: '3Gi', size: '1536Mi' })]);
+    expect(deployment.sharedMemory.decisions).toEqual([expect.objectContaining({ action: 'inject', podMemoryLimit: '3Gi', size: '1Gi' })]);
   });
 
   test('options: ratio, explicit size, bounds, volume name and container selection', () => {
@@ -77,16 +78,32 @@ describe('SharedMemoryDeployment', () => {
     expect(shmVolume(byName.get('max')).emptyDir.sizeLimit).toBe('1Gi');
     expect(shmVolume(byName.get('min')).emptyDir.sizeLimit).toBe('200Mi');
     const named = byName.get('named');
-    expect(named.volumes).toEqual([{ name: 'shm', emptyDir: { medium: 'Memory', sizeLimit: '2Gi' } }]);
+    expect(named.volumes).toEqual([{ name: 'shm', emptyDir: { medium: 'Memory', sizeLimit: '1Gi' } }]);
     expect(named.containers[0].volumeMounts ?? []).toEqual([]);
     expect(named.containers[1].volumeMounts).toEqual([{ name: 'shm', mountPath: '/dev/shm' }]);
   });
 
-  test('a container without a memory limit fails synthesis, naming the container and the fix', () => {
+  test('a container without a memory limit beside one with a limit is sized from the other, with a warning naming it', () => {
     const chart = Testing.chart();
-    new SharedMemoryDeployment(chart, 'web', { containers: [container('app', GiB(1)), container('logger')] });
+    const deployment = new SharedMemoryDeployment(chart, 'web', { containers: [container('app', GiB(1)), container('logger')] });
+    const spec = synthOne(chart, 'Deployment').spec.template.spec;
+    expect(shmVolume(spec).emptyDir.sizeLimit).toBe('512Mi');
+    expect(deployment.sharedMemory.decisions[0].warnings).toEqual(["container 'logger' has no memory limit; the /dev/shm pages it writes are not bounded"]);
+  });
+
+  test('no container with a memory limit fails synthesis, naming the containers and the fix', () => {
+    const chart = Testing.chart();
+    new SharedMemoryDeployment(chart, 'web', { containers: [container('app'), container('logger')] });
     expect(() => Testing.synth(chart)).toThrow(
-      "container 'logger' of Deployment 'web' has no memory limit: set 'resources.memory.limit' (for example Size.gibibytes(4)) so /dev/shm can be sized from it");
+      "Deployment 'web': containers 'app', 'logger' have no memory limit, so /dev/shm cannot be sized from a limit: "
+      + "set 'resources.memory.limit' (for example Size.gibibytes(4))");
+  });
+
+  test('a share below the runtime default fails synthesis, with the fix', () => {
+    const chart = Testing.chart();
+    new SharedMemoryDeployment(chart, 'web', { containers: [container('app', Size.mebibytes(100))] });
+    expect(() => Testing.synth(chart)).toThrow(
+      "Deployment 'web': 50Mi from the ratio is below the runtime's default 64Mi, which the pod keeps: set 'minimum' or 'size', or remove SharedMemory.addTo()");
   });
 
   test('a size above the pod memory limit fails synthesis with both values', () => {
@@ -185,7 +202,7 @@ describe('SharedMemory.addTo / withSharedMemory', () => {
     SharedMemory.addTo(deployment);
     const spec = synthOne(chart, 'Deployment').spec.template.spec;
     expect(spec.initContainers[0].restartPolicy).toBe('Always');
-    expect(shmVolume(spec).emptyDir.sizeLimit).toBe('1536Mi');
+    expect(shmVolume(spec).emptyDir.sizeLimit).toBe('1Gi'); // the larger writer: app 2Gi
     expect(shmMountCount(spec.initContainers[0])).toBe(1);
   });
 

@@ -186,7 +186,8 @@ export function manifestUsage(command: ManifestCommand): string {
     plan: [
       'Usage: cdk8s-shm plan [-f FILE]... [-o table|json] [policy flags]',
       '',
-      'Prints, for every workload, its pod memory limit, the /dev/shm size it gets, the action and why.',
+      'Prints, for every workload, its pod memory limit (the cap), the basis (the largest memory limit among',
+      'the containers that write /dev/shm, which the size is a share of), the size it gets, the action and why.',
     ],
     check: [
       'Usage: cdk8s-shm check [-f FILE]... [policy flags]',

@@ -118,7 +118,7 @@ export const WEBHOOK_FLAGS: readonly WebhookFlag[] = [
   flag('tls-secret', 'tlsSecret', 'NAMESPACE/NAME', 'self-managed mode: the pre-created Secret that holds the CA and serving certificate'),
   flag('webhook-configuration', 'webhookConfiguration', 'NAME', 'self-managed mode: the MutatingWebhookConfiguration whose caBundle the server keeps current'),
   flag('service', 'service', 'NAME.NAMESPACE', "self-managed mode: the webhook's Service, for the certificate's DNS names"),
-  flag('ratio', 'ratio', 'DECIMAL', 'share of the pod memory limit given to /dev/shm, in (0, 1]', '0.5'),
+  flag('ratio', 'ratio', 'DECIMAL', 'share of the basis (the largest memory limit among the containers that write /dev/shm), in (0, 1]', '0.5'),
   flag('minimum', 'minimum', 'QUANTITY', 'smallest ratio-derived size (still capped at the pod limit)'),
   flag('maximum', 'maximum', 'QUANTITY', 'largest ratio-derived size'),
   flag('selection', 'selection', SELECTIONS.join('|'), 'opt-out: every pod unless annotated cdk8s-shm.io/inject: "false"; opt-in: only pods annotated "true"', 'opt-out'),

@@ -23,7 +23,7 @@ describe('the bundled binary', () => {
     expect(viaBin).toMatchObject({ status: 0, stderr: '' });
     expect(viaBundle).toEqual(viaBin);
     const objects = objectsOf(viaBin.stdout);
-    expect(objects.map(o => shmOf(o).sizeLimit)).toEqual([undefined, '2Gi', undefined, '2Gi']);
+    expect(objects.map(o => shmOf(o).sizeLimit)).toEqual([undefined, '1Gi', undefined, '2Gi']);
     expectValidKubernetes(objects);
   });
 

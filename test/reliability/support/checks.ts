@@ -8,7 +8,8 @@ import { ApiObject, Size, Testing } from 'cdk8s';
 import { Operation, applyPatch, deepClone } from 'fast-json-patch';
 import { ConstructPolicy, Json, toPolicyInput } from './arbitraries';
 import {
-  INJECT_ANNOTATION, JsonPatchOperation, PolicyInput, SHM_MOUNT_PATH, SIZE_LIMIT_ANNOTATION, bytesFloor, normalizeMountPath,
+  INJECT_ANNOTATION, JsonPatchOperation, PolicyInput, RUNTIME_DEFAULT_SHM_BYTES, SHM_MOUNT_PATH, SIZE_LIMIT_ANNOTATION,
+  bytesFloor, normalizeMountPath,
   applyOperations, planSharedMemory, planToPatch, resolvePolicy,
 } from '../../../src/core';
 import { SharedMemory } from '../../../src/shared-memory';
@@ -87,7 +88,8 @@ export function applyAsApiServer(document: Json, ops: readonly unknown[]): Json 
  * The core's promises for one pod and one policy:
  * planning never throws; the patch applies with a standard RFC 6902 library; volume names and
  * mount paths stay unique; what the patch says is what the plan says; the size never exceeds the
- * pod limit; planning the result again gives no operations.
+ * pod limit, a share never exceeds its basis nor falls below the runtime's 64Mi without a minimum;
+ * planning the result again gives no operations.
  * @returns the patched pod (the pod itself when there is nothing to do)
  */
 export function checkPlan(pod: Json, policyInput: PolicyInput): Json {
@@ -109,6 +111,15 @@ export function checkPlan(pod: Json, policyInput: PolicyInput): Json {
     fail(`the size ${plan.sizeBytes} exceeds the pod limit ${plan.limit.bytes}`, details);
   }
   if (plan.sizeBytes !== undefined && plan.sizeBytes <= 0n) fail('a size of zero or less was decided', details);
+  // A share of the basis is at most the basis (ratio <= 1), and never below the runtime's 64Mi unless a minimum allows it.
+  const share = plan.sizeSource === 'ratio' || plan.sizeSource === 'ratio-annotation';
+  if (share && plan.basis && plan.sizeBytes !== undefined && plan.sizeBytes > plan.basis.bytes) {
+    fail(`the share ${plan.sizeBytes} exceeds its basis ${plan.basis.bytes}`, details);
+  }
+  if (share && plan.sizeBytes !== undefined && plan.sizeBytes < RUNTIME_DEFAULT_SHM_BYTES && policy.minimum === undefined) {
+    fail(`a share of ${plan.sizeBytes} bytes, below the runtime default, was injected`, details);
+  }
+  if (plan.action === 'skip' && plan.reason === 'below-runtime-default' && plan.basis === undefined) fail('a below-runtime-default skip without a basis', details);
 
   if (ops.length > 0) {
     if (plan.action !== 'inject' && plan.action !== 'update') fail(`a ${plan.action} plan produced operations`, details);
