@@ -181,6 +181,14 @@ export interface SharedMemoryWebhookProps {
   readonly podsWithoutLimit?: PodsWithoutLimit;
 
   /**
+   * Whether a pod's own `/dev/shm`, a memory-backed emptyDir without `sizeLimit` (as large as the
+   * node, kubernetes#125852), is sized by the same rule from the containers that mount it.
+   *
+   * @default false - such pods are admitted unchanged, with a warning
+   */
+  readonly sizeUnboundedShm?: boolean;
+
+  /**
    * Priority class of the server pods.
    *
    * @default "system-cluster-critical"
@@ -237,6 +245,7 @@ export class SharedMemoryWebhook extends Construct {
       selection: props.podSelection,
       withoutLimit: props.podsWithoutLimit?._mode,
       fixedSize: props.podsWithoutLimit?._size?.asString(),
+      sizeUnboundedShm: props.sizeUnboundedShm,
     };
     try {
       resolvePolicy(policy);
@@ -253,6 +262,7 @@ export class SharedMemoryWebhook extends Construct {
       selection: props.podSelection as WebhookArgsInput['selection'],
       withoutLimit: props.podsWithoutLimit?._mode,
       fixedSize: policy.fixedSize as string | undefined,
+      sizeUnboundedShm: props.sizeUnboundedShm,
       ...(tls._mode === 'self-managed'
         ? {
           tlsMode: 'self-managed' as const,

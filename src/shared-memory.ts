@@ -65,6 +65,15 @@ export interface SharedMemoryOptions {
    * @default true
    */
   readonly includeInitContainers?: boolean;
+
+  /**
+   * Whether a `/dev/shm` the workload brings itself, a memory-backed emptyDir without `sizeLimit`
+   * (which can grow to the node's memory, kubernetes#125852), is sized by the same rule, from the
+   * containers that mount it. Its name and mounts are kept.
+   *
+   * @default false - such a volume is refused under `addTo` and left alone by `applyToChart`
+   */
+  readonly sizeUnboundedShm?: boolean;
 }
 
 /**
@@ -261,6 +270,7 @@ function toPolicy(options: SharedMemoryOptions, subject: string): Policy {
     volumeName: options.volumeName,
     containers: options.containers,
     includeInitContainers: options.includeInitContainers,
+    sizeUnboundedShm: options.sizeUnboundedShm,
   };
   try {
     return resolvePolicy(input, subject);
@@ -300,6 +310,8 @@ function strictErrors(plan: ShmPlan, subject: string): string[] {
       return [`${subject} sets 'hostIPC' to true, so /dev/shm is the node's own: turn 'hostIPC' off ${drop}`];
     case 'user-shm-mount':
       return [`${subject}: ${plan.message}; remove that mount to let SharedMemory size /dev/shm, ${drop}`];
+    case 'user-shm-unbounded':
+      return [`${subject}: ${plan.message}; set 'sizeUnboundedShm' to size it, remove that mount, ${drop}`];
     case 'volume-name-taken':
       return [`${subject}: ${plan.message}; set 'volumeName' to another name`];
     case 'no-target-containers':

@@ -139,10 +139,27 @@ describe('SharedMemoryDeployment', () => {
   test('a user mount at /dev/shm conflicts, and the message says how to resolve it', () => {
     const chart = Testing.chart();
     const deployment = new SharedMemoryDeployment(chart, 'web', { containers: [container('app', GiB(1))] });
-    const scratch = kplus.Volume.fromEmptyDir(chart, 'scratch', 'scratch', { medium: kplus.EmptyDirMedium.MEMORY });
+    const scratch = kplus.Volume.fromEmptyDir(chart, 'scratch', 'scratch', { medium: kplus.EmptyDirMedium.MEMORY, sizeLimit: Size.mebibytes(256) });
     deployment.containers[0].mount('/dev/shm', scratch);
     expect(() => Testing.synth(chart)).toThrow(
       "Deployment 'web': container 'app' already mounts volume 'scratch' at /dev/shm; remove that mount to let SharedMemory size /dev/shm");
+  });
+
+  test('a user /dev/shm without sizeLimit is refused with the fix, and sized with sizeUnboundedShm', () => {
+    const build = (sizeUnboundedShm?: boolean) => {
+      const chart = Testing.chart();
+      const deployment = new SharedMemoryDeployment(chart, 'web', { containers: [container('app', GiB(1))], sharedMemory: { sizeUnboundedShm } });
+      deployment.containers[0].mount('/dev/shm', kplus.Volume.fromEmptyDir(chart, 'scratch', 'scratch', { medium: kplus.EmptyDirMedium.MEMORY }));
+      return chart;
+    };
+    expect(() => Testing.synth(build())).toThrow(
+      "Deployment 'web': container 'app' already mounts volume 'scratch' at /dev/shm, a memory-backed emptyDir without sizeLimit that may grow "
+      + "to the node's memory (kubernetes#125852); the rule would give it 512Mi (set sizeUnboundedShm); set 'sizeUnboundedShm' to size it");
+    const template = synthOne(build(true), 'Deployment').spec.template;
+    expect(template.spec.volumes).toEqual([{ name: 'scratch', emptyDir: { medium: 'Memory', sizeLimit: '512Mi' } }]);
+    expect(template.metadata.annotations).toMatchObject({
+      'cdk8s-shm.io/size-limit': '512Mi', 'cdk8s-shm.io/volume-name': 'scratch', 'cdk8s-shm.io/containers': 'app', 'cdk8s-shm.io/size-unbounded-shm': 'true',
+    });
   });
 
   test('hostIPC conflicts', () => {

@@ -153,8 +153,11 @@ export function planJson(reports: readonly WorkloadReport[]): PlanJson[] {
 /** What `check` prints: one line per workload that would change, and a summary. */
 export function formatCheck(reports: readonly WorkloadReport[], files: readonly string[]): string {
   const failing = reports.filter(needsChange);
+  // A pod's own unbounded /dev/shm is left alone by default, so it is no failure; but it is worth a line.
+  const notes = reports.filter(r => r.plan.reason === 'user-shm-unbounded').map(r => `note: ${r.file}:${r.line}: ${r.object}: ${r.plan.message}`);
+  const noteText = notes.length > 0 ? `${notes.join('\n')}\n` : '';
   if (failing.length === 0) {
-    return `ok: ${reports.length} workload${reports.length === 1 ? '' : 's'} checked, no /dev/shm change needed\n`;
+    return `${noteText}ok: ${reports.length} workload${reports.length === 1 ? '' : 's'} checked, no /dev/shm change needed\n`;
   }
   const lines = failing.map(r => {
     const { plan } = r;
@@ -168,5 +171,5 @@ export function formatCheck(reports: readonly WorkloadReport[], files: readonly 
   });
   const source = files.length === 0 ? '' : ` ${files.map(f => `-f ${f}`).join(' ')}`;
   lines.push('', `${failing.length} of ${reports.length} workload${reports.length === 1 ? '' : 's'} would change: fix them at the source, or run cdk8s-shm inject${source}`);
-  return lines.join('\n') + '\n';
+  return noteText + lines.join('\n') + '\n';
 }

@@ -22,10 +22,10 @@ import { normalizeMountPath } from './mount-path';
 import { INJECT_ANNOTATION, RUNTIME_DEFAULT_SHM_BYTES, SHM_MOUNT_PATH, SIZE_LIMIT_ANNOTATION } from './names';
 import { PodMemoryLimit, kubeletPodLimit, readPodResources } from './pod-limit';
 import { readPodPolicy } from './pod-policy';
-import { ContainerRole, PodContainer, describeContainer, describeContainers, readPodVolumes, text } from './pod-view';
+import { ContainerRole, PodContainer, PodVolumes, describeContainer, describeContainers, readPodVolumes, text } from './pod-view';
 import { Policy } from './policy';
 import { bytesCeil, formatBytes } from './quantity';
-import { PolicySetting } from './settings';
+import { POD_SETTINGS, PolicyInput, PolicySetting, settingAnnotation, settingText } from './settings';
 import { windowsReason } from './windows';
 
 /** What the plan does to the pod. */
@@ -54,11 +54,12 @@ export type SkipReason =
   | 'volume-name-taken'
   | 'no-memory-limit'
   | 'no-target-containers'
-  | 'below-runtime-default';
+  | 'below-runtime-default'
+  | 'user-shm-unbounded';
 
 export const SKIP_REASONS: readonly SkipReason[] = [
   'invalid-pod', 'mirror-pod', 'opted-out', 'not-opted-in', 'invalid-annotation', 'windows', 'host-ipc',
-  'user-shm-mount', 'volume-name-taken', 'no-memory-limit', 'no-target-containers', 'below-runtime-default',
+  'user-shm-mount', 'volume-name-taken', 'no-memory-limit', 'no-target-containers', 'below-runtime-default', 'user-shm-unbounded',
 ];
 
 /** What decided a size: the policy's `size`, the pod's `size`/`ratio` annotation, the ratio, a bound, or the fixed size for pods without a limit. */
@@ -203,71 +204,91 @@ export function planSharedMemory(pod: PodLike, wayInPolicy: Policy): ShmPlan {
   const limit = kubeletPodLimit(resources);
 
   // Is a volume of ours already there (an earlier run), or did the user solve /dev/shm themselves?
-  const volumeIndex = view.volumes.findIndex(v => v.name === policy.volumeName);
-  const existing = volumeIndex >= 0 ? view.volumes[volumeIndex] : undefined;
-  const existingEmptyDir = objectAt(existing?.emptyDir);
-  const ours = existing !== undefined && existingEmptyDir?.medium === 'Memory' && typeof annotations[SIZE_LIMIT_ANNOTATION] === 'string';
-  const shmMounts = view.containers.flatMap(c => c.mounts
-    .filter(m => normalizeMountPath(m.mountPath) === SHM_MOUNT_PATH)
-    .map(m => ({ container: c, volume: m.name })));
-  const foreign = shmMounts.find(m => !ours || m.volume !== policy.volumeName);
-  if (foreign) {
-    return skip('user-shm-mount', `${describeContainer(foreign.container)} ${ours ? '' : 'already '}mounts volume '${text(foreign.volume)}' at ${SHM_MOUNT_PATH}`, { limit });
-  }
-  if (existing && !ours) {
-    return skip('volume-name-taken', `the pod already has a volume named '${policy.volumeName}' that is not a memory-backed /dev/shm`, { limit });
-  }
+  const found = findShmVolume(view, policy.volumeName, typeof annotations[SIZE_LIMIT_ANNOTATION] === 'string');
+  if (found.kind === 'skip') return skip(found.reason, found.message, { limit });
+  const adopting = found.kind === 'unbounded';
 
-  // 1. Targets.
-  const wanted = policy.containers;
-  const targets = view.containers.filter(c => wanted ? wanted.includes(c.name) : c.field === 'containers' || policy.includeInitContainers);
-  if (wanted) {
-    const known = new Set(view.containers.map(c => c.name));
-    for (const name of wanted.filter(n => !known.has(n))) {
-      warnings.push({ code: 'unknown-container', message: `container '${name}' named in the policy is not in the pod`, container: name });
+  // 1. Targets: a volume the pod brought keeps the containers that mount it.
+  let targets: readonly PodContainer[];
+  if (adopting) {
+    targets = found.mountedBy;
+  } else {
+    const wanted = policy.containers;
+    targets = view.containers.filter(c => wanted ? wanted.includes(c.name) : c.field === 'containers' || policy.includeInitContainers);
+    if (wanted) {
+      const known = new Set(view.containers.map(c => c.name));
+      for (const name of wanted.filter(n => !known.has(n))) {
+        warnings.push({ code: 'unknown-container', message: `container '${name}' named in the policy is not in the pod`, container: name });
+      }
     }
+    if (targets.length === 0) return skip('no-target-containers', 'none of the containers the policy names is in the pod', { limit });
   }
-  if (targets.length === 0) return skip('no-target-containers', 'none of the containers the policy names is in the pod', { limit });
-  base = { ...base, targets: targets.map(c => c.name) };
+  const volumeName = found.kind === 'fresh' ? policy.volumeName : found.name;
+  base = { ...base, volumeName, targets: targets.map(c => c.name) };
 
   // 2. Basis, 3. size, 4. the runtime floor.
   const { basis, unbounded } = sizingBasis(targets, resources);
   const sized = decideSize(policy, podPolicy.annotated, targets, basis, unbounded, limit, warnings);
   const planBasis = basis && { bytes: basis.bytes, container: basis.container.name, role: basis.container.role, fromPodLevel: basis.fromPodLevel };
+  if (adopting && (!policy.sizeUnboundedShm || !('sizeBytes' in sized))) {
+    // Left alone: say that it is unbounded, and what the rule would do about it.
+    const rule = 'sizeBytes' in sized ? `the rule would give it ${formatBytes(sized.sizeBytes)} (set sizeUnboundedShm)`
+      : `the rule cannot size it: ${'skip' in sized ? sized.message : sized.deny}`;
+    return skip('user-shm-unbounded', `${found.description}, a memory-backed emptyDir without sizeLimit that may grow to the node's memory `
+      + `(kubernetes#125852); ${rule}`, { limit, basis: planBasis });
+  }
   if ('deny' in sized) return { ...base, limit, basis: planBasis, action: 'deny', reason: 'no-memory-limit', message: sized.deny };
   if ('skip' in sized) return skip(sized.skip, sized.message, { limit, basis: planBasis });
 
   const { sizeBytes } = sized;
   const size = formatBytes(sizeBytes);
   const mounts: MountEdit[] = targets
-    .filter(c => !c.mounts.some(m => m.name === policy.volumeName && normalizeMountPath(m.mountPath) === SHM_MOUNT_PATH))
+    .filter(c => !c.mounts.some(m => m.name === volumeName && normalizeMountPath(m.mountPath) === SHM_MOUNT_PATH))
     .map(c => ({ field: c.field, index: c.index, name: c.name, createList: !c.hasMountList }));
-  const annotationEdits = wantedAnnotations(annotations, size);
-
   let volume: PlanEdits['volume'] = 'add';
-  if (ours) {
+  if (found.kind !== 'fresh') {
     // Read as the kubelet reads it (rounded up): `1.0000000001Gi` is not 1Gi.
-    const current = existingEmptyDir?.sizeLimit;
-    volume = typeof current === 'string' || typeof current === 'number' ? (safeBytes(current) === sizeBytes ? 'none' : 'resize') : 'resize';
+    const current = found.emptyDir.sizeLimit;
+    volume = (typeof current === 'string' || typeof current === 'number') && safeBytes(current) === sizeBytes ? 'none' : 'resize';
   }
+  const sizeLimitEdit = annotationEdit(annotations, SIZE_LIMIT_ANNOTATION, size);
+  if (found.kind === 'ours' && volume === 'none' && mounts.length === 0 && !sizeLimitEdit) {
+    return {
+      ...base,
+      limit,
+      basis: planBasis,
+      sizeBytes,
+      size,
+      sizeSource: sized.sizeSource,
+      requestedBytes: sized.requestedBytes,
+      action: 'unchanged',
+      message: `/dev/shm is already ${size}`,
+    };
+  }
+  // The way in that sizes a pod writes down what it was told explicitly, so that every way in
+  // after it reaches the same answer. A volume the pod brought is pinned by name and by the
+  // containers that mount it.
+  const pinned: PolicyInput = adopting ? { volumeName, containers: targets.map(c => c.name) } : {};
+  const annotationEdits = [
+    ...(sizeLimitEdit ? [sizeLimitEdit] : []),
+    ...choiceAnnotations(annotations, { ...policy.input, ...pinned }, podPolicy.annotated),
+  ];
   const plan = { ...base, limit, basis: planBasis, sizeBytes, size, sizeSource: sized.sizeSource, requestedBytes: sized.requestedBytes };
-  if (ours && volume === 'none' && mounts.length === 0 && annotationEdits.length === 0) {
-    return { ...plan, action: 'unchanged', message: `/dev/shm is already ${size}` };
-  }
   const edits: PlanEdits = {
     createMetadata: metadata === undefined,
     createAnnotations: !isObject(metadata?.annotations),
     volume,
     createVolumes: !view.hasVolumeList,
-    volumeIndex,
-    sizeLimitMissing: existingEmptyDir?.sizeLimit === undefined,
+    volumeIndex: found.kind === 'fresh' ? -1 : found.index,
+    sizeLimitMissing: found.kind === 'fresh' || found.emptyDir.sizeLimit === undefined,
     mounts,
     annotations: annotationEdits,
   };
+  const verb = found.kind === 'ours' ? 'resized' : adopting ? `sized the pod's own volume '${volumeName}':` : 'mounted';
   return {
     ...plan,
-    action: ours ? 'update' : 'inject',
-    message: `${ours ? 'resized' : 'mounted'} /dev/shm ${size} (${describeSizing(plan)})`,
+    action: found.kind === 'ours' ? 'update' : 'inject',
+    message: `${verb} /dev/shm ${size} (${describeSizing(plan)})`,
     edits,
   };
 }
@@ -345,10 +366,76 @@ function decideSize(
   return { sizeBytes, sizeSource, requestedBytes };
 }
 
-/** The annotations the pod must carry after this plan: the size decided. */
-function wantedAnnotations(annotations: JsonObject, size: string): AnnotationEdit[] {
-  const current = annotations[SIZE_LIMIT_ANNOTATION];
-  return current === size ? [] : [{ key: SIZE_LIMIT_ANNOTATION, value: size, exists: current !== undefined }];
+/** The edit that gives an annotation its value, or none when it has it already. */
+function annotationEdit(annotations: JsonObject, key: string, value: string): AnnotationEdit | undefined {
+  const current = annotations[key];
+  return current === value ? undefined : { key, value, exists: current !== undefined };
+}
+
+/** Annotations for the per-pod settings that were chosen explicitly and that the pod does not carry yet. */
+function choiceAnnotations(annotations: JsonObject, chosen: PolicyInput, annotated: ReadonlySet<PolicySetting>): AnnotationEdit[] {
+  const edits: AnnotationEdit[] = [];
+  for (const setting of POD_SETTINGS) {
+    const value = chosen[setting];
+    if (value === undefined || annotated.has(setting)) continue;
+    const edit = annotationEdit(annotations, settingAnnotation(setting), settingText(value));
+    if (edit) edits.push(edit);
+  }
+  return edits;
+}
+
+type FoundVolume =
+  /** No /dev/shm yet, and the volume name is free. */
+  | { readonly kind: 'fresh' }
+  /** Our volume from an earlier run. */
+  | { readonly kind: 'ours'; readonly name: string; readonly index: number; readonly emptyDir: JsonObject }
+  /** The pod's own memory-backed emptyDir at /dev/shm, without a sizeLimit. */
+  | {
+    readonly kind: 'unbounded';
+    readonly name: string;
+    readonly index: number;
+    readonly emptyDir: JsonObject;
+    readonly mountedBy: readonly PodContainer[];
+    readonly description: string;
+  }
+  | { readonly kind: 'skip'; readonly reason: SkipReason; readonly message: string };
+
+/**
+ * Whose `/dev/shm` the pod has: none, ours (our volume, memory-backed, and our size annotation),
+ * or the user's. A user's memory-backed emptyDir without `sizeLimit` may be sized by the rule;
+ * anything else the user put at /dev/shm is theirs to keep.
+ */
+function findShmVolume(view: PodVolumes, volumeName: string, sized: boolean): FoundVolume {
+  const indexOf = (name: unknown) => view.volumes.findIndex(v => v.name === name);
+  const index = indexOf(volumeName);
+  const emptyDir = index >= 0 ? objectAt(view.volumes[index].emptyDir) : undefined;
+  const ours = emptyDir !== undefined && emptyDir.medium === 'Memory' && sized;
+  const shmMounts = view.containers.flatMap(c => c.mounts
+    .filter(m => normalizeMountPath(m.mountPath) === SHM_MOUNT_PATH)
+    .map(m => ({ container: c, volume: m.name })));
+  const foreign = shmMounts.filter(m => !ours || m.volume !== volumeName);
+  if (foreign.length > 0) {
+    const first = foreign[0];
+    const description = `${describeContainer(first.container)} ${ours ? '' : 'already '}mounts volume '${text(first.volume)}' at ${SHM_MOUNT_PATH}`;
+    const userIndex = indexOf(first.volume);
+    const userEmptyDir = userIndex >= 0 ? objectAt(view.volumes[userIndex].emptyDir) : undefined;
+    const oneVolume = shmMounts.every(m => m.volume === first.volume);
+    if (!ours && oneVolume && userEmptyDir?.medium === 'Memory' && userEmptyDir.sizeLimit === undefined) {
+      return {
+        kind: 'unbounded',
+        name: String(first.volume),
+        index: userIndex,
+        emptyDir: userEmptyDir,
+        mountedBy: view.containers.filter(c => shmMounts.some(m => m.container === c)),
+        description,
+      };
+    }
+    return { kind: 'skip', reason: 'user-shm-mount', message: description };
+  }
+  if (index >= 0 && !ours) {
+    return { kind: 'skip', reason: 'volume-name-taken', message: `the pod already has a volume named '${volumeName}' that is not a memory-backed /dev/shm` };
+  }
+  return ours ? { kind: 'ours', name: volumeName, index, emptyDir: emptyDir! } : { kind: 'fresh' };
 }
 
 /** Why there is no basis: the app containers and sidecars among the targets have no limit, or there are none. */

@@ -21,6 +21,7 @@ export interface Policy {
   readonly selection: Selection;
   readonly withoutLimit: WithoutLimit;
   readonly fixedSize?: bigint;
+  readonly sizeUnboundedShm: boolean;
   /**
    * The settings as given, validated, without the ones left out: what was chosen explicitly.
    * Pod annotations are merged onto it, and the ways in write it onto the pods they size.
@@ -92,8 +93,8 @@ export function resolvePolicy(input: PolicyInput = {}, subject?: string, label: 
     }
     if (input.containers.length === 0) fail(`${label('containers')} is empty: leave it out to mount /dev/shm in every container`);
   }
-  if (input.includeInitContainers !== undefined && typeof input.includeInitContainers !== 'boolean') {
-    fail(`${label('includeInitContainers')} must be true or false, got ${JSON.stringify(input.includeInitContainers)}`);
+  for (const setting of ['includeInitContainers', 'sizeUnboundedShm'] as const) {
+    if (input[setting] !== undefined && typeof input[setting] !== 'boolean') fail(`${label(setting)} must be true or false, got ${JSON.stringify(input[setting])}`);
   }
 
   const selection = input.selection ?? 'opt-out';
@@ -116,6 +117,7 @@ export function resolvePolicy(input: PolicyInput = {}, subject?: string, label: 
     selection,
     withoutLimit,
     fixedSize,
+    sizeUnboundedShm: input.sizeUnboundedShm ?? false,
     input: chosenSettings(input),
   };
 }

@@ -31,6 +31,11 @@ export interface PolicyInput {
   readonly withoutLimit?: WithoutLimit;
   /** The size given to pods without a memory limit when `withoutLimit` is `fixed`. */
   readonly fixedSize?: string | number;
+  /**
+   * Whether a `/dev/shm` the pod brings itself, a memory-backed emptyDir without `sizeLimit` (as
+   * large as the node), is sized by the same rule instead of left alone. Default false.
+   */
+  readonly sizeUnboundedShm?: boolean;
 }
 
 /** Which pods get a `/dev/shm`: all but those annotated `inject: "false"`, or only those annotated `inject: "true"`. */
@@ -67,6 +72,7 @@ const SETTINGS: Record<PolicySetting, SettingSpec> = {
   volumeName: { kind: 'name', perPod: true },
   withoutLimit: { kind: 'without-limit', perPod: true },
   fixedSize: { kind: 'quantity', perPod: true },
+  sizeUnboundedShm: { kind: 'boolean', perPod: true },
   selection: { kind: 'selection', perPod: false },
 };
 

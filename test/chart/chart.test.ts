@@ -103,7 +103,7 @@ describe('helm template', () => {
     expect(deployment.spec.replicas).toBe(2);
     expect(containerOf(objects).args).toEqual([
       '--port=8443', '--tls-mode=self-managed', '--tls-secret=cdk8s-shm/cdk8s-shm-webhook-tls', '--webhook-configuration=cdk8s-shm-webhook',
-      '--service=cdk8s-shm-webhook.cdk8s-shm', '--ratio=0.5', '--selection=opt-out', '--without-limit=skip',
+      '--service=cdk8s-shm-webhook.cdk8s-shm', '--selection=opt-out',
     ]);
     expect(find(objects, 'ConfigMap').data['webhook.js']).toBe(serverBundle);
     expect(deployment.spec.template.metadata.annotations['cdk8s-shm.io/server-checksum']).toBe(crypto.createHash('sha256').update(serverBundle).digest('hex'));
@@ -114,10 +114,9 @@ describe('helm template', () => {
   });
 
   test('the defaults equal what SharedMemoryWebhook synthesizes with the same settings', () => {
-    // The chart always passes --ratio, --selection and --without-limit; the construct only when given.
-    const construct = synthWebhook({
-      createNamespace: false, ratio: 0.5, podSelection: PodSelection.OPT_OUT, podsWithoutLimit: PodsWithoutLimit.skip(),
-    });
+    // The chart always passes --selection; the construct only when given. Policy defaults are no flags:
+    // the webhook writes the settings it is given onto the pods it sizes.
+    const construct = synthWebhook({ createNamespace: false, podSelection: PodSelection.OPT_OUT });
     expect(byKey(template())).toEqual(byKey(construct));
   });
 
@@ -140,7 +139,6 @@ describe('helm template', () => {
       minimum: Size.mebibytes(256),
       maximum: Size.gibibytes(8),
       podSelection: PodSelection.OPT_IN,
-      podsWithoutLimit: PodsWithoutLimit.skip(),
       failurePolicy: WebhookFailurePolicy.FAIL,
       timeout: Duration.seconds(3),
     })));
@@ -173,7 +171,14 @@ describe('helm template', () => {
     expect(container.image).toBe('registry.example.com/cdk8s-shm-webhook:1.0.0');
     expect(container.command).toBeUndefined();
     const options = parseWebhookArgs(container.args, {});
-    expect(options.policy).toEqual({ ratio: '0.5', selection: 'opt-out', withoutLimit: 'fixed', fixedSize: '1Gi' });
+    expect(options.policy).toEqual({ selection: 'opt-out', withoutLimit: 'fixed', fixedSize: '1Gi' });
+  });
+
+  test('sizeUnboundedShm: one flag, equal to the construct', () => {
+    const objects = template(['policy.sizeUnboundedShm=true']);
+    expect(containerOf(objects).args).toContain('--size-unbounded-shm=true');
+    expect(parseWebhookArgs(containerOf(objects).args, {}).policy).toEqual({ selection: 'opt-out', sizeUnboundedShm: true });
+    expect(byKey(objects)).toEqual(byKey(synthWebhook({ createNamespace: false, podSelection: PodSelection.OPT_OUT, sizeUnboundedShm: true })));
   });
 
   test('the agent: off by default; on, a DaemonSet in its own privileged namespace', () => {

@@ -9,7 +9,7 @@ import { WEBHOOK_FLAGS } from '../../src/webhook/options';
 describe('flags', () => {
   test('policy flags the webhook also has carry its names and descriptions', () => {
     const shared = CLI_FLAGS.filter(f => WEBHOOK_FLAGS.some(w => w.flag === f.flag));
-    expect(shared.map(f => f.flag)).toEqual(['ratio', 'minimum', 'maximum', 'selection', 'without-limit', 'fixed-size', 'volume-name']);
+    expect(shared.map(f => f.flag)).toEqual(['ratio', 'minimum', 'maximum', 'selection', 'without-limit', 'fixed-size', 'volume-name', 'size-unbounded-shm']);
     for (const f of shared) {
       const w = WEBHOOK_FLAGS.find(x => x.flag === f.flag)!;
       expect([f.value, f.description, f.default]).toEqual([w.value, w.description, w.default]);
@@ -100,7 +100,10 @@ describe('exit codes and streams', () => {
 
   test('check: skipped workloads are not failures', async () => {
     const result = await cli(['check', '-f', fixturePath('skips.yaml')]);
-    expect(result.stdout.split('\n').filter(l => l.includes('.yaml:'))).toHaveLength(1); // only 'sized'
+    const lines = result.stdout.split('\n');
+    expect(lines.filter(l => /^\S+\.yaml:/.test(l))).toHaveLength(1); // only 'sized'
+    // a pod's own unbounded /dev/shm is no failure, but check says so
+    expect(lines.filter(l => l.startsWith('note: '))).toEqual([expect.stringContaining("Deployment 'own-shm': container 'app' already mounts volume 'shm' at /dev/shm, a memory-backed emptyDir without sizeLimit")]);
   });
 
   test('plan: a table per workload, exit 0', async () => {
@@ -110,7 +113,8 @@ describe('exit codes and streams', () => {
       'WORKLOAD               POD LIMIT   BASIS       /DEV/SHM     ACTION   REASON',
       'Deployment/opted-out   -           -           -            skip     opted-out: the pod opted out with cdk8s-shm.io/inject: "false"',
       "Deployment/no-limit    none        -           -            skip     no-memory-limit: container 'app' has no memory limit, so /dev/shm cannot be sized from a limit",
-      "Deployment/own-shm     1Gi         -           -            skip     user-shm-mount: container 'app' already mounts volume 'shm' at /dev/shm",
+      "Deployment/own-shm     1Gi         1Gi (app)   -            skip     user-shm-unbounded: container 'app' already mounts volume 'shm' at /dev/shm, "
+      + "a memory-backed emptyDir without sizeLimit that may grow to the node's memory (kubernetes#125852); the rule would give it 512Mi (set sizeUnboundedShm)",
       'Deployment/sized       1Gi         1Gi (app)   256Mi        inject   annotation cdk8s-shm.io/size: 256Mi',
       "Deployment/api         4Gi         4Gi (api)   1Gi -> 2Gi   update   0.5 × the limit of container 'api'",
       '',
@@ -140,7 +144,10 @@ describe('exit codes and streams', () => {
       sizeSource: 'ratio',
       targets: ['web', 'metrics'],
     });
-    expect(plans[0].patch[0]).toEqual({ op: 'add', path: '/spec/template/metadata/annotations', value: { 'cdk8s-shm.io/size-limit': '512Mi' } });
+    // the explicit --ratio is written down with the size, so that later ways in keep it
+    expect(plans[0].patch[0]).toEqual({
+      op: 'add', path: '/spec/template/metadata/annotations', value: { 'cdk8s-shm.io/size-limit': '512Mi', 'cdk8s-shm.io/ratio': '0.25' },
+    });
     expect(plans[1]).toMatchObject({ kind: 'StatefulSet', shmSize: '2Gi', sizeSource: 'ratio-annotation' });
   });
 

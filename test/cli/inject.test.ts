@@ -236,12 +236,13 @@ describe('the policy and the per-pod annotations', () => {
     expect(result.workloads.map(w => [w.name, w.plan.action, w.plan.reason ?? w.plan.size])).toEqual([
       ['opted-out', 'skip', 'opted-out'],
       ['no-limit', 'skip', 'no-memory-limit'],
-      ['own-shm', 'skip', 'user-shm-mount'],
+      ['own-shm', 'skip', 'user-shm-unbounded'],
       ['sized', 'inject', '256Mi'],
     ]);
     expect(result.notices.map(n => `${n.line}: ${n.message}`)).toEqual([
       "18: Deployment 'no-limit': no /dev/shm: container 'app' has no memory limit, so /dev/shm cannot be sized from a limit",
-      "32: Deployment 'own-shm': no /dev/shm: container 'app' already mounts volume 'shm' at /dev/shm",
+      "32: Deployment 'own-shm': no /dev/shm: container 'app' already mounts volume 'shm' at /dev/shm, a memory-backed emptyDir "
+      + "without sizeLimit that may grow to the node's memory (kubernetes#125852); the rule would give it 512Mi (set sizeUnboundedShm)",
     ]);
   });
 

@@ -48,6 +48,8 @@ interface Case {
   readonly targets: readonly string[];
   readonly volumeName?: string;
   readonly action?: 'inject' | 'update';
+  /** The annotations that record the explicit choices of the policy (the way in that sizes a pod writes them). */
+  readonly choices?: Record<string, string>;
 }
 
 const cases: Case[] = [
@@ -87,6 +89,7 @@ const cases: Case[] = [
     name: 'Pod with includeInitContainers false',
     object: podObject('no-init', mixed()),
     policy: { includeInitContainers: false },
+    choices: { 'cdk8s-shm.io/include-init-containers': 'false' },
     size: '1536Mi',
     targets: ['app', 'worker'],
   },
@@ -94,6 +97,7 @@ const cases: Case[] = [
     name: 'Pod with named containers and a custom volume name',
     object: podObject('named', mixed()),
     policy: { containers: ['worker', 'proxy'], volumeName: 'shm', size: '1Gi' },
+    choices: { 'cdk8s-shm.io/size': '1Gi', 'cdk8s-shm.io/containers': 'worker,proxy', 'cdk8s-shm.io/volume-name': 'shm' },
     size: '1Gi',
     targets: ['worker', 'proxy'],
     volumeName: 'shm',
@@ -108,6 +112,7 @@ const cases: Case[] = [
     name: 'Pod without a limit given a fixed size',
     object: podObject('unlimited', { containers: [container('app')] }),
     policy: { withoutLimit: 'fixed', fixedSize: '256Mi' },
+    choices: { 'cdk8s-shm.io/without-limit': 'fixed', 'cdk8s-shm.io/fixed-size': '256Mi' },
     size: '256Mi',
     targets: ['app'],
   },
@@ -243,9 +248,9 @@ describe.each(outcomes.map(o => [o.c.name, o] as [string, Outcome]))('%s', (_nam
     for (const op of ops) expect(op.path.startsWith(`${path}/`)).toBe(true);
   });
 
-  test('the annotation holds the size and other metadata is kept', () => {
+  test('the annotations hold the size and the explicit choices, and other metadata is kept', () => {
     expect(after.metadata.annotations[SIZE_LIMIT]).toBe(c.size);
-    expect(after.metadata.annotations).toEqual({ ...(before.metadata?.annotations ?? {}), [SIZE_LIMIT]: c.size });
+    expect(after.metadata.annotations).toEqual({ ...(before.metadata?.annotations ?? {}), [SIZE_LIMIT]: c.size, ...c.choices });
     expect(after.metadata.labels).toEqual(before.metadata?.labels);
     expect(patched.metadata).toEqual(path === '' ? after.metadata : original.metadata);
   });
@@ -316,6 +321,7 @@ describe('planToPatch: the exact operations', () => {
   test('a Pod with annotations, volumes and mounts: appended with /-', () => {
     expect(patchFor(podObject('p', mixed(), { annotations: { a: 'b' } }), { includeInitContainers: false })).toEqual([
       { op: 'add', path: '/metadata/annotations/cdk8s-shm.io~1size-limit', value: '1536Mi' },
+      { op: 'add', path: '/metadata/annotations/cdk8s-shm.io~1include-init-containers', value: 'false' },
       { op: 'add', path: '/spec/volumes/-', value: volume('1536Mi') },
       { op: 'add', path: '/spec/containers/0/volumeMounts/-', value: shmMount },
       { op: 'add', path: '/spec/containers/1/volumeMounts', value: [shmMount] },

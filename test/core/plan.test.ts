@@ -168,7 +168,7 @@ describe('planSharedMemory: a fresh injection', () => {
         { field: 'containers', index: 0, name: 'app', createList: false },
         { field: 'containers', index: 1, name: 'worker', createList: true },
       ],
-      annotations: [{ key: SIZE_LIMIT, value: '2Gi', exists: false }],
+      annotations: [{ key: SIZE_LIMIT, value: '2Gi', exists: false }, { key: 'cdk8s-shm.io/volume-name', value: 'shm', exists: false }],
     });
   });
 
@@ -266,8 +266,12 @@ describe('planSharedMemory: skips and denials', () => {
     ['hostIPC', template({ ...limited, hostIPC: true }), {}, 'skip', 'host-ipc', "the pod uses hostIPC, so /dev/shm is the node's own"],
     ['a user mount at /dev/shm', template({
       containers: [container('app', '4Gi', { volumeMounts: [mount('cache', '/dev/shm')] })],
-      volumes: [{ name: 'cache', emptyDir: { medium: 'Memory' } }],
+      volumes: [{ name: 'cache', emptyDir: { medium: 'Memory', sizeLimit: '1Gi' } }],
     }), {}, 'skip', 'user-shm-mount', "container 'app' already mounts volume 'cache' at /dev/shm"],
+    ['a user mount at /dev/shm without a sizeLimit', template({
+      containers: [container('app', '4Gi', { volumeMounts: [mount('cache', '/dev/shm')] })],
+      volumes: [{ name: 'cache', emptyDir: { medium: 'Memory' } }],
+    }), {}, 'skip', 'user-shm-unbounded', "container 'app' already mounts volume 'cache' at /dev/shm, a memory-backed emptyDir without sizeLimit"],
     ['a user mount at /dev/shm/', template({
       containers: [container('app', '4Gi'), container('b', '1Gi', { volumeMounts: [mount('host', '/dev/shm/')] })],
       volumes: [{ name: 'host', hostPath: { path: '/dev/shm' } }],

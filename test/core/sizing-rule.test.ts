@@ -236,3 +236,93 @@ test('a ratio-derived size is rounded down to whole MiB; an explicit size is tak
   expect(plan(template({ containers: [container('app', '1001Mi')] }))).toMatchObject({ size: '500Mi', sizeBytes: 500n * Mi });
   expect(plan(template({ containers: [container('app', '4Gi')] }), { size: '1000' })).toMatchObject({ size: '1000', sizeBytes: 1000n });
 });
+
+describe("a pod's own /dev/shm without sizeLimit", () => {
+  // Bitnami PostgreSQL: the chart mounts a memory-backed emptyDir without sizeLimit, in postgresql only.
+  const bitnami = () => template({
+    containers: [
+      container('postgresql', '8Gi', { volumeMounts: [mount('data', '/bitnami/postgresql'), mount('dshm', '/dev/shm')] }),
+      container('metrics', '256Mi'),
+    ],
+    volumes: [{ name: 'data', emptyDir: {} }, { name: 'dshm', emptyDir: { medium: 'Memory' } }],
+  }, { 'checksum/config': 'abc' });
+
+  test('is left alone by default, and the plan says it is unbounded and what the rule would give', () => {
+    const result = plan(bitnami());
+    expect(result).toMatchObject({ action: 'skip', reason: 'user-shm-unbounded', basis: { container: 'postgresql', bytes: 8n * Gi } });
+    expect(result.message).toBe("container 'postgresql' already mounts volume 'dshm' at /dev/shm, a memory-backed emptyDir without sizeLimit "
+      + "that may grow to the node's memory (kubernetes#125852); the rule would give it 4Gi (set sizeUnboundedShm)");
+    expect(planToPatch(result)).toEqual([]);
+  });
+
+  test('with sizeUnboundedShm, it is sized by the rule from the containers that mount it, and pinned by annotations', () => {
+    const result = plan(bitnami(), { sizeUnboundedShm: true });
+    expect(result).toMatchObject({ action: 'inject', size: '4Gi', volumeName: 'dshm', targets: ['postgresql'] });
+    expect(result.message).toBe("sized the pod's own volume 'dshm': /dev/shm 4Gi (container 'postgresql' limit 8Gi, pod limit 8448Mi)");
+    const ops = planToPatch(result);
+    expect(ops).toEqual([
+      { op: 'add', path: '/metadata/annotations/cdk8s-shm.io~1size-limit', value: '4Gi' },
+      { op: 'add', path: '/metadata/annotations/cdk8s-shm.io~1containers', value: 'postgresql' },
+      { op: 'add', path: '/metadata/annotations/cdk8s-shm.io~1volume-name', value: 'dshm' },
+      { op: 'add', path: '/metadata/annotations/cdk8s-shm.io~1size-unbounded-shm', value: 'true' },
+      { op: 'add', path: '/spec/volumes/1/emptyDir/sizeLimit', value: '4Gi' },
+    ]);
+    const patched = applyOps(bitnami(), ops);
+    // the metrics container still has no mount; the volume keeps its name
+    expect(patched.spec.containers[1].volumeMounts).toBeUndefined();
+    // every later way in, whatever its own default, finds nothing to do
+    for (const input of [{}, { sizeUnboundedShm: true }, { includeInitContainers: false }] as PolicyInput[]) {
+      expect(plan(patched, input)).toMatchObject({ action: 'unchanged', size: '4Gi' });
+    }
+  });
+
+  test('a pod can ask for it with an annotation', () => {
+    const pod = bitnami();
+    pod.metadata.annotations['cdk8s-shm.io/size-unbounded-shm'] = 'true';
+    const result = plan(pod);
+    expect(result).toMatchObject({ action: 'inject', size: '4Gi' });
+    expect(plan(applyOps(pod, planToPatch(result)))).toMatchObject({ action: 'unchanged' });
+  });
+
+  test('CloudNativePG names it shm: the name is kept', () => {
+    const pod = template({
+      containers: [container('postgres', '2Gi', { volumeMounts: [mount('shm', '/dev/shm')] })],
+      volumes: [{ name: 'shm', emptyDir: { medium: 'Memory' } }],
+    });
+    const result = plan(pod, { sizeUnboundedShm: true });
+    expect(result).toMatchObject({ action: 'inject', size: '1Gi', volumeName: 'shm' });
+    const patched = applyOps(pod, planToPatch(result));
+    expect(patched.spec.volumes).toEqual([{ name: 'shm', emptyDir: { medium: 'Memory', sizeLimit: '1Gi' } }]);
+    expect(plan(patched)).toMatchObject({ action: 'unchanged', volumeName: 'shm' });
+  });
+
+  test('when the rule cannot size it, the plan says why', () => {
+    const pod = template({
+      containers: [container('app', undefined, { volumeMounts: [mount('dshm', '/dev/shm')] })],
+      volumes: [{ name: 'dshm', emptyDir: { medium: 'Memory' } }],
+    });
+    const result = plan(pod, { sizeUnboundedShm: true, withoutLimit: 'deny' });
+    expect(result).toMatchObject({ action: 'skip', reason: 'user-shm-unbounded' });
+    expect(result.message).toContain("the rule cannot size it: container 'app' has no memory limit");
+  });
+
+  test.each<[string, Json]>([
+    ['a bounded one', { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: '1Gi' } }],
+    ['a disk-backed one', { name: 'dshm', emptyDir: {} }],
+    ['a hostPath', { name: 'dshm', hostPath: { path: '/dev/shm' } }],
+  ])('%s is the user\'s to keep, even with sizeUnboundedShm', (_name, volume) => {
+    const pod = template({ containers: [container('app', '2Gi', { volumeMounts: [mount('dshm', '/dev/shm')] })], volumes: [volume] });
+    expect(plan(pod, { sizeUnboundedShm: true })).toMatchObject({ action: 'skip', reason: 'user-shm-mount' });
+  });
+
+  test('two different volumes at /dev/shm are left alone', () => {
+    const pod = template({
+      containers: [
+        container('a', '2Gi', { volumeMounts: [mount('one', '/dev/shm')] }),
+        container('b', '2Gi', { volumeMounts: [mount('two', '/dev/shm')] }),
+      ],
+      volumes: [{ name: 'one', emptyDir: { medium: 'Memory' } }, { name: 'two', emptyDir: { medium: 'Memory' } }],
+    });
+    expect(plan(pod, { sizeUnboundedShm: true })).toMatchObject({ action: 'skip', reason: 'user-shm-mount' });
+  });
+});

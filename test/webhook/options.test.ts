@@ -19,7 +19,7 @@ describe('parseWebhookArgs', () => {
       tlsSecret: undefined,
       webhookConfiguration: undefined,
       service: undefined,
-      policy: { selection: 'opt-out', withoutLimit: 'skip' },
+      policy: {},
       maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
       logLevel: 'info',
     });
@@ -53,7 +53,7 @@ describe('parseWebhookArgs', () => {
     const env = { CDK8S_SHM_RATIO: '0.3', CDK8S_SHM_PORT: '1234', CDK8S_SHM_WITHOUT_LIMIT: 'deny', CDK8S_SHM_MAXIMUM: '' };
     const options = parseWebhookArgs(['--port', '4321'], env);
     expect(options.port).toBe(4321);
-    expect(options.policy).toEqual({ ratio: '0.3', selection: 'opt-out', withoutLimit: 'deny' });
+    expect(options.policy).toEqual({ ratio: '0.3', withoutLimit: 'deny' });
   });
 
   test('--help is reported, and the usage lists every flag with its variable', () => {

@@ -119,11 +119,13 @@ export function checkPlan(pod: Json, policyInput: PolicyInput): Json {
   if (share && plan.sizeBytes !== undefined && plan.sizeBytes < RUNTIME_DEFAULT_SHM_BYTES && policy.minimum === undefined) {
     fail(`a share of ${plan.sizeBytes} bytes, below the runtime default, was injected`, details);
   }
-  if (plan.action === 'skip' && plan.reason === 'below-runtime-default' && plan.basis === undefined) fail('a below-runtime-default skip without a basis', details);
+  if (plan.action === 'skip' && plan.reason === 'below-runtime-default' && plan.basis === undefined) {
+    fail('a below-runtime-default skip without a basis', details);
+  }
 
   if (ops.length > 0) {
     if (plan.action !== 'inject' && plan.action !== 'update') fail(`a ${plan.action} plan produced operations`, details);
-    const volume = (patched.spec.volumes ?? []).filter((v: Json) => v.name === policy.volumeName);
+    const volume = (patched.spec.volumes ?? []).filter((v: Json) => v.name === plan.volumeName);
     if (volume.length !== 1 || volume[0].emptyDir?.medium !== 'Memory' || volume[0].emptyDir?.sizeLimit !== plan.size) {
       fail('the patched pod does not hold exactly one memory-backed volume of the planned size', { ...details, volume });
     }
@@ -133,11 +135,11 @@ export function checkPlan(pod: Json, policyInput: PolicyInput): Json {
     for (const target of plan.targets) {
       const container = containers.find((c: Json) => c.name === target);
       const mounted = (container?.volumeMounts ?? [])
-        .some((m: Json) => m.name === policy.volumeName && normalizeMountPath(m.mountPath) === SHM_MOUNT_PATH);
+        .some((m: Json) => m.name === plan.volumeName && normalizeMountPath(m.mountPath) === SHM_MOUNT_PATH);
       if (!mounted) fail(`container '${target}' is a target but does not mount /dev/shm`, details);
     }
     const original = [...pod.spec.containers, ...(pod.spec.initContainers ?? [])];
-    const ourMounts = (c: Json) => (c?.volumeMounts ?? []).filter((m: Json) => m.name === policy.volumeName).length;
+    const ourMounts = (c: Json) => (c?.volumeMounts ?? []).filter((m: Json) => m.name === plan.volumeName).length;
     containers.forEach((container: Json, i: number) => {
       const gained = ourMounts(container) - ourMounts(original[i]);
       if (gained > 1 || (gained === 1 && !plan.targets.includes(container.name))) fail(`container '${container.name}' gained ${gained} mounts`, details);
