@@ -13,6 +13,9 @@ function container(name: string, limit?: Size): kplus.ContainerProps {
   return { name, image: `example/${name}:1.0`, resources: limit ? { memory: { limit } } : { cpu: { limit: kplus.Cpu.millis(500) } } };
 }
 
+/** How synthesis errors name Deployment 'web' of a `Testing.chart()`: by kind and Kubernetes name. */
+const WEB = `Deployment '${ApiObject.of(new kplus.Deployment(Testing.chart(), 'web')).name}'`;
+
 function synthOne(chart: Chart, kind: string): any {
   const objects = Testing.synth(chart);
   const found = objects.filter(o => o.kind === kind);
@@ -95,7 +98,7 @@ describe('SharedMemoryDeployment', () => {
     const chart = Testing.chart();
     new SharedMemoryDeployment(chart, 'web', { containers: [container('app'), container('logger')] });
     expect(() => Testing.synth(chart)).toThrow(
-      "Deployment 'web': containers 'app', 'logger' have no memory limit, so /dev/shm cannot be sized from a limit: "
+      `${WEB}: containers 'app', 'logger' have no memory limit, so /dev/shm cannot be sized from a limit: `
       + "set 'resources.memory.limit' (for example Size.gibibytes(4))");
   });
 
@@ -103,19 +106,19 @@ describe('SharedMemoryDeployment', () => {
     const chart = Testing.chart();
     new SharedMemoryDeployment(chart, 'web', { containers: [container('app', Size.mebibytes(100))] });
     expect(() => Testing.synth(chart)).toThrow(
-      "Deployment 'web': 50Mi from the ratio is below the runtime's default 64Mi, which the pod keeps: set 'minimum' or 'size', or remove SharedMemory.addTo()");
+      `${WEB}: 50Mi from the ratio is below the runtime's default 64Mi, which the pod keeps: set 'minimum' or 'size', or remove SharedMemory.addTo()`);
   });
 
   test('a size above the pod memory limit fails synthesis with both values', () => {
     const chart = Testing.chart();
     new SharedMemoryDeployment(chart, 'web', { containers: [container('app', GiB(2))], sharedMemory: { size: GiB(3) } });
-    expect(() => Testing.synth(chart)).toThrow("'size' (3Gi) must not exceed the pod memory limit (2Gi) of Deployment 'web'");
+    expect(() => Testing.synth(chart)).toThrow(`'size' (3Gi) must not exceed the pod memory limit (2Gi) of ${WEB}`);
   });
 
   test('a minimum above the pod memory limit fails synthesis', () => {
     const chart = Testing.chart();
     new SharedMemoryDeployment(chart, 'web', { containers: [container('app', GiB(1))], sharedMemory: { minimum: GiB(2) } });
-    expect(() => Testing.synth(chart)).toThrow("'minimum' (2Gi) must not exceed the pod memory limit (1Gi) of Deployment 'web'");
+    expect(() => Testing.synth(chart)).toThrow(`'minimum' (2Gi) must not exceed the pod memory limit (1Gi) of ${WEB}`);
   });
 
   test.each([
@@ -133,7 +136,7 @@ describe('SharedMemoryDeployment', () => {
   test('an unknown container name fails synthesis', () => {
     const chart = Testing.chart();
     new SharedMemoryDeployment(chart, 'web', { containers: [container('app', GiB(1))], sharedMemory: { containers: ['app', 'ghost'] } });
-    expect(() => Testing.synth(chart)).toThrow("'containers' names 'ghost', which is not a container of Deployment 'web'");
+    expect(() => Testing.synth(chart)).toThrow(`'containers' names 'ghost', which is not a container of ${WEB}`);
   });
 
   test('a user mount at /dev/shm conflicts, and the message says how to resolve it', () => {
@@ -142,7 +145,7 @@ describe('SharedMemoryDeployment', () => {
     const scratch = kplus.Volume.fromEmptyDir(chart, 'scratch', 'scratch', { medium: kplus.EmptyDirMedium.MEMORY, sizeLimit: Size.mebibytes(256) });
     deployment.containers[0].mount('/dev/shm', scratch);
     expect(() => Testing.synth(chart)).toThrow(
-      "Deployment 'web': container 'app' already mounts volume 'scratch' at /dev/shm; remove that mount to let SharedMemory size /dev/shm");
+      `${WEB}: container 'app' already mounts volume 'scratch' at /dev/shm; remove that mount to let SharedMemory size /dev/shm`);
   });
 
   test('a user /dev/shm without sizeLimit is refused with the fix, and sized with sizeUnboundedShm', () => {
@@ -153,7 +156,7 @@ describe('SharedMemoryDeployment', () => {
       return chart;
     };
     expect(() => Testing.synth(build())).toThrow(
-      "Deployment 'web': container 'app' already mounts volume 'scratch' at /dev/shm, a memory-backed emptyDir without sizeLimit that may grow "
+      `${WEB}: container 'app' already mounts volume 'scratch' at /dev/shm, a memory-backed emptyDir without sizeLimit that may grow `
       + "to the node's memory (kubernetes#125852); the rule would give it 512Mi (set sizeUnboundedShm); set 'sizeUnboundedShm' to size it");
     const template = synthOne(build(true), 'Deployment').spec.template;
     expect(template.spec.volumes).toEqual([{ name: 'scratch', emptyDir: { medium: 'Memory', sizeLimit: '512Mi' } }]);
@@ -167,7 +170,7 @@ describe('SharedMemoryDeployment', () => {
     const deployment = new SharedMemoryDeployment(chart, 'web', { containers: [container('app', GiB(1))] });
     // cdk8s-plus 2.5 has no hostIPC prop; users set it with an escape hatch (L1 field name hostIpc).
     ApiObject.of(deployment).addJsonPatch(JsonPatch.add('/spec/template/spec/hostIpc', true));
-    expect(() => Testing.synth(chart)).toThrow("Deployment 'web' sets 'hostIPC' to true, so /dev/shm is the node's own");
+    expect(() => Testing.synth(chart)).toThrow(`${WEB} sets 'hostIPC' to true, so /dev/shm is the node's own`);
   });
 
   test('synthesizing twice gives the same output (the patch is idempotent)', () => {

@@ -11,7 +11,7 @@
 import { JsonObject } from './json';
 import { ANNOTATION_PREFIX, INJECT_ANNOTATION, SIZE_LIMIT_ANNOTATION } from './names';
 import { Policy, PolicyError, resolvePolicy } from './policy';
-import { PolicyInput, PolicySetting, SETTING_OF_ANNOTATION, readSetting, settingAnnotation } from './settings';
+import { POD_SETTINGS, PolicyInput, PolicySetting, SETTING_OF_ANNOTATION, readSetting, sameSetting, settingAnnotation, settingText } from './settings';
 
 export interface PodPolicy {
   /** The policy that sizes this pod. */
@@ -68,4 +68,39 @@ export function readPodPolicy(annotations: JsonObject, policy: Policy): PodPolic
     if (error instanceof PolicyError) return { invalid: error.message };
     throw error;
   }
+}
+
+/** A pod annotation that says otherwise than a setting given explicitly. */
+export interface SettingConflict {
+  /** The setting given explicitly. */
+  readonly setting: PolicySetting;
+  readonly value: string;
+  /** The annotation that contradicts it, and what it says. */
+  readonly annotation: string;
+  readonly annotationValue: string;
+}
+
+/**
+ * The pod's annotations that contradict settings given explicitly: the same setting with another
+ * value, or one that excludes it (`cdk8s-shm.io/ratio` against an explicit `size`). The strict
+ * constructs refuse these; every other way in lets the annotation decide.
+ * @param annotations the pod's own annotations (before any way in wrote its own)
+ * @param policy the policy whose explicit settings (`input`) are checked
+ */
+export function annotationConflicts(annotations: JsonObject, policy: Policy): SettingConflict[] {
+  const conflicts: SettingConflict[] = [];
+  const chosen = policy.input;
+  for (const setting of POD_SETTINGS) {
+    const key = settingAnnotation(setting);
+    const raw = annotations[key];
+    if (raw === undefined) continue;
+    const read = typeof raw === 'string' ? readSetting(setting, raw, key) : raw;
+    const excluded = setting === 'size' ? SHARE_SETTINGS : SHARE_SETTINGS.includes(setting) ? ['size' as const] : [];
+    for (const other of [setting, ...excluded]) {
+      const value = chosen[other];
+      if (value === undefined || (other === setting && sameSetting(setting, read, value))) continue;
+      conflicts.push({ setting: other, value: settingText(value), annotation: key, annotationValue: String(raw) });
+    }
+  }
+  return conflicts;
 }

@@ -7,7 +7,9 @@
  * one of them is read here, by `readSetting`, and validated on its own with a message that names
  * where the text came from; `resolvePolicy` then checks the settings together.
  */
+import { compare, parseDecimal } from './decimal';
 import { ANNOTATION_PREFIX } from './names';
+import { bytesFloor } from './quantity';
 
 /** A policy as users write it: every field optional, quantities as text or numbers. */
 export interface PolicyInput {
@@ -123,4 +125,27 @@ export function readSetting<S extends PolicySetting>(setting: S, text: string, l
 /** A setting's value as text: what an annotation or a flag holds. Lists are joined with commas. */
 export function settingText(value: NonNullable<PolicyInput[PolicySetting]>): string {
   return Array.isArray(value) ? value.join(',') : String(value);
+}
+
+/**
+ * Whether two values of a setting mean the same: `0.25` and `".250"`, `1Gi` and `1024Mi`, the
+ * same containers in another order. Values that do not parse are the same only as equal text.
+ */
+export function sameSetting(setting: PolicySetting, a: unknown, b: unknown): boolean {
+  try {
+    switch (SETTINGS[setting].kind) {
+      case 'ratio':
+        return compare(parseDecimal(String(a)), parseDecimal(String(b))) === 0;
+      case 'quantity':
+        return bytesFloor(a as string | number) === bytesFloor(b as string | number);
+      case 'names': {
+        const sorted = (v: unknown) => [...(v as string[])].sort().join(',');
+        return sorted(a) === sorted(b);
+      }
+      default:
+        return a === b;
+    }
+  } catch {
+    return String(a) === String(b);
+  }
 }

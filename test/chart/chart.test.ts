@@ -12,7 +12,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { parseAllDocuments } from 'yaml';
 import { BUNDLE_IN_CHART, generateChart } from '../../scripts/helm-chart';
 import {
-  NamespaceSelection, PodSelection, PodsWithoutLimit, SharedMemoryAgent, SharedMemoryDomain, SharedMemoryWebhook, WebhookFailurePolicy, WebhookTls,
+  NamespaceSelection, PodSelection, SharedMemoryAgent, SharedMemoryDomain, SharedMemoryWebhook, WebhookFailurePolicy, WebhookTls,
 } from '../../src';
 import { parseWebhookArgs } from '../../src/webhook/options';
 import { bundle, run, tool } from '../cli/tools';
