@@ -68,9 +68,13 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
   }
 }
 
-/** Turns objects into the YAML/JSON stream kubectl reads: a List, which keeps their order. */
-export function asList(objects: readonly unknown[]): string {
-  return JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects });
+/**
+ * Turns objects into the stream kubectl reads: one JSON document each, in order. (Not a `List`:
+ * kubectl validates a List against its own copy of the schema instead of asking the API server
+ * for strict field validation.)
+ */
+export function asStream(objects: readonly unknown[]): string {
+  return objects.map(object => JSON.stringify(object)).join('\n---\n') + '\n';
 }
 
 export class Kube {
@@ -102,13 +106,13 @@ export class Kube {
   /** Creates objects (`kubectl create`); returns them as the API server stored them, in order. */
   async create(objects: readonly unknown[], extra: readonly string[] = []): Promise<any[]> {
     if (objects.length === 0) return [];
-    const result = await this.json(['create', '-f', '-', ...extra], { input: asList(objects) });
+    const result = await this.json(['create', '-f', '-', ...extra], { input: asStream(objects) });
     return result.kind === 'List' ? result.items : [result];
   }
 
   /** Server-side apply (`--force-conflicts`), as a GitOps tool would. */
   async apply(objects: readonly unknown[], extra: readonly string[] = []): Promise<Run> {
-    return this.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=cdk8s-shm-e2e', '-f', '-', ...extra], { input: asList(objects) });
+    return this.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=cdk8s-shm-e2e', '-f', '-', ...extra], { input: asStream(objects) });
   }
 
   /** One object, or undefined when it does not exist. */
