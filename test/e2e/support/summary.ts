@@ -32,7 +32,7 @@ function write(line: SummaryLine): void {
   fs.appendFileSync(controlPlane().summaryFile, JSON.stringify(line) + '\n');
 }
 
-/** Adds up the lines of a run: one row per area, in order of first appearance. */
+/** Adds up the lines of a run: one row per area, in the order of their names (they start with their number). */
 export function summarize(lines: readonly SummaryLine[]): Array<{ area: string; tests: number; checks: number; objects: number; pods: number }> {
   const rows = new Map<string, { area: string; tests: number; checks: number; objects: number; pods: number }>();
   for (const line of lines) {
@@ -43,7 +43,7 @@ export function summarize(lines: readonly SummaryLine[]): Array<{ area: string; 
     row.pods += line.pods ?? 0;
     rows.set(line.area, row);
   }
-  return [...rows.values()];
+  return [...rows.values()].sort((a, b) => a.area.localeCompare(b.area, 'en', { numeric: true }));
 }
 
 // Registered only where jest runs this file as setupFilesAfterEnv.
