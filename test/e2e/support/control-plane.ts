@@ -115,7 +115,10 @@ export async function startControlPlane(binDir: string = buildKube()): Promise<R
   fs.writeFileSync(path.join(dir, 'owner.pid'), String(process.pid));
   const started: Started[] = [];
   const stop = async () => {
-    // Controllers first, so that nothing writes while the API server goes away.
+    // What tests started (webhooks) and left running, then the control plane: controllers first,
+    // so that nothing writes while the API server goes away.
+    const ours = new Set(started.map(p => p.child.pid));
+    await Promise.all(recordedPids(dir).filter(p => !ours.has(p.pid) && belongsTo(p.pid, dir)).map(p => killPid(p.pid)));
     for (const process of [...started].reverse()) await stopProcess(process);
     fs.rmSync(dir, { recursive: true, force: true });
   };
@@ -256,7 +259,7 @@ function reapDeadRuns(): void {
     const owner = Number(readOr(path.join(dir, 'owner.pid'), ''));
     if (!Number.isInteger(owner) || owner <= 0 || alive(owner)) continue;
     for (const { pid } of recordedPids(dir)) {
-      if (readOr(`/proc/${pid}/cmdline`, '').includes(dir)) {
+      if (belongsTo(pid, dir)) {
         try {
           process.kill(pid, 'SIGKILL');
         } catch {
@@ -265,6 +268,31 @@ function reapDeadRuns(): void {
       }
     }
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Whether a running pid is still a process of the run in `dir` (its command line or working directory is there): pids get reused. */
+function belongsTo(pid: number, dir: string): boolean {
+  if (readOr(`/proc/${pid}/cmdline`, '').includes(dir)) return true;
+  try {
+    return fs.readlinkSync(`/proc/${pid}/cwd`).startsWith(dir);
+  } catch {
+    return false;
+  }
+}
+
+/** SIGTERM, and SIGKILL if the process is still there after 5 s. */
+async function killPid(pid: number): Promise<void> {
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  for (let i = 0; i < 50 && alive(pid); i++) await sleep(100);
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone
   }
 }
 

@@ -8,7 +8,9 @@
  * It runs as a process of its own (`node -r ts-node/register/transpile-only service-network.ts
  * ROUTES LOG`, printing its port), so that a test blocking its own event loop can never stall a
  * webhook call. Routes live in a JSON file that tests edit with `exposeService`; a name without a
- * route is refused with 502. Every connection is logged as a JSON line.
+ * route is refused with 502, and a tunnel whose route changed is closed (the API server keeps
+ * connections alive: without this it would keep talking to the old process). Every connection is
+ * logged as a JSON line.
  */
 import * as fs from 'fs';
 import * as http from 'http';
@@ -43,24 +45,34 @@ export function serviceConnections(logFile: string): ServiceConnection[] {
   return fs.readFileSync(logFile, 'utf8').split('\n').filter(Boolean).map(line => JSON.parse(line));
 }
 
+function readRoutes(routesFile: string): ServiceRoutes {
+  try {
+    return JSON.parse(fs.readFileSync(routesFile, 'utf8'));
+  } catch {
+    return {};
+  }
+}
+
 function serve(routesFile: string, logFile: string): void {
   fs.writeFileSync(routesFile, '{}');
+  const tunnels = new Set<{ authority: string; target: number; client: net.Socket }>();
+  setInterval(() => {
+    const routes = readRoutes(routesFile);
+    for (const tunnel of tunnels) if (routes[tunnel.authority] !== tunnel.target) tunnel.client.destroy();
+  }, 200).unref();
   const server = http.createServer((_req, res) => res.writeHead(405).end('CONNECT only\n'));
   server.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
     const authority = req.url ?? '';
-    let routes: ServiceRoutes = {};
-    try {
-      routes = JSON.parse(fs.readFileSync(routesFile, 'utf8'));
-    } catch {
-      // no routes: refuse below
-    }
-    const target = routes[authority];
+    const target = readRoutes(routesFile)[authority];
     fs.appendFileSync(logFile, JSON.stringify({ at: new Date().toISOString(), authority, routed: target !== undefined }) + '\n');
     client.on('error', () => client.destroy());
     if (target === undefined) {
       client.end('HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n');
       return;
     }
+    const tunnel = { authority, target, client };
+    tunnels.add(tunnel);
+    client.on('close', () => tunnels.delete(tunnel));
     const upstream = net.connect(target, LOOPBACK, () => {
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       if (head.length) upstream.write(head);
