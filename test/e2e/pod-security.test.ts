@@ -91,7 +91,8 @@ describe('the node agent and the workloads that share with it (examples/node-age
     // warn: baseline says what the agent needs beyond it, as the README promises.
     expect(run.stderr).toMatch(/Warning: would violate PodSecurity "baseline:latest": .*hostPath volumes/);
     const [agent] = await podsOf(agentNamespace, daemonSet.spec.selector.matchLabels, 1);
-    expect(agent.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchFields[0].values).toEqual([NODE]);
+    const [term] = agent.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms;
+    expect(term.matchFields[0].values).toEqual([NODE]);
     const shared = await podsOf(web.metadata.namespace, web.spec.selector.matchLabels, web.spec.replicas);
     expect(shared).toHaveLength(web.spec.replicas);
     expect(await refusals(agentNamespace)).toEqual([]);
