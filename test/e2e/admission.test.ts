@@ -14,9 +14,7 @@ import { WebhookFailurePolicy, WebhookTls } from '../../src';
 import { Kube, eventually } from './support/kube';
 import { comparable, devShmOf, expectedPod } from './support/pods';
 import { area, count } from './support/summary';
-import {
-  LocalWebhook, makeServingCertificate, only, serverContainer, startLocalWebhook, synthWebhook, waitForWebhook, withUrl,
-} from './support/webhook';
+import { LocalWebhook, RegisteredWebhook, only, registerLocalWebhook, synthWebhook, withUrl } from './support/webhook';
 import { INJECT_ANNOTATION, Policy, SIZE_ANNOTATION, RATIO_ANNOTATION, SIZE_LIMIT_ANNOTATION, planSharedMemory, resolvePolicy } from '../../src/core';
 import { parseWebhookArgs } from '../../src/webhook/options';
 import { reviewAdmission } from '../../src/webhook/review';
@@ -27,33 +25,23 @@ const admin = Kube.admin();
 const WEBHOOK_NS = 'e2e-admission-webhook';
 const NS = 'e2e-admission';
 const PLAIN = 'e2e-admission-plain';
-const { ca, serving } = makeServingCertificate({ name: 'cdk8s-shm-webhook', namespace: WEBHOOK_NS });
-const props = {
-  namespace: WEBHOOK_NS,
-  tls: WebhookTls.provided({ secretName: 'cdk8s-shm-webhook-tls', caBundle: ca.certPem }),
-  excludedNamespaces: [PLAIN],
-};
-const objects = synthWebhook(props);
-const configuration = only(objects, 'MutatingWebhookConfiguration');
-const container = serverContainer(objects);
-const policy: Policy = resolvePolicy(parseWebhookArgs(container.args, {}).policy);
+const props = { namespace: WEBHOOK_NS, excludedNamespaces: [PLAIN] };
+let registered: RegisteredWebhook;
+let configuration: any;
+let policy: Policy;
 let webhook: LocalWebhook;
 
 beforeAll(async () => {
   for (const ns of [WEBHOOK_NS, NS, PLAIN]) await admin.namespace(ns);
-  webhook = await startLocalWebhook(admin.cluster, {
-    args: container.args,
-    nodeOptions: container.env.find((e: any) => e.name === 'NODE_OPTIONS').value,
-    serving,
-  });
-  await admin.apply([withUrl(configuration, webhook.port)]);
+  registered = await registerLocalWebhook(admin, props, NS);
+  ({ configuration, process: webhook } = registered);
+  policy = resolvePolicy(parseWebhookArgs(registered.container.args, {}).policy);
   count({ objects: 1 });
-  await waitForWebhook(admin, NS);
 });
 
 afterAll(async () => {
-  await admin.kubectl(['delete', 'mutatingwebhookconfiguration', configuration.metadata.name, 'zz-e2e-second', '--ignore-not-found']);
-  await webhook?.stop();
+  await admin.kubectl(['delete', 'mutatingwebhookconfiguration', 'zz-e2e-second', '--ignore-not-found']);
+  await registered?.unregister();
 });
 
 /** A pod spec that passes any Pod Security level, with these containers. */
@@ -231,7 +219,7 @@ describe('re-invocation: a second webhook later in the chain', () => {
 
   beforeAll(async () => {
     // Adds a container with a larger limit to every pod, once: the API server must call ours again.
-    second = https.createServer({ cert: serving.certPem, key: serving.keyPem }, (req, res) => {
+    second = https.createServer({ cert: registered.serving.certPem, key: registered.serving.keyPem }, (req, res) => {
       let body = '';
       req.on('data', chunk => (body += chunk));
       req.on('end', () => {
@@ -258,7 +246,7 @@ describe('re-invocation: a second webhook later in the chain', () => {
       webhooks: [{
         name: 'second.e2e.cdk8s-shm.io',
         admissionReviewVersions: ['v1'],
-        clientConfig: { url: `https://127.0.0.1:${port}/mutate`, caBundle: Buffer.from(ca.certPem).toString('base64') },
+        clientConfig: { url: `https://127.0.0.1:${port}/mutate`, caBundle: Buffer.from(registered.ca.certPem).toString('base64') },
         rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'] }],
         namespaceSelector: { matchLabels: { 'e2e.cdk8s-shm.io/second': 'true' } },
         sideEffects: 'None',
@@ -313,7 +301,8 @@ describe('failure policy, with the webhook stopped', () => {
   });
 
   test('Fail: pods are refused, naming the webhook', async () => {
-    const failing = only(synthWebhook({ ...props, failurePolicy: WebhookFailurePolicy.FAIL }), 'MutatingWebhookConfiguration');
+    const failing = only(synthWebhook({ ...props, tls: WebhookTls.provided({ secretName: 'unused', caBundle: registered.ca.certPem }), failurePolicy: WebhookFailurePolicy.FAIL }),
+      'MutatingWebhookConfiguration');
     expect(failing.webhooks[0].failurePolicy).toBe('Fail');
     await admin.apply([withUrl(failing, webhook.port)]);
     count({ objects: 1 });

@@ -19,7 +19,7 @@ import { ControlPlaneState, REPO } from './control-plane';
 import { Kube, eventually } from './kube';
 import { recordPid } from './processes';
 import { exposeService } from './service-network';
-import { SharedMemoryWebhook, SharedMemoryWebhookProps } from '../../../src';
+import { SharedMemoryWebhook, SharedMemoryWebhookProps, WebhookTls } from '../../../src';
 import { SIZE_LIMIT_ANNOTATION } from '../../../src/core';
 import { IssuedCertificate, createCertificateAuthority, issueServingCertificate } from '../../../src/webhook/x509';
 import { LogEntry, followJsonLog } from '../../webhook/support/json-log';
@@ -187,4 +187,51 @@ export async function waitForWebhook(kube: Kube, namespace: string, active = tru
     const injected = run.status === 0 && JSON.parse(run.stdout).metadata?.annotations?.[SIZE_LIMIT_ANNOTATION] !== undefined;
     return injected === active ? true : undefined;
   }, 60_000, 200);
+}
+
+/** A webhook registered by url (files mode): what `registerLocalWebhook` started. */
+export interface RegisteredWebhook {
+  readonly objects: any[];
+  readonly configuration: any;
+  /** The server container the construct deploys: its args and NODE_OPTIONS. */
+  readonly container: any;
+  readonly ca: IssuedCertificate;
+  readonly serving: IssuedCertificate;
+  readonly process: LocalWebhook;
+  /** Deletes the configuration and stops the process. */
+  unregister(): Promise<void>;
+}
+
+/**
+ * Synthesizes SharedMemoryWebhook with `props` (TLS: a provided CA, whose bundle the configuration
+ * carries), starts the bundled server with the construct's arguments and a certificate for its
+ * Service and 127.0.0.1, registers the configuration by url, and waits until the API server calls
+ * it for pods in `probeNamespace`.
+ */
+export async function registerLocalWebhook(
+  kube: Kube, props: SharedMemoryWebhookProps & { namespace: string }, probeNamespace: string,
+): Promise<RegisteredWebhook> {
+  const { ca, serving } = makeServingCertificate({ name: props.name ?? 'cdk8s-shm-webhook', namespace: props.namespace });
+  const objects = synthWebhook({ ...props, tls: WebhookTls.provided({ secretName: 'cdk8s-shm-webhook-tls', caBundle: ca.certPem }) });
+  const configuration = only(objects, 'MutatingWebhookConfiguration');
+  const container = serverContainer(objects);
+  const process = await startLocalWebhook(kube.cluster, {
+    args: container.args,
+    nodeOptions: container.env.find((e: any) => e.name === 'NODE_OPTIONS')?.value,
+    serving,
+  });
+  await kube.apply([withUrl(configuration, process.port)]);
+  await waitForWebhook(kube, probeNamespace);
+  return {
+    objects,
+    configuration,
+    container,
+    ca,
+    serving,
+    process,
+    unregister: async () => {
+      await kube.kubectl(['delete', 'mutatingwebhookconfiguration', configuration.metadata.name, '--ignore-not-found']);
+      await process.stop();
+    },
+  };
 }
