@@ -53,8 +53,9 @@ const yamlObjects = (text: string) => parseAllDocuments(text, { version: '1.1' }
 
 /** The objects a user would create: no namespace (the test gives one), no owner, no server-set fields. */
 function asNew(object: any): any {
-  const { namespace: _ns, uid: _uid, resourceVersion: _rv, creationTimestamp: _ct, managedFields: _mf, ownerReferences: _or, selfLink: _sl, ...metadata } =
-    object.metadata ?? {};
+  const {
+    namespace: _ns, uid: _uid, resourceVersion: _rv, creationTimestamp: _ct, managedFields: _mf, ownerReferences: _or, selfLink: _sl, ...metadata
+  } = object.metadata ?? {};
   const { status: _status, ...rest } = object;
   return { ...rest, metadata };
 }
