@@ -25,7 +25,8 @@ const admin = Kube.admin();
 const WEBHOOK_NS = 'e2e-admission-webhook';
 const NS = 'e2e-admission';
 const PLAIN = 'e2e-admission-plain';
-const props = { namespace: WEBHOOK_NS, excludedNamespaces: [PLAIN] };
+// A name of its own: cluster-wide objects of other test files never collide with these.
+const props = { namespace: WEBHOOK_NS, name: 'e2e-admission', excludedNamespaces: [PLAIN] };
 let registered: RegisteredWebhook;
 let configuration: any;
 let policy: Policy;

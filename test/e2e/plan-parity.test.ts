@@ -101,7 +101,7 @@ function sources(): Source[] {
 beforeAll(async () => {
   await admin.namespace(WEBHOOK_NS);
   await admin.namespace('e2e-parity-probe');
-  webhook = await registerLocalWebhook(admin, { namespace: WEBHOOK_NS }, 'e2e-parity-probe');
+  webhook = await registerLocalWebhook(admin, { namespace: WEBHOOK_NS, name: 'e2e-parity' }, 'e2e-parity-probe');
   // A Node for the DaemonSets: every label their node selectors ask for, no taint.
   await admin.apply([{
     apiVersion: 'v1',

@@ -9,13 +9,19 @@
 import { App } from 'cdk8s';
 import { Kube, eventually } from './support/kube';
 import { area, count } from './support/summary';
-import { only, synthWebhook } from './support/webhook';
+import { deleteClusterScoped, only, synthWebhook } from './support/webhook';
 import nodeAgentExample from '../../examples/node-agent';
 
 area('3 Pod Security admission');
 
 const admin = Kube.admin();
 const NODE = 'e2e-agent-node';
+/** Everything applied for real, whose cluster-wide part is deleted at the end. */
+const applied: any[] = [];
+
+afterAll(async () => {
+  await deleteClusterScoped(admin, applied);
+});
 
 /** Pods owned (through a ReplicaSet or directly) by a workload, once the controllers made them. */
 async function podsOf(namespace: string, selector: Record<string, string>, want: number): Promise<any[]> {
@@ -34,7 +40,8 @@ async function refusals(namespace: string): Promise<string[]> {
 
 test('the webhook\'s Deployment, in its restricted namespace, becomes Pods the API server admits', async () => {
   const namespace = 'e2e-psa-webhook';
-  const objects = synthWebhook({ namespace });
+  const objects = synthWebhook({ namespace, name: 'e2e-psa' });
+  applied.push(...objects);
   const ns = only(objects, 'Namespace');
   expect(ns.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
   const run = await admin.apply(objects);
@@ -86,6 +93,7 @@ describe('the node agent and the workloads that share with it (examples/node-age
   });
 
   test('as synthesized: the agent\'s DaemonSet gets a Pod on the labelled node, and the shared Deployment its Pods', async () => {
+    applied.push(...objects);
     const run = await admin.apply(objects);
     count({ objects: objects.length });
     // warn: baseline says what the agent needs beyond it, as the README promises.

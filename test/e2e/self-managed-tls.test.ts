@@ -13,7 +13,8 @@ import { Kube, eventually } from './support/kube';
 import { serviceConnections } from './support/service-network';
 import { area, count } from './support/summary';
 import {
-  LocalWebhook, exposeLocalService, mountNamespaceUnavailable, only, serverContainer, startLocalWebhook, synthWebhook, waitForWebhook, withUrl,
+  LocalWebhook, deleteClusterScoped, exposeLocalService, mountNamespaceUnavailable, only, serverContainer, startLocalWebhook, synthWebhook,
+  waitForWebhook, withUrl,
 } from './support/webhook';
 import { SIZE_LIMIT_ANNOTATION } from '../../src/core';
 
@@ -22,7 +23,7 @@ area('4 self-managed TLS');
 const admin = Kube.admin();
 const WEBHOOK_NS = 'e2e-tls-webhook';
 const NS = 'e2e-tls';
-const objects = synthWebhook({ namespace: WEBHOOK_NS });
+const objects = synthWebhook({ namespace: WEBHOOK_NS, name: 'e2e-tls' });
 const configuration = only(objects, 'MutatingWebhookConfiguration');
 const service = only(objects, 'Service').metadata;
 const secretName = only(objects, 'Secret').metadata.name;
@@ -67,7 +68,8 @@ describeTls(`self-managed TLS against the real API server${suffix}`, () => {
   });
 
   afterAll(async () => {
-    await admin.kubectl(['delete', 'mutatingwebhookconfiguration', configuration.metadata.name, 'e2e-tls-by-url', '--ignore-not-found']);
+    await admin.kubectl(['delete', 'mutatingwebhookconfiguration', 'e2e-tls-by-url', '--ignore-not-found']);
+    await deleteClusterScoped(admin, objects);
     exposeLocalService(admin.cluster, service, undefined);
     await Promise.all(replicas.map(r => r.stop()));
   });
@@ -101,9 +103,12 @@ describeTls(`self-managed TLS against the real API server${suffix}`, () => {
   test('the API server calls the webhook by its Service, trusting the caBundle, whichever replica answers', async () => {
     for (const replica of replicas) {
       exposeLocalService(admin.cluster, service, replica.port);
+      // Until this replica answers (the API server may still hold a connection to the other one).
       const before = replica.logs.filter(e => e.msg === 'admission').length;
-      await waitForWebhook(admin, NS);
-      expect(replica.logs.filter(e => e.msg === 'admission').length).toBeGreaterThan(before);
+      await eventually('this replica called', async () => {
+        await waitForWebhook(admin, NS);
+        return replica.logs.filter(e => e.msg === 'admission').length > before ? true : undefined;
+      });
       const pod = await admin.json(['create', '-n', NS, '-f', '-'], {
         input: JSON.stringify({
           apiVersion: 'v1',

@@ -36,6 +36,24 @@ export function synthWebhook(props: SharedMemoryWebhookProps): any[] {
   return chart.toJson();
 }
 
+/**
+ * Deletes the cluster-wide objects among `objects` (webhook configurations, ClusterRoles and their
+ * bindings, Nodes): namespaced ones stay in their test's namespaces, but these would meet the next
+ * test file (or a helm install) under the same names.
+ */
+export async function deleteClusterScoped(kube: Kube, objects: readonly any[]): Promise<void> {
+  const kinds: Record<string, string> = {
+    MutatingWebhookConfiguration: 'mutatingwebhookconfiguration',
+    ClusterRole: 'clusterrole',
+    ClusterRoleBinding: 'clusterrolebinding',
+    Node: 'node',
+  };
+  for (const object of objects) {
+    const resource = kinds[object.kind];
+    if (resource) await kube.kubectl(['delete', resource, object.metadata.name, '--ignore-not-found', '--wait=false']);
+  }
+}
+
 /** One object of a kind among synthesized objects (throws if there is not exactly one). */
 export function only(objects: readonly any[], kind: string): any {
   const found = objects.filter(o => o.kind === kind);
