@@ -11,6 +11,7 @@
 set -euo pipefail
 HERE=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
 cd "$HERE"
+command -v go >/dev/null || { echo "e2e/kube/build.sh needs Go (1.26 or newer, with the Go module proxy) on PATH; npm test does not" >&2; exit 1; }
 
 # The one place the version lives is go.mod's require of k8s.io/kubernetes.
 KUBE_VERSION=$(awk '$1 == "k8s.io/kubernetes" && $2 ~ /^v1\./ { print $2; exit }' go.mod)
@@ -53,7 +54,8 @@ echo "building Kubernetes $KUBE_VERSION (etcd, kube-apiserver, kube-controller-m
 START=$(date +%s)
 
 mkdir -p "$WORK/bin"
-GOMAXPROCS=2 CGO_ENABLED=0 GOFLAGS=-mod=readonly go build -p 2 -trimpath -ldflags "$LDFLAGS" -o "$WORK/bin/" \
+# -mod=readonly: go.sum decides every module; -buildvcs=false: the binaries do not depend on the clone's git state.
+GOMAXPROCS=2 CGO_ENABLED=0 GOFLAGS='-mod=readonly -buildvcs=false' go build -p 2 -trimpath -ldflags "$LDFLAGS" -o "$WORK/bin/" \
   ./cmd/etcd \
   k8s.io/kubernetes/cmd/kube-apiserver \
   k8s.io/kubernetes/cmd/kube-controller-manager \

@@ -13,6 +13,7 @@ import { AddressInfo } from 'net';
 import { WebhookFailurePolicy, WebhookTls } from '../../src';
 import { Kube, eventually } from './support/kube';
 import { comparable, devShmOf, expectedPod } from './support/pods';
+import { listeningAddresses } from './support/processes';
 import { area, count } from './support/summary';
 import { LocalWebhook, RegisteredWebhook, only, registerLocalWebhook, synthWebhook, withUrl } from './support/webhook';
 import { INJECT_ANNOTATION, Policy, SIZE_ANNOTATION, RATIO_ANNOTATION, SIZE_LIMIT_ANNOTATION, planSharedMemory, resolvePolicy } from '../../src/core';
@@ -84,6 +85,11 @@ const direct: Array<[string, any]> = [
     containers: [app('main', '2Gi', { volumeMounts: [{ name: 'shm', mountPath: '/dev/shm' }] })],
   })],
 ];
+
+test('the webhook process listens on 127.0.0.1 only, on the port it logged', () => {
+  const sockets = listeningAddresses(admin.cluster.dir).filter(socket => socket.pid === webhook.child.pid);
+  expect(sockets).toEqual([expect.objectContaining({ address: '127.0.0.1', port: webhook.port })]);
+});
 
 let warned = 0;
 
