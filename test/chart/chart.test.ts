@@ -10,6 +10,7 @@ import * as path from 'path';
 import { App, Chart, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { parseAllDocuments } from 'yaml';
+import { CHART_VALUE_SETS as V, PROVIDED_CA_PEM } from './value-sets';
 import { BUNDLE_IN_CHART, generateChart } from '../../scripts/helm-chart';
 import {
   NamespaceSelection, PodSelection, SharedMemoryAgent, SharedMemoryDomain, SharedMemoryWebhook, WebhookFailurePolicy, WebhookTls,
@@ -80,9 +81,9 @@ describe('the committed chart', () => {
 
 describe('helm lint', () => {
   test.each([
-    ['defaults', []],
-    ['cert-manager', ['tls.mode=cert-manager']],
-    ['agent', ['agent.enabled=true', 'agent.image=registry.example.com/agent:1.0.0']],
+    ['defaults', V.defaults.sets],
+    ['cert-manager', V.certManager.sets],
+    ['agent', V.agentLint.sets],
   ])('%s: no errors', (_name, sets) => {
     const result = run(helm, ['lint', chartDir, '--strict', ...sets.flatMap(s => ['--set', s])]);
     expect(result.stdout).toContain('1 chart(s) linted, 0 chart(s) failed');
@@ -121,11 +122,7 @@ describe('helm template', () => {
   });
 
   test('cert-manager, one replica, opt-in namespaces, policy values: equal to the construct too', () => {
-    const objects = template([
-      'tls.mode=cert-manager', 'webhook.replicas=1', 'webhook.namespaceSelection=opt-in', 'webhook.excludedNamespaces={monitoring,kube-system}',
-      'policy.ratio=0.25', 'policy.minimum=256Mi', 'policy.maximum=8Gi', 'policy.selection=opt-in', 'webhook.failurePolicy=Fail', 'webhook.timeoutSeconds=3',
-      'namespace.create=true',
-    ]);
+    const objects = template(V.certManagerOptInPolicy.sets);
     expectValidAgainstSchema(objects, ['Issuer', 'Certificate']);
     expect(find(objects, 'Certificate').spec.issuerRef).toEqual({ name: 'cdk8s-shm-webhook-selfsigned', kind: 'Issuer' });
     expect(find(objects, 'PodDisruptionBudget').spec).toMatchObject({ maxUnavailable: 1 });
@@ -145,7 +142,7 @@ describe('helm template', () => {
   });
 
   test('cert-manager with an existing ClusterIssuer: no Issuer of our own', () => {
-    const objects = template(['tls.mode=cert-manager', 'tls.certManager.issuerName=letsencrypt', 'tls.certManager.issuerKind=ClusterIssuer']);
+    const objects = template(V.certManagerClusterIssuer.sets);
     expect(find(objects, 'Issuer')).toBeUndefined();
     expect(find(objects, 'Certificate').spec.issuerRef).toEqual({ name: 'letsencrypt', kind: 'ClusterIssuer' });
     expect(find(objects, 'MutatingWebhookConfiguration').metadata.annotations).toEqual({ 'cert-manager.io/inject-ca-from': 'cdk8s-shm/cdk8s-shm-webhook' });
@@ -153,8 +150,8 @@ describe('helm template', () => {
   });
 
   test('provided TLS: the caBundle and the Secret', () => {
-    const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
-    const objects = template(['tls.mode=provided', 'tls.provided.secretName=my-tls'], ['--set-string', `tls.provided.caBundle=${pem}`]);
+    const pem = PROVIDED_CA_PEM;
+    const objects = template(V.provided.sets, V.provided.extra);
     expectValidAgainstSchema(objects);
     expect(Buffer.from(find(objects, 'MutatingWebhookConfiguration').webhooks[0].clientConfig.caBundle, 'base64').toString()).toBe(pem);
     expect(find(objects, 'Deployment').spec.template.spec.volumes).toContainEqual({ name: 'tls', secret: { secretName: 'my-tls' } });
@@ -163,7 +160,7 @@ describe('helm template', () => {
   });
 
   test('replicas 3, own image, fixed size for pods without a limit: the server accepts the args', () => {
-    const objects = template(['webhook.replicas=3', 'webhook.image=registry.example.com/cdk8s-shm-webhook:1.0.0', 'policy.withoutLimit=fixed', 'policy.fixedSize=1Gi']);
+    const objects = template(V.ownImageFixedSize.sets);
     expectValidAgainstSchema(objects);
     expect(find(objects, 'Deployment').spec.replicas).toBe(3);
     expect(find(objects, 'ConfigMap')).toBeUndefined();
@@ -183,8 +180,7 @@ describe('helm template', () => {
 
   test('the agent: off by default; on, a DaemonSet in its own privileged namespace', () => {
     expect(template().some(o => o.kind === 'DaemonSet')).toBe(false);
-    const sets = ['agent.enabled=true', 'agent.image=registry.example.com/agent:1.0.0', 'agent.command={/agent,--serve}', 'agent.domain.sizeMebibytes=512'];
-    const objects = template(sets);
+    const objects = template(V.agent.sets);
     expectValidAgainstSchema(objects);
     const daemonSet = find(objects, 'DaemonSet');
     expect(daemonSet.metadata).toMatchObject({ name: 'shm-agent', namespace: 'shm-agent' });
@@ -221,7 +217,7 @@ describe('helm template', () => {
   });
 
   test('the agent with System V on every node', () => {
-    const objects = template(['agent.enabled=true', 'agent.image=a:1', 'agent.systemV=true', 'agent.placement=all-nodes']);
+    const objects = template(V.agentSystemV.sets);
     const spec = find(objects, 'DaemonSet').spec.template.spec;
     expect(spec.hostIPC).toBe(true);
     expect(spec.nodeSelector).toEqual({ 'kubernetes.io/os': 'linux' });
