@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     for (let r = 0; r < Number(repeatsText); r++) {
       const order: Array<keyof typeof runs> = r % 2 === 0 ? ['plain', 'before', 'after'] : ['after', 'before', 'plain'];
       for (const which of order) {
-        runs[which].push(await runSynthWorker(which === 'plain' ? plain : shm, count, includeFile, which === 'before' ? before : undefined));
+        runs[which].push(await runSynthWorker(which === 'plain' ? plain : shm, 'synthYaml', count, includeFile, which === 'before' ? before : undefined));
       }
     }
     const total = (which: keyof typeof runs) => median(runs[which].map(t => t.totalMs));

@@ -5,23 +5,33 @@
  * Every variant loads the same modules before the clock starts, so module loading is not counted
  * (it is the same for all). The library is the compiled one in lib/, as users get it.
  *
- * Usage: node -r ts-node/register/transpile-only bench/synth-worker.ts VARIANT COUNT [INCLUDE_FILE]
+ * Usage: node -r ts-node/register/transpile-only bench/synth-worker.ts VARIANT WAY COUNT [INCLUDE_FILE]
  * (CDK8S_SHM_BENCH_LIB=DIR: load the library from DIR instead of lib/.)
  */
 import * as path from 'path';
 import { performance } from 'perf_hooks';
-import { App, Chart, Include, Size } from 'cdk8s';
+import { App, Chart, Include, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 
-export const VARIANTS = ['plain', 'addTo', 'include', 'applyToChart'] as const;
+/**
+ * `floor` is `plain` with the volume, mount and annotation that `addTo` gives written by hand: the
+ * same YAML out, so that `addTo` against it isolates what our planning costs from what the larger
+ * output costs any implementation.
+ */
+export const VARIANTS = ['plain', 'floor', 'addTo', 'include', 'applyToChart'] as const;
 export type Variant = typeof VARIANTS[number];
+
+/** How the synthesis is run: `app.synthYaml()` as `cdk8s synth` does, or `Testing.synth(chart)` as tests do (no YAML). */
+export const WAYS = ['synthYaml', 'testing'] as const;
+export type Way = typeof WAYS[number];
 
 export interface SynthTiming {
   readonly variant: Variant;
+  readonly way: Way;
   readonly count: number;
   /** Building the constructs (and reading the include file). */
   readonly constructMs: number;
-  /** `app.synthYaml()`: validation (where SharedMemory plans and patches), rendering, YAML. */
+  /** `app.synthYaml()` (validation, where SharedMemory plans, rendering, YAML) or `Testing.synth()` (the same without YAML). */
   readonly synthMs: number;
   readonly totalMs: number;
   /** Size of the YAML, a check that the variants produced what they should. */
@@ -31,8 +41,9 @@ export interface SynthTiming {
 }
 
 function main(): void {
-  const [variant, countText, includeFile] = process.argv.slice(2) as [Variant, string, string?];
+  const [variant, way, countText, includeFile] = process.argv.slice(2) as [Variant, Way, string, string?];
   if (!VARIANTS.includes(variant)) throw new Error(`unknown variant ${variant}`);
+  if (!WAYS.includes(way)) throw new Error(`unknown way ${way}`);
   const count = Number(countText);
   // The compiled library, as an app would load it; CDK8S_SHM_BENCH_LIB points at another build of
   // it, to compare a change with what it replaces.
@@ -43,7 +54,7 @@ function main(): void {
   const started = performance.now();
   const app = new App({ outdir: path.join(__dirname, '..', '.tmp', 'bench', 'dist') });
   const chart = new Chart(app, 'bench');
-  if (variant === 'plain' || variant === 'addTo') {
+  if (variant === 'plain' || variant === 'floor' || variant === 'addTo') {
     for (let i = 0; i < count; i++) {
       const deployment = new kplus.Deployment(chart, `web-${i}`, {
         replicas: 2,
@@ -59,6 +70,11 @@ function main(): void {
         }],
       });
       if (variant === 'addTo') SharedMemory.addTo(deployment);
+      if (variant === 'floor') {
+        deployment.podMetadata.addAnnotation('cdk8s-shm.io/size-limit', '1Gi');
+        const shm = kplus.Volume.fromEmptyDir(deployment, 'dshm', 'dshm', { medium: kplus.EmptyDirMedium.MEMORY, sizeLimit: Size.gibibytes(1) });
+        deployment.containers[0].mount('/dev/shm', shm);
+      }
     }
   } else {
     if (!includeFile) throw new Error('the include variants need the manifest file');
@@ -66,17 +82,20 @@ function main(): void {
     if (variant === 'applyToChart') SharedMemory.applyToChart(chart);
   }
   const built = performance.now();
-  const yaml = app.synthYaml();
+  // Testing.synth gives objects, not YAML; they are turned into YAML after the clock stops, for the checks.
+  const output = way === 'synthYaml' ? app.synthYaml() : Testing.synth(chart);
   const done = performance.now();
+  const yaml = typeof output === 'string' ? output : JSON.stringify(output);
 
   const timing: SynthTiming = {
     variant,
+    way,
     count,
     constructMs: built - started,
     synthMs: done - built,
     totalMs: done - started,
     yamlBytes: Buffer.byteLength(yaml),
-    shmMounts: yaml.split('mountPath: /dev/shm').length - 1,
+    shmMounts: yaml.split(way === 'synthYaml' ? 'mountPath: /dev/shm' : '"mountPath":"/dev/shm"').length - 1,
   };
   process.stdout.write(`${JSON.stringify(timing)}\n`);
 }

@@ -7,12 +7,13 @@ import { mkdirSync, writeFileSync } from 'fs';
 import * as path from 'path';
 import { median } from './load';
 import { ROOT, SCRATCH } from './servers';
-import { SynthTiming, Variant } from './synth-worker';
+import { SynthTiming, Variant, Way } from './synth-worker';
 
 const WORKER = path.join(__dirname, 'synth-worker.ts');
 
 export interface SynthComparison {
   readonly name: string;
+  readonly way: Way;
   readonly baseline: Variant;
   readonly variant: Variant;
   readonly count: number;
@@ -64,9 +65,9 @@ export function writeManifest(count: number): string {
  * One synthesis in a fresh process.
  * @param lib another build of the library to load instead of lib/ (for before/after comparisons)
  */
-export function runSynthWorker(variant: Variant, count: number, includeFile: string, lib?: string): Promise<SynthTiming> {
+export function runSynthWorker(variant: Variant, way: Way, count: number, includeFile: string, lib?: string): Promise<SynthTiming> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['-r', 'ts-node/register/transpile-only', WORKER, variant, String(count), includeFile], {
+    execFile(process.execPath, ['-r', 'ts-node/register/transpile-only', WORKER, variant, way, String(count), includeFile], {
       cwd: ROOT,
       env: { ...process.env, TS_NODE_PROJECT: path.join(__dirname, 'tsconfig.json'), ...(lib ? { CDK8S_SHM_BENCH_LIB: lib } : {}) },
       maxBuffer: 16 * 1024 * 1024,
@@ -82,10 +83,11 @@ export function runSynthWorker(variant: Variant, count: number, includeFile: str
 
 export async function runSynthBenchmarks(count: number, repeats: number, progress: (line: string) => void): Promise<SynthComparison[]> {
   const includeFile = writeManifest(count);
-  const pairs: Array<{ name: string; baseline: Variant; variant: Variant }> = [
-    { name: `${count} cdk8s-plus Deployments: SharedMemory.addTo vs plain`, baseline: 'plain', variant: 'addTo' },
-    { name: `Include of ${count} Deployments: applyToChart vs plain`, baseline: 'include', variant: 'applyToChart' },
-  ];
+  const pairs: Array<{ name: string; baseline: Variant; variant: Variant; way: Way }> = (['synthYaml', 'testing'] as const).flatMap(way => [
+    { name: `${way}: ${count} cdk8s-plus Deployments: SharedMemory.addTo vs plain`, baseline: 'plain' as const, variant: 'addTo' as const, way },
+    { name: `${way}: the same, vs plain with the same YAML written by hand`, baseline: 'floor' as const, variant: 'addTo' as const, way },
+    { name: `${way}: Include of ${count} Deployments: applyToChart vs plain`, baseline: 'include' as const, variant: 'applyToChart' as const, way },
+  ]);
   const comparisons: SynthComparison[] = [];
   for (const pair of pairs) {
     const base: SynthTiming[] = [];
@@ -93,17 +95,18 @@ export async function runSynthBenchmarks(count: number, repeats: number, progres
     for (let r = 0; r < repeats; r++) {
       // Alternate which goes first, so a drift in machine load does not favour one side.
       if (r % 2 === 0) {
-        base.push(await runSynthWorker(pair.baseline, count, includeFile));
-        withShm.push(await runSynthWorker(pair.variant, count, includeFile));
+        base.push(await runSynthWorker(pair.baseline, pair.way, count, includeFile));
+        withShm.push(await runSynthWorker(pair.variant, pair.way, count, includeFile));
       } else {
-        withShm.push(await runSynthWorker(pair.variant, count, includeFile));
-        base.push(await runSynthWorker(pair.baseline, count, includeFile));
+        withShm.push(await runSynthWorker(pair.variant, pair.way, count, includeFile));
+        base.push(await runSynthWorker(pair.baseline, pair.way, count, includeFile));
       }
       progress(`  ${pair.variant} ${withShm[r].totalMs.toFixed(0)} ms vs ${pair.baseline} ${base[r].totalMs.toFixed(0)} ms`);
     }
     const mounts = withShm[0].shmMounts;
     if (mounts < count) throw new Error(`${pair.variant} mounted /dev/shm ${mounts} times for ${count} workloads`);
-    if (base[0].shmMounts !== 0) throw new Error(`${pair.baseline} unexpectedly mounts /dev/shm`);
+    const expectedBase = pair.baseline === 'floor' ? count : 0;
+    if (base[0].shmMounts !== expectedBase) throw new Error(`${pair.baseline} mounts /dev/shm ${base[0].shmMounts} times, not ${expectedBase}`);
     comparisons.push({
       ...pair,
       count,

@@ -7,7 +7,7 @@ import { PSS_AUDIT, PSS_ENFORCE, PSS_WARN, forbiddingLevel } from './agent/pod-s
 import { TolerationJson } from './agent/share-plan';
 import { AgentShareSpec, ShareStage } from './agent/share-stage';
 import { AgentPlacement } from './agent-placement';
-import { ANNOTATION_PREFIX, SHM_MOUNT_PATH, isDns1123Label } from './core';
+import { ANNOTATION_PREFIX, INJECT_ANNOTATION, SHM_MOUNT_PATH, isDns1123Label } from './core';
 import { ShmPipeline } from './pipeline';
 import { SharedMemoryDomain } from './shared-memory-domain';
 
@@ -237,6 +237,8 @@ export class SharedMemoryAgent extends Construct {
 
     this.daemonSet = new kplus.DaemonSet(this, 'DaemonSet', {
       metadata: { name: this.name, namespace: this.namespaceName },
+      // The agent's shared memory is its domain: the webhook and the CLI leave its pods alone.
+      podMetadata: { annotations: { [INJECT_ANNOTATION]: 'false' } },
       serviceAccount: props.serviceAccount,
     });
     if (namespace) this.daemonSet.node.addDependency(namespace);

@@ -5,7 +5,7 @@
  * from the webhook's own flag table), and every value is validated by the core, so that
  * `--ratio 2` fails here with the message the webhook would print at start.
  */
-import { PolicyInput, Policy, PolicySetting, resolvePolicy } from '../core';
+import { ANNOTATION_PREFIX, INJECT_ANNOTATION, PolicyInput, Policy, PolicySetting, SETTING_OF_ANNOTATION, resolvePolicy } from '../core';
 import { WEBHOOK_FLAGS, readPolicyFlags } from '../webhook/options';
 
 /** The commands that read manifests. */
@@ -180,8 +180,9 @@ export function manifestUsage(command: ManifestCommand): string {
   }
   lines.push(
     '',
-    'Pods may override the policy with the annotations cdk8s-shm.io/inject ("false" opts out,',
-    '"true" opts in under --selection opt-in), cdk8s-shm.io/size and cdk8s-shm.io/ratio.',
+    'Pods may override the policy with cdk8s-shm.io/ annotations, one per setting:',
+    `${[INJECT_ANNOTATION, ...SETTING_OF_ANNOTATION.keys()].map(k => k.slice(ANNOTATION_PREFIX.length)).join(', ')}.`,
+    'Sizing a pod writes the settings given explicitly onto it, so that later runs reach the same answer.',
     '',
     EXIT_CODES_TEXT,
   );

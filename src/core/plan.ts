@@ -25,7 +25,7 @@ import { readPodPolicy } from './pod-policy';
 import { ContainerRole, PodContainer, PodVolumes, describeContainer, describeContainers, readPodVolumes, text } from './pod-view';
 import { Policy } from './policy';
 import { bytesCeil, formatBytes } from './quantity';
-import { POD_SETTINGS, PolicyInput, PolicySetting, settingAnnotation, settingText } from './settings';
+import { POD_SETTING_ANNOTATIONS, PolicyInput, PolicySetting, settingText } from './settings';
 import { windowsReason } from './windows';
 
 /** What the plan does to the pod. */
@@ -375,10 +375,10 @@ function annotationEdit(annotations: JsonObject, key: string, value: string): An
 /** Annotations for the per-pod settings that were chosen explicitly and that the pod does not carry yet. */
 function choiceAnnotations(annotations: JsonObject, chosen: PolicyInput, annotated: ReadonlySet<PolicySetting>): AnnotationEdit[] {
   const edits: AnnotationEdit[] = [];
-  for (const setting of POD_SETTINGS) {
+  for (const [setting, key] of POD_SETTING_ANNOTATIONS) {
     const value = chosen[setting];
     if (value === undefined || annotated.has(setting)) continue;
-    const edit = annotationEdit(annotations, settingAnnotation(setting), settingText(value));
+    const edit = annotationEdit(annotations, key, settingText(value));
     if (edit) edits.push(edit);
   }
   return edits;

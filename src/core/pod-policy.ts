@@ -11,7 +11,7 @@
 import { JsonObject } from './json';
 import { ANNOTATION_PREFIX, INJECT_ANNOTATION, SIZE_LIMIT_ANNOTATION } from './names';
 import { Policy, PolicyError, resolvePolicy } from './policy';
-import { POD_SETTINGS, PolicyInput, PolicySetting, SETTING_OF_ANNOTATION, readSetting, sameSetting, settingAnnotation, settingText } from './settings';
+import { POD_SETTING_ANNOTATIONS, PolicyInput, PolicySetting, SETTING_OF_ANNOTATION, readSetting, sameSetting, settingAnnotation, settingText } from './settings';
 
 export interface PodPolicy {
   /** The policy that sizes this pod. */
@@ -90,8 +90,7 @@ export interface SettingConflict {
 export function annotationConflicts(annotations: JsonObject, policy: Policy): SettingConflict[] {
   const conflicts: SettingConflict[] = [];
   const chosen = policy.input;
-  for (const setting of POD_SETTINGS) {
-    const key = settingAnnotation(setting);
+  for (const [setting, key] of POD_SETTING_ANNOTATIONS) {
     const raw = annotations[key];
     if (raw === undefined) continue;
     const read = typeof raw === 'string' ? readSetting(setting, raw, key) : raw;

@@ -55,6 +55,19 @@ const DECIMAL_SUFFIXES: Record<string, number> = {
   'E': 18,
 };
 
+/** Quantities parsed and byte counts formatted so far, bounded (see `remember`). */
+const parsed = new Map<string, Rational>();
+const formatted = new Map<bigint, string>();
+const CACHE_ENTRIES = 4096;
+/** Longer inputs are rare and not worth keeping (a hostile client could send many). */
+const MAX_CACHED_LENGTH = 32;
+
+/** Keeps a value, starting afresh when the cache is full: simple, and bounded whatever the input. */
+function remember<K, V>(cache: Map<K, V>, key: K, value: V): void {
+  if (cache.size >= CACHE_ENTRIES) cache.clear();
+  cache.set(key, value);
+}
+
 /** Largest magnitude the API server keeps; larger values are capped to it. */
 export const MAX_QUANTITY = 2n ** 63n - 1n;
 
@@ -83,6 +96,16 @@ const VALID_FORMS = 'a number with an optional suffix: Ki, Mi, Gi, Ti, Pi, Ei, n
  * @throws QuantityError with a message naming the input and the allowed forms
  */
 export function parseQuantity(input: string | number): Rational {
+  // Manifests repeat the same few quantities thousands of times (every replica's `2Gi`); a
+  // Rational is immutable, so one parse serves them all.
+  const cached = typeof input === 'string' ? parsed.get(input) : undefined;
+  if (cached) return cached;
+  const value = parseUncached(input);
+  if (typeof input === 'string' && input.length <= MAX_CACHED_LENGTH) remember(parsed, input, value);
+  return value;
+}
+
+function parseUncached(input: string | number): Rational {
   const raw = typeof input === 'number' ? numberToText(input) : input;
   if (typeof raw !== 'string') {
     throw new QuantityError(`quantity must be a string or a number, got ${describe(input)}`);
@@ -129,6 +152,14 @@ export function bytesFloor(input: string | number): bigint {
  * `1073741824n` → `1Gi`, `1536n * 2n ** 20n` → `1536Mi`, `1000n` → `1000`.
  */
 export function formatBytes(bytes: bigint): string {
+  const cached = formatted.get(bytes);
+  if (cached !== undefined) return cached;
+  const text = formatUncached(bytes);
+  remember(formatted, bytes, text);
+  return text;
+}
+
+function formatUncached(bytes: bigint): string {
   if (bytes === 0n) return '0';
   const magnitude = bytes < 0n ? -bytes : bytes;
   const units = Object.entries(BINARY_SUFFIXES).reverse();

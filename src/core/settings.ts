@@ -98,8 +98,11 @@ export function settingAnnotation(setting: PolicySetting): string {
   return `${ANNOTATION_PREFIX}${kebabName(setting)}`;
 }
 
-/** The annotation key of every per-pod setting, and back. */
-export const SETTING_OF_ANNOTATION: ReadonlyMap<string, PolicySetting> = new Map(POD_SETTINGS.map(s => [settingAnnotation(s), s]));
+/** Every per-pod setting with its annotation key, in table order. */
+export const POD_SETTING_ANNOTATIONS: readonly (readonly [PolicySetting, string])[] = POD_SETTINGS.map(s => [s, settingAnnotation(s)]);
+
+/** The setting of each per-pod annotation key. */
+export const SETTING_OF_ANNOTATION: ReadonlyMap<string, PolicySetting> = new Map(POD_SETTING_ANNOTATIONS.map(([s, key]) => [key, s]));
 
 /**
  * Reads one setting from text (a flag, an environment variable, an annotation). Only the text's
