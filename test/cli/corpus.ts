@@ -5,8 +5,8 @@
  * real `kubectl`, the CLI fixtures, and the examples' YAML when `npm run examples` has written it.
  *
  * The chart renders are mostly a ConfigMap holding the webhook server (one 57 KB string each), so
- * the workload-heavy pieces are repeated until they weigh as much: half the bytes are documents
- * inject only copies, half are workloads it plans and patches.
+ * the workload-heavy pieces are repeated until they weigh as much: about half the bytes are
+ * documents inject only copies, half are workloads it plans and patches.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -83,19 +83,35 @@ function examples(): CorpusPiece[] {
     .map(f => ({ source: `examples/dist/${f}`, text: fs.readFileSync(path.join(dist, f), 'utf8') }));
 }
 
-/** One round of the corpus: every chart render, then the workload pieces repeated to the same weight. */
+/**
+ * One round of the corpus: every chart render, each followed by its share of the workload pieces,
+ * repeated so that they weigh as much as the charts (so that any stretch of it is a similar mix).
+ */
 export function corpusUnit(): string {
   const { chart, workloads } = corpusPieces();
   const chartBytes = chart.reduce((n, p) => n + p.text.length, 0);
   const workloadBytes = workloads.reduce((n, p) => n + p.text.length, 0);
   const rounds = Math.max(1, Math.round(chartBytes / workloadBytes));
-  return joinFiles([...chart.map(p => p.text), ...Array.from({ length: rounds }, () => workloads.map(p => p.text)).flat()]);
+  const texts: string[] = [];
+  chart.forEach((render, i) => {
+    texts.push(render.text);
+    const share = Math.floor((rounds * (i + 1)) / chart.length) - Math.floor((rounds * i) / chart.length);
+    for (let r = 0; r < share; r++) texts.push(...workloads.map(p => p.text));
+  });
+  return joinFiles(texts);
 }
 
-/** Rounds of the corpus, as many as make at least `bytes` (a stream `cat` of the files would give). */
+/**
+ * About `bytes` of the corpus: as many rounds as make at least that, or for less than one round,
+ * its documents up to the first `---` after that many bytes.
+ */
 export function corpusOfSize(bytes: number): string {
   const unit = corpusUnit();
-  return repeatStream(unit, Math.max(1, Math.ceil(bytes / unit.length)));
+  if (bytes < unit.length) {
+    const cut = unit.indexOf('\n---\n', bytes);
+    return cut === -1 ? unit : unit.slice(0, cut + 1);
+  }
+  return repeatStream(unit, Math.ceil(bytes / unit.length));
 }
 
 /** A stream of `times` copies of a stream, each after a `---`. */
