@@ -101,17 +101,12 @@ export function corpusUnit(): string {
   return joinFiles(texts);
 }
 
-/**
- * About `bytes` of the corpus: as many rounds as make at least that, or for less than one round,
- * its documents up to the first `---` after that many bytes.
- */
+/** About `bytes` of the corpus: rounds of it, up to the first `---` after that many bytes. */
 export function corpusOfSize(bytes: number): string {
   const unit = corpusUnit();
-  if (bytes < unit.length) {
-    const cut = unit.indexOf('\n---\n', bytes);
-    return cut === -1 ? unit : unit.slice(0, cut + 1);
-  }
-  return repeatStream(unit, Math.ceil(bytes / unit.length));
+  const text = repeatStream(unit, Math.ceil(bytes / unit.length));
+  const cut = text.indexOf('\n---\n', bytes);
+  return cut === -1 ? text : text.slice(0, cut + 1);
 }
 
 /** A stream of `times` copies of a stream, each after a `---`. */
