@@ -28,7 +28,7 @@ export function goProgram(name: string): string {
   const result = spawnSync('go', ['build', '-p', '2', '-o', temporary, '.'], {
     cwd: dir,
     encoding: 'utf8',
-    env: { ...process.env, GOMAXPROCS: '2', GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local' },
+    env: { ...process.env, GOMAXPROCS: '2', GOFLAGS: '-mod=readonly', GOTOOLCHAIN: 'local' },
   });
   if (result.status !== 0) throw new Error(`go build in ${dir} failed: ${result.stderr || result.error}`);
   fs.renameSync(temporary, binary);
