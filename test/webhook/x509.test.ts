@@ -105,7 +105,8 @@ describe('DER reading refuses what is not DER, and always ends', () => {
       expect(element.raw.length).toBeLessThanOrEqual(buffer.length);
       expect(element.content.length).toBeLessThanOrEqual(element.raw.length - 2);
       // Constructed universal elements (SEQUENCE, SET: tags 0x20 to 0x3f) hold children; walk them as a certificate reader would.
-      return element.tag >= 0x20 && element.tag < 0x40 && depth < 20 ? 1 + readChildren(element).reduce((n, child) => n + walk(child.raw, depth + 1), 0) : 1;
+      if (element.tag < 0x20 || element.tag >= 0x40 || depth >= 20) return 1;
+      return 1 + readChildren(element).reduce((n, child) => n + walk(child.raw, depth + 1), 0);
     };
     let read = 0;
     let refused = 0;
