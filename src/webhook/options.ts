@@ -45,6 +45,8 @@ export interface WebhookServerOptions {
   /** Validated: `resolvePolicy(policy)` does not throw. */
   readonly policy: PolicyInput;
   readonly maxBodyBytes: number;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerClient: number;
   readonly logLevel: LogLevel;
   /** `--help` was given: print `webhookUsage()` and do nothing else. */
   readonly help?: boolean;
@@ -69,6 +71,8 @@ export interface WebhookArgsInput {
   readonly fixedSize?: string;
   readonly volumeName?: string;
   readonly maxBodyBytes?: number;
+  readonly maxConnections?: number;
+  readonly maxConnectionsPerClient?: number;
   readonly logLevel?: LogLevel;
 }
 
@@ -95,6 +99,14 @@ export const DEFAULT_TLS_KEY = '/etc/cdk8s-shm/tls/tls.key';
  */
 export const DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024;
 export const ENV_PREFIX = 'CDK8S_SHM_';
+/**
+ * Open connections at most. A TLS connection costs the server about 40 KB (1,500 held 56 MiB in
+ * test/reliability/connections.test.ts), so 1,000 stay far inside the container's 256Mi. The API
+ * server opens one connection per concurrent review (HTTP/1.1) and keeps a few idle.
+ */
+export const DEFAULT_MAX_CONNECTIONS = 1_000;
+/** Connections from one address at most: one pod cannot take all the slots of the API servers. */
+export const DEFAULT_MAX_CONNECTIONS_PER_CLIENT = 500;
 
 /**
  * The Node.js flags the server is deployed with (NODE_OPTIONS). The old-space cap keeps the heap
@@ -126,6 +138,8 @@ export const WEBHOOK_FLAGS: readonly WebhookFlag[] = [
   flag('fixed-size', 'fixedSize', 'QUANTITY', 'the /dev/shm size for pods without a memory limit when --without-limit is fixed'),
   flag('volume-name', 'volumeName', 'NAME', 'name of the injected volume', 'dshm'),
   flag('max-body-bytes', 'maxBodyBytes', 'BYTES', 'largest request body accepted', String(DEFAULT_MAX_BODY_BYTES)),
+  flag('max-connections', 'maxConnections', 'N', 'open connections at most; more are closed at accept', String(DEFAULT_MAX_CONNECTIONS)),
+  flag('max-connections-per-client', 'maxConnectionsPerClient', 'N', 'open connections from one client address at most', String(DEFAULT_MAX_CONNECTIONS_PER_CLIENT)),
   flag('log-level', 'logLevel', LOG_LEVELS.join('|'), 'least severe level written (JSON lines on stdout)', 'info'),
 ];
 
@@ -249,6 +263,11 @@ export function parseWebhookArgs(argv: readonly string[], env: Record<string, st
     volumeName: text('volumeName'),
   };
   resolvePolicyFlags(policy);
+  const maxConnections = integer('maxConnections', DEFAULT_MAX_CONNECTIONS, 1, 1_000_000);
+  const maxConnectionsPerClient = integer('maxConnectionsPerClient', Math.min(DEFAULT_MAX_CONNECTIONS_PER_CLIENT, maxConnections), 1, 1_000_000);
+  if (maxConnectionsPerClient > maxConnections) {
+    throw new Error(`${where('maxConnectionsPerClient')} (${maxConnectionsPerClient}) must not exceed ${where('maxConnections')} (${maxConnections})`);
+  }
 
   return {
     port,
@@ -260,6 +279,8 @@ export function parseWebhookArgs(argv: readonly string[], env: Record<string, st
     service,
     policy: withoutUndefined(policy),
     maxBodyBytes: integer('maxBodyBytes', DEFAULT_MAX_BODY_BYTES, 1024, 64 * 1024 * 1024),
+    maxConnections,
+    maxConnectionsPerClient,
     logLevel: oneOf('logLevel', LOG_LEVELS, 'info'),
   };
 }
@@ -316,6 +337,8 @@ function defaults(): WebhookServerOptions {
     tlsKey: DEFAULT_TLS_KEY,
     policy: {},
     maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+    maxConnections: DEFAULT_MAX_CONNECTIONS,
+    maxConnectionsPerClient: DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
     logLevel: 'info',
   };
 }

@@ -8,10 +8,11 @@
 import { X509Certificate } from 'node:crypto';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import * as https from 'node:https';
-import { AddressInfo, Socket } from 'node:net';
+import { AddressInfo } from 'node:net';
 import { resolvePolicy } from '../core';
 import { jsonShapeProblem } from './body-shape';
 import { CertificateFileWatcher, TlsMaterial, readTlsFiles } from './certificate-files';
+import { HANDSHAKE_TIMEOUT_MS, guardConnections } from './connections';
 import { KubeClient, KubeClientOptions, inClusterOptions } from './kube-client';
 import { Logger, createLogger } from './log';
 import { WebhookMetrics } from './metrics';
@@ -45,8 +46,20 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** TLS 1.0 and 1.1 are deprecated (RFC 8996); the API server speaks 1.2 and 1.3. */
-const TLS_OPTIONS = { minVersion: 'TLSv1.2' as const };
+/**
+ * TLS 1.0 and 1.1 are deprecated (RFC 8996); the API server speaks 1.2 and 1.3. TLS 1.2 is held to
+ * forward-secret AEAD suites (ECDHE with AES-GCM or ChaCha20-Poly1305), what Go offers first and
+ * what Mozilla's "intermediate" profile keeps: no CBC, no static RSA key exchange. Every TLS 1.3
+ * suite is AEAD.
+ */
+const TLS_OPTIONS = {
+  minVersion: 'TLSv1.2' as const,
+  ciphers: [
+    'TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256',
+    'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384',
+    'ECDHE-RSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305',
+  ].join(':'),
+};
 
 /**
  * The API server's webhook client keeps idle connections for 90 s (Go's transport default). The
@@ -114,6 +127,7 @@ export async function startWebhookServer(options: StartOptions): Promise<Running
   server = https.createServer({
     ...TLS_OPTIONS,
     ...initial,
+    handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     headersTimeout: HEADERS_TIMEOUT_MS,
     requestTimeout: REQUEST_TIMEOUT_MS,
@@ -121,16 +135,15 @@ export async function startWebhookServer(options: StartOptions): Promise<Running
     connectionsCheckingInterval: 1_000,
   }, (req, res) => handle(req, res));
 
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
-    if (error.code === 'ECONNRESET' || !socket.writable) {
-      socket.destroy();
-      return;
-    }
-    const code = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-    metrics.httpErrors.inc({ code: String(code) });
-    socket.end(`HTTP/1.1 ${code} ${code === 408 ? 'Request Timeout' : code === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  guardConnections(server, options, {
+    onRefused: limit => metrics.connectionsRefused.inc({ limit }),
+    onHttpError: status => metrics.httpErrors.inc({ code: String(status) }),
+    onHandshakeFailure: error => {
+      metrics.tlsHandshakeFailures.inc();
+      log.debug('TLS handshake failed', { error });
+    },
+    onOpenConnections: open => metrics.openConnections.set(open),
   });
-  server.on('tlsClientError', error => log.debug('TLS handshake failed', { error }));
 
   function send(res: ServerResponse, status: number, body: string, contentType = 'text/plain; charset=utf-8'): void {
     if (status >= 400) metrics.httpErrors.inc({ code: String(status) });
