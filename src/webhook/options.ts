@@ -33,6 +33,8 @@ export interface ServiceName {
 /** Everything the flags decide. */
 export interface WebhookServerOptions {
   readonly port: number;
+  /** Plain-HTTP port for `GET /metrics` alone; 0 for none. */
+  readonly metricsPort: number;
   readonly tlsMode: TlsMode;
   readonly tlsCert: string;
   readonly tlsKey: string;
@@ -55,6 +57,7 @@ export interface WebhookServerOptions {
 /** Flag values as a construct holds them; each field renders as the flag of the same name. */
 export interface WebhookArgsInput {
   readonly port?: number;
+  readonly metricsPort?: number;
   readonly tlsMode?: TlsMode;
   readonly tlsCert?: string;
   readonly tlsKey?: string;
@@ -89,6 +92,10 @@ export interface WebhookFlag {
 }
 
 export const DEFAULT_PORT = 8443;
+/** The port the SharedMemoryWebhook construct serves metrics on (the server alone serves none unless told). */
+export const DEFAULT_METRICS_PORT = 9090;
+/** How long self-managed TLS retries at start before the server gives up (the construct's startup probe covers it). */
+export const SELF_MANAGED_BOOTSTRAP_TIMEOUT_MS = 120_000;
 export const DEFAULT_TLS_CERT = '/etc/cdk8s-shm/tls/tls.crt';
 export const DEFAULT_TLS_KEY = '/etc/cdk8s-shm/tls/tls.key';
 /**
@@ -124,6 +131,7 @@ function flag(name: string, key: keyof WebhookArgsInput, value: string, descript
 /** Every flag of `cdk8s-shm webhook`, in the order the usage text and `webhookArgs` list them. */
 export const WEBHOOK_FLAGS: readonly WebhookFlag[] = [
   flag('port', 'port', 'PORT', 'HTTPS port to listen on', String(DEFAULT_PORT)),
+  flag('metrics-port', 'metricsPort', 'PORT', 'plain-HTTP port that serves only GET /metrics; 0 for none (/metrics is on the HTTPS port too)', '0'),
   flag('tls-mode', 'tlsMode', TLS_MODES.join('|'), 'files: serve --tls-cert/--tls-key and reload them when they change; self-managed: create, store and rotate the certificates in --tls-secret', 'files'),
   flag('tls-cert', 'tlsCert', 'FILE', 'serving certificate (PEM) in files mode', DEFAULT_TLS_CERT),
   flag('tls-key', 'tlsKey', 'FILE', 'private key (PEM) in files mode', DEFAULT_TLS_KEY),
@@ -219,6 +227,8 @@ export function parseWebhookArgs(argv: readonly string[], env: Record<string, st
   };
 
   const port = integer('port', DEFAULT_PORT, 0, 65535);
+  const metricsPort = integer('metricsPort', 0, 0, 65535);
+  if (metricsPort !== 0 && metricsPort === port) throw new Error(`${where('metricsPort')} (${metricsPort}) must differ from ${where('port')}`);
   const tlsMode = oneOf('tlsMode', TLS_MODES, 'files');
   const tlsSecretText = text('tlsSecret');
   let tlsSecret: NamespacedName | undefined;
@@ -271,6 +281,7 @@ export function parseWebhookArgs(argv: readonly string[], env: Record<string, st
 
   return {
     port,
+    metricsPort,
     tlsMode,
     tlsCert: text('tlsCert') ?? DEFAULT_TLS_CERT,
     tlsKey: text('tlsKey') ?? DEFAULT_TLS_KEY,
@@ -332,6 +343,7 @@ const POLICY_SETTINGS: Record<keyof PolicyInput, true> = {
 function defaults(): WebhookServerOptions {
   return {
     port: DEFAULT_PORT,
+    metricsPort: 0,
     tlsMode: 'files',
     tlsCert: DEFAULT_TLS_CERT,
     tlsKey: DEFAULT_TLS_KEY,

@@ -6,6 +6,7 @@
  * Built on Node's own `https` so that the whole server bundles into one small file.
  */
 import { X509Certificate } from 'node:crypto';
+import * as http from 'node:http';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import * as https from 'node:https';
 import { AddressInfo } from 'node:net';
@@ -41,6 +42,8 @@ export interface StartOptions extends WebhookServerOptions {
 export interface RunningServer {
   /** The port bound (the one asked for, or the one the system chose for port 0). */
   readonly port: number;
+  /** The plain-HTTP metrics port bound, if one was asked for. */
+  readonly metricsPort?: number;
   readonly metrics: WebhookMetrics;
   /** Stops accepting connections, lets in-flight requests finish, then resolves. */
   close(): Promise<void>;
@@ -154,6 +157,22 @@ export async function startWebhookServer(options: StartOptions): Promise<Running
     res.end(body);
   }
 
+  function sendMetrics(res: ServerResponse): void {
+    send(res, 200, metrics.render(), 'text/plain; version=0.0.4; charset=utf-8');
+  }
+
+  /** The metrics port serves `GET /metrics` and nothing else, in plain HTTP. */
+  function handleMetrics(req: IncomingMessage, res: ServerResponse): void {
+    if ((req.url ?? '/').split('?')[0] !== '/metrics') {
+      send(res, 404, 'not found\n');
+    } else if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('Allow', 'GET, HEAD');
+      send(res, 405, 'use GET\n');
+    } else {
+      sendMetrics(res);
+    }
+  }
+
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0];
     const method = req.method ?? 'GET';
@@ -168,8 +187,13 @@ export async function startWebhookServer(options: StartOptions): Promise<Running
     }
     const routes: Record<string, () => void> = {
       '/healthz': () => send(res, 200, 'ok\n'),
-      '/readyz': () => (draining ? send(res, 503, 'draining\n') : send(res, 200, 'ok\n')),
-      '/metrics': () => send(res, 200, metrics.render(), 'text/plain; version=0.0.4; charset=utf-8'),
+      '/readyz': () => {
+        if (draining) send(res, 503, 'draining\n');
+        // Until the webhook configuration trusts our CA, every call the API server makes would fail.
+        else if (selfManaged && !selfManaged.caBundlePublished) send(res, 503, 'waiting for the caBundle to be published\n');
+        else send(res, 200, 'ok\n');
+      },
+      '/metrics': () => sendMetrics(res),
     };
     const route = routes[path];
     if (!route) {
@@ -287,18 +311,35 @@ export async function startWebhookServer(options: StartOptions): Promise<Running
     });
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server!.once('error', reject);
-    server!.listen(options.port, options.host, () => {
-      server!.off('error', reject);
-      resolve();
-    });
-  }).catch(error => {
+  await listen(server, options.port, options.host).catch(error => {
     selfManaged?.stop();
     kube?.close();
     throw error;
   });
   const port = (server.address() as AddressInfo).port;
+
+  let metricsServer: http.Server | undefined;
+  if (options.metricsPort > 0) {
+    metricsServer = http.createServer({
+      keepAliveTimeout: 30_000,
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      requestTimeout: HEADERS_TIMEOUT_MS,
+      connectionsCheckingInterval: 1_000,
+    }, (req, res) => handleMetrics(req, res));
+    // A scraper needs a connection or two; nobody needs hundreds.
+    guardConnections(metricsServer, { maxConnections: 64, maxConnectionsPerClient: 16 }, {
+      onRefused: limit => metrics.connectionsRefused.inc({ limit }),
+      onHttpError: status => metrics.httpErrors.inc({ code: String(status) }),
+      onHandshakeFailure: () => undefined,
+      onOpenConnections: () => undefined,
+    });
+    await listen(metricsServer, options.metricsPort, options.host).catch(error => {
+      server!.close();
+      selfManaged?.stop();
+      kube?.close();
+      throw new Error(`cannot listen on --metrics-port ${options.metricsPort}: ${(error as Error).message}`);
+    });
+  }
 
   if (selfManaged) {
     selfManaged.start();
@@ -316,7 +357,8 @@ export async function startWebhookServer(options: StartOptions): Promise<Running
     });
     watcher.start();
   }
-  log.info('listening', { port, tlsMode: options.tlsMode, selection: policy.selection, withoutLimit: policy.withoutLimit });
+  const boundMetricsPort = metricsServer ? (metricsServer.address() as AddressInfo).port : undefined;
+  log.info('listening', { port, metricsPort: boundMetricsPort, tlsMode: options.tlsMode, selection: policy.selection, withoutLimit: policy.withoutLimit });
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -330,6 +372,9 @@ export async function startWebhookServer(options: StartOptions): Promise<Running
         server!.closeAllConnections();
       }, options.drainTimeoutMs ?? 25_000);
       force.unref();
+      // Scrapes have nothing in flight worth waiting for.
+      metricsServer?.close();
+      metricsServer?.closeAllConnections();
       server!.close(() => {
         clearTimeout(force);
         kube?.close();
@@ -342,7 +387,18 @@ export async function startWebhookServer(options: StartOptions): Promise<Running
     return closing;
   };
 
-  return { port, metrics, close };
+  return { port, metricsPort: boundMetricsPort, metrics, close };
+}
+
+/** Resolves once listening, rejects with the listen error (a port in use, say). */
+function listen(server: http.Server | https.Server, port: number, host: string | undefined): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }
 
 function required<T>(value: T | undefined, flag: string): T {

@@ -13,6 +13,7 @@ describe('parseWebhookArgs', () => {
   test('defaults', () => {
     expect(parseWebhookArgs([], {})).toEqual({
       port: 8443,
+      metricsPort: 0,
       tlsMode: 'files',
       tlsCert: '/etc/cdk8s-shm/tls/tls.crt',
       tlsKey: '/etc/cdk8s-shm/tls/tls.key',

@@ -26,6 +26,47 @@ async function start(argv: string[] = [], extra: Partial<StartOptions> = {}): Pr
   return { server, target: { port: server.port, ca: testTls.caPem } };
 }
 
+describe('the metrics port', () => {
+  let server: RunningServer;
+  let target: WebhookTarget;
+  let metricsPort: number;
+  beforeAll(async () => {
+    // A free port: listen on 0, read it, let it go.
+    const probe = net.createServer().listen(0, '127.0.0.1');
+    await new Promise(resolve => probe.once('listening', resolve));
+    metricsPort = (probe.address() as net.AddressInfo).port;
+    await new Promise(resolve => probe.close(resolve));
+    ({ server, target } = await start(['--metrics-port', String(metricsPort)]));
+  });
+  afterAll(() => server.close());
+
+  const plain = (method: string, path: string) => new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: metricsPort, method, path }, res => {
+      let text = '';
+      res.on('data', chunk => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+
+  test('serves GET /metrics in plain HTTP, and nothing else', async () => {
+    expect(server.metricsPort).toBe(metricsPort);
+    const metrics = await plain('GET', '/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.text).toMatch(/^cdk8s_shm_admission_in_flight 0$/m);
+    expect((await plain('GET', '/healthz')).status).toBe(404);
+    expect((await plain('POST', '/mutate')).status).toBe(404);
+    expect((await plain('POST', '/metrics')).status).toBe(405);
+    // The HTTPS port still has it too.
+    expect((await httpsRequest(target, { path: '/metrics' })).status).toBe(200);
+  });
+
+  test('the metrics port cannot be the serving port', () => {
+    expect(() => parseWebhookArgs(['--port', '9090', '--metrics-port', '9090'], {})).toThrow('--metrics-port (9090) must differ from --port');
+  });
+});
+
 describe('as kube-apiserver sees it', () => {
   let server: RunningServer;
   let target: WebhookTarget;
