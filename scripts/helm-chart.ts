@@ -22,9 +22,13 @@ import * as kplus from 'cdk8s-plus-28';
 import { stringify } from 'yaml';
 import {
   AgentPlacement, NamespaceSelection, PodSelection, PodsWithoutLimit, SharedMemoryAgent, SharedMemoryDomain,
-  SharedMemoryWebhook, WebhookFailurePolicy, WebhookTls,
+  SharedMemoryWebhook, WebhookFailurePolicy, WebhookNetworkPolicy, WebhookTls,
 } from '../src';
 import { DEFAULT_RATIO, SELECTIONS, WITHOUT_LIMIT_MODES } from '../src/core';
+import { DEFAULT_NODE_IMAGE, IMAGE_REFERENCE_PATTERN } from '../src/image-reference';
+import { SYSTEM_NAMESPACES, SYSTEM_PRIORITY_CLASSES } from '../src/system-names';
+import { DEFAULT_METRICS_PORT, DEFAULT_PORT } from '../src/webhook/options';
+import { createCertificateAuthority } from '../src/webhook/x509';
 
 const REPO = path.join(__dirname, '..');
 const BUNDLE = path.join(REPO, 'lib', 'bundle', 'webhook.js');
@@ -61,10 +65,19 @@ const W = {
   nodeImage: 'helmxnodeimage',
   priority: 'helmxpriority',
   excluded: 'helmxexcluded',
+  certManagerNamespace: 'helmxcertmanagerns',
   issuer: 'helmxissuer',
   issuerKind: 'HelmxKind',
   secret: 'helmxsecret',
-  caBundle: '-----BEGIN CERTIFICATE-----helmxca',
+  // A real certificate: the construct parses the caBundle it is given.
+  caBundle: createCertificateAuthority({ commonName: 'helmxca', validityMs: 3600_000 }).certPem,
+  labelKey: 'helmxlabelkey',
+  labelValue: 'helmxlabelvalue',
+  podAnnotationKey: 'helmxpodannotation',
+  podAnnotationValue: 'helmxpodannotationvalue',
+  // Ports the construct accepts and no other text holds.
+  port: 48111,
+  metricsPort: 49111,
   ratio: 0.123,
   minimum: 1111,
   maximum: 2222,
@@ -72,6 +85,9 @@ const W = {
   timeout: 29,
   replicas: 7,
 };
+/** The chart's test for a created namespace the cluster owns, and for a priority class that needs its quota. */
+const SYSTEM_NAMESPACE_LIST = `(list ${SYSTEM_NAMESPACES.map(n => `"${n}"`).join(' ')})`;
+const SYSTEM_PRIORITY_LIST = `(list ${SYSTEM_PRIORITY_CLASSES.map(n => `"${n}"`).join(' ')})`;
 
 const WEBHOOK_DIMENSIONS: Dimension<unknown>[] = [
   {
@@ -83,13 +99,22 @@ const WEBHOOK_DIMENSIONS: Dimension<unknown>[] = [
   { name: 'namespaces', options: [{ value: 'all', when: 'eq .Values.webhook.namespaceSelection "all"' }, { value: 'opt-in', when: 'eq .Values.webhook.namespaceSelection "opt-in"' }] },
   { name: 'image', options: [{ value: false, when: 'not .Values.webhook.image' }, { value: true, when: '.Values.webhook.image' }] },
   { name: 'createNamespace', options: [{ value: false, when: 'not .Values.namespace.create' }, { value: true, when: '.Values.namespace.create' }] },
+  { name: 'networkPolicy', options: [{ value: false, when: 'not .Values.networkPolicy.enabled' }, { value: true, when: '.Values.networkPolicy.enabled' }] },
+  { name: 'admissionPolicies', options: [{ value: true, when: '.Values.webhook.admissionPolicies' }, { value: false, when: 'not .Values.webhook.admissionPolicies' }] },
+  {
+    name: 'criticalPriority',
+    options: [
+      { value: true, when: `and (has .Values.webhook.priorityClassName ${SYSTEM_PRIORITY_LIST}) (ne .Release.Namespace "kube-system")` },
+      { value: false, when: `not (and (has .Values.webhook.priorityClassName ${SYSTEM_PRIORITY_LIST}) (ne .Release.Namespace "kube-system"))` },
+    ],
+  },
 ];
 
 function synthWebhook(c: Combination, bundle: string): unknown[] {
   const app = new App();
   const chart = new Chart(app, 'chart');
   const tls = c.tls === 'self-managed' ? WebhookTls.selfManaged()
-    : c.tls === 'cert-manager' ? WebhookTls.certManager(c.issuer ? { issuerName: W.issuer, issuerKind: W.issuerKind } : {})
+    : c.tls === 'cert-manager' ? WebhookTls.certManager({ namespace: W.certManagerNamespace, ...(c.issuer ? { issuerName: W.issuer, issuerKind: W.issuerKind } : {}) })
       : WebhookTls.provided({ secretName: W.secret, caBundle: W.caBundle });
   new SharedMemoryWebhook(chart, 'webhook', {
     namespace: W.namespace,
@@ -109,12 +134,30 @@ function synthWebhook(c: Combination, bundle: string): unknown[] {
     maximum: Size.mebibytes(W.maximum),
     podsWithoutLimit: PodsWithoutLimit.fixedSize(Size.mebibytes(W.fixedSize)),
     sizeUnboundedShm: true,
-    priorityClassName: W.priority,
+    priorityClassName: c.criticalPriority ? SYSTEM_PRIORITY_CLASSES[0] : W.priority,
+    port: W.port,
+    metricsPort: W.metricsPort,
+    labels: { [W.labelKey]: W.labelValue },
+    podAnnotations: { [W.podAnnotationKey]: W.podAnnotationValue },
+    networkPolicy: c.networkPolicy ? WebhookNetworkPolicy.restrict({ apiServerCidrs: ['10.0.0.0/8'], metricsNamespaces: ['monitoring'] }) : undefined,
+    admissionPolicies: c.admissionPolicies as boolean,
   });
   const objects = chart.toJson() as any[];
   for (const o of objects) {
     // Numbers and enums are replaced where they sit, not by value: a bare 7 or Fail could be anything.
-    if (o.kind === 'Deployment') o.spec.replicas = 'helmxreplicas';
+    if (o.kind === 'Deployment') {
+      o.spec.replicas = 'helmxreplicas';
+      // Maps and lists the user gives whole are written whole by the chart.
+      const pod = o.spec.template.spec;
+      pod.nodeSelector = 'helmxnodeselector';
+      pod.tolerations = 'helmxtolerations';
+      pod.affinity = 'helmxaffinity';
+      pod.containers[0].resources = 'helmxresources';
+    }
+    if (o.kind === 'NetworkPolicy') {
+      o.spec.ingress = 'helmxingress';
+      if (o.spec.egress.length > 0) o.spec.egress = 'helmxegress';
+    }
     if (o.kind === 'MutatingWebhookConfiguration') {
       for (const w of o.webhooks) {
         w.timeoutSeconds = 'helmxtimeout';
@@ -148,13 +191,38 @@ function webhookRules(bundle: string): Rule[] {
       ...arg('fixed-size', `${W.fixedSize}Mi`),
       replace: indent => `{{- if eq .Values.policy.withoutLimit "fixed" }}\n${indent}- {{ printf "--fixed-size=%v" (required "policy.fixedSize is required when policy.withoutLimit is fixed" .Values.policy.fixedSize) | quote }}\n{{- end }}`,
     },
-    { find: `- ${W.excluded}`, line: true, replace: indent => `{{- range without .Values.webhook.excludedNamespaces "kube-system" .Release.Namespace }}\n${indent}- {{ . | quote }}\n{{- end }}` },
+    {
+      find: `- ${W.excluded}`,
+      line: true,
+      replace: indent => '{{- $certManager := ternary .Values.tls.certManager.namespace "" (eq .Values.tls.mode "cert-manager") }}\n'
+        + `{{- range without .Values.webhook.excludedNamespaces "kube-system" .Release.Namespace $certManager }}\n${indent}- {{ . | quote }}\n{{- end }}`,
+    },
+    { find: `- ${W.certManagerNamespace}`, line: true, replace: indent => `${indent}- {{ .Values.tls.certManager.namespace | quote }}` },
+    { find: `${W.labelKey}: ${W.labelValue}`, line: true, replace: indent => `{{- with .Values.webhook.labels }}\n{{ toYaml . | indent ${indent.length} }}\n{{- end }}` },
+    {
+      find: `${W.podAnnotationKey}: ${W.podAnnotationValue}`,
+      line: true,
+      replace: indent => `{{- with .Values.webhook.podAnnotations }}\n{{ toYaml . | indent ${indent.length} }}\n{{- end }}`,
+    },
+    { find: 'nodeSelector: helmxnodeselector', line: true, replace: indent => `${indent}nodeSelector: {{- toYaml .Values.webhook.nodeSelector | nindent ${indent.length + 2} }}` },
+    {
+      find: 'tolerations: helmxtolerations',
+      line: true,
+      replace: indent => `{{- with .Values.webhook.tolerations }}\n${indent}tolerations: {{- toYaml . | nindent ${indent.length + 2} }}\n{{- end }}`,
+    },
+    { find: 'affinity: helmxaffinity', line: true, replace: indent => `{{- with .Values.webhook.affinity }}\n${indent}affinity: {{- toYaml . | nindent ${indent.length + 2} }}\n{{- end }}` },
+    { find: 'resources: helmxresources', line: true, replace: indent => `${indent}resources: {{- toYaml .Values.webhook.resources | nindent ${indent.length + 2} }}` },
+    { find: 'ingress: helmxingress', line: true, replace: networkPolicyIngress },
+    { find: 'egress: helmxegress', line: true, replace: networkPolicyEgress },
     { find: 'helmxbundle', replace: `{{ required "${BUNDLE_IN_CHART} is missing from the chart: run the build (npx projen compile), or set webhook.image" (.Files.Get "${BUNDLE_IN_CHART}") | quote }}` },
     { find: sha256(bundle), replace: `{{ .Files.Get "${BUNDLE_IN_CHART}" | sha256sum }}` },
     { find: 'helmxreplicas', replace: '{{ .Values.webhook.replicas }}' },
     { find: 'helmxtimeout', replace: '{{ .Values.webhook.timeoutSeconds }}' },
     { find: 'helmxfailurepolicy', replace: '{{ .Values.webhook.failurePolicy }}' },
-    { find: Buffer.from(W.caBundle).toString('base64'), replace: '{{ required "tls.provided.caBundle (PEM) is required when tls.mode is provided" .Values.tls.provided.caBundle | b64enc }}' },
+    { find: Buffer.from(W.caBundle).toString('base64'), replace: '{{ include "cdk8s-shm.caBundle" . }}' },
+    { find: String(W.port), replace: '{{ .Values.webhook.port }}' },
+    { find: String(W.metricsPort), replace: '{{ .Values.webhook.metricsPort }}' },
+    { find: SYSTEM_PRIORITY_CLASSES[0], replace: '{{ .Values.webhook.priorityClassName | quote }}' },
     { find: W.nodeImage, replace: '{{ .Values.webhook.nodeImage | quote }}' },
     { find: W.image, replace: '{{ .Values.webhook.image | quote }}' },
     { find: W.priority, replace: '{{ .Values.webhook.priorityClassName | quote }}' },
@@ -164,6 +232,58 @@ function webhookRules(bundle: string): Rule[] {
     { find: W.name, replace: '{{ include "cdk8s-shm.webhookName" . }}' },
     { find: W.namespace, replace: '{{ .Release.Namespace }}' },
   ];
+}
+
+/** The NetworkPolicy's ingress, written out: its lists come from values. */
+function networkPolicyIngress(indent: string): string {
+  const i = indent;
+  return [
+    `${i}ingress:`,
+    `${i}- ports:`,
+    `${i}  - port: {{ .Values.webhook.port }}`,
+    `${i}    protocol: TCP`,
+    '{{- with .Values.networkPolicy.apiServerCidrs }}',
+    `${i}  from:`,
+    '{{- range . }}',
+    `${i}  - ipBlock:`,
+    `${i}      cidr: {{ . | quote }}`,
+    '{{- end }}',
+    '{{- end }}',
+    '{{- with .Values.networkPolicy.metricsNamespaces }}',
+    `${i}- ports:`,
+    `${i}  - port: {{ $.Values.webhook.metricsPort }}`,
+    `${i}    protocol: TCP`,
+    `${i}  from:`,
+    `${i}  - namespaceSelector:`,
+    `${i}      matchExpressions:`,
+    `${i}      - key: kubernetes.io/metadata.name`,
+    `${i}        operator: In`,
+    `${i}        values:`,
+    '{{- range . }}',
+    `${i}        - {{ . | quote }}`,
+    '{{- end }}',
+    '{{- end }}',
+  ].join('\n');
+}
+
+/** The NetworkPolicy's egress in self-managed TLS mode, written out. */
+function networkPolicyEgress(indent: string): string {
+  const i = indent;
+  return [
+    `${i}egress:`,
+    `${i}- ports:`,
+    '{{- range .Values.networkPolicy.apiServerPorts }}',
+    `${i}  - port: {{ . }}`,
+    `${i}    protocol: TCP`,
+    '{{- end }}',
+    '{{- with .Values.networkPolicy.apiServerCidrs }}',
+    `${i}  to:`,
+    '{{- range . }}',
+    `${i}  - ipBlock:`,
+    `${i}      cidr: {{ . | quote }}`,
+    '{{- end }}',
+    '{{- end }}',
+  ].join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -190,6 +310,13 @@ const AGENT_DIMENSIONS: Dimension<unknown>[] = [
   { name: 'placement', options: [{ value: 'labeled', when: 'eq .Values.agent.placement "labeled-nodes"' }, { value: 'all', when: 'eq .Values.agent.placement "all-nodes"' }] },
   { name: 'systemV', options: [{ value: false, when: 'not .Values.agent.systemV' }, { value: true, when: '.Values.agent.systemV' }] },
   { name: 'createNamespace', options: [{ value: true, when: '.Values.agent.createNamespace' }, { value: false, when: 'not .Values.agent.createNamespace' }] },
+  {
+    name: 'criticalPriority',
+    options: [
+      { value: true, when: `and (has .Values.agent.priorityClassName ${SYSTEM_PRIORITY_LIST}) (ne .Values.agent.namespace "kube-system")` },
+      { value: false, when: `not (and (has .Values.agent.priorityClassName ${SYSTEM_PRIORITY_LIST}) (ne .Values.agent.namespace "kube-system"))` },
+    ],
+  },
 ];
 
 function synthAgent(c: Combination): unknown[] {
@@ -206,7 +333,7 @@ function synthAgent(c: Combination): unknown[] {
       placement: c.placement === 'all' ? AgentPlacement.allNodes() : AgentPlacement.labeledNodes({ key: A.labelKey, value: A.labelValue }),
       domain: SharedMemoryDomain.tmpfs({ size: Size.mebibytes(A.sizeMebibytes) }),
       mounterImage: A.mounterImage,
-      priorityClassName: A.priority,
+      priorityClassName: c.criticalPriority ? SYSTEM_PRIORITY_CLASSES[1] : A.priority,
       containers: [{
         name: 'agent',
         image: A.image,
@@ -241,6 +368,7 @@ function agentRules(): Rule[] {
     { find: A.mounterImage, replace: '{{ .Values.agent.mounterImage | quote }}' },
     { find: A.image, replace: '{{ .Values.agent.image | quote }}' },
     { find: A.priority, replace: '{{ .Values.agent.priorityClassName | quote }}' },
+    { find: SYSTEM_PRIORITY_CLASSES[1], replace: '{{ .Values.agent.priorityClassName | quote }}' },
     { find: A.labelKey, replace: '{{ .Values.agent.nodeLabel.key }}' },
     { find: A.labelValue, replace: '{{ .Values.agent.nodeLabel.value | quote }}' },
     { find: A.namespace, replace: '{{ .Values.agent.namespace }}' },
@@ -384,8 +512,29 @@ webhook:
   replicas: 2
   # An image whose entrypoint is the webhook server; empty runs the server bundled in this chart
   # (${BUNDLE_IN_CHART}, in a ConfigMap) with nodeImage.
+  # Pin either image by digest: registry/name:tag@sha256:<64 hex digits>.
   image: ""
-  nodeImage: docker.io/library/node:22.12.0-alpine3.21
+  nodeImage: ${DEFAULT_NODE_IMAGE}
+  # The HTTPS port in the pods (the Service offers 443), and a plain-HTTP port for GET /metrics only.
+  port: ${DEFAULT_PORT}
+  metricsPort: ${DEFAULT_METRICS_PORT}
+  # Where the server pods run. Helm merges maps with these defaults (set a key to null to drop it);
+  # kubernetes.io/os: linux must stay, the Node.js image is Linux-only.
+  nodeSelector:
+    kubernetes.io/os: linux
+  tolerations: []
+  affinity: {}
+  # CPU and memory of the server container.
+  resources:
+    requests: {cpu: 50m, memory: 64Mi}
+    limits: {memory: 256Mi}
+  # More labels on every object and on the pods (never in selectors), and more pod annotations.
+  labels: {}
+  podAnnotations: {}
+  # ValidatingAdmissionPolicies (Kubernetes 1.30+): the webhook's ServiceAccount may change only
+  # caBundle in its own MutatingWebhookConfiguration, and only who may update that configuration
+  # may change the server code ConfigMap. false only on older clusters.
+  admissionPolicies: true
   # What the API server does when the webhook is down: Ignore (the pod keeps the runtime's
   # 64Mi /dev/shm) or Fail.
   failurePolicy: Ignore
@@ -395,7 +544,18 @@ webhook:
   namespaceSelection: all
   # More namespaces never sent to the webhook (kube-system and the release namespace never are).
   excludedNamespaces: []
+  # A system- class outside kube-system comes with a ResourceQuota for it in the release namespace
+  # (some clusters, GKE among them, admit such pods only where one exists).
   priorityClassName: system-cluster-critical
+
+# A NetworkPolicy for the webhook pods: ingress on the serving port (from apiServerCidrs, or any
+# address) and on the metrics port (from pods in metricsNamespaces); egress only to the API
+# server, and only in self-managed TLS mode. The server resolves no names.
+networkPolicy:
+  enabled: false
+  apiServerCidrs: []
+  apiServerPorts: [443, 6443]
+  metricsNamespaces: []
 
 tls:
   # self-managed: the server makes, stores and rotates its own CA and certificate;
@@ -403,8 +563,12 @@ tls:
   # provided: your own kubernetes.io/tls Secret and the CA that signed it.
   mode: self-managed
   certManager:
+    # Empty: a CA of the chart's own (a self-signed Issuer, a CA Certificate and a CA Issuer).
     issuerName: ""
     issuerKind: Issuer
+    # Never sent to the webhook, so that cert-manager can always start.
+    namespace: cert-manager
+  # caBundle: PEM, or the base64 of that PEM.
   provided:
     secretName: ""
     caBundle: ""
@@ -442,6 +606,9 @@ agent:
 function valuesSchema(): unknown {
   const quantity = { type: 'string', pattern: '^$|^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$' };
   const dns = { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 };
+  const image = { type: 'string', pattern: `^${IMAGE_REFERENCE_PATTERN}$` };
+  const port = { type: 'integer', minimum: 1, maximum: 65535 };
+  const stringMap = { type: 'object', additionalProperties: { type: 'string' } };
   return {
     $schema: 'https://json-schema.org/draft-07/schema#',
     type: 'object',
@@ -467,8 +634,17 @@ function valuesSchema(): unknown {
         properties: {
           name: { anyOf: [{ const: '' }, { ...dns, maxLength: 52 }] },
           replicas: { type: 'integer', minimum: 1 },
-          image: { type: 'string' },
-          nodeImage: { type: 'string', minLength: 1 },
+          image: { anyOf: [{ const: '' }, image] },
+          nodeImage: image,
+          port,
+          metricsPort: port,
+          nodeSelector: stringMap,
+          tolerations: { type: 'array', items: { type: 'object' } },
+          affinity: { type: 'object' },
+          resources: { type: 'object' },
+          labels: stringMap,
+          podAnnotations: stringMap,
+          admissionPolicies: { type: 'boolean' },
           failurePolicy: { enum: ['Ignore', 'Fail'] },
           timeoutSeconds: { type: 'integer', minimum: 1, maximum: 30 },
           namespaceSelection: { enum: ['all', 'opt-in'] },
@@ -481,8 +657,18 @@ function valuesSchema(): unknown {
         additionalProperties: false,
         properties: {
           mode: { enum: ['self-managed', 'cert-manager', 'provided'] },
-          certManager: { type: 'object', properties: { issuerName: { type: 'string' }, issuerKind: { enum: ['Issuer', 'ClusterIssuer'] } } },
+          certManager: { type: 'object', properties: { issuerName: { type: 'string' }, issuerKind: { enum: ['Issuer', 'ClusterIssuer'] }, namespace: dns } },
           provided: { type: 'object', properties: { secretName: { type: 'string' }, caBundle: { type: 'string' } } },
+        },
+      },
+      networkPolicy: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          enabled: { type: 'boolean' },
+          apiServerCidrs: { type: 'array', items: { type: 'string', pattern: '^[0-9a-fA-F:.]+/[0-9]{1,3}$' } },
+          apiServerPorts: { type: 'array', items: port },
+          metricsNamespaces: { type: 'array', items: dns },
         },
       },
       agent: {
@@ -493,7 +679,7 @@ function valuesSchema(): unknown {
           name: { ...dns, maxLength: 52 },
           namespace: dns,
           createNamespace: { type: 'boolean' },
-          image: { type: 'string' },
+          image: { anyOf: [{ const: '' }, image] },
           command: { type: 'array', items: { type: 'string' } },
           args: { type: 'array', items: { type: 'string' } },
           resources: { type: 'object' },
@@ -501,7 +687,7 @@ function valuesSchema(): unknown {
           placement: { enum: ['labeled-nodes', 'all-nodes'] },
           nodeLabel: { type: 'object', properties: { key: { type: 'string', minLength: 1 }, value: { type: 'string' } } },
           systemV: { type: 'boolean' },
-          mounterImage: { type: 'string', minLength: 1 },
+          mounterImage: image,
           priorityClassName: { type: 'string' },
         },
         if: { properties: { enabled: { const: true } } },
@@ -514,6 +700,25 @@ function valuesSchema(): unknown {
 const HELPERS = `{{/* The base name of the webhook's objects: webhook.name, or "<release>-webhook". */}}
 {{- define "cdk8s-shm.webhookName" -}}
 {{- default (printf "%s-webhook" .Release.Name) .Values.webhook.name | trunc 52 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* tls.provided.caBundle as the webhook configuration holds it: base64 of PEM, given as PEM or as base64. */}}
+{{- define "cdk8s-shm.caBundle" -}}
+{{- $ca := required "tls.provided.caBundle (PEM, or base64 PEM) is required when tls.mode is provided" .Values.tls.provided.caBundle -}}
+{{- if contains "-----BEGIN CERTIFICATE-----" $ca -}}
+{{- $ca | b64enc -}}
+{{- else if contains "-----BEGIN CERTIFICATE-----" (b64dec (nospace $ca)) -}}
+{{- nospace $ca -}}
+{{- else -}}
+{{- fail "tls.provided.caBundle must be PEM (-----BEGIN CERTIFICATE-----) or the base64 of that PEM" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A created namespace must never be one the cluster owns: its Pod Security labels would change. */}}
+{{- define "cdk8s-shm.checkCreatedNamespace" -}}
+{{- if has .namespace ${SYSTEM_NAMESPACE_LIST} -}}
+{{- fail (printf "%s would relabel %s, a namespace the cluster owns: use a namespace of its own, or set %s=false" .value .namespace .value) -}}
+{{- end -}}
 {{- end -}}
 `;
 
@@ -551,8 +756,10 @@ export function generateChart(outDir: string): void {
     'README.md': README,
     '.helmignore': HELMIGNORE,
     'templates/_helpers.tpl': HELPERS,
-    'templates/webhook.yaml': header + webhook,
-    'templates/agent.yaml': `${header}{{- if .Values.agent.enabled }}\n${agent}{{- end }}\n`,
+    'templates/webhook.yaml': `${header}{{- if .Values.namespace.create }}{{ include "cdk8s-shm.checkCreatedNamespace" (dict "namespace" .Release.Namespace "value" "namespace.create") }}{{- end }}\n${webhook}`,
+    'templates/agent.yaml': `${header}{{- if .Values.agent.enabled }}\n`
+      + '{{- if .Values.agent.createNamespace }}{{ include "cdk8s-shm.checkCreatedNamespace" (dict "namespace" .Values.agent.namespace "value" "agent.createNamespace") }}{{- end }}\n'
+      + `${agent}{{- end }}\n`,
     'files/.gitignore': '# Copied from lib/bundle/webhook.js by the build (scripts/helm-chart.ts); never committed.\nwebhook.js\n',
     [BUNDLE_IN_CHART]: bundle,
   };

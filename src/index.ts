@@ -4,4 +4,5 @@ export * from './shared-memory-domain';
 export * from './agent-placement';
 export * from './shared-memory-agent';
 export * from './webhook-tls';
+export * from './webhook-network-policy';
 export * from './shared-memory-webhook';

@@ -8,8 +8,10 @@ import { TolerationJson } from './agent/share-plan';
 import { AgentShareSpec, ShareStage } from './agent/share-stage';
 import { AgentPlacement } from './agent-placement';
 import { ANNOTATION_PREFIX, INJECT_ANNOTATION, SHM_MOUNT_PATH, isDns1123Label } from './core';
+import { checkImageReference } from './image-reference';
 import { ShmPipeline } from './pipeline';
 import { SharedMemoryDomain } from './shared-memory-domain';
+import { checkCreatedNamespace, priorityClassQuota } from './system-names';
 
 /**
  * Properties for `SharedMemoryAgent`.
@@ -71,14 +73,18 @@ export interface SharedMemoryAgentProps {
 
   /**
    * Whether to create the namespace, labeled for Pod Security `enforce: privileged` (the agent
-   * needs a hostPath volume) with `warn` and `audit` at `baseline`.
+   * needs a hostPath volume) with `warn` and `audit` at `baseline`. A namespace the cluster owns
+   * (`kube-system`, `kube-public`, `kube-node-lease`, `default`) is never created: set this to
+   * false to deploy into one unchanged.
    *
    * @default true
    */
   readonly createNamespace?: boolean;
 
   /**
-   * Priority class of the agent pods.
+   * Priority class of the agent pods. With a `system-` class outside `kube-system`, a
+   * ResourceQuota for that class is created in the namespace: some clusters (GKE among them)
+   * admit pods of those classes only where such a quota exists.
    *
    * @default "system-node-critical"
    */
@@ -86,7 +92,8 @@ export interface SharedMemoryAgentProps {
 
   /**
    * Image of the init container that mounts the tmpfs (or opens the `/dev/shm` directory). It
-   * needs `sh`, `awk`, `mount` and `chmod`; pin it, by digest if you can.
+   * needs `sh`, `awk`, `mount` and `chmod`; pin it by digest
+   * (`busybox:1.36.1@sha256:<64 hex digits>`) if you can.
    *
    * @default "busybox:1.36.1"
    */
@@ -223,6 +230,9 @@ export class SharedMemoryAgent extends Construct {
     if (!props.containers || props.containers.length === 0) {
       throw new Error(`'containers' of ${subject} is empty: give the agent containers`);
     }
+    const mounterImage = checkImageReference(props.mounterImage ?? DEFAULT_MOUNTER_IMAGE, 'mounterImage', subject);
+    const priorityClassName = props.priorityClassName ?? 'system-node-critical';
+    if (props.createNamespace ?? true) checkCreatedNamespace(this.namespaceName, 'namespace', 'createNamespace', subject);
 
     let namespace: kplus.Namespace | undefined;
     if (props.createNamespace ?? true) {
@@ -246,7 +256,13 @@ export class SharedMemoryAgent extends Construct {
       path: this.hostPath,
       type: kplus.HostPathVolumeType.DIRECTORY_OR_CREATE,
     });
-    this.addMounterTo(this.daemonSet, volume, props.mounterImage ?? DEFAULT_MOUNTER_IMAGE);
+    this.addMounterTo(this.daemonSet, volume, mounterImage);
+    // A node-critical DaemonSet has a pod per node: far fewer than 10,000.
+    const quota = priorityClassQuota(this.name, this.namespaceName, priorityClassName, 10_000);
+    if (quota) {
+      const quotaObject = new ApiObject(this, 'PriorityClassQuota', quota);
+      if (namespace) quotaObject.node.addDependency(namespace);
+    }
     for (const container of props.containers) this.addAgentContainer(container, volume, subject);
 
     if (placement.everyNode) {
@@ -259,7 +275,7 @@ export class SharedMemoryAgent extends Construct {
     // where the pod's `hostIPC` is `hostIpc` and an IntOrString is `{ value }`.
     const daemonSetObject = ApiObject.of(this.daemonSet);
     daemonSetObject.addJsonPatch(
-      JsonPatch.add('/spec/template/spec/priorityClassName', props.priorityClassName ?? 'system-node-critical'),
+      JsonPatch.add('/spec/template/spec/priorityClassName', priorityClassName),
       JsonPatch.add('/spec/template/spec/nodeSelector', this.nodeSelector()),
       // One node at a time; no surge, so two agents never run side by side on one domain.
       JsonPatch.add('/spec/updateStrategy', { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: { value: 1 }, maxSurge: { value: 0 } } }),

@@ -164,6 +164,45 @@ describe('SharedMemoryAgent: the DaemonSet', () => {
   });
 });
 
+describe('SharedMemoryAgent never harms the cluster', () => {
+  test.each(['kube-system', 'kube-public', 'kube-node-lease', 'default'])('creating namespace %s is refused, with the fix', namespace => {
+    expect(() => newAgent(Testing.chart(), { namespace })).toThrow(`'namespace' (${namespace}) of SharedMemoryAgent 'node-agent' is a namespace the cluster owns, `
+      + "and 'createNamespace' would relabel it: choose a namespace of its own, or set 'createNamespace: false'");
+  });
+
+  test('a ResourceQuota lets its namespace hold system-node-critical pods; none in kube-system or for another class', () => {
+    const chart = Testing.chart();
+    newAgent(chart);
+    const objects = Testing.synth(chart);
+    expectValid(objects);
+    expect(one(objects, 'ResourceQuota')).toEqual({
+      apiVersion: 'v1',
+      kind: 'ResourceQuota',
+      metadata: { name: 'node-agent-critical-pods', namespace: 'node-agent' },
+      spec: {
+        hard: { pods: '10000' },
+        scopeSelector: { matchExpressions: [{ scopeName: 'PriorityClass', operator: 'In', values: ['system-node-critical'] }] },
+      },
+    });
+    // Applied after its namespace.
+    expect(objects.findIndex(o => o.kind === 'Namespace')).toBeLessThan(objects.findIndex(o => o.kind === 'ResourceQuota'));
+    for (const props of [{ namespace: 'kube-system', createNamespace: false }, { priorityClassName: 'platform-agents' }]) {
+      const other = Testing.chart();
+      newAgent(other, props);
+      expect(Testing.synth(other).some(o => o.kind === 'ResourceQuota')).toBe(false);
+    }
+  });
+
+  test('the mounter image may be pinned by digest; a malformed digest is refused', () => {
+    const digest = `sha256:${'3c'.repeat(32)}`;
+    const chart = Testing.chart();
+    newAgent(chart, { mounterImage: `busybox:1.36.1@${digest}` });
+    expect(one(Testing.synth(chart), 'DaemonSet').spec.template.spec.initContainers[0].image).toBe(`busybox:1.36.1@${digest}`);
+    expect(() => newAgent(Testing.chart(), { mounterImage: 'busybox@sha256:1234' }))
+      .toThrow("'mounterImage' (\"busybox@sha256:1234\") of SharedMemoryAgent 'node-agent' is not an image reference: a digest is sha256: and 64 lower-case hex digits");
+  });
+});
+
 describe('SharedMemoryAgent.share()', () => {
   test('mounts the domain HostToContainer, pins the pods to agent nodes and opts them out of the per-pod /dev/shm', () => {
     const chart = Testing.chart();
@@ -409,7 +448,7 @@ describe('examples/node-agent.ts', () => {
     const chart: Chart = nodeAgentExample(Testing.app());
     const objects = Testing.synth(chart);
     expectValid(objects);
-    expect(objects.map(o => o.kind)).toEqual(['Namespace', 'DaemonSet', 'Namespace', 'Deployment']);
+    expect(objects.map(o => o.kind)).toEqual(['Namespace', 'DaemonSet', 'ResourceQuota', 'Namespace', 'Deployment']);
     const web = one(objects, 'Deployment').spec.template.spec;
     expect(web.containers[0].volumeMounts[0]).toEqual({ name: 'routing-agent-shm', mountPath: SHM_MOUNT_PATH, mountPropagation: 'HostToContainer' });
     expect(web.nodeSelector['cdk8s-shm.io/routing-agent']).toBe('true');

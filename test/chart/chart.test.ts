@@ -10,14 +10,17 @@ import * as path from 'path';
 import { App, Chart, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { parseAllDocuments } from 'yaml';
-import { CHART_VALUE_SETS as V, PROVIDED_CA_PEM } from './value-sets';
+import { CHART_VALUE_SETS as V } from './value-sets';
 import { BUNDLE_IN_CHART, generateChart } from '../../scripts/helm-chart';
 import {
-  NamespaceSelection, PodSelection, SharedMemoryAgent, SharedMemoryDomain, SharedMemoryWebhook, WebhookFailurePolicy, WebhookTls,
+  NamespaceSelection, PodSelection, SharedMemoryAgent, SharedMemoryDomain, SharedMemoryWebhook, WebhookFailurePolicy,
+  WebhookNetworkPolicy, WebhookTls,
 } from '../../src';
 import { parseWebhookArgs } from '../../src/webhook/options';
+import { createCertificateAuthority } from '../../src/webhook/x509';
 import { bundle, run, tool } from '../cli/tools';
 import { expectValidAgainstSchema } from '../support/schema';
+import { PLACEMENT_PROPS, PLACEMENT_VALUES } from '../support/webhook-props';
 
 const REPO = path.join(__dirname, '..', '..');
 const COMMITTED = path.join(REPO, 'charts', 'cdk8s-shm');
@@ -96,14 +99,15 @@ describe('helm template', () => {
     const objects = template();
     expect(objects.map(o => o.kind).sort()).toEqual([
       'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment', 'MutatingWebhookConfiguration', 'PodDisruptionBudget',
-      'Role', 'RoleBinding', 'Secret', 'Service', 'ServiceAccount',
+      'ResourceQuota', 'Role', 'RoleBinding', 'Secret', 'Service', 'ServiceAccount',
+      'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'ValidatingAdmissionPolicyBinding',
     ]);
     expectValidAgainstSchema(objects);
     const deployment = find(objects, 'Deployment');
     expect(deployment.metadata).toMatchObject({ name: 'cdk8s-shm-webhook', namespace: 'cdk8s-shm' });
     expect(deployment.spec.replicas).toBe(2);
     expect(containerOf(objects).args).toEqual([
-      '--port=8443', '--tls-mode=self-managed', '--tls-secret=cdk8s-shm/cdk8s-shm-webhook-tls', '--webhook-configuration=cdk8s-shm-webhook',
+      '--port=8443', '--metrics-port=9090', '--tls-mode=self-managed', '--tls-secret=cdk8s-shm/cdk8s-shm-webhook-tls', '--webhook-configuration=cdk8s-shm-webhook',
       '--service=cdk8s-shm-webhook.cdk8s-shm', '--selection=opt-out',
     ]);
     expect(find(objects, 'ConfigMap').data['webhook.js']).toBe(serverBundle);
@@ -141,6 +145,103 @@ describe('helm template', () => {
     })));
   });
 
+  test('pod placement, resources, ports, extra labels and annotations, a NetworkPolicy: equal to the construct', () => {
+    const values = path.join(path.dirname(chartDir), 'placement-values.yaml');
+    fs.writeFileSync(values, [
+      ...PLACEMENT_VALUES,
+      'networkPolicy:',
+      '  enabled: true',
+      '  apiServerCidrs: [10.0.0.0/24, fd00::/64]',
+      '  apiServerPorts: [6443]',
+      '  metricsNamespaces: [monitoring, observability]',
+      '',
+    ].join('\n'));
+    const objects = template([], ['--values', values]);
+    expectValidAgainstSchema(objects);
+    const construct = synthWebhook({
+      createNamespace: false,
+      podSelection: PodSelection.OPT_OUT,
+      ...PLACEMENT_PROPS,
+      networkPolicy: WebhookNetworkPolicy.restrict({ apiServerCidrs: ['10.0.0.0/24', 'fd00::/64'], apiServerPorts: [6443], metricsNamespaces: ['monitoring', 'observability'] }),
+    });
+    expect(byKey(objects)).toEqual(byKey(construct));
+    expect(find(objects, 'NetworkPolicy').spec.egress).toEqual([{ ports: [{ port: 6443, protocol: 'TCP' }], to: [{ ipBlock: { cidr: '10.0.0.0/24' } }, { ipBlock: { cidr: 'fd00::/64' } }] }]);
+    expect(containerOf(objects).ports.map((p: any) => p.containerPort)).toEqual([10250, 9443]);
+  });
+
+  test('a NetworkPolicy with the defaults, outside self-managed TLS: no egress at all', () => {
+    const objects = template(['networkPolicy.enabled=true', 'tls.mode=cert-manager']);
+    expect(find(objects, 'NetworkPolicy').spec).toMatchObject({ ingress: [{ ports: [{ port: 8443, protocol: 'TCP' }] }], egress: [] });
+    expect(byKey(objects)).toEqual(byKey(synthWebhook({
+      createNamespace: false,
+      podSelection: PodSelection.OPT_OUT,
+      tls: WebhookTls.certManager(),
+      networkPolicy: WebhookNetworkPolicy.restrict(),
+    })));
+  });
+
+  test('a priority class of your own gets no quota; admissionPolicies=false drops the policies', () => {
+    const objects = template(['webhook.priorityClassName=platform-high', 'webhook.admissionPolicies=false']);
+    expect(objects.some(o => o.kind === 'ResourceQuota' || o.kind.startsWith('ValidatingAdmissionPolicy'))).toBe(false);
+    expect(find(objects, 'Deployment').spec.template.spec.priorityClassName).toBe('platform-high');
+    expect(byKey(objects)).toEqual(byKey(synthWebhook({
+      createNamespace: false,
+      podSelection: PodSelection.OPT_OUT,
+      priorityClassName: 'platform-high',
+      admissionPolicies: false,
+    })));
+    const quota = find(template(['webhook.priorityClassName=system-node-critical']), 'ResourceQuota');
+    expect(quota.spec.scopeSelector.matchExpressions).toEqual([{ scopeName: 'PriorityClass', operator: 'In', values: ['system-node-critical'] }]);
+  });
+
+  test('installed into kube-system (not created): no quota there', () => {
+    const result = run(helm, ['template', 'cdk8s-shm', chartDir, '--namespace', 'kube-system']);
+    expect(result.status).toBe(0);
+    const kinds = parseAllDocuments(result.stdout).map(d => d.toJS()).filter(o => o).map(o => o.kind);
+    expect(kinds).not.toContain('ResourceQuota');
+    expect(kinds).not.toContain('Namespace');
+  });
+
+  test.each(['kube-system', 'kube-public', 'kube-node-lease', 'default'])('namespace.create=true in %s is refused', namespace => {
+    const result = run(helm, ['template', 'cdk8s-shm', chartDir, '--namespace', namespace, '--set', 'namespace.create=true']);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain(`namespace.create would relabel ${namespace}, a namespace the cluster owns`);
+  });
+
+  test('the agent creating kube-system is refused; deploying into it unchanged is not', () => {
+    const agent = ['agent.enabled=true', 'agent.image=registry.example.com/agent:1.0.0', 'agent.namespace=kube-system'];
+    expect(() => template(agent)).toThrow('agent.createNamespace would relabel kube-system, a namespace the cluster owns');
+    const objects = template([...agent, 'agent.createNamespace=false']);
+    expect(objects.some(o => o.kind === 'Namespace' && o.metadata.name === 'kube-system')).toBe(false);
+    expect(find(objects, 'DaemonSet').metadata.namespace).toBe('kube-system');
+    // No quota in kube-system, and one next to an agent elsewhere.
+    expect(objects.filter(o => o.kind === 'ResourceQuota').map(o => o.metadata.namespace)).toEqual(['cdk8s-shm']);
+    expect(template(agent.slice(0, 2)).filter(o => o.kind === 'ResourceQuota').map(o => o.metadata.namespace).sort()).toEqual(['cdk8s-shm', 'shm-agent']);
+  });
+
+  test('images by digest are accepted, malformed digests refused by the values schema', () => {
+    const digest = `sha256:${'0f'.repeat(32)}`;
+    const objects = template([`webhook.nodeImage=docker.io/library/node:24.19.0-alpine3.24@${digest}`]);
+    expect(containerOf(objects).image).toBe(`docker.io/library/node:24.19.0-alpine3.24@${digest}`);
+    expect(containerOf(template([`webhook.image=registry.example.com/webhook@${digest}`])).image).toBe(`registry.example.com/webhook@${digest}`);
+    expect(() => template(['webhook.nodeImage=node@sha256:abc'])).toThrow('nodeImage');
+    expect(() => template(['agent.enabled=true', 'agent.image=a:1', 'agent.mounterImage=busybox@sha256:xyz'])).toThrow('mounterImage');
+  });
+
+  test('cert-manager: the CA chain, and its namespace never sent to the webhook', () => {
+    const objects = template(['tls.mode=cert-manager', 'tls.certManager.namespace=certs', 'webhook.excludedNamespaces={certs,monitoring}']);
+    expect(objects.filter(o => o.kind === 'Certificate').map(o => o.metadata.name).sort()).toEqual(['cdk8s-shm-webhook', 'cdk8s-shm-webhook-ca']);
+    expect(objects.filter(o => o.kind === 'Issuer').map(o => o.metadata.name).sort()).toEqual(['cdk8s-shm-webhook-ca', 'cdk8s-shm-webhook-selfsigned']);
+    expect(find(objects, 'MutatingWebhookConfiguration').webhooks[0].namespaceSelector.matchExpressions[0].values)
+      .toEqual(['kube-system', 'cdk8s-shm', 'certs', 'monitoring']);
+    expect(byKey(objects)).toEqual(byKey(synthWebhook({
+      createNamespace: false,
+      podSelection: PodSelection.OPT_OUT,
+      tls: WebhookTls.certManager({ namespace: 'certs' }),
+      excludedNamespaces: ['certs', 'monitoring'],
+    })));
+  });
+
   test('cert-manager with an existing ClusterIssuer: no Issuer of our own', () => {
     const objects = template(V.certManagerClusterIssuer.sets);
     expect(find(objects, 'Issuer')).toBeUndefined();
@@ -149,11 +250,21 @@ describe('helm template', () => {
     expectValidAgainstSchema(objects, ['Certificate']);
   });
 
-  test('provided TLS: the caBundle and the Secret', () => {
-    const pem = PROVIDED_CA_PEM;
-    const objects = template(V.provided.sets, V.provided.extra);
+  test('provided TLS: the caBundle (PEM or base64) and the Secret', () => {
+    const pem = createCertificateAuthority({ commonName: 'chart-ca', validityMs: 3600_000 }).certPem;
+    const objects = template(['tls.mode=provided', 'tls.provided.secretName=my-tls'], ['--set-string', `tls.provided.caBundle=${pem}`]);
     expectValidAgainstSchema(objects);
     expect(Buffer.from(find(objects, 'MutatingWebhookConfiguration').webhooks[0].clientConfig.caBundle, 'base64').toString()).toBe(pem);
+    const base64 = Buffer.from(pem).toString('base64');
+    const fromBase64 = template(['tls.mode=provided', 'tls.provided.secretName=my-tls', `tls.provided.caBundle=${base64}`]);
+    expect(find(fromBase64, 'MutatingWebhookConfiguration').webhooks[0].clientConfig.caBundle).toBe(base64);
+    expect(byKey(fromBase64)).toEqual(byKey(synthWebhook({
+      createNamespace: false,
+      podSelection: PodSelection.OPT_OUT,
+      tls: WebhookTls.provided({ secretName: 'my-tls', caBundle: base64 }),
+    })));
+    expect(() => template(['tls.mode=provided', 'tls.provided.secretName=my-tls', 'tls.provided.caBundle=not-a-certificate']))
+      .toThrow('tls.provided.caBundle must be PEM (-----BEGIN CERTIFICATE-----) or the base64 of that PEM');
     expect(find(objects, 'Deployment').spec.template.spec.volumes).toContainEqual({ name: 'tls', secret: { secretName: 'my-tls' } });
     expect(containerOf(objects).args).toContain('--tls-mode=files');
     expect(find(objects, 'Role')).toBeUndefined();
