@@ -27,12 +27,19 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     'esbuild@^0.25.0', // bundles the webhook server and the CLI into single files shipped in lib/
     'fast-check@^3.23.0', // property tests
     'autocannon@^8.0.0', // load generator for benchmarks
+    // The CSI node plugin's gRPC server and the CSI spec's protobuf messages, bundled into
+    // lib/bundle/csi-plugin.js by esbuild, never required at runtime.
+    '@grpc/grpc-js@^1.14.0',
+    '@grpc/proto-loader@^0.8.0',
+    'protobufjs@^7.5.5',
   ],
 
   jestOptions: {
     updateSnapshot: javascript.UpdateSnapshot.NEVER,
     jestConfig: {
       testMatch: ['<rootDir>/test/**/*.test.ts'],
+      // Conformance suites need Go (they build their tools): `npm run conformance`, not `npm test`.
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/conformance/'],
       coverageReporters: ['text-summary', 'lcov'],
     },
   },
@@ -72,8 +79,10 @@ for (const dir of ['examples', 'bench', 'scripts']) {
   project.eslint?.addLintPattern(dir);
   project.eslint?.allowDevDeps(`${dir}/**`);
 }
-// The CLI's dependencies (yaml) are bundled into lib/bundle/cli.js by esbuild, never required at runtime.
+// The CLI's dependencies (yaml) and the CSI plugin's (gRPC, protobuf) are bundled into
+// lib/bundle/*.js by esbuild, never required at runtime.
 project.eslint?.allowDevDeps('src/cli/**');
+project.eslint?.allowDevDeps('src/csi/**');
 project.npmignore?.addPatterns('/scripts/', '/.tmp/', '/examples/dist/');
 
 // Benchmarks (not part of the test suite): the webhook against a bare HTTPS floor, synth overhead,
@@ -93,6 +102,19 @@ project.addTask('fuzz', {
   steps: [
     { spawn: project.compileTask.name },
     { exec: 'jest test/reliability --testTimeout=1800000 --coverage=false', receiveArgs: true },
+  ],
+});
+
+// Conformance suites that build their tools from the Go module proxy (csi-sanity for the CSI node
+// plugin), so they need Go and stay out of `npm test`. As root they run with real mounts.
+project.addTask('conformance', {
+  description: 'CSI conformance (csi-sanity, built from the Go module proxy) against the bundled node plugin',
+  steps: [
+    { exec: 'node scripts/bundle.mjs' },
+    {
+      exec: "jest --testMatch '<rootDir>/test/conformance/**/*.test.ts' --testPathIgnorePatterns /node_modules/ --coverage=false --runInBand",
+      receiveArgs: true,
+    },
   ],
 });
 
