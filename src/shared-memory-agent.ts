@@ -2,15 +2,20 @@ import { ApiObject, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { checkHostPath, checkLabel, checkMountPath } from './agent/checks';
+import { CsiNodePlugin, DEFAULT_KUBELET_DIR, DEFAULT_REGISTRAR_IMAGE } from './agent/csi-node-plugin';
 import { DOMAIN_CONTAINER_PATH, hostShmPreparerScript, tmpfsMounterScript } from './agent/mounter';
-import { PSS_AUDIT, PSS_ENFORCE, PSS_WARN, forbiddingLevel } from './agent/pod-security';
-import { ShareSpec, TolerationJson, planShare } from './agent/share-plan';
+import { PSS_AUDIT, PSS_ENFORCE, PSS_WARN, forbiddingLevel, namespaceLevelError } from './agent/pod-security';
+import { DomainVolume, ShareSpec, TolerationJson, planShare } from './agent/share-plan';
+import { AgentDelivery } from './agent-delivery';
 import { AgentPlacement } from './agent-placement';
 import { addPatchOperations } from './api-object-patch';
+import { DEFAULT_NODE_IMAGE } from './bundled-program';
 import {
   ANNOTATION_PREFIX, INJECT_ANNOTATION, SHM_MOUNT_PATH,
-  describeObject, isDns1123Label, normalizeMountPath, objectAt, podTemplateOf, setAnnotationOps, stringAt,
+  describeObject, isCsiDriverName, isDns1123Label, isDns1123Subdomain, normalizeMountPath, objectAt, podTemplateOf,
+  setAnnotationOps, stringAt,
 } from './core';
+import { DOMAIN_ATTRIBUTE, Tenant, formatTenant } from './csi/options';
 import { renderUntransformed } from './render-transform';
 import { SharedMemory } from './shared-memory';
 import { SharedMemoryDomain } from './shared-memory-domain';
@@ -41,6 +46,15 @@ export interface SharedMemoryAgentProps {
    * @default - SharedMemoryDomain.tmpfs({ size: Size.gibibytes(1) })
    */
   readonly domain?: SharedMemoryDomain;
+
+  /**
+   * How the domain reaches the pods: inline volumes of the agent's CSI node plugin, which admits
+   * only the agent's tenants and is allowed by Pod Security `restricted`, or hostPath volumes
+   * (less safe: see `AgentDelivery.hostPath()`).
+   *
+   * @default AgentDelivery.csi()
+   */
+  readonly delivery?: AgentDelivery;
 
   /**
    * Where the agent containers (and, unless `share()` says otherwise, the business containers)
@@ -74,8 +88,8 @@ export interface SharedMemoryAgentProps {
   readonly namespace?: string;
 
   /**
-   * Whether to create the namespace, labeled for Pod Security `enforce: privileged` (the agent
-   * needs a hostPath volume) with `warn` and `audit` at `baseline`.
+   * Whether to create the namespace, labeled for Pod Security `enforce: privileged` (the CSI
+   * node plugin, or the hostPath mounter, runs there) with `warn` and `audit` at `baseline`.
    *
    * @default true
    */
@@ -89,8 +103,9 @@ export interface SharedMemoryAgentProps {
   readonly priorityClassName?: string;
 
   /**
-   * Image of the init container that mounts the tmpfs (or opens the `/dev/shm` directory). It
-   * needs `sh`, `awk`, `mount` and `chmod`; pin it, by digest if you can.
+   * Image of the init container that mounts the tmpfs (or opens the `/dev/shm` directory) with
+   * the hostPath delivery (the CSI plugin does it itself). It needs `sh`, `awk`, `mount` and
+   * `chmod`; pin it, by digest if you can.
    *
    * @default "busybox:1.36.1"
    */
@@ -123,7 +138,7 @@ export interface SharedMemoryShareOptions {
   readonly mountPath?: string;
 
   /**
-   * Name of the hostPath volume added to the business pods.
+   * Name of the volume (an inline csi volume, or a hostPath one) added to the business pods.
    *
    * @default - `<agent name>-shm`
    */
@@ -144,9 +159,13 @@ interface Binding {
 
 /**
  * A node agent (a DaemonSet around your agent containers) and the node-level shared-memory domain
- * it shares with business pods on the same node: a memory-backed host directory mounted at
+ * it shares with business pods on the same node: a memory-backed directory on the node, mounted at
  * `/dev/shm` (or `mountPath`) in the agent and in every pod connected with `share()`, plus, when
  * `systemV` is on, the node's IPC namespace.
+ *
+ * By default a CSI node plugin of this package (its own DaemonSet in the agent's namespace, with
+ * a `CSIDriver` object) owns the domain and publishes it as an inline `csi` volume into the pods
+ * of the agent's tenants only: business namespaces keep Pod Security `baseline` or `restricted`.
  *
  * This is for agents that used to live inside every business image and talk to the business
  * process through shared memory (seed 002). Two containers of one pod already share System V IPC
@@ -185,6 +204,18 @@ export class SharedMemoryAgent extends Construct {
   public readonly domain: SharedMemoryDomain;
 
   /**
+   * How the domain reaches the pods.
+   */
+  public readonly delivery: AgentDelivery;
+
+  /**
+   * The CSI driver name, with the CSI delivery.
+   *
+   * @default - none: the hostPath delivery
+   */
+  public readonly csiDriverName?: string;
+
+  /**
    * The node label key the agent selects.
    *
    * @default - none: the agent runs on every Linux node
@@ -204,6 +235,7 @@ export class SharedMemoryAgent extends Construct {
   public readonly daemonSet: kplus.DaemonSet;
 
   private readonly tolerations: TolerationJson[];
+  private readonly explicitTenants: Tenant[] = [];
   private readonly bindings: Binding[] = [];
   private readonly _warnings: string[] = [];
 
@@ -220,6 +252,8 @@ export class SharedMemoryAgent extends Construct {
     this.mountPath = checkMountPath(props.mountPath ?? SHM_MOUNT_PATH, 'mountPath', subject);
     this.systemV = props.systemV ?? false;
     this.namespaceName = props.namespace ?? this.name;
+    this.delivery = props.delivery ?? AgentDelivery.csi();
+    if (this.delivery.usesCsi) this.csiDriverName = this.checkCsiOptions(subject);
 
     const placement = props.placement ?? AgentPlacement.labeledNodes();
     if (!placement.everyNode) {
@@ -240,7 +274,8 @@ export class SharedMemoryAgent extends Construct {
       namespace = new kplus.Namespace(this, 'Namespace', {
         metadata: {
           name: this.namespaceName,
-          // hostPath needs `privileged`; warn and audit still report anything beyond baseline.
+          // The CSI plugin (or the hostPath mounter) needs `privileged`; warn and audit still report
+          // anything beyond baseline.
           labels: { [PSS_ENFORCE]: 'privileged', [PSS_WARN]: 'baseline', [PSS_AUDIT]: 'baseline' },
         },
       });
@@ -251,11 +286,9 @@ export class SharedMemoryAgent extends Construct {
       serviceAccount: props.serviceAccount,
     });
     if (namespace) this.daemonSet.node.addDependency(namespace);
-    const volume = kplus.Volume.fromHostPath(this, 'Domain', this.volumeName(), {
-      path: this.hostPath,
-      type: kplus.HostPathVolumeType.DIRECTORY_OR_CREATE,
-    });
-    this.addMounterTo(this.daemonSet, volume, props.mounterImage ?? DEFAULT_MOUNTER_IMAGE);
+    const volume = this.delivery.usesCsi
+      ? this.deliverByCsi(namespace, props, placement.everyNode)
+      : this.deliverByHostPath(props.mounterImage ?? DEFAULT_MOUNTER_IMAGE);
     for (const container of props.containers) this.addAgentContainer(container, volume, subject);
 
     if (placement.everyNode) {
@@ -278,6 +311,10 @@ export class SharedMemoryAgent extends Construct {
       this._warnings.push(`${subject} shares System V shared memory: it runs with hostIPC, in the node's IPC namespace, `
         + 'where it can read and remove every System V segment and POSIX message queue on the node');
     }
+    if (!this.delivery.usesCsi) {
+      this._warnings.push(`${subject} delivers its domain by hostPath: every namespace that shares with it must run Pod Security `
+        + "'privileged', and any pod of a privileged namespace can mount the domain; AgentDelivery.csi() needs neither");
+    }
     if (!this.domain.dedicatedTmpfs) {
       this._warnings.push(`${subject} keeps its shared memory in ${this.hostPath} on the node's own /dev/shm: `
         + "nothing but that /dev/shm's size bounds it, and other users of the node's /dev/shm compete for it");
@@ -295,9 +332,11 @@ export class SharedMemoryAgent extends Construct {
 
   /**
    * Connects a cdk8s-plus workload (Deployment, StatefulSet, DaemonSet, Job, CronJob or Pod) to
-   * the agent: mounts the domain in the chosen containers (HostToContainer propagation), sets
-   * `hostIPC` if System V is on, and makes the pods land only on nodes where the agent runs
-   * (node selector and toleration). Checked at synthesis against the final workload.
+   * the agent: mounts the domain in the chosen containers (an inline csi volume of the agent's
+   * driver, or with the hostPath delivery a hostPath volume with HostToContainer propagation),
+   * makes the workload's namespace and ServiceAccount a tenant of the CSI plugin, sets `hostIPC`
+   * if System V is on, and makes the pods land only on nodes where the agent runs (node selector
+   * and toleration). Checked at synthesis against the final workload.
    *
    * @param workload the business workload
    * @param options which containers, where, under what volume name
@@ -361,7 +400,9 @@ export class SharedMemoryAgent extends Construct {
   private validateAgent(createdNamespace: boolean): string[] {
     for (const warning of this._warnings) console.warn(`[${this.node.path}] Warning: ${warning}`);
     const level = createdNamespace ? undefined : forbiddingLevel(this.node.root, this.namespaceName);
-    return level ? [this.namespaceError(`the DaemonSet of ${this.describe()}`, this.namespaceName, level)] : [];
+    if (!level) return [];
+    const needs = [this.delivery.usesCsi ? 'the privileged CSI node plugin' : 'the hostPath volume', ...(this.systemV ? ['hostIPC'] : [])];
+    return [namespaceLevelError(`the DaemonSet of ${this.describe()}`, this.namespaceName, level, needs, this.describe())];
   }
 
   /** Patches one business workload, or returns why it cannot be connected. */
@@ -374,10 +415,16 @@ export class SharedMemoryAgent extends Construct {
     }
     const location = podTemplateOf(json);
     if (!location) return [`${binding.subject} has no pod template: share() needs a Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job or CronJob`];
-    const namespace = stringAt(objectAt(objectAt(json)?.metadata)?.namespace) ?? 'default';
+    const namespace = namespaceOf(json);
     const errors: string[] = [];
-    const level = forbiddingLevel(this.node.root, namespace);
-    if (level) errors.push(this.namespaceError(binding.subject, namespace, level));
+    // Only what the pods need beyond an inline csi volume, which even `restricted` allows.
+    const needs = [...(this.delivery.usesCsi ? [] : ['the hostPath volume']), ...(this.systemV ? ['hostIPC'] : [])];
+    const level = needs.length > 0 ? forbiddingLevel(this.node.root, namespace) : undefined;
+    if (level) {
+      const fix = !this.delivery.usesCsi ? (this.systemV ? undefined : 'deliver the domain with AgentDelivery.csi()')
+        : "turn 'systemV' off (POSIX shared memory through the CSI volume needs no change to the namespace)";
+      errors.push(namespaceLevelError(binding.subject, namespace, level, needs, this.describe(), fix));
+    }
     const mountPath = binding.options.mountPath ?? this.mountPath;
     if (binding.perPodShm && normalizeMountPath(mountPath) === SHM_MOUNT_PATH) {
       errors.push(`${binding.subject} gets a per-pod /dev/shm from SharedMemory.addTo() and shares ${this.describe()} at ${SHM_MOUNT_PATH}: `
@@ -404,7 +451,7 @@ export class SharedMemoryAgent extends Construct {
       subject: binding.subject,
       agent: this.describe(),
       volumeName: binding.options.volumeName ?? this.volumeName(),
-      hostPath: this.hostPath,
+      volume: this.domainVolume(),
       mountPath,
       systemV: this.systemV,
       nodeSelector: this.nodeSelector(),
@@ -413,10 +460,10 @@ export class SharedMemoryAgent extends Construct {
     };
   }
 
-  private namespaceError(subject: string, namespace: string, level: string): string {
-    const needs = this.systemV ? 'the hostPath volume and hostIPC' : 'the hostPath volume';
-    return `${subject} is in namespace '${namespace}', whose Pod Security level '${level}' (label ${PSS_ENFORCE}) forbids ${needs} `
-      + `that ${this.describe()} needs: label namespace '${namespace}' ${PSS_ENFORCE}=privileged (keep ${PSS_WARN} and ${PSS_AUDIT} at baseline)`;
+  private domainVolume(): DomainVolume {
+    return this.csiDriverName !== undefined
+      ? { kind: 'csi', driver: this.csiDriverName, domain: this.name }
+      : { kind: 'hostPath', path: this.hostPath };
   }
 
   private nodeSelector(): Record<string, string> {
@@ -431,6 +478,62 @@ export class SharedMemoryAgent extends Construct {
 
   private describe(): string {
     return `SharedMemoryAgent '${this.node.id}'`;
+  }
+
+  /** The driver name; the explicit tenants, checked. */
+  private checkCsiOptions(subject: string): string {
+    const options = this.delivery._options ?? {};
+    const driverName = options.driverName ?? `${this.name}.cdk8s-shm.io`;
+    if (!isCsiDriverName(driverName)) {
+      throw new Error(`the CSI driver name '${driverName}' of ${subject} must be at most 63 characters forming a DNS-1123 subdomain: `
+        + "set 'driverName' in AgentDelivery.csi()");
+    }
+    for (const tenant of options.tenants ?? []) {
+      if (!isDns1123Label(tenant.namespace) || (tenant.serviceAccount !== undefined && !isDns1123Subdomain(tenant.serviceAccount))) {
+        throw new Error(`'tenants' of AgentDelivery.csi() in ${subject} has ${JSON.stringify(tenant)}: `
+          + "give a namespace (a DNS-1123 label) and optionally a 'serviceAccount' (a DNS-1123 subdomain)");
+      }
+      this.explicitTenants.push(tenant.serviceAccount === undefined ? { namespace: tenant.namespace } : { ...tenant });
+    }
+    return driverName;
+  }
+
+  /** The CSI node plugin owns the domain; the agent pods mount it like any tenant. */
+  private deliverByCsi(namespace: kplus.Namespace | undefined, props: SharedMemoryAgentProps, everyNode: boolean): kplus.Volume {
+    const options = this.delivery._options ?? {};
+    const agentTenant: Tenant = { namespace: this.namespaceName, serviceAccount: props.serviceAccount?.name ?? 'default' };
+    const plugin = new CsiNodePlugin(this, 'CsiNodePlugin', {
+      agentName: this.name,
+      namespace: this.namespaceName,
+      driverName: this.csiDriverName!,
+      domainKind: this.domain.dedicatedTmpfs ? 'tmpfs' : 'host-shm',
+      domainSizeBytes: this.domain._sizeBytes,
+      hostPath: this.hostPath,
+      tenants: () => uniqueTenants([agentTenant, ...this.explicitTenants, ...this.bindings.flatMap(b => tenantOf(b.apiObject))]),
+      nodeSelector: this.nodeSelector(),
+      tolerations: everyNode ? 'all' : this.tolerations,
+      priorityClassName: props.priorityClassName ?? 'system-node-critical',
+      nodeImage: options.nodeImage ?? DEFAULT_NODE_IMAGE,
+      registrarImage: options.registrarImage ?? DEFAULT_REGISTRAR_IMAGE,
+      kubeletDir: checkMountPath(options.kubeletDir ?? DEFAULT_KUBELET_DIR, 'kubeletDir', `AgentDelivery.csi() of ${this.describe()}`),
+    });
+    if (namespace) plugin.node.addDependency(namespace);
+    // The driver first: an agent pod would only wait for it, but the manifest reads in order.
+    this.daemonSet.node.addDependency(plugin);
+    return kplus.Volume.fromCsi(this, 'Domain', this.csiDriverName!, {
+      name: this.volumeName(),
+      attributes: { [DOMAIN_ATTRIBUTE]: this.name },
+    });
+  }
+
+  /** A hostPath volume of the domain directory, and the init container that prepares it. */
+  private deliverByHostPath(mounterImage: string): kplus.Volume {
+    const volume = kplus.Volume.fromHostPath(this, 'Domain', this.volumeName(), {
+      path: this.hostPath,
+      type: kplus.HostPathVolumeType.DIRECTORY_OR_CREATE,
+    });
+    this.addMounterTo(this.daemonSet, volume, mounterImage);
+    return volume;
   }
 
   /** The only privileged container: it mounts the tmpfs and exits. */
@@ -483,6 +586,35 @@ export class SharedMemoryAgent extends Construct {
       ...props,
       securityContext: { capabilities: { drop: [kplus.Capability.ALL] }, ...props.securityContext },
     });
-    container.mount(this.mountPath, volume, { propagation: kplus.MountPropagation.HOST_TO_CONTAINER });
+    container.mount(this.mountPath, volume, this.delivery.usesCsi ? {} : { propagation: kplus.MountPropagation.HOST_TO_CONTAINER });
   }
+}
+
+function namespaceOf(json: unknown): string {
+  return stringAt(objectAt(objectAt(json)?.metadata)?.namespace) ?? 'default';
+}
+
+/** The namespace and ServiceAccount of a shared workload's pods; none when it cannot render yet. */
+function tenantOf(apiObject: ApiObject): Tenant[] {
+  let json: unknown;
+  try {
+    json = renderUntransformed(apiObject);
+  } catch {
+    return [];
+  }
+  const pod = objectAt(podTemplateOf(json)?.template.spec);
+  // `serviceAccount` is the deprecated spelling the API server still accepts.
+  const serviceAccount = stringAt(pod?.serviceAccountName) ?? stringAt(pod?.serviceAccount) ?? 'default';
+  return [{ namespace: namespaceOf(json), serviceAccount }];
+}
+
+/** Without repeats (a namespace-wide tenant covers that namespace's ServiceAccounts), in a stable order. */
+function uniqueTenants(tenants: readonly Tenant[]): Tenant[] {
+  const wide = new Set(tenants.filter(t => t.serviceAccount === undefined).map(t => t.namespace));
+  const byKey = new Map<string, Tenant>();
+  for (const t of tenants) {
+    if (t.serviceAccount !== undefined && wide.has(t.namespace)) continue;
+    byKey.set(formatTenant(t), t);
+  }
+  return [...byKey.keys()].sort().map(key => byKey.get(key)!);
 }

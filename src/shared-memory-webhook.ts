@@ -1,8 +1,7 @@
-import * as crypto from 'crypto';
-import * as fs from 'fs';
 import * as path from 'path';
 import { ApiObject, Duration, Size } from 'cdk8s';
 import { Construct } from 'constructs';
+import { BUNDLE_MOUNT, DEFAULT_NODE_IMAGE, readBundledProgram, sha256 } from './bundled-program';
 import { INJECT_ANNOTATION, PolicyInput, resolvePolicy } from './core';
 import { DEFAULT_PORT, DEFAULT_TLS_CERT, WEBHOOK_NODE_FLAGS, WebhookArgsInput, webhookArgs } from './webhook/options';
 import { WebhookTls } from './webhook-tls';
@@ -187,11 +186,7 @@ export interface SharedMemoryWebhookProps {
   readonly priorityClassName?: string;
 }
 
-/** Where the bundled server is, relative to this file both in src/ (tests) and in lib/ (the package). */
-const BUNDLE_PATH = path.join(__dirname, '..', 'lib', 'bundle', 'webhook.js');
-const BUNDLE_MOUNT = '/opt/cdk8s-shm';
 const TLS_MOUNT = path.posix.dirname(DEFAULT_TLS_CERT);
-const DEFAULT_NODE_IMAGE = 'docker.io/library/node:22.12.0-alpine3.21';
 /** The `node` user of the official image. */
 const NODE_UID = 1000;
 
@@ -268,7 +263,7 @@ export class SharedMemoryWebhook extends Construct {
     if (tls._mode === 'self-managed') this.addSelfManagedTls(names.tlsSecret);
     if (tls._mode === 'cert-manager') this.addCertManagerTls(names, tls);
 
-    const bundle = props.image ? undefined : readBundle();
+    const bundle = props.image ? undefined : readBundledProgram('webhook.js', 'webhook server', "pass 'image'");
     if (bundle) {
       new ApiObject(this, 'bundle', {
         apiVersion: 'v1',
@@ -581,13 +576,3 @@ interface WebhookConfigurationSpec {
   readonly certificate: string;
 }
 
-function readBundle(): string {
-  if (!fs.existsSync(BUNDLE_PATH)) {
-    throw new Error(`the webhook server bundle is missing at ${BUNDLE_PATH}: run 'npx projen compile' (or pass 'image')`);
-  }
-  return fs.readFileSync(BUNDLE_PATH, 'utf8');
-}
-
-function sha256(text: string): string {
-  return crypto.createHash('sha256').update(text).digest('hex');
-}

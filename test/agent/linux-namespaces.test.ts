@@ -1,5 +1,6 @@
 /**
- * Proof on Linux, without Kubernetes, that the layout SharedMemoryAgent emits does what it claims.
+ * Proof on Linux, without Kubernetes, that the layout SharedMemoryAgent emits with the hostPath
+ * delivery does what it claims (the CSI delivery has its own in test/csi/plugin-mounts.test.ts).
  *
  * Everything runs inside a private mount and IPC namespace (`unshare`, as root), so the machine's
  * own /dev/shm, mounts and System V segments are never touched:
@@ -19,17 +20,18 @@ import * as os from 'os';
 import * as path from 'path';
 import { Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { SharedMemoryAgent, SharedMemoryDomain } from '../../src';
+import { AgentDelivery, SharedMemoryAgent, SharedMemoryDomain } from '../../src';
 import { POSIX_READER, POSIX_WRITER, namespacesUnavailable } from '../support/linux-namespaces';
 
 const reason = namespacesUnavailable(['python3', 'ipcmk', 'ipcs', 'nsenter']);
 const linuxTest = reason === undefined ? test : test.skip;
 const suffix = reason === undefined ? '' : ` [SKIPPED: ${reason}]`;
 
-/** The mounter script and the mount paths, from a synthesized agent. */
+/** The mounter script and the mount paths, from a synthesized agent with the hostPath delivery. */
 function synthesizedLayout() {
   const chart = Testing.chart();
   const agent = new SharedMemoryAgent(chart, 'agent', {
+    delivery: AgentDelivery.hostPath(),
     domain: SharedMemoryDomain.tmpfs({ size: Size.mebibytes(8) }),
     containers: [{ name: 'agent', image: 'example/agent:1', resources: { memory: { limit: Size.mebibytes(64) } } }],
   });
