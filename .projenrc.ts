@@ -88,7 +88,7 @@ project.npmignore?.addPatterns('/scripts/', '/.tmp/', '/examples/dist/');
 // Benchmarks (not part of the test suite): the webhook against a bare HTTPS floor, synth overhead,
 // footprint. They run from TypeScript like the examples, against the bundled server.
 project.addTask('bench', {
-  description: 'Benchmark the webhook (vs a bare HTTPS floor), synth overhead and footprint; prints the figures',
+  description: 'Benchmark the webhook (vs a bare HTTPS floor), synth overhead, footprint and the CSI node plugin; prints the figures',
   steps: [
     { spawn: project.compileTask.name },
     { exec: 'ts-node --project bench/tsconfig.json bench/run.ts', receiveArgs: true },

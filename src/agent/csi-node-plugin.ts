@@ -20,8 +20,12 @@ export const DEFAULT_REGISTRAR_IMAGE = 'registry.k8s.io/sig-storage/csi-node-dri
 export const DEFAULT_KUBELET_DIR = '/var/lib/kubelet';
 const BUNDLE_FILE = 'csi-plugin.js';
 const REGISTRAR_HEALTH_PORT = 9809;
-/** V8's heap cap: the plugin holds a few protobuf types and one request at a time. */
-const PLUGIN_NODE_FLAGS = '--max-old-space-size=48';
+/**
+ * V8's limits: the plugin holds the CSI types and one request at a time. Small semi-spaces keep
+ * the young generation from growing with traffic: 500 publish/unpublish pairs took the resident
+ * size from 61 MB to 74 MB with them, to 85 MB after only 200 without.
+ */
+export const PLUGIN_NODE_FLAGS = '--max-old-space-size=48 --max-semi-space-size=1';
 
 export interface CsiNodePluginSpec {
   /** The agent's name: the plugin's objects are named after it. */
@@ -126,7 +130,7 @@ export class CsiNodePlugin extends Construct {
                 ],
                 // mount(2) and Bidirectional propagation both need a privileged container.
                 securityContext: { privileged: true, runAsUser: 0, runAsNonRoot: false, readOnlyRootFilesystem: true },
-                resources: { requests: { cpu: '10m', memory: '48Mi' }, limits: { memory: '96Mi' } },
+                resources: { requests: { cpu: '10m', memory: '64Mi' }, limits: { memory: '128Mi' } },
                 volumeMounts: [
                   { name: 'plugin-dir', mountPath: socketDir },
                   { name: 'pods-dir', mountPath: `${kubelet}/pods`, mountPropagation: 'Bidirectional' },

@@ -119,10 +119,10 @@ describe('the CSI delivery: objects', () => {
     expect(csiPlugin.command).toEqual(['node', '/opt/cdk8s-shm/csi-plugin.js']);
     expect(csiPlugin.env).toEqual([
       { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
-      { name: 'NODE_OPTIONS', value: '--max-old-space-size=48' },
+      { name: 'NODE_OPTIONS', value: '--max-old-space-size=48 --max-semi-space-size=1' },
     ]);
     expect(csiPlugin.securityContext).toEqual({ privileged: true, runAsUser: 0, runAsNonRoot: false, readOnlyRootFilesystem: true });
-    expect(csiPlugin.resources).toEqual({ requests: { cpu: '10m', memory: '48Mi' }, limits: { memory: '96Mi' } });
+    expect(csiPlugin.resources).toEqual({ requests: { cpu: '10m', memory: '64Mi' }, limits: { memory: '128Mi' } });
     expect(csiPlugin.volumeMounts).toEqual([
       { name: 'plugin-dir', mountPath: '/csi' },
       { name: 'pods-dir', mountPath: '/var/lib/kubelet/pods', mountPropagation: 'Bidirectional' },
