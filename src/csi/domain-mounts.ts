@@ -81,6 +81,9 @@ export class DomainMounts {
     const size = this.spec.sizeBytes!;
     const flags = TARGET_FLAGS.join(',');
     if (isOurTmpfs(mountAt(await this.mountTable(), domain))) {
+      // The size belongs to the file system and so holds everywhere; the flags change only this
+      // namespace's mount (a tmpfs the hostPath mounter made keeps its own on the node), and every
+      // publish sets them on its bind anyway.
       try {
         await run('mount', ['-o', `remount,size=${size},${flags}`, domain]);
         return 'resized';

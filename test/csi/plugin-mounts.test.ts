@@ -4,19 +4,36 @@
  * publishes it into "pods" of its tenants only, and the pods and the agent, each in its own IPC
  * namespace, exchange bytes through POSIX shared memory (shm_open) in their /dev/shm.
  *
+ * The suite runs twice: with the machine's `mount` (util-linux), and with busybox's, which is what
+ * the official Alpine node image that runs the plugin in a cluster has (scripts/fetch-busybox.sh
+ * fetches Debian's static build).
+ *
  * Where namespaces or mounts are not permitted, the tests say so in their names and are skipped.
  */
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { CsiClient, MOUNT_CAPABILITY, NodeSandbox, PluginProcess, podContext } from './support/node-sandbox';
+import { tmpfsMounterScript } from '../../src/agent/mounter';
 import { POSIX_READER, POSIX_WRITER, namespacesUnavailable } from '../support/linux-namespaces';
 
-const reason = namespacesUnavailable(['python3', 'nsenter']);
-const linuxTest = reason === undefined ? test : test.skip;
-const suffix = reason === undefined ? '' : ` [SKIPPED: ${reason}]`;
+const namespacesReason = namespacesUnavailable(['python3', 'nsenter']);
+
+/** busybox's mount and umount, or why there are none. */
+function busybox(): { dir?: string; reason?: string } {
+  if (namespacesReason) return { reason: namespacesReason };
+  const fetched = spawnSync(path.join(__dirname, '..', '..', 'scripts', 'fetch-busybox.sh'), { encoding: 'utf8', timeout: 300_000 });
+  return fetched.status === 0 ? { dir: fetched.stdout.trim() } : { reason: `no busybox: ${(fetched.stderr || String(fetched.error)).trim().split('\n').pop()}` };
+}
+const busyboxTools = busybox();
 
 const MiB = 1024 * 1024;
 const PLUGIN_ARGS = ['--driver-name=agent.cdk8s-shm.io', '--node-id=node-1', '--domain-name=agent', '--tenant=agent/default', '--tenant=shop', '--tenant=ml/trainer'];
+
+const SUITES: Array<[string, string | undefined, string | undefined]> = [
+  ['util-linux', undefined, namespacesReason],
+  ['busybox', busyboxTools.dir, busyboxTools.reason],
+];
 
 let sandbox: NodeSandbox;
 let plugin: PluginProcess;
@@ -45,7 +62,10 @@ function read(podUid: string, ...segments: string[]) {
   return sandbox.inPod(sandbox.targetFor(podUid), `python3 ${scripts}/reader.py ${segments.join(' ')}`);
 }
 
-describe('the CSI node plugin on Linux namespaces', () => {
+describe.each(SUITES)('the CSI node plugin on Linux namespaces, %s mount', (_label, mountTools, reason) => {
+  const linuxTest = reason === undefined ? test : test.skip;
+  const suffix = reason === undefined ? '' : ` [SKIPPED: ${reason}]`;
+
   beforeAll(async () => {
     if (reason !== undefined) return;
     sandbox = await NodeSandbox.start();
@@ -53,13 +73,14 @@ describe('the CSI node plugin on Linux namespaces', () => {
     fs.mkdirSync(scripts);
     fs.writeFileSync(path.join(scripts, 'writer.py'), POSIX_WRITER);
     fs.writeFileSync(path.join(scripts, 'reader.py'), POSIX_READER);
-    plugin = await sandbox.startPlugin([...PLUGIN_ARGS, `--domain-size=${16 * MiB}`]);
+    plugin = await sandbox.startPlugin([...PLUGIN_ARGS, `--domain-size=${16 * MiB}`], mountTools);
     client = new CsiClient(plugin.socket);
   }, 60_000);
 
   afterAll(async () => {
     client?.close();
     await sandbox?.dispose();
+    sandbox = undefined as unknown as NodeSandbox;
   }, 30_000);
 
   linuxTest(`the plugin mounts a bounded tmpfs on the node, nosuid,nodev,noexec, mode 1777${suffix}`, () => {
@@ -86,7 +107,7 @@ describe('the CSI node plugin on Linux namespaces', () => {
     expect(agent.stdout).toContain('read /ring-ml hello-from-ml');
     // The segments are files of the domain, nowhere else.
     expect(sandbox.run(`ls '${sandbox.domainDir}'`).stdout.split('\n').filter(Boolean).sort()).toEqual(['ring-ml', 'ring-web']);
-    expect(plugin.logs().filter(l => l.msg === 'published').map(l => `${l.namespace}/${l.pod}/${l.serviceAccount}`))
+    expect((await plugin.waitForLogs('published', 3)).map(l => `${l.namespace}/${l.pod}/${l.serviceAccount}`))
       .toEqual(['agent/agent-pod/default', 'shop/web-1/web', 'ml/trainer-1/trainer']);
   });
 
@@ -122,13 +143,13 @@ describe('the CSI node plugin on Linux namespaces', () => {
       volume_id: 'x', target_path: path.join(sandbox.node, 'etc'), volume_capability: MOUNT_CAPABILITY, volume_context: podContext('shop', 'web-2'),
     });
     expect(outside).toMatchObject({ code: 3, details: expect.stringContaining('must be an absolute path below') });
-    expect(plugin.logs().filter(l => l.msg === 'publish refused')).toHaveLength(4);
+    expect(await plugin.waitForLogs('publish refused', 4)).toHaveLength(4);
   });
 
   linuxTest(`publishing again is a no-op; a read-only publish is read-only on the node${suffix}`, async () => {
     expect(await publish('web-1', 'shop', 'web')).toEqual({});
     expect(sandbox.run('grep -c "kubernetes.io~csi/shm/mount " /proc/self/mountinfo').stdout.trim()).toBe('3');
-    expect(plugin.logs().filter(l => l.msg === 'already published')).toHaveLength(1);
+    expect(await plugin.waitForLogs('already published', 1)).toHaveLength(1);
     // The same target asked for read-only: refused, it is published read-write.
     expect(await publish('web-1', 'shop', 'web', { readonly: true })).toMatchObject({ code: 6 }); // ALREADY_EXISTS
 
@@ -150,14 +171,14 @@ describe('the CSI node plugin on Linux namespaces', () => {
     expect(read('trainer-1', '/ring-web').stdout).toContain('read /ring-web hello-from-web');
     // Unpublishing what is not there succeeds (the kubelet retries).
     expect(await unpublish('web-1')).toEqual({});
-    expect(plugin.logs().filter(l => l.msg === 'nothing to unpublish')).toHaveLength(1);
+    expect(await plugin.waitForLogs('nothing to unpublish', 1)).toHaveLength(1);
   });
 
   linuxTest(`a restarted plugin reuses the tmpfs, resizes it in place and keeps every segment; it never unmounts it${suffix}`, async () => {
     expect(await plugin.stop()).toBe(0);
     expect(sandbox.mountLine(sandbox.domainDir)).toMatch(/size=16384k/); // still mounted after the stop
     client.close();
-    plugin = await sandbox.startPlugin([...PLUGIN_ARGS, `--domain-size=${32 * MiB}`]);
+    plugin = await sandbox.startPlugin([...PLUGIN_ARGS, `--domain-size=${32 * MiB}`], mountTools);
     client = new CsiClient(plugin.socket);
     expect(plugin.logs().find(l => l.msg.startsWith('domain '))?.msg).toBe('domain resized');
     const domainMounts = sandbox.run('cat /proc/self/mountinfo').stdout.split('\n').filter(l => l.split(' ')[4] === sandbox.domainDir);
@@ -168,7 +189,7 @@ describe('the CSI node plugin on Linux namespaces', () => {
     expect(read('agent-pod', '/ring-web', '/ring-ml').stdout).toContain('read /ring-ml hello-from-ml');
     // The new plugin knows the existing targets: publishing one again is a no-op.
     expect(await publish('trainer-1', 'ml', 'trainer')).toEqual({});
-    expect(plugin.logs().some(l => l.msg === 'already published')).toBe(true);
+    expect(await plugin.waitForLogs('already published', 1)).toHaveLength(1);
   });
 
   linuxTest(`shrinking below what is in use keeps the old size and every segment${suffix}`, async () => {
@@ -176,7 +197,7 @@ describe('the CSI node plugin on Linux namespaces', () => {
     expect(sandbox.inPod(sandbox.targetFor('trainer-1'), 'dd if=/dev/zero of=/dev/shm/fill bs=1M count=4 2>&1').status).toBe(0);
     expect(await plugin.stop()).toBe(0);
     client.close();
-    plugin = await sandbox.startPlugin([...PLUGIN_ARGS, `--domain-size=${2 * MiB}`]);
+    plugin = await sandbox.startPlugin([...PLUGIN_ARGS, `--domain-size=${2 * MiB}`], mountTools);
     client = new CsiClient(plugin.socket);
     expect(plugin.logs().find(l => l.msg.startsWith('domain'))?.msg).toMatch(/domain kept at its old size/);
     expect(sandbox.mountLine(sandbox.domainDir)).toMatch(/size=32768k/);
@@ -198,4 +219,39 @@ describe('the CSI node plugin on Linux namespaces', () => {
     // The socket is the kubelet's and the registrar's (root) only.
     expect((fs.statSync(plugin.socket).mode % 0o1000).toString(8)).toBe('600');
   });
+});
+
+describe('moving from the hostPath delivery', () => {
+  const linuxTest = namespacesReason === undefined ? test : test.skip;
+  const suffix = namespacesReason === undefined ? '' : ` [SKIPPED: ${namespacesReason}]`;
+
+  linuxTest(`the plugin adopts the tmpfs the hostPath mounter made, with its segments; its tenants get noexec${suffix}`, async () => {
+    const node = await NodeSandbox.start();
+    try {
+      // The mounter script of the hostPath delivery, as synthesized, run on the node's domain directory.
+      const mounted = node.run(tmpfsMounterScript(8n * 2n ** 20n, node.domainDir));
+      expect(mounted.stdout).toContain('tmpfs mounted on');
+      expect(node.run(`echo kept > '${node.domainDir}/segment'`).status).toBe(0);
+      expect(node.mountLine(node.domainDir)).not.toMatch(/noexec/);
+      const adopting = await node.startPlugin([...PLUGIN_ARGS, `--domain-size=${8 * MiB}`]);
+      expect(adopting.logs().find(l => l.msg?.startsWith('domain'))?.msg).toBe('domain resized');
+      const lines = node.run('cat /proc/self/mountinfo').stdout.split('\n').filter(l => l.split(' ')[4] === node.domainDir);
+      expect(lines).toHaveLength(1); // the same tmpfs, not a second one
+      // A remount's per-mount flags stay in the plugin's namespace: the node's own mount keeps the
+      // mounter's (until the node reboots), while every bind the plugin makes carries noexec.
+      expect(lines[0]).toMatch(/ rw,nosuid,nodev,relatime .*- tmpfs cdk8s-shm\.io rw,size=8192k/);
+      const client2 = new CsiClient(adopting.socket);
+      try {
+        expect(await client2.node('NodePublishVolume', {
+          volume_id: 'v', target_path: node.targetFor('web'), volume_capability: MOUNT_CAPABILITY, volume_context: podContext('shop', 'web'),
+        })).toEqual({});
+      } finally {
+        client2.close();
+      }
+      expect(node.mountLine(node.targetFor('web'))).toMatch(/ rw,nosuid,nodev,noexec,relatime .*- tmpfs cdk8s-shm\.io /);
+      expect(node.inPod(node.targetFor('web'), 'cat /dev/shm/segment').stdout).toBe('kept\n');
+    } finally {
+      await node.dispose();
+    }
+  }, 60_000);
 });

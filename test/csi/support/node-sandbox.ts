@@ -32,6 +32,8 @@ export interface PluginProcess {
   readonly socket: string;
   /** The plugin's JSON log lines so far. */
   logs(): any[];
+  /** The log lines with this message, once there are at least `count` of them (they arrive through a pipe, after the answer). */
+  waitForLogs(msg: string, count?: number): Promise<any[]>;
   /** SIGTERM, then the exit code. */
   stop(): Promise<number | null>;
 }
@@ -93,8 +95,11 @@ export class NodeSandbox {
       { TARGET: target, ...env });
   }
 
-  /** Starts the bundled plugin in its own "container" with `args` after the sandbox's paths. */
-  public async startPlugin(args: readonly string[]): Promise<PluginProcess> {
+  /**
+   * Starts the bundled plugin in its own "container" with `args` after the sandbox's paths.
+   * @param mountTools a directory whose `mount` and `umount` the plugin runs instead of the machine's
+   */
+  public async startPlugin(args: readonly string[], mountTools?: string): Promise<PluginProcess> {
     const container = path.join(this.work, `plugin-${++this.pluginRuns}`);
     const domainInContainer = path.join(container, 'shm-domain');
     const staging = path.join(container, 'staging');
@@ -106,8 +111,11 @@ export class NodeSandbox {
     ];
     const child = spawn('nsenter', ['-t', String(this.pid), '-m', '-i', '--', 'unshare', '--mount', '--propagation', 'unchanged', 'sh', '-c',
       // The DaemonSet's Bidirectional hostPath mount of the domain directory.
-      `mount --rbind '${this.domainDir}' '${domainInContainer}' && mount --make-rshared '${domainInContainer}' && exec "$@"`,
-      'plugin', process.execPath, PLUGIN_BUNDLE, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+      `mount --rbind '${this.domainDir}' '${domainInContainer}' && mount --make-rshared '${domainInContainer}' && PATH="$PLUGIN_PATH" exec "$@"`,
+      'plugin', process.execPath, PLUGIN_BUNDLE, ...argv], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PLUGIN_PATH: mountTools ? `${mountTools}:${process.env.PATH}` : process.env.PATH },
+    });
     const lines: string[] = [];
     let stderr = '';
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => lines.push(...chunk.split('\n').filter(Boolean)));
@@ -127,10 +135,19 @@ export class NodeSandbox {
       if (Date.now() > deadline) throw new Error(`the plugin did not start: ${stderr}\n${lines.join('\n')}`);
       await new Promise(r => setTimeout(r, 50));
     }
+    const waitForLogs = async (msg: string, count = 1) => {
+      const until = Date.now() + 5_000;
+      for (;;) {
+        const found = logs().filter(l => l.msg === msg);
+        if (found.length >= count || Date.now() > until) return found;
+        await new Promise(r => setTimeout(r, 20));
+      }
+    };
     const plugin: PluginProcess = {
       child,
       socket,
       logs,
+      waitForLogs,
       stop: async () => {
         if (child.exitCode === null) child.kill('SIGTERM');
         return exited;
