@@ -1,21 +1,21 @@
 import { ApiObject, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { checkHostPath, checkLabel, checkMountPath } from './agent/checks';
+import { checkCsiDriverName, checkHostPath, checkLabel, checkMountPath } from './agent/checks';
 import { CsiNodePlugin, DEFAULT_KUBELET_DIR, DEFAULT_REGISTRAR_IMAGE } from './agent/csi-node-plugin';
 import { DOMAIN_CONTAINER_PATH, hostShmPreparerScript, tmpfsMounterScript } from './agent/mounter';
 import { PSS_AUDIT, PSS_ENFORCE, PSS_WARN, forbiddingLevel, namespaceLevelError } from './agent/pod-security';
 import { DomainVolume, ShareSpec, TolerationJson, planShare } from './agent/share-plan';
+import { checkTenants, uniqueTenants, workloadNamespace, workloadTenant } from './agent/tenants';
 import { AgentDelivery } from './agent-delivery';
 import { AgentPlacement } from './agent-placement';
 import { addPatchOperations } from './api-object-patch';
 import { DEFAULT_NODE_IMAGE } from './bundled-program';
 import {
   ANNOTATION_PREFIX, INJECT_ANNOTATION, SHM_MOUNT_PATH,
-  describeObject, isCsiDriverName, isDns1123Label, isDns1123Subdomain, normalizeMountPath, objectAt, podTemplateOf,
-  setAnnotationOps, stringAt,
+  describeObject, isDns1123Label, normalizeMountPath, podTemplateOf, setAnnotationOps,
 } from './core';
-import { DOMAIN_ATTRIBUTE, Tenant, formatTenant } from './csi/options';
+import { DOMAIN_ATTRIBUTE, Tenant } from './csi/options';
 import { renderUntransformed } from './render-transform';
 import { SharedMemory } from './shared-memory';
 import { SharedMemoryDomain } from './shared-memory-domain';
@@ -253,7 +253,10 @@ export class SharedMemoryAgent extends Construct {
     this.systemV = props.systemV ?? false;
     this.namespaceName = props.namespace ?? this.name;
     this.delivery = props.delivery ?? AgentDelivery.csi();
-    if (this.delivery.usesCsi) this.csiDriverName = this.checkCsiOptions(subject);
+    if (this.delivery.usesCsi) {
+      this.csiDriverName = checkCsiDriverName(this.delivery._options?.driverName ?? `${this.name}.cdk8s-shm.io`, subject);
+      this.explicitTenants = checkTenants(this.delivery._options?.tenants ?? [], subject);
+    }
 
     const placement = props.placement ?? AgentPlacement.labeledNodes();
     if (!placement.everyNode) {
@@ -415,7 +418,7 @@ export class SharedMemoryAgent extends Construct {
     }
     const location = podTemplateOf(json);
     if (!location) return [`${binding.subject} has no pod template: share() needs a Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job or CronJob`];
-    const namespace = namespaceOf(json);
+    const namespace = workloadNamespace(json);
     const errors: string[] = [];
     // Only what the pods need beyond an inline csi volume, which even `restricted` allows.
     const needs = [...(this.delivery.usesCsi ? [] : ['the hostPath volume']), ...(this.systemV ? ['hostIPC'] : [])];
@@ -480,24 +483,6 @@ export class SharedMemoryAgent extends Construct {
     return `SharedMemoryAgent '${this.node.id}'`;
   }
 
-  /** The driver name; the explicit tenants, checked. */
-  private checkCsiOptions(subject: string): string {
-    const options = this.delivery._options ?? {};
-    const driverName = options.driverName ?? `${this.name}.cdk8s-shm.io`;
-    if (!isCsiDriverName(driverName)) {
-      throw new Error(`the CSI driver name '${driverName}' of ${subject} must be at most 63 characters forming a DNS-1123 subdomain: `
-        + "set 'driverName' in AgentDelivery.csi()");
-    }
-    for (const tenant of options.tenants ?? []) {
-      if (!isDns1123Label(tenant.namespace) || (tenant.serviceAccount !== undefined && !isDns1123Subdomain(tenant.serviceAccount))) {
-        throw new Error(`'tenants' of AgentDelivery.csi() in ${subject} has ${JSON.stringify(tenant)}: `
-          + "give a namespace (a DNS-1123 label) and optionally a 'serviceAccount' (a DNS-1123 subdomain)");
-      }
-      this.explicitTenants.push(tenant.serviceAccount === undefined ? { namespace: tenant.namespace } : { ...tenant });
-    }
-    return driverName;
-  }
-
   /** The CSI node plugin owns the domain; the agent pods mount it like any tenant. */
   private deliverByCsi(namespace: kplus.Namespace | undefined, props: SharedMemoryAgentProps, everyNode: boolean): kplus.Volume {
     const options = this.delivery._options ?? {};
@@ -509,7 +494,10 @@ export class SharedMemoryAgent extends Construct {
       domainKind: this.domain.dedicatedTmpfs ? 'tmpfs' : 'host-shm',
       domainSizeBytes: this.domain._sizeBytes,
       hostPath: this.hostPath,
-      tenants: () => uniqueTenants([agentTenant, ...this.explicitTenants, ...this.bindings.flatMap(b => tenantOf(b.apiObject))]),
+      tenants: () => uniqueTenants([agentTenant, ...this.explicitTenants, ...this.bindings.flatMap(b => {
+        const json = renderOrUndefined(b.apiObject);
+        return json === undefined ? [] : [workloadTenant(json)];
+      })]),
       nodeSelector: this.nodeSelector(),
       tolerations: everyNode ? 'all' : this.tolerations,
       priorityClassName: props.priorityClassName ?? 'system-node-critical',
@@ -590,31 +578,11 @@ export class SharedMemoryAgent extends Construct {
   }
 }
 
-function namespaceOf(json: unknown): string {
-  return stringAt(objectAt(objectAt(json)?.metadata)?.namespace) ?? 'default';
-}
-
-/** The namespace and ServiceAccount of a shared workload's pods; none when it cannot render yet. */
-function tenantOf(apiObject: ApiObject): Tenant[] {
-  let json: unknown;
+/** The object's rendering before other constructs transform it, or undefined when it cannot render yet (its own validation says why). */
+function renderOrUndefined(apiObject: ApiObject): unknown {
   try {
-    json = renderUntransformed(apiObject);
+    return renderUntransformed(apiObject);
   } catch {
-    return [];
+    return undefined;
   }
-  const pod = objectAt(podTemplateOf(json)?.template.spec);
-  // `serviceAccount` is the deprecated spelling the API server still accepts.
-  const serviceAccount = stringAt(pod?.serviceAccountName) ?? stringAt(pod?.serviceAccount) ?? 'default';
-  return [{ namespace: namespaceOf(json), serviceAccount }];
-}
-
-/** Without repeats (a namespace-wide tenant covers that namespace's ServiceAccounts), in a stable order. */
-function uniqueTenants(tenants: readonly Tenant[]): Tenant[] {
-  const wide = new Set(tenants.filter(t => t.serviceAccount === undefined).map(t => t.namespace));
-  const byKey = new Map<string, Tenant>();
-  for (const t of tenants) {
-    if (t.serviceAccount !== undefined && wide.has(t.namespace)) continue;
-    byKey.set(formatTenant(t), t);
-  }
-  return [...byKey.keys()].sort().map(key => byKey.get(key)!);
 }
