@@ -38,8 +38,9 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     updateSnapshot: javascript.UpdateSnapshot.NEVER,
     jestConfig: {
       testMatch: ['<rootDir>/test/**/*.test.ts'],
-      // Conformance suites need Go (they build their tools): `npm run conformance`, not `npm test`.
-      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/conformance/'],
+      // The e2e suites need a control plane (Go): `npm run e2e`, with their own config below; the
+      // conformance suites build their tools with Go too: `npm run conformance`.
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/', '<rootDir>/test/conformance/'],
       coverageReporters: ['text-summary', 'lcov'],
     },
   },
@@ -117,6 +118,33 @@ project.addTask('conformance', {
     },
   ],
 });
+
+// The end-to-end suites: a real control plane (etcd, kube-apiserver, kube-controller-manager built
+// from the Go module proxy by e2e/kube/build.sh, cached in ~/.cache/cdk8s-shm) and the shipped
+// bundles. Not part of `npm test`, which must keep working without Go.
+new JsonFile(project, 'test/e2e/jest.config.json', {
+  obj: {
+    rootDir: '../..',
+    testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
+    transform: { '^.+\\.[t]sx?$': ['ts-jest', { tsconfig: 'test/tsconfig.json' }] },
+    globalSetup: '<rootDir>/test/e2e/support/global-setup.ts',
+    globalTeardown: '<rootDir>/test/e2e/support/global-teardown.ts',
+    setupFilesAfterEnv: ['<rootDir>/test/e2e/support/summary.ts'],
+    // One control plane, and cluster-wide webhook configurations: the files run one after another.
+    maxWorkers: 1,
+    testTimeout: 300_000,
+    clearMocks: true,
+  },
+});
+project.addTask('e2e', {
+  description: 'End-to-end suites against a real control plane (builds Kubernetes once with Go; cached in ~/.cache/cdk8s-shm)',
+  steps: [
+    { spawn: project.compileTask.name },
+    { exec: 'e2e/kube/build.sh' },
+    { exec: 'jest --config test/e2e/jest.config.json --runInBand', receiveArgs: true },
+  ],
+});
+project.npmignore?.addPatterns('/e2e/');
 
 // `npm test` must prove the library compiles under jsii (the published JS target) and regenerate
 // API.md before jest runs, so that CI catches an API.md that was not committed.

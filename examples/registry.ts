@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { App, Chart } from 'cdk8s';
-import { SHM_MOUNT_PATH, formatBytes, podMemoryLimit, podTemplateOf } from '../src/core';
+import { SHM_MOUNT_PATH, formatBytes, planSharedMemory, podMemoryLimit, podTemplateOf, resolvePolicy } from '../src/core';
 
 /** An example: a file in examples/ whose default export builds one chart in an app. */
 export interface Example {
@@ -28,10 +28,12 @@ export function examples(): Example[] {
     });
 }
 
-/** One row of the table: a workload, its pod memory limit and its /dev/shm. */
+/** One row of the table: a workload, its pod memory limit, the limit its /dev/shm is a share of, and its /dev/shm. */
 export interface ShmRow {
   readonly workload: string;
   readonly podMemoryLimit: string;
+  /** The largest limit among the containers that mount /dev/shm (the core's basis), with the container. */
+  readonly basis: string;
   readonly devShm: string;
 }
 
@@ -43,9 +45,11 @@ export function shmRows(objects: readonly unknown[]): ShmRow[] {
     const o = object as { kind: string; metadata: { name: string } };
     const spec = location.template.spec as any;
     const limit = podMemoryLimit(spec);
+    const basis = planSharedMemory(location.template, resolvePolicy()).basis;
     return [{
       workload: `${o.kind}/${o.metadata.name}`,
       podMemoryLimit: limit.kind === 'limited' ? formatBytes(limit.bytes) : limit.kind === 'unlimited' ? 'none' : 'invalid',
+      basis: basis ? `${formatBytes(basis.bytes)} (${basis.container})` : '-',
       devShm: describeShm(spec),
     }];
   });
@@ -59,7 +63,17 @@ function describeShm(spec: any): string {
   const volume = (spec.volumes ?? []).find((v: any) => v.name === mount.name);
   if (volume?.emptyDir?.medium === 'Memory') return volume.emptyDir.sizeLimit ?? 'node memory (no sizeLimit)';
   if (volume?.hostPath) return `host ${volume.hostPath.path}`;
+  if (volume?.csi) return `csi ${volume.csi.driver}`;
   return `volume '${mount.name}'`;
+}
+
+/** The table `npm run examples` prints: one row per workload of every example. */
+export function exampleTable(synthesized: readonly { readonly name: string; readonly objects: readonly unknown[] }[]): string {
+  const rows: string[][] = [['EXAMPLE', 'WORKLOAD', 'POD MEMORY LIMIT', 'BASIS', '/dev/shm']];
+  for (const { name, objects } of synthesized) {
+    for (const row of shmRows(objects)) rows.push([name, row.workload, row.podMemoryLimit, row.basis, row.devShm]);
+  }
+  return renderTable(rows);
 }
 
 /** Renders rows as an aligned text table. */

@@ -113,6 +113,7 @@ function synthWebhook(c: Combination, bundle: string): unknown[] {
     minimum: Size.mebibytes(W.minimum),
     maximum: Size.mebibytes(W.maximum),
     podsWithoutLimit: PodsWithoutLimit.fixedSize(Size.mebibytes(W.fixedSize)),
+    sizeUnboundedShm: true,
     priorityClassName: W.priority,
   });
   const objects = chart.toJson() as any[];
@@ -137,11 +138,17 @@ function webhookRules(bundle: string): Rule[] {
     replace: indent => `{{- with .Values.policy.${key} }}\n${indent}- {{ printf "--${flag}=%v" . | quote }}\n{{- end }}`,
   });
   return [
-    { ...arg('ratio', String(W.ratio)), replace: indent => `${indent}- {{ printf "--ratio=%v" .Values.policy.ratio | quote }}` },
+    // Only what differs from the defaults becomes a flag: the webhook writes its explicit settings onto
+    // the pods it sizes, and a chart's defaults are nobody's choice.
+    optionalArg('ratio', String(W.ratio), 'ratio'),
     optionalArg('minimum', `${W.minimum}Mi`, 'minimum'),
     optionalArg('maximum', `${W.maximum}Mi`, 'maximum'),
     { ...arg('selection', 'opt-in'), replace: indent => `${indent}- {{ printf "--selection=%s" .Values.policy.selection | quote }}` },
-    { ...arg('without-limit', 'fixed'), replace: indent => `${indent}- {{ printf "--without-limit=%s" .Values.policy.withoutLimit | quote }}` },
+    {
+      ...arg('without-limit', 'fixed'),
+      replace: indent => `{{- if ne .Values.policy.withoutLimit "skip" }}\n${indent}- {{ printf "--without-limit=%s" .Values.policy.withoutLimit | quote }}\n{{- end }}`,
+    },
+    { ...arg('size-unbounded-shm', 'true'), replace: indent => `{{- if .Values.policy.sizeUnboundedShm }}\n${indent}- "--size-unbounded-shm=true"\n{{- end }}` },
     {
       ...arg('fixed-size', `${W.fixedSize}Mi`),
       replace: indent => `{{- if eq .Values.policy.withoutLimit "fixed" }}\n${indent}- {{ printf "--fixed-size=%v" (required "policy.fixedSize is required when policy.withoutLimit is fixed" .Values.policy.fixedSize) | quote }}\n{{- end }}`,
@@ -376,8 +383,11 @@ namespace:
 
 # How pods are sized (the same policy as the webhook's flags and the cdk8s-shm CLI).
 policy:
-  # Share of the pod memory limit given to /dev/shm, greater than 0 and at most 1.
-  ratio: ${DEFAULT_RATIO}
+  # Share of the basis (the largest memory limit among the containers that write /dev/shm) given to
+  # /dev/shm, greater than 0 and at most 1. The kubelet's pod memory limit caps the result.
+  # Empty for the default, ${DEFAULT_RATIO}. Only settings that differ from their defaults reach the webhook: it writes
+  # the settings it is given onto the pods it sizes (cdk8s-shm.io/ annotations), so later tools agree with it.
+  ratio: ""
   # Smallest and largest ratio-derived size (quantities such as 256Mi); empty for none.
   minimum: ""
   maximum: ""
@@ -386,6 +396,9 @@ policy:
   # Pods without a memory limit: ${WITHOUT_LIMIT_MODES.join(', ')} (fixed gives them policy.fixedSize).
   withoutLimit: skip
   fixedSize: ""
+  # Size a pod's own memory-backed /dev/shm that has no sizeLimit (as large as the node) by the same rule,
+  # instead of leaving it alone.
+  sizeUnboundedShm: false
 
 webhook:
   # Base name of every object; empty for "<release name>-webhook".
@@ -476,12 +489,13 @@ function valuesSchema(): unknown {
         additionalProperties: false,
         properties: {
           // `--set policy.ratio=0.25` gives a string: Helm parses only integers.
-          ratio: { anyOf: [{ type: 'number', exclusiveMinimum: 0, maximum: 1 }, { type: 'string', pattern: '^(0?\\.[0-9]*[1-9][0-9]*|1(\\.0*)?)$' }] },
+          ratio: { anyOf: [{ type: 'number', exclusiveMinimum: 0, maximum: 1 }, { type: 'string', pattern: '^(0?\\.[0-9]*[1-9][0-9]*|1(\\.0*)?)?$' }] },
           minimum: quantity,
           maximum: quantity,
           selection: { enum: [...SELECTIONS] },
           withoutLimit: { enum: [...WITHOUT_LIMIT_MODES] },
           fixedSize: quantity,
+          sizeUnboundedShm: { type: 'boolean' },
         },
       },
       webhook: {

@@ -5,19 +5,15 @@ import { checkCsiDriverName, checkHostPath, checkLabel, checkMountPath } from '.
 import { CsiNodePlugin, DEFAULT_KUBELET_DIR, DEFAULT_REGISTRAR_IMAGE } from './agent/csi-node-plugin';
 import { DOMAIN_CONTAINER_PATH, hostShmPreparerScript, tmpfsMounterScript } from './agent/mounter';
 import { PSS_AUDIT, PSS_ENFORCE, PSS_WARN, forbiddingLevel, namespaceLevelError } from './agent/pod-security';
-import { DomainVolume, ShareSpec, TolerationJson, planShare } from './agent/share-plan';
-import { checkTenants, uniqueTenants, workloadNamespace, workloadTenant } from './agent/tenants';
+import { DomainVolume, TolerationJson } from './agent/share-plan';
+import { AgentShareSpec, ShareStage } from './agent/share-stage';
+import { checkTenants, uniqueTenants, workloadTenant } from './agent/tenants';
 import { AgentDelivery } from './agent-delivery';
 import { AgentPlacement } from './agent-placement';
-import { addPatchOperations } from './api-object-patch';
 import { DEFAULT_NODE_IMAGE } from './bundled-program';
-import {
-  ANNOTATION_PREFIX, INJECT_ANNOTATION, SHM_MOUNT_PATH,
-  describeObject, isDns1123Label, normalizeMountPath, podTemplateOf, setAnnotationOps,
-} from './core';
+import { ANNOTATION_PREFIX, SHM_MOUNT_PATH, isDns1123Label } from './core';
 import { DOMAIN_ATTRIBUTE, Tenant } from './csi/options';
-import { renderUntransformed } from './render-transform';
-import { SharedMemory } from './shared-memory';
+import { ShmPipeline } from './pipeline';
 import { SharedMemoryDomain } from './shared-memory-domain';
 
 /**
@@ -149,14 +145,6 @@ export interface SharedMemoryShareOptions {
 const DEFAULT_MOUNTER_IMAGE = 'busybox:1.36.1';
 const OS_LABEL = 'kubernetes.io/os';
 
-interface Binding {
-  readonly apiObject: ApiObject;
-  readonly subject: string;
-  readonly options: SharedMemoryShareOptions;
-  /** `SharedMemory.addTo()` was called on the workload (a cdk8s-plus one). */
-  readonly perPodShm: boolean;
-}
-
 /**
  * A node agent (a DaemonSet around your agent containers) and the node-level shared-memory domain
  * it shares with business pods on the same node: a memory-backed directory on the node, mounted at
@@ -236,7 +224,8 @@ export class SharedMemoryAgent extends Construct {
 
   private readonly tolerations: TolerationJson[];
   private readonly explicitTenants: Tenant[] = [];
-  private readonly bindings: Binding[] = [];
+  /** The business objects shared with this agent. */
+  private readonly shared = new Set<ApiObject>();
   private readonly _warnings: string[] = [];
 
   constructor(scope: Construct, id: string, props: SharedMemoryAgentProps) {
@@ -347,10 +336,7 @@ export class SharedMemoryAgent extends Construct {
   public share(workload: kplus.AbstractPod, options: SharedMemoryShareOptions = {}): void {
     if (workload === this.daemonSet) throw new Error(`${this.describe()} cannot share with its own DaemonSet`);
     const apiObject = ApiObject.of(workload);
-    const perPodShm = workload.node.children.some(child => child instanceof SharedMemory);
-    this.bind({ apiObject, subject: `${apiObject.kind} '${workload.node.id}'`, options, perPodShm });
-    // The webhook and SharedMemory.applyToChart() must not add a /dev/shm emptyDir over ours.
-    if (this.hidesPodShm(options)) workload.podMetadata.addAnnotation(INJECT_ANNOTATION, 'false');
+    this.bind(apiObject, `${apiObject.kind} '${workload.node.id}'`, options);
   }
 
   /**
@@ -361,43 +347,27 @@ export class SharedMemoryAgent extends Construct {
    * @param options which containers, where, under what volume name
    */
   public shareApiObject(apiObject: ApiObject, options: SharedMemoryShareOptions = {}): void {
-    let json: unknown;
-    try {
-      json = renderUntransformed(apiObject);
-    } catch {
-      json = undefined;
-    }
-    this.bind({ apiObject, subject: json ? describeObject(json) : `${apiObject.kind} '${apiObject.node.id}'`, options, perPodShm: false });
-    const location = podTemplateOf(json);
-    if (location && this.hidesPodShm(options)) {
-      const ops = setAnnotationOps(location.template.metadata, location.path, INJECT_ANNOTATION, 'false');
-      if (ops.length > 0) addPatchOperations(apiObject, ops);
-    }
+    this.bind(apiObject, `${apiObject.kind} '${apiObject.node.id}'`, options);
   }
 
-  private bind(binding: Binding): void {
-    if (this.bindings.some(b => b.apiObject === binding.apiObject)) {
-      throw new Error(`${binding.subject} is already shared with ${this.describe()}: call share() once, with all options`);
+  private bind(apiObject: ApiObject, subject: string, options: SharedMemoryShareOptions): void {
+    if (this.shared.has(apiObject)) {
+      throw new Error(`${subject} is already shared with ${this.describe()}: call share() once, with all options`);
     }
-    if (binding.options.mountPath !== undefined) checkMountPath(binding.options.mountPath, 'mountPath', `share() of ${binding.subject}`);
-    if (binding.options.containers !== undefined && binding.options.containers.length === 0) {
-      throw new Error(`'containers' of share() for ${binding.subject} is empty: leave it out to mount the domain in every app container`);
+    if (options.mountPath !== undefined) checkMountPath(options.mountPath, 'mountPath', `share() of ${subject}`);
+    if (options.containers !== undefined && options.containers.length === 0) {
+      throw new Error(`'containers' of share() for ${subject} is empty: leave it out to mount the domain in every app container`);
     }
-    const volumeName = binding.options.volumeName;
-    if (volumeName !== undefined && !isDns1123Label(volumeName)) {
-      throw new Error(`'volumeName' (${JSON.stringify(volumeName)}) of share() for ${binding.subject} must be a DNS-1123 label`);
+    if (options.volumeName !== undefined && !isDns1123Label(options.volumeName)) {
+      throw new Error(`'volumeName' (${JSON.stringify(options.volumeName)}) of share() for ${subject} must be a DNS-1123 label`);
     }
-    this.bindings.push(binding);
+    this.shared.add(apiObject);
     if (this.systemV) {
-      this._warnings.push(`${binding.subject} shares System V shared memory with ${this.describe()}: its pods run with hostIPC `
+      this._warnings.push(`${subject} shares System V shared memory with ${this.describe()}: its pods run with hostIPC `
         + 'and can read and remove every System V segment on the node');
     }
-    this.node.addValidation({ validate: () => this.connect(binding) });
-  }
-
-  /** Whether the business containers lose their own `/dev/shm` to the domain or to the host's. */
-  private hidesPodShm(options: SharedMemoryShareOptions): boolean {
-    return this.systemV || normalizeMountPath(options.mountPath ?? this.mountPath) === SHM_MOUNT_PATH;
+    ShmPipeline.of(apiObject).addStage(new ShareStage(this.shareSpec(options),
+      (objectSubject, namespace) => this.namespaceProblem(objectSubject, namespace)));
   }
 
   private validateAgent(createdNamespace: boolean): string[] {
@@ -408,59 +378,30 @@ export class SharedMemoryAgent extends Construct {
     return [namespaceLevelError(`the DaemonSet of ${this.describe()}`, this.namespaceName, level, needs, this.describe())];
   }
 
-  /** Patches one business workload, or returns why it cannot be connected. */
-  private connect(binding: Binding): string[] {
-    let json: unknown;
-    try {
-      json = renderUntransformed(binding.apiObject);
-    } catch {
-      return []; // the object cannot render yet; its own validation reports why
-    }
-    const location = podTemplateOf(json);
-    if (!location) return [`${binding.subject} has no pod template: share() needs a Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job or CronJob`];
-    const namespace = workloadNamespace(json);
-    const errors: string[] = [];
-    // Only what the pods need beyond an inline csi volume, which even `restricted` allows.
-    const needs = [...(this.delivery.usesCsi ? [] : ['the hostPath volume']), ...(this.systemV ? ['hostIPC'] : [])];
-    const level = needs.length > 0 ? forbiddingLevel(this.node.root, namespace) : undefined;
-    if (level) {
-      const fix = !this.delivery.usesCsi ? (this.systemV ? undefined : 'deliver the domain with AgentDelivery.csi()')
-        : "turn 'systemV' off (POSIX shared memory through the CSI volume needs no change to the namespace)";
-      errors.push(namespaceLevelError(binding.subject, namespace, level, needs, this.describe(), fix));
-    }
-    const mountPath = binding.options.mountPath ?? this.mountPath;
-    if (binding.perPodShm && normalizeMountPath(mountPath) === SHM_MOUNT_PATH) {
-      errors.push(`${binding.subject} gets a per-pod /dev/shm from SharedMemory.addTo() and shares ${this.describe()} at ${SHM_MOUNT_PATH}: `
-        + "remove SharedMemory.addTo() (the agent's domain replaces it) or share at another 'mountPath'");
-    }
-    if (errors.length > 0) return errors;
-
-    const spec = this.shareSpec(binding, mountPath);
-    const plan = planShare(location.template, spec, location.path);
-    if (plan.errors.length > 0) return plan.errors;
-    if (plan.ops.length === 0) return [];
-    addPatchOperations(binding.apiObject, plan.ops);
-    // Our patch must leave nothing to do; if it did not, say so rather than emit a half-connected pod.
-    const again = podTemplateOf(renderUntransformed(binding.apiObject));
-    const check = again && planShare(again.template, spec, again.path);
-    if (!check || check.errors.length > 0 || check.ops.length > 0) {
-      return [`${this.describe()} could not apply its patch to ${binding.subject}; please report this`];
-    }
-    return [];
-  }
-
-  private shareSpec(binding: Binding, mountPath: string): ShareSpec {
+  private shareSpec(options: SharedMemoryShareOptions): AgentShareSpec {
     return {
-      subject: binding.subject,
       agent: this.describe(),
-      volumeName: binding.options.volumeName ?? this.volumeName(),
+      volumeName: options.volumeName ?? this.volumeName(),
       volume: this.domainVolume(),
-      mountPath,
+      mountPath: options.mountPath ?? this.mountPath,
       systemV: this.systemV,
       nodeSelector: this.nodeSelector(),
       tolerations: this.tolerations,
-      containers: binding.options.containers,
+      containers: options.containers,
     };
+  }
+
+  /**
+   * Why the Pod Security level of a shared workload's namespace refuses its pods, if it does: only
+   * what they need beyond an inline csi volume (which even `restricted` allows) counts.
+   */
+  private namespaceProblem(subject: string, namespace: string): string | undefined {
+    const needs = [...(this.delivery.usesCsi ? [] : ['the hostPath volume']), ...(this.systemV ? ['hostIPC'] : [])];
+    const level = needs.length > 0 ? forbiddingLevel(this.node.root, namespace) : undefined;
+    if (!level) return undefined;
+    const fix = !this.delivery.usesCsi ? (this.systemV ? undefined : 'deliver the domain with AgentDelivery.csi()')
+      : "turn 'systemV' off (POSIX shared memory through the CSI volume needs no change to the namespace)";
+    return namespaceLevelError(subject, namespace, level, needs, this.describe(), fix);
   }
 
   private domainVolume(): DomainVolume {
@@ -494,8 +435,8 @@ export class SharedMemoryAgent extends Construct {
       domainKind: this.domain.dedicatedTmpfs ? 'tmpfs' : 'host-shm',
       domainSizeBytes: this.domain._sizeBytes,
       hostPath: this.hostPath,
-      tenants: () => uniqueTenants([agentTenant, ...this.explicitTenants, ...this.bindings.flatMap(b => {
-        const json = renderOrUndefined(b.apiObject);
+      tenants: () => uniqueTenants([agentTenant, ...this.explicitTenants, ...[...this.shared].flatMap(apiObject => {
+        const json = renderOrUndefined(apiObject);
         return json === undefined ? [] : [workloadTenant(json)];
       })]),
       nodeSelector: this.nodeSelector(),
@@ -578,10 +519,13 @@ export class SharedMemoryAgent extends Construct {
   }
 }
 
-/** The object's rendering before other constructs transform it, or undefined when it cannot render yet (its own validation says why). */
+/**
+ * The object's rendering, or undefined when it cannot render (its own validation says why). Only
+ * its namespace and ServiceAccount are read, which no stage of its pipeline changes.
+ */
 function renderOrUndefined(apiObject: ApiObject): unknown {
   try {
-    return renderUntransformed(apiObject);
+    return apiObject.toJson();
   } catch {
     return undefined;
   }

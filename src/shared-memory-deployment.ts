@@ -9,7 +9,7 @@ export interface SharedMemoryDeploymentProps extends kplus.DeploymentProps {
   /**
    * How to size and mount `/dev/shm`.
    *
-   * @default - half the pod memory limit, mounted in every container
+   * @default - half the largest memory limit among its containers, mounted in every container
    */
   readonly sharedMemory?: SharedMemoryOptions;
 }
@@ -17,8 +17,8 @@ export interface SharedMemoryDeploymentProps extends kplus.DeploymentProps {
 /**
  * A cdk8s-plus `Deployment` whose pods get a right-sized `/dev/shm` instead of the runtime's 64 MiB.
  *
- * Every container must have a memory limit: `/dev/shm` is sized from the pod memory limit and its
- * pages are charged to it. Synthesis fails, naming the container, when one is missing.
+ * `/dev/shm` is sized from the memory limit of the containers that write it (its pages are charged
+ * to the writer): synthesis fails, naming the containers, when none of them has a limit.
  */
 export class SharedMemoryDeployment extends kplus.Deployment {
   /**

@@ -44,7 +44,7 @@ export class SharedMemoryDomain {
    * @param options the size and the mount point
    */
   public static tmpfs(options: TmpfsDomainOptions): SharedMemoryDomain {
-    const bytes = tryParseSize(options.size?.asString(), 'size');
+    const bytes = tryParseSize(options.size?.asString(), "'size'");
     if (typeof bytes === 'string') {
       throw new Error(`SharedMemoryDomain.tmpfs(): ${bytes}; give a positive size such as Size.gibibytes(1)`);
     }

@@ -151,7 +151,8 @@ export interface SharedMemoryWebhookProps {
   readonly podSelection?: PodSelection;
 
   /**
-   * Share of the pod memory limit given to `/dev/shm`, greater than 0 and at most 1.
+   * Share of the basis (the largest memory limit among the containers that write `/dev/shm`)
+   * given to `/dev/shm`, greater than 0 and at most 1.
    *
    * @default 0.5
    */
@@ -177,6 +178,14 @@ export interface SharedMemoryWebhookProps {
    * @default PodsWithoutLimit.skip()
    */
   readonly podsWithoutLimit?: PodsWithoutLimit;
+
+  /**
+   * Whether a pod's own `/dev/shm`, a memory-backed emptyDir without `sizeLimit` (as large as the
+   * node, kubernetes#125852), is sized by the same rule from the containers that mount it.
+   *
+   * @default false - such pods are admitted unchanged, with a warning
+   */
+  readonly sizeUnboundedShm?: boolean;
 
   /**
    * Priority class of the server pods.
@@ -231,6 +240,7 @@ export class SharedMemoryWebhook extends Construct {
       selection: props.podSelection,
       withoutLimit: props.podsWithoutLimit?._mode,
       fixedSize: props.podsWithoutLimit?._size?.asString(),
+      sizeUnboundedShm: props.sizeUnboundedShm,
     };
     try {
       resolvePolicy(policy);
@@ -247,6 +257,7 @@ export class SharedMemoryWebhook extends Construct {
       selection: props.podSelection as WebhookArgsInput['selection'],
       withoutLimit: props.podsWithoutLimit?._mode,
       fixedSize: policy.fixedSize as string | undefined,
+      sizeUnboundedShm: props.sizeUnboundedShm,
       ...(tls._mode === 'self-managed'
         ? {
           tlsMode: 'self-managed' as const,

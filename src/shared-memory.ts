@@ -1,35 +1,34 @@
 import { ApiObject, Chart, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Construct, IConstruct } from 'constructs';
-import {
-  INJECT_ANNOTATION, Policy, PolicyError, PolicyInput, ShmPlan,
-  applyOperations, formatBytes, planSharedMemory, planToPatch, podTemplateOf, resolvePolicy,
-} from './core';
-import { addRenderTransform } from './render-transform';
+import { Construct } from 'constructs';
+import { Policy, PolicyError, PolicyInput, ShmPlan, formatBytes, hasPodTemplate, resolvePolicy } from './core';
+import { ShmPipeline } from './pipeline';
+import { SizingStage } from './sizing-stage';
 
 /**
  * How to size and mount `/dev/shm`.
  */
 export interface SharedMemoryOptions {
   /**
-   * Share of the pod memory limit given to `/dev/shm`, greater than 0 and at most 1.
-   * Shared memory pages are charged to the pod's memory limit, so what `/dev/shm` holds is not
-   * available to the application.
+   * Share of the basis given to `/dev/shm`, greater than 0 and at most 1. The basis is the largest
+   * memory limit among the app containers and sidecars that mount `/dev/shm`: its pages are charged
+   * to the container that writes them, so what `/dev/shm` holds is not available to that container.
    *
-   * @default 0.5 - half the pod memory limit, the share a Linux host gives its own /dev/shm
+   * @default 0.5 - half the basis, the share a Linux host gives its own /dev/shm
    */
   readonly ratio?: number;
 
   /**
-   * An exact `/dev/shm` size instead of a share of the limit. Cannot be combined with `ratio`,
-   * `minimum` or `maximum`, and must not exceed the pod memory limit.
+   * An exact `/dev/shm` size instead of a share of the basis. Cannot be combined with `ratio`,
+   * `minimum` or `maximum`, and must not exceed the pod memory limit (the kubelet's cap).
    *
    * @default - derived from `ratio`
    */
   readonly size?: Size;
 
   /**
-   * Smallest size a ratio-derived `/dev/shm` may have (never above the pod memory limit).
+   * Smallest size a ratio-derived `/dev/shm` may have (never above the pod memory limit). Without
+   * it, a share below the runtime's own 64Mi is refused, since it would shrink what the pod has.
    *
    * @default - no minimum
    */
@@ -64,6 +63,15 @@ export interface SharedMemoryOptions {
    * @default true
    */
   readonly includeInitContainers?: boolean;
+
+  /**
+   * Whether a `/dev/shm` the workload brings itself, a memory-backed emptyDir without `sizeLimit`
+   * (which can grow to the node's memory, kubernetes#125852), is sized by the same rule, from the
+   * containers that mount it. Its name and mounts are kept.
+   *
+   * @default false - such a volume is refused under `addTo` and left alone by `applyToChart`
+   */
+  readonly sizeUnboundedShm?: boolean;
 }
 
 /**
@@ -81,7 +89,7 @@ export interface SharedMemoryDecision {
   readonly action: string;
 
   /**
-   * The pod memory limit, formatted (`2Gi`).
+   * The pod memory limit as the kubelet computes it, formatted (`2Gi`): the cap of `/dev/shm`.
    *
    * @default - the pod has no memory limit
    */
@@ -112,20 +120,20 @@ export interface SharedMemoryDecision {
   readonly warnings: string[];
 }
 
-/** ApiObjects that `addTo` owns: `applyToChart` leaves them to it. */
-const claimedByWorkload = new WeakSet<ApiObject>();
-
 const CONSTRUCT_ID = 'SharedMemory';
 
 /**
  * A right-sized `/dev/shm` for pods: a memory-backed emptyDir whose `sizeLimit` is a share of the
- * pod memory limit, mounted at `/dev/shm` in every container.
+ * largest memory limit among the containers that write it (capped at the pod memory limit), mounted
+ * at `/dev/shm` in every container.
  *
  * The size is computed from the final pod at synthesis, so containers added after the call are
- * covered too. Use `SharedMemory.addTo()` for one cdk8s-plus workload (strict: anything that
- * prevents a correct `/dev/shm` fails synthesis) and `SharedMemory.applyToChart()` for every
- * workload in a chart, including objects from `Include` and `Helm` (lenient, like the webhook:
- * objects it cannot size are left as they are and reported in `decisions`).
+ * covered too. Use `SharedMemory.addTo()` for one workload (strict: anything that prevents a
+ * correct `/dev/shm` fails synthesis, all problems at once, in cdk8s validation) and
+ * `SharedMemory.applyToChart()` for every workload in a chart, including objects from `Include` and
+ * `Helm` (lenient, like the webhook: objects it cannot size are left as they are and reported in
+ * `decisions`). Both write the options they were given onto the pod template as `cdk8s-shm.io/`
+ * annotations, so the webhook, the CLI and an enclosing `applyToChart` reach the same answer.
  */
 export class SharedMemory extends Construct {
   /**
@@ -141,14 +149,17 @@ export class SharedMemory extends Construct {
     if (workload.node.tryFindChild(CONSTRUCT_ID)) {
       throw new Error(`SharedMemory.addTo() was already called for ${subject}: call it once, with all options`);
     }
-    claimedByWorkload.add(apiObject);
-    return new SharedMemory(workload, { options, strict: true, subject, targets: () => [apiObject] });
+    const sharedMemory = new SharedMemory(workload, options, subject);
+    sharedMemory.claim(apiObject, true, Number.POSITIVE_INFINITY);
+    return sharedMemory;
   }
 
   /**
    * Gives every pod template in a chart a right-sized `/dev/shm`: Pods, Deployments,
    * StatefulSets, DaemonSets, ReplicaSets, Jobs and CronJobs, including those brought in with
-   * `Include` or `Helm`. Objects handled by `addTo` keep their own options.
+   * `Include` or `Helm` and those added after the call. A workload sized by `addTo`, or by
+   * `applyToChart` on an inner chart, keeps the options those were given; this call's options
+   * apply to what they left to their defaults.
    *
    * @param chart the chart
    * @param options how to size and mount `/dev/shm`
@@ -158,77 +169,44 @@ export class SharedMemory extends Construct {
     if (chart.node.tryFindChild(CONSTRUCT_ID)) {
       throw new Error(`SharedMemory.applyToChart() was already called for ${subject}: call it once, with all options`);
     }
-    const targets = () => chart.node.findAll()
-      .filter((c: IConstruct): c is ApiObject => ApiObject.isApiObject(c) && !claimedByWorkload.has(c));
-    return new SharedMemory(chart, { options, strict: false, subject, targets });
+    const sharedMemory = new SharedMemory(chart, options, subject);
+    // An inner chart's claim is more specific, so it runs before an outer one's.
+    const specificity = chart.node.scopes.length;
+    const claimAll = () => {
+      for (const construct of chart.node.findAll()) {
+        if (ApiObject.isApiObject(construct) && hasPodTemplate(construct.apiVersion, construct.kind)) {
+          sharedMemory.claim(construct, false, specificity);
+        }
+      }
+    };
+    claimAll();
+    // Objects added to the chart after this call are claimed before they are rendered.
+    sharedMemory.node.addValidation({ validate: () => { claimAll(); return []; } });
+    return sharedMemory;
   }
 
   private readonly policy: Policy;
-  private readonly strict: boolean;
-  private readonly subject: string;
-  private readonly latest = new Map<ApiObject, SharedMemoryDecision>();
-  private readonly attached = new WeakSet<ApiObject>();
+  /** The objects this claims, with what was decided for each at the last rendering. */
+  private readonly claims = new Map<ApiObject, SharedMemoryDecision | undefined>();
 
-  private constructor(scope: Construct, setup: Setup) {
+  private constructor(scope: Construct, options: SharedMemoryOptions, subject: string) {
     super(scope, CONSTRUCT_ID);
-    this.strict = setup.strict;
-    this.subject = setup.subject;
-    this.policy = toPolicy(setup.options, `SharedMemory for ${setup.subject}`);
-    setup.targets().forEach(target => this.attach(target));
-    // Objects added to a chart after applyToChart() are attached here, before the final render.
-    this.node.addValidation({
-      validate: () => {
-        setup.targets().forEach(target => this.attach(target));
-        return [];
-      },
-    });
+    this.policy = toPolicy(options, `SharedMemory for ${subject}`);
   }
 
   /**
    * What was decided for each object at the last synthesis (empty before synthesis).
    */
   public get decisions(): SharedMemoryDecision[] {
-    return [...this.latest.values()];
+    return [...this.claims.values()].filter((d): d is SharedMemoryDecision => d !== undefined);
   }
 
-  /**
-   * Plans every rendering of the object. The pod memory limit is only final when the object is
-   * rendered, and cdk8s renders each object once per synthesis but validates twice; planning in
-   * a validation would render it three times (BENCHMARKS.md). So the plan is made on the final
-   * rendering itself, and its patch applied to the Kubernetes JSON that rendering produced: the
-   * same JSON the webhook patches, whatever class (plain or generated) rendered it.
-   */
-  private attach(apiObject: ApiObject): void {
-    if (this.attached.has(apiObject)) return;
-    this.attached.add(apiObject);
-    addRenderTransform(apiObject, json => this.transform(apiObject, json));
-  }
-
-  /** Plans one rendered object and returns it patched; throws what stops synthesis. */
-  private transform(apiObject: ApiObject, json: any): any {
-    if (!this.strict && claimedByWorkload.has(apiObject)) return json; // addTo() owns it
-    const location = podTemplateOf(json);
-    const name = `${apiObject.kind} '${apiObject.name}'`;
-    if (!location) {
-      if (this.strict) throw new Error(`SharedMemory cannot find the pod template of ${this.subject}`);
-      return json;
-    }
-    const plan = planSharedMemory(location.template, this.policy);
-    this.latest.set(apiObject, toDecision(plan, name));
-    if (this.strict) {
-      const errors = strictErrors(plan, this.subject);
-      if (errors.length > 0) throw new Error(errors.join('\n'));
-    }
-    const ops = planToPatch(plan, location.path);
-    if (ops.length === 0) return json;
-    const patched = applyOperations(json, ops);
-    // Our patch must leave nothing to do; if it did not, say so rather than emit a half-fixed pod.
-    const again = podTemplateOf(patched);
-    const check = again && planSharedMemory(again.template, this.policy);
-    if (check?.action !== 'unchanged') {
-      throw new Error(`SharedMemory could not apply its patch to ${name} (${check?.message ?? 'pod template vanished'}); please report this`);
-    }
-    return patched;
+  private claim(apiObject: ApiObject, strict: boolean, specificity: number): void {
+    if (this.claims.has(apiObject)) return;
+    this.claims.set(apiObject, undefined);
+    ShmPipeline.of(apiObject).addStage(new SizingStage(this.policy, strict, specificity, (plan, subject) => {
+      this.claims.set(apiObject, plan && toDecision(plan, subject));
+    }));
   }
 }
 
@@ -243,13 +221,6 @@ export function withSharedMemory<T extends kplus.AbstractPod>(workload: T, optio
   return workload;
 }
 
-interface Setup {
-  readonly options: SharedMemoryOptions;
-  readonly strict: boolean;
-  readonly subject: string;
-  readonly targets: () => ApiObject[];
-}
-
 function toPolicy(options: SharedMemoryOptions, subject: string): Policy {
   const input: PolicyInput = {
     ratio: options.ratio,
@@ -259,6 +230,7 @@ function toPolicy(options: SharedMemoryOptions, subject: string): Policy {
     volumeName: options.volumeName,
     containers: options.containers,
     includeInitContainers: options.includeInitContainers,
+    sizeUnboundedShm: options.sizeUnboundedShm,
   };
   try {
     return resolvePolicy(input, subject);
@@ -278,45 +250,4 @@ function toDecision(plan: ShmPlan, object: string): SharedMemoryDecision {
     message: plan.message,
     warnings: plan.warnings.map(w => w.message),
   };
-}
-
-/** Under `addTo`, anything short of a correct `/dev/shm` is the user's to fix, so it fails synthesis. */
-function strictErrors(plan: ShmPlan, subject: string): string[] {
-  const drop = 'or remove SharedMemory.addTo()';
-  switch (plan.reason) {
-    case undefined:
-      break;
-    case 'no-memory-limit': {
-      const missing = plan.limit?.kind === 'unlimited' ? plan.limit.containersWithoutLimit : [];
-      return missing.map(container =>
-        `container '${container}' of ${subject} has no memory limit: set 'resources.memory.limit' (for example Size.gibibytes(4)) so /dev/shm can be sized from it`);
-    }
-    case 'opted-out':
-      return [`${subject} carries the annotation ${INJECT_ANNOTATION}: "false", which contradicts SharedMemory.addTo(): remove one of them`];
-    case 'windows':
-      return [`${subject} runs Windows pods ('spec.os.name'), which have no /dev/shm: remove SharedMemory.addTo()`];
-    case 'host-ipc':
-      return [`${subject} sets 'hostIPC' to true, so /dev/shm is the node's own: turn 'hostIPC' off ${drop}`];
-    case 'user-shm-mount':
-      return [`${subject}: ${plan.message}; remove that mount to let SharedMemory size /dev/shm, ${drop}`];
-    case 'volume-name-taken':
-      return [`${subject}: ${plan.message}; set 'volumeName' to another name`];
-    case 'no-target-containers':
-      return [`'containers' (${unknownContainers(plan).join(', ')}) names no container of ${subject}`];
-    default:
-      return [`${subject}: ${plan.message}`];
-  }
-  const errors: string[] = [];
-  if (plan.requestedBytes !== undefined && plan.sizeBytes !== undefined && plan.requestedBytes > plan.sizeBytes && plan.limit?.kind === 'limited') {
-    const prop = plan.sizeSource === 'size-annotation' ? 'cdk8s-shm.io/size' : plan.sizeSource ?? 'size';
-    errors.push(`'${prop}' (${formatBytes(plan.requestedBytes)}) must not exceed the pod memory limit (${formatBytes(plan.limit.bytes)}) of ${subject}`);
-  }
-  for (const container of unknownContainers(plan)) {
-    errors.push(`'containers' names '${container}', which is not a container of ${subject}`);
-  }
-  return errors;
-}
-
-function unknownContainers(plan: ShmPlan): string[] {
-  return plan.warnings.filter(w => w.code === 'unknown-container' && w.container !== undefined).map(w => w.container!);
 }

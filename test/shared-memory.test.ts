@@ -13,6 +13,9 @@ function container(name: string, limit?: Size): kplus.ContainerProps {
   return { name, image: `example/${name}:1.0`, resources: limit ? { memory: { limit } } : { cpu: { limit: kplus.Cpu.millis(500) } } };
 }
 
+/** How synthesis errors name Deployment 'web' of a `Testing.chart()`: by kind and Kubernetes name. */
+const WEB = `Deployment '${ApiObject.of(new kplus.Deployment(Testing.chart(), 'web')).name}'`;
+
 function synthOne(chart: Chart, kind: string): any {
   const objects = Testing.synth(chart);
   const found = objects.filter(o => o.kind === kind);
@@ -54,10 +57,11 @@ describe('SharedMemoryDeployment', () => {
     deployment.addInitContainer(container('migrate', GiB(1)));
     const template = synthOne(chart, 'Deployment').spec.template;
 
-    // 2Gi + 1Gi app containers; the plain init container (1Gi) runs alone before them.
-    expect(shmVolume(template.spec).emptyDir.sizeLimit).toBe('1536Mi');
+    // half of the largest writer (app, 2Gi); the pod limit (2Gi + 1Gi) only caps it, and the plain
+    // init container (1Gi) runs alone before them.
+    expect(shmVolume(template.spec).emptyDir.sizeLimit).toBe('1Gi');
     for (const c of [...template.spec.containers, ...template.spec.initContainers]) expect(shmMountCount(c)).toBe(1);
-    expect(deployment.sharedMemory.decisions).toEqual([expect.objectContaining({ action: 'inject', podMemoryLimit: '3Gi', size: '1536Mi' })]);
+    expect(deployment.sharedMemory.decisions).toEqual([expect.objectContaining({ action: 'inject', podMemoryLimit: '3Gi', size: '1Gi' })]);
   });
 
   test('options: ratio, explicit size, bounds, volume name and container selection', () => {
@@ -77,28 +81,44 @@ describe('SharedMemoryDeployment', () => {
     expect(shmVolume(byName.get('max')).emptyDir.sizeLimit).toBe('1Gi');
     expect(shmVolume(byName.get('min')).emptyDir.sizeLimit).toBe('200Mi');
     const named = byName.get('named');
-    expect(named.volumes).toEqual([{ name: 'shm', emptyDir: { medium: 'Memory', sizeLimit: '2Gi' } }]);
+    expect(named.volumes).toEqual([{ name: 'shm', emptyDir: { medium: 'Memory', sizeLimit: '1Gi' } }]);
     expect(named.containers[0].volumeMounts ?? []).toEqual([]);
     expect(named.containers[1].volumeMounts).toEqual([{ name: 'shm', mountPath: '/dev/shm' }]);
   });
 
-  test('a container without a memory limit fails synthesis, naming the container and the fix', () => {
+  test('a container without a memory limit beside one with a limit is sized from the other, with a warning naming it', () => {
     const chart = Testing.chart();
-    new SharedMemoryDeployment(chart, 'web', { containers: [container('app', GiB(1)), container('logger')] });
+    const deployment = new SharedMemoryDeployment(chart, 'web', { containers: [container('app', GiB(1)), container('logger')] });
+    const spec = synthOne(chart, 'Deployment').spec.template.spec;
+    expect(shmVolume(spec).emptyDir.sizeLimit).toBe('512Mi');
+    expect(deployment.sharedMemory.decisions[0].warnings).toEqual(["container 'logger' has no memory limit; the /dev/shm pages it writes are not bounded"]);
+  });
+
+  test('no container with a memory limit fails synthesis, naming the containers and the fix', () => {
+    const chart = Testing.chart();
+    new SharedMemoryDeployment(chart, 'web', { containers: [container('app'), container('logger')] });
     expect(() => Testing.synth(chart)).toThrow(
-      "container 'logger' of Deployment 'web' has no memory limit: set 'resources.memory.limit' (for example Size.gibibytes(4)) so /dev/shm can be sized from it");
+      `${WEB}: containers 'app', 'logger' have no memory limit, so /dev/shm cannot be sized from a limit: `
+      + "set 'resources.memory.limit' (for example Size.gibibytes(4))");
+  });
+
+  test('a share below the runtime default fails synthesis, with the fix', () => {
+    const chart = Testing.chart();
+    new SharedMemoryDeployment(chart, 'web', { containers: [container('app', Size.mebibytes(100))] });
+    expect(() => Testing.synth(chart)).toThrow(
+      `${WEB}: 50Mi from the ratio is below the runtime's default 64Mi, which the pod keeps: set 'minimum' or 'size', or remove SharedMemory.addTo()`);
   });
 
   test('a size above the pod memory limit fails synthesis with both values', () => {
     const chart = Testing.chart();
     new SharedMemoryDeployment(chart, 'web', { containers: [container('app', GiB(2))], sharedMemory: { size: GiB(3) } });
-    expect(() => Testing.synth(chart)).toThrow("'size' (3Gi) must not exceed the pod memory limit (2Gi) of Deployment 'web'");
+    expect(() => Testing.synth(chart)).toThrow(`'size' (3Gi) must not exceed the pod memory limit (2Gi) of ${WEB}`);
   });
 
   test('a minimum above the pod memory limit fails synthesis', () => {
     const chart = Testing.chart();
     new SharedMemoryDeployment(chart, 'web', { containers: [container('app', GiB(1))], sharedMemory: { minimum: GiB(2) } });
-    expect(() => Testing.synth(chart)).toThrow("'minimum' (2Gi) must not exceed the pod memory limit (1Gi) of Deployment 'web'");
+    expect(() => Testing.synth(chart)).toThrow(`'minimum' (2Gi) must not exceed the pod memory limit (1Gi) of ${WEB}`);
   });
 
   test.each([
@@ -116,16 +136,33 @@ describe('SharedMemoryDeployment', () => {
   test('an unknown container name fails synthesis', () => {
     const chart = Testing.chart();
     new SharedMemoryDeployment(chart, 'web', { containers: [container('app', GiB(1))], sharedMemory: { containers: ['app', 'ghost'] } });
-    expect(() => Testing.synth(chart)).toThrow("'containers' names 'ghost', which is not a container of Deployment 'web'");
+    expect(() => Testing.synth(chart)).toThrow(`'containers' names 'ghost', which is not a container of ${WEB}`);
   });
 
   test('a user mount at /dev/shm conflicts, and the message says how to resolve it', () => {
     const chart = Testing.chart();
     const deployment = new SharedMemoryDeployment(chart, 'web', { containers: [container('app', GiB(1))] });
-    const scratch = kplus.Volume.fromEmptyDir(chart, 'scratch', 'scratch', { medium: kplus.EmptyDirMedium.MEMORY });
+    const scratch = kplus.Volume.fromEmptyDir(chart, 'scratch', 'scratch', { medium: kplus.EmptyDirMedium.MEMORY, sizeLimit: Size.mebibytes(256) });
     deployment.containers[0].mount('/dev/shm', scratch);
     expect(() => Testing.synth(chart)).toThrow(
-      "Deployment 'web': container 'app' already mounts volume 'scratch' at /dev/shm; remove that mount to let SharedMemory size /dev/shm");
+      `${WEB}: container 'app' already mounts volume 'scratch' at /dev/shm; remove that mount to let SharedMemory size /dev/shm`);
+  });
+
+  test('a user /dev/shm without sizeLimit is refused with the fix, and sized with sizeUnboundedShm', () => {
+    const build = (sizeUnboundedShm?: boolean) => {
+      const chart = Testing.chart();
+      const deployment = new SharedMemoryDeployment(chart, 'web', { containers: [container('app', GiB(1))], sharedMemory: { sizeUnboundedShm } });
+      deployment.containers[0].mount('/dev/shm', kplus.Volume.fromEmptyDir(chart, 'scratch', 'scratch', { medium: kplus.EmptyDirMedium.MEMORY }));
+      return chart;
+    };
+    expect(() => Testing.synth(build())).toThrow(
+      `${WEB}: container 'app' already mounts volume 'scratch' at /dev/shm, a memory-backed emptyDir without sizeLimit that may grow `
+      + "to the node's memory (kubernetes#125852); the rule would give it 512Mi (set sizeUnboundedShm); set 'sizeUnboundedShm' to size it");
+    const template = synthOne(build(true), 'Deployment').spec.template;
+    expect(template.spec.volumes).toEqual([{ name: 'scratch', emptyDir: { medium: 'Memory', sizeLimit: '512Mi' } }]);
+    expect(template.metadata.annotations).toMatchObject({
+      'cdk8s-shm.io/size-limit': '512Mi', 'cdk8s-shm.io/volume-name': 'scratch', 'cdk8s-shm.io/containers': 'app', 'cdk8s-shm.io/size-unbounded-shm': 'true',
+    });
   });
 
   test('hostIPC conflicts', () => {
@@ -133,7 +170,7 @@ describe('SharedMemoryDeployment', () => {
     const deployment = new SharedMemoryDeployment(chart, 'web', { containers: [container('app', GiB(1))] });
     // cdk8s-plus 2.5 has no hostIPC prop; users set it with an escape hatch (L1 field name hostIpc).
     ApiObject.of(deployment).addJsonPatch(JsonPatch.add('/spec/template/spec/hostIpc', true));
-    expect(() => Testing.synth(chart)).toThrow("Deployment 'web' sets 'hostIPC' to true, so /dev/shm is the node's own");
+    expect(() => Testing.synth(chart)).toThrow(`${WEB} sets 'hostIPC' to true, so /dev/shm is the node's own`);
   });
 
   test('synthesizing twice gives the same output (the patch is idempotent)', () => {
@@ -185,7 +222,7 @@ describe('SharedMemory.addTo / withSharedMemory', () => {
     SharedMemory.addTo(deployment);
     const spec = synthOne(chart, 'Deployment').spec.template.spec;
     expect(spec.initContainers[0].restartPolicy).toBe('Always');
-    expect(shmVolume(spec).emptyDir.sizeLimit).toBe('1536Mi');
+    expect(shmVolume(spec).emptyDir.sizeLimit).toBe('1Gi'); // the larger writer: app 2Gi
     expect(shmMountCount(spec.initContainers[0])).toBe(1);
   });
 

@@ -5,8 +5,8 @@
  * from the webhook's own flag table), and every value is validated by the core, so that
  * `--ratio 2` fails here with the message the webhook would print at start.
  */
-import { PolicyInput, Policy, SELECTIONS, Selection, WITHOUT_LIMIT_MODES, WithoutLimit, resolvePolicy, tryParseRatio, tryParseSize } from '../core';
-import { WEBHOOK_FLAGS, resolvePolicyFlags } from '../webhook/options';
+import { PolicyInput, Policy, PolicySetting, resolvePolicy } from '../core';
+import { WEBHOOK_FLAGS, readPolicyFlags } from '../webhook/options';
 
 /** The commands that read manifests. */
 export type ManifestCommand = 'inject' | 'plan' | 'check';
@@ -37,7 +37,6 @@ export class UsageError extends Error {
   }
 }
 
-type PolicyKey = 'ratio' | 'size' | 'minimum' | 'maximum' | 'selection' | 'withoutLimit' | 'fixedSize' | 'volumeName';
 
 /** One flag of the manifest commands. */
 export interface CliFlag {
@@ -50,13 +49,13 @@ export interface CliFlag {
   /** The commands that accept it. */
   readonly commands: readonly ManifestCommand[];
   /** The policy setting it fills, for policy flags. */
-  readonly policyKey?: PolicyKey;
+  readonly policyKey?: PolicySetting;
 }
 
 const ALL: readonly ManifestCommand[] = MANIFEST_COMMANDS;
 
 /** A policy flag the webhook also has: same name, same text. */
-function webhookPolicyFlag(name: string, policyKey: PolicyKey): CliFlag {
+function webhookPolicyFlag(name: string, policyKey: PolicySetting): CliFlag {
   const f = WEBHOOK_FLAGS.find(w => w.flag === name);
   if (!f) throw new Error(`the webhook has no flag --${name}`);
   return { flag: name, value: f.value, description: f.description, default: f.default, commands: ALL, policyKey };
@@ -73,6 +72,7 @@ export const CLI_FLAGS: readonly CliFlag[] = [
   webhookPolicyFlag('without-limit', 'withoutLimit'),
   webhookPolicyFlag('fixed-size', 'fixedSize'),
   webhookPolicyFlag('volume-name', 'volumeName'),
+  webhookPolicyFlag('size-unbounded-shm', 'sizeUnboundedShm'),
   { flag: 'output', short: 'o', value: OUTPUT_FORMATS.join('|'), description: 'table for people, json for machines', default: 'table', commands: ['plan'] },
   { flag: 'quiet', short: 'q', description: 'print no warnings on standard error', commands: ALL },
   { flag: 'help', short: 'h', description: 'print this text', commands: ALL },
@@ -138,38 +138,16 @@ export function parseManifestArgs(command: ManifestCommand, argv: readonly strin
   };
 }
 
-/** Validates the policy flags one by one (so that messages name the flag), then together in the core. */
+/** The policy flags, read and validated by the core, each named as the user typed it. */
 function readPolicy(given: ReadonlyMap<string, string>): PolicyInput {
-  const check = (name: string, parse: (value: string, label: string) => unknown): string | undefined => {
-    const value = given.get(name);
-    if (value === undefined) return undefined;
-    const parsed = parse(value, `--${name}`);
-    if (typeof parsed === 'string') throw new UsageError(parsed.replace(`'--${name}'`, `--${name}`));
-    return value;
-  };
-  const oneOf = <T extends string>(name: string, allowed: readonly T[]): T | undefined => {
-    const value = given.get(name);
-    if (value !== undefined && !(allowed as readonly string[]).includes(value)) {
-      throw new UsageError(`--${name} (${value}) must be one of ${allowed.join(', ')}`);
-    }
-    return value as T | undefined;
-  };
-  const input: PolicyInput = {
-    ratio: check('ratio', tryParseRatio),
-    size: check('size', tryParseSize),
-    minimum: check('minimum', tryParseSize),
-    maximum: check('maximum', tryParseSize),
-    selection: oneOf<Selection>('selection', SELECTIONS),
-    withoutLimit: oneOf<WithoutLimit>('without-limit', WITHOUT_LIMIT_MODES),
-    fixedSize: check('fixed-size', tryParseSize),
-    volumeName: given.get('volume-name'),
-  };
+  const flags = CLI_FLAGS.filter((f): f is CliFlag & { policyKey: PolicySetting } => f.policyKey !== undefined)
+    .map(f => ({ key: f.policyKey, flag: f.flag }));
+  const flagOf = (key: PolicySetting) => flags.find(f => f.key === key)?.flag ?? key;
   try {
-    resolvePolicyFlags(input);
+    return readPolicyFlags(flags, key => given.get(flagOf(key)), key => `--${flagOf(key)}`);
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as PolicyInput;
 }
 
 /** The usage text of `cdk8s-shm <command> --help`. */
@@ -186,7 +164,8 @@ export function manifestUsage(command: ManifestCommand): string {
     plan: [
       'Usage: cdk8s-shm plan [-f FILE]... [-o table|json] [policy flags]',
       '',
-      'Prints, for every workload, its pod memory limit, the /dev/shm size it gets, the action and why.',
+      'Prints, for every workload, its pod memory limit (the cap), the basis (the largest memory limit among',
+      'the containers that write /dev/shm, which the size is a share of), the size it gets, the action and why.',
     ],
     check: [
       'Usage: cdk8s-shm check [-f FILE]... [policy flags]',

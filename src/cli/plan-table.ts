@@ -2,7 +2,7 @@
  * How `plan` and `check` show their decisions: a table for people, JSON for machines, and the
  * list of workloads that `check` fails on.
  */
-import { Policy, RATIO_ANNOTATION, SIZE_ANNOTATION, formatBytes, formatRational } from '../core';
+import { Policy, RATIO_ANNOTATION, SIZE_ANNOTATION, describeSizing, formatBytes, formatRational } from '../core';
 import { WorkloadReport } from './inject';
 
 /** The `/dev/shm` of the workload would change (or the workload would be refused). */
@@ -16,6 +16,13 @@ export function limitText(report: WorkloadReport): string {
   if (!limit) return '-';
   if (limit.kind === 'limited') return formatBytes(limit.bytes);
   return limit.kind === 'unlimited' ? 'none' : 'invalid';
+}
+
+/** What the size is a share of: `2Gi (app)`, `6Gi (pod-level, app)`, or `-`. */
+export function basisText(report: WorkloadReport): string {
+  const basis = report.plan.basis;
+  if (!basis) return '-';
+  return `${formatBytes(basis.bytes)} (${basis.fromPodLevel ? 'pod-level, ' : ''}${basis.container})`;
 }
 
 /** The `/dev/shm` size: the new one, `old -> new` for an update, `-` when there is none. */
@@ -34,11 +41,12 @@ export function reasonText(report: WorkloadReport, policy: Policy): string {
     const value = report.annotations[name];
     return value === undefined ? name : `${name}: ${value}`;
   };
+  const writer = plan.basis ? `${plan.basis.role} '${plan.basis.container}'` : 'the writer';
   const source: Record<string, string> = {
     'size': '--size',
     'size-annotation': `annotation ${annotation(SIZE_ANNOTATION)}`,
-    'ratio': `${formatRational(policy.ratio)} × pod memory limit`,
-    'ratio-annotation': `annotation ${annotation(RATIO_ANNOTATION)} × pod memory limit`,
+    'ratio': `${formatRational(policy.ratio)} × the limit of ${writer}`,
+    'ratio-annotation': `annotation ${annotation(RATIO_ANNOTATION)} × the limit of ${writer}`,
     'minimum': 'raised to --minimum',
     'maximum': 'lowered to --maximum',
     'fixed-size': '--fixed-size, the pod has no memory limit',
@@ -53,11 +61,12 @@ export function reasonText(report: WorkloadReport, policy: Policy): string {
 export function formatPlanTable(reports: readonly WorkloadReport[], policy: Policy): string {
   if (reports.length === 0) return 'No workloads (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob) found.\n';
   const withNamespace = reports.some(r => r.namespace !== undefined);
-  const header = ['WORKLOAD', ...(withNamespace ? ['NAMESPACE'] : []), 'POD LIMIT', '/DEV/SHM', 'ACTION', 'REASON'];
+  const header = ['WORKLOAD', ...(withNamespace ? ['NAMESPACE'] : []), 'POD LIMIT', 'BASIS', '/DEV/SHM', 'ACTION', 'REASON'];
   const rows = reports.map(r => [
     `${r.kind}/${r.name}`,
     ...(withNamespace ? [r.namespace ?? '-'] : []),
     limitText(r),
+    basisText(r),
     sizeText(r),
     r.plan.action,
     reasonText(r, policy),
@@ -76,6 +85,15 @@ export function formatPlanTable(reports: readonly WorkloadReport[], policy: Poli
   return lines.join('\n') + '\n';
 }
 
+/** What a size is a share of, in `plan --output json`. */
+export interface BasisJson {
+  readonly limit: string;
+  readonly limitBytes: string;
+  readonly container: string;
+  readonly role: string;
+  readonly fromPodLevel: boolean;
+}
+
 /** One workload in `plan --output json`. Byte counts are strings: they can exceed 2^53. */
 export interface PlanJson {
   readonly file: string;
@@ -85,6 +103,8 @@ export interface PlanJson {
   readonly namespace: string | null;
   readonly podMemoryLimit: string | null;
   readonly podMemoryLimitBytes: string | null;
+  /** The limit the size is a share of, and the container it belongs to. */
+  readonly basis: BasisJson | null;
   readonly shmSize: string | null;
   readonly shmSizeBytes: string | null;
   readonly currentShmSize: string | null;
@@ -109,6 +129,13 @@ export function planJson(reports: readonly WorkloadReport[]): PlanJson[] {
       namespace: r.namespace ?? null,
       podMemoryLimit: limit === undefined ? null : formatBytes(limit),
       podMemoryLimitBytes: limit === undefined ? null : limit.toString(),
+      basis: r.plan.basis ? {
+        limit: formatBytes(r.plan.basis.bytes),
+        limitBytes: r.plan.basis.bytes.toString(),
+        container: r.plan.basis.container,
+        role: r.plan.basis.role,
+        fromPodLevel: r.plan.basis.fromPodLevel,
+      } : null,
       shmSize: r.plan.size ?? null,
       shmSizeBytes: r.plan.sizeBytes?.toString() ?? null,
       currentShmSize: r.currentSize ?? null,
@@ -126,12 +153,15 @@ export function planJson(reports: readonly WorkloadReport[]): PlanJson[] {
 /** What `check` prints: one line per workload that would change, and a summary. */
 export function formatCheck(reports: readonly WorkloadReport[], files: readonly string[]): string {
   const failing = reports.filter(needsChange);
+  // A pod's own unbounded /dev/shm is left alone by default, so it is no failure; but it is worth a line.
+  const notes = reports.filter(r => r.plan.reason === 'user-shm-unbounded').map(r => `note: ${r.file}:${r.line}: ${r.object}: ${r.plan.message}`);
+  const noteText = notes.length > 0 ? `${notes.join('\n')}\n` : '';
   if (failing.length === 0) {
-    return `ok: ${reports.length} workload${reports.length === 1 ? '' : 's'} checked, no /dev/shm change needed\n`;
+    return `${noteText}ok: ${reports.length} workload${reports.length === 1 ? '' : 's'} checked, no /dev/shm change needed\n`;
   }
   const lines = failing.map(r => {
     const { plan } = r;
-    const limit = plan.limit?.kind === 'limited' ? `pod memory limit ${formatBytes(plan.limit.bytes)}` : 'no pod memory limit';
+    const limit = describeSizing(plan);
     const what = plan.action === 'deny'
       ? `would be denied: ${plan.message}`
       : plan.action === 'update'
@@ -141,5 +171,5 @@ export function formatCheck(reports: readonly WorkloadReport[], files: readonly 
   });
   const source = files.length === 0 ? '' : ` ${files.map(f => `-f ${f}`).join(' ')}`;
   lines.push('', `${failing.length} of ${reports.length} workload${reports.length === 1 ? '' : 's'} would change: fix them at the source, or run cdk8s-shm inject${source}`);
-  return lines.join('\n') + '\n';
+  return noteText + lines.join('\n') + '\n';
 }

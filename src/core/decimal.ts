@@ -19,13 +19,15 @@ export interface Rational {
  *     <number>       ::= <digits> | <digits>.<digits> | <digits>. | .<digits>
  *
  * Returns the rational and how many characters it consumed, or undefined when no number starts
- * at the beginning of `text`.
+ * at the beginning of `text`. With `digitsOptional`, a number without any digit (`""`, `"."`,
+ * `"-."`, `"+"`) reads as zero: the API server's quantity scanner does exactly that, so a
+ * manifest with `memory: "."` is valid and means 0.
  */
-export function readSignedNumber(text: string): { value: Rational; length: number } | undefined {
+export function readSignedNumber(text: string, digitsOptional = false): { value: Rational; length: number } | undefined {
   const match = /^([+-]?)(\d*)(?:\.(\d*))?/.exec(text);
   if (!match) return undefined;
   const [whole, sign, intDigits, fracDigits = ''] = match;
-  if (intDigits.length === 0 && fracDigits.length === 0) return undefined; // ".", "+", "" are not numbers
+  if (intDigits.length === 0 && fracDigits.length === 0 && !digitsOptional) return undefined; // ".", "+", "" are not decimals
   const digits = `${intDigits}${fracDigits}`.replace(/^0+(?=\d)/, '');
   let num = BigInt(digits === '' ? '0' : digits);
   if (sign === '-') num = -num;

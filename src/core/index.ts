@@ -13,3 +13,8 @@ export * from './workload';
 export * from './json';
 export * from './mount-path';
 export * from './kube-names';
+export * from './settings';
+export * from './pod-policy';
+export * from './pod-view';
+export * from './basis';
+export * from './windows';

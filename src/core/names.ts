@@ -12,11 +12,17 @@ export const INJECT_ANNOTATION = `${ANNOTATION_PREFIX}inject`;
 /** An explicit `/dev/shm` size for the pod, as a Kubernetes quantity. */
 export const SIZE_ANNOTATION = `${ANNOTATION_PREFIX}size`;
 
-/** A decimal share of the pod memory limit, in (0, 1]. */
+/** A decimal share of the basis (the largest limit among the containers that write /dev/shm), in (0, 1]. */
 export const RATIO_ANNOTATION = `${ANNOTATION_PREFIX}ratio`;
 
 /** Written on every pod (or pod template) whose `/dev/shm` we sized: the size we chose. */
 export const SIZE_LIMIT_ANNOTATION = `${ANNOTATION_PREFIX}size-limit`;
+
+/**
+ * The `/dev/shm` every container runtime gives a container that mounts nothing there: 64 MiB.
+ * A pod is never given less by a share of its limit.
+ */
+export const RUNTIME_DEFAULT_SHM_BYTES = 64n * 2n ** 20n;
 
 /** The volume we inject. */
 export const DEFAULT_VOLUME_NAME = 'dshm';
@@ -25,7 +31,7 @@ export const DEFAULT_VOLUME_NAME = 'dshm';
 export const SHM_MOUNT_PATH = '/dev/shm';
 
 /**
- * The default share of the pod memory limit: what a Linux host gives its own `/dev/shm`.
+ * The default share of the basis: what a Linux host gives its own `/dev/shm`.
  * Shared memory pages are charged to the writer's memory cgroup, so the rest of the limit stays
  * for the application itself.
  */

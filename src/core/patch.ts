@@ -7,8 +7,8 @@
  * `volumes`).
  */
 import { isObject, objectAt } from './json';
-import { SHM_MOUNT_PATH, SIZE_LIMIT_ANNOTATION } from './names';
-import { ShmPlan } from './plan';
+import { SHM_MOUNT_PATH } from './names';
+import { AnnotationEdit, ShmPlan } from './plan';
 
 /** One RFC 6902 operation. We only ever emit `add` and `replace`. */
 export interface JsonPatchOperation {
@@ -42,9 +42,7 @@ export function planToPatch(plan: ShmPlan, basePath = ''): JsonPatchOperation[] 
   const ops: JsonPatchOperation[] = [];
   const spec = `${basePath}/spec`;
 
-  if (edits.setAnnotation) {
-    ops.push(annotationOp(edits.createMetadata, edits.createAnnotations, edits.annotationExists, basePath, SIZE_LIMIT_ANNOTATION, plan.size));
-  }
+  ops.push(...annotationOps(edits.createMetadata, edits.createAnnotations, basePath, edits.annotations));
 
   if (edits.volume === 'add') {
     const volume = { name: plan.volumeName, emptyDir: { medium: 'Memory', sizeLimit: plan.size } };
@@ -73,15 +71,18 @@ export function planToPatch(plan: ShmPlan, basePath = ''): JsonPatchOperation[] 
 export function setAnnotationOps(metadata: unknown, basePath: string, key: string, value: string): JsonPatchOperation[] {
   const annotations = objectAt(objectAt(metadata)?.annotations);
   if (annotations?.[key] === value) return [];
-  return [annotationOp(!isObject(metadata), annotations === undefined, annotations?.[key] !== undefined, basePath, key, value)];
+  return annotationOps(!isObject(metadata), annotations === undefined, basePath, [{ key, value, exists: annotations?.[key] !== undefined }]);
 }
 
-function annotationOp(
-  createMetadata: boolean, createAnnotations: boolean, exists: boolean, basePath: string, key: string, value: string,
-): JsonPatchOperation {
-  if (createMetadata) return { op: 'add', path: `${basePath}/metadata`, value: { annotations: { [key]: value } } };
-  if (createAnnotations) return { op: 'add', path: `${basePath}/metadata/annotations`, value: { [key]: value } };
-  return { op: exists ? 'replace' : 'add', path: `${basePath}/metadata/annotations/${escapePointerToken(key)}`, value };
+/** Sets annotations: one `add` of the whole map when `metadata` or `annotations` is missing, else one operation each. */
+function annotationOps(
+  createMetadata: boolean, createAnnotations: boolean, basePath: string, edits: readonly AnnotationEdit[],
+): JsonPatchOperation[] {
+  if (edits.length === 0) return [];
+  const all = () => Object.fromEntries(edits.map(e => [e.key, e.value]));
+  if (createMetadata) return [{ op: 'add', path: `${basePath}/metadata`, value: { annotations: all() } }];
+  if (createAnnotations) return [{ op: 'add', path: `${basePath}/metadata/annotations`, value: all() }];
+  return edits.map(e => ({ op: e.exists ? 'replace' : 'add', path: `${basePath}/metadata/annotations/${escapePointerToken(e.key)}`, value: e.value }));
 }
 
 /**

@@ -2,22 +2,37 @@
  * The decision for one pod: give it a `/dev/shm` or not, how large, in which containers, and why.
  *
  * The constructs, the admission webhook and the CLI all call `planSharedMemory`; the sizing rule
- * exists only here. Planning never throws on a pod it cannot understand: it skips it with a reason,
- * because the webhook must never block a pod over our own confusion.
+ * exists only here:
+ *
+ *   1. Targets: the containers that get the mount (every app container, sidecar and init
+ *      container by default, or the ones the policy names).
+ *   2. Basis: the largest memory limit among the targets that run beside the application (see
+ *      basis.ts): pages are charged to the container that writes them.
+ *   3. Size: ratio × basis, rounded down, within [minimum, maximum]; or the explicit size. Capped
+ *      at the kubelet's pod limit, which caps the tmpfs anyway.
+ *   4. Never worse than the runtime: a ratio-derived size below its 64Mi is not injected.
+ *
+ * Planning never throws on a pod it cannot understand: it skips it with a reason, because the
+ * webhook must never block a pod over our own confusion.
  */
-import { Rational, floor } from './decimal';
+import { SizingBasis, sizingBasis } from './basis';
+import { floor } from './decimal';
 import { JsonObject, isObject, objectAt } from './json';
 import { normalizeMountPath } from './mount-path';
-import { INJECT_ANNOTATION, RATIO_ANNOTATION, SHM_MOUNT_PATH, SIZE_ANNOTATION, SIZE_LIMIT_ANNOTATION } from './names';
-import { PodMemoryLimit, podMemoryLimit } from './pod-limit';
-import { Policy, tryParseRatio, tryParseSize } from './policy';
-import { bytesFloor, formatBytes } from './quantity';
+import { INJECT_ANNOTATION, RUNTIME_DEFAULT_SHM_BYTES, SHM_MOUNT_PATH, SIZE_LIMIT_ANNOTATION } from './names';
+import { PodMemoryLimit, kubeletPodLimit, readPodResources } from './pod-limit';
+import { readPodPolicy } from './pod-policy';
+import { ContainerRole, PodContainer, PodVolumes, describeContainer, describeContainers, readPodVolumes, text } from './pod-view';
+import { Policy } from './policy';
+import { bytesCeil, formatBytes } from './quantity';
+import { POD_SETTINGS, PolicyInput, PolicySetting, settingAnnotation, settingText } from './settings';
+import { windowsReason } from './windows';
 
 /** What the plan does to the pod. */
 export type PlanAction =
-  /** Add the volume, the mounts and the annotation. */
+  /** Add the volume, the mounts and the annotations. */
   | 'inject'
-  /** The volume is ours from an earlier run; bring its size and mounts up to date. */
+  /** The volume is ours from an earlier run; bring its size, mounts and annotations up to date. */
   | 'update'
   /** The volume is ours and already right. */
   | 'unchanged'
@@ -39,11 +54,12 @@ export type SkipReason =
   | 'volume-name-taken'
   | 'no-memory-limit'
   | 'no-target-containers'
-  | 'size-zero';
+  | 'below-runtime-default'
+  | 'user-shm-unbounded';
 
 export const SKIP_REASONS: readonly SkipReason[] = [
   'invalid-pod', 'mirror-pod', 'opted-out', 'not-opted-in', 'invalid-annotation', 'windows', 'host-ipc',
-  'user-shm-mount', 'volume-name-taken', 'no-memory-limit', 'no-target-containers', 'size-zero',
+  'user-shm-mount', 'volume-name-taken', 'no-memory-limit', 'no-target-containers', 'below-runtime-default', 'user-shm-unbounded',
 ];
 
 /** What decided a size: the policy's `size`, the pod's `size`/`ratio` annotation, the ratio, a bound, or the fixed size for pods without a limit. */
@@ -51,9 +67,10 @@ export type SizeSource = 'size' | 'size-annotation' | 'ratio' | 'ratio-annotatio
 
 /**
  * Skips that are the pod's or the policy's choice rather than a problem: not worth a warning to
- * the user (in opt-in mode every other pod would carry one).
+ * the user (in opt-in mode every other pod would carry one). A pod below the runtime default keeps
+ * the runtime's `/dev/shm`, which is what it needs.
  */
-export const QUIET_SKIP_REASONS: ReadonlySet<SkipReason> = new Set<SkipReason>(['opted-out', 'not-opted-in', 'mirror-pod']);
+export const QUIET_SKIP_REASONS: ReadonlySet<SkipReason> = new Set<SkipReason>(['opted-out', 'not-opted-in', 'mirror-pod', 'below-runtime-default']);
 
 /** Something the user should know about a decision that still went ahead (or a skip). */
 export interface PlanWarning {
@@ -72,6 +89,14 @@ export interface MountEdit {
   readonly createList: boolean;
 }
 
+/** An annotation to set on the pod (template). */
+export interface AnnotationEdit {
+  readonly key: string;
+  readonly value: string;
+  /** The annotation is there with another value (replace instead of add). */
+  readonly exists: boolean;
+}
+
 /** The edits to the pod, independent of how they are applied (JSON patch, construct, CLI). */
 export interface PlanEdits {
   readonly createMetadata: boolean;
@@ -83,8 +108,17 @@ export interface PlanEdits {
   /** The existing volume has no `emptyDir.sizeLimit` field (add instead of replace). */
   readonly sizeLimitMissing: boolean;
   readonly mounts: readonly MountEdit[];
-  readonly setAnnotation: boolean;
-  readonly annotationExists: boolean;
+  readonly annotations: readonly AnnotationEdit[];
+}
+
+/** The limit a size was a share of: the largest among the targets that run beside the application. */
+export interface PlanBasis {
+  readonly bytes: bigint;
+  /** The container it came from. */
+  readonly container: string;
+  readonly role: ContainerRole;
+  /** The container has no limit of its own: the pod-level limit (`spec.resources.limits.memory`) stood in. */
+  readonly fromPodLevel: boolean;
 }
 
 /** The decision for one pod. */
@@ -94,7 +128,10 @@ export interface ShmPlan {
   readonly reason?: SkipReason;
   /** One line for humans: what happened and why. */
   readonly message: string;
+  /** The kubelet's pod memory limit: the cap. */
   readonly limit?: PodMemoryLimit;
+  /** What the size is a share of, when a target has a limit. */
+  readonly basis?: PlanBasis;
   /** The `/dev/shm` size in bytes, when one was decided. */
   readonly sizeBytes?: bigint;
   /** The same, formatted canonically (`sizeLimit` and annotation value). */
@@ -106,6 +143,8 @@ export interface ShmPlan {
   readonly volumeName: string;
   /** Names of the containers (app and init) that have or get the mount. */
   readonly targets: readonly string[];
+  /** The settings the pod's own annotations decided. */
+  readonly annotated: readonly PolicySetting[];
   readonly warnings: readonly PlanWarning[];
   /** Present when `action` is `inject` or `update`. */
   readonly edits?: PlanEdits;
@@ -119,14 +158,12 @@ export interface PodLike {
 
 /** Set by the kubelet on the API copy of a static pod. */
 const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
-
-/** The runtime's own `/dev/shm`: anything smaller is worth a warning. */
-const RUNTIME_DEFAULT_BYTES = 64n * 2n ** 20n;
 const MEBIBYTE = 2n ** 20n;
 
 /** Plans `/dev/shm` for a pod. Never throws. */
-export function planSharedMemory(pod: PodLike, policy: Policy): ShmPlan {
-  const base = { volumeName: policy.volumeName, targets: [] as string[], warnings: [] as PlanWarning[] };
+export function planSharedMemory(pod: PodLike, wayInPolicy: Policy): ShmPlan {
+  const warnings: PlanWarning[] = [];
+  let base = { volumeName: wayInPolicy.volumeName, targets: [] as string[], annotated: [] as PolicySetting[], warnings };
   const skip = (reason: SkipReason, message: string, extra: Partial<ShmPlan> = {}): ShmPlan =>
     ({ ...base, ...extra, action: 'skip', reason, message });
 
@@ -141,206 +178,289 @@ export function planSharedMemory(pod: PodLike, policy: Policy): ShmPlan {
 
   // The kubelet creates mirror pods for static pods; the API server refuses changes to their spec.
   if (annotations[MIRROR_POD_ANNOTATION] !== undefined) return skip('mirror-pod', 'mirror pods of static pods cannot be changed');
-
   const inject = annotations[INJECT_ANNOTATION];
   if (inject !== undefined && inject !== 'true' && inject !== 'false') {
     return skip('invalid-annotation', `annotation ${INJECT_ANNOTATION} is ${quoted(inject)}; use "true" or "false"`);
   }
   if (inject === 'false') return skip('opted-out', `the pod opted out with ${INJECT_ANNOTATION}: "false"`);
-  if (policy.selection === 'opt-in' && inject !== 'true') return skip('not-opted-in', `injection is opt-in and the pod lacks ${INJECT_ANNOTATION}: "true"`);
+  if (wayInPolicy.selection === 'opt-in' && inject !== 'true') return skip('not-opted-in', `injection is opt-in and the pod lacks ${INJECT_ANNOTATION}: "true"`);
 
-  if (objectAt(spec.os)?.name === 'windows') return skip('windows', 'Windows pods have no /dev/shm');
+  const podPolicy = readPodPolicy(annotations, wayInPolicy);
+  if ('invalid' in podPolicy) return skip('invalid-annotation', podPolicy.invalid);
+  const policy = podPolicy.policy;
+  base = { ...base, volumeName: policy.volumeName, annotated: [...podPolicy.annotated] };
+  for (const key of podPolicy.unknownAnnotations) {
+    warnings.push({ code: 'unknown-annotation', message: `annotation ${key} is not one of cdk8s-shm's; it is ignored` });
+  }
+
+  const windows = windowsReason(spec);
+  if (windows) return skip('windows', `Windows pods have no /dev/shm (${windows})`);
   if (spec.hostIPC === true) return skip('host-ipc', "the pod uses hostIPC, so /dev/shm is the node's own");
 
-  const containers = listAt(spec.containers);
-  const initContainers = listAt(spec.initContainers);
-  const volumes = listAt(spec.volumes);
-  if (!containers.ok || !initContainers.ok || !volumes.ok) return skip('invalid-pod', 'containers, initContainers or volumes is not a list');
-  if (containers.items.some(c => !isObject(c)) || initContainers.items.some(c => !isObject(c)) || volumes.items.some(v => !isObject(v))) {
-    return skip('invalid-pod', 'a container or volume is not an object');
-  }
-  const all = [
-    ...containers.items.map((c, index) => ({ field: 'containers' as const, index, c: c as JsonObject })),
-    ...initContainers.items.map((c, index) => ({ field: 'initContainers' as const, index, c: c as JsonObject })),
-  ];
-  for (const { c } of all) {
-    if (c.volumeMounts !== undefined && c.volumeMounts !== null && (!Array.isArray(c.volumeMounts) || c.volumeMounts.some(m => !isObject(m)))) {
-      return skip('invalid-pod', `volumeMounts of container '${text(c.name)}' is not a list of objects`);
-    }
-  }
+  const view = readPodVolumes(spec);
+  if (typeof view === 'string') return skip('invalid-pod', view);
+  const resources = readPodResources(spec);
+  if (resources.kind === 'invalid') return skip('invalid-pod', resources.problems.join('; '), { limit: resources });
+  const limit = kubeletPodLimit(resources);
 
   // Is a volume of ours already there (an earlier run), or did the user solve /dev/shm themselves?
-  const volumeIndex = volumes.items.findIndex(v => (v as JsonObject).name === policy.volumeName);
-  const existing = volumeIndex >= 0 ? volumes.items[volumeIndex] as JsonObject : undefined;
-  const existingEmptyDir = objectAt(existing?.emptyDir);
-  const ours = existing !== undefined && existingEmptyDir?.medium === 'Memory' && typeof annotations[SIZE_LIMIT_ANNOTATION] === 'string';
-  const shmMounts = all.flatMap(({ c }) => mountsOf(c)
-    .filter(m => normalizeMountPath(m.mountPath) === SHM_MOUNT_PATH)
-    .map(m => ({ container: text(c.name), volume: m.name })));
-  if (!ours) {
-    const userMount = shmMounts[0];
-    if (userMount) {
-      return skip('user-shm-mount', `container '${userMount.container}' already mounts volume '${text(userMount.volume)}' at ${SHM_MOUNT_PATH}`);
-    }
-    if (existing) return skip('volume-name-taken', `the pod already has a volume named '${policy.volumeName}' that is not a memory-backed /dev/shm`);
+  const found = findShmVolume(view, policy.volumeName, typeof annotations[SIZE_LIMIT_ANNOTATION] === 'string');
+  if (found.kind === 'skip') return skip(found.reason, found.message, { limit });
+  const adopting = found.kind === 'unbounded';
+
+  // 1. Targets: a volume the pod brought keeps the containers that mount it.
+  let targets: readonly PodContainer[];
+  if (adopting) {
+    targets = found.mountedBy;
   } else {
-    const foreign = shmMounts.find(m => m.volume !== policy.volumeName);
-    if (foreign) return skip('user-shm-mount', `container '${foreign.container}' mounts volume '${text(foreign.volume)}' at ${SHM_MOUNT_PATH}`);
-  }
-
-  // Annotations override the policy's size or ratio for this pod.
-  let explicitBytes = policy.size;
-  let explicitSource: SizeSource = 'size';
-  let ratio: Rational = policy.ratio;
-  let ratioSource: SizeSource = 'ratio';
-  const sizeAnnotation = annotations[SIZE_ANNOTATION];
-  const ratioAnnotation = annotations[RATIO_ANNOTATION];
-  if (sizeAnnotation !== undefined && ratioAnnotation !== undefined) {
-    return skip('invalid-annotation', `annotations ${SIZE_ANNOTATION} and ${RATIO_ANNOTATION} cannot both be set`);
-  }
-  if (sizeAnnotation !== undefined) {
-    const parsed = tryParseSize(sizeAnnotation, SIZE_ANNOTATION);
-    if (typeof parsed === 'string') return skip('invalid-annotation', parsed);
-    explicitBytes = parsed;
-    explicitSource = 'size-annotation';
-  }
-  if (ratioAnnotation !== undefined) {
-    const parsed = tryParseRatio(ratioAnnotation, RATIO_ANNOTATION);
-    if (typeof parsed === 'string') return skip('invalid-annotation', parsed);
-    ratio = parsed;
-    ratioSource = 'ratio-annotation';
-    explicitBytes = undefined;
-  }
-
-  const limit = podMemoryLimit(spec);
-  if (limit.kind === 'invalid') return skip('invalid-pod', limit.problems.join('; '), { limit });
-
-  const warnings: PlanWarning[] = [];
-  let requestedBytes: bigint | undefined;
-  let sizeBytes: bigint;
-  let sizeSource: SizeSource;
-  if (limit.kind === 'limited') {
-    if (explicitBytes !== undefined) {
-      sizeBytes = explicitBytes;
-      sizeSource = explicitSource;
-    } else {
-      sizeBytes = roundDownToUnit(floor({ num: limit.bytes * ratio.num, den: ratio.den }));
-      sizeSource = ratioSource;
-      if (policy.minimum !== undefined && sizeBytes < policy.minimum) {
-        sizeBytes = policy.minimum;
-        sizeSource = 'minimum';
-      }
-      if (policy.maximum !== undefined && sizeBytes > policy.maximum) {
-        sizeBytes = policy.maximum;
-        sizeSource = 'maximum';
+    const wanted = policy.containers;
+    targets = view.containers.filter(c => wanted ? wanted.includes(c.name) : c.field === 'containers' || policy.includeInitContainers);
+    if (wanted) {
+      const known = new Set(view.containers.map(c => c.name));
+      for (const name of wanted.filter(n => !known.has(n))) {
+        warnings.push({ code: 'unknown-container', message: `container '${name}' named in the policy is not in the pod`, container: name });
       }
     }
-    requestedBytes = sizeBytes;
-    if (sizeBytes > limit.bytes) {
-      warnings.push({
-        code: 'capped-at-limit',
-        message: `/dev/shm capped at the pod memory limit ${formatBytes(limit.bytes)} (asked ${formatBytes(sizeBytes)})`,
-      });
-      sizeBytes = limit.bytes;
-    } else if (sizeBytes === limit.bytes) {
-      warnings.push({ code: 'equals-limit', message: `/dev/shm ${formatBytes(sizeBytes)} equals the pod memory limit: shm alone can OOM it` });
-    }
-  } else {
-    const without = `containers ${limit.containersWithoutLimit.map(n => `'${n}'`).join(', ')} have no memory limit`;
-    if (explicitBytes !== undefined) {
-      sizeBytes = explicitBytes;
-      sizeSource = explicitSource;
-      warnings.push({ code: 'no-memory-limit', message: `${without}; /dev/shm pages are charged to an unbounded pod` });
-    } else if (policy.withoutLimit === 'deny') {
-      return { ...base, limit, action: 'deny', reason: 'no-memory-limit', message: `${without}: set a memory limit so /dev/shm can be sized from it` };
-    } else if (policy.withoutLimit === 'fixed' && policy.fixedSize !== undefined) {
-      sizeBytes = policy.fixedSize;
-      sizeSource = 'fixed-size';
-      warnings.push({ code: 'no-memory-limit', message: `${without}; gave the fixed /dev/shm size ${formatBytes(sizeBytes)}` });
-    } else {
-      return skip('no-memory-limit', `${without}, so /dev/shm cannot be sized from the limit`, { limit });
-    }
+    if (targets.length === 0) return skip('no-target-containers', 'none of the containers the policy names is in the pod', { limit });
   }
-  // A zero sizeLimit means "no limit" to the kubelet: the opposite of what a tiny ratio asked for.
-  if (sizeBytes <= 0n) return skip('size-zero', `the computed /dev/shm size is 0 bytes (${sizeSource})`, { limit, warnings });
-  if (sizeBytes < RUNTIME_DEFAULT_BYTES) {
-    warnings.push({ code: 'below-runtime-default', message: `/dev/shm ${formatBytes(sizeBytes)} is smaller than the runtime's default 64Mi` });
-  }
+  const volumeName = found.kind === 'fresh' ? policy.volumeName : found.name;
+  base = { ...base, volumeName, targets: targets.map(c => c.name) };
 
-  // Which containers get the mount.
-  const wanted = policy.containers;
-  const targets = all.filter(({ field, c }) => wanted ? wanted.includes(text(c.name)) : field === 'containers' || policy.includeInitContainers);
-  if (wanted) {
-    const known = new Set(all.map(({ c }) => text(c.name)));
-    for (const name of wanted.filter(n => !known.has(n))) {
-      warnings.push({ code: 'unknown-container', message: `container '${name}' named in the policy is not in the pod`, container: name });
-    }
+  // 2. Basis, 3. size, 4. the runtime floor.
+  const { basis, unbounded } = sizingBasis(targets, resources);
+  const sized = decideSize(policy, podPolicy.annotated, targets, basis, unbounded, limit, warnings);
+  const planBasis = basis && { bytes: basis.bytes, container: basis.container.name, role: basis.container.role, fromPodLevel: basis.fromPodLevel };
+  if (adopting && (!policy.sizeUnboundedShm || !('sizeBytes' in sized))) {
+    // Left alone: say that it is unbounded, and what the rule would do about it.
+    const rule = 'sizeBytes' in sized ? `the rule would give it ${formatBytes(sized.sizeBytes)} (set sizeUnboundedShm)`
+      : `the rule cannot size it: ${'skip' in sized ? sized.message : sized.deny}`;
+    return skip('user-shm-unbounded', `${found.description}, a memory-backed emptyDir without sizeLimit that may grow to the node's memory `
+      + `(kubernetes#125852); ${rule}`, { limit, basis: planBasis });
   }
-  if (targets.length === 0) return skip('no-target-containers', 'none of the containers the policy names is in the pod', { limit, warnings });
+  if ('deny' in sized) return { ...base, limit, basis: planBasis, action: 'deny', reason: 'no-memory-limit', message: sized.deny };
+  if ('skip' in sized) return skip(sized.skip, sized.message, { limit, basis: planBasis });
 
+  const { sizeBytes } = sized;
   const size = formatBytes(sizeBytes);
   const mounts: MountEdit[] = targets
-    .filter(({ c }) => !mountsOf(c).some(m => m.name === policy.volumeName && normalizeMountPath(m.mountPath) === SHM_MOUNT_PATH))
-    .map(({ field, index, c }) => ({ field, index, name: text(c.name), createList: !Array.isArray(c.volumeMounts) }));
-  const currentAnnotation = annotations[SIZE_LIMIT_ANNOTATION];
-  const setAnnotation = currentAnnotation !== size;
-
+    .filter(c => !c.mounts.some(m => m.name === volumeName && normalizeMountPath(m.mountPath) === SHM_MOUNT_PATH))
+    .map(c => ({ field: c.field, index: c.index, name: c.name, createList: !c.hasMountList }));
   let volume: PlanEdits['volume'] = 'add';
-  if (ours) {
-    const current = existingEmptyDir?.sizeLimit;
-    const currentBytes = typeof current === 'string' || typeof current === 'number' ? safeBytes(current) : undefined;
-    volume = currentBytes === sizeBytes ? 'none' : 'resize';
+  if (found.kind !== 'fresh') {
+    // Read as the kubelet reads it (rounded up): `1.0000000001Gi` is not 1Gi.
+    const current = found.emptyDir.sizeLimit;
+    volume = (typeof current === 'string' || typeof current === 'number') && safeBytes(current) === sizeBytes ? 'none' : 'resize';
   }
-  const plan = {
-    ...base,
-    limit,
-    sizeBytes,
-    size,
-    sizeSource,
-    requestedBytes: requestedBytes ?? sizeBytes,
-    targets: targets.map(({ c }) => text(c.name)),
-    warnings,
-  };
-  if (ours && volume === 'none' && mounts.length === 0 && !setAnnotation) {
-    return { ...plan, action: 'unchanged', message: `/dev/shm is already ${size}` };
+  const sizeLimitEdit = annotationEdit(annotations, SIZE_LIMIT_ANNOTATION, size);
+  if (found.kind === 'ours' && volume === 'none' && mounts.length === 0 && !sizeLimitEdit) {
+    return {
+      ...base,
+      limit,
+      basis: planBasis,
+      sizeBytes,
+      size,
+      sizeSource: sized.sizeSource,
+      requestedBytes: sized.requestedBytes,
+      action: 'unchanged',
+      message: `/dev/shm is already ${size}`,
+    };
   }
+  // The way in that sizes a pod writes down what it was told explicitly, so that every way in
+  // after it reaches the same answer. A volume the pod brought is pinned by name and by the
+  // containers that mount it.
+  const pinned: PolicyInput = adopting ? { volumeName, containers: targets.map(c => c.name) } : {};
+  const annotationEdits = [
+    ...(sizeLimitEdit ? [sizeLimitEdit] : []),
+    ...choiceAnnotations(annotations, { ...policy.input, ...pinned }, podPolicy.annotated),
+  ];
+  const plan = { ...base, limit, basis: planBasis, sizeBytes, size, sizeSource: sized.sizeSource, requestedBytes: sized.requestedBytes };
   const edits: PlanEdits = {
     createMetadata: metadata === undefined,
     createAnnotations: !isObject(metadata?.annotations),
     volume,
-    createVolumes: !Array.isArray(spec.volumes),
-    volumeIndex,
-    sizeLimitMissing: existingEmptyDir?.sizeLimit === undefined,
+    createVolumes: !view.hasVolumeList,
+    volumeIndex: found.kind === 'fresh' ? -1 : found.index,
+    sizeLimitMissing: found.kind === 'fresh' || found.emptyDir.sizeLimit === undefined,
     mounts,
-    setAnnotation,
-    annotationExists: currentAnnotation !== undefined,
+    annotations: annotationEdits,
   };
-  const limitText = limit.kind === 'limited' ? `pod memory limit ${formatBytes(limit.bytes)}` : 'no pod memory limit';
+  const verb = found.kind === 'ours' ? 'resized' : adopting ? `sized the pod's own volume '${volumeName}':` : 'mounted';
   return {
     ...plan,
-    action: ours ? 'update' : 'inject',
-    message: `${ours ? 'resized' : 'mounted'} /dev/shm ${size} (${limitText})`,
+    action: found.kind === 'ours' ? 'update' : 'inject',
+    message: `${verb} /dev/shm ${size} (${describeSizing(plan)})`,
     edits,
   };
+}
+
+type SizeDecision =
+  | { readonly sizeBytes: bigint; readonly sizeSource: SizeSource; readonly requestedBytes: bigint }
+  | { readonly skip: SkipReason; readonly message: string }
+  | { readonly deny: string };
+
+/** Steps 3 and 4 of the rule; adds the warnings that go with the size. */
+function decideSize(
+  policy: Policy, annotated: ReadonlySet<PolicySetting>, targets: readonly PodContainer[],
+  basis: SizingBasis | undefined, unbounded: readonly PodContainer[],
+  limit: PodMemoryLimit, warnings: PlanWarning[],
+): SizeDecision {
+  let sizeBytes: bigint;
+  let sizeSource: SizeSource;
+  if (policy.size !== undefined) {
+    sizeBytes = policy.size;
+    sizeSource = annotated.has('size') ? 'size-annotation' : 'size';
+  } else if (basis) {
+    const { ratio } = policy;
+    sizeBytes = roundDownToUnit(floor({ num: basis.bytes * ratio.num, den: ratio.den }));
+    sizeSource = annotated.has('ratio') ? 'ratio-annotation' : 'ratio';
+    if (policy.minimum !== undefined && sizeBytes < policy.minimum) {
+      sizeBytes = policy.minimum;
+      sizeSource = 'minimum';
+    }
+    if (policy.maximum !== undefined && sizeBytes > policy.maximum) {
+      sizeBytes = policy.maximum;
+      sizeSource = 'maximum';
+    }
+    // The runtime gives 64Mi; less would make the pod worse off. A minimum says what the user accepts.
+    if (policy.minimum === undefined && sizeSource !== 'maximum' && sizeBytes < RUNTIME_DEFAULT_SHM_BYTES) {
+      return {
+        skip: 'below-runtime-default',
+        message: `${formatBytes(sizeBytes)} from the ratio is below the runtime's default 64Mi, which the pod keeps`,
+      };
+    }
+  } else if (policy.withoutLimit === 'fixed' && policy.fixedSize !== undefined) {
+    sizeBytes = policy.fixedSize;
+    sizeSource = 'fixed-size';
+  } else {
+    const without = withoutLimitText(targets);
+    if (policy.withoutLimit === 'deny') return { deny: `${without}: set a memory limit so /dev/shm can be sized from it` };
+    return { skip: 'no-memory-limit', message: `${without}, so /dev/shm cannot be sized from a limit` };
+  }
+  const requestedBytes = sizeBytes;
+
+  if (limit.kind === 'limited' && sizeBytes > limit.bytes) {
+    warnings.push({
+      code: 'capped-at-limit',
+      message: `/dev/shm capped at the pod memory limit ${formatBytes(limit.bytes)} (asked ${formatBytes(sizeBytes)})`,
+    });
+    sizeBytes = limit.bytes;
+  }
+  if (basis && sizeBytes >= basis.bytes) {
+    const relation = sizeBytes > basis.bytes ? 'exceeds' : 'equals';
+    warnings.push({
+      code: `${relation}-basis`,
+      message: `/dev/shm ${formatBytes(sizeBytes)} ${relation} the ${formatBytes(basis.bytes)} limit of ${describeContainer(basis.container)}: shm alone can OOM it`,
+      container: basis.container.name,
+    });
+  }
+  if (!basis) {
+    warnings.push({ code: 'no-memory-limit', message: `${withoutLimitText(targets)}; /dev/shm pages are charged to no bound` });
+  } else {
+    for (const container of unbounded) {
+      warnings.push({ code: 'unbounded-container', message: `${describeContainer(container)} has no memory limit; the /dev/shm pages it writes are not bounded`, container: container.name });
+    }
+  }
+  if (sizeBytes < RUNTIME_DEFAULT_SHM_BYTES) {
+    warnings.push({ code: 'below-runtime-default', message: `/dev/shm ${formatBytes(sizeBytes)} is smaller than the runtime's default 64Mi` });
+  }
+  return { sizeBytes, sizeSource, requestedBytes };
+}
+
+/** The edit that gives an annotation its value, or none when it has it already. */
+function annotationEdit(annotations: JsonObject, key: string, value: string): AnnotationEdit | undefined {
+  const current = annotations[key];
+  return current === value ? undefined : { key, value, exists: current !== undefined };
+}
+
+/** Annotations for the per-pod settings that were chosen explicitly and that the pod does not carry yet. */
+function choiceAnnotations(annotations: JsonObject, chosen: PolicyInput, annotated: ReadonlySet<PolicySetting>): AnnotationEdit[] {
+  const edits: AnnotationEdit[] = [];
+  for (const setting of POD_SETTINGS) {
+    const value = chosen[setting];
+    if (value === undefined || annotated.has(setting)) continue;
+    const edit = annotationEdit(annotations, settingAnnotation(setting), settingText(value));
+    if (edit) edits.push(edit);
+  }
+  return edits;
+}
+
+type FoundVolume =
+  /** No /dev/shm yet, and the volume name is free. */
+  | { readonly kind: 'fresh' }
+  /** Our volume from an earlier run. */
+  | { readonly kind: 'ours'; readonly name: string; readonly index: number; readonly emptyDir: JsonObject }
+  /** The pod's own memory-backed emptyDir at /dev/shm, without a sizeLimit. */
+  | {
+    readonly kind: 'unbounded';
+    readonly name: string;
+    readonly index: number;
+    readonly emptyDir: JsonObject;
+    readonly mountedBy: readonly PodContainer[];
+    readonly description: string;
+  }
+  | { readonly kind: 'skip'; readonly reason: SkipReason; readonly message: string };
+
+/**
+ * Whose `/dev/shm` the pod has: none, ours (our volume, memory-backed, and our size annotation),
+ * or the user's. A user's memory-backed emptyDir without `sizeLimit` may be sized by the rule;
+ * anything else the user put at /dev/shm is theirs to keep.
+ */
+function findShmVolume(view: PodVolumes, volumeName: string, sized: boolean): FoundVolume {
+  const indexOf = (name: unknown) => view.volumes.findIndex(v => v.name === name);
+  const index = indexOf(volumeName);
+  const emptyDir = index >= 0 ? objectAt(view.volumes[index].emptyDir) : undefined;
+  const ours = emptyDir !== undefined && emptyDir.medium === 'Memory' && sized;
+  const shmMounts = view.containers.flatMap(c => c.mounts
+    .filter(m => normalizeMountPath(m.mountPath) === SHM_MOUNT_PATH)
+    .map(m => ({ container: c, volume: m.name })));
+  const foreign = shmMounts.filter(m => !ours || m.volume !== volumeName);
+  if (foreign.length > 0) {
+    const first = foreign[0];
+    const description = `${describeContainer(first.container)} ${ours ? '' : 'already '}mounts volume '${text(first.volume)}' at ${SHM_MOUNT_PATH}`;
+    const userIndex = indexOf(first.volume);
+    const userEmptyDir = userIndex >= 0 ? objectAt(view.volumes[userIndex].emptyDir) : undefined;
+    const oneVolume = shmMounts.every(m => m.volume === first.volume);
+    if (!ours && oneVolume && userEmptyDir?.medium === 'Memory' && userEmptyDir.sizeLimit === undefined) {
+      return {
+        kind: 'unbounded',
+        name: String(first.volume),
+        index: userIndex,
+        emptyDir: userEmptyDir,
+        mountedBy: view.containers.filter(c => shmMounts.some(m => m.container === c)),
+        description,
+      };
+    }
+    return { kind: 'skip', reason: 'user-shm-mount', message: description };
+  }
+  if (index >= 0 && !ours) {
+    return { kind: 'skip', reason: 'volume-name-taken', message: `the pod already has a volume named '${volumeName}' that is not a memory-backed /dev/shm` };
+  }
+  return ours ? { kind: 'ours', name: volumeName, index, emptyDir: emptyDir! } : { kind: 'fresh' };
+}
+
+/** Why there is no basis: the app containers and sidecars among the targets have no limit, or there are none. */
+function withoutLimitText(targets: readonly PodContainer[]): string {
+  const beside = targets.filter(c => c.role !== 'init container');
+  if (beside.length === 0) return `only init containers get the mount (${describeContainers(targets)}), and they do not set the size`;
+  return `${describeContainers(beside)} ${beside.length === 1 ? 'has' : 'have'} no memory limit`;
+}
+
+/**
+ * What a size was decided from, for messages: `container 'app' limit 4Gi, pod limit 4Gi`.
+ * @param plan a plan (any action)
+ */
+export function describeSizing(plan: Pick<ShmPlan, 'basis' | 'limit'>): string {
+  const { basis, limit } = plan;
+  const podLimit = limit?.kind === 'limited' ? `pod limit ${formatBytes(limit.bytes)}` : 'no pod limit';
+  if (!basis) return limit?.kind === 'limited' ? podLimit : 'no memory limit';
+  const writer = `${basis.role} '${basis.container}'`;
+  const limitText = basis.fromPodLevel ? `pod-level limit ${formatBytes(basis.bytes)} for ${writer}` : `${writer} limit ${formatBytes(basis.bytes)}`;
+  return `${limitText}, ${podLimit}`;
 }
 
 /** Sizes derived from a ratio are rounded down to whole mebibytes, so that they read well. */
 function roundDownToUnit(bytes: bigint): bigint {
   return bytes >= MEBIBYTE ? (bytes / MEBIBYTE) * MEBIBYTE : bytes;
-}
-
-/**
- * A value from the pod as text, for names and messages. `String()` throws on an object whose
- * `toString` is not a function (`{"toString": 1}` is valid JSON) and overflows the stack on a list
- * nested thousands deep, and planning must not throw
- * (test/reliability/regressions/container-name-tostring.json).
- */
-function text(value: unknown): string {
-  try {
-    return String(value);
-  } catch {
-    return Array.isArray(value) ? '[list]' : '[object]';
-  }
 }
 
 /** `JSON.stringify` for messages, which overflows the stack on deep nesting; see `text`. */
@@ -352,18 +472,9 @@ function quoted(value: unknown): string {
   }
 }
 
-function listAt(value: unknown): { ok: boolean; items: unknown[] } {
-  if (value === undefined || value === null) return { ok: true, items: [] };
-  return Array.isArray(value) ? { ok: true, items: value } : { ok: false, items: [] };
-}
-
-function mountsOf(container: JsonObject): JsonObject[] {
-  return Array.isArray(container.volumeMounts) ? container.volumeMounts.filter(isObject) : [];
-}
-
 function safeBytes(value: string | number): bigint | undefined {
   try {
-    return bytesFloor(value);
+    return bytesCeil(value);
   } catch {
     return undefined;
   }

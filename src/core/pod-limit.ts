@@ -3,8 +3,9 @@
  * (`pkg/kubelet/cm/helpers_linux.go` ResourceConfigForPod and
  * `k8s.io/component-helpers/resource` PodLimits).
  *
- * That limit matters twice: the kubelet caps a memory-backed emptyDir at it, and pages written to
- * `/dev/shm` are charged to it. A `/dev/shm` larger than the limit can never be used in full.
+ * That limit is the cap of every `/dev/shm`: the kubelet mounts a memory-backed emptyDir no larger
+ * than it, so a bigger `sizeLimit` can never be used. It is not what a `/dev/shm` is sized from:
+ * pages are charged to the container that writes them (see basis.ts).
  */
 import { JsonObject, isObject, objectAt } from './json';
 import { MAX_QUANTITY, QuantityError, bytesCeil } from './quantity';
@@ -39,30 +40,55 @@ export interface InvalidPod {
 
 export type PodMemoryLimit = LimitedPod | UnlimitedPod | InvalidPod;
 
-/** A container as the limit computation sees it. */
-interface CountedContainer {
+/** A container's memory limit as the kubelet reads it. */
+export interface ContainerLimit {
   readonly name: string;
-  /** Memory limit in bytes; 0 means none (the kubelet treats a zero limit as no limit). */
+  /** Memory limit in bytes, rounded up; 0 means none (the kubelet treats a zero limit as no limit). */
   readonly limit: bigint;
+  /** An init container with `restartPolicy: Always`: it runs beside the app containers. */
   readonly sidecar: boolean;
+}
+
+/** The memory settings of a pod spec, read once; the pod limit and the `/dev/shm` basis both come from them. */
+export interface PodResources {
+  readonly kind: 'resources';
+  /** `spec.containers`, in order. */
+  readonly containers: readonly ContainerLimit[];
+  /** `spec.initContainers`, in order. */
+  readonly initContainers: readonly ContainerLimit[];
+  /** `spec.resources.limits.memory` (pod-level resources) in bytes; 0 when absent. */
+  readonly podLevelBytes: bigint;
+  /** `spec.overhead.memory` in bytes; 0 when absent. */
+  readonly overheadBytes: bigint;
 }
 
 /** Computes the memory limit of a pod from its spec. Never throws. */
 export function podMemoryLimit(spec: unknown): PodMemoryLimit {
+  const resources = readPodResources(spec);
+  return resources.kind === 'invalid' ? resources : kubeletPodLimit(resources);
+}
+
+/** Reads the memory settings of a pod spec, or says what is wrong with them. Never throws. */
+export function readPodResources(spec: unknown): PodResources | InvalidPod {
   const problems: string[] = [];
   if (!isObject(spec)) return { kind: 'invalid', problems: ['spec is not an object'] };
 
   const containers = readContainers(spec, 'containers', problems);
   const initContainers = readContainers(spec, 'initContainers', problems);
   if (containers.length === 0 && problems.length === 0) problems.push('spec.containers is empty');
-  const podLevel = readMemory(objectAt(objectAt(spec.resources)?.limits)?.memory, 'spec.resources.limits.memory', problems);
-  const overhead = readMemory(objectAt(spec.overhead)?.memory, 'spec.overhead.memory', problems);
+  const podLevelBytes = readMemory(objectAt(objectAt(spec.resources)?.limits)?.memory, 'spec.resources.limits.memory', problems);
+  const overheadBytes = readMemory(objectAt(spec.overhead)?.memory, 'spec.overhead.memory', problems);
   if (problems.length > 0) return { kind: 'invalid', problems };
+  return { kind: 'resources', containers, initContainers, podLevelBytes, overheadBytes };
+}
 
+/** The pod cgroup's memory limit, as the kubelet sets it. */
+export function kubeletPodLimit(resources: PodResources): LimitedPod | UnlimitedPod {
+  const { containers, initContainers, podLevelBytes, overheadBytes } = resources;
   let bytes: bigint;
   let source: LimitSource;
-  if (podLevel > 0n) {
-    bytes = podLevel;
+  if (podLevelBytes > 0n) {
+    bytes = podLevelBytes;
     source = 'pod';
   } else {
     const missing = [...containers, ...initContainers].filter(c => c.limit === 0n).map(c => c.name);
@@ -74,8 +100,8 @@ export function podMemoryLimit(spec: unknown): PodMemoryLimit {
   // `9Ei` containers). Uncapped, the size derived from it would be written as a `sizeLimit` that
   // reads back capped, so the pod could never be planned `unchanged`
   // (test/reliability/regressions/limit-above-max-quantity.json).
-  const total = bytes + overhead;
-  return { kind: 'limited', bytes: total > MAX_QUANTITY ? MAX_QUANTITY : total, source, overheadBytes: overhead };
+  const total = bytes + overheadBytes;
+  return { kind: 'limited', bytes: total > MAX_QUANTITY ? MAX_QUANTITY : total, source, overheadBytes };
 }
 
 /**
@@ -83,7 +109,7 @@ export function podMemoryLimit(spec: unknown): PodMemoryLimit {
  * beside the app for the pod's whole life; a plain init container runs alone, beside only the
  * sidecars started before it.
  */
-function aggregateContainerLimits(containers: CountedContainer[], initContainers: CountedContainer[]): bigint {
+function aggregateContainerLimits(containers: readonly ContainerLimit[], initContainers: readonly ContainerLimit[]): bigint {
   let total = containers.reduce((sum, c) => sum + c.limit, 0n);
   let sidecarsSoFar = 0n;
   let peakInit = 0n;
@@ -101,7 +127,7 @@ function aggregateContainerLimits(containers: CountedContainer[], initContainers
   return total > peakInit ? total : peakInit;
 }
 
-function readContainers(spec: JsonObject, field: 'containers' | 'initContainers', problems: string[]): CountedContainer[] {
+function readContainers(spec: JsonObject, field: 'containers' | 'initContainers', problems: string[]): ContainerLimit[] {
   const list = spec[field];
   if (list === undefined || list === null) return [];
   if (!Array.isArray(list)) {

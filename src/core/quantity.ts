@@ -16,6 +16,11 @@
  * one exa but `1E3` is a thousand; `K` is not a suffix. Like the API server, a value finer than a
  * nano is rounded up to the next nano and a magnitude above 2^63-1 is capped there.
  *
+ * Two things the grammar above does not say but the API server does: it trims white space around
+ * a quantity in a manifest (`Quantity.UnmarshalJSON` calls `strings.TrimSpace`), and its scanner
+ * reads a number without digits as zero (`.`, `-.`, `+`, even `Gi`). Manifests that rely on either
+ * are valid, so they are read here the same way.
+ *
  * Everything is BigInt: `0.1Gi` is 107374182.4 bytes, and floating point would get bytes wrong.
  */
 import { Rational, ceil, floor, readSignedNumber, scaleByPowerOfTen } from './decimal';
@@ -65,6 +70,12 @@ const MAX_INPUT_LENGTH = 1024;
  */
 const MAX_EXPONENT = MAX_INPUT_LENGTH + 64;
 
+/**
+ * White space as Go's `unicode.IsSpace` sees it, at either end (what `strings.TrimSpace` removes).
+ * Not JavaScript's `trim()`: that also removes U+FEFF, which Go keeps, and keeps U+0085, which Go removes.
+ */
+const GO_SPACE_AROUND = /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g;
+
 const VALID_FORMS = 'a number with an optional suffix: Ki, Mi, Gi, Ti, Pi, Ei, n, u, m, k, M, G, T, P, E, or an exponent like 1e9';
 
 /**
@@ -72,18 +83,24 @@ const VALID_FORMS = 'a number with an optional suffix: Ki, Mi, Gi, Ti, Pi, Ei, n
  * @throws QuantityError with a message naming the input and the allowed forms
  */
 export function parseQuantity(input: string | number): Rational {
-  const text = typeof input === 'number' ? numberToText(input) : input;
-  if (typeof text !== 'string') {
+  const raw = typeof input === 'number' ? numberToText(input) : input;
+  if (typeof raw !== 'string') {
     throw new QuantityError(`quantity must be a string or a number, got ${describe(input)}`);
   }
-  if (text.length === 0) throw new QuantityError('quantity is empty; expected ' + VALID_FORMS);
-  if (text.length > MAX_INPUT_LENGTH) {
-    throw new QuantityError(`quantity is ${text.length} characters long; at most ${MAX_INPUT_LENGTH} are accepted`);
+  if (raw.length > MAX_INPUT_LENGTH) {
+    throw new QuantityError(`quantity is ${raw.length} characters long; at most ${MAX_INPUT_LENGTH} are accepted`);
   }
-  const number = readSignedNumber(text);
-  if (!number) throw new QuantityError(`"${clip(text)}" is not a valid quantity: expected ${VALID_FORMS}`);
+  const text = raw.replace(GO_SPACE_AROUND, '');
+  if (text.length === 0) throw new QuantityError('quantity is empty; expected ' + VALID_FORMS);
+  const number = readSignedNumber(text, true)!; // with optional digits, some number (maybe empty) always starts the text
   const suffix = text.slice(number.length);
-  return normalize(applySuffix(number.value, suffix, text));
+  const value = applySuffix(number.value, suffix);
+  if (value === undefined) {
+    // Without a digit, the input is not a number with a wrong suffix but no quantity at all.
+    if (!/\d/.test(text.slice(0, number.length))) throw new QuantityError(`"${clip(text)}" is not a valid quantity: expected ${VALID_FORMS}`);
+    throw new QuantityError(`"${clip(text)}" has an invalid suffix "${clip(suffix)}"${suffixHint(suffix)}: expected ${VALID_FORMS}`);
+  }
+  return normalize(value);
 }
 
 /** True when `input` is a valid quantity. */
@@ -121,7 +138,8 @@ export function formatBytes(bytes: bigint): string {
   return bytes.toString();
 }
 
-function applySuffix(value: Rational, suffix: string, text: string): Rational {
+/** The value with its suffix applied, or undefined when the suffix is not one. */
+function applySuffix(value: Rational, suffix: string): Rational | undefined {
   // Own properties only: `1toString` or `1__proto__` must be an invalid suffix, not an inherited member.
   if (Object.prototype.hasOwnProperty.call(BINARY_SUFFIXES, suffix)) {
     return { num: value.num * BINARY_SUFFIXES[suffix], den: value.den };
@@ -131,20 +149,21 @@ function applySuffix(value: Rational, suffix: string, text: string): Rational {
   }
   // `e`/`E` followed by a signed integer is an exponent; a lone `E` was matched above as exa.
   const exponent = /^[eE]([+-]?)(\d+)$/.exec(suffix);
-  if (exponent) {
-    const digits = exponent[2].replace(/^0+(?=\d)/, '');
-    const magnitude = digits.length > 6 ? Infinity : Number(digits);
-    const power = exponent[1] === '-' ? -magnitude : magnitude;
-    if (value.num === 0n) return { num: 0n, den: 1n };
-    if (power > MAX_EXPONENT) return { num: value.num < 0n ? -MAX_QUANTITY : MAX_QUANTITY, den: 1n };
-    if (power < -MAX_EXPONENT) return { num: value.num < 0n ? -1n : 1n, den: 10n ** 9n };
-    return scaleByPowerOfTen(value, power);
-  }
-  const hint = suffix === 'K' ? ' ("K" is not a suffix: use "k" for 1000 or "Ki" for 1024)'
-    : /^\s|\s$/.test(suffix) ? ' (no spaces are allowed)'
-      : /^[kKmMgGtTpPeE][iIbB]?$/.test(suffix) ? ` (suffixes are case-sensitive: did you mean "${suggest(suffix)}"?)`
-        : '';
-  throw new QuantityError(`"${clip(text)}" has an invalid suffix "${clip(suffix)}"${hint}: expected ${VALID_FORMS}`);
+  if (!exponent) return undefined;
+  const digits = exponent[2].replace(/^0+(?=\d)/, '');
+  const magnitude = digits.length > 6 ? Infinity : Number(digits);
+  const power = exponent[1] === '-' ? -magnitude : magnitude;
+  if (value.num === 0n) return { num: 0n, den: 1n };
+  if (power > MAX_EXPONENT) return { num: value.num < 0n ? -MAX_QUANTITY : MAX_QUANTITY, den: 1n };
+  if (power < -MAX_EXPONENT) return { num: value.num < 0n ? -1n : 1n, den: 10n ** 9n };
+  return scaleByPowerOfTen(value, power);
+}
+
+function suffixHint(suffix: string): string {
+  if (suffix === 'K') return ' ("K" is not a suffix: use "k" for 1000 or "Ki" for 1024)';
+  if (/\s/.test(suffix)) return ' (no spaces are allowed)';
+  if (/^[kKmMgGtTpPeE][iIbB]?$/.test(suffix)) return ` (suffixes are case-sensitive: did you mean "${suggest(suffix)}"?)`;
+  return '';
 }
 
 /** Rounds up to a nano (away from zero, as the API server does) and caps the magnitude at 2^63-1. */

@@ -25,6 +25,11 @@ const POD_TEMPLATE_PATHS: Record<string, { path: string; apiVersions: readonly s
 /** The kinds that carry a pod template. */
 export const WORKLOAD_KINDS: readonly string[] = Object.keys(POD_TEMPLATE_PATHS);
 
+/** Whether objects of this apiVersion and kind are built-in workloads with a pod template. */
+export function hasPodTemplate(apiVersion: string, kind: string): boolean {
+  return Object.prototype.hasOwnProperty.call(POD_TEMPLATE_PATHS, kind) && POD_TEMPLATE_PATHS[kind].apiVersions.includes(apiVersion);
+}
+
 /** A workload's pod template and where it sits. */
 export interface PodTemplateLocation {
   /** JSON Pointer of the template inside the object. */
@@ -47,12 +52,15 @@ export function podTemplateOf(object: unknown): PodTemplateLocation | undefined 
   return isObject(node) ? { path, template: node } : undefined;
 }
 
-/** `Deployment 'web'` or `Deployment 'web' in namespace 'ml'`: how messages name an object. */
-export function describeObject(object: unknown): string {
+/**
+ * `Deployment 'web'` or `Deployment 'web' in namespace 'ml'`: how messages name an object.
+ * @param withNamespace whether to say the namespace (messages that say it themselves leave it out)
+ */
+export function describeObject(object: unknown, withNamespace = true): string {
   const o = objectAt(object);
   const metadata = objectAt(o?.metadata);
   const kind = typeof o?.kind === 'string' ? o.kind : 'object';
   const name = typeof metadata?.name === 'string' ? metadata.name : typeof metadata?.generateName === 'string' ? `${metadata.generateName}*` : '(unnamed)';
-  const namespace = typeof metadata?.namespace === 'string' ? ` in namespace '${metadata.namespace}'` : '';
+  const namespace = withNamespace && typeof metadata?.namespace === 'string' ? ` in namespace '${metadata.namespace}'` : '';
   return `${kind} '${name}'${namespace}`;
 }

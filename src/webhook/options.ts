@@ -7,8 +7,8 @@
  * no `node:` modules, no I/O.
  */
 import {
-  PolicyInput, SELECTIONS, Selection, WITHOUT_LIMIT_MODES, WithoutLimit,
-  Policy, isDns1123Label, isDns1123Subdomain, resolvePolicy, tryParseRatio, tryParseSize,
+  POLICY_SETTINGS, PolicyError, PolicyInput, PolicySetting, SELECTIONS, Selection, WITHOUT_LIMIT_MODES, WithoutLimit,
+  isDns1123Label, isDns1123Subdomain, readSetting, resolvePolicy,
 } from '../core';
 
 /** Where the serving certificate comes from: files on disk (cert-manager or the user), or made and rotated by the server itself. */
@@ -68,6 +68,7 @@ export interface WebhookArgsInput {
   readonly withoutLimit?: WithoutLimit;
   readonly fixedSize?: string;
   readonly volumeName?: string;
+  readonly sizeUnboundedShm?: boolean;
   readonly maxBodyBytes?: number;
   readonly logLevel?: LogLevel;
 }
@@ -118,13 +119,14 @@ export const WEBHOOK_FLAGS: readonly WebhookFlag[] = [
   flag('tls-secret', 'tlsSecret', 'NAMESPACE/NAME', 'self-managed mode: the pre-created Secret that holds the CA and serving certificate'),
   flag('webhook-configuration', 'webhookConfiguration', 'NAME', 'self-managed mode: the MutatingWebhookConfiguration whose caBundle the server keeps current'),
   flag('service', 'service', 'NAME.NAMESPACE', "self-managed mode: the webhook's Service, for the certificate's DNS names"),
-  flag('ratio', 'ratio', 'DECIMAL', 'share of the pod memory limit given to /dev/shm, in (0, 1]', '0.5'),
+  flag('ratio', 'ratio', 'DECIMAL', 'share of the basis (the largest memory limit among the containers that write /dev/shm), in (0, 1]', '0.5'),
   flag('minimum', 'minimum', 'QUANTITY', 'smallest ratio-derived size (still capped at the pod limit)'),
   flag('maximum', 'maximum', 'QUANTITY', 'largest ratio-derived size'),
   flag('selection', 'selection', SELECTIONS.join('|'), 'opt-out: every pod unless annotated cdk8s-shm.io/inject: "false"; opt-in: only pods annotated "true"', 'opt-out'),
   flag('without-limit', 'withoutLimit', WITHOUT_LIMIT_MODES.join('|'), 'pods without a memory limit: skip with a warning, deny, or give --fixed-size', 'skip'),
   flag('fixed-size', 'fixedSize', 'QUANTITY', 'the /dev/shm size for pods without a memory limit when --without-limit is fixed'),
   flag('volume-name', 'volumeName', 'NAME', 'name of the injected volume', 'dshm'),
+  flag('size-unbounded-shm', 'sizeUnboundedShm', 'true|false', "size a pod's own memory-backed /dev/shm without sizeLimit by the same rule, instead of leaving it alone", 'false'),
   flag('max-body-bytes', 'maxBodyBytes', 'BYTES', 'largest request body accepted', String(DEFAULT_MAX_BODY_BYTES)),
   flag('log-level', 'logLevel', LOG_LEVELS.join('|'), 'least severe level written (JSON lines on stdout)', 'info'),
 ];
@@ -180,14 +182,6 @@ export function parseWebhookArgs(argv: readonly string[], env: Record<string, st
     }
     return Number(value);
   };
-  const size = (key: keyof WebhookArgsInput): string | undefined => {
-    const value = text(key);
-    if (value === undefined) return undefined;
-    const parsed = tryParseSize(value, where(key));
-    if (typeof parsed === 'string') throw new Error(parsed);
-    return value;
-  };
-
   const port = integer('port', DEFAULT_PORT, 0, 65535);
   const tlsMode = oneOf('tlsMode', TLS_MODES, 'files');
   const tlsSecretText = text('tlsSecret');
@@ -218,21 +212,7 @@ export function parseWebhookArgs(argv: readonly string[], env: Record<string, st
     if (missing.length > 0) throw new Error(`--tls-mode self-managed needs ${missing.join(', ')}`);
   }
 
-  const ratioText = text('ratio');
-  if (ratioText !== undefined) {
-    const parsed = tryParseRatio(ratioText, where('ratio'));
-    if (typeof parsed === 'string') throw new Error(parsed);
-  }
-  const policy: PolicyInput = {
-    ratio: ratioText,
-    minimum: size('minimum'),
-    maximum: size('maximum'),
-    selection: oneOf('selection', SELECTIONS, 'opt-out'),
-    withoutLimit: oneOf('withoutLimit', WITHOUT_LIMIT_MODES, 'skip'),
-    fixedSize: size('fixedSize'),
-    volumeName: text('volumeName'),
-  };
-  resolvePolicyFlags(policy);
+  const policy = readPolicyFlags(WEBHOOK_FLAGS, key => text(key), key => where(key));
 
   return {
     port,
@@ -242,7 +222,7 @@ export function parseWebhookArgs(argv: readonly string[], env: Record<string, st
     tlsSecret,
     webhookConfiguration,
     service,
-    policy: withoutUndefined(policy),
+    policy,
     maxBodyBytes: integer('maxBodyBytes', DEFAULT_MAX_BODY_BYTES, 1024, 64 * 1024 * 1024),
     logLevel: oneOf('logLevel', LOG_LEVELS, 'info'),
   };
@@ -296,33 +276,41 @@ export function webhookArgs(input: WebhookArgsInput): string[] {
 }
 
 /**
- * The core's `resolvePolicy`, for settings that came from flags: the rules that tie settings
- * together (minimum and maximum, a fixed size and its mode) live in the core alone, and its
- * messages name settings as `'fixedSize'`, which the user typed as `--fixed-size`. Used by the
- * webhook's and the CLI's flags.
+ * The policy settings among a table of flags, read from their text by the core (each named as the
+ * user gave it: `--ratio`, or `CDK8S_SHM_RATIO`) and validated together by `resolvePolicy`. The
+ * webhook and the CLI both read their policy flags here.
+ * @param flags a table of flags; those whose key is a policy setting are read
+ * @param text the text given for a key, if any
+ * @param where how messages name a key
+ * @returns the validated settings that were given
+ * @throws Error naming the flag and the value
  */
-export function resolvePolicyFlags(input: PolicyInput): Policy {
+export function readPolicyFlags<K extends string>(
+  flags: readonly { readonly key: K }[], text: (key: K) => string | undefined, where: (key: K) => string,
+): PolicyInput {
+  const input: Record<string, unknown> = {};
+  for (const { key } of flags) {
+    if (!isPolicySetting(key)) continue;
+    const value = text(key);
+    if (value === undefined) continue;
+    const read = readSetting(key, value, where(key));
+    if (isReadError(read)) throw new Error(read.error);
+    input[key] = read;
+  }
   try {
-    return resolvePolicy(input);
+    return resolvePolicy(input as PolicyInput, undefined, setting => where(setting as unknown as K)).input;
   } catch (error) {
-    throw new Error((error as Error).message.replace(/'([a-z]+(?:[A-Z][a-z]*)*)'/g, (whole, key: string) =>
-      Object.prototype.hasOwnProperty.call(POLICY_SETTINGS, key) ? `--${key.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`)}` : whole));
+    throw error instanceof PolicyError ? new Error(error.message) : error;
   }
 }
 
-/** The PolicyInput settings, whose flags are their names in kebab case. */
-const POLICY_SETTINGS: Record<keyof PolicyInput, true> = {
-  ratio: true,
-  size: true,
-  minimum: true,
-  maximum: true,
-  volumeName: true,
-  containers: true,
-  includeInitContainers: true,
-  selection: true,
-  withoutLimit: true,
-  fixedSize: true,
-};
+function isPolicySetting(key: string): key is PolicySetting {
+  return (POLICY_SETTINGS as readonly string[]).includes(key);
+}
+
+function isReadError(value: unknown): value is { error: string } {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && 'error' in value;
+}
 
 function defaults(): WebhookServerOptions {
   return {
@@ -334,8 +322,4 @@ function defaults(): WebhookServerOptions {
     maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
     logLevel: 'info',
   };
-}
-
-function withoutUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }

@@ -321,9 +321,10 @@ describe('the CSI delivery: share()', () => {
     const chart = Testing.chart();
     const agent = newAgent(chart, { systemV: true });
     new kplus.Namespace(chart, 'shop', { metadata: { name: 'shop', labels: RESTRICTED } });
-    agent.share(new kplus.Deployment(chart, 'web', { metadata: { namespace: 'shop' }, containers: [restrictedContainer()] }));
+    const web = new kplus.Deployment(chart, 'web', { metadata: { namespace: 'shop' }, containers: [restrictedContainer()] });
+    agent.share(web);
     expect(synthErrors(chart)).toContain(
-      "Deployment 'web' is in namespace 'shop', whose Pod Security level 'restricted' (label pod-security.kubernetes.io/enforce) "
+      `Deployment '${ApiObject.of(web).name}' is in namespace 'shop', whose Pod Security level 'restricted' (label pod-security.kubernetes.io/enforce) `
       + "forbids hostIPC that SharedMemoryAgent 'node-agent' needs: label namespace 'shop' pod-security.kubernetes.io/enforce=privileged "
       + '(keep pod-security.kubernetes.io/warn and pod-security.kubernetes.io/audit at baseline), '
       + "or turn 'systemV' off (POSIX shared memory through the CSI volume needs no change to the namespace)");

@@ -10,6 +10,9 @@ import { agentContainer, expectValid, one, synthErrors } from './support';
 import { AgentDelivery, AgentPlacement, SharedMemory, SharedMemoryAgent, SharedMemoryAgentProps, SharedMemoryDomain } from '../../src';
 import { DEFAULT_VOLUME_NAME, INJECT_ANNOTATION, SHM_MOUNT_PATH } from '../../src/core';
 
+/** How synthesis errors name Deployment 'web' of a `Testing.chart()`: by kind and Kubernetes name. */
+const WEB = `Deployment '${ApiObject.of(new kplus.Deployment(Testing.chart(), 'web')).name}'`;
+
 const ENFORCE = 'pod-security.kubernetes.io/enforce';
 
 function businessContainer(name = 'app'): kplus.ContainerProps {
@@ -264,7 +267,7 @@ describe('SharedMemoryAgent (hostPath delivery): errors', () => {
     const web = new kplus.Deployment(chart, 'web', { metadata: { namespace: 'shop' }, containers: [businessContainer()] });
     agent.share(web);
     expect(synthErrors(chart)).toContain(
-      "Deployment 'web' is in namespace 'shop', whose Pod Security level 'baseline' (label pod-security.kubernetes.io/enforce) "
+      `${WEB} is in namespace 'shop', whose Pod Security level 'baseline' (label pod-security.kubernetes.io/enforce) `
       + "forbids the hostPath volume and hostIPC that SharedMemoryAgent 'node-agent' needs: "
       + "label namespace 'shop' pod-security.kubernetes.io/enforce=privileged (keep pod-security.kubernetes.io/warn and pod-security.kubernetes.io/audit at baseline)");
   });
@@ -278,7 +281,7 @@ describe('SharedMemoryAgent (hostPath delivery): errors', () => {
     const agent = new SharedMemoryAgent(workloads, 'agent', { containers: [agentContainer], namespace: 'agents', createNamespace: false, delivery: AgentDelivery.hostPath() });
     agent.share(new kplus.StatefulSet(workloads, 'trainer', { containers: [{ ...businessContainer(), portNumber: 8080 }] }));
     const message = synthErrors(workloads);
-    expect(message).toContain("StatefulSet 'trainer' is in namespace 'ml', whose Pod Security level 'restricted'");
+    expect(message).toMatch(/StatefulSet 'workloads-trainer-c8[0-9a-f]{6}' is in namespace 'ml', whose Pod Security level 'restricted'/);
     expect(message).toContain("the DaemonSet of SharedMemoryAgent 'agent' is in namespace 'agents', whose Pod Security level 'baseline'");
   });
 
@@ -288,7 +291,7 @@ describe('SharedMemoryAgent (hostPath delivery): errors', () => {
     const web = new kplus.Deployment(chart, 'web', { containers: [businessContainer()] });
     SharedMemory.addTo(web);
     agent.share(web);
-    expect(synthErrors(chart)).toContain("Deployment 'web' gets a per-pod /dev/shm from SharedMemory.addTo() and shares SharedMemoryAgent 'node-agent' at /dev/shm");
+    expect(synthErrors(chart)).toContain(`${WEB} gets a per-pod /dev/shm from SharedMemory.addTo() and shares SharedMemoryAgent 'node-agent' at /dev/shm`);
 
     const chart2 = Testing.chart();
     const agent2 = newAgent(chart2);
@@ -370,7 +373,7 @@ describe('SharedMemoryAgent (hostPath delivery): errors', () => {
     });
     agent.shareApiObject(raw);
     const message = synthErrors(chart);
-    expect(message).toContain("'containers' names 'nope', which is not a container of Deployment 'web'");
+    expect(message).toContain(`'containers' names 'nope', which is not a container of ${WEB}`);
     expect(message).toContain("Pod 'p' selects nodes with cdk8s-shm.io/node-agent=false, but SharedMemoryAgent 'node-agent' runs only on nodes with cdk8s-shm.io/node-agent=true");
     expect(message).toContain("Pod 'p' already has a volume named 'node-agent-shm' that is not the hostPath /run/cdk8s-shm/node-agent");
   });

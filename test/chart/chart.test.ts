@@ -10,10 +10,10 @@ import * as path from 'path';
 import { App, Chart, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { parseAllDocuments } from 'yaml';
+import { CHART_VALUE_SETS as V, PROVIDED_CA_PEM } from './value-sets';
 import { BUNDLE_IN_CHART, PLUGIN_IN_CHART, generateChart } from '../../scripts/helm-chart';
 import {
-  AgentDelivery, NamespaceSelection, PodSelection, PodsWithoutLimit, SharedMemoryAgent, SharedMemoryDomain, SharedMemoryWebhook,
-  WebhookFailurePolicy, WebhookTls,
+  AgentDelivery, NamespaceSelection, PodSelection, SharedMemoryAgent, SharedMemoryDomain, SharedMemoryWebhook, WebhookFailurePolicy, WebhookTls,
 } from '../../src';
 import { parseCsiPluginArgs } from '../../src/csi/options';
 import { parseWebhookArgs } from '../../src/webhook/options';
@@ -88,10 +88,10 @@ describe('the committed chart', () => {
 
 describe('helm lint', () => {
   test.each([
-    ['defaults', []],
-    ['cert-manager', ['tls.mode=cert-manager']],
-    ['agent', ['agent.enabled=true', 'agent.image=registry.example.com/agent:1.0.0']],
-    ['agent, hostPath delivery', ['agent.enabled=true', 'agent.image=registry.example.com/agent:1.0.0', 'agent.delivery=host-path']],
+    ['defaults', V.defaults.sets],
+    ['cert-manager', V.certManager.sets],
+    ['agent', V.agentLint.sets],
+    ['agent, hostPath delivery', V.agentHostPath.sets],
   ])('%s: no errors', (_name, sets) => {
     const result = run(helm, ['lint', chartDir, '--strict', ...sets.flatMap(s => ['--set', s])]);
     expect(result.stdout).toContain('1 chart(s) linted, 0 chart(s) failed');
@@ -112,7 +112,7 @@ describe('helm template', () => {
     expect(deployment.spec.replicas).toBe(2);
     expect(containerOf(objects).args).toEqual([
       '--port=8443', '--tls-mode=self-managed', '--tls-secret=cdk8s-shm/cdk8s-shm-webhook-tls', '--webhook-configuration=cdk8s-shm-webhook',
-      '--service=cdk8s-shm-webhook.cdk8s-shm', '--ratio=0.5', '--selection=opt-out', '--without-limit=skip',
+      '--service=cdk8s-shm-webhook.cdk8s-shm', '--selection=opt-out',
     ]);
     expect(find(objects, 'ConfigMap').data['webhook.js']).toBe(serverBundle);
     expect(deployment.spec.template.metadata.annotations['cdk8s-shm.io/server-checksum']).toBe(crypto.createHash('sha256').update(serverBundle).digest('hex'));
@@ -123,19 +123,14 @@ describe('helm template', () => {
   });
 
   test('the defaults equal what SharedMemoryWebhook synthesizes with the same settings', () => {
-    // The chart always passes --ratio, --selection and --without-limit; the construct only when given.
-    const construct = synthWebhook({
-      createNamespace: false, ratio: 0.5, podSelection: PodSelection.OPT_OUT, podsWithoutLimit: PodsWithoutLimit.skip(),
-    });
+    // The chart always passes --selection; the construct only when given. Policy defaults are no flags:
+    // the webhook writes the settings it is given onto the pods it sizes.
+    const construct = synthWebhook({ createNamespace: false, podSelection: PodSelection.OPT_OUT });
     expect(byKey(template())).toEqual(byKey(construct));
   });
 
   test('cert-manager, one replica, opt-in namespaces, policy values: equal to the construct too', () => {
-    const objects = template([
-      'tls.mode=cert-manager', 'webhook.replicas=1', 'webhook.namespaceSelection=opt-in', 'webhook.excludedNamespaces={monitoring,kube-system}',
-      'policy.ratio=0.25', 'policy.minimum=256Mi', 'policy.maximum=8Gi', 'policy.selection=opt-in', 'webhook.failurePolicy=Fail', 'webhook.timeoutSeconds=3',
-      'namespace.create=true',
-    ]);
+    const objects = template(V.certManagerOptInPolicy.sets);
     expectValidAgainstSchema(objects, ['Issuer', 'Certificate']);
     expect(find(objects, 'Certificate').spec.issuerRef).toEqual({ name: 'cdk8s-shm-webhook-selfsigned', kind: 'Issuer' });
     expect(find(objects, 'PodDisruptionBudget').spec).toMatchObject({ maxUnavailable: 1 });
@@ -149,14 +144,13 @@ describe('helm template', () => {
       minimum: Size.mebibytes(256),
       maximum: Size.gibibytes(8),
       podSelection: PodSelection.OPT_IN,
-      podsWithoutLimit: PodsWithoutLimit.skip(),
       failurePolicy: WebhookFailurePolicy.FAIL,
       timeout: Duration.seconds(3),
     })));
   });
 
   test('cert-manager with an existing ClusterIssuer: no Issuer of our own', () => {
-    const objects = template(['tls.mode=cert-manager', 'tls.certManager.issuerName=letsencrypt', 'tls.certManager.issuerKind=ClusterIssuer']);
+    const objects = template(V.certManagerClusterIssuer.sets);
     expect(find(objects, 'Issuer')).toBeUndefined();
     expect(find(objects, 'Certificate').spec.issuerRef).toEqual({ name: 'letsencrypt', kind: 'ClusterIssuer' });
     expect(find(objects, 'MutatingWebhookConfiguration').metadata.annotations).toEqual({ 'cert-manager.io/inject-ca-from': 'cdk8s-shm/cdk8s-shm-webhook' });
@@ -164,8 +158,8 @@ describe('helm template', () => {
   });
 
   test('provided TLS: the caBundle and the Secret', () => {
-    const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
-    const objects = template(['tls.mode=provided', 'tls.provided.secretName=my-tls'], ['--set-string', `tls.provided.caBundle=${pem}`]);
+    const pem = PROVIDED_CA_PEM;
+    const objects = template(V.provided.sets, V.provided.extra);
     expectValidAgainstSchema(objects);
     expect(Buffer.from(find(objects, 'MutatingWebhookConfiguration').webhooks[0].clientConfig.caBundle, 'base64').toString()).toBe(pem);
     expect(find(objects, 'Deployment').spec.template.spec.volumes).toContainEqual({ name: 'tls', secret: { secretName: 'my-tls' } });
@@ -174,7 +168,7 @@ describe('helm template', () => {
   });
 
   test('replicas 3, own image, fixed size for pods without a limit: the server accepts the args', () => {
-    const objects = template(['webhook.replicas=3', 'webhook.image=registry.example.com/cdk8s-shm-webhook:1.0.0', 'policy.withoutLimit=fixed', 'policy.fixedSize=1Gi']);
+    const objects = template(V.ownImageFixedSize.sets);
     expectValidAgainstSchema(objects);
     expect(find(objects, 'Deployment').spec.replicas).toBe(3);
     expect(find(objects, 'ConfigMap')).toBeUndefined();
@@ -182,13 +176,19 @@ describe('helm template', () => {
     expect(container.image).toBe('registry.example.com/cdk8s-shm-webhook:1.0.0');
     expect(container.command).toBeUndefined();
     const options = parseWebhookArgs(container.args, {});
-    expect(options.policy).toEqual({ ratio: '0.5', selection: 'opt-out', withoutLimit: 'fixed', fixedSize: '1Gi' });
+    expect(options.policy).toEqual({ selection: 'opt-out', withoutLimit: 'fixed', fixedSize: '1Gi' });
+  });
+
+  test('sizeUnboundedShm: one flag, equal to the construct', () => {
+    const objects = template(['policy.sizeUnboundedShm=true']);
+    expect(containerOf(objects).args).toContain('--size-unbounded-shm=true');
+    expect(parseWebhookArgs(containerOf(objects).args, {}).policy).toEqual({ selection: 'opt-out', sizeUnboundedShm: true });
+    expect(byKey(objects)).toEqual(byKey(synthWebhook({ createNamespace: false, podSelection: PodSelection.OPT_OUT, sizeUnboundedShm: true })));
   });
 
   test('the agent: off by default; on, the agent and its CSI node plugin in their own privileged namespace', () => {
     expect(template().some(o => o.kind === 'DaemonSet' || o.kind === 'CSIDriver')).toBe(false);
-    const sets = ['agent.enabled=true', 'agent.image=registry.example.com/agent:1.0.0', 'agent.command={/agent,--serve}', 'agent.domain.sizeMebibytes=512'];
-    const objects = template(sets);
+    const objects = template(V.agent.sets);
     expectValidAgainstSchema(objects);
     const daemonSet = objects.find(o => o.kind === 'DaemonSet' && o.metadata.name === 'shm-agent');
     expect(daemonSet.metadata).toMatchObject({ name: 'shm-agent', namespace: 'shm-agent' });
@@ -234,7 +234,7 @@ describe('helm template', () => {
   });
 
   test('the agent with the hostPath delivery: the mounter sizes the tmpfs, no CSI objects', () => {
-    const objects = template(['agent.enabled=true', 'agent.image=a:1', 'agent.delivery=host-path', 'agent.domain.sizeMebibytes=512']);
+    const objects = template(V.agentHostPath.sets);
     expectValidAgainstSchema(objects);
     expect(objects.filter(o => o.kind === 'DaemonSet').map(o => o.metadata.name)).toEqual(['shm-agent']);
     expect(find(objects, 'CSIDriver')).toBeUndefined();
@@ -272,7 +272,7 @@ describe('helm template', () => {
   });
 
   test('tenants and CSI images from values reach the plugin', () => {
-    const objects = template(['agent.enabled=true', 'agent.image=a:1', 'agent.tenants={shop,ml/trainer}', 'agent.registrarImage=r:2', 'agent.kubeletDir=/var/lib/k0s/kubelet']);
+    const objects = template(V.agentTenants.sets);
     expectValidAgainstSchema(objects);
     const pod = objects.find(o => o.kind === 'DaemonSet' && o.metadata.name === 'shm-agent-csi').spec.template.spec;
     const options = parseCsiPluginArgs(pod.containers[0].args);
@@ -283,7 +283,7 @@ describe('helm template', () => {
   });
 
   test('the agent with System V on every node', () => {
-    const objects = template(['agent.enabled=true', 'agent.image=a:1', 'agent.systemV=true', 'agent.placement=all-nodes']);
+    const objects = template(V.agentSystemV.sets);
     const spec = objects.find(o => o.kind === 'DaemonSet' && o.metadata.name === 'shm-agent').spec.template.spec;
     expect(spec.hostIPC).toBe(true);
     const plugin = objects.find(o => o.kind === 'DaemonSet' && o.metadata.name === 'shm-agent-csi').spec.template.spec;

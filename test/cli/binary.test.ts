@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { expectValidKubernetes, fixture, fixturePath, objectsOf, shmOf } from './support';
-import { REPO, bundle, run, tool } from './tools';
+import { REPO, bundle, run, tool, writePostRendererPlugin } from './tools';
 
 let cliJs: string;
 const BIN = path.join(REPO, 'bin', 'cdk8s-shm');
@@ -23,7 +23,7 @@ describe('the bundled binary', () => {
     expect(viaBin).toMatchObject({ status: 0, stderr: '' });
     expect(viaBundle).toEqual(viaBin);
     const objects = objectsOf(viaBin.stdout);
-    expect(objects.map(o => shmOf(o).sizeLimit)).toEqual([undefined, '2Gi', undefined, '2Gi']);
+    expect(objects.map(o => shmOf(o).sizeLimit)).toEqual([undefined, '1Gi', undefined, '2Gi']);
     expectValidKubernetes(objects);
   });
 
@@ -109,21 +109,8 @@ describe('as a Helm post-renderer', () => {
       HELM_CACHE_HOME: path.join(home, 'cache'),
       HELM_DATA_HOME: path.join(home, 'data'),
     };
-    // The plugin of docs/cli.md: Helm 4 runs post-renderers as plugins of type postrenderer/v1.
-    const plugin = path.join(home, 'cdk8s-shm-plugin');
-    fs.mkdirSync(plugin);
-    fs.writeFileSync(path.join(plugin, 'plugin.yaml'), [
-      'apiVersion: v1',
-      'name: cdk8s-shm',
-      'type: postrenderer/v1',
-      'version: 0.1.0',
-      'runtime: subprocess',
-      'runtimeConfig:',
-      '  platformCommand:',
-      '    - command: ${HELM_PLUGIN_DIR}/inject.sh',
-      '',
-    ].join('\n'));
-    fs.writeFileSync(path.join(plugin, 'inject.sh'), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} inject "$@"\n`, { mode: 0o755 });
+    // The plugin of the README: Helm 4 runs post-renderers as plugins of type postrenderer/v1.
+    const plugin = writePostRendererPlugin(path.join(home, 'cdk8s-shm-plugin'), BIN);
     const installed = run(helm, ['plugin', 'install', plugin], { env });
     expect(installed.status).toBe(0);
   }, 120_000);

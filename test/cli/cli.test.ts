@@ -9,7 +9,7 @@ import { WEBHOOK_FLAGS } from '../../src/webhook/options';
 describe('flags', () => {
   test('policy flags the webhook also has carry its names and descriptions', () => {
     const shared = CLI_FLAGS.filter(f => WEBHOOK_FLAGS.some(w => w.flag === f.flag));
-    expect(shared.map(f => f.flag)).toEqual(['ratio', 'minimum', 'maximum', 'selection', 'without-limit', 'fixed-size', 'volume-name']);
+    expect(shared.map(f => f.flag)).toEqual(['ratio', 'minimum', 'maximum', 'selection', 'without-limit', 'fixed-size', 'volume-name', 'size-unbounded-shm']);
     for (const f of shared) {
       const w = WEBHOOK_FLAGS.find(x => x.flag === f.flag)!;
       expect([f.value, f.description, f.default]).toEqual([w.value, w.description, w.default]);
@@ -71,7 +71,7 @@ describe('exit codes and streams', () => {
     const result = await cli(['inject', '--without-limit', 'deny', '-f', fixturePath('skips.yaml')]);
     expect(result.code).toBe(EXIT_CHANGES);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toContain("Deployment 'no-limit': denied: containers 'app' have no memory limit");
+    expect(result.stderr).toContain("Deployment 'no-limit': denied: container 'app' has no memory limit");
     expect(result.stderr).toContain('refused 1 workload without a memory limit');
   });
 
@@ -84,8 +84,8 @@ describe('exit codes and streams', () => {
   test('check: 1 and the list when something would change, 0 after inject', async () => {
     const before = await cli(['check', '-f', fixturePath('list.yaml')]);
     expect(before.code).toBe(EXIT_CHANGES);
-    expect(before.stdout).toMatch(/list\.yaml:7: Deployment 'triton' in namespace 'ml' needs \/dev\/shm 8Gi \(pod memory limit 16Gi\)\n/);
-    expect(before.stdout).toMatch(/list\.yaml:39: Job 'finetune' in namespace 'ml' needs \/dev\/shm 32Gi \(pod memory limit 64Gi\)\n/);
+    expect(before.stdout).toMatch(/list\.yaml:7: Deployment 'triton' in namespace 'ml' needs \/dev\/shm 8Gi \(container 'triton' limit 16Gi, pod limit 16Gi\)\n/);
+    expect(before.stdout).toMatch(/list\.yaml:39: Job 'finetune' in namespace 'ml' needs \/dev\/shm 32Gi \(container 'torchrun' limit 64Gi, pod limit 64Gi\)\n/);
     expect(before.stdout).toContain('2 of 2 workloads would change');
     const injected = await cli(['inject', '-f', fixturePath('list.yaml')]);
     const after = await cli(['check'], injected.stdout);
@@ -95,24 +95,28 @@ describe('exit codes and streams', () => {
   test('check: an outdated size is a change', async () => {
     const result = await cli(['check', '-f', fixturePath('injected-old-size.yaml')]);
     expect(result.code).toBe(EXIT_CHANGES);
-    expect(result.stdout).toContain("Deployment 'api' /dev/shm 1Gi should be 2Gi (pod memory limit 4Gi)");
+    expect(result.stdout).toContain("Deployment 'api' /dev/shm 1Gi should be 2Gi (container 'api' limit 4Gi, pod limit 4Gi)");
   });
 
   test('check: skipped workloads are not failures', async () => {
     const result = await cli(['check', '-f', fixturePath('skips.yaml')]);
-    expect(result.stdout.split('\n').filter(l => l.includes('.yaml:'))).toHaveLength(1); // only 'sized'
+    const lines = result.stdout.split('\n');
+    expect(lines.filter(l => /^\S+\.yaml:/.test(l))).toHaveLength(1); // only 'sized'
+    // a pod's own unbounded /dev/shm is no failure, but check says so
+    expect(lines.filter(l => l.startsWith('note: '))).toEqual([expect.stringContaining("Deployment 'own-shm': container 'app' already mounts volume 'shm' at /dev/shm, a memory-backed emptyDir without sizeLimit")]);
   });
 
   test('plan: a table per workload, exit 0', async () => {
     const result = await cli(['plan', '-f', fixturePath('skips.yaml'), '-f', fixturePath('injected-old-size.yaml')]);
     expect(result.code).toBe(EXIT_OK);
     expect(result.stdout).toBe([
-      'WORKLOAD               POD LIMIT   /DEV/SHM     ACTION   REASON',
-      'Deployment/opted-out   -           -            skip     opted-out: the pod opted out with cdk8s-shm.io/inject: "false"',
-      "Deployment/no-limit    none        -            skip     no-memory-limit: containers 'app' have no memory limit, so /dev/shm cannot be sized from the limit",
-      "Deployment/own-shm     -           -            skip     user-shm-mount: container 'app' already mounts volume 'shm' at /dev/shm",
-      'Deployment/sized       1Gi         256Mi        inject   annotation cdk8s-shm.io/size: 256Mi',
-      'Deployment/api         4Gi         1Gi -> 2Gi   update   0.5 × pod memory limit',
+      'WORKLOAD               POD LIMIT   BASIS       /DEV/SHM     ACTION   REASON',
+      'Deployment/opted-out   -           -           -            skip     opted-out: the pod opted out with cdk8s-shm.io/inject: "false"',
+      "Deployment/no-limit    none        -           -            skip     no-memory-limit: container 'app' has no memory limit, so /dev/shm cannot be sized from a limit",
+      "Deployment/own-shm     1Gi         1Gi (app)   -            skip     user-shm-unbounded: container 'app' already mounts volume 'shm' at /dev/shm, "
+      + "a memory-backed emptyDir without sizeLimit that may grow to the node's memory (kubernetes#125852); the rule would give it 512Mi (set sizeUnboundedShm)",
+      'Deployment/sized       1Gi         1Gi (app)   256Mi        inject   annotation cdk8s-shm.io/size: 256Mi',
+      "Deployment/api         4Gi         4Gi (api)   1Gi -> 2Gi   update   0.5 × the limit of container 'api'",
       '',
       '5 workloads: 1 to inject, 1 to update, 3 skipped',
       '',
@@ -131,14 +135,19 @@ describe('exit codes and streams', () => {
       namespace: 'shop',
       podMemoryLimit: '4Gi',
       podMemoryLimitBytes: String(4 * 2 ** 30),
-      shmSize: '1Gi',
-      shmSizeBytes: String(2 ** 30),
+      // a quarter of the larger writer (2Gi; both containers share the anchor's limit)
+      basis: { limit: '2Gi', limitBytes: String(2 * 2 ** 30), container: 'web', role: 'container', fromPodLevel: false },
+      shmSize: '512Mi',
+      shmSizeBytes: String(2 ** 29),
       action: 'inject',
       reason: null,
       sizeSource: 'ratio',
       targets: ['web', 'metrics'],
     });
-    expect(plans[0].patch[0]).toEqual({ op: 'add', path: '/spec/template/metadata/annotations', value: { 'cdk8s-shm.io/size-limit': '1Gi' } });
+    // the explicit --ratio is written down with the size, so that later ways in keep it
+    expect(plans[0].patch[0]).toEqual({
+      op: 'add', path: '/spec/template/metadata/annotations', value: { 'cdk8s-shm.io/size-limit': '512Mi', 'cdk8s-shm.io/ratio': '0.25' },
+    });
     expect(plans[1]).toMatchObject({ kind: 'StatefulSet', shmSize: '2Gi', sizeSource: 'ratio-annotation' });
   });
 

@@ -97,11 +97,11 @@ describe('a multi-document file with comments and anchors (Helm output)', () => 
     expect(web).toContain('      containers:\n        - name: web');
   });
 
-  test('the workloads are sized from their pod limits (the alias counts for both containers)', () => {
+  test('the workloads are sized from their writers\' limits (the alias gives both containers 2Gi)', () => {
     const objects = objectsOf(result.output);
     const web = objects.find(o => o.kind === 'Deployment');
     expect(web.spec.template.spec.volumes[0].configMap.defaultMode).toBe(0o644);
-    expect(shmOf(web)).toEqual({ sizeLimit: '2Gi', mountedBy: ['web', 'metrics'], annotation: '2Gi' });
+    expect(shmOf(web)).toEqual({ sizeLimit: '1Gi', mountedBy: ['web', 'metrics'], annotation: '1Gi' });
     // The other container's resources are still the shared anchor's (not a copy with a mount).
     expect(web.spec.template.spec.containers[1].resources).toEqual(web.spec.template.spec.containers[0].resources);
     const postgres = objects.find(o => o.kind === 'StatefulSet');
@@ -236,12 +236,13 @@ describe('the policy and the per-pod annotations', () => {
     expect(result.workloads.map(w => [w.name, w.plan.action, w.plan.reason ?? w.plan.size])).toEqual([
       ['opted-out', 'skip', 'opted-out'],
       ['no-limit', 'skip', 'no-memory-limit'],
-      ['own-shm', 'skip', 'user-shm-mount'],
+      ['own-shm', 'skip', 'user-shm-unbounded'],
       ['sized', 'inject', '256Mi'],
     ]);
     expect(result.notices.map(n => `${n.line}: ${n.message}`)).toEqual([
-      "18: Deployment 'no-limit': no /dev/shm: containers 'app' have no memory limit, so /dev/shm cannot be sized from the limit",
-      "32: Deployment 'own-shm': no /dev/shm: container 'app' already mounts volume 'shm' at /dev/shm",
+      "18: Deployment 'no-limit': no /dev/shm: container 'app' has no memory limit, so /dev/shm cannot be sized from a limit",
+      "32: Deployment 'own-shm': no /dev/shm: container 'app' already mounts volume 'shm' at /dev/shm, a memory-backed emptyDir "
+      + "without sizeLimit that may grow to the node's memory (kubernetes#125852); the rule would give it 512Mi (set sizeUnboundedShm)",
     ]);
   });
 

@@ -3,6 +3,7 @@
  * so that a clean CI machine gets them without making them dependencies.
  */
 import { execFileSync, spawnSync } from 'child_process';
+import * as fs from 'fs';
 import * as path from 'path';
 
 export const REPO = path.join(__dirname, '..', '..');
@@ -35,4 +36,26 @@ export function run(command: string, args: readonly string[], options: { input?:
   });
   if (result.error) throw result.error;
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/**
+ * Writes the README's Helm 4 post-renderer plugin (type postrenderer/v1, running
+ * `cdk8s-shm inject` from the bundled CLI at `cli`) into a new directory `dir`, for
+ * `helm plugin install DIR`; returns `dir`. Its name is `cdk8s-shm`.
+ */
+export function writePostRendererPlugin(dir: string, cli: string): string {
+  fs.mkdirSync(dir);
+  fs.writeFileSync(path.join(dir, 'plugin.yaml'), [
+    'apiVersion: v1',
+    'name: cdk8s-shm',
+    'type: postrenderer/v1',
+    'version: 0.1.0',
+    'runtime: subprocess',
+    'runtimeConfig:',
+    '  platformCommand:',
+    '    - command: ${HELM_PLUGIN_DIR}/inject.sh',
+    '',
+  ].join('\n'));
+  fs.writeFileSync(path.join(dir, 'inject.sh'), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(cli)} inject "$@"\n`, { mode: 0o755 });
+  return dir;
 }

@@ -48,6 +48,8 @@ interface Case {
   readonly targets: readonly string[];
   readonly volumeName?: string;
   readonly action?: 'inject' | 'update';
+  /** The annotations that record the explicit choices of the policy (the way in that sizes a pod writes them). */
+  readonly choices?: Record<string, string>;
 }
 
 const cases: Case[] = [
@@ -76,23 +78,26 @@ const cases: Case[] = [
     targets: ['app'],
   },
   {
-    // limit = max(3Gi + 1Gi + 256Mi, 512Mi, 256Mi, 6Gi + 256Mi) = 6400Mi → 3200Mi
+    // basis = the largest of app 3Gi, worker 1Gi and sidecar proxy 256Mi (plain init containers
+    // run alone, before them) → 1536Mi; the pod limit of 6400Mi only caps
     name: 'Pod with existing volumes, other mounts, init containers and a sidecar',
     object: podObject('mixed', mixed()),
-    size: '3200Mi',
+    size: '1536Mi',
     targets: ['app', 'worker', 'setup', 'proxy', 'migrate'],
   },
   {
     name: 'Pod with includeInitContainers false',
     object: podObject('no-init', mixed()),
     policy: { includeInitContainers: false },
-    size: '3200Mi',
+    choices: { 'cdk8s-shm.io/include-init-containers': 'false' },
+    size: '1536Mi',
     targets: ['app', 'worker'],
   },
   {
     name: 'Pod with named containers and a custom volume name',
     object: podObject('named', mixed()),
     policy: { containers: ['worker', 'proxy'], volumeName: 'shm', size: '1Gi' },
+    choices: { 'cdk8s-shm.io/size': '1Gi', 'cdk8s-shm.io/containers': 'worker,proxy', 'cdk8s-shm.io/volume-name': 'shm' },
     size: '1Gi',
     targets: ['worker', 'proxy'],
     volumeName: 'shm',
@@ -100,13 +105,14 @@ const cases: Case[] = [
   {
     name: 'Pod with pod-level resources and overhead',
     object: podObject('pod-level', { resources: { limits: { memory: '8Gi' } }, overhead: { memory: '512Mi' }, containers: [container('app'), container('b')] }),
-    size: '4352Mi', // (8Gi + 512Mi) / 2
+    size: '4Gi', // the pod-level 8Gi stands in for the containers without a limit; overhead is the runtime's
     targets: ['app', 'b'],
   },
   {
     name: 'Pod without a limit given a fixed size',
     object: podObject('unlimited', { containers: [container('app')] }),
     policy: { withoutLimit: 'fixed', fixedSize: '256Mi' },
+    choices: { 'cdk8s-shm.io/without-limit': 'fixed', 'cdk8s-shm.io/fixed-size': '256Mi' },
     size: '256Mi',
     targets: ['app'],
   },
@@ -126,7 +132,7 @@ const cases: Case[] = [
       containers: [container('app', '2Gi', { volumeMounts: [mount('dshm', '/dev/shm')] }), container('added', '2Gi')],
       volumes: [{ name: 'dshm', emptyDir: { medium: 'Memory' } }],
     }, { annotations: { [SIZE_LIMIT]: '1Gi' } }),
-    size: '2Gi',
+    size: '1Gi',
     targets: ['app', 'added'],
     action: 'update',
   },
@@ -142,7 +148,7 @@ const cases: Case[] = [
       selector: { matchLabels: LABELS },
       template: podTemplate({ containers: [container('app', '2Gi')], initContainers: [sidecar('mesh', '512Mi')] }, { 'prometheus.io/scrape': 'true' }),
     }),
-    size: '1280Mi',
+    size: '1Gi',
     targets: ['app', 'mesh'],
   },
   {
@@ -154,14 +160,14 @@ const cases: Case[] = [
         volumes: [{ name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: '2Gi' } }],
       }, { [SIZE_LIMIT]: '2Gi' }),
     }),
-    size: '2Gi',
+    size: '1Gi',
     targets: ['app', 'added'],
     action: 'update',
   },
   {
     name: 'StatefulSet',
     object: workload('apps/v1', 'StatefulSet', { serviceName: 'db', selector: { matchLabels: LABELS }, template: podTemplate(mixed()) }),
-    size: '3200Mi',
+    size: '1536Mi',
     targets: ['app', 'worker', 'setup', 'proxy', 'migrate'],
   },
   {
@@ -203,7 +209,7 @@ const cases: Case[] = [
       schedule: '@daily',
       jobTemplate: { spec: { template: { spec: { ...mixedWithoutVolumes(), restartPolicy: 'Never' } } } },
     }),
-    size: '3200Mi',
+    size: '1536Mi',
     targets: ['app', 'worker', 'setup', 'proxy', 'migrate'],
   },
   {
@@ -242,9 +248,9 @@ describe.each(outcomes.map(o => [o.c.name, o] as [string, Outcome]))('%s', (_nam
     for (const op of ops) expect(op.path.startsWith(`${path}/`)).toBe(true);
   });
 
-  test('the annotation holds the size and other metadata is kept', () => {
+  test('the annotations hold the size and the explicit choices, and other metadata is kept', () => {
     expect(after.metadata.annotations[SIZE_LIMIT]).toBe(c.size);
-    expect(after.metadata.annotations).toEqual({ ...(before.metadata?.annotations ?? {}), [SIZE_LIMIT]: c.size });
+    expect(after.metadata.annotations).toEqual({ ...(before.metadata?.annotations ?? {}), [SIZE_LIMIT]: c.size, ...c.choices });
     expect(after.metadata.labels).toEqual(before.metadata?.labels);
     expect(patched.metadata).toEqual(path === '' ? after.metadata : original.metadata);
   });
@@ -314,8 +320,9 @@ describe('planToPatch: the exact operations', () => {
 
   test('a Pod with annotations, volumes and mounts: appended with /-', () => {
     expect(patchFor(podObject('p', mixed(), { annotations: { a: 'b' } }), { includeInitContainers: false })).toEqual([
-      { op: 'add', path: '/metadata/annotations/cdk8s-shm.io~1size-limit', value: '3200Mi' },
-      { op: 'add', path: '/spec/volumes/-', value: volume('3200Mi') },
+      { op: 'add', path: '/metadata/annotations/cdk8s-shm.io~1size-limit', value: '1536Mi' },
+      { op: 'add', path: '/metadata/annotations/cdk8s-shm.io~1include-init-containers', value: 'false' },
+      { op: 'add', path: '/spec/volumes/-', value: volume('1536Mi') },
       { op: 'add', path: '/spec/containers/0/volumeMounts/-', value: shmMount },
       { op: 'add', path: '/spec/containers/1/volumeMounts', value: [shmMount] },
     ]);
@@ -335,8 +342,8 @@ describe('planToPatch: the exact operations', () => {
       jobTemplate: { spec: { template: podTemplate({ containers: [container('app', '1Gi')], initContainers: [sidecar('proxy', '1Gi')] }, { x: 'y' }) } },
     });
     expect(patchFor(cronJob)).toEqual([
-      { op: 'add', path: '/spec/jobTemplate/spec/template/metadata/annotations/cdk8s-shm.io~1size-limit', value: '1Gi' },
-      { op: 'add', path: '/spec/jobTemplate/spec/template/spec/volumes', value: [volume('1Gi')] },
+      { op: 'add', path: '/spec/jobTemplate/spec/template/metadata/annotations/cdk8s-shm.io~1size-limit', value: '512Mi' },
+      { op: 'add', path: '/spec/jobTemplate/spec/template/spec/volumes', value: [volume('512Mi')] },
       { op: 'add', path: '/spec/jobTemplate/spec/template/spec/containers/0/volumeMounts', value: [shmMount] },
       { op: 'add', path: '/spec/jobTemplate/spec/template/spec/initContainers/0/volumeMounts', value: [shmMount] },
     ]);

@@ -9,16 +9,16 @@ describe('planSharedMemory: pods nothing may change', () => {
     expect(planToPatch(result)).toEqual([]);
   });
 
-  test('a size that rounds down to zero bytes is skipped: sizeLimit 0 would mean "no limit"', () => {
+  test('a share that rounds down to zero bytes keeps the runtime default (a sizeLimit of 0 would mean "no limit")', () => {
     const pod = template({ containers: [container('app', '1')] }, { 'cdk8s-shm.io/ratio': '0.5' });
     const result = planSharedMemory(pod, resolvePolicy());
-    expect(result).toEqual(expect.objectContaining({ action: 'skip', reason: 'size-zero' }));
-    expect(result.message).toBe('the computed /dev/shm size is 0 bytes (ratio-annotation)');
+    expect(result).toEqual(expect.objectContaining({ action: 'skip', reason: 'below-runtime-default' }));
+    expect(result.message).toMatch(/^0 from the ratio is below the runtime's default 64Mi/);
     expect(planToPatch(result)).toEqual([]);
   });
 
-  test('a one-byte limit with ratio 1 still gets a one-byte /dev/shm', () => {
-    const result = planSharedMemory(template({ containers: [container('app', '1')] }), resolvePolicy({ ratio: 1 }));
+  test('with a minimum, a one-byte limit and ratio 1 still get a one-byte /dev/shm', () => {
+    const result = planSharedMemory(template({ containers: [container('app', '1')] }), resolvePolicy({ ratio: 1, minimum: '1' }));
     expect(result).toEqual(expect.objectContaining({ action: 'inject', size: '1' }));
   });
 });

@@ -37,35 +37,39 @@ describe('planSharedMemory: sizes', () => {
     ['a milli-byte limit', simple('966367641600m'), {}, 460n * Mi, '460Mi', 'ratio', 460n * Mi, []],
     // (2^63-1)/2 rounded down to MiB is 2^62 - 2^20 = (2^42-1) Mi
     ['the largest limit', simple('8Ei'), {}, 4611686018426339328n, '4398046511103Mi', 'ratio', 4611686018426339328n, []],
-    ['below one MiB nothing is rounded', simple('1Mi'), {}, 512n * Ki, '512Ki', 'ratio', 512n * Ki, ['below-runtime-default']],
-    ['below the runtime default of 64Mi', simple('100Mi'), {}, 50n * Mi, '50Mi', 'ratio', 50n * Mi, ['below-runtime-default']],
+    ['below one MiB nothing is rounded', simple('1Mi'), { minimum: '1Ki' }, 512n * Ki, '512Ki', 'ratio', 512n * Ki, ['below-runtime-default']],
+    ['a minimum lets a share below the runtime default through', simple('100Mi'), { minimum: '32Mi' }, 50n * Mi, '50Mi', 'ratio', 50n * Mi, ['below-runtime-default']],
+    ['a minimum raises a share below the runtime default', simple('100Mi'), { minimum: '60Mi' }, 60n * Mi, '60Mi', 'minimum', 60n * Mi, ['below-runtime-default']],
+    ['a maximum below the runtime default is what the user asked', simple('1Gi'), { maximum: '32Mi' }, 32n * Mi, '32Mi', 'maximum', 32n * Mi, ['below-runtime-default']],
     ['exactly the runtime default', simple('128Mi'), {}, 64n * Mi, '64Mi', 'ratio', 64n * Mi, []],
     ['minimum raises a small share', simple('1Gi'), { minimum: '768Mi' }, 768n * Mi, '768Mi', 'minimum', 768n * Mi, []],
     ['minimum below the share does nothing', simple('4Gi'), { minimum: '1Gi' }, 2n * Gi, '2Gi', 'ratio', 2n * Gi, []],
     ['maximum lowers a large share', simple('8Gi'), { maximum: '1Gi' }, Gi, '1Gi', 'maximum', Gi, []],
     ['maximum above the share does nothing', simple('1Gi'), { maximum: '1Gi' }, 512n * Mi, '512Mi', 'ratio', 512n * Mi, []],
-    ['minimum above the limit is capped at the limit', simple('512Mi'), { minimum: '1Gi' }, 512n * Mi, '512Mi', 'minimum', Gi, ['capped-at-limit']],
+    ['minimum above the limit is capped at the limit', simple('512Mi'), { minimum: '1Gi' }, 512n * Mi, '512Mi', 'minimum', Gi, ['capped-at-limit', 'equals-basis']],
     ['an explicit size', simple('4Gi'), { size: '1Gi' }, Gi, '1Gi', 'size', Gi, []],
-    ['an explicit size is capped at the limit', simple('4Gi'), { size: '8Gi' }, 4n * Gi, '4Gi', 'size', 8n * Gi, ['capped-at-limit']],
-    ['one byte over the limit is capped', simple('1Gi'), { size: '1073741825' }, Gi, '1Gi', 'size', Gi + 1n, ['capped-at-limit']],
-    ['an explicit size equal to the limit', simple('4Gi'), { size: '4Gi' }, 4n * Gi, '4Gi', 'size', 4n * Gi, ['equals-limit']],
-    ['ratio 1', simple('4Gi'), { ratio: 1 }, 4n * Gi, '4Gi', 'ratio', 4n * Gi, ['equals-limit']],
+    ['an explicit size is capped at the limit', simple('4Gi'), { size: '8Gi' }, 4n * Gi, '4Gi', 'size', 8n * Gi, ['capped-at-limit', 'equals-basis']],
+    ['one byte over the limit is capped', simple('1Gi'), { size: '1073741825' }, Gi, '1Gi', 'size', Gi + 1n, ['capped-at-limit', 'equals-basis']],
+    ['an explicit size equal to the limit', simple('4Gi'), { size: '4Gi' }, 4n * Gi, '4Gi', 'size', 4n * Gi, ['equals-basis']],
+    ['an explicit size below the runtime default is taken as asked', simple('4Gi'), { size: '32Mi' }, 32n * Mi, '32Mi', 'size', 32n * Mi, ['below-runtime-default']],
+    ['ratio 1', simple('4Gi'), { ratio: 1 }, 4n * Gi, '4Gi', 'ratio', 4n * Gi, ['equals-basis']],
     ['a size annotation overrides the policy size', simple('4Gi', { [SIZE]: '3Gi' }), { size: '1Gi' }, 3n * Gi, '3Gi', 'size-annotation', 3n * Gi, []],
     ['a size annotation overrides the ratio', simple('4Gi', { [SIZE]: '1536Mi' }), {}, 1536n * Mi, '1536Mi', 'size-annotation', 1536n * Mi, []],
-    ['a size annotation is capped at the limit', simple('4Gi', { [SIZE]: '6Gi' }), {}, 4n * Gi, '4Gi', 'size-annotation', 6n * Gi, ['capped-at-limit']],
+    ['a size annotation is capped at the limit', simple('4Gi', { [SIZE]: '6Gi' }), {}, 4n * Gi, '4Gi', 'size-annotation', 6n * Gi, ['capped-at-limit', 'equals-basis']],
     ['a ratio annotation', simple('4Gi', { [RATIO]: '0.25' }), {}, Gi, '1Gi', 'ratio-annotation', Gi, []],
     ['a ratio annotation overrides the policy size', simple('4Gi', { [RATIO]: '0.75' }), { size: '1Gi' }, 3n * Gi, '3Gi', 'ratio-annotation', 3n * Gi, []],
     ['a ratio annotation is still bounded', simple('4Gi', { [RATIO]: '1' }), { maximum: '1Gi' }, Gi, '1Gi', 'maximum', Gi, []],
+    // the container has no limit of its own, so the pod-level 2Gi stands in; overhead is the runtime's, not the container's
     ['pod-level limit plus overhead', template({
       resources: { limits: { memory: '2Gi' } },
       overhead: { memory: '256Mi' },
       containers: [container('app')],
-    }), {}, 1152n * Mi, '1152Mi', 'ratio', 1152n * Mi, []],
-    // max(1Gi + 256Mi, 2Gi + 256Mi) = 2304Mi → 1152Mi
-    ['sidecars and init containers count', template({
+    }), {}, Gi, '1Gi', 'ratio', Gi, []],
+    // the basis is the largest of app 1Gi and sidecar 256Mi; the plain init container's 2Gi runs alone before them
+    ['sidecars count, plain init containers do not', template({
       containers: [container('app', '1Gi')],
       initContainers: [sidecar('proxy', '256Mi'), container('migrate', '2Gi')],
-    }), {}, 1152n * Mi, '1152Mi', 'ratio', 1152n * Mi, []],
+    }), {}, 512n * Mi, '512Mi', 'ratio', 512n * Mi, []],
     ['no limit, explicit size', template({ containers: [container('app')] }), { size: '1Gi' }, Gi, '1Gi', 'size', Gi, ['no-memory-limit']],
     ['no limit, size annotation', template({ containers: [container('app')] }, { [SIZE]: '2Gi' }), {}, 2n * Gi, '2Gi', 'size-annotation', 2n * Gi, ['no-memory-limit']],
     ['no limit, fixed size', template({ containers: [container('app')] }), { withoutLimit: 'fixed', fixedSize: '256Mi' }, 256n * Mi, '256Mi', 'fixed-size', 256n * Mi, ['no-memory-limit']],
@@ -85,16 +89,42 @@ describe('planSharedMemory: sizes', () => {
 
   test('the capped-at-limit warning names the limit and what was asked', () => {
     const result = plan(simple('4Gi'), { size: '8Gi' });
-    expect(result.warnings).toEqual([{ code: 'capped-at-limit', message: '/dev/shm capped at the pod memory limit 4Gi (asked 8Gi)' }]);
+    expect(result.warnings).toEqual([
+      { code: 'capped-at-limit', message: '/dev/shm capped at the pod memory limit 4Gi (asked 8Gi)' },
+      { code: 'equals-basis', message: "/dev/shm 4Gi equals the 4Gi limit of container 'app': shm alone can OOM it", container: 'app' },
+    ]);
   });
 
-  test('the no-memory-limit warning names the containers', () => {
-    const result = plan(template({ containers: [container('app'), container('db', '1Gi')], initContainers: [sidecar('proxy')] }), { size: '1Gi' });
+  test('a size above the basis is warned about, naming the container it is charged to', () => {
+    // two 2Gi containers: the pod limit (4Gi) caps nothing, but each writer holds only 2Gi
+    const result = plan(template({ containers: [container('web', '2Gi'), container('worker', '2Gi')] }), { size: '3Gi' });
+    expect(result.size).toBe('3Gi');
+    expect(result.warnings).toEqual([
+      { code: 'exceeds-basis', message: "/dev/shm 3Gi exceeds the 2Gi limit of container 'web': shm alone can OOM it", container: 'web' },
+    ]);
+  });
+
+  test('targets without a limit are warned about one by one, naming their kind', () => {
+    const result = plan(template({
+      containers: [container('app'), container('db', '2Gi')],
+      initContainers: [sidecar('proxy'), container('clone')],
+    }));
+    expect(result).toMatchObject({ action: 'inject', size: '1Gi', basis: { bytes: 2n * Gi, container: 'db', role: 'container', fromPodLevel: false } });
+    expect(result.warnings).toEqual([
+      { code: 'unbounded-container', message: "container 'app' has no memory limit; the /dev/shm pages it writes are not bounded", container: 'app' },
+      { code: 'unbounded-container', message: "sidecar 'proxy' has no memory limit; the /dev/shm pages it writes are not bounded", container: 'proxy' },
+      { code: 'unbounded-container', message: "init container 'clone' has no memory limit; the /dev/shm pages it writes are not bounded", container: 'clone' },
+    ]);
+  });
+
+  test('the no-memory-limit warning names the containers and their kind', () => {
+    const result = plan(template({ containers: [container('app'), container('db')], initContainers: [sidecar('proxy'), container('setup', '1Gi')] }), { size: '1Gi' });
     expect(result.warnings).toEqual([{
       code: 'no-memory-limit',
-      message: "containers 'app', 'proxy' have no memory limit; /dev/shm pages are charged to an unbounded pod",
+      message: "containers 'app', 'db' and sidecar 'proxy' have no memory limit; /dev/shm pages are charged to no bound",
     }]);
-    expect(result.limit).toEqual({ kind: 'unlimited', containersWithoutLimit: ['app', 'proxy'] });
+    expect(result.limit).toEqual({ kind: 'unlimited', containersWithoutLimit: ['app', 'db', 'proxy'] });
+    expect(result.basis).toBeUndefined();
   });
 
   test('the plan carries the pod limit it was sized from', () => {
@@ -114,10 +144,9 @@ describe('planSharedMemory: a fresh injection', () => {
       volumeIndex: -1,
       sizeLimitMissing: true,
       mounts: [{ field: 'containers', index: 0, name: 'app', createList: true }],
-      setAnnotation: true,
-      annotationExists: false,
+      annotations: [{ key: SIZE_LIMIT, value: '2Gi', exists: false }],
     });
-    expect(result.message).toBe('mounted /dev/shm 2Gi (pod memory limit 4Gi)');
+    expect(result.message).toBe("mounted /dev/shm 2Gi (container 'app' limit 4Gi, pod limit 4Gi)");
   });
 
   test('a pod with annotations, volumes and other mounts', () => {
@@ -126,7 +155,8 @@ describe('planSharedMemory: a fresh injection', () => {
       volumes: [{ name: 'data', emptyDir: {} }],
     }, { team: 'ml' });
     const result = plan(pod, { volumeName: 'shm' });
-    expect(result).toMatchObject({ action: 'inject', volumeName: 'shm', targets: ['app', 'worker'], size: '3Gi' });
+    // app 4Gi and worker 2Gi: half of the larger writer's limit, not of the 6Gi pod limit
+    expect(result).toMatchObject({ action: 'inject', volumeName: 'shm', targets: ['app', 'worker'], size: '2Gi' });
     expect(result.edits).toEqual<PlanEdits>({
       createMetadata: false,
       createAnnotations: false,
@@ -138,15 +168,14 @@ describe('planSharedMemory: a fresh injection', () => {
         { field: 'containers', index: 0, name: 'app', createList: false },
         { field: 'containers', index: 1, name: 'worker', createList: true },
       ],
-      setAnnotation: true,
-      annotationExists: false,
+      annotations: [{ key: SIZE_LIMIT, value: '2Gi', exists: false }, { key: 'cdk8s-shm.io/volume-name', value: 'shm', exists: false }],
     });
   });
 
   test('a size-limit annotation without our volume is replaced, not added', () => {
     const result = plan(simple('4Gi', { [SIZE_LIMIT]: '1Gi' }));
     expect(result.action).toBe('inject');
-    expect(result.edits).toMatchObject({ volume: 'add', setAnnotation: true, annotationExists: true, createAnnotations: false });
+    expect(result.edits).toMatchObject({ volume: 'add', annotations: [{ key: SIZE_LIMIT, value: '2Gi', exists: true }], createAnnotations: false });
   });
 
   test('metadata without annotations', () => {
@@ -226,7 +255,7 @@ describe('planSharedMemory: skips and denials', () => {
     ['inject true (not a string)', template(limited, { [INJECT]: true }), {}, 'skip', 'invalid-annotation', 'is true;'],
     ['inject null', template(limited, { [INJECT]: null }), {}, 'skip', 'invalid-annotation', 'is null;'],
     ['size and ratio annotations together', template(limited, { [SIZE]: '1Gi', [RATIO]: '0.5' }), {}, 'skip', 'invalid-annotation',
-      'annotations cdk8s-shm.io/size and cdk8s-shm.io/ratio cannot both be set'],
+      "'cdk8s-shm.io/size' (1Gi) and 'cdk8s-shm.io/ratio' (0.5) cannot both be set"],
     ['a bad size annotation', template(limited, { [SIZE]: 'lots' }), {}, 'skip', 'invalid-annotation', "'cdk8s-shm.io/size' (lots) is invalid: \"lots\" is not a valid quantity"],
     ['a zero size annotation', template(limited, { [SIZE]: '0' }), {}, 'skip', 'invalid-annotation', "'cdk8s-shm.io/size' (0) must be at least one byte"],
     ['a size annotation that is not a string', template(limited, { [SIZE]: {} }), {}, 'skip', 'invalid-annotation', "'cdk8s-shm.io/size' must be a quantity such as 1Gi, got object"],
@@ -237,8 +266,12 @@ describe('planSharedMemory: skips and denials', () => {
     ['hostIPC', template({ ...limited, hostIPC: true }), {}, 'skip', 'host-ipc', "the pod uses hostIPC, so /dev/shm is the node's own"],
     ['a user mount at /dev/shm', template({
       containers: [container('app', '4Gi', { volumeMounts: [mount('cache', '/dev/shm')] })],
-      volumes: [{ name: 'cache', emptyDir: { medium: 'Memory' } }],
+      volumes: [{ name: 'cache', emptyDir: { medium: 'Memory', sizeLimit: '1Gi' } }],
     }), {}, 'skip', 'user-shm-mount', "container 'app' already mounts volume 'cache' at /dev/shm"],
+    ['a user mount at /dev/shm without a sizeLimit', template({
+      containers: [container('app', '4Gi', { volumeMounts: [mount('cache', '/dev/shm')] })],
+      volumes: [{ name: 'cache', emptyDir: { medium: 'Memory' } }],
+    }), {}, 'skip', 'user-shm-unbounded', "container 'app' already mounts volume 'cache' at /dev/shm, a memory-backed emptyDir without sizeLimit"],
     ['a user mount at /dev/shm/', template({
       containers: [container('app', '4Gi'), container('b', '1Gi', { volumeMounts: [mount('host', '/dev/shm/')] })],
       volumes: [{ name: 'host', hostPath: { path: '/dev/shm' } }],
@@ -279,11 +312,19 @@ describe('planSharedMemory: skips and denials', () => {
       ...limited,
       volumes: [{ name: 'shm', secret: { secretName: 's' } }],
     }), { volumeName: 'shm' }, 'skip', 'volume-name-taken', "volume named 'shm'"],
-    ['no memory limit', template({ containers: [container('app'), container('b', '1Gi')] }), {}, 'skip', 'no-memory-limit',
-      "containers 'app' have no memory limit, so /dev/shm cannot be sized from the limit"],
+    ['no memory limit', template({ containers: [container('app'), container('b')], initContainers: [container('setup', '1Gi')] }), {}, 'skip', 'no-memory-limit',
+      "containers 'app', 'b' have no memory limit, so /dev/shm cannot be sized from a limit"],
     ['no memory limit, deny', template({ containers: [container('app')] }), { withoutLimit: 'deny' }, 'deny', 'no-memory-limit',
-      "containers 'app' have no memory limit: set a memory limit so /dev/shm can be sized from it"],
-    ['a zero limit is no limit', template({ containers: [container('app', '0')] }), {}, 'skip', 'no-memory-limit', "containers 'app' have no memory limit"],
+      "container 'app' has no memory limit: set a memory limit so /dev/shm can be sized from it"],
+    ['a zero limit is no limit', template({ containers: [container('app', '0')] }), {}, 'skip', 'no-memory-limit', "container 'app' has no memory limit"],
+    ['only init containers are targets', template({ containers: [container('app', '4Gi')], initContainers: [container('setup', '1Gi')] }), { containers: ['setup'] },
+      'skip', 'no-memory-limit', "only init containers get the mount (init container 'setup'), and they do not set the size"],
+    ['a ratio-derived size below the runtime default', template({ containers: [container('app', '100Mi')] }), {}, 'skip', 'below-runtime-default',
+      "50Mi from the ratio is below the runtime's default 64Mi, which the pod keeps"],
+    ['a ratio annotation below the runtime default', template({ containers: [container('app', '1Gi')] }, { [RATIO]: '0.05' }), {}, 'skip', 'below-runtime-default',
+      '51Mi from the ratio is below'],
+    ['Windows by node selector', template({ ...limited, nodeSelector: { 'kubernetes.io/os': 'windows' } }), {}, 'skip', 'windows',
+      'Windows pods have no /dev/shm (the node selector requires kubernetes.io/os=windows)'],
   ];
   test.each(cases)('%s', (_name, pod, input, action, reason, message) => {
     const result = plan(pod, input);
@@ -353,7 +394,7 @@ describe('planSharedMemory: updating our own volume', () => {
 
   test('the limit changed: resize and re-annotate', () => {
     const result = plan(ours({ sizeLimit: '1Gi', memory: '4Gi' }));
-    expect(result).toMatchObject({ action: 'update', size: '2Gi', message: 'resized /dev/shm 2Gi (pod memory limit 4Gi)' });
+    expect(result).toMatchObject({ action: 'update', size: '2Gi', message: "resized /dev/shm 2Gi (container 'app' limit 4Gi, pod limit 4Gi)" });
     expect(result.edits).toEqual<PlanEdits>({
       createMetadata: false,
       createAnnotations: false,
@@ -362,8 +403,7 @@ describe('planSharedMemory: updating our own volume', () => {
       volumeIndex: 1,
       sizeLimitMissing: false,
       mounts: [],
-      setAnnotation: true,
-      annotationExists: true,
+      annotations: [{ key: SIZE_LIMIT, value: '2Gi', exists: true }],
     });
   });
 
@@ -374,31 +414,31 @@ describe('planSharedMemory: updating our own volume', () => {
       containers: [...ours({ sizeLimit: '2Gi' }).spec.containers, container('worker')],
     }, ours({ sizeLimit: '2Gi' }).metadata.annotations));
     expect(result.action).toBe('update');
-    expect(result.edits).toMatchObject({ volume: 'none', setAnnotation: false, mounts: [{ field: 'containers', index: 1, name: 'worker', createList: true }] });
+    expect(result.edits).toMatchObject({ volume: 'none', annotations: [], mounts: [{ field: 'containers', index: 1, name: 'worker', createList: true }] });
   });
 
   test('a missing sizeLimit is added', () => {
     const result = plan(ours({ annotation: '2Gi' }));
     expect(result.action).toBe('update');
-    expect(result.edits).toMatchObject({ volume: 'resize', sizeLimitMissing: true, setAnnotation: false });
+    expect(result.edits).toMatchObject({ volume: 'resize', sizeLimitMissing: true, annotations: [] });
   });
 
   test('a sizeLimit that is not a quantity is replaced', () => {
     const result = plan(ours({ sizeLimit: 'lots', annotation: '2Gi' }));
     expect(result.action).toBe('update');
-    expect(result.edits).toMatchObject({ volume: 'resize', sizeLimitMissing: false, setAnnotation: false });
+    expect(result.edits).toMatchObject({ volume: 'resize', sizeLimitMissing: false, annotations: [] });
   });
 
   test('an annotation written differently is rewritten canonically', () => {
     const result = plan(ours({ sizeLimit: '2Gi', annotation: '2048Mi' }));
     expect(result.action).toBe('update');
-    expect(result.edits).toMatchObject({ volume: 'none', mounts: [], setAnnotation: true, annotationExists: true });
+    expect(result.edits).toMatchObject({ volume: 'none', mounts: [], annotations: [{ key: SIZE_LIMIT, value: '2Gi', exists: true }] });
   });
 
   test('our volume but no mount any more: the mount comes back', () => {
     const result = plan(ours({ sizeLimit: '2Gi', mounted: false }));
     expect(result.action).toBe('update');
-    expect(result.edits).toMatchObject({ volume: 'none', setAnnotation: false, mounts: [{ name: 'app', createList: true }] });
+    expect(result.edits).toMatchObject({ volume: 'none', annotations: [], mounts: [{ name: 'app', createList: true }] });
   });
 });
 

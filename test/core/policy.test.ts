@@ -124,7 +124,7 @@ describe('resolvePolicy: invalid settings are rejected with the setting and the 
     [{ minimum: 'lots' }, "'minimum' (lots) is invalid: \"lots\" is not a valid quantity"],
     [{ maximum: '0' }, "'maximum' (0) must be at least one byte"],
     [{ fixedSize: '1 Gi', withoutLimit: 'fixed' }, "'fixedSize' (1 Gi) is invalid: \"1 Gi\" has an invalid suffix \" Gi\" (no spaces are allowed)"],
-    [{ size: '1Gi', ratio: '0.5' }, "'size' (1Gi) and 'ratio' (0.5) cannot both be set: 'size' is exact, 'ratio' shapes a size derived from the pod memory limit"],
+    [{ size: '1Gi', ratio: '0.5' }, "'size' (1Gi) and 'ratio' (0.5) cannot both be set: 'size' is exact, 'ratio' shapes a size derived from a memory limit"],
     [{ size: '1Gi', minimum: '512Mi' }, "'size' (1Gi) and 'minimum' (512Mi) cannot both be set"],
     [{ size: '1Gi', maximum: '2Gi' }, "'size' (1Gi) and 'maximum' (2Gi) cannot both be set"],
     [{ minimum: '2Gi', maximum: '1Gi' }, "'minimum' (2Gi) must not exceed 'maximum' (1Gi)"],
@@ -164,7 +164,7 @@ describe('tryParseRatio and tryParseSize return a message instead of throwing', 
     [{}, "'r' must be a decimal number, got object"],
     ['1.5', "'r' (1.5) must be greater than 0 and at most 1"],
   ])('tryParseRatio(%p)', (value, message) => {
-    expect(tryParseRatio(value, 'r')).toBe(message);
+    expect(tryParseRatio(value, "'r'")).toBe(message);
   });
 
   test.each<[unknown, string]>([
@@ -172,7 +172,7 @@ describe('tryParseRatio and tryParseSize return a message instead of throwing', 
     [[], "'s' must be a quantity such as 1Gi, got object"],
     ['0', "'s' (0) must be at least one byte"],
   ])('tryParseSize(%p)', (value, message) => {
-    expect(tryParseSize(value, 's')).toBe(message);
+    expect(tryParseSize(value, "'s'")).toBe(message);
   });
 
   test('valid values come back parsed', () => {

@@ -19,7 +19,7 @@ describe('parseWebhookArgs', () => {
       tlsSecret: undefined,
       webhookConfiguration: undefined,
       service: undefined,
-      policy: { selection: 'opt-out', withoutLimit: 'skip' },
+      policy: {},
       maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
       logLevel: 'info',
     });
@@ -53,7 +53,7 @@ describe('parseWebhookArgs', () => {
     const env = { CDK8S_SHM_RATIO: '0.3', CDK8S_SHM_PORT: '1234', CDK8S_SHM_WITHOUT_LIMIT: 'deny', CDK8S_SHM_MAXIMUM: '' };
     const options = parseWebhookArgs(['--port', '4321'], env);
     expect(options.port).toBe(4321);
-    expect(options.policy).toEqual({ ratio: '0.3', selection: 'opt-out', withoutLimit: 'deny' });
+    expect(options.policy).toEqual({ ratio: '0.3', withoutLimit: 'deny' });
   });
 
   test('--help is reported, and the usage lists every flag with its variable', () => {
@@ -73,9 +73,9 @@ describe('parseWebhookArgs', () => {
     [['--port', '70000'], '--port (70000) must be a whole number from 0 to 65535'],
     [['--port', '80a'], '--port (80a) must be a whole number from 0 to 65535'],
     [['--tls-mode', 'auto'], '--tls-mode (auto) must be one of files, self-managed'],
-    [['--ratio', '1.5'], "'--ratio' (1.5) must be greater than 0 and at most 1"],
-    [['--ratio', 'half'], "'--ratio' (half) is not a decimal number: write a share like 0.5"],
-    [['--minimum', '1K'], '\'--minimum\' (1K) is invalid: "1K" has an invalid suffix "K" ("K" is not a suffix: use "k" for 1000 or "Ki" for 1024): expected a number with an optional suffix: Ki, Mi, Gi, Ti, Pi, Ei, n, u, m, k, M, G, T, P, E, or an exponent like 1e9'],
+    [['--ratio', '1.5'], '--ratio (1.5) must be greater than 0 and at most 1'],
+    [['--ratio', 'half'], '--ratio (half) is not a decimal number: write a share like 0.5'],
+    [['--minimum', '1K'], '--minimum (1K) is invalid: "1K" has an invalid suffix "K" ("K" is not a suffix: use "k" for 1000 or "Ki" for 1024): expected a number with an optional suffix: Ki, Mi, Gi, Ti, Pi, Ei, n, u, m, k, M, G, T, P, E, or an exponent like 1e9'],
     [['--minimum', '2Gi', '--maximum', '1Gi'], '--minimum (2Gi) must not exceed --maximum (1Gi)'],
     [['--without-limit', 'fixed'], "--fixed-size is required when --without-limit is 'fixed'"],
     [['--fixed-size', '1Gi'], "--fixed-size (1Gi) is only used when --without-limit is 'fixed' (it is 'skip')"],
@@ -91,7 +91,7 @@ describe('parseWebhookArgs', () => {
   });
 
   test('an error from an environment variable names the variable', () => {
-    expect(() => parseWebhookArgs([], { CDK8S_SHM_RATIO: '2' })).toThrow("'CDK8S_SHM_RATIO' (2) must be greater than 0 and at most 1");
+    expect(() => parseWebhookArgs([], { CDK8S_SHM_RATIO: '2' })).toThrow('CDK8S_SHM_RATIO (2) must be greater than 0 and at most 1');
   });
 });
 
@@ -104,7 +104,7 @@ describe('webhookArgs', () => {
   });
 
   test('refuses values the server would refuse, with the server\'s message', () => {
-    expect(() => webhookArgs({ ratio: 3 })).toThrow("'--ratio' (3) must be greater than 0 and at most 1");
+    expect(() => webhookArgs({ ratio: 3 })).toThrow('--ratio (3) must be greater than 0 and at most 1');
     expect(() => webhookArgs({ withoutLimit: 'fixed' })).toThrow("--fixed-size is required when --without-limit is 'fixed'");
   });
 

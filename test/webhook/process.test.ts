@@ -54,7 +54,7 @@ test('--help prints the usage and exits 0, from the bundle and from the TypeScri
 test('bad flags exit 2 with the reason; a certificate that cannot load exits 1', () => {
   const bad = spawnSync(process.execPath, [bundle, '--ratio', '7'], { encoding: 'utf8' });
   expect(bad.status).toBe(2);
-  expect(bad.stderr).toBe("cdk8s-shm webhook: '--ratio' (7) must be greater than 0 and at most 1\n");
+  expect(bad.stderr).toBe('cdk8s-shm webhook: --ratio (7) must be greater than 0 and at most 1\n');
   const fromEnv = spawnSync(process.execPath, [bundle], { encoding: 'utf8', env: { ...process.env, CDK8S_SHM_SELECTION: 'some' } });
   expect(fromEnv.status).toBe(2);
   expect(fromEnv.stderr).toContain('CDK8S_SHM_SELECTION (some) must be one of opt-out, opt-in');

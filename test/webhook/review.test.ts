@@ -21,28 +21,33 @@ describe('every fixture', () => {
     '01-pepr-admission-create-pod.request.json': ['skip', 'no-memory-limit'],
     '02-kubewarden-volumes-initcontainers-hostpath.request.json': ['skip', 'no-memory-limit'],
     '03-kubewarden-ephemeral-container.request.json': ['skip', 'no-memory-limit'],
-    '04-kubewarden-resources-limits.request.json': ['inject', '', '2560Mi'],
+    // the larger writer of 3Gi and 2Gi
+    '04-kubewarden-resources-limits.request.json': ['inject', '', '1536Mi'],
     '05-kubewarden-hostipc-hostpid-hostnetwork.request.json': ['skip', 'host-ipc'],
     '06-eks-pod-identity-admissionreview-envelope.json': ['skip', 'no-memory-limit'],
-    '10-sidecar-and-init-containers.json': ['inject', '', '2Gi'],
+    // trainer 3584Mi is the largest writer (metrics 256Mi, sidecar 256Mi; the 512Mi init container runs before them)
+    '10-sidecar-and-init-containers.json': ['inject', '', '1792Mi'],
     '11-pod-level-resources.json': ['inject', '', '4Gi'],
-    '12-existing-volumes-and-mounts.json': ['inject', '', '1536Mi'],
-    '13-no-memory-limits.json': ['skip', 'no-memory-limit'],
+    '12-existing-volumes-and-mounts.json': ['inject', '', '1Gi'],
+    // 'app' has no limit, 'side' has 1Gi: sized from 'side', with a warning about 'app'
+    '13-no-memory-limits.json': ['inject', '', '512Mi'],
     '14-opt-in-annotated.json': ['inject', '', '512Mi'],
     '15-opted-out.json': ['skip', 'opted-out'],
     '16-update-operation.json': ['ignored', 'operation-update'],
     '17-dry-run.json': ['inject', '', '2Gi'],
     '18-windows.json': ['skip', 'windows'],
     '19-already-injected.json': ['update', '', '1Gi'],
-    '20-user-shm-mount.json': ['skip', 'user-shm-mount'],
-    // ceil(966367641.6) + 129e6 + 129e6 bytes, halved, rounded down to whole MiB.
-    '21-odd-quantities.json': ['inject', '', '583Mi'],
+    // the pod's own memory-backed emptyDir without sizeLimit: left alone by default
+    '20-user-shm-mount.json': ['skip', 'user-shm-unbounded'],
+    // the largest writer is ceil(966367641.6) bytes, halved, rounded down to whole MiB.
+    '21-odd-quantities.json': ['inject', '', '460Mi'],
     '22-malformed-containers.json': ['skip', 'invalid-pod'],
     '23-unknown-fields.json': ['inject', '', '512Mi'],
     '24-mirror-pod.json': ['skip', 'mirror-pod'], // the core's skip: never planned into a patch
     '25-invalid-annotation.json': ['skip', 'invalid-annotation'],
     '26-size-annotation.json': ['inject', '', '3Gi'],
-    '27-generate-name-no-metadata-annotations.json': ['inject', '', '50Mi'],
+    // half of 100Mi is below the runtime's 64Mi, which the pod keeps
+    '27-generate-name-no-metadata-annotations.json': ['skip', 'below-runtime-default'],
   };
 
   test('the table covers every fixture', () => {
@@ -80,8 +85,19 @@ describe('every fixture', () => {
 
 describe('warnings', () => {
   test('skipped pods get one, naming the reason', () => {
+    const response = reviewAdmission(loadFixture('13-no-memory-limits.json'), resolvePolicy({ containers: ['app'] })).review!.response;
+    expect(response.warnings).toEqual(["cdk8s-shm: no /dev/shm: container 'app' has no memory limit, so /dev/shm cannot be sized from a limit"]);
+  });
+
+  test('a pod sized from one container names the container without a limit', () => {
     const response = reviewAdmission(loadFixture('13-no-memory-limits.json'), policy).review!.response;
-    expect(response.warnings).toEqual(["cdk8s-shm: no /dev/shm: containers 'app' have no memory limit, so /dev/shm cannot be sized from the limit"]);
+    expect(response.warnings).toEqual(["cdk8s-shm: container 'app' has no memory limit; the /dev/shm pages it writes are not bounded"]);
+  });
+
+  test('a pod below the runtime default is skipped quietly: it keeps what it had', () => {
+    const result = reviewAdmission(loadFixture('27-generate-name-no-metadata-annotations.json'), policy);
+    expect(result.outcome).toBe('skip');
+    expect(result.review!.response.warnings).toBeUndefined();
   });
 
   test('a pod that opted out, an UPDATE, a mirror pod and a plain injection get none', () => {
@@ -91,12 +107,12 @@ describe('warnings', () => {
   });
 
   test('policy decisions are reported: a size below the runtime default, a fixed size for a pod without a limit', () => {
-    expect(reviewAdmission(loadFixture('27-generate-name-no-metadata-annotations.json'), policy).review!.response.warnings)
+    expect(reviewAdmission(loadFixture('27-generate-name-no-metadata-annotations.json'), resolvePolicy({ minimum: '16Mi' })).review!.response.warnings)
       .toEqual(["cdk8s-shm: /dev/shm 50Mi is smaller than the runtime's default 64Mi"]);
-    const fixed = reviewAdmission(loadFixture('13-no-memory-limits.json'), resolvePolicy({ withoutLimit: 'fixed', fixedSize: '256Mi' }));
+    const fixed = reviewAdmission(loadFixture('13-no-memory-limits.json'), resolvePolicy({ withoutLimit: 'fixed', fixedSize: '256Mi', containers: ['app'] }));
     expect(fixed.outcome).toBe('inject');
     expect(fixed.plan?.size).toBe('256Mi');
-    expect(fixed.review!.response.warnings).toEqual(["cdk8s-shm: containers 'app' have no memory limit; gave the fixed /dev/shm size 256Mi"]);
+    expect(fixed.review!.response.warnings).toEqual(["cdk8s-shm: container 'app' has no memory limit; /dev/shm pages are charged to no bound"]);
   });
 
   test('not-opted-in pods are quiet in opt-in mode, and opted-in pods are injected', () => {
@@ -122,13 +138,13 @@ describe('warnings', () => {
 
 describe('deny for pods without a memory limit', () => {
   test('answers allowed: false with a 403 status that says what to do', () => {
-    const result = reviewAdmission(loadFixture('13-no-memory-limits.json'), resolvePolicy({ withoutLimit: 'deny' }));
+    const result = reviewAdmission(loadFixture('13-no-memory-limits.json'), resolvePolicy({ withoutLimit: 'deny', containers: ['app'] }));
     expect(result.outcome).toBe('deny');
     expect(result.reason).toBe('no-memory-limit');
     expect(result.review!.response).toEqual({
       uid: '00000000-0000-4000-8000-000000000013',
       allowed: false,
-      status: { code: 403, reason: 'Forbidden', message: "cdk8s-shm: containers 'app' have no memory limit: set a memory limit so /dev/shm can be sized from it" },
+      status: { code: 403, reason: 'Forbidden', message: "cdk8s-shm: container 'app' has no memory limit: set a memory limit so /dev/shm can be sized from it" },
     });
   });
 });

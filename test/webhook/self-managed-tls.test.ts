@@ -64,8 +64,9 @@ test('the first start writes CA and serving certificate into the Secret and the 
   const material = await tls.bootstrap();
 
   expect(fake.count('PUT', 200)).toBe(1);
-  expect(fake.secret.type).toBe('kubernetes.io/tls');
-  expect(fake.secret.metadata.labels).toEqual({ app: 'cdk8s-shm' });
+  // What it read stays: the type (immutable in the API server) and the labels.
+  expect(fake.secret.type).toBe('Opaque');
+  expect(fake.secret.metadata.labels).toEqual({ 'app.kubernetes.io/name': 'cdk8s-shm-webhook' });
   expect(stored('tls.crt')).toBe(material.cert);
   expect(stored('tls.key')).toBe(material.key);
   const ca = new crypto.X509Certificate(stored('ca.crt'));

@@ -41,9 +41,11 @@ describe('as kube-apiserver sees it', () => {
       if (first.ops.length > 0) patchedPods.push(first.patched);
     }
     expect(summary).toMatchObject({
-      '04-kubewarden-resources-limits.request.json': '2560Mi',
-      '10-sidecar-and-init-containers.json': '2Gi',
-      '12-existing-volumes-and-mounts.json': '1536Mi',
+      '04-kubewarden-resources-limits.request.json': '1536Mi',
+      '10-sidecar-and-init-containers.json': '1792Mi',
+      '12-existing-volumes-and-mounts.json': '1Gi',
+      '13-no-memory-limits.json': '512Mi',
+      '27-generate-name-no-metadata-annotations.json': '-',
       '19-already-injected.json': '1Gi',
       '01-pepr-admission-create-pod.request.json': '-',
       '16-update-operation.json': '-',
@@ -62,7 +64,7 @@ describe('as kube-apiserver sees it', () => {
     expect(existing.patched.spec.volumes.map((v: any) => v.name)).toEqual(['cache', 'kube-api-access-x', 'dshm']);
     expect(existing.patched.spec.containers[0].volumeMounts.map((m: any) => m.mountPath))
       .toEqual(['/cache', '/var/run/secrets/kubernetes.io/serviceaccount', '/dev/shm']);
-    expect(existing.patched.metadata.annotations).toEqual({ 'example.com/owner': 'team-a', 'cdk8s-shm.io/size-limit': '1536Mi' });
+    expect(existing.patched.metadata.annotations).toEqual({ 'example.com/owner': 'team-a', 'cdk8s-shm.io/size-limit': '1Gi' });
   });
 
   test('skipped pods are allowed unchanged with a warning', async () => {
@@ -199,7 +201,7 @@ describe('body size limit', () => {
   });
 
   test('a body under the limit is reviewed', async () => {
-    const review = loadFixture('27-generate-name-no-metadata-annotations.json');
+    const review = loadFixture('12-existing-volumes-and-mounts.json');
     expect(JSON.stringify(review).length).toBeLessThan(2048);
     expect((await admit(target, review)).ops.length).toBeGreaterThan(0);
   });
@@ -209,9 +211,9 @@ describe('policy flags', () => {
   test('deny for pods without a memory limit: refused with a clear message', async () => {
     const { server, target } = await start(['--without-limit', 'deny']);
     try {
-      const admission = await admit(target, loadFixture('13-no-memory-limits.json'));
+      const admission = await admit(target, loadFixture('01-pepr-admission-create-pod.request.json'));
       expect(admission.allowed).toBe(false);
-      expect(admission.response.status).toEqual({ code: 403, reason: 'Forbidden', message: expect.stringContaining("containers 'app' have no memory limit") });
+      expect(admission.response.status).toEqual({ code: 403, reason: 'Forbidden', message: expect.stringContaining('has no memory limit: set a memory limit') });
     } finally {
       await server.close();
     }

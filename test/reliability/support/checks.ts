@@ -8,7 +8,8 @@ import { ApiObject, Size, Testing } from 'cdk8s';
 import { Operation, applyPatch, deepClone } from 'fast-json-patch';
 import { ConstructPolicy, Json, toPolicyInput } from './arbitraries';
 import {
-  INJECT_ANNOTATION, JsonPatchOperation, PolicyInput, SHM_MOUNT_PATH, SIZE_LIMIT_ANNOTATION, bytesFloor, normalizeMountPath,
+  INJECT_ANNOTATION, JsonPatchOperation, PolicyInput, RUNTIME_DEFAULT_SHM_BYTES, SHM_MOUNT_PATH, SIZE_LIMIT_ANNOTATION,
+  bytesFloor, normalizeMountPath,
   applyOperations, planSharedMemory, planToPatch, resolvePolicy,
 } from '../../../src/core';
 import { SharedMemory } from '../../../src/shared-memory';
@@ -87,7 +88,8 @@ export function applyAsApiServer(document: Json, ops: readonly unknown[]): Json 
  * The core's promises for one pod and one policy:
  * planning never throws; the patch applies with a standard RFC 6902 library; volume names and
  * mount paths stay unique; what the patch says is what the plan says; the size never exceeds the
- * pod limit; planning the result again gives no operations.
+ * pod limit, a share never exceeds its basis nor falls below the runtime's 64Mi without a minimum;
+ * planning the result again gives no operations.
  * @returns the patched pod (the pod itself when there is nothing to do)
  */
 export function checkPlan(pod: Json, policyInput: PolicyInput): Json {
@@ -109,10 +111,21 @@ export function checkPlan(pod: Json, policyInput: PolicyInput): Json {
     fail(`the size ${plan.sizeBytes} exceeds the pod limit ${plan.limit.bytes}`, details);
   }
   if (plan.sizeBytes !== undefined && plan.sizeBytes <= 0n) fail('a size of zero or less was decided', details);
+  // A share of the basis is at most the basis (ratio <= 1), and never below the runtime's 64Mi unless a minimum allows it.
+  const share = plan.sizeSource === 'ratio' || plan.sizeSource === 'ratio-annotation';
+  if (share && plan.basis && plan.sizeBytes !== undefined && plan.sizeBytes > plan.basis.bytes) {
+    fail(`the share ${plan.sizeBytes} exceeds its basis ${plan.basis.bytes}`, details);
+  }
+  if (share && plan.sizeBytes !== undefined && plan.sizeBytes < RUNTIME_DEFAULT_SHM_BYTES && policy.minimum === undefined) {
+    fail(`a share of ${plan.sizeBytes} bytes, below the runtime default, was injected`, details);
+  }
+  if (plan.action === 'skip' && plan.reason === 'below-runtime-default' && plan.basis === undefined) {
+    fail('a below-runtime-default skip without a basis', details);
+  }
 
   if (ops.length > 0) {
     if (plan.action !== 'inject' && plan.action !== 'update') fail(`a ${plan.action} plan produced operations`, details);
-    const volume = (patched.spec.volumes ?? []).filter((v: Json) => v.name === policy.volumeName);
+    const volume = (patched.spec.volumes ?? []).filter((v: Json) => v.name === plan.volumeName);
     if (volume.length !== 1 || volume[0].emptyDir?.medium !== 'Memory' || volume[0].emptyDir?.sizeLimit !== plan.size) {
       fail('the patched pod does not hold exactly one memory-backed volume of the planned size', { ...details, volume });
     }
@@ -122,11 +135,11 @@ export function checkPlan(pod: Json, policyInput: PolicyInput): Json {
     for (const target of plan.targets) {
       const container = containers.find((c: Json) => c.name === target);
       const mounted = (container?.volumeMounts ?? [])
-        .some((m: Json) => m.name === policy.volumeName && normalizeMountPath(m.mountPath) === SHM_MOUNT_PATH);
+        .some((m: Json) => m.name === plan.volumeName && normalizeMountPath(m.mountPath) === SHM_MOUNT_PATH);
       if (!mounted) fail(`container '${target}' is a target but does not mount /dev/shm`, details);
     }
     const original = [...pod.spec.containers, ...(pod.spec.initContainers ?? [])];
-    const ourMounts = (c: Json) => (c?.volumeMounts ?? []).filter((m: Json) => m.name === policy.volumeName).length;
+    const ourMounts = (c: Json) => (c?.volumeMounts ?? []).filter((m: Json) => m.name === plan.volumeName).length;
     containers.forEach((container: Json, i: number) => {
       const gained = ourMounts(container) - ourMounts(original[i]);
       if (gained > 1 || (gained === 1 && !plan.targets.includes(container.name))) fail(`container '${container.name}' gained ${gained} mounts`, details);

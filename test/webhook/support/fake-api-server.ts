@@ -31,13 +31,14 @@ export class FakeApiServer {
   private version = 1;
 
   constructor(readonly namespace = 'cdk8s-shm', readonly secretName = 'webhook-tls', readonly configurationName = 'cdk8s-shm') {
-    // What the construct pre-creates: an empty TLS Secret and a configuration without caBundle.
+    // What the construct pre-creates, as the real API server returns it (test/e2e): an Opaque
+    // Secret without data (a kubernetes.io/tls Secret cannot be created empty, and `type` is
+    // immutable), and a configuration without caBundle.
     this.secret = {
       apiVersion: 'v1',
       kind: 'Secret',
-      type: 'kubernetes.io/tls',
-      metadata: { name: secretName, namespace, resourceVersion: String(this.version), labels: { app: 'cdk8s-shm' } },
-      data: { 'tls.crt': '', 'tls.key': '' },
+      type: 'Opaque',
+      metadata: { name: secretName, namespace, resourceVersion: String(this.version), labels: { 'app.kubernetes.io/name': 'cdk8s-shm-webhook' } },
     };
     this.configuration = {
       apiVersion: 'admissionregistration.k8s.io/v1',

@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, renameSync, symlinkSync, writeFil
 import * as https from 'https';
 import { tmpdir } from 'os';
 import * as path from 'path';
+import { LogEntry, followJsonLog } from './json-log';
 import { SERVICE_DNS } from './tls';
 import { IssuedCertificate, createCertificateAuthority, issueServingCertificate } from '../../../src/webhook/x509';
 
@@ -64,11 +65,6 @@ export class CertificateVolume {
   }
 }
 
-export interface LogEntry {
-  readonly msg: string;
-  readonly level: string;
-  readonly [key: string]: any;
-}
 
 export interface WebhookProcess {
   readonly child: ChildProcess;
@@ -99,43 +95,7 @@ export async function startWebhookProcess(args: string[] = [], nodeArgs: string[
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.push(child);
-  const logs: LogEntry[] = [];
-  const waiters: Array<{ predicate: (entry: LogEntry) => boolean; resolve: (entry: LogEntry) => void }> = [];
-  let buffered = '';
-  let stderr = '';
-  child.stderr!.on('data', data => (stderr += data));
-  child.stdout!.on('data', data => {
-    buffered += data;
-    const lines = buffered.split('\n');
-    buffered = lines.pop()!;
-    for (const line of lines) {
-      let entry: LogEntry;
-      try {
-        entry = JSON.parse(line);
-      } catch {
-        entry = { msg: `unparsable log line: ${line.slice(0, 200)}`, level: 'unparsable' };
-      }
-      logs.push(entry);
-      if (logs.length > 20_000) logs.splice(0, 10_000);
-      for (const waiter of waiters.filter(w => w.predicate(entry))) {
-        waiters.splice(waiters.indexOf(waiter), 1);
-        waiter.resolve(entry);
-      }
-    }
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(resolve => child.on('exit', (code, signal) => resolve({ code, signal })));
-  const waitForLog = (predicate: (entry: LogEntry) => boolean, timeoutMs = 30_000): Promise<LogEntry> => {
-    const seen = logs.find(predicate);
-    if (seen) return Promise.resolve(seen);
-    let timer: NodeJS.Timeout | undefined;
-    return Promise.race([
-      new Promise<LogEntry>(resolve => waiters.push({ predicate, resolve })),
-      exited.then(status => Promise.reject(new Error(`the webhook exited (${JSON.stringify(status)}) first: ${stderr}`))),
-      new Promise<LogEntry>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no such log line within ${timeoutMs} ms; last lines: ${JSON.stringify(logs.slice(-5))}`)), timeoutMs);
-      }),
-    ]).finally(() => clearTimeout(timer));
-  };
+  const { logs, stderr, exited, waitForLog } = followJsonLog(child);
   const listening = await waitForLog(entry => entry.msg === 'listening');
   const alive = () => child.exitCode === null && child.signalCode === null;
   return {
@@ -143,7 +103,7 @@ export async function startWebhookProcess(args: string[] = [], nodeArgs: string[
     port: listening.port,
     volume,
     logs,
-    stderr: () => stderr,
+    stderr,
     exited,
     alive,
     waitForLog,
