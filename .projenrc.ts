@@ -27,14 +27,20 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     'esbuild@^0.25.0', // bundles the webhook server and the CLI into single files shipped in lib/
     'fast-check@^3.23.0', // property tests
     'autocannon@^8.0.0', // load generator for benchmarks
+    // The CSI node plugin's gRPC server and the CSI spec's protobuf messages, bundled into
+    // lib/bundle/csi-plugin.js by esbuild, never required at runtime.
+    '@grpc/grpc-js@^1.14.0',
+    '@grpc/proto-loader@^0.8.0',
+    'protobufjs@^7.5.5',
   ],
 
   jestOptions: {
     updateSnapshot: javascript.UpdateSnapshot.NEVER,
     jestConfig: {
       testMatch: ['<rootDir>/test/**/*.test.ts'],
-      // The e2e suites need a control plane (Go): `npm run e2e`, with their own config below.
-      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/'],
+      // The e2e suites need a control plane (Go): `npm run e2e`, with their own config below; the
+      // conformance suites build their tools with Go too: `npm run conformance`.
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/', '<rootDir>/test/conformance/'],
       coverageReporters: ['text-summary', 'lcov'],
     },
   },
@@ -74,14 +80,16 @@ for (const dir of ['examples', 'bench', 'scripts']) {
   project.eslint?.addLintPattern(dir);
   project.eslint?.allowDevDeps(`${dir}/**`);
 }
-// The CLI's dependencies (yaml) are bundled into lib/bundle/cli.js by esbuild, never required at runtime.
+// The CLI's dependencies (yaml) and the CSI plugin's (gRPC, protobuf) are bundled into
+// lib/bundle/*.js by esbuild, never required at runtime.
 project.eslint?.allowDevDeps('src/cli/**');
+project.eslint?.allowDevDeps('src/csi/**');
 project.npmignore?.addPatterns('/scripts/', '/.tmp/', '/examples/dist/');
 
 // Benchmarks (not part of the test suite): the webhook against a bare HTTPS floor, synth overhead,
 // footprint. They run from TypeScript like the examples, against the bundled server.
 project.addTask('bench', {
-  description: 'Benchmark the webhook (vs a bare HTTPS floor), synth overhead and footprint; prints the figures',
+  description: 'Benchmark the webhook (vs a bare HTTPS floor), synth overhead, footprint and the CSI node plugin; prints the figures',
   steps: [
     { spawn: project.compileTask.name },
     { exec: 'ts-node --project bench/tsconfig.json bench/run.ts', receiveArgs: true },
@@ -95,6 +103,19 @@ project.addTask('fuzz', {
   steps: [
     { spawn: project.compileTask.name },
     { exec: 'jest test/reliability --testTimeout=1800000 --coverage=false', receiveArgs: true },
+  ],
+});
+
+// Conformance suites that build their tools from the Go module proxy (csi-sanity for the CSI node
+// plugin), so they need Go and stay out of `npm test`. As root they run with real mounts.
+project.addTask('conformance', {
+  description: 'CSI conformance (csi-sanity, built from the Go module proxy) against the bundled node plugin',
+  steps: [
+    { exec: 'node scripts/bundle.mjs' },
+    {
+      exec: "jest --testMatch '<rootDir>/test/conformance/**/*.test.ts' --testPathIgnorePatterns /node_modules/ --coverage=false --runInBand",
+      receiveArgs: true,
+    },
   ],
 });
 

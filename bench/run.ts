@@ -7,12 +7,14 @@
  * side by side in the same run, each measurement alternates which goes first, everything is
  * repeated, and the report gives medians and ratios.
  *
- * Flags: --smoke (a few seconds, for CI: same tables, tiny samples), --skip-webhook, --skip-synth.
+ * Flags: --smoke (a few seconds, for CI: same tables, tiny samples), --skip-webhook, --skip-synth,
+ * --skip-csi (the CSI node plugin's publishes and memory; it needs root and unshare).
  */
 import { execSync } from 'child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { CsiFigures, runCsiBenchmarks } from './csi-plugin';
 import { LoadResult, median, runLoad } from './load';
 import { Payload, largePayload, typicalPayload } from './payloads';
 import {
@@ -257,11 +259,12 @@ function table(headers: string[], rows: string[][]): string {
 
 const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
 const f0 = (n: number) => n.toFixed(0);
+const f1 = (n: number) => n.toFixed(1);
 const f2 = (n: number) => n.toFixed(2);
 const f3 = (n: number) => n.toFixed(3);
 
 function report(settings: Settings, info: Record<string, string>, payloads: Payload[], tls: Tls,
-  load?: { cells: LoadCell[]; footprint: Footprint }, synth?: SynthComparison[]): string {
+  load?: { cells: LoadCell[]; footprint: Footprint }, synth?: SynthComparison[], csi?: CsiFigures): string {
   const out: string[] = [];
   out.push(`# cdk8s-shm benchmarks${settings.smoke ? ' (SMOKE: tiny samples, figures not meaningful)' : ''}`);
   out.push('');
@@ -317,6 +320,18 @@ function report(settings: Settings, info: Record<string, string>, payloads: Payl
       v.name, f0(v.peakMiB), f0(v.rps), `< ${TARGETS.rssUnderLoadMiB}: ${verdict(v.peakMiB < TARGETS.rssUnderLoadMiB)}`,
     ])));
   }
+  if (csi) {
+    out.push('');
+    out.push(`## 4. CSI node plugin (${csi.pairs} publish/unpublish pairs, one at a time, real mounts; NODE_OPTIONS=${csi.nodeFlags})`);
+    out.push('');
+    out.push(table(['measure', 'value'], [
+      ['start to serving, tmpfs mounted (ms)', f0(csi.startMs)],
+      ['NodePublishVolume p50 / p99 (ms)', `${f1(csi.publishP50Ms)} / ${f1(csi.publishP99Ms)}`],
+      ['NodeUnpublishVolume p50 / p99 (ms)', `${f1(csi.unpublishP50Ms)} / ${f1(csi.unpublishP99Ms)}`],
+      ['RSS idle (MiB)', f0(csi.idleMiB)],
+      ['RSS after the pairs / VmHWM (MiB)', `${f0(csi.afterMiB)} / ${f0(csi.highWaterMiB)}`],
+    ]));
+  }
   return out.join('\n');
 }
 
@@ -332,11 +347,13 @@ async function main(): Promise<void> {
   const load = args.includes('--skip-webhook') ? undefined : await webhookVsFloor(settings, tls, payloads);
   const synth = args.includes('--skip-synth') ? undefined : await runSynthBenchmarks(settings.synthCount, settings.synthRepeats, log);
 
-  const text = report(settings, info, payloads, tls, load, synth);
+  const csi = args.includes('--skip-csi') ? undefined : await runCsiBenchmarks(settings.smoke ? 20 : 500, log);
+
+  const text = report(settings, info, payloads, tls, load, synth, csi);
   process.stdout.write(`${text}\n`);
   const file = path.join(SCRATCH, settings.smoke ? 'smoke.json' : 'latest.json');
   const payloadInfo = payloads.map(p => ({ name: p.name, bytes: p.bytes, description: p.description }));
-  writeFileSync(file, JSON.stringify({ settings, machine: info, targets: TARGETS, payloads: payloadInfo, load, synth }, null, 2));
+  writeFileSync(file, JSON.stringify({ settings, machine: info, targets: TARGETS, payloads: payloadInfo, load, synth, csi }, null, 2));
   log(`figures written to ${path.relative(process.cwd(), file)}`);
 }
 

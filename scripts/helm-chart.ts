@@ -21,19 +21,24 @@ import { App, Chart, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { stringify } from 'yaml';
 import {
-  AgentPlacement, NamespaceSelection, PodSelection, PodsWithoutLimit, SharedMemoryAgent, SharedMemoryDomain,
+  AgentDelivery, AgentPlacement, NamespaceSelection, PodSelection, PodsWithoutLimit, SharedMemoryAgent, SharedMemoryDomain,
   SharedMemoryWebhook, WebhookFailurePolicy, WebhookNetworkPolicy, WebhookTls,
 } from '../src';
+import { DEFAULT_KUBELET_DIR, DEFAULT_REGISTRAR_IMAGE } from '../src/agent/csi-node-plugin';
+import { DEFAULT_NODE_IMAGE } from '../src/bundled-program';
 import { DEFAULT_RATIO, SELECTIONS, WITHOUT_LIMIT_MODES } from '../src/core';
-import { DEFAULT_NODE_IMAGE, IMAGE_REFERENCE_PATTERN } from '../src/image-reference';
+import { IMAGE_REFERENCE_PATTERN } from '../src/image-reference';
 import { SYSTEM_NAMESPACES, SYSTEM_PRIORITY_CLASSES } from '../src/system-names';
 import { DEFAULT_METRICS_PORT, DEFAULT_PORT } from '../src/webhook/options';
 import { createCertificateAuthority } from '../src/webhook/x509';
 
 const REPO = path.join(__dirname, '..');
 const BUNDLE = path.join(REPO, 'lib', 'bundle', 'webhook.js');
+const PLUGIN_BUNDLE = path.join(REPO, 'lib', 'bundle', 'csi-plugin.js');
 /** The chart carries the webhook server here; the build copies it from lib/bundle (not in git). */
 export const BUNDLE_IN_CHART = 'files/webhook.js';
+/** And the agent's CSI node plugin here. */
+export const PLUGIN_IN_CHART = 'files/csi-plugin.js';
 
 /** One choice that changes the shape of the objects. */
 interface Dimension<T> {
@@ -294,6 +299,10 @@ const A = {
   namespace: 'helmxagentns',
   image: 'helmxagentimage',
   mounterImage: 'helmxmounterimage',
+  nodeImage: 'helmxnodeimage',
+  registrarImage: 'helmxregistrarimage',
+  kubeletDir: '/helmxkubelet',
+  tenant: 'helmxtenant',
   priority: 'helmxagentpriority',
   labelKey: 'helmx.io/helmxlabelkey',
   labelValue: 'helmxlabelvalue',
@@ -307,6 +316,7 @@ const A = {
 };
 
 const AGENT_DIMENSIONS: Dimension<unknown>[] = [
+  { name: 'delivery', options: [{ value: 'csi', when: 'eq .Values.agent.delivery "csi"' }, { value: 'host-path', when: 'eq .Values.agent.delivery "host-path"' }] },
   { name: 'placement', options: [{ value: 'labeled', when: 'eq .Values.agent.placement "labeled-nodes"' }, { value: 'all', when: 'eq .Values.agent.placement "all-nodes"' }] },
   { name: 'systemV', options: [{ value: false, when: 'not .Values.agent.systemV' }, { value: true, when: '.Values.agent.systemV' }] },
   { name: 'createNamespace', options: [{ value: true, when: '.Values.agent.createNamespace' }, { value: false, when: 'not .Values.agent.createNamespace' }] },
@@ -319,7 +329,7 @@ const AGENT_DIMENSIONS: Dimension<unknown>[] = [
   },
 ];
 
-function synthAgent(c: Combination): unknown[] {
+function synthAgent(c: Combination, plugin: string): unknown[] {
   const app = new App();
   const chart = new Chart(app, 'chart');
   const warn = console.warn;
@@ -331,6 +341,11 @@ function synthAgent(c: Combination): unknown[] {
       createNamespace: c.createNamespace as boolean,
       systemV: c.systemV as boolean,
       placement: c.placement === 'all' ? AgentPlacement.allNodes() : AgentPlacement.labeledNodes({ key: A.labelKey, value: A.labelValue }),
+      delivery: c.delivery === 'csi'
+        ? AgentDelivery.csi({
+          tenants: [{ namespace: A.tenant }], nodeImage: A.nodeImage, registrarImage: A.registrarImage, kubeletDir: A.kubeletDir,
+        })
+        : AgentDelivery.hostPath(),
       domain: SharedMemoryDomain.tmpfs({ size: Size.mebibytes(A.sizeMebibytes) }),
       mounterImage: A.mounterImage,
       priorityClassName: c.criticalPriority ? SYSTEM_PRIORITY_CLASSES[1] : A.priority,
@@ -345,13 +360,15 @@ function synthAgent(c: Combination): unknown[] {
         },
       }],
     });
-    return chart.toJson();
+    const objects = chart.toJson() as any[];
+    for (const o of objects) if (o.kind === 'ConfigMap' && o.data?.['csi-plugin.js'] === plugin) o.data['csi-plugin.js'] = 'helmxplugin';
+    return objects;
   } finally {
     console.warn = warn;
   }
 }
 
-function agentRules(): Rule[] {
+function agentRules(plugin: string): Rule[] {
   const list = (sentinel: string, key: string): Rule => ({
     find: `- ${sentinel}`,
     line: true,
@@ -360,6 +377,12 @@ function agentRules(): Rule[] {
   return [
     list(A.command, 'command'),
     list(A.args, 'args'),
+    { find: `- --tenant=${A.tenant}`, line: true, replace: indent => `{{- range .Values.agent.tenants }}\n${indent}- {{ printf "--tenant=%s" . | quote }}\n{{- end }}` },
+    { find: 'helmxplugin', replace: `{{ required "${PLUGIN_IN_CHART} is missing from the chart: run the build (npx projen compile)" (.Files.Get "${PLUGIN_IN_CHART}") | quote }}` },
+    { find: sha256(plugin), replace: `{{ .Files.Get "${PLUGIN_IN_CHART}" | sha256sum }}` },
+    { find: A.kubeletDir, replace: '{{ .Values.agent.kubeletDir }}' },
+    { find: A.nodeImage, replace: '{{ .Values.agent.nodeImage | quote }}' },
+    { find: A.registrarImage, replace: '{{ .Values.agent.registrarImage | quote }}' },
     { find: `size=${BigInt(A.sizeMebibytes) * 2n ** 20n}`, replace: 'size={{ mul (int64 .Values.agent.domain.sizeMebibytes) 1048576 }}' },
     { find: `${A.cpuRequest}m`, replace: '{{ .Values.agent.resources.requests.cpu | quote }}' },
     { find: `${A.cpuLimit}m`, replace: '{{ .Values.agent.resources.limits.cpu | quote }}' },
@@ -578,7 +601,8 @@ tls:
 agent:
   enabled: false
   name: shm-agent
-  # The agent needs a privileged namespace (hostPath); it is not the release namespace.
+  # The agent's namespace runs Pod Security "privileged" (the CSI node plugin, or the hostPath
+  # mounter); it is not the release namespace.
   namespace: shm-agent
   createNamespace: true
   image: ""
@@ -598,6 +622,19 @@ agent:
     value: "true"
   # Also share System V shared memory (hostIPC: the node's IPC namespace).
   systemV: false
+  # csi: the chart's CSI node plugin publishes the domain as an inline csi volume, only into pods of
+  # the agent and its tenants (business namespaces keep Pod Security baseline or restricted);
+  # host-path: hostPath volumes, for clusters without CSI (less safe: shared namespaces must run
+  # "privileged").
+  delivery: csi
+  # csi: namespaces ("shop") or ServiceAccounts in them ("shop/web") whose pods may mount the domain.
+  tenants: []
+  # csi: the Node.js image that runs the plugin (${PLUGIN_IN_CHART}, in a ConfigMap), the registrar,
+  # and the kubelet's --root-dir.
+  nodeImage: ${DEFAULT_NODE_IMAGE}
+  registrarImage: ${DEFAULT_REGISTRAR_IMAGE}
+  kubeletDir: ${DEFAULT_KUBELET_DIR}
+  # host-path: the image of the init container that mounts the tmpfs.
   mounterImage: busybox:1.36.1
   priorityClassName: system-node-critical
 `;
@@ -687,6 +724,11 @@ function valuesSchema(): unknown {
           placement: { enum: ['labeled-nodes', 'all-nodes'] },
           nodeLabel: { type: 'object', properties: { key: { type: 'string', minLength: 1 }, value: { type: 'string' } } },
           systemV: { type: 'boolean' },
+          delivery: { enum: ['csi', 'host-path'] },
+          tenants: { type: 'array', items: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(/[a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$' } },
+          nodeImage: image,
+          registrarImage: image,
+          kubeletDir: { type: 'string', pattern: '^/' },
           mounterImage: image,
           priorityClassName: { type: 'string' },
         },
@@ -736,18 +778,20 @@ helm install cdk8s-shm ./charts/cdk8s-shm -n cdk8s-shm --create-namespace \\
 
 Every value is described in \`values.yaml\` and checked by \`values.schema.json\`. The server the
 Deployment runs is \`${BUNDLE_IN_CHART}\`, copied from the package build (\`lib/bundle/webhook.js\`);
-set \`webhook.image\` to run your own image instead.
+set \`webhook.image\` to run your own image instead. The node agent's CSI plugin is
+\`${PLUGIN_IN_CHART}\` (\`lib/bundle/csi-plugin.js\`).
 `;
 
 const HELMIGNORE = '.gitignore\n*.orig\n*.swp\n';
 
 /** Writes the whole chart into `outDir`. */
 export function generateChart(outDir: string): void {
-  if (!fs.existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run 'node scripts/bundle.mjs' first`);
+  for (const file of [BUNDLE, PLUGIN_BUNDLE]) if (!fs.existsSync(file)) throw new Error(`${file} is missing: run 'node scripts/bundle.mjs' first`);
   const bundle = fs.readFileSync(BUNDLE, 'utf8');
+  const plugin = fs.readFileSync(PLUGIN_BUNDLE, 'utf8');
   const version = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')).version;
   const webhook = mergeVariants(WEBHOOK_DIMENSIONS, c => synthWebhook(c, bundle), webhookRules(bundle));
-  const agent = mergeVariants(AGENT_DIMENSIONS, synthAgent, agentRules());
+  const agent = mergeVariants(AGENT_DIMENSIONS, c => synthAgent(c, plugin), agentRules(plugin));
   const header = '# Generated by scripts/helm-chart.ts from the cdk8s-shm constructs. Do not edit.\n';
   const files: Record<string, string> = {
     'Chart.yaml': chartYaml(version),
@@ -760,8 +804,9 @@ export function generateChart(outDir: string): void {
     'templates/agent.yaml': `${header}{{- if .Values.agent.enabled }}\n`
       + '{{- if .Values.agent.createNamespace }}{{ include "cdk8s-shm.checkCreatedNamespace" (dict "namespace" .Values.agent.namespace "value" "agent.createNamespace") }}{{- end }}\n'
       + `${agent}{{- end }}\n`,
-    'files/.gitignore': '# Copied from lib/bundle/webhook.js by the build (scripts/helm-chart.ts); never committed.\nwebhook.js\n',
+    'files/.gitignore': '# Copied from lib/bundle by the build (scripts/helm-chart.ts); never committed.\nwebhook.js\ncsi-plugin.js\n',
     [BUNDLE_IN_CHART]: bundle,
+    [PLUGIN_IN_CHART]: plugin,
   };
   for (const [name, text] of Object.entries(files)) {
     const file = path.join(outDir, name);

@@ -11,13 +11,6 @@
  *
  * A digest pins the exact image: `docker.io/library/node:24.19.0-alpine3.24@sha256:<64 hex>`.
  */
-/**
- * The Node.js image SharedMemoryWebhook runs its bundled server on: Node.js 24 (Active LTS), a
- * release after the 2026 security releases, on the Alpine the official image builds it for.
- * Renovate or Dependabot can keep it current; `nodeImage` can pin it by digest.
- */
-export const DEFAULT_NODE_IMAGE = 'docker.io/library/node:24.19.0-alpine3.24';
-
 const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
 const HOST = '(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\\[[0-9a-fA-F:.]+\\])';
 const DOMAIN = `${HOST}(?::[0-9]+)?`;

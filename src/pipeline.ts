@@ -40,8 +40,12 @@ export interface PipelineStage {
    * must find nothing to do.
    */
   run(input: StageInput): StageOutput;
-  /** Called with the output that went into the rendering (the construct that owns the stage keeps its decisions). */
-  record?(output: StageOutput, subject: string): void;
+  /**
+   * Called with the output that went into the rendering, and what the stage was given (the
+   * construct that owns the stage keeps its decisions). Planning happens in validation, before any
+   * object is rendered, so every record is made before the render of any object that reads it.
+   */
+  record?(output: StageOutput, subject: string, input: StageInput): void;
 }
 
 /** One rendering through every stage. */
@@ -151,8 +155,9 @@ export class ShmPipeline extends Construct {
     let shmReplacedBy: string | undefined;
     const input = (): StageInput => ({ object: json, location: podTemplateOf(json), userAnnotations, subject, shmReplacedBy });
     for (const stage of this.stages) {
-      const output = stage.run(input());
-      stage.record?.(output, subject);
+      const given = input();
+      const output = stage.run(given);
+      stage.record?.(output, subject, given);
       problems.push(...output.problems);
       shmReplacedBy = output.replacesShm ?? shmReplacedBy;
       if (output.problems.length === 0) applyOperations(json, output.ops);

@@ -1,13 +1,18 @@
 import { ApiObject, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { checkHostPath, checkLabel, checkMountPath } from './agent/checks';
+import { checkCsiDriverName, checkHostPath, checkLabel, checkMountPath } from './agent/checks';
+import { CsiNodePlugin, DEFAULT_KUBELET_DIR, DEFAULT_REGISTRAR_IMAGE } from './agent/csi-node-plugin';
 import { DOMAIN_CONTAINER_PATH, hostShmPreparerScript, tmpfsMounterScript } from './agent/mounter';
-import { PSS_AUDIT, PSS_ENFORCE, PSS_WARN, forbiddingLevel } from './agent/pod-security';
-import { TolerationJson } from './agent/share-plan';
+import { PSS_AUDIT, PSS_ENFORCE, PSS_WARN, forbiddingLevel, namespaceLevelError } from './agent/pod-security';
+import { DomainVolume, TolerationJson } from './agent/share-plan';
 import { AgentShareSpec, ShareStage } from './agent/share-stage';
+import { checkTenants, uniqueTenants, workloadTenant } from './agent/tenants';
+import { AgentDelivery } from './agent-delivery';
 import { AgentPlacement } from './agent-placement';
+import { DEFAULT_NODE_IMAGE } from './bundled-program';
 import { ANNOTATION_PREFIX, INJECT_ANNOTATION, SHM_MOUNT_PATH, isDns1123Label } from './core';
+import { DOMAIN_ATTRIBUTE, Tenant } from './csi/options';
 import { checkImageReference } from './image-reference';
 import { ShmPipeline } from './pipeline';
 import { SharedMemoryDomain } from './shared-memory-domain';
@@ -41,6 +46,15 @@ export interface SharedMemoryAgentProps {
   readonly domain?: SharedMemoryDomain;
 
   /**
+   * How the domain reaches the pods: inline volumes of the agent's CSI node plugin, which admits
+   * only the agent's tenants and is allowed by Pod Security `restricted`, or hostPath volumes
+   * (less safe: see `AgentDelivery.hostPath()`).
+   *
+   * @default AgentDelivery.csi()
+   */
+  readonly delivery?: AgentDelivery;
+
+  /**
    * Where the agent containers (and, unless `share()` says otherwise, the business containers)
    * see the domain. At `/dev/shm`, `shm_open()` finds it without configuration.
    *
@@ -72,10 +86,10 @@ export interface SharedMemoryAgentProps {
   readonly namespace?: string;
 
   /**
-   * Whether to create the namespace, labeled for Pod Security `enforce: privileged` (the agent
-   * needs a hostPath volume) with `warn` and `audit` at `baseline`. A namespace the cluster owns
-   * (`kube-system`, `kube-public`, `kube-node-lease`, `default`) is never created: set this to
-   * false to deploy into one unchanged.
+   * Whether to create the namespace, labeled for Pod Security `enforce: privileged` (the CSI
+   * node plugin, or the hostPath mounter, runs there) with `warn` and `audit` at `baseline`. A
+   * namespace the cluster owns (`kube-system`, `kube-public`, `kube-node-lease`, `default`) is
+   * never created: set this to false to deploy into one unchanged.
    *
    * @default true
    */
@@ -91,9 +105,9 @@ export interface SharedMemoryAgentProps {
   readonly priorityClassName?: string;
 
   /**
-   * Image of the init container that mounts the tmpfs (or opens the `/dev/shm` directory). It
-   * needs `sh`, `awk`, `mount` and `chmod`; pin it by digest
-   * (`busybox:1.36.1@sha256:<64 hex digits>`) if you can.
+   * Image of the init container that mounts the tmpfs (or opens the `/dev/shm` directory) with
+   * the hostPath delivery (the CSI plugin does it itself). It needs `sh`, `awk`, `mount` and
+   * `chmod`; pin it by digest (`busybox:1.36.1@sha256:<64 hex digits>`) if you can.
    *
    * @default "busybox:1.36.1"
    */
@@ -126,7 +140,7 @@ export interface SharedMemoryShareOptions {
   readonly mountPath?: string;
 
   /**
-   * Name of the hostPath volume added to the business pods.
+   * Name of the volume (an inline csi volume, or a hostPath one) added to the business pods.
    *
    * @default - `<agent name>-shm`
    */
@@ -139,9 +153,13 @@ const OS_LABEL = 'kubernetes.io/os';
 
 /**
  * A node agent (a DaemonSet around your agent containers) and the node-level shared-memory domain
- * it shares with business pods on the same node: a memory-backed host directory mounted at
+ * it shares with business pods on the same node: a memory-backed directory on the node, mounted at
  * `/dev/shm` (or `mountPath`) in the agent and in every pod connected with `share()`, plus, when
  * `systemV` is on, the node's IPC namespace.
+ *
+ * By default a CSI node plugin of this package (its own DaemonSet in the agent's namespace, with
+ * a `CSIDriver` object) owns the domain and publishes it as an inline `csi` volume into the pods
+ * of the agent's tenants only: business namespaces keep Pod Security `baseline` or `restricted`.
  *
  * This is for agents that used to live inside every business image and talk to the business
  * process through shared memory (seed 002). Two containers of one pod already share System V IPC
@@ -180,6 +198,18 @@ export class SharedMemoryAgent extends Construct {
   public readonly domain: SharedMemoryDomain;
 
   /**
+   * How the domain reaches the pods.
+   */
+  public readonly delivery: AgentDelivery;
+
+  /**
+   * The CSI driver name, with the CSI delivery.
+   *
+   * @default - none: the hostPath delivery
+   */
+  public readonly csiDriverName?: string;
+
+  /**
    * The node label key the agent selects.
    *
    * @default - none: the agent runs on every Linux node
@@ -199,8 +229,11 @@ export class SharedMemoryAgent extends Construct {
   public readonly daemonSet: kplus.DaemonSet;
 
   private readonly tolerations: TolerationJson[];
+  private readonly explicitTenants: Tenant[] = [];
   /** The business objects shared with this agent. */
   private readonly shared = new Set<ApiObject>();
+  /** The namespace and ServiceAccount of each shared workload, recorded when its pipeline plans. */
+  private readonly sharedTenants = new Map<ApiObject, Tenant>();
   private readonly _warnings: string[] = [];
 
   constructor(scope: Construct, id: string, props: SharedMemoryAgentProps) {
@@ -216,6 +249,11 @@ export class SharedMemoryAgent extends Construct {
     this.mountPath = checkMountPath(props.mountPath ?? SHM_MOUNT_PATH, 'mountPath', subject);
     this.systemV = props.systemV ?? false;
     this.namespaceName = props.namespace ?? this.name;
+    this.delivery = props.delivery ?? AgentDelivery.csi();
+    if (this.delivery.usesCsi) {
+      this.csiDriverName = checkCsiDriverName(this.delivery._options?.driverName ?? `${this.name}.cdk8s-shm.io`, subject);
+      this.explicitTenants = checkTenants(this.delivery._options?.tenants ?? [], subject);
+    }
 
     const placement = props.placement ?? AgentPlacement.labeledNodes();
     if (!placement.everyNode) {
@@ -239,7 +277,8 @@ export class SharedMemoryAgent extends Construct {
       namespace = new kplus.Namespace(this, 'Namespace', {
         metadata: {
           name: this.namespaceName,
-          // hostPath needs `privileged`; warn and audit still report anything beyond baseline.
+          // The CSI plugin (or the hostPath mounter) needs `privileged`; warn and audit still report
+          // anything beyond baseline.
           labels: { [PSS_ENFORCE]: 'privileged', [PSS_WARN]: 'baseline', [PSS_AUDIT]: 'baseline' },
         },
       });
@@ -252,16 +291,18 @@ export class SharedMemoryAgent extends Construct {
       serviceAccount: props.serviceAccount,
     });
     if (namespace) this.daemonSet.node.addDependency(namespace);
-    const volume = kplus.Volume.fromHostPath(this, 'Domain', this.volumeName(), {
-      path: this.hostPath,
-      type: kplus.HostPathVolumeType.DIRECTORY_OR_CREATE,
-    });
-    this.addMounterTo(this.daemonSet, volume, mounterImage);
+    const volume = this.delivery.usesCsi
+      ? this.deliverByCsi(namespace, props, placement.everyNode)
+      : this.deliverByHostPath(mounterImage);
     // A node-critical DaemonSet has a pod per node: far fewer than 10,000.
     const quota = priorityClassQuota(this.name, this.namespaceName, priorityClassName, 10_000);
     if (quota) {
       const quotaObject = new ApiObject(this, 'PriorityClassQuota', quota);
       if (namespace) quotaObject.node.addDependency(namespace);
+      // Where the quota is required, pods of the class are refused until it exists: it comes first.
+      for (const daemonSet of this.node.findAll().filter(c => c instanceof kplus.DaemonSet || (ApiObject.isApiObject(c) && c.kind === 'DaemonSet'))) {
+        daemonSet.node.addDependency(quotaObject);
+      }
     }
     for (const container of props.containers) this.addAgentContainer(container, volume, subject);
 
@@ -285,6 +326,10 @@ export class SharedMemoryAgent extends Construct {
       this._warnings.push(`${subject} shares System V shared memory: it runs with hostIPC, in the node's IPC namespace, `
         + 'where it can read and remove every System V segment and POSIX message queue on the node');
     }
+    if (!this.delivery.usesCsi) {
+      this._warnings.push(`${subject} delivers its domain by hostPath: every namespace that shares with it must run Pod Security `
+        + "'privileged', and any pod of a privileged namespace can mount the domain; AgentDelivery.csi() needs neither");
+    }
     if (!this.domain.dedicatedTmpfs) {
       this._warnings.push(`${subject} keeps its shared memory in ${this.hostPath} on the node's own /dev/shm: `
         + "nothing but that /dev/shm's size bounds it, and other users of the node's /dev/shm compete for it");
@@ -302,9 +347,11 @@ export class SharedMemoryAgent extends Construct {
 
   /**
    * Connects a cdk8s-plus workload (Deployment, StatefulSet, DaemonSet, Job, CronJob or Pod) to
-   * the agent: mounts the domain in the chosen containers (HostToContainer propagation), sets
-   * `hostIPC` if System V is on, and makes the pods land only on nodes where the agent runs
-   * (node selector and toleration). Checked at synthesis against the final workload.
+   * the agent: mounts the domain in the chosen containers (an inline csi volume of the agent's
+   * driver, or with the hostPath delivery a hostPath volume with HostToContainer propagation),
+   * makes the workload's namespace and ServiceAccount a tenant of the CSI plugin, sets `hostIPC`
+   * if System V is on, and makes the pods land only on nodes where the agent runs (node selector
+   * and toleration). Checked at synthesis against the final workload.
    *
    * @param workload the business workload
    * @param options which containers, where, under what volume name
@@ -342,23 +389,24 @@ export class SharedMemoryAgent extends Construct {
       this._warnings.push(`${subject} shares System V shared memory with ${this.describe()}: its pods run with hostIPC `
         + 'and can read and remove every System V segment on the node');
     }
-    ShmPipeline.of(apiObject).addStage(new ShareStage(this.shareSpec(options), (objectSubject, namespace) => {
-      const level = forbiddingLevel(this.node.root, namespace);
-      return level ? this.namespaceError(objectSubject, namespace, level) : undefined;
-    }));
+    ShmPipeline.of(apiObject).addStage(new ShareStage(this.shareSpec(options),
+      (objectSubject, namespace) => this.namespaceProblem(objectSubject, namespace),
+      object => this.sharedTenants.set(apiObject, workloadTenant(object))));
   }
 
   private validateAgent(createdNamespace: boolean): string[] {
     for (const warning of this._warnings) console.warn(`[${this.node.path}] Warning: ${warning}`);
     const level = createdNamespace ? undefined : forbiddingLevel(this.node.root, this.namespaceName);
-    return level ? [this.namespaceError(`the DaemonSet of ${this.describe()}`, this.namespaceName, level)] : [];
+    if (!level) return [];
+    const needs = [this.delivery.usesCsi ? 'the privileged CSI node plugin' : 'the hostPath volume', ...(this.systemV ? ['hostIPC'] : [])];
+    return [namespaceLevelError(`the DaemonSet of ${this.describe()}`, this.namespaceName, level, needs, this.describe())];
   }
 
   private shareSpec(options: SharedMemoryShareOptions): AgentShareSpec {
     return {
       agent: this.describe(),
       volumeName: options.volumeName ?? this.volumeName(),
-      hostPath: this.hostPath,
+      volume: this.domainVolume(),
       mountPath: options.mountPath ?? this.mountPath,
       systemV: this.systemV,
       nodeSelector: this.nodeSelector(),
@@ -367,10 +415,23 @@ export class SharedMemoryAgent extends Construct {
     };
   }
 
-  private namespaceError(subject: string, namespace: string, level: string): string {
-    const needs = this.systemV ? 'the hostPath volume and hostIPC' : 'the hostPath volume';
-    return `${subject} is in namespace '${namespace}', whose Pod Security level '${level}' (label ${PSS_ENFORCE}) forbids ${needs} `
-      + `that ${this.describe()} needs: label namespace '${namespace}' ${PSS_ENFORCE}=privileged (keep ${PSS_WARN} and ${PSS_AUDIT} at baseline)`;
+  /**
+   * Why the Pod Security level of a shared workload's namespace refuses its pods, if it does: only
+   * what they need beyond an inline csi volume (which even `restricted` allows) counts.
+   */
+  private namespaceProblem(subject: string, namespace: string): string | undefined {
+    const needs = [...(this.delivery.usesCsi ? [] : ['the hostPath volume']), ...(this.systemV ? ['hostIPC'] : [])];
+    const level = needs.length > 0 ? forbiddingLevel(this.node.root, namespace) : undefined;
+    if (!level) return undefined;
+    const fix = !this.delivery.usesCsi ? (this.systemV ? undefined : 'deliver the domain with AgentDelivery.csi()')
+      : "turn 'systemV' off (POSIX shared memory through the CSI volume needs no change to the namespace)";
+    return namespaceLevelError(subject, namespace, level, needs, this.describe(), fix);
+  }
+
+  private domainVolume(): DomainVolume {
+    return this.csiDriverName !== undefined
+      ? { kind: 'csi', driver: this.csiDriverName, domain: this.name }
+      : { kind: 'hostPath', path: this.hostPath };
   }
 
   private nodeSelector(): Record<string, string> {
@@ -385,6 +446,45 @@ export class SharedMemoryAgent extends Construct {
 
   private describe(): string {
     return `SharedMemoryAgent '${this.node.id}'`;
+  }
+
+  /** The CSI node plugin owns the domain; the agent pods mount it like any tenant. */
+  private deliverByCsi(namespace: kplus.Namespace | undefined, props: SharedMemoryAgentProps, everyNode: boolean): kplus.Volume {
+    const options = this.delivery._options ?? {};
+    const agentTenant: Tenant = { namespace: this.namespaceName, serviceAccount: props.serviceAccount?.name ?? 'default' };
+    const plugin = new CsiNodePlugin(this, 'CsiNodePlugin', {
+      agentName: this.name,
+      namespace: this.namespaceName,
+      driverName: this.csiDriverName!,
+      domainKind: this.domain.dedicatedTmpfs ? 'tmpfs' : 'host-shm',
+      domainSizeBytes: this.domain._sizeBytes,
+      hostPath: this.hostPath,
+      // Each shared workload's namespace and ServiceAccount, as its pipeline saw them when it planned.
+      tenants: () => uniqueTenants([agentTenant, ...this.explicitTenants, ...this.sharedTenants.values()]),
+      nodeSelector: this.nodeSelector(),
+      tolerations: everyNode ? 'all' : this.tolerations,
+      priorityClassName: props.priorityClassName ?? 'system-node-critical',
+      nodeImage: options.nodeImage ?? DEFAULT_NODE_IMAGE,
+      registrarImage: options.registrarImage ?? DEFAULT_REGISTRAR_IMAGE,
+      kubeletDir: checkMountPath(options.kubeletDir ?? DEFAULT_KUBELET_DIR, 'kubeletDir', `AgentDelivery.csi() of ${this.describe()}`),
+    });
+    if (namespace) plugin.node.addDependency(namespace);
+    // The driver first: an agent pod would only wait for it, but the manifest reads in order.
+    this.daemonSet.node.addDependency(plugin);
+    return kplus.Volume.fromCsi(this, 'Domain', this.csiDriverName!, {
+      name: this.volumeName(),
+      attributes: { [DOMAIN_ATTRIBUTE]: this.name },
+    });
+  }
+
+  /** A hostPath volume of the domain directory, and the init container that prepares it. */
+  private deliverByHostPath(mounterImage: string): kplus.Volume {
+    const volume = kplus.Volume.fromHostPath(this, 'Domain', this.volumeName(), {
+      path: this.hostPath,
+      type: kplus.HostPathVolumeType.DIRECTORY_OR_CREATE,
+    });
+    this.addMounterTo(this.daemonSet, volume, mounterImage);
+    return volume;
   }
 
   /** The only privileged container: it mounts the tmpfs and exits. */
@@ -437,6 +537,6 @@ export class SharedMemoryAgent extends Construct {
       ...props,
       securityContext: { capabilities: { drop: [kplus.Capability.ALL] }, ...props.securityContext },
     });
-    container.mount(this.mountPath, volume, { propagation: kplus.MountPropagation.HOST_TO_CONTAINER });
+    container.mount(this.mountPath, volume, this.delivery.usesCsi ? {} : { propagation: kplus.MountPropagation.HOST_TO_CONTAINER });
   }
 }

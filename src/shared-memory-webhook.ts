@@ -1,12 +1,11 @@
-import * as crypto from 'crypto';
-import * as fs from 'fs';
 import * as path from 'path';
 import { ApiObject, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { checkLabel } from './agent/checks';
+import { BUNDLE_MOUNT, DEFAULT_NODE_IMAGE, readBundledProgram, sha256 } from './bundled-program';
 import { INJECT_ANNOTATION, PolicyInput, isDns1123Label, resolvePolicy } from './core';
-import { DEFAULT_NODE_IMAGE, checkImageReference } from './image-reference';
+import { checkImageReference } from './image-reference';
 import { checkCreatedNamespace, priorityClassQuota } from './system-names';
 import {
   DEFAULT_METRICS_PORT, DEFAULT_PORT, DEFAULT_TLS_CERT, SELF_MANAGED_BOOTSTRAP_TIMEOUT_MS, WEBHOOK_NODE_FLAGS, WebhookArgsInput, webhookArgs,
@@ -286,9 +285,6 @@ export interface SharedMemoryWebhookProps {
   readonly priorityClassName?: string;
 }
 
-/** Where the bundled server is, relative to this file both in src/ (tests) and in lib/ (the package). */
-const BUNDLE_PATH = path.join(__dirname, '..', 'lib', 'bundle', 'webhook.js');
-const BUNDLE_MOUNT = '/opt/cdk8s-shm';
 const TLS_MOUNT = path.posix.dirname(DEFAULT_TLS_CERT);
 /** The `node` user of the official image. */
 const NODE_UID = 1000;
@@ -420,7 +416,7 @@ export class SharedMemoryWebhook extends Construct {
     const quota = priorityClassQuota(this.name, this.namespace, priorityClassName, CRITICAL_POD_QUOTA, this.labels());
     if (quota) new ApiObject(this, 'priority-class-quota', quota);
 
-    const bundle = props.image ? undefined : readBundle();
+    const bundle = props.image ? undefined : readBundledProgram('webhook.js', 'webhook server', "pass 'image'");
     if (bundle) {
       new ApiObject(this, 'bundle', {
         apiVersion: 'v1',
@@ -879,13 +875,3 @@ interface WebhookConfigurationSpec {
   readonly certificate: string;
 }
 
-function readBundle(): string {
-  if (!fs.existsSync(BUNDLE_PATH)) {
-    throw new Error(`the webhook server bundle is missing at ${BUNDLE_PATH}: run 'npx projen compile' (or pass 'image')`);
-  }
-  return fs.readFileSync(BUNDLE_PATH, 'utf8');
-}
-
-function sha256(text: string): string {
-  return crypto.createHash('sha256').update(text).digest('hex');
-}

@@ -2,7 +2,7 @@
  * Synth-time checks of the node agent's paths and labels; each throws a message naming the prop
  * and the fix.
  */
-import { SHM_MOUNT_PATH } from '../core';
+import { SHM_MOUNT_PATH, isCsiDriverName } from '../core';
 import { SharedMemoryDomain } from '../shared-memory-domain';
 
 const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
@@ -46,4 +46,12 @@ export function checkLabel(key: string, value: string, subject: string, what = '
   if (typeof value !== 'string' || value.length > 63 || (value !== '' && !LABEL_NAME.test(value))) {
     throw new Error(`${what} value '${value}' of ${subject} is not a valid label value`);
   }
+}
+
+export function checkCsiDriverName(driverName: string, subject: string): string {
+  if (!isCsiDriverName(driverName)) {
+    throw new Error(`the CSI driver name '${driverName}' of ${subject} must be at most 63 characters forming a DNS-1123 subdomain: `
+      + "set 'driverName' in AgentDelivery.csi()");
+  }
+  return driverName;
 }

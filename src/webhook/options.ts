@@ -179,24 +179,8 @@ export function webhookUsage(): string {
 export function parseWebhookArgs(argv: readonly string[], env: Record<string, string | undefined>): WebhookServerOptions {
   const byName = new Map(WEBHOOK_FLAGS.map(f => [f.flag, f]));
   const given = new Map<keyof WebhookArgsInput, { value: string; source: string }>();
-  let help = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--help' || arg === '-h') {
-      help = true;
-      continue;
-    }
-    const match = /^--([a-z-]+)(?:=(.*))?$/s.exec(arg);
-    if (!match) throw new Error(`unexpected argument '${arg}': flags look like --port 8443 (see --help)`);
-    const f = byName.get(match[1]);
-    if (!f) throw new Error(`unknown flag --${match[1]} (see --help)`);
-    let value = match[2];
-    if (value === undefined) {
-      value = argv[++i];
-      if (value === undefined) throw new Error(`flag --${f.flag} needs a value: --${f.flag} ${f.value}`);
-    }
-    given.set(f.key, { value, source: `--${f.flag}` });
-  }
+  const { pairs, help } = splitFlags(argv, new Map(WEBHOOK_FLAGS.map(f => [f.flag, f.value])), '--port 8443');
+  for (const [name, value] of pairs) given.set(byName.get(name)!.key, { value, source: `--${name}` });
   for (const f of WEBHOOK_FLAGS) {
     const value = env[f.env];
     // An empty variable is how a Deployment template says "not set".
@@ -274,6 +258,38 @@ export function parseWebhookArgs(argv: readonly string[], env: Record<string, st
     maxConnectionsPerClient,
     logLevel: oneOf('logLevel', LOG_LEVELS, 'info'),
   };
+}
+
+/**
+ * Splits `--flag value` and `--flag=value` arguments into (flag, value) pairs, in order, and notes
+ * `--help` (or `-h`). Shared by the programs that run in a cluster (this server, the CSI plugin).
+ * @param known each flag's name and the placeholder of its value, for messages
+ * @param example a flag with a value, for the message about a stray argument
+ * @throws Error for a stray argument, an unknown flag or a missing value
+ */
+export function splitFlags(
+  argv: readonly string[], known: ReadonlyMap<string, string>, example: string,
+): { pairs: [string, string][]; help: boolean } {
+  const pairs: [string, string][] = [];
+  let help = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--help' || arg === '-h') {
+      help = true;
+      continue;
+    }
+    const match = /^--([a-z-]+)(?:=(.*))?$/s.exec(arg);
+    if (!match) throw new Error(`unexpected argument '${arg}': flags look like ${example} (see --help)`);
+    const name = match[1];
+    if (!known.has(name)) throw new Error(`unknown flag --${name} (see --help)`);
+    let value = match[2];
+    if (value === undefined) {
+      value = argv[++i];
+      if (value === undefined) throw new Error(`flag --${name} needs a value: --${name} ${known.get(name)}`);
+    }
+    pairs.push([name, value]);
+  }
+  return { pairs, help };
 }
 
 /**

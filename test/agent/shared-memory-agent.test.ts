@@ -1,50 +1,26 @@
+/**
+ * SharedMemoryAgent with the hostPath delivery (the explicit, less safe option): the agent pod's
+ * mounter, the hostPath volumes, and what is common to both deliveries (placement, share() on
+ * every kind of workload, the synth-time errors). The CSI delivery, the default, is in
+ * csi-delivery.test.ts.
+ */
 import { ApiObject, Chart, Cron, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { AgentPlacement, SharedMemory, SharedMemoryAgent, SharedMemoryAgentProps, SharedMemoryDomain } from '../../src';
+import { agentContainer, expectValid, one, synthErrors } from './support';
+import { AgentDelivery, AgentPlacement, SharedMemory, SharedMemoryAgent, SharedMemoryAgentProps, SharedMemoryDomain } from '../../src';
 import { DEFAULT_VOLUME_NAME, INJECT_ANNOTATION, SHM_MOUNT_PATH } from '../../src/core';
-import { podRuleViolations } from '../support/pod-rules';
-import { expectValidAgainstSchema } from '../support/schema';
 
 /** How synthesis errors name Deployment 'web' of a `Testing.chart()`: by kind and Kubernetes name. */
 const WEB = `Deployment '${ApiObject.of(new kplus.Deployment(Testing.chart(), 'web')).name}'`;
 
 const ENFORCE = 'pod-security.kubernetes.io/enforce';
 
-const agentContainer: kplus.ContainerProps = {
-  name: 'agent',
-  image: 'example/agent:1.0',
-  resources: { cpu: { request: kplus.Cpu.millis(50) }, memory: { request: Size.mebibytes(128), limit: Size.mebibytes(128) } },
-};
-
 function businessContainer(name = 'app'): kplus.ContainerProps {
   return { name, image: `example/${name}:1.0`, resources: { memory: { limit: Size.gibibytes(1) } } };
 }
 
 function newAgent(chart: Chart, props: Partial<SharedMemoryAgentProps> = {}): SharedMemoryAgent {
-  return new SharedMemoryAgent(chart, 'node-agent', { containers: [agentContainer], ...props });
-}
-
-function one(objects: any[], kind: string, name?: string): any {
-  const found = objects.filter(o => o.kind === kind && (name === undefined || o.metadata?.name === name));
-  expect(found).toHaveLength(1);
-  return found[0];
-}
-
-function expectValid(objects: any[]): void {
-  expectValidAgainstSchema(objects);
-  for (const o of objects) {
-    const template = o.kind === 'Pod' ? o : o.kind === 'CronJob' ? o.spec.jobTemplate.spec.template : o.spec?.template;
-    if (template) expect(podRuleViolations(template.spec)).toEqual([]);
-  }
-}
-
-function synthErrors(chart: Chart): string {
-  try {
-    Testing.synth(chart);
-  } catch (error) {
-    return String((error as Error).message);
-  }
-  throw new Error('synthesis succeeded');
+  return new SharedMemoryAgent(chart, 'node-agent', { containers: [agentContainer], delivery: AgentDelivery.hostPath(), ...props });
 }
 
 let warn: jest.SpyInstance;
@@ -53,7 +29,7 @@ beforeEach(() => {
 });
 afterEach(() => warn.mockRestore());
 
-describe('SharedMemoryAgent: the DaemonSet', () => {
+describe('SharedMemoryAgent (hostPath delivery): the DaemonSet', () => {
   test('runs on labeled, tainted nodes, node-critical, one node at a time, in its own privileged namespace', () => {
     const chart = Testing.chart();
     newAgent(chart);
@@ -203,7 +179,7 @@ describe('SharedMemoryAgent never harms the cluster', () => {
   });
 });
 
-describe('SharedMemoryAgent.share()', () => {
+describe('SharedMemoryAgent.share() (hostPath delivery)', () => {
   test('mounts the domain HostToContainer, pins the pods to agent nodes and opts them out of the per-pod /dev/shm', () => {
     const chart = Testing.chart();
     const agent = newAgent(chart);
@@ -241,7 +217,8 @@ describe('SharedMemoryAgent.share()', () => {
     const printed = warn.mock.calls.map(call => String(call[0])).join('\n');
     expect(printed).toMatch(/SharedMemoryAgent 'node-agent' shares System V shared memory: it runs with hostIPC/);
     expect(printed).toMatch(/Job 'batch' shares System V shared memory .* hostIPC/);
-    expect(agent.warnings).toHaveLength(2);
+    expect(printed).toMatch(/SharedMemoryAgent 'node-agent' delivers its domain by hostPath: every namespace that shares with it must run Pod Security 'privileged'/);
+    expect(agent.warnings).toHaveLength(3);
   });
 
   test('chosen containers (an init container among them) at another mount path keep their own /dev/shm', () => {
@@ -321,7 +298,7 @@ describe('SharedMemoryAgent.share()', () => {
   });
 });
 
-describe('SharedMemoryAgent: errors', () => {
+describe('SharedMemoryAgent (hostPath delivery): errors', () => {
   test('a workload in a namespace whose Pod Security level forbids hostPath', () => {
     const chart = Testing.chart();
     const agent = newAgent(chart, { systemV: true });
@@ -340,7 +317,7 @@ describe('SharedMemoryAgent: errors', () => {
     new kplus.Namespace(infra, 'ns', { metadata: { name: 'ml', labels: { [ENFORCE]: 'restricted' } } });
     new kplus.Namespace(infra, 'agents', { metadata: { name: 'agents', labels: { [ENFORCE]: 'baseline' } } });
     const workloads = new Chart(app, 'workloads', { namespace: 'ml' });
-    const agent = new SharedMemoryAgent(workloads, 'agent', { containers: [agentContainer], namespace: 'agents', createNamespace: false });
+    const agent = new SharedMemoryAgent(workloads, 'agent', { containers: [agentContainer], namespace: 'agents', createNamespace: false, delivery: AgentDelivery.hostPath() });
     agent.share(new kplus.StatefulSet(workloads, 'trainer', { containers: [{ ...businessContainer(), portNumber: 8080 }] }));
     const message = synthErrors(workloads);
     expect(message).toMatch(/StatefulSet 'workloads-trainer-c8[0-9a-f]{6}' is in namespace 'ml', whose Pod Security level 'restricted'/);
@@ -438,20 +415,5 @@ describe('SharedMemoryAgent: errors', () => {
     expect(message).toContain(`'containers' names 'nope', which is not a container of ${WEB}`);
     expect(message).toContain("Pod 'p' selects nodes with cdk8s-shm.io/node-agent=false, but SharedMemoryAgent 'node-agent' runs only on nodes with cdk8s-shm.io/node-agent=true");
     expect(message).toContain("Pod 'p' already has a volume named 'node-agent-shm' that is not the hostPath /run/cdk8s-shm/node-agent");
-  });
-});
-
-describe('examples/node-agent.ts', () => {
-  test('deploys an agent and connects a business Deployment in a few lines', () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const nodeAgentExample = require('../../examples/node-agent').default;
-    const chart: Chart = nodeAgentExample(Testing.app());
-    const objects = Testing.synth(chart);
-    expectValid(objects);
-    expect(objects.map(o => o.kind)).toEqual(['Namespace', 'DaemonSet', 'ResourceQuota', 'Namespace', 'Deployment']);
-    const web = one(objects, 'Deployment').spec.template.spec;
-    expect(web.containers[0].volumeMounts[0]).toEqual({ name: 'routing-agent-shm', mountPath: SHM_MOUNT_PATH, mountPropagation: 'HostToContainer' });
-    expect(web.nodeSelector['cdk8s-shm.io/routing-agent']).toBe('true');
-    expect(one(objects, 'DaemonSet').spec.template.spec.initContainers[0].command[2]).toContain(`size=${512 * 2 ** 20}`);
   });
 });

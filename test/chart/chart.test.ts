@@ -11,11 +11,12 @@ import { App, Chart, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { parseAllDocuments } from 'yaml';
 import { CHART_VALUE_SETS as V } from './value-sets';
-import { BUNDLE_IN_CHART, generateChart } from '../../scripts/helm-chart';
+import { BUNDLE_IN_CHART, PLUGIN_IN_CHART, generateChart } from '../../scripts/helm-chart';
 import {
-  NamespaceSelection, PodSelection, SharedMemoryAgent, SharedMemoryDomain, SharedMemoryWebhook, WebhookFailurePolicy,
+  AgentDelivery, NamespaceSelection, PodSelection, SharedMemoryAgent, SharedMemoryDomain, SharedMemoryWebhook, WebhookFailurePolicy,
   WebhookNetworkPolicy, WebhookTls,
 } from '../../src';
+import { parseCsiPluginArgs } from '../../src/csi/options';
 import { parseWebhookArgs } from '../../src/webhook/options';
 import { createCertificateAuthority } from '../../src/webhook/x509';
 import { bundle, run, tool } from '../cli/tools';
@@ -27,10 +28,12 @@ const COMMITTED = path.join(REPO, 'charts', 'cdk8s-shm');
 let chartDir: string;
 let helm: string;
 let serverBundle: string;
+let pluginBundle: string;
 
 beforeAll(() => {
   bundle();
   serverBundle = fs.readFileSync(path.join(REPO, 'lib', 'bundle', 'webhook.js'), 'utf8');
+  pluginBundle = fs.readFileSync(path.join(REPO, 'lib', 'bundle', 'csi-plugin.js'), 'utf8');
   chartDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-shm-chart-')), 'cdk8s-shm');
   generateChart(chartDir);
   helm = tool('helm');
@@ -67,18 +70,22 @@ function byKey(objects: readonly any[]): Record<string, any> {
 }
 
 describe('the committed chart', () => {
-  test('equals a fresh generation from the constructs (everything but the server bundle)', () => {
-    const fresh = listFiles(chartDir).filter(f => f !== BUNDLE_IN_CHART);
-    const committed = listFiles(COMMITTED).filter(f => f !== BUNDLE_IN_CHART);
+  test('equals a fresh generation from the constructs (everything but the bundled programs)', () => {
+    const bundled = [BUNDLE_IN_CHART, PLUGIN_IN_CHART];
+    const fresh = listFiles(chartDir).filter(f => !bundled.includes(f));
+    const committed = listFiles(COMMITTED).filter(f => !bundled.includes(f));
     expect(committed).toEqual(fresh);
     for (const file of fresh) {
       expect({ file, text: fs.readFileSync(path.join(COMMITTED, file), 'utf8') }).toEqual({ file, text: fs.readFileSync(path.join(chartDir, file), 'utf8') });
     }
   });
 
-  test('the server bundle is the build\'s, and git ignores the copy', () => {
+  test('the server and plugin bundles are the build\'s, and git ignores the copies', () => {
     expect(fs.readFileSync(path.join(chartDir, BUNDLE_IN_CHART), 'utf8')).toBe(serverBundle);
-    expect(fs.readFileSync(path.join(COMMITTED, 'files', '.gitignore'), 'utf8')).toMatch(/^webhook\.js$/m);
+    expect(fs.readFileSync(path.join(chartDir, PLUGIN_IN_CHART), 'utf8')).toBe(pluginBundle);
+    const ignored = fs.readFileSync(path.join(COMMITTED, 'files', '.gitignore'), 'utf8');
+    expect(ignored).toMatch(/^webhook\.js$/m);
+    expect(ignored).toMatch(/^csi-plugin\.js$/m);
   });
 });
 
@@ -87,6 +94,7 @@ describe('helm lint', () => {
     ['defaults', V.defaults.sets],
     ['cert-manager', V.certManager.sets],
     ['agent', V.agentLint.sets],
+    ['agent, hostPath delivery', V.agentHostPath.sets],
   ])('%s: no errors', (_name, sets) => {
     const result = run(helm, ['lint', chartDir, '--strict', ...sets.flatMap(s => ['--set', s])]);
     expect(result.stdout).toContain('1 chart(s) linted, 0 chart(s) failed');
@@ -289,18 +297,26 @@ describe('helm template', () => {
     expect(byKey(objects)).toEqual(byKey(synthWebhook({ createNamespace: false, podSelection: PodSelection.OPT_OUT, sizeUnboundedShm: true })));
   });
 
-  test('the agent: off by default; on, a DaemonSet in its own privileged namespace', () => {
-    expect(template().some(o => o.kind === 'DaemonSet')).toBe(false);
+  test('the agent: off by default; on, the agent and its CSI node plugin in their own privileged namespace', () => {
+    expect(template().some(o => o.kind === 'DaemonSet' || o.kind === 'CSIDriver')).toBe(false);
     const objects = template(V.agent.sets);
     expectValidAgainstSchema(objects);
-    const daemonSet = find(objects, 'DaemonSet');
+    const daemonSet = objects.find(o => o.kind === 'DaemonSet' && o.metadata.name === 'shm-agent');
     expect(daemonSet.metadata).toMatchObject({ name: 'shm-agent', namespace: 'shm-agent' });
     const spec = daemonSet.spec.template.spec;
     expect(spec.containers[0]).toMatchObject({ image: 'registry.example.com/agent:1.0.0', command: ['/agent', '--serve'], resources: { limits: { memory: '256Mi' } } });
-    expect(spec.initContainers[0].command[2]).toContain(`size=${512 * 2 ** 20}`);
+    expect(spec.initContainers).toBeUndefined();
+    expect(spec.volumes).toEqual([{ name: 'shm-agent-shm', csi: { driver: 'shm-agent.cdk8s-shm.io', volumeAttributes: { domain: 'shm-agent' } } }]);
     expect(spec.nodeSelector).toEqual({ 'kubernetes.io/os': 'linux', 'cdk8s-shm.io/shm-agent': 'true' });
     expect(spec.hostIPC).toBeUndefined();
     expect(objects.find(o => o.kind === 'Namespace' && o.metadata.name === 'shm-agent').metadata.labels['pod-security.kubernetes.io/enforce']).toBe('privileged');
+    expect(find(objects, 'CSIDriver').spec).toMatchObject({ attachRequired: false, podInfoOnMount: true, volumeLifecycleModes: ['Ephemeral'] });
+    const plugin = objects.find(o => o.kind === 'DaemonSet' && o.metadata.name === 'shm-agent-csi');
+    const options = parseCsiPluginArgs(plugin.spec.template.spec.containers[0].args);
+    expect(options.domainSizeBytes).toBe(512n * 2n ** 20n);
+    expect(options.tenants).toEqual([{ namespace: 'shm-agent', serviceAccount: 'default' }]);
+    expect(objects.find(o => o.kind === 'ConfigMap' && o.metadata.name === 'shm-agent-csi').data['csi-plugin.js']).toBe(pluginBundle);
+    expect(plugin.spec.template.metadata.annotations['cdk8s-shm.io/plugin-checksum']).toBe(crypto.createHash('sha256').update(pluginBundle).digest('hex'));
 
     // Equal to the construct with the same settings.
     const app = new App();
@@ -320,17 +336,70 @@ describe('helm template', () => {
         },
       }],
     });
-    const agentObjects = objects.filter(o => o.metadata.namespace === 'shm-agent' || o.metadata.name === 'shm-agent');
+    const agentObjects = objects.filter(o => o.metadata.namespace === 'shm-agent' || o.metadata.name.startsWith('shm-agent'));
+    expect(agentObjects.map(o => o.kind).sort()).toEqual(['CSIDriver', 'ConfigMap', 'DaemonSet', 'DaemonSet', 'Namespace', 'ResourceQuota']);
     const construct = chart.toJson();
     for (const o of construct) if (o.spec?.template?.spec?.containers?.[0]?.args?.length === 0) delete o.spec.template.spec.containers[0].args;
     for (const o of agentObjects) if (o.spec?.template?.spec?.containers?.[0]?.args === null) delete o.spec.template.spec.containers[0].args;
     expect(byKey(agentObjects)).toEqual(byKey(construct));
   });
 
+  test('the agent with the hostPath delivery: the mounter sizes the tmpfs, no CSI objects', () => {
+    const objects = template(V.agentHostPath.sets);
+    expectValidAgainstSchema(objects);
+    expect(objects.filter(o => o.kind === 'DaemonSet').map(o => o.metadata.name)).toEqual(['shm-agent']);
+    expect(find(objects, 'CSIDriver')).toBeUndefined();
+    expect(find(objects, 'ConfigMap')?.data?.['csi-plugin.js']).toBeUndefined();
+    const spec = find(objects, 'DaemonSet').spec.template.spec;
+    expect(spec.initContainers[0].command[2]).toContain(`size=${512 * 2 ** 20}`);
+    expect(spec.volumes[0].hostPath).toEqual({ path: '/run/cdk8s-shm/shm-agent', type: 'DirectoryOrCreate' });
+
+    // Equal to the construct with the same settings.
+    const app = new App();
+    const chart = new Chart(app, 'chart');
+    new SharedMemoryAgent(chart, 'agent', {
+      name: 'shm-agent',
+      namespace: 'shm-agent',
+      delivery: AgentDelivery.hostPath(),
+      domain: SharedMemoryDomain.tmpfs({ size: Size.mebibytes(512) }),
+      containers: [{
+        name: 'agent',
+        image: 'a:1',
+        command: [],
+        args: [],
+        resources: {
+          cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.millis(500) },
+          memory: { request: Size.mebibytes(128), limit: Size.mebibytes(256) },
+        },
+      }],
+    });
+    const strip = (o: any) => {
+      const c = o.spec?.template?.spec?.containers?.[0];
+      for (const field of ['command', 'args']) if (c && (c[field] === null || c[field]?.length === 0)) delete c[field];
+      return o;
+    };
+    const agentObjects = objects.filter(o => o.metadata.namespace === 'shm-agent' || o.metadata.name === 'shm-agent').map(strip);
+    expect(byKey(agentObjects)).toEqual(byKey(chart.toJson().map(strip)));
+  });
+
+  test('tenants and CSI images from values reach the plugin', () => {
+    const objects = template(V.agentTenants.sets);
+    expectValidAgainstSchema(objects);
+    const pod = objects.find(o => o.kind === 'DaemonSet' && o.metadata.name === 'shm-agent-csi').spec.template.spec;
+    const options = parseCsiPluginArgs(pod.containers[0].args);
+    expect(options.tenants).toEqual([{ namespace: 'shm-agent', serviceAccount: 'default' }, { namespace: 'shop' }, { namespace: 'ml', serviceAccount: 'trainer' }]);
+    expect(options.targetRoot).toBe('/var/lib/k0s/kubelet/pods');
+    expect(pod.containers[1].image).toBe('r:2');
+    expect(pod.volumes.find((v: any) => v.name === 'registration-dir').hostPath.path).toBe('/var/lib/k0s/kubelet/plugins_registry');
+  });
+
   test('the agent with System V on every node', () => {
     const objects = template(V.agentSystemV.sets);
-    const spec = find(objects, 'DaemonSet').spec.template.spec;
+    const spec = objects.find(o => o.kind === 'DaemonSet' && o.metadata.name === 'shm-agent').spec.template.spec;
     expect(spec.hostIPC).toBe(true);
+    const plugin = objects.find(o => o.kind === 'DaemonSet' && o.metadata.name === 'shm-agent-csi').spec.template.spec;
+    expect(plugin.hostIPC).toBeUndefined();
+    expect(plugin.tolerations).toEqual([{ operator: 'Exists' }]);
     expect(spec.nodeSelector).toEqual({ 'kubernetes.io/os': 'linux' });
     expectValidAgainstSchema(objects);
   });
@@ -341,6 +410,8 @@ describe('helm template', () => {
     [['policy.withoutLimit=fixed'], 'policy.fixedSize is required when policy.withoutLimit is fixed'],
     [['tls.mode=provided'], 'tls.provided.'],
     [['agent.enabled=true'], 'image'],
+    [['agent.enabled=true', 'agent.image=a:1', 'agent.tenants={Shop}'], 'tenants'],
+    [['agent.enabled=true', 'agent.image=a:1', 'agent.delivery=fuse'], 'delivery'],
     [['webhook.replicas=0'], 'replicas'],
     [['policy.minimum=1K'], 'minimum'],
   ])('%j is refused: %s', (sets, message) => {
