@@ -12,9 +12,13 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   packageManager: javascript.NodePackageManager.NPM,
   projenrcTs: true,
 
-  // Peer dependencies: the user's app brings them, we build against the floor.
-  cdk8sVersion: '2.70.106',
-  constructsVersion: '10.4.2',
+  // Peer dependencies: the user's app brings them, and we build and test against the floors (what
+  // every cdk8s-plus from 28 to 33 asks for: cdk8s ^2.68.11, constructs ^10.3.0; 2.68.11 itself is
+  // not on the registry we reach, so 2.68.12); test/compat also runs apps on the newest.
+  cdk8sVersion: '2.68.12',
+  constructsVersion: '10.3.0',
+  // Only SharedMemoryDeployment needs cdk8s-plus-28: it is an optional peer (see below), so that an
+  // app on another cdk8s-plus is never made to install this one.
   peerDeps: ['cdk8s-plus-28@^2.5.6'],
   jsiiVersion: '~6.0.0',
 
@@ -48,6 +52,10 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   depsUpgrade: false,
   gitignore: ['/examples/dist/', '/.tmp/'],
 });
+
+// npm 7+ installs missing peers unless they are optional; cdk8s-plus-28 is optional because the
+// package loads without it (src/shared-memory-deployment.ts loads it lazily).
+project.package.addField('peerDependenciesMeta', { 'cdk8s-plus-28': { optional: true } });
 
 // npm ci on a clean machine fails on the lock file projen writes otherwise: the platform packages of
 // unrs-resolver that newer versions list are not all on the registry we reach.

@@ -6,6 +6,7 @@ import { checkLabel } from './agent/checks';
 import { BUNDLE_MOUNT, DEFAULT_NODE_IMAGE, readBundledProgram, sha256 } from './bundled-program';
 import { INJECT_ANNOTATION, PolicyInput, isDns1123Label, resolvePolicy } from './core';
 import { checkImageReference } from './image-reference';
+import { optionalSizeQuantity, sizeQuantity } from './size-quantity';
 import { checkCreatedNamespace, priorityClassQuota } from './system-names';
 import {
   DEFAULT_METRICS_PORT, DEFAULT_PORT, DEFAULT_TLS_CERT, SELF_MANAGED_BOOTSTRAP_TIMEOUT_MS, WEBHOOK_NODE_FLAGS, WebhookArgsInput, webhookArgs,
@@ -368,11 +369,11 @@ export class SharedMemoryWebhook extends Construct {
 
     const policy: PolicyInput = {
       ratio: props.ratio,
-      minimum: props.minimum?.asString(),
-      maximum: props.maximum?.asString(),
+      minimum: optionalSizeQuantity(props.minimum),
+      maximum: optionalSizeQuantity(props.maximum),
       selection: props.podSelection,
       withoutLimit: props.podsWithoutLimit?._mode,
-      fixedSize: props.podsWithoutLimit?._size?.asString(),
+      fixedSize: optionalSizeQuantity(props.podsWithoutLimit?._size),
       sizeUnboundedShm: props.sizeUnboundedShm,
     };
     try {
@@ -851,10 +852,10 @@ function resourcesJson(resources: kplus.ContainerResources): Record<string, Reco
   const limits: Record<string, string> = {};
   if (resources.cpu?.request) requests.cpu = resources.cpu.request.amount;
   if (resources.cpu?.limit) limits.cpu = resources.cpu.limit.amount;
-  if (resources.memory?.request) requests.memory = resources.memory.request.asString();
-  if (resources.memory?.limit) limits.memory = resources.memory.limit.asString();
-  if (resources.ephemeralStorage?.request) requests['ephemeral-storage'] = resources.ephemeralStorage.request.asString();
-  if (resources.ephemeralStorage?.limit) limits['ephemeral-storage'] = resources.ephemeralStorage.limit.asString();
+  if (resources.memory?.request) requests.memory = sizeQuantity(resources.memory.request);
+  if (resources.memory?.limit) limits.memory = sizeQuantity(resources.memory.limit);
+  if (resources.ephemeralStorage?.request) requests['ephemeral-storage'] = sizeQuantity(resources.ephemeralStorage.request);
+  if (resources.ephemeralStorage?.limit) limits['ephemeral-storage'] = sizeQuantity(resources.ephemeralStorage.limit);
   return { ...(Object.keys(requests).length ? { requests } : {}), ...(Object.keys(limits).length ? { limits } : {}) };
 }
 

@@ -3,7 +3,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { ApiObject, Chart, Cron, Include, JsonPatch, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { SharedMemory, SharedMemoryDeployment, withSharedMemory } from '../src';
+import { SharedMemory, withSharedMemory } from '../src';
+import { SharedMemoryDeployment } from '../src/shared-memory-deployment';
 import { podRuleViolations } from './support/pod-rules';
 import { expectValidAgainstSchema } from './support/schema';
 

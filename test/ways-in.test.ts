@@ -6,10 +6,11 @@
  */
 import { ApiObject, App, Chart, Size, Testing, Yaml } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { SharedMemory, SharedMemoryAgent, SharedMemoryDeployment, SharedMemoryDomain, SharedMemoryOptions } from '../src';
+import { SharedMemory, SharedMemoryAgent, SharedMemoryDomain, SharedMemoryOptions } from '../src';
 import { injectDocuments } from '../src/cli/inject';
 import { runCli } from '../src/cli/main';
 import { podTemplateOf, resolvePolicy } from '../src/core';
+import { SharedMemoryDeployment } from '../src/shared-memory-deployment';
 import { createLogger } from '../src/webhook/log';
 import { parseWebhookArgs } from '../src/webhook/options';
 import { RunningServer, startWebhookServer } from '../src/webhook/server';

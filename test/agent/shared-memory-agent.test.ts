@@ -364,8 +364,8 @@ describe('SharedMemoryAgent (hostPath delivery): errors', () => {
   });
 
   test('invalid sizes', () => {
-    expect(() => SharedMemoryDomain.tmpfs({ size: Size.gibibytes(0) })).toThrow("SharedMemoryDomain.tmpfs(): 'size' (0Gi) must be at least one byte");
-    expect(() => SharedMemoryDomain.tmpfs({ size: Size.mebibytes(NaN) })).toThrow(/SharedMemoryDomain.tmpfs\(\): 'size' \(NaNMi\) is invalid/);
+    expect(() => SharedMemoryDomain.tmpfs({ size: Size.gibibytes(0) })).toThrow("SharedMemoryDomain.tmpfs(): 'size' (0) must be at least one byte");
+    expect(() => SharedMemoryDomain.tmpfs({ size: Size.mebibytes(NaN) })).toThrow(/SharedMemoryDomain.tmpfs\(\): 'size' \(NaNKi\) is invalid/);
     expect(() => SharedMemoryDomain.tmpfs({ size: Size.kibibytes(0.0001) })).toThrow(/must be at least one byte/);
     expect(SharedMemoryDomain.tmpfs({ size: Size.mebibytes(1.5) }).size).toBe('1536Ki');
   });
