@@ -6,7 +6,14 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   author: 'cdk8s-shm contributors',
   authorAddress: 'cdk8s-shm@users.noreply.github.com',
   repositoryUrl: 'https://github.com/cdk8s-shm/cdk8s-shm.git',
-  keywords: ['cdk8s', 'kubernetes', 'shm', 'dev-shm', 'shared-memory', 'emptydir', 'pytorch', 'nccl', 'admission-webhook'],
+  homepage: 'https://github.com/cdk8s-shm/cdk8s-shm#readme',
+  bugsUrl: 'https://github.com/cdk8s-shm/cdk8s-shm/issues',
+  // Construct Hub lists jsii packages by the 'cdk8s' keyword; the rest is for npm search.
+  keywords: [
+    'cdk8s', 'cdk8s-plus', 'constructs', 'kubernetes', 'k8s', 'shm', 'dev-shm', 'shared-memory', 'emptydir',
+    'pytorch', 'nccl', 'vllm', 'postgresql', 'admission-webhook', 'mutating-admission-policy', 'csi', 'helm',
+  ],
+  minNodeVersion: '20.0.0',
   license: 'Apache-2.0',
   defaultReleaseBranch: 'main',
   packageManager: javascript.NodePackageManager.NPM,
@@ -92,7 +99,14 @@ for (const dir of ['examples', 'bench', 'scripts']) {
 // lib/bundle/*.js by esbuild, never required at runtime.
 project.eslint?.allowDevDeps('src/cli/**');
 project.eslint?.allowDevDeps('src/csi/**');
-project.npmignore?.addPatterns('/scripts/', '/.tmp/', '/examples/dist/');
+// The package holds what users need: the library, its bundles, the chart, the docs. Not the build's
+// and the tests' own tooling, nor the copies jsii compiles of code that only runs bundled (the CLI,
+// and the CSI plugin but for the options its construct reads): those require packages that are
+// dev dependencies, bundled into lib/bundle/*.js.
+project.npmignore?.addPatterns(
+  '/scripts/', '/.tmp/', '/examples/', '/bench/', '/.ci/', '/BENCHMARKS.md', '/test-reports/',
+  '/lib/cli/', '/lib/csi/*', '!/lib/csi/options.js', '!/lib/csi/options.d.ts',
+);
 
 // Benchmarks (not part of the test suite): the webhook against a bare HTTPS floor, synth overhead,
 // footprint. They run from TypeScript like the examples, against the bundled server.

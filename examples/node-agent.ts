@@ -1,5 +1,5 @@
 /**
- * A node agent and a business Deployment sharing memory across pods (seed 002): platform agents
+ * A node agent and a business Deployment sharing memory across pods: platform agents
  * (service routing, security) that used to be baked into every business image now run once per
  * node, and the business process still talks to them through POSIX shared memory in /dev/shm.
  *

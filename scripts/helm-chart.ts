@@ -492,7 +492,8 @@ function chartYaml(version: string): string {
     'type: application',
     `version: ${version}`,
     `appVersion: "${version}"`,
-    'kubeVersion: ">=1.25.0-0"',
+    // The ValidatingAdmissionPolicies the webhook ships by default are admissionregistration.k8s.io/v1, GA in 1.30.
+    'kubeVersion: ">=1.30.0-0"',
     'home: https://github.com/cdk8s-shm/cdk8s-shm',
     'keywords: [shm, dev-shm, shared-memory, emptydir, admission-webhook]',
     '',
@@ -805,6 +806,9 @@ export function generateChart(outDir: string): void {
       + '{{- if .Values.agent.createNamespace }}{{ include "cdk8s-shm.checkCreatedNamespace" (dict "namespace" .Values.agent.namespace "value" "agent.createNamespace") }}{{- end }}\n'
       + `${agent}{{- end }}\n`,
     'files/.gitignore': '# Copied from lib/bundle by the build (scripts/helm-chart.ts); never committed.\nwebhook.js\ncsi-plugin.js\n',
+    // npm pack reads a folder's .gitignore when it has no .npmignore: without this one, the bundles
+    // the chart installs would be left out of the package, and the chart in it could not render.
+    'files/.npmignore': '# The bundled programs are part of the npm package (see .gitignore beside this file).\n',
     [BUNDLE_IN_CHART]: bundle,
     [PLUGIN_IN_CHART]: plugin,
   };

@@ -1,9 +1,10 @@
 import { ApiObject, Chart, Size } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
-import { Policy, PolicyError, PolicyInput, ShmPlan, formatBytes, hasPodTemplate, resolvePolicy } from './core';
+import { Policy, PolicyError, PolicyInput, QUIET_SKIP_REASONS, ShmPlan, formatBytes, hasPodTemplate, resolvePolicy } from './core';
 import { ShmPipeline } from './pipeline';
 import { optionalSizeQuantity } from './size-quantity';
 import { SizingStage } from './sizing-stage';
+import { warnAtSynthesis } from './synth-warnings';
 import { workloadObject } from './workload-object';
 
 /**
@@ -208,7 +209,15 @@ export class SharedMemory extends Construct {
     if (this.claims.has(apiObject)) return;
     this.claims.set(apiObject, undefined);
     ShmPipeline.of(apiObject).addStage(new SizingStage(this.policy, strict, specificity, (plan, subject) => {
-      this.claims.set(apiObject, plan && toDecision(plan, subject));
+      const decision = plan && toDecision(plan, subject);
+      this.claims.set(apiObject, decision);
+      // What the user should know reaches them now, not only in `decisions`: the warnings of a
+      // decision, and why a lenient claim left an object alone (a strict one fails instead).
+      if (!decision) return;
+      for (const warning of decision.warnings) warnAtSynthesis(apiObject.node.path, `${subject}: ${warning}`);
+      if (!strict && plan.action === 'skip' && plan.reason && !QUIET_SKIP_REASONS.has(plan.reason)) {
+        warnAtSynthesis(apiObject.node.path, `${subject}: no /dev/shm: ${plan.message}`);
+      }
     }));
   }
 }

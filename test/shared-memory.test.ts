@@ -374,3 +374,34 @@ data: { a: b }
     expect(shmVolume(objects.get('sized').spec).emptyDir.sizeLimit).toBe('300Mi');
   });
 });
+
+describe('warnings reach the user at synthesis, once', () => {
+  let warn: jest.SpyInstance;
+  beforeEach(() => {
+    warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+  });
+  afterEach(() => warn.mockRestore());
+
+  test('a decision\'s warnings, with the construct path and the Kubernetes name', () => {
+    const app = Testing.app();
+    const chart = new Chart(app, 'ml');
+    const web = new SharedMemoryDeployment(chart, 'web', { containers: [container('app', GiB(1)), container('logger')] });
+    app.synthYaml(); // validates twice, renders once
+    expect(warn.mock.calls.map(c => c[0])).toEqual([
+      `[ml/web/Resource] Warning: Deployment '${ApiObject.of(web).name}': container 'logger' has no memory limit; the /dev/shm pages it writes are not bounded`,
+    ]);
+  });
+
+  test('why a lenient claim left an object alone; quiet skips stay quiet', () => {
+    const chart = Testing.chart();
+    new ApiObject(chart, 'nolimit', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'nolimit' }, spec: { containers: [{ name: 'app', image: 'x' }] } });
+    new ApiObject(chart, 'out', {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'out', annotations: { 'cdk8s-shm.io/inject': 'false' } }, spec: { containers: [{ name: 'app', image: 'x' }] },
+    });
+    SharedMemory.applyToChart(chart);
+    Testing.synth(chart);
+    expect(warn.mock.calls.map(c => c[0])).toEqual([
+      "[test/nolimit] Warning: Pod 'nolimit': no /dev/shm: container 'app' has no memory limit, so /dev/shm cannot be sized from a limit",
+    ]);
+  });
+});
