@@ -777,13 +777,24 @@ helm install cdk8s-shm ./charts/cdk8s-shm -n cdk8s-shm --create-namespace \\
   --set tls.mode=cert-manager --set policy.ratio=0.25 --set policy.maximum=8Gi
 \`\`\`
 
+## What the webhook gives a pod
+
+A memory-backed \`emptyDir\` at \`/dev/shm\` in every container, sized as the cdk8s-shm constructs
+and CLI size it: \`policy.ratio\` (default 0.5) of the **largest memory limit among the app
+containers and sidecars that mount it** (pages written to \`/dev/shm\` are charged to the container
+that writes them, so a share of the pod's total would let one container OOM itself), within
+\`policy.minimum\` and \`policy.maximum\`, capped at the pod's memory limit. A share below the
+runtime's own 64Mi is not injected (the pod keeps what it had). Pods with \`cdk8s-shm.io/\`
+annotations keep what they say; pods sized before (by a construct or \`cdk8s-shm inject\`) are
+left unchanged. The project's README has the whole rule and the annotations.
+
 Every value is described in \`values.yaml\` and checked by \`values.schema.json\`. The server the
 Deployment runs is \`${BUNDLE_IN_CHART}\`, copied from the package build (\`lib/bundle/webhook.js\`);
 set \`webhook.image\` to run your own image instead. The node agent's CSI plugin is
 \`${PLUGIN_IN_CHART}\` (\`lib/bundle/csi-plugin.js\`).
 `;
 
-const HELMIGNORE = '.gitignore\n*.orig\n*.swp\n';
+const HELMIGNORE = '.gitignore\n.npmignore\n*.orig\n*.swp\n';
 
 /** Writes the whole chart into `outDir`. */
 export function generateChart(outDir: string): void {
