@@ -349,7 +349,8 @@ describe('the sizing rule gives the same answer through every way in', () => {
     // inject (JSON is YAML too)
     const injected = injectDocuments(JSON.stringify(pod), resolvePolicy()).workloads[0].plan;
     const shmSize = (p: any) => (p.spec.volumes ?? []).find((v: any) => v.name === 'dshm')?.emptyDir.sizeLimit;
-    expect({ construct: shmSize(viaConstruct), webhook: shmSize(admission.patched), cli: injected.size }).toEqual({ construct: size, webhook: size, cli: size });
+    expect({ construct: shmSize(viaConstruct), webhook: shmSize(admission.patched), cli: injected.size })
+      .toEqual({ construct: size, webhook: size, cli: size });
     // and every one of them mounts it in the same containers
     const mounted = (p: any) => [...p.spec.containers, ...(p.spec.initContainers ?? [])]
       .filter((x: any) => (x.volumeMounts ?? []).some((m: any) => m.mountPath === '/dev/shm')).map((x: any) => x.name);
