@@ -1,6 +1,7 @@
 export * from './shared-memory';
 export * from './shared-memory-deployment';
 export * from './shared-memory-domain';
+export * from './pod-spec';
 export * from './agent-placement';
 export * from './agent-delivery';
 export * from './shared-memory-agent';
