@@ -122,7 +122,8 @@ export class Probe {
   private constructor(handler: Record<string, unknown>, options: ProbeOptions) {
     const seconds = (prop: keyof ProbeOptions, value: Duration | undefined, minimum: number) => {
       if (value === undefined) return {};
-      const s = value.toSeconds();
+      // In milliseconds first: toSeconds() would throw on a fraction without naming the prop.
+      const s = value.toMilliseconds() / 1000;
       if (!Number.isInteger(s) || s < minimum) throw new Error(`'${prop}' (${s}s) of a Probe must be a whole number of seconds, at least ${minimum}`);
       return { [`${prop}Seconds`]: s };
     };

@@ -60,7 +60,7 @@ export function renderContainer(container: AgentContainer, context: ContainerCon
     name,
     image: checkImageReference(container.image, `containers[${name}].image`, subject),
     imagePullPolicy: container.imagePullPolicy ?? ImagePullPolicy.ALWAYS,
-    resources: renderResources(container.resources, `resources' of agent container '${name}`, subject),
+    resources: renderResources(container.resources, 'resources', of),
     securityContext: renderSecurityContext(security, of),
   };
   for (const field of ['command', 'args'] as const) {
