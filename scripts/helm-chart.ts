@@ -18,10 +18,9 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { App, Chart, Duration, Size } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-28';
 import { stringify } from 'yaml';
 import {
-  AgentDelivery, AgentPlacement, NamespaceSelection, PodSelection, PodsWithoutLimit, SharedMemoryAgent, SharedMemoryDomain,
+  AgentDelivery, AgentPlacement, Cpu, NamespaceSelection, PodSelection, PodsWithoutLimit, SharedMemoryAgent, SharedMemoryDomain,
   SharedMemoryWebhook, WebhookFailurePolicy, WebhookNetworkPolicy, WebhookTls,
 } from '../src';
 import { DEFAULT_KUBELET_DIR, DEFAULT_REGISTRAR_IMAGE } from '../src/agent/csi-node-plugin';
@@ -355,7 +354,7 @@ function synthAgent(c: Combination, plugin: string): unknown[] {
         command: [A.command],
         args: [A.args],
         resources: {
-          cpu: { request: kplus.Cpu.millis(A.cpuRequest), limit: kplus.Cpu.millis(A.cpuLimit) },
+          cpu: { request: Cpu.millis(A.cpuRequest), limit: Cpu.millis(A.cpuLimit) },
           memory: { request: Size.mebibytes(A.memoryRequest), limit: Size.mebibytes(A.memoryLimit) },
         },
       }],

@@ -3,6 +3,7 @@
 // point loads or declares needs any cdk8s-plus.
 export * from './shared-memory';
 export * from './shared-memory-domain';
+export * from './pod-spec';
 export * from './agent-placement';
 export * from './agent-delivery';
 export * from './shared-memory-agent';

@@ -5,7 +5,7 @@ import { ShmPipeline } from './pipeline';
 import { optionalSizeQuantity } from './size-quantity';
 import { SizingStage } from './sizing-stage';
 import { warnAtSynthesis } from './synth-warnings';
-import { workloadObject } from './workload-object';
+import { workloadApiObject } from './workload-object';
 
 /**
  * How to size and mount `/dev/shm`.
@@ -148,7 +148,7 @@ export class SharedMemory extends Construct {
    * @param options how to size and mount `/dev/shm`
    */
   public static addTo(workload: IConstruct, options: SharedMemoryOptions = {}): SharedMemory {
-    const apiObject = workloadObject(workload, 'SharedMemory.addTo()');
+    const apiObject = workloadApiObject(workload, 'SharedMemory.addTo()');
     const subject = `${apiObject.kind} '${workload.node.id}'`;
     if (workload.node.tryFindChild(CONSTRUCT_ID)) {
       throw new Error(`SharedMemory.addTo() was already called for ${subject}: call it once, with all options`);
