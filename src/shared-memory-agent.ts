@@ -18,6 +18,7 @@ import { ShmPipeline } from './pipeline';
 import { AgentContainer } from './pod-spec/container';
 import { MountedVolume, podVolumes, renderContainer } from './pod-spec/render-container';
 import { SharedMemoryDomain } from './shared-memory-domain';
+import { warnAtSynthesis } from './synth-warnings';
 import { checkCreatedNamespace, priorityClassQuota } from './system-names';
 import { workloadApiObject } from './workload-object';
 
@@ -176,7 +177,7 @@ const OS_LABEL = 'kubernetes.io/os';
  * of the agent's tenants only: business namespaces keep Pod Security `baseline` or `restricted`.
  *
  * This is for agents that used to live inside every business image and talk to the business
- * process through shared memory (seed 002). Two containers of one pod already share System V IPC
+ * process through shared memory. Two containers of one pod already share System V IPC
  * and can share a memory-backed emptyDir: use `SharedMemory.addTo()` (or a sidecar) when the agent
  * can run per pod.
  */
@@ -260,6 +261,8 @@ export class SharedMemoryAgent extends Construct {
   /** The namespace and ServiceAccount of each shared workload, recorded when its pipeline plans. */
   private readonly sharedTenants = new Map<ApiObject, Tenant>();
   private readonly _warnings: string[] = [];
+  /** How many of `_warnings` were printed already. */
+  private warningsPrinted = 0;
 
   constructor(scope: Construct, id: string, props: SharedMemoryAgentProps) {
     super(scope, id);
@@ -445,7 +448,9 @@ export class SharedMemoryAgent extends Construct {
   }
 
   private validateAgent(createdNamespace: boolean): string[] {
-    for (const warning of this._warnings) console.warn(`[${this.node.path}] Warning: ${warning}`);
+    // Validation runs in every pass of every synthesis; each warning is printed at the first.
+    for (const warning of this._warnings.slice(this.warningsPrinted)) warnAtSynthesis(this.node.path, warning);
+    this.warningsPrinted = this._warnings.length;
     const level = createdNamespace ? undefined : forbiddingLevel(this.node.root, this.namespaceName);
     if (!level) return [];
     const needs = [this.delivery.usesCsi ? 'the privileged CSI node plugin' : 'the hostPath volume', ...(this.systemV ? ['hostIPC'] : [])];

@@ -222,6 +222,21 @@ describe('SharedMemoryAgent.share() (hostPath delivery)', () => {
     expect(printed).toMatch(/Job 'batch' shares System V shared memory .* hostIPC/);
     expect(printed).toMatch(/SharedMemoryAgent 'node-agent' delivers its domain by hostPath: every namespace that shares with it must run Pod Security 'privileged'/);
     expect(agent.warnings).toHaveLength(3);
+    // Each once, though cdk8s validates in several passes; another synthesis prints nothing again.
+    expect(warn).toHaveBeenCalledTimes(3);
+    Testing.synth(chart);
+    expect(warn).toHaveBeenCalledTimes(3);
+  });
+
+  test('a workload shared after a synthesis gets its warning at the next one, and only it', () => {
+    const chart = Testing.chart();
+    const agent = newAgent(chart, { systemV: true });
+    agent.share(new kplus.Job(chart, 'first', { containers: [businessContainer()] }));
+    Testing.synth(chart);
+    warn.mockClear();
+    agent.share(new kplus.Job(chart, 'second', { containers: [businessContainer()] }));
+    Testing.synth(chart);
+    expect(warn.mock.calls.map(call => String(call[0]))).toEqual([expect.stringMatching(/Job 'second' shares System V shared memory/)]);
   });
 
   test('chosen containers (an init container among them) at another mount path keep their own /dev/shm', () => {
