@@ -71,7 +71,12 @@ project.package.addPackageResolutions('unrs-resolver@1.12.2');
 // The main job: synthesize every example to YAML and print the sizing table.
 project.addTask('examples', {
   description: 'Synthesize every example in examples/ to YAML (examples/dist) and print the /dev/shm table',
-  exec: 'ts-node --project examples/tsconfig.json examples/synth.ts',
+  steps: [
+    // The webhook and agent examples ship bundled programs in ConfigMaps: a fresh clone has no
+    // lib/bundle yet, and esbuild builds it in about a second (jsii is not needed for this).
+    { exec: 'node scripts/bundle.mjs' },
+    { exec: 'ts-node --project examples/tsconfig.json examples/synth.ts' },
+  ],
 });
 
 project.addBins({ 'cdk8s-shm': 'bin/cdk8s-shm' });
