@@ -8,13 +8,15 @@
  * repeated, and the report gives medians and ratios.
  *
  * Flags: --smoke (a few seconds, for CI: same tables, tiny samples), --skip-webhook, --skip-synth,
- * --skip-inject, --only webhook|synth|inject (that one alone); for the inject row,
+ * --skip-inject, --skip-csi (the CSI node plugin's publishes and memory; it needs root and unshare),
+ * --only webhook|synth|inject|csi (that one alone); for the inject row,
  * --inject-cli FILE (another build of the CLI bundle, to compare) and --inject-repeats N.
  */
 import { execSync } from 'child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { CsiFigures, runCsiBenchmarks } from './csi-plugin';
 import { CLI_BUNDLE, InjectReport, runInjectBenchmarks } from './inject';
 import { LoadResult, median, runLoad } from './load';
 import { Payload, largePayload, typicalPayload } from './payloads';
@@ -288,11 +290,12 @@ function table(headers: string[], rows: string[][]): string {
 
 const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
 const f0 = (n: number) => n.toFixed(0);
+const f1 = (n: number) => n.toFixed(1);
 const f2 = (n: number) => n.toFixed(2);
 const f3 = (n: number) => n.toFixed(3);
 
 function report(settings: Settings, info: Record<string, string>, payloads: Payload[], tls: Tls,
-  load?: { cells: LoadCell[]; footprint: Footprint }, synth?: SynthComparison[], inject?: InjectReport): string {
+  load?: { cells: LoadCell[]; footprint: Footprint }, synth?: SynthComparison[], inject?: InjectReport, csi?: CsiFigures): string {
   const out: string[] = [];
   out.push(`# cdk8s-shm benchmarks${settings.smoke ? ' (SMOKE: tiny samples, figures not meaningful)' : ''}`);
   out.push('');
@@ -369,6 +372,18 @@ function report(settings: Settings, info: Record<string, string>, payloads: Payl
     out.push('the workloads and copies everything else. MB = 10^6 bytes of input.');
     out.push(`Input: ${inject.corpus}; workload pieces repeated to the charts' weight, then the whole repeated to size.`);
   }
+  if (csi) {
+    out.push('');
+    out.push(`## 5. CSI node plugin (${csi.pairs} publish/unpublish pairs, one at a time, real mounts; NODE_OPTIONS=${csi.nodeFlags})`);
+    out.push('');
+    out.push(table(['measure', 'value'], [
+      ['start to serving, tmpfs mounted (ms)', f0(csi.startMs)],
+      ['NodePublishVolume p50 / p99 (ms)', `${f1(csi.publishP50Ms)} / ${f1(csi.publishP99Ms)}`],
+      ['NodeUnpublishVolume p50 / p99 (ms)', `${f1(csi.unpublishP50Ms)} / ${f1(csi.unpublishP99Ms)}`],
+      ['RSS idle (MiB)', f0(csi.idleMiB)],
+      ['RSS after the pairs / VmHWM (MiB)', `${f0(csi.afterMiB)} / ${f0(csi.highWaterMiB)}`],
+    ]));
+  }
   return out.join('\n');
 }
 
@@ -384,7 +399,7 @@ async function main(): Promise<void> {
   const injectRepeats = flagValue(args, 'inject-repeats');
   const settings: Settings = { ...base, injectRepeats: injectRepeats === undefined ? base.injectRepeats : Number(injectRepeats) };
   const only = flagValue(args, 'only');
-  if (only !== undefined && !['webhook', 'synth', 'inject'].includes(only)) throw new Error(`--only ${only}: give webhook, synth or inject`);
+  if (only !== undefined && !['webhook', 'synth', 'inject', 'csi'].includes(only)) throw new Error(`--only ${only}: give webhook, synth, inject or csi`);
   const runs = (part: string) => (only === undefined ? !args.includes(`--skip-${part}`) : only === part);
   if (!existsSync(WEBHOOK_BUNDLE)) throw new Error(`${WEBHOOK_BUNDLE} is missing: run the compile task first (npm run bench does)`);
   mkdirSync(SCRATCH, { recursive: true });
@@ -397,11 +412,13 @@ async function main(): Promise<void> {
   const cli = path.resolve(flagValue(args, 'inject-cli') ?? CLI_BUNDLE);
   const inject = runs('inject') ? runInjectBenchmarks({ bytes: settings.injectBytes, repeats: settings.injectRepeats, cli }, log) : undefined;
 
-  const text = report(settings, info, payloads, tls, load, synth, inject);
+  const csi = runs('csi') ? await runCsiBenchmarks(settings.smoke ? 20 : 500, log) : undefined;
+
+  const text = report(settings, info, payloads, tls, load, synth, inject, csi);
   process.stdout.write(`${text}\n`);
   const file = path.join(SCRATCH, settings.smoke ? 'smoke.json' : 'latest.json');
   const payloadInfo = payloads.map(p => ({ name: p.name, bytes: p.bytes, description: p.description }));
-  writeFileSync(file, JSON.stringify({ settings, machine: info, targets: TARGETS, payloads: payloadInfo, load, synth, inject }, null, 2));
+  writeFileSync(file, JSON.stringify({ settings, machine: info, targets: TARGETS, payloads: payloadInfo, load, synth, inject, csi }, null, 2));
   log(`figures written to ${path.relative(process.cwd(), file)}`);
 }
 

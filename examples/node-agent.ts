@@ -1,11 +1,14 @@
 /**
- * A node agent and a business Deployment sharing memory across pods (seed 002): platform agents
+ * A node agent and a business Deployment sharing memory across pods: platform agents
  * (service routing, security) that used to be baked into every business image now run once per
  * node, and the business process still talks to them through POSIX shared memory in /dev/shm.
+ *
+ * The agent's CSI node plugin publishes the domain into the business pods, so their namespace
+ * keeps Pod Security `restricted`.
  */
 import { App, Chart, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { SharedMemoryAgent, SharedMemoryDomain } from '../src';
+import { Cpu, SharedMemoryAgent, SharedMemoryDomain } from '../src';
 
 export default function nodeAgentExample(app: App): Chart {
   const chart = new Chart(app, 'node-agent');
@@ -17,23 +20,19 @@ export default function nodeAgentExample(app: App): Chart {
       name: 'agent',
       image: 'registry.example.com/platform/routing-agent:3.2.1',
       resources: {
-        cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.millis(500) },
+        cpu: { request: Cpu.millis(100), limit: Cpu.millis(500) },
         memory: { request: Size.mebibytes(256), limit: Size.mebibytes(256) },
       },
     }],
   });
 
-  // The business namespace admits hostPath (enforce: privileged) but still warns beyond baseline.
-  new kplus.Namespace(chart, 'shop', {
-    metadata: {
-      name: 'shop',
-      labels: {
-        'pod-security.kubernetes.io/enforce': 'privileged',
-        'pod-security.kubernetes.io/warn': 'baseline',
-        'pod-security.kubernetes.io/audit': 'baseline',
-      },
-    },
-  });
+  // The business namespace stays at the strictest Pod Security level.
+  const restricted = {
+    'pod-security.kubernetes.io/enforce': 'restricted',
+    'pod-security.kubernetes.io/warn': 'restricted',
+    'pod-security.kubernetes.io/audit': 'restricted',
+  };
+  new kplus.Namespace(chart, 'shop', { metadata: { name: 'shop', labels: restricted } });
   const web = new kplus.Deployment(chart, 'web', {
     metadata: { namespace: 'shop' },
     replicas: 3,
@@ -41,9 +40,14 @@ export default function nodeAgentExample(app: App): Chart {
       name: 'web',
       image: 'registry.example.com/shop/web:5.0.0',
       portNumber: 8080,
+      securityContext: {
+        capabilities: { drop: [kplus.Capability.ALL] },
+        seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
+      },
       resources: { memory: { request: Size.gibibytes(1), limit: Size.gibibytes(1) } },
     }],
   });
+  // Mounts the domain at /dev/shm and makes shop's pods (ServiceAccount default) tenants of the plugin.
   agent.share(web);
   return chart;
 }

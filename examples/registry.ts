@@ -63,6 +63,7 @@ function describeShm(spec: any): string {
   const volume = (spec.volumes ?? []).find((v: any) => v.name === mount.name);
   if (volume?.emptyDir?.medium === 'Memory') return volume.emptyDir.sizeLimit ?? 'node memory (no sizeLimit)';
   if (volume?.hostPath) return `host ${volume.hostPath.path}`;
+  if (volume?.csi) return `csi ${volume.csi.driver}`;
   return `volume '${mount.name}'`;
 }
 

@@ -1,8 +1,9 @@
 // Bundles the programs that run outside a cdk8s app into single files under lib/bundle/:
-// the admission webhook server (shipped in a ConfigMap, so it must be one file under 1 MiB)
-// and the cdk8s-shm command line. Runtime dependencies are bundled in, Node built-ins are not.
+// the admission webhook server and the CSI node plugin (each shipped in a ConfigMap, so each must
+// be one file under 1 MiB) and the cdk8s-shm command line. Runtime dependencies are bundled in,
+// Node built-ins are not.
 import { build } from 'esbuild';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 // `--outdir DIR` bundles elsewhere (a test that wants a private copy); the default is the
@@ -10,9 +11,21 @@ import { join } from 'node:path';
 const outdirFlag = process.argv.indexOf('--outdir');
 const outdir = outdirFlag >= 0 ? process.argv[outdirFlag + 1] : 'lib/bundle';
 
+const CONFIG_MAP_BYTES = 1024 * 1024 - 64 * 1024;
+const version = JSON.parse(readFileSync('package.json', 'utf8')).version;
 const entries = [
-  { in: 'src/webhook/main.ts', out: 'webhook', maxBytes: 1024 * 1024 - 64 * 1024 },
+  { in: 'src/webhook/main.ts', out: 'webhook', maxBytes: CONFIG_MAP_BYTES },
   { in: 'src/cli/main.ts', out: 'cli', maxBytes: Infinity },
+  {
+    in: 'src/csi/main.ts',
+    out: 'csi-plugin',
+    maxBytes: CONFIG_MAP_BYTES,
+    // The plugin parses the CSI spec's proto at start (src/csi/proto.ts): its text rides in the bundle.
+    define: {
+      __CSI_PROTO__: JSON.stringify(readFileSync('src/csi/proto/csi.proto', 'utf8')),
+      __CDK8S_SHM_VERSION__: JSON.stringify(version),
+    },
+  },
 ].filter(entry => existsSync(entry.in));
 
 mkdirSync(outdir, { recursive: true });
@@ -29,6 +42,7 @@ for (const entry of entries) {
     minify: true,
     legalComments: 'eof',
     logLevel: 'warning',
+    define: entry.define ?? {},
   });
   const code = result.outputFiles[0].contents;
   if (code.length > entry.maxBytes) {

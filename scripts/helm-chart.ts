@@ -18,18 +18,26 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { App, Chart, Duration, Size } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-28';
 import { stringify } from 'yaml';
 import {
-  AgentPlacement, NamespaceSelection, PodSelection, PodsWithoutLimit, SharedMemoryAgent, SharedMemoryDomain,
-  SharedMemoryWebhook, WebhookFailurePolicy, WebhookTls,
+  AgentDelivery, AgentPlacement, Cpu, NamespaceSelection, PodSelection, PodsWithoutLimit, SharedMemoryAgent, SharedMemoryDomain,
+  SharedMemoryWebhook, WebhookFailurePolicy, WebhookNetworkPolicy, WebhookTls,
 } from '../src';
+import { DEFAULT_KUBELET_DIR, DEFAULT_REGISTRAR_IMAGE } from '../src/agent/csi-node-plugin';
+import { DEFAULT_NODE_IMAGE } from '../src/bundled-program';
 import { DEFAULT_RATIO, SELECTIONS, WITHOUT_LIMIT_MODES } from '../src/core';
+import { IMAGE_REFERENCE_PATTERN } from '../src/image-reference';
+import { SYSTEM_NAMESPACES, SYSTEM_PRIORITY_CLASSES } from '../src/system-names';
+import { DEFAULT_METRICS_PORT, DEFAULT_PORT } from '../src/webhook/options';
+import { createCertificateAuthority } from '../src/webhook/x509';
 
 const REPO = path.join(__dirname, '..');
 const BUNDLE = path.join(REPO, 'lib', 'bundle', 'webhook.js');
+const PLUGIN_BUNDLE = path.join(REPO, 'lib', 'bundle', 'csi-plugin.js');
 /** The chart carries the webhook server here; the build copies it from lib/bundle (not in git). */
 export const BUNDLE_IN_CHART = 'files/webhook.js';
+/** And the agent's CSI node plugin here. */
+export const PLUGIN_IN_CHART = 'files/csi-plugin.js';
 
 /** One choice that changes the shape of the objects. */
 interface Dimension<T> {
@@ -61,10 +69,19 @@ const W = {
   nodeImage: 'helmxnodeimage',
   priority: 'helmxpriority',
   excluded: 'helmxexcluded',
+  certManagerNamespace: 'helmxcertmanagerns',
   issuer: 'helmxissuer',
   issuerKind: 'HelmxKind',
   secret: 'helmxsecret',
-  caBundle: '-----BEGIN CERTIFICATE-----helmxca',
+  // A real certificate: the construct parses the caBundle it is given.
+  caBundle: createCertificateAuthority({ commonName: 'helmxca', validityMs: 3600_000 }).certPem,
+  labelKey: 'helmxlabelkey',
+  labelValue: 'helmxlabelvalue',
+  podAnnotationKey: 'helmxpodannotation',
+  podAnnotationValue: 'helmxpodannotationvalue',
+  // Ports the construct accepts and no other text holds.
+  port: 48111,
+  metricsPort: 49111,
   ratio: 0.123,
   minimum: 1111,
   maximum: 2222,
@@ -72,6 +89,9 @@ const W = {
   timeout: 29,
   replicas: 7,
 };
+/** The chart's test for a created namespace the cluster owns, and for a priority class that needs its quota. */
+const SYSTEM_NAMESPACE_LIST = `(list ${SYSTEM_NAMESPACES.map(n => `"${n}"`).join(' ')})`;
+const SYSTEM_PRIORITY_LIST = `(list ${SYSTEM_PRIORITY_CLASSES.map(n => `"${n}"`).join(' ')})`;
 
 const WEBHOOK_DIMENSIONS: Dimension<unknown>[] = [
   {
@@ -83,13 +103,22 @@ const WEBHOOK_DIMENSIONS: Dimension<unknown>[] = [
   { name: 'namespaces', options: [{ value: 'all', when: 'eq .Values.webhook.namespaceSelection "all"' }, { value: 'opt-in', when: 'eq .Values.webhook.namespaceSelection "opt-in"' }] },
   { name: 'image', options: [{ value: false, when: 'not .Values.webhook.image' }, { value: true, when: '.Values.webhook.image' }] },
   { name: 'createNamespace', options: [{ value: false, when: 'not .Values.namespace.create' }, { value: true, when: '.Values.namespace.create' }] },
+  { name: 'networkPolicy', options: [{ value: false, when: 'not .Values.networkPolicy.enabled' }, { value: true, when: '.Values.networkPolicy.enabled' }] },
+  { name: 'admissionPolicies', options: [{ value: true, when: '.Values.webhook.admissionPolicies' }, { value: false, when: 'not .Values.webhook.admissionPolicies' }] },
+  {
+    name: 'criticalPriority',
+    options: [
+      { value: true, when: `and (has .Values.webhook.priorityClassName ${SYSTEM_PRIORITY_LIST}) (ne .Release.Namespace "kube-system")` },
+      { value: false, when: `not (and (has .Values.webhook.priorityClassName ${SYSTEM_PRIORITY_LIST}) (ne .Release.Namespace "kube-system"))` },
+    ],
+  },
 ];
 
 function synthWebhook(c: Combination, bundle: string): unknown[] {
   const app = new App();
   const chart = new Chart(app, 'chart');
   const tls = c.tls === 'self-managed' ? WebhookTls.selfManaged()
-    : c.tls === 'cert-manager' ? WebhookTls.certManager(c.issuer ? { issuerName: W.issuer, issuerKind: W.issuerKind } : {})
+    : c.tls === 'cert-manager' ? WebhookTls.certManager({ namespace: W.certManagerNamespace, ...(c.issuer ? { issuerName: W.issuer, issuerKind: W.issuerKind } : {}) })
       : WebhookTls.provided({ secretName: W.secret, caBundle: W.caBundle });
   new SharedMemoryWebhook(chart, 'webhook', {
     namespace: W.namespace,
@@ -109,12 +138,30 @@ function synthWebhook(c: Combination, bundle: string): unknown[] {
     maximum: Size.mebibytes(W.maximum),
     podsWithoutLimit: PodsWithoutLimit.fixedSize(Size.mebibytes(W.fixedSize)),
     sizeUnboundedShm: true,
-    priorityClassName: W.priority,
+    priorityClassName: c.criticalPriority ? SYSTEM_PRIORITY_CLASSES[0] : W.priority,
+    port: W.port,
+    metricsPort: W.metricsPort,
+    labels: { [W.labelKey]: W.labelValue },
+    podAnnotations: { [W.podAnnotationKey]: W.podAnnotationValue },
+    networkPolicy: c.networkPolicy ? WebhookNetworkPolicy.restrict({ apiServerCidrs: ['10.0.0.0/8'], metricsNamespaces: ['monitoring'] }) : undefined,
+    admissionPolicies: c.admissionPolicies as boolean,
   });
   const objects = chart.toJson() as any[];
   for (const o of objects) {
     // Numbers and enums are replaced where they sit, not by value: a bare 7 or Fail could be anything.
-    if (o.kind === 'Deployment') o.spec.replicas = 'helmxreplicas';
+    if (o.kind === 'Deployment') {
+      o.spec.replicas = 'helmxreplicas';
+      // Maps and lists the user gives whole are written whole by the chart.
+      const pod = o.spec.template.spec;
+      pod.nodeSelector = 'helmxnodeselector';
+      pod.tolerations = 'helmxtolerations';
+      pod.affinity = 'helmxaffinity';
+      pod.containers[0].resources = 'helmxresources';
+    }
+    if (o.kind === 'NetworkPolicy') {
+      o.spec.ingress = 'helmxingress';
+      if (o.spec.egress.length > 0) o.spec.egress = 'helmxegress';
+    }
     if (o.kind === 'MutatingWebhookConfiguration') {
       for (const w of o.webhooks) {
         w.timeoutSeconds = 'helmxtimeout';
@@ -148,13 +195,38 @@ function webhookRules(bundle: string): Rule[] {
       ...arg('fixed-size', `${W.fixedSize}Mi`),
       replace: indent => `{{- if eq .Values.policy.withoutLimit "fixed" }}\n${indent}- {{ printf "--fixed-size=%v" (required "policy.fixedSize is required when policy.withoutLimit is fixed" .Values.policy.fixedSize) | quote }}\n{{- end }}`,
     },
-    { find: `- ${W.excluded}`, line: true, replace: indent => `{{- range without .Values.webhook.excludedNamespaces "kube-system" .Release.Namespace }}\n${indent}- {{ . | quote }}\n{{- end }}` },
+    {
+      find: `- ${W.excluded}`,
+      line: true,
+      replace: indent => '{{- $certManager := ternary .Values.tls.certManager.namespace "" (eq .Values.tls.mode "cert-manager") }}\n'
+        + `{{- range without .Values.webhook.excludedNamespaces "kube-system" .Release.Namespace $certManager }}\n${indent}- {{ . | quote }}\n{{- end }}`,
+    },
+    { find: `- ${W.certManagerNamespace}`, line: true, replace: indent => `${indent}- {{ .Values.tls.certManager.namespace | quote }}` },
+    { find: `${W.labelKey}: ${W.labelValue}`, line: true, replace: indent => `{{- with .Values.webhook.labels }}\n{{ toYaml . | indent ${indent.length} }}\n{{- end }}` },
+    {
+      find: `${W.podAnnotationKey}: ${W.podAnnotationValue}`,
+      line: true,
+      replace: indent => `{{- with .Values.webhook.podAnnotations }}\n{{ toYaml . | indent ${indent.length} }}\n{{- end }}`,
+    },
+    { find: 'nodeSelector: helmxnodeselector', line: true, replace: indent => `${indent}nodeSelector: {{- toYaml .Values.webhook.nodeSelector | nindent ${indent.length + 2} }}` },
+    {
+      find: 'tolerations: helmxtolerations',
+      line: true,
+      replace: indent => `{{- with .Values.webhook.tolerations }}\n${indent}tolerations: {{- toYaml . | nindent ${indent.length + 2} }}\n{{- end }}`,
+    },
+    { find: 'affinity: helmxaffinity', line: true, replace: indent => `{{- with .Values.webhook.affinity }}\n${indent}affinity: {{- toYaml . | nindent ${indent.length + 2} }}\n{{- end }}` },
+    { find: 'resources: helmxresources', line: true, replace: indent => `${indent}resources: {{- toYaml .Values.webhook.resources | nindent ${indent.length + 2} }}` },
+    { find: 'ingress: helmxingress', line: true, replace: networkPolicyIngress },
+    { find: 'egress: helmxegress', line: true, replace: networkPolicyEgress },
     { find: 'helmxbundle', replace: `{{ required "${BUNDLE_IN_CHART} is missing from the chart: run the build (npx projen compile), or set webhook.image" (.Files.Get "${BUNDLE_IN_CHART}") | quote }}` },
     { find: sha256(bundle), replace: `{{ .Files.Get "${BUNDLE_IN_CHART}" | sha256sum }}` },
     { find: 'helmxreplicas', replace: '{{ .Values.webhook.replicas }}' },
     { find: 'helmxtimeout', replace: '{{ .Values.webhook.timeoutSeconds }}' },
     { find: 'helmxfailurepolicy', replace: '{{ .Values.webhook.failurePolicy }}' },
-    { find: Buffer.from(W.caBundle).toString('base64'), replace: '{{ required "tls.provided.caBundle (PEM) is required when tls.mode is provided" .Values.tls.provided.caBundle | b64enc }}' },
+    { find: Buffer.from(W.caBundle).toString('base64'), replace: '{{ include "cdk8s-shm.caBundle" . }}' },
+    { find: String(W.port), replace: '{{ .Values.webhook.port }}' },
+    { find: String(W.metricsPort), replace: '{{ .Values.webhook.metricsPort }}' },
+    { find: SYSTEM_PRIORITY_CLASSES[0], replace: '{{ .Values.webhook.priorityClassName | quote }}' },
     { find: W.nodeImage, replace: '{{ .Values.webhook.nodeImage | quote }}' },
     { find: W.image, replace: '{{ .Values.webhook.image | quote }}' },
     { find: W.priority, replace: '{{ .Values.webhook.priorityClassName | quote }}' },
@@ -166,6 +238,58 @@ function webhookRules(bundle: string): Rule[] {
   ];
 }
 
+/** The NetworkPolicy's ingress, written out: its lists come from values. */
+function networkPolicyIngress(indent: string): string {
+  const i = indent;
+  return [
+    `${i}ingress:`,
+    `${i}- ports:`,
+    `${i}  - port: {{ .Values.webhook.port }}`,
+    `${i}    protocol: TCP`,
+    '{{- with .Values.networkPolicy.apiServerCidrs }}',
+    `${i}  from:`,
+    '{{- range . }}',
+    `${i}  - ipBlock:`,
+    `${i}      cidr: {{ . | quote }}`,
+    '{{- end }}',
+    '{{- end }}',
+    '{{- with .Values.networkPolicy.metricsNamespaces }}',
+    `${i}- ports:`,
+    `${i}  - port: {{ $.Values.webhook.metricsPort }}`,
+    `${i}    protocol: TCP`,
+    `${i}  from:`,
+    `${i}  - namespaceSelector:`,
+    `${i}      matchExpressions:`,
+    `${i}      - key: kubernetes.io/metadata.name`,
+    `${i}        operator: In`,
+    `${i}        values:`,
+    '{{- range . }}',
+    `${i}        - {{ . | quote }}`,
+    '{{- end }}',
+    '{{- end }}',
+  ].join('\n');
+}
+
+/** The NetworkPolicy's egress in self-managed TLS mode, written out. */
+function networkPolicyEgress(indent: string): string {
+  const i = indent;
+  return [
+    `${i}egress:`,
+    `${i}- ports:`,
+    '{{- range .Values.networkPolicy.apiServerPorts }}',
+    `${i}  - port: {{ . }}`,
+    `${i}    protocol: TCP`,
+    '{{- end }}',
+    '{{- with .Values.networkPolicy.apiServerCidrs }}',
+    `${i}  to:`,
+    '{{- range . }}',
+    `${i}  - ipBlock:`,
+    `${i}      cidr: {{ . | quote }}`,
+    '{{- end }}',
+    '{{- end }}',
+  ].join('\n');
+}
+
 // ---------------------------------------------------------------------------------------------
 // The agent
 
@@ -174,6 +298,10 @@ const A = {
   namespace: 'helmxagentns',
   image: 'helmxagentimage',
   mounterImage: 'helmxmounterimage',
+  nodeImage: 'helmxnodeimage',
+  registrarImage: 'helmxregistrarimage',
+  kubeletDir: '/helmxkubelet',
+  tenant: 'helmxtenant',
   priority: 'helmxagentpriority',
   labelKey: 'helmx.io/helmxlabelkey',
   labelValue: 'helmxlabelvalue',
@@ -187,12 +315,20 @@ const A = {
 };
 
 const AGENT_DIMENSIONS: Dimension<unknown>[] = [
+  { name: 'delivery', options: [{ value: 'csi', when: 'eq .Values.agent.delivery "csi"' }, { value: 'host-path', when: 'eq .Values.agent.delivery "host-path"' }] },
   { name: 'placement', options: [{ value: 'labeled', when: 'eq .Values.agent.placement "labeled-nodes"' }, { value: 'all', when: 'eq .Values.agent.placement "all-nodes"' }] },
   { name: 'systemV', options: [{ value: false, when: 'not .Values.agent.systemV' }, { value: true, when: '.Values.agent.systemV' }] },
   { name: 'createNamespace', options: [{ value: true, when: '.Values.agent.createNamespace' }, { value: false, when: 'not .Values.agent.createNamespace' }] },
+  {
+    name: 'criticalPriority',
+    options: [
+      { value: true, when: `and (has .Values.agent.priorityClassName ${SYSTEM_PRIORITY_LIST}) (ne .Values.agent.namespace "kube-system")` },
+      { value: false, when: `not (and (has .Values.agent.priorityClassName ${SYSTEM_PRIORITY_LIST}) (ne .Values.agent.namespace "kube-system"))` },
+    ],
+  },
 ];
 
-function synthAgent(c: Combination): unknown[] {
+function synthAgent(c: Combination, plugin: string): unknown[] {
   const app = new App();
   const chart = new Chart(app, 'chart');
   const warn = console.warn;
@@ -204,27 +340,34 @@ function synthAgent(c: Combination): unknown[] {
       createNamespace: c.createNamespace as boolean,
       systemV: c.systemV as boolean,
       placement: c.placement === 'all' ? AgentPlacement.allNodes() : AgentPlacement.labeledNodes({ key: A.labelKey, value: A.labelValue }),
+      delivery: c.delivery === 'csi'
+        ? AgentDelivery.csi({
+          tenants: [{ namespace: A.tenant }], nodeImage: A.nodeImage, registrarImage: A.registrarImage, kubeletDir: A.kubeletDir,
+        })
+        : AgentDelivery.hostPath(),
       domain: SharedMemoryDomain.tmpfs({ size: Size.mebibytes(A.sizeMebibytes) }),
       mounterImage: A.mounterImage,
-      priorityClassName: A.priority,
+      priorityClassName: c.criticalPriority ? SYSTEM_PRIORITY_CLASSES[1] : A.priority,
       containers: [{
         name: 'agent',
         image: A.image,
         command: [A.command],
         args: [A.args],
         resources: {
-          cpu: { request: kplus.Cpu.millis(A.cpuRequest), limit: kplus.Cpu.millis(A.cpuLimit) },
+          cpu: { request: Cpu.millis(A.cpuRequest), limit: Cpu.millis(A.cpuLimit) },
           memory: { request: Size.mebibytes(A.memoryRequest), limit: Size.mebibytes(A.memoryLimit) },
         },
       }],
     });
-    return chart.toJson();
+    const objects = chart.toJson() as any[];
+    for (const o of objects) if (o.kind === 'ConfigMap' && o.data?.['csi-plugin.js'] === plugin) o.data['csi-plugin.js'] = 'helmxplugin';
+    return objects;
   } finally {
     console.warn = warn;
   }
 }
 
-function agentRules(): Rule[] {
+function agentRules(plugin: string): Rule[] {
   const list = (sentinel: string, key: string): Rule => ({
     find: `- ${sentinel}`,
     line: true,
@@ -233,6 +376,12 @@ function agentRules(): Rule[] {
   return [
     list(A.command, 'command'),
     list(A.args, 'args'),
+    { find: `- --tenant=${A.tenant}`, line: true, replace: indent => `{{- range .Values.agent.tenants }}\n${indent}- {{ printf "--tenant=%s" . | quote }}\n{{- end }}` },
+    { find: 'helmxplugin', replace: `{{ required "${PLUGIN_IN_CHART} is missing from the chart: run the build (npx projen compile)" (.Files.Get "${PLUGIN_IN_CHART}") | quote }}` },
+    { find: sha256(plugin), replace: `{{ .Files.Get "${PLUGIN_IN_CHART}" | sha256sum }}` },
+    { find: A.kubeletDir, replace: '{{ .Values.agent.kubeletDir }}' },
+    { find: A.nodeImage, replace: '{{ .Values.agent.nodeImage | quote }}' },
+    { find: A.registrarImage, replace: '{{ .Values.agent.registrarImage | quote }}' },
     { find: `size=${BigInt(A.sizeMebibytes) * 2n ** 20n}`, replace: 'size={{ mul (int64 .Values.agent.domain.sizeMebibytes) 1048576 }}' },
     { find: `${A.cpuRequest}m`, replace: '{{ .Values.agent.resources.requests.cpu | quote }}' },
     { find: `${A.cpuLimit}m`, replace: '{{ .Values.agent.resources.limits.cpu | quote }}' },
@@ -241,6 +390,7 @@ function agentRules(): Rule[] {
     { find: A.mounterImage, replace: '{{ .Values.agent.mounterImage | quote }}' },
     { find: A.image, replace: '{{ .Values.agent.image | quote }}' },
     { find: A.priority, replace: '{{ .Values.agent.priorityClassName | quote }}' },
+    { find: SYSTEM_PRIORITY_CLASSES[1], replace: '{{ .Values.agent.priorityClassName | quote }}' },
     { find: A.labelKey, replace: '{{ .Values.agent.nodeLabel.key }}' },
     { find: A.labelValue, replace: '{{ .Values.agent.nodeLabel.value | quote }}' },
     { find: A.namespace, replace: '{{ .Values.agent.namespace }}' },
@@ -341,7 +491,8 @@ function chartYaml(version: string): string {
     'type: application',
     `version: ${version}`,
     `appVersion: "${version}"`,
-    'kubeVersion: ">=1.25.0-0"',
+    // The ValidatingAdmissionPolicies the webhook ships by default are admissionregistration.k8s.io/v1, GA in 1.30.
+    'kubeVersion: ">=1.30.0-0"',
     'home: https://github.com/cdk8s-shm/cdk8s-shm',
     'keywords: [shm, dev-shm, shared-memory, emptydir, admission-webhook]',
     '',
@@ -384,8 +535,29 @@ webhook:
   replicas: 2
   # An image whose entrypoint is the webhook server; empty runs the server bundled in this chart
   # (${BUNDLE_IN_CHART}, in a ConfigMap) with nodeImage.
+  # Pin either image by digest: registry/name:tag@sha256:<64 hex digits>.
   image: ""
-  nodeImage: docker.io/library/node:22.12.0-alpine3.21
+  nodeImage: ${DEFAULT_NODE_IMAGE}
+  # The HTTPS port in the pods (the Service offers 443), and a plain-HTTP port for GET /metrics only.
+  port: ${DEFAULT_PORT}
+  metricsPort: ${DEFAULT_METRICS_PORT}
+  # Where the server pods run. Helm merges maps with these defaults (set a key to null to drop it);
+  # kubernetes.io/os: linux must stay, the Node.js image is Linux-only.
+  nodeSelector:
+    kubernetes.io/os: linux
+  tolerations: []
+  affinity: {}
+  # CPU and memory of the server container.
+  resources:
+    requests: {cpu: 50m, memory: 64Mi}
+    limits: {memory: 256Mi}
+  # More labels on every object and on the pods (never in selectors), and more pod annotations.
+  labels: {}
+  podAnnotations: {}
+  # ValidatingAdmissionPolicies (Kubernetes 1.30+): the webhook's ServiceAccount may change only
+  # caBundle in its own MutatingWebhookConfiguration, and only who may update that configuration
+  # may change the server code ConfigMap. false only on older clusters.
+  admissionPolicies: true
   # What the API server does when the webhook is down: Ignore (the pod keeps the runtime's
   # 64Mi /dev/shm) or Fail.
   failurePolicy: Ignore
@@ -395,7 +567,18 @@ webhook:
   namespaceSelection: all
   # More namespaces never sent to the webhook (kube-system and the release namespace never are).
   excludedNamespaces: []
+  # A system- class outside kube-system comes with a ResourceQuota for it in the release namespace
+  # (some clusters, GKE among them, admit such pods only where one exists).
   priorityClassName: system-cluster-critical
+
+# A NetworkPolicy for the webhook pods: ingress on the serving port (from apiServerCidrs, or any
+# address) and on the metrics port (from pods in metricsNamespaces); egress only to the API
+# server, and only in self-managed TLS mode. The server resolves no names.
+networkPolicy:
+  enabled: false
+  apiServerCidrs: []
+  apiServerPorts: [443, 6443]
+  metricsNamespaces: []
 
 tls:
   # self-managed: the server makes, stores and rotates its own CA and certificate;
@@ -403,8 +586,12 @@ tls:
   # provided: your own kubernetes.io/tls Secret and the CA that signed it.
   mode: self-managed
   certManager:
+    # Empty: a CA of the chart's own (a self-signed Issuer, a CA Certificate and a CA Issuer).
     issuerName: ""
     issuerKind: Issuer
+    # Never sent to the webhook, so that cert-manager can always start.
+    namespace: cert-manager
+  # caBundle: PEM, or the base64 of that PEM.
   provided:
     secretName: ""
     caBundle: ""
@@ -414,7 +601,8 @@ tls:
 agent:
   enabled: false
   name: shm-agent
-  # The agent needs a privileged namespace (hostPath); it is not the release namespace.
+  # The agent's namespace runs Pod Security "privileged" (the CSI node plugin, or the hostPath
+  # mounter); it is not the release namespace.
   namespace: shm-agent
   createNamespace: true
   image: ""
@@ -434,6 +622,19 @@ agent:
     value: "true"
   # Also share System V shared memory (hostIPC: the node's IPC namespace).
   systemV: false
+  # csi: the chart's CSI node plugin publishes the domain as an inline csi volume, only into pods of
+  # the agent and its tenants (business namespaces keep Pod Security baseline or restricted);
+  # host-path: hostPath volumes, for clusters without CSI (less safe: shared namespaces must run
+  # "privileged").
+  delivery: csi
+  # csi: namespaces ("shop") or ServiceAccounts in them ("shop/web") whose pods may mount the domain.
+  tenants: []
+  # csi: the Node.js image that runs the plugin (${PLUGIN_IN_CHART}, in a ConfigMap), the registrar,
+  # and the kubelet's --root-dir.
+  nodeImage: ${DEFAULT_NODE_IMAGE}
+  registrarImage: ${DEFAULT_REGISTRAR_IMAGE}
+  kubeletDir: ${DEFAULT_KUBELET_DIR}
+  # host-path: the image of the init container that mounts the tmpfs.
   mounterImage: busybox:1.36.1
   priorityClassName: system-node-critical
 `;
@@ -442,6 +643,9 @@ agent:
 function valuesSchema(): unknown {
   const quantity = { type: 'string', pattern: '^$|^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$' };
   const dns = { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 };
+  const image = { type: 'string', pattern: `^${IMAGE_REFERENCE_PATTERN}$` };
+  const port = { type: 'integer', minimum: 1, maximum: 65535 };
+  const stringMap = { type: 'object', additionalProperties: { type: 'string' } };
   return {
     $schema: 'https://json-schema.org/draft-07/schema#',
     type: 'object',
@@ -467,8 +671,17 @@ function valuesSchema(): unknown {
         properties: {
           name: { anyOf: [{ const: '' }, { ...dns, maxLength: 52 }] },
           replicas: { type: 'integer', minimum: 1 },
-          image: { type: 'string' },
-          nodeImage: { type: 'string', minLength: 1 },
+          image: { anyOf: [{ const: '' }, image] },
+          nodeImage: image,
+          port,
+          metricsPort: port,
+          nodeSelector: stringMap,
+          tolerations: { type: 'array', items: { type: 'object' } },
+          affinity: { type: 'object' },
+          resources: { type: 'object' },
+          labels: stringMap,
+          podAnnotations: stringMap,
+          admissionPolicies: { type: 'boolean' },
           failurePolicy: { enum: ['Ignore', 'Fail'] },
           timeoutSeconds: { type: 'integer', minimum: 1, maximum: 30 },
           namespaceSelection: { enum: ['all', 'opt-in'] },
@@ -481,8 +694,18 @@ function valuesSchema(): unknown {
         additionalProperties: false,
         properties: {
           mode: { enum: ['self-managed', 'cert-manager', 'provided'] },
-          certManager: { type: 'object', properties: { issuerName: { type: 'string' }, issuerKind: { enum: ['Issuer', 'ClusterIssuer'] } } },
+          certManager: { type: 'object', properties: { issuerName: { type: 'string' }, issuerKind: { enum: ['Issuer', 'ClusterIssuer'] }, namespace: dns } },
           provided: { type: 'object', properties: { secretName: { type: 'string' }, caBundle: { type: 'string' } } },
+        },
+      },
+      networkPolicy: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          enabled: { type: 'boolean' },
+          apiServerCidrs: { type: 'array', items: { type: 'string', pattern: '^[0-9a-fA-F:.]+/[0-9]{1,3}$' } },
+          apiServerPorts: { type: 'array', items: port },
+          metricsNamespaces: { type: 'array', items: dns },
         },
       },
       agent: {
@@ -493,7 +716,7 @@ function valuesSchema(): unknown {
           name: { ...dns, maxLength: 52 },
           namespace: dns,
           createNamespace: { type: 'boolean' },
-          image: { type: 'string' },
+          image: { anyOf: [{ const: '' }, image] },
           command: { type: 'array', items: { type: 'string' } },
           args: { type: 'array', items: { type: 'string' } },
           resources: { type: 'object' },
@@ -501,7 +724,12 @@ function valuesSchema(): unknown {
           placement: { enum: ['labeled-nodes', 'all-nodes'] },
           nodeLabel: { type: 'object', properties: { key: { type: 'string', minLength: 1 }, value: { type: 'string' } } },
           systemV: { type: 'boolean' },
-          mounterImage: { type: 'string', minLength: 1 },
+          delivery: { enum: ['csi', 'host-path'] },
+          tenants: { type: 'array', items: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(/[a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$' } },
+          nodeImage: image,
+          registrarImage: image,
+          kubeletDir: { type: 'string', pattern: '^/' },
+          mounterImage: image,
           priorityClassName: { type: 'string' },
         },
         if: { properties: { enabled: { const: true } } },
@@ -514,6 +742,25 @@ function valuesSchema(): unknown {
 const HELPERS = `{{/* The base name of the webhook's objects: webhook.name, or "<release>-webhook". */}}
 {{- define "cdk8s-shm.webhookName" -}}
 {{- default (printf "%s-webhook" .Release.Name) .Values.webhook.name | trunc 52 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* tls.provided.caBundle as the webhook configuration holds it: base64 of PEM, given as PEM or as base64. */}}
+{{- define "cdk8s-shm.caBundle" -}}
+{{- $ca := required "tls.provided.caBundle (PEM, or base64 PEM) is required when tls.mode is provided" .Values.tls.provided.caBundle -}}
+{{- if contains "-----BEGIN CERTIFICATE-----" $ca -}}
+{{- $ca | b64enc -}}
+{{- else if contains "-----BEGIN CERTIFICATE-----" (b64dec (nospace $ca)) -}}
+{{- nospace $ca -}}
+{{- else -}}
+{{- fail "tls.provided.caBundle must be PEM (-----BEGIN CERTIFICATE-----) or the base64 of that PEM" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A created namespace must never be one the cluster owns: its Pod Security labels would change. */}}
+{{- define "cdk8s-shm.checkCreatedNamespace" -}}
+{{- if has .namespace ${SYSTEM_NAMESPACE_LIST} -}}
+{{- fail (printf "%s would relabel %s, a namespace the cluster owns: use a namespace of its own, or set %s=false" .value .namespace .value) -}}
+{{- end -}}
 {{- end -}}
 `;
 
@@ -529,20 +776,33 @@ helm install cdk8s-shm ./charts/cdk8s-shm -n cdk8s-shm --create-namespace \\
   --set tls.mode=cert-manager --set policy.ratio=0.25 --set policy.maximum=8Gi
 \`\`\`
 
+## What the webhook gives a pod
+
+A memory-backed \`emptyDir\` at \`/dev/shm\` in every container, sized as the cdk8s-shm constructs
+and CLI size it: \`policy.ratio\` (default 0.5) of the **largest memory limit among the app
+containers and sidecars that mount it** (pages written to \`/dev/shm\` are charged to the container
+that writes them, so a share of the pod's total would let one container OOM itself), within
+\`policy.minimum\` and \`policy.maximum\`, capped at the pod's memory limit. A share below the
+runtime's own 64Mi is not injected (the pod keeps what it had). Pods with \`cdk8s-shm.io/\`
+annotations keep what they say; pods sized before (by a construct or \`cdk8s-shm inject\`) are
+left unchanged. The project's README has the whole rule and the annotations.
+
 Every value is described in \`values.yaml\` and checked by \`values.schema.json\`. The server the
 Deployment runs is \`${BUNDLE_IN_CHART}\`, copied from the package build (\`lib/bundle/webhook.js\`);
-set \`webhook.image\` to run your own image instead.
+set \`webhook.image\` to run your own image instead. The node agent's CSI plugin is
+\`${PLUGIN_IN_CHART}\` (\`lib/bundle/csi-plugin.js\`).
 `;
 
-const HELMIGNORE = '.gitignore\n*.orig\n*.swp\n';
+const HELMIGNORE = '.gitignore\n.npmignore\n*.orig\n*.swp\n';
 
 /** Writes the whole chart into `outDir`. */
 export function generateChart(outDir: string): void {
-  if (!fs.existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run 'node scripts/bundle.mjs' first`);
+  for (const file of [BUNDLE, PLUGIN_BUNDLE]) if (!fs.existsSync(file)) throw new Error(`${file} is missing: run 'node scripts/bundle.mjs' first`);
   const bundle = fs.readFileSync(BUNDLE, 'utf8');
+  const plugin = fs.readFileSync(PLUGIN_BUNDLE, 'utf8');
   const version = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')).version;
   const webhook = mergeVariants(WEBHOOK_DIMENSIONS, c => synthWebhook(c, bundle), webhookRules(bundle));
-  const agent = mergeVariants(AGENT_DIMENSIONS, synthAgent, agentRules());
+  const agent = mergeVariants(AGENT_DIMENSIONS, c => synthAgent(c, plugin), agentRules(plugin));
   const header = '# Generated by scripts/helm-chart.ts from the cdk8s-shm constructs. Do not edit.\n';
   const files: Record<string, string> = {
     'Chart.yaml': chartYaml(version),
@@ -551,10 +811,16 @@ export function generateChart(outDir: string): void {
     'README.md': README,
     '.helmignore': HELMIGNORE,
     'templates/_helpers.tpl': HELPERS,
-    'templates/webhook.yaml': header + webhook,
-    'templates/agent.yaml': `${header}{{- if .Values.agent.enabled }}\n${agent}{{- end }}\n`,
-    'files/.gitignore': '# Copied from lib/bundle/webhook.js by the build (scripts/helm-chart.ts); never committed.\nwebhook.js\n',
+    'templates/webhook.yaml': `${header}{{- if .Values.namespace.create }}{{ include "cdk8s-shm.checkCreatedNamespace" (dict "namespace" .Release.Namespace "value" "namespace.create") }}{{- end }}\n${webhook}`,
+    'templates/agent.yaml': `${header}{{- if .Values.agent.enabled }}\n`
+      + '{{- if .Values.agent.createNamespace }}{{ include "cdk8s-shm.checkCreatedNamespace" (dict "namespace" .Values.agent.namespace "value" "agent.createNamespace") }}{{- end }}\n'
+      + `${agent}{{- end }}\n`,
+    'files/.gitignore': '# Copied from lib/bundle by the build (scripts/helm-chart.ts); never committed.\nwebhook.js\ncsi-plugin.js\n',
+    // npm pack reads a folder's .gitignore when it has no .npmignore: without this one, the bundles
+    // the chart installs would be left out of the package, and the chart in it could not render.
+    'files/.npmignore': '# The bundled programs are part of the npm package (see .gitignore beside this file).\n',
     [BUNDLE_IN_CHART]: bundle,
+    [PLUGIN_IN_CHART]: plugin,
   };
   for (const [name, text] of Object.entries(files)) {
     const file = path.join(outDir, name);

@@ -40,8 +40,12 @@ export interface PipelineStage {
    * must find nothing to do.
    */
   run(input: StageInput): StageOutput;
-  /** Called with the output that went into the rendering (the construct that owns the stage keeps its decisions). */
-  record?(output: StageOutput, subject: string): void;
+  /**
+   * Called with the output that went into the rendering, and what the stage was given (the
+   * construct that owns the stage keeps its decisions). Planning happens in validation, before any
+   * object is rendered, so every record is made before the render of any object that reads it.
+   */
+  record?(output: StageOutput, subject: string, input: StageInput): void;
 }
 
 /** One rendering through every stage. */
@@ -93,7 +97,7 @@ export class ShmPipeline extends Construct {
     this.passes = SynthesisPasses.of(apiObject);
     this.renderOwn = apiObject.toJson.bind(apiObject);
     apiObject.toJson = () => this.render();
-    apiObject.node.addValidation({ validate: () => this.validate() });
+    apiObject.node.addValidation({ validate: () => this.problemsBeforeRender() });
   }
 
   /** Adds a stage; stages run by phase, then by specificity (highest first), then in the order added. */
@@ -108,7 +112,8 @@ export class ShmPipeline extends Construct {
     return [...this.stages];
   }
 
-  private validate(): string[] {
+  // Not named validate(): constructs before 10.4 refuse a construct with such a method.
+  private problemsBeforeRender(): string[] {
     // Only strict stages have problems to report; an object without any plans at its render alone.
     if (!this.stages.some(stage => stage.strict)) return [];
     const current = this.current();
@@ -151,8 +156,9 @@ export class ShmPipeline extends Construct {
     let shmReplacedBy: string | undefined;
     const input = (): StageInput => ({ object: json, location: podTemplateOf(json), userAnnotations, subject, shmReplacedBy });
     for (const stage of this.stages) {
-      const output = stage.run(input());
-      stage.record?.(output, subject);
+      const given = input();
+      const output = stage.run(given);
+      stage.record?.(output, subject, given);
       problems.push(...output.problems);
       shmReplacedBy = output.replacesShm ?? shmReplacedBy;
       if (output.problems.length === 0) applyOperations(json, output.ops);

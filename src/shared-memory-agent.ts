@@ -1,27 +1,40 @@
-import { ApiObject, JsonPatch, Size } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
-import { checkHostPath, checkLabel, checkMountPath } from './agent/checks';
-import { DOMAIN_CONTAINER_PATH, hostShmPreparerScript, tmpfsMounterScript } from './agent/mounter';
-import { PSS_AUDIT, PSS_ENFORCE, PSS_WARN, forbiddingLevel } from './agent/pod-security';
-import { TolerationJson } from './agent/share-plan';
+import { ApiObject, Lazy, Names, Size } from 'cdk8s';
+import { Construct, IConstruct } from 'constructs';
+import { checkCsiDriverName, checkHostPath, checkLabel, checkMountPath } from './agent/checks';
+import { CsiNodePlugin, DEFAULT_KUBELET_DIR, DEFAULT_REGISTRAR_IMAGE } from './agent/csi-node-plugin';
+import { agentDaemonSetSpec } from './agent/daemon-set';
+import { MOUNTER_CONTAINER_NAMES, mounterContainer } from './agent/mounter';
+import { PSS_AUDIT, PSS_ENFORCE, PSS_WARN, forbiddingLevel, namespaceLevelError } from './agent/pod-security';
+import { DomainVolume, TolerationJson, businessVolume } from './agent/share-plan';
 import { AgentShareSpec, ShareStage } from './agent/share-stage';
+import { checkTenants, uniqueTenants, workloadTenant } from './agent/tenants';
+import { AgentDelivery } from './agent-delivery';
 import { AgentPlacement } from './agent-placement';
-import { ANNOTATION_PREFIX, INJECT_ANNOTATION, SHM_MOUNT_PATH, isDns1123Label } from './core';
+import { DEFAULT_NODE_IMAGE } from './bundled-program';
+import { ANNOTATION_PREFIX, SHM_MOUNT_PATH, isDns1123Label, isDns1123Subdomain } from './core';
+import { Tenant } from './csi/options';
+import { checkImageReference } from './image-reference';
 import { ShmPipeline } from './pipeline';
+import { AgentContainer } from './pod-spec/container';
+import { MountedVolume, podVolumes, renderContainer } from './pod-spec/render-container';
 import { SharedMemoryDomain } from './shared-memory-domain';
+import { warnAtSynthesis } from './synth-warnings';
+import { checkCreatedNamespace, priorityClassQuota } from './system-names';
+import { workloadApiObject } from './workload-object';
 
 /**
  * Properties for `SharedMemoryAgent`.
  */
 export interface SharedMemoryAgentProps {
   /**
-   * The agent containers. Each must set `resources` (a node-critical daemon's footprint should be
-   * explicit, and its memory limit must cover the shared-memory pages it writes). They run
-   * unprivileged: all capabilities dropped unless `securityContext.capabilities` says otherwise,
-   * no privilege escalation, non-root, read-only root filesystem; `privileged` is refused.
+   * The agent containers (more can be added with `addContainer()`). Each must set `resources` (a
+   * node-critical daemon's footprint should be explicit, and its memory limit must cover the
+   * shared-memory pages it writes). They run unprivileged: all capabilities dropped unless
+   * `securityContext.capabilities.drop` says otherwise, no privilege escalation, non-root,
+   * read-only root filesystem; a privileged container is refused. Each mounts the domain at
+   * `mountPath`.
    */
-  readonly containers: kplus.ContainerProps[];
+  readonly containers: AgentContainer[];
 
   /**
    * Name of the DaemonSet; also names the default namespace, host directory, node label and
@@ -37,6 +50,15 @@ export interface SharedMemoryAgentProps {
    * @default - SharedMemoryDomain.tmpfs({ size: Size.gibibytes(1) })
    */
   readonly domain?: SharedMemoryDomain;
+
+  /**
+   * How the domain reaches the pods: inline volumes of the agent's CSI node plugin, which admits
+   * only the agent's tenants and is allowed by Pod Security `restricted`, or hostPath volumes
+   * (less safe: see `AgentDelivery.hostPath()`).
+   *
+   * @default AgentDelivery.csi()
+   */
+  readonly delivery?: AgentDelivery;
 
   /**
    * Where the agent containers (and, unless `share()` says otherwise, the business containers)
@@ -70,34 +92,48 @@ export interface SharedMemoryAgentProps {
   readonly namespace?: string;
 
   /**
-   * Whether to create the namespace, labeled for Pod Security `enforce: privileged` (the agent
-   * needs a hostPath volume) with `warn` and `audit` at `baseline`.
+   * Whether to create the namespace, labeled for Pod Security `enforce: privileged` (the CSI
+   * node plugin, or the hostPath mounter, runs there) with `warn` and `audit` at `baseline`. A
+   * namespace the cluster owns (`kube-system`, `kube-public`, `kube-node-lease`, `default`) is
+   * never created: set this to false to deploy into one unchanged.
    *
    * @default true
    */
   readonly createNamespace?: boolean;
 
   /**
-   * Priority class of the agent pods.
+   * Priority class of the agent pods. With a `system-` class outside `kube-system`, a
+   * ResourceQuota for that class is created in the namespace: some clusters (GKE among them)
+   * admit pods of those classes only where such a quota exists.
    *
    * @default "system-node-critical"
    */
   readonly priorityClassName?: string;
 
   /**
-   * Image of the init container that mounts the tmpfs (or opens the `/dev/shm` directory). It
-   * needs `sh`, `awk`, `mount` and `chmod`; pin it, by digest if you can.
+   * Image of the init container that mounts the tmpfs (or opens the `/dev/shm` directory) with
+   * the hostPath delivery (the CSI plugin does it itself). It needs `sh`, `awk`, `mount` and
+   * `chmod`; pin it by digest (`busybox:1.36.1@sha256:<64 hex digits>`) if you can.
    *
    * @default "busybox:1.36.1"
    */
   readonly mounterImage?: string;
 
   /**
-   * Service account of the agent pods.
+   * Name of the ServiceAccount the agent pods run as (`serviceAccount.name` of a cdk8s-plus
+   * ServiceAccount, for instance), in the agent's namespace. The CSI node plugin admits it as a tenant.
    *
-   * @default - the namespace's default service account, with no token mounted
+   * @default - the namespace's default ServiceAccount
    */
-  readonly serviceAccount?: kplus.IServiceAccount;
+  readonly serviceAccountName?: string;
+
+  /**
+   * Whether the agent pods get an API token of their ServiceAccount mounted (an agent that talks
+   * to the API server needs it).
+   *
+   * @default false
+   */
+  readonly automountServiceAccountToken?: boolean;
 }
 
 /**
@@ -119,7 +155,7 @@ export interface SharedMemoryShareOptions {
   readonly mountPath?: string;
 
   /**
-   * Name of the hostPath volume added to the business pods.
+   * Name of the volume (an inline csi volume, or a hostPath one) added to the business pods.
    *
    * @default - `<agent name>-shm`
    */
@@ -132,12 +168,16 @@ const OS_LABEL = 'kubernetes.io/os';
 
 /**
  * A node agent (a DaemonSet around your agent containers) and the node-level shared-memory domain
- * it shares with business pods on the same node: a memory-backed host directory mounted at
+ * it shares with business pods on the same node: a memory-backed directory on the node, mounted at
  * `/dev/shm` (or `mountPath`) in the agent and in every pod connected with `share()`, plus, when
  * `systemV` is on, the node's IPC namespace.
  *
+ * By default a CSI node plugin of this package (its own DaemonSet in the agent's namespace, with
+ * a `CSIDriver` object) owns the domain and publishes it as an inline `csi` volume into the pods
+ * of the agent's tenants only: business namespaces keep Pod Security `baseline` or `restricted`.
+ *
  * This is for agents that used to live inside every business image and talk to the business
- * process through shared memory (seed 002). Two containers of one pod already share System V IPC
+ * process through shared memory. Two containers of one pod already share System V IPC
  * and can share a memory-backed emptyDir: use `SharedMemory.addTo()` (or a sidecar) when the agent
  * can run per pod.
  */
@@ -173,6 +213,18 @@ export class SharedMemoryAgent extends Construct {
   public readonly domain: SharedMemoryDomain;
 
   /**
+   * How the domain reaches the pods.
+   */
+  public readonly delivery: AgentDelivery;
+
+  /**
+   * The CSI driver name, with the CSI delivery.
+   *
+   * @default - none: the hostPath delivery
+   */
+  public readonly csiDriverName?: string;
+
+  /**
    * The node label key the agent selects.
    *
    * @default - none: the agent runs on every Linux node
@@ -187,14 +239,30 @@ export class SharedMemoryAgent extends Construct {
   public readonly nodeLabelValue?: string;
 
   /**
+   * The ServiceAccount the agent pods run as.
+   *
+   * @default - the namespace's default ServiceAccount
+   */
+  public readonly serviceAccountName?: string;
+
+  /**
    * The agent DaemonSet.
    */
-  public readonly daemonSet: kplus.DaemonSet;
+  public readonly daemonSet: ApiObject;
 
   private readonly tolerations: TolerationJson[];
+  /** The agent containers and the volumes they mount, rendered and checked as they are added. */
+  private readonly containers: Record<string, unknown>[] = [];
+  private readonly initContainers: Record<string, unknown>[] = [];
+  private readonly mountedVolumes: MountedVolume[] = [];
+  private readonly explicitTenants: Tenant[] = [];
   /** The business objects shared with this agent. */
   private readonly shared = new Set<ApiObject>();
+  /** The namespace and ServiceAccount of each shared workload, recorded when its pipeline plans. */
+  private readonly sharedTenants = new Map<ApiObject, Tenant>();
   private readonly _warnings: string[] = [];
+  /** How many of `_warnings` were printed already. */
+  private warningsPrinted = 0;
 
   constructor(scope: Construct, id: string, props: SharedMemoryAgentProps) {
     super(scope, id);
@@ -209,6 +277,11 @@ export class SharedMemoryAgent extends Construct {
     this.mountPath = checkMountPath(props.mountPath ?? SHM_MOUNT_PATH, 'mountPath', subject);
     this.systemV = props.systemV ?? false;
     this.namespaceName = props.namespace ?? this.name;
+    this.delivery = props.delivery ?? AgentDelivery.csi();
+    if (this.delivery.usesCsi) {
+      this.csiDriverName = checkCsiDriverName(this.delivery._options?.driverName ?? `${this.name}.cdk8s-shm.io`, subject);
+      this.explicitTenants = checkTenants(this.delivery._options?.tenants ?? [], subject);
+    }
 
     const placement = props.placement ?? AgentPlacement.labeledNodes();
     if (!placement.everyNode) {
@@ -220,54 +293,81 @@ export class SharedMemoryAgent extends Construct {
       ? [{ key: this.nodeLabelKey, operator: 'Equal', value: this.nodeLabelValue, effect: 'NoSchedule' }]
       : [];
 
-    if (!props.containers || props.containers.length === 0) {
+    if (!Array.isArray(props.containers) || props.containers.length === 0) {
       throw new Error(`'containers' of ${subject} is empty: give the agent containers`);
     }
+    const mounterImage = checkImageReference(props.mounterImage ?? DEFAULT_MOUNTER_IMAGE, 'mounterImage', subject);
+    const priorityClassName = props.priorityClassName ?? 'system-node-critical';
+    if (props.serviceAccountName !== undefined && !isDns1123Subdomain(props.serviceAccountName)) {
+      throw new Error(`'serviceAccountName' (${JSON.stringify(props.serviceAccountName)}) of ${subject} must be the name of a ServiceAccount (a DNS-1123 subdomain)`);
+    }
+    this.serviceAccountName = props.serviceAccountName;
+    const createNamespace = props.createNamespace ?? true;
+    if (createNamespace) checkCreatedNamespace(this.namespaceName, 'namespace', 'createNamespace', subject);
 
-    let namespace: kplus.Namespace | undefined;
-    if (props.createNamespace ?? true) {
-      namespace = new kplus.Namespace(this, 'Namespace', {
+    let namespace: ApiObject | undefined;
+    if (createNamespace) {
+      namespace = new ApiObject(this, 'Namespace', {
+        apiVersion: 'v1',
+        kind: 'Namespace',
         metadata: {
           name: this.namespaceName,
-          // hostPath needs `privileged`; warn and audit still report anything beyond baseline.
+          // The CSI plugin (or the hostPath mounter) needs `privileged`; warn and audit still report
+          // anything beyond baseline.
           labels: { [PSS_ENFORCE]: 'privileged', [PSS_WARN]: 'baseline', [PSS_AUDIT]: 'baseline' },
         },
+        // What cdk8s-plus wrote: an unchanged manifest for agents deployed before.
+        spec: {},
       });
     }
 
-    this.daemonSet = new kplus.DaemonSet(this, 'DaemonSet', {
+    const tolerations = placement.everyNode ? [{ operator: 'Exists' }] : this.tolerations.map(t => ({ ...t }));
+    this.daemonSet = new ApiObject(this, 'DaemonSet', {
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
       metadata: { name: this.name, namespace: this.namespaceName },
-      // The agent's shared memory is its domain: the webhook and the CLI leave its pods alone.
-      podMetadata: { annotations: { [INJECT_ANNOTATION]: 'false' } },
-      serviceAccount: props.serviceAccount,
+      // Read at synthesis, when every container has been added.
+      spec: Lazy.any({
+        produce: () => agentDaemonSetSpec({
+          address: Names.toLabelValue(this.daemonSet),
+          containers: this.containers,
+          initContainers: this.initContainers,
+          volumes: podVolumes(this.mountedVolumes, subject),
+          serviceAccountName: this.serviceAccountName,
+          automountServiceAccountToken: props.automountServiceAccountToken ?? false,
+          priorityClassName,
+          nodeSelector: this.nodeSelector(),
+          tolerations,
+          hostIPC: this.systemV,
+        }),
+      }),
     });
     if (namespace) this.daemonSet.node.addDependency(namespace);
-    const volume = kplus.Volume.fromHostPath(this, 'Domain', this.volumeName(), {
-      path: this.hostPath,
-      type: kplus.HostPathVolumeType.DIRECTORY_OR_CREATE,
-    });
-    this.addMounterTo(this.daemonSet, volume, props.mounterImage ?? DEFAULT_MOUNTER_IMAGE);
-    for (const container of props.containers) this.addAgentContainer(container, volume, subject);
-
-    if (placement.everyNode) {
-      this.daemonSet.scheduling.tolerate(kplus.Node.tainted(kplus.NodeTaintQuery.any()));
-    } else if (this.tolerations.length > 0) {
-      this.daemonSet.scheduling.tolerate(kplus.Node.tainted(kplus.NodeTaintQuery.is(
-        this.tolerations[0].key, this.tolerations[0].value, { effect: kplus.TaintEffect.NO_SCHEDULE })));
+    if (this.delivery.usesCsi) {
+      this.deliverByCsi(namespace, props, placement.everyNode);
+    } else {
+      // The mounter prepares the domain before any agent container mounts it.
+      this.initContainers.push(mounterContainer(mounterImage, this.volumeName(), this.domain.dedicatedTmpfs ? this.domain._sizeBytes! : undefined));
     }
-    // cdk8s-plus has no field for these; its objects take patches in their typed (L1) form,
-    // where the pod's `hostIPC` is `hostIpc` and an IntOrString is `{ value }`.
-    const daemonSetObject = ApiObject.of(this.daemonSet);
-    daemonSetObject.addJsonPatch(
-      JsonPatch.add('/spec/template/spec/priorityClassName', props.priorityClassName ?? 'system-node-critical'),
-      JsonPatch.add('/spec/template/spec/nodeSelector', this.nodeSelector()),
-      // One node at a time; no surge, so two agents never run side by side on one domain.
-      JsonPatch.add('/spec/updateStrategy', { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: { value: 1 }, maxSurge: { value: 0 } } }),
-    );
+    // A node-critical DaemonSet has a pod per node: far fewer than 10,000.
+    const quota = priorityClassQuota(this.name, this.namespaceName, priorityClassName, 10_000);
+    if (quota) {
+      const quotaObject = new ApiObject(this, 'PriorityClassQuota', quota);
+      if (namespace) quotaObject.node.addDependency(namespace);
+      // Where the quota is required, pods of the class are refused until it exists: it comes first.
+      for (const daemonSet of this.node.findAll().filter(c => ApiObject.isApiObject(c) && c.kind === 'DaemonSet')) {
+        daemonSet.node.addDependency(quotaObject);
+      }
+    }
+    for (const container of props.containers) this.addContainer(container);
+
     if (this.systemV) {
-      daemonSetObject.addJsonPatch(JsonPatch.add('/spec/template/spec/hostIpc', true));
       this._warnings.push(`${subject} shares System V shared memory: it runs with hostIPC, in the node's IPC namespace, `
         + 'where it can read and remove every System V segment and POSIX message queue on the node');
+    }
+    if (!this.delivery.usesCsi) {
+      this._warnings.push(`${subject} delivers its domain by hostPath: every namespace that shares with it must run Pod Security `
+        + "'privileged', and any pod of a privileged namespace can mount the domain; AgentDelivery.csi() needs neither");
     }
     if (!this.domain.dedicatedTmpfs) {
       this._warnings.push(`${subject} keeps its shared memory in ${this.hostPath} on the node's own /dev/shm: `
@@ -285,29 +385,45 @@ export class SharedMemoryAgent extends Construct {
   }
 
   /**
-   * Connects a cdk8s-plus workload (Deployment, StatefulSet, DaemonSet, Job, CronJob or Pod) to
-   * the agent: mounts the domain in the chosen containers (HostToContainer propagation), sets
-   * `hostIPC` if System V is on, and makes the pods land only on nodes where the agent runs
-   * (node selector and toleration). Checked at synthesis against the final workload.
+   * Adds an agent container, checked and given the security defaults as the ones of `containers`,
+   * and mounting the domain at `mountPath`.
+   *
+   * @param container the container
+   */
+  public addContainer(container: AgentContainer): void {
+    const { json, volumes } = renderContainer(container, {
+      subject: this.describe(),
+      extraMount: this.agentMount(),
+      extraVolume: this.agentVolume(),
+      reservedNames: [...MOUNTER_CONTAINER_NAMES, ...this.containers.map(c => String(c.name))],
+    });
+    // Two volumes under one name would only fail at synthesis: check with this container's now.
+    podVolumes([...this.mountedVolumes, ...volumes], this.describe());
+    this.containers.push(json);
+    this.mountedVolumes.push(...volumes);
+  }
+
+  /**
+   * Connects a workload to the agent: mounts the domain in the chosen containers (an inline csi
+   * volume of the agent's driver, or with the hostPath delivery a hostPath volume with
+   * HostToContainer propagation), makes the workload's namespace and ServiceAccount a tenant of
+   * the CSI plugin, sets `hostIPC` if System V is on, and makes the pods land only on nodes where
+   * the agent runs (node selector and toleration). Checked at synthesis against the final workload.
+   *
+   * The workload is any construct that renders a pod template: a cdk8s-plus workload of any version
+   * (Deployment, StatefulSet, DaemonSet, Job, CronJob, Pod), an L1 object (`KubeDeployment`, ...),
+   * or an `ApiObject` (one of an `Include`, for instance). A construct without an ApiObject, or
+   * whose kind has no pod template, is refused here. (This replaces `shareApiObject()`.)
    *
    * @param workload the business workload
    * @param options which containers, where, under what volume name
    */
-  public share(workload: kplus.AbstractPod, options: SharedMemoryShareOptions = {}): void {
-    if (workload === this.daemonSet) throw new Error(`${this.describe()} cannot share with its own DaemonSet`);
-    const apiObject = ApiObject.of(workload);
+  public share(workload: IConstruct, options: SharedMemoryShareOptions = {}): void {
+    const apiObject = workloadApiObject(workload, `share() of ${this.describe()}`);
+    if (apiObject.node.scopes.includes(this)) {
+      throw new Error(`${this.describe()} cannot share with its own ${apiObject.kind} '${apiObject.node.id}': share() connects business workloads`);
+    }
     this.bind(apiObject, `${apiObject.kind} '${workload.node.id}'`, options);
-  }
-
-  /**
-   * `share()` for any API object with a pod template (imported with `Include` or `Helm`, or an L1
-   * `KubeDeployment`, for instance).
-   *
-   * @param apiObject the business workload
-   * @param options which containers, where, under what volume name
-   */
-  public shareApiObject(apiObject: ApiObject, options: SharedMemoryShareOptions = {}): void {
-    this.bind(apiObject, `${apiObject.kind} '${apiObject.node.id}'`, options);
   }
 
   private bind(apiObject: ApiObject, subject: string, options: SharedMemoryShareOptions): void {
@@ -326,23 +442,26 @@ export class SharedMemoryAgent extends Construct {
       this._warnings.push(`${subject} shares System V shared memory with ${this.describe()}: its pods run with hostIPC `
         + 'and can read and remove every System V segment on the node');
     }
-    ShmPipeline.of(apiObject).addStage(new ShareStage(this.shareSpec(options), (objectSubject, namespace) => {
-      const level = forbiddingLevel(this.node.root, namespace);
-      return level ? this.namespaceError(objectSubject, namespace, level) : undefined;
-    }));
+    ShmPipeline.of(apiObject).addStage(new ShareStage(this.shareSpec(options),
+      (objectSubject, namespace) => this.namespaceProblem(objectSubject, namespace),
+      object => this.sharedTenants.set(apiObject, workloadTenant(object))));
   }
 
   private validateAgent(createdNamespace: boolean): string[] {
-    for (const warning of this._warnings) console.warn(`[${this.node.path}] Warning: ${warning}`);
+    // Validation runs in every pass of every synthesis; each warning is printed at the first.
+    for (const warning of this._warnings.slice(this.warningsPrinted)) warnAtSynthesis(this.node.path, warning);
+    this.warningsPrinted = this._warnings.length;
     const level = createdNamespace ? undefined : forbiddingLevel(this.node.root, this.namespaceName);
-    return level ? [this.namespaceError(`the DaemonSet of ${this.describe()}`, this.namespaceName, level)] : [];
+    if (!level) return [];
+    const needs = [this.delivery.usesCsi ? 'the privileged CSI node plugin' : 'the hostPath volume', ...(this.systemV ? ['hostIPC'] : [])];
+    return [namespaceLevelError(`the DaemonSet of ${this.describe()}`, this.namespaceName, level, needs, this.describe())];
   }
 
   private shareSpec(options: SharedMemoryShareOptions): AgentShareSpec {
     return {
       agent: this.describe(),
       volumeName: options.volumeName ?? this.volumeName(),
-      hostPath: this.hostPath,
+      volume: this.domainVolume(),
       mountPath: options.mountPath ?? this.mountPath,
       systemV: this.systemV,
       nodeSelector: this.nodeSelector(),
@@ -351,10 +470,23 @@ export class SharedMemoryAgent extends Construct {
     };
   }
 
-  private namespaceError(subject: string, namespace: string, level: string): string {
-    const needs = this.systemV ? 'the hostPath volume and hostIPC' : 'the hostPath volume';
-    return `${subject} is in namespace '${namespace}', whose Pod Security level '${level}' (label ${PSS_ENFORCE}) forbids ${needs} `
-      + `that ${this.describe()} needs: label namespace '${namespace}' ${PSS_ENFORCE}=privileged (keep ${PSS_WARN} and ${PSS_AUDIT} at baseline)`;
+  /**
+   * Why the Pod Security level of a shared workload's namespace refuses its pods, if it does: only
+   * what they need beyond an inline csi volume (which even `restricted` allows) counts.
+   */
+  private namespaceProblem(subject: string, namespace: string): string | undefined {
+    const needs = [...(this.delivery.usesCsi ? [] : ['the hostPath volume']), ...(this.systemV ? ['hostIPC'] : [])];
+    const level = needs.length > 0 ? forbiddingLevel(this.node.root, namespace) : undefined;
+    if (!level) return undefined;
+    const fix = !this.delivery.usesCsi ? (this.systemV ? undefined : 'deliver the domain with AgentDelivery.csi()')
+      : "turn 'systemV' off (POSIX shared memory through the CSI volume needs no change to the namespace)";
+    return namespaceLevelError(subject, namespace, level, needs, this.describe(), fix);
+  }
+
+  private domainVolume(): DomainVolume {
+    return this.csiDriverName !== undefined
+      ? { kind: 'csi', driver: this.csiDriverName, domain: this.name }
+      : { kind: 'hostPath', path: this.hostPath };
   }
 
   private nodeSelector(): Record<string, string> {
@@ -371,56 +503,45 @@ export class SharedMemoryAgent extends Construct {
     return `SharedMemoryAgent '${this.node.id}'`;
   }
 
-  /** The only privileged container: it mounts the tmpfs and exits. */
-  private addMounterTo(daemonSet: kplus.DaemonSet, volume: kplus.Volume, image: string): void {
-    const small: kplus.ContainerResources = {
-      cpu: { request: kplus.Cpu.millis(10), limit: kplus.Cpu.millis(100) },
-      memory: { request: Size.mebibytes(16), limit: Size.mebibytes(16) },
-    };
-    if (this.domain.dedicatedTmpfs) {
-      daemonSet.addInitContainer({
-        name: 'mount-tmpfs',
-        image,
-        command: ['/bin/sh', '-c', tmpfsMounterScript(this.domain._sizeBytes!)],
-        resources: small,
-        // mount(2) and Bidirectional propagation both need a privileged container.
-        securityContext: { privileged: true, allowPrivilegeEscalation: true, ensureNonRoot: false, user: 0, group: 0, readOnlyRootFilesystem: true },
-        volumeMounts: [{ volume, path: DOMAIN_CONTAINER_PATH, propagation: kplus.MountPropagation.BIDIRECTIONAL }],
-      });
-    } else {
-      daemonSet.addInitContainer({
-        name: 'prepare-domain',
-        image,
-        command: ['/bin/sh', '-c', hostShmPreparerScript()],
-        resources: small,
-        // Root owns the directory the kubelet created, and an owner needs no capability to chmod.
-        securityContext: {
-          ensureNonRoot: false,
-          user: 0,
-          group: 0,
-          readOnlyRootFilesystem: true,
-          allowPrivilegeEscalation: false,
-          capabilities: { drop: [kplus.Capability.ALL] },
-        },
-        volumeMounts: [{ volume, path: DOMAIN_CONTAINER_PATH }],
-      });
-    }
+  /** The CSI node plugin owns the domain; the agent pods mount it like any tenant. */
+  private deliverByCsi(namespace: ApiObject | undefined, props: SharedMemoryAgentProps, everyNode: boolean): void {
+    const options = this.delivery._options ?? {};
+    const agentTenant: Tenant = { namespace: this.namespaceName, serviceAccount: this.serviceAccountName ?? 'default' };
+    const plugin = new CsiNodePlugin(this, 'CsiNodePlugin', {
+      agentName: this.name,
+      namespace: this.namespaceName,
+      driverName: this.csiDriverName!,
+      domainKind: this.domain.dedicatedTmpfs ? 'tmpfs' : 'host-shm',
+      domainSizeBytes: this.domain._sizeBytes,
+      hostPath: this.hostPath,
+      // Each shared workload's namespace and ServiceAccount, as its pipeline saw them when it planned.
+      tenants: () => uniqueTenants([agentTenant, ...this.explicitTenants, ...this.sharedTenants.values()]),
+      nodeSelector: this.nodeSelector(),
+      tolerations: everyNode ? 'all' : this.tolerations,
+      priorityClassName: props.priorityClassName ?? 'system-node-critical',
+      nodeImage: options.nodeImage ?? DEFAULT_NODE_IMAGE,
+      registrarImage: options.registrarImage ?? DEFAULT_REGISTRAR_IMAGE,
+      kubeletDir: checkMountPath(options.kubeletDir ?? DEFAULT_KUBELET_DIR, 'kubeletDir', `AgentDelivery.csi() of ${this.describe()}`),
+    });
+    if (namespace) plugin.node.addDependency(namespace);
+    // The driver first: an agent pod would only wait for it, but the manifest reads in order.
+    this.daemonSet.node.addDependency(plugin);
   }
 
-  private addAgentContainer(props: kplus.ContainerProps, volume: kplus.Volume, subject: string): void {
-    const name = props.name ?? '(unnamed)';
-    if (!props.resources) {
-      throw new Error(`agent container '${name}' of ${subject} has no 'resources': set cpu and memory explicitly `
-        + '(cdk8s-plus would silently give it 512Mi-2Gi of memory); the memory limit must also cover the shared-memory pages it writes');
-    }
-    if (props.securityContext?.privileged) {
-      throw new Error(`agent container '${name}' of ${subject} is privileged: only the init container that mounts the tmpfs is; `
-        + "add the capabilities it needs under 'securityContext.capabilities' instead");
-    }
-    const container = this.daemonSet.addContainer({
-      ...props,
-      securityContext: { capabilities: { drop: [kplus.Capability.ALL] }, ...props.securityContext },
-    });
-    container.mount(this.mountPath, volume, { propagation: kplus.MountPropagation.HOST_TO_CONTAINER });
+  /**
+   * The agent pods' own volume of the domain: the inline csi volume business pods get, or the
+   * domain directory, which the agent creates (`DirectoryOrCreate`; business pods wait for it).
+   */
+  private agentVolume(): Record<string, unknown> {
+    return this.delivery.usesCsi
+      ? businessVolume({ volumeName: this.volumeName(), volume: this.domainVolume() })
+      : { name: this.volumeName(), hostPath: { path: this.hostPath, type: 'DirectoryOrCreate' } };
+  }
+
+  /** A hostPath mount propagates HostToContainer, so a tmpfs the mounter mounts later shows through. */
+  private agentMount(): Record<string, unknown> {
+    return this.delivery.usesCsi
+      ? { name: this.volumeName(), mountPath: this.mountPath }
+      : { name: this.volumeName(), mountPath: this.mountPath, mountPropagation: 'HostToContainer' };
   }
 }

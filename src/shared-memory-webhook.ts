@@ -1,10 +1,20 @@
-import * as crypto from 'crypto';
-import * as fs from 'fs';
 import * as path from 'path';
 import { ApiObject, Duration, Size } from 'cdk8s';
 import { Construct } from 'constructs';
-import { INJECT_ANNOTATION, PolicyInput, resolvePolicy } from './core';
-import { DEFAULT_PORT, DEFAULT_TLS_CERT, WEBHOOK_NODE_FLAGS, WebhookArgsInput, webhookArgs } from './webhook/options';
+import { checkLabel } from './agent/checks';
+import { BUNDLE_MOUNT, DEFAULT_NODE_IMAGE, readBundledProgram, sha256 } from './bundled-program';
+import { INJECT_ANNOTATION, PolicyInput, isDns1123Label, resolvePolicy } from './core';
+import { checkImageReference } from './image-reference';
+import { Affinity, renderAffinity } from './pod-spec/affinity';
+import { ContainerResources, renderResources } from './pod-spec/resources';
+import { Toleration, renderTolerations } from './pod-spec/tolerations';
+import { optionalSizeQuantity } from './size-quantity';
+import { checkCreatedNamespace, priorityClassQuota } from './system-names';
+import {
+  DEFAULT_METRICS_PORT, DEFAULT_PORT, DEFAULT_TLS_CERT, SELF_MANAGED_BOOTSTRAP_TIMEOUT_MS, WEBHOOK_NODE_FLAGS, WebhookArgsInput, webhookArgs,
+} from './webhook/options';
+import { AdmissionPolicyNames, PolicyAndBinding, caBundleOnlyPolicy, serverCodePolicy } from './webhook-admission-policies';
+import { WebhookNetworkPolicy, WebhookNetworkPolicyOptions } from './webhook-network-policy';
 import { WebhookTls } from './webhook-tls';
 
 /**
@@ -53,6 +63,7 @@ export class PodsWithoutLimit {
 
   /** Give the pod a fixed `/dev/shm` size. */
   public static fixedSize(size: Size): PodsWithoutLimit {
+    if (!(size instanceof Size)) throw new Error('PodsWithoutLimit.fixedSize() needs a size, e.g. PodsWithoutLimit.fixedSize(Size.gibibytes(1))');
     return new PodsWithoutLimit('fixed', size);
   }
 
@@ -74,14 +85,16 @@ export interface SharedMemoryWebhookProps {
   readonly namespace?: string;
 
   /**
-   * Whether to create the namespace (labelled for the `restricted` Pod Security Standard).
+   * Whether to create the namespace (labelled for the `restricted` Pod Security Standard). A
+   * namespace the cluster owns (`kube-system`, `kube-public`, `kube-node-lease`, `default`) is
+   * never created: set this to false to deploy into one unchanged.
    *
    * @default true
    */
   readonly createNamespace?: boolean;
 
   /**
-   * Base name of every object.
+   * Base name of every object: a DNS-1123 label of at most 52 characters.
    *
    * @default "cdk8s-shm-webhook"
    */
@@ -96,18 +109,95 @@ export interface SharedMemoryWebhookProps {
 
   /**
    * An image whose entrypoint is the webhook server (see `Dockerfile.webhook`); it is run with the
-   * server's flags as arguments.
+   * server's flags as arguments. Pin it by digest (`registry/name:tag@sha256:<64 hex digits>`)
+   * to run exactly the image you reviewed.
    *
    * @default - the pinned official Node.js image runs the server bundled in this package, from a ConfigMap
    */
   readonly image?: string;
 
   /**
-   * The Node.js image that runs the bundled server when `image` is not given.
+   * The Node.js image that runs the bundled server when `image` is not given; a digest
+   * (`docker.io/library/node:24.19.0-alpine3.24@sha256:<64 hex digits>`) pins it.
    *
-   * @default "docker.io/library/node:22.12.0-alpine3.21"
+   * @default "docker.io/library/node:24.19.0-alpine3.24"
    */
   readonly nodeImage?: string;
+
+  /**
+   * The HTTPS port the server listens on in its pods (the Service always offers 443).
+   *
+   * @default 8443
+   */
+  readonly port?: number;
+
+  /**
+   * A plain-HTTP port that serves only `GET /metrics`, so that scraping can be allowed apart from
+   * the admission port (see `networkPolicy`). `/metrics` stays on the HTTPS port too.
+   *
+   * @default 9090
+   */
+  readonly metricsPort?: number;
+
+  /**
+   * Node labels the server pods require, besides `kubernetes.io/os: linux` (the Node.js image is
+   * Linux-only), which is always there.
+   *
+   * @default - only { "kubernetes.io/os": "linux" }
+   */
+  readonly nodeSelector?: { [key: string]: string };
+
+  /**
+   * Taints the server pods tolerate.
+   *
+   * @default - none
+   */
+  readonly tolerations?: Toleration[];
+
+  /**
+   * Node and pod affinity of the server pods (the replicas are spread over nodes and zones in any case).
+   *
+   * @default - none
+   */
+  readonly affinity?: Affinity;
+
+  /**
+   * CPU and memory of the server container. Given, it replaces the default entirely.
+   *
+   * @default - requests 50m CPU and 64Mi memory, a 256Mi memory limit
+   */
+  readonly resources?: ContainerResources;
+
+  /**
+   * More labels on every object and on the server pods (never in selectors).
+   *
+   * @default - none
+   */
+  readonly labels?: { [key: string]: string };
+
+  /**
+   * More annotations on the server pods.
+   *
+   * @default - none
+   */
+  readonly podAnnotations?: { [key: string]: string };
+
+  /**
+   * A NetworkPolicy for the server pods.
+   *
+   * @default WebhookNetworkPolicy.none()
+   */
+  readonly networkPolicy?: WebhookNetworkPolicy;
+
+  /**
+   * Whether to ship the ValidatingAdmissionPolicies (Kubernetes 1.30+) that limit the webhook's
+   * ServiceAccount to changing `caBundle` in its own MutatingWebhookConfiguration, and that let
+   * only those who may update that configuration create or change the server code ConfigMap.
+   * Set false only on clusters older than 1.30.
+   *
+   * @default true
+   */
+  readonly admissionPolicies?: boolean;
 
   /**
    * Where the serving certificate comes from.
@@ -189,20 +279,31 @@ export interface SharedMemoryWebhookProps {
   readonly sizeUnboundedShm?: boolean;
 
   /**
-   * Priority class of the server pods.
+   * Priority class of the server pods. With a `system-` class outside `kube-system`, a
+   * ResourceQuota for that class is created in the namespace: some clusters (GKE among them)
+   * admit pods of those classes only where such a quota exists.
    *
    * @default "system-cluster-critical"
    */
   readonly priorityClassName?: string;
 }
 
-/** Where the bundled server is, relative to this file both in src/ (tests) and in lib/ (the package). */
-const BUNDLE_PATH = path.join(__dirname, '..', 'lib', 'bundle', 'webhook.js');
-const BUNDLE_MOUNT = '/opt/cdk8s-shm';
 const TLS_MOUNT = path.posix.dirname(DEFAULT_TLS_CERT);
-const DEFAULT_NODE_IMAGE = 'docker.io/library/node:22.12.0-alpine3.21';
 /** The `node` user of the official image. */
 const NODE_UID = 1000;
+const DEFAULT_PRIORITY_CLASS = 'system-cluster-critical';
+/** What Gatekeeper ships for its own critical pods: far above the replicas and a rollout's surge. */
+const CRITICAL_POD_QUOTA = 100;
+const PROBE_PERIOD_SECONDS = 5;
+/**
+ * Liveness must not restart a server that is still starting: self-managed TLS retries for up to
+ * SELF_MANAGED_BOOTSTRAP_TIMEOUT_MS before it listens. The startup probe allows that and 30 s more.
+ */
+const STARTUP_FAILURE_THRESHOLD = Math.ceil((SELF_MANAGED_BOOTSTRAP_TIMEOUT_MS / 1000 + 30) / PROBE_PERIOD_SECONDS);
+/** Ports a NetworkPolicy lets the server reach the API server on unless told otherwise. */
+const DEFAULT_API_SERVER_PORTS = [443, 6443];
+/** The labels every object gets; extra labels may not replace them. */
+const OWN_LABELS = ['app.kubernetes.io/name', 'app.kubernetes.io/instance'];
 
 /**
  * The cdk8s-shm mutating admission webhook: every pod the API server admits gets a right-sized
@@ -220,42 +321,78 @@ export class SharedMemoryWebhook extends Construct {
   /** Name of the Service, Deployment and MutatingWebhookConfiguration. */
   public readonly name: string;
 
+  private readonly extraLabels: Record<string, string>;
+
   constructor(scope: Construct, id: string, props: SharedMemoryWebhookProps = {}) {
     super(scope, id);
+    props = props ?? {};
     this.namespace = props.namespace ?? 'cdk8s-shm';
     this.name = props.name ?? 'cdk8s-shm-webhook';
     const tls = props.tls ?? WebhookTls.selfManaged();
     const replicas = props.replicas ?? 2;
     const timeout = props.timeout ?? Duration.seconds(5);
+    const port = props.port ?? DEFAULT_PORT;
+    const metricsPort = props.metricsPort ?? DEFAULT_METRICS_PORT;
+    const priorityClassName = props.priorityClassName ?? DEFAULT_PRIORITY_CLASS;
+    const createNamespace = props.createNamespace ?? true;
     const subject = `SharedMemoryWebhook '${id}'`;
 
+    // Every prop is checked here, so that no message quotes a server flag the user never wrote.
+    if (!isDns1123Label(this.name) || this.name.length > 52) {
+      throw new Error(`'name' (${JSON.stringify(this.name)}) of ${subject} must be a DNS-1123 label of at most 52 characters (lower-case letters, digits, '-')`);
+    }
+    if (!isDns1123Label(this.namespace)) {
+      throw new Error(`'namespace' (${JSON.stringify(this.namespace)}) of ${subject} must be a DNS-1123 label (lower-case letters, digits, '-')`);
+    }
+    if (createNamespace) checkCreatedNamespace(this.namespace, 'namespace', 'createNamespace', subject);
     if (!Number.isInteger(replicas) || replicas < 1) throw new Error(`'replicas' (${replicas}) of ${subject} must be a whole number of at least 1`);
     const timeoutSeconds = timeout.toSeconds();
     if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > 30) {
       throw new Error(`'timeout' (${timeoutSeconds}s) of ${subject} must be a whole number of seconds from 1 to 30 (the API server's range)`);
     }
-    if (tls._mode === 'provided' && !tls._provided!.caBundle.includes('-----BEGIN CERTIFICATE-----')) {
-      throw new Error(`'caBundle' of ${subject} must be a PEM certificate (-----BEGIN CERTIFICATE-----)`);
+    for (const [prop, value] of [['port', port], ['metricsPort', metricsPort]] as const) {
+      if (!Number.isInteger(value) || value < 1 || value > 65535) throw new Error(`'${prop}' (${value}) of ${subject} must be a port from 1 to 65535`);
     }
+    if (port === metricsPort) throw new Error(`'port' and 'metricsPort' of ${subject} are both ${port}: give the metrics port another number`);
+    if (props.image !== undefined) checkImageReference(props.image, 'image', subject);
+    if (props.nodeImage !== undefined) checkImageReference(props.nodeImage, 'nodeImage', subject);
+    if (typeof priorityClassName !== 'string' || (priorityClassName !== '' && !isDns1123Label(priorityClassName.replace(/\./g, '-')))) {
+      throw new Error(`'priorityClassName' (${JSON.stringify(priorityClassName)}) of ${subject} must be the name of a PriorityClass`);
+    }
+    this.extraLabels = { ...props.labels };
+    for (const [key, value] of Object.entries(this.extraLabels)) {
+      checkLabel(key, value, subject, "'labels'");
+      if (OWN_LABELS.includes(key)) throw new Error(`'labels' of ${subject} may not set ${key}: the webhook's selectors use it`);
+    }
+    const podAnnotations = { ...props.podAnnotations };
+    for (const key of Object.keys(podAnnotations)) {
+      if (key === INJECT_ANNOTATION || key === CHECKSUM_ANNOTATION) throw new Error(`'podAnnotations' of ${subject} may not set ${key}: the webhook sets it`);
+    }
+
+    for (const [key, value] of Object.entries(props.nodeSelector ?? {})) checkLabel(key, value, subject, "'nodeSelector'");
+    const tolerations = props.tolerations === undefined ? undefined : renderTolerations(props.tolerations, 'tolerations', subject);
+    const affinity = props.affinity === undefined ? undefined : renderAffinity(props.affinity, 'affinity', subject);
+    const resources = props.resources === undefined ? DEFAULT_RESOURCES : renderResources(props.resources, 'resources', subject);
 
     const policy: PolicyInput = {
       ratio: props.ratio,
-      minimum: props.minimum?.asString(),
-      maximum: props.maximum?.asString(),
+      minimum: optionalSizeQuantity(props.minimum),
+      maximum: optionalSizeQuantity(props.maximum),
       selection: props.podSelection,
       withoutLimit: props.podsWithoutLimit?._mode,
-      fixedSize: props.podsWithoutLimit?._size?.asString(),
+      fixedSize: optionalSizeQuantity(props.podsWithoutLimit?._size),
       sizeUnboundedShm: props.sizeUnboundedShm,
     };
     try {
       resolvePolicy(policy);
     } catch (error) {
-      throw new Error(`${(error as Error).message} in ${subject}`);
+      throw new Error(`${propNames((error as Error).message)} in ${subject}`);
     }
 
     const names = this.names();
     const argsInput: WebhookArgsInput = {
-      port: DEFAULT_PORT,
+      port,
+      metricsPort,
       ratio: props.ratio,
       minimum: policy.minimum as string | undefined,
       maximum: policy.maximum as string | undefined,
@@ -272,19 +409,27 @@ export class SharedMemoryWebhook extends Construct {
         }
         : { tlsMode: 'files' as const }),
     };
-    const args = webhookArgs(argsInput);
+    let args: string[];
+    try {
+      args = webhookArgs(argsInput);
+    } catch (error) {
+      // Only a bug of ours gets here (every prop was checked above); say what it was about.
+      throw new Error(`${subject}: the server would refuse its arguments (${(error as Error).message})`);
+    }
 
-    if (props.createNamespace ?? true) this.addNamespace();
+    if (createNamespace) this.addNamespace();
     this.addServiceAccount(tls._mode === 'self-managed');
     if (tls._mode === 'self-managed') this.addSelfManagedTls(names.tlsSecret);
     if (tls._mode === 'cert-manager') this.addCertManagerTls(names, tls);
+    const quota = priorityClassQuota(this.name, this.namespace, priorityClassName, CRITICAL_POD_QUOTA, this.labels());
+    if (quota) new ApiObject(this, 'priority-class-quota', quota);
 
-    const bundle = props.image ? undefined : readBundle();
+    const bundle = props.image ? undefined : readBundledProgram('webhook.js', 'webhook server', "pass 'image'");
     if (bundle) {
       new ApiObject(this, 'bundle', {
         apiVersion: 'v1',
         kind: 'ConfigMap',
-        metadata: { name: names.bundle, namespace: this.namespace, labels: this.labels() },
+        metadata: this.metadata(names.bundle),
         data: { 'webhook.js': bundle },
       });
     }
@@ -292,22 +437,37 @@ export class SharedMemoryWebhook extends Construct {
     this.addDeployment({
       replicas,
       args,
+      port,
+      metricsPort,
       image: props.image ?? props.nodeImage ?? DEFAULT_NODE_IMAGE,
       bundle,
       bundleConfigMap: names.bundle,
       tlsSecret: tlsSecretToMount,
-      priorityClassName: props.priorityClassName ?? 'system-cluster-critical',
+      priorityClassName,
+      nodeSelector: { 'kubernetes.io/os': 'linux', ...props.nodeSelector },
+      tolerations,
+      affinity,
+      resources,
+      podAnnotations,
     });
     this.addService();
     this.addPodDisruptionBudget(replicas);
+    const networkPolicy = (props.networkPolicy ?? WebhookNetworkPolicy.none())._options;
+    if (networkPolicy) this.addNetworkPolicy(networkPolicy, port, metricsPort, tls._mode === 'self-managed', subject);
+    const excluded = ['kube-system', this.namespace, ...(tls._mode === 'cert-manager' ? [tls._certManager?.namespace ?? 'cert-manager'] : []), ...(props.excludedNamespaces ?? [])];
     this.addWebhookConfiguration({
       tls,
       timeoutSeconds,
       failurePolicy: props.failurePolicy ?? WebhookFailurePolicy.IGNORE,
       namespaceSelection: props.namespaceSelection ?? NamespaceSelection.ALL,
-      excluded: [...new Set(['kube-system', this.namespace, ...(props.excludedNamespaces ?? [])])],
+      excluded: [...new Set(excluded)],
       certificate: names.certificate,
     });
+    if (props.admissionPolicies ?? true) {
+      const policyNames: AdmissionPolicyNames = { name: this.name, namespace: this.namespace, labels: this.labels() };
+      if (tls._mode === 'self-managed') this.addPolicy('ca-bundle-only', caBundleOnlyPolicy(policyNames));
+      if (bundle) this.addPolicy('server-code', serverCodePolicy({ ...policyNames, bundleConfigMap: names.bundle }));
+    }
   }
 
   private names() {
@@ -316,15 +476,66 @@ export class SharedMemoryWebhook extends Construct {
       bundle: `${this.name}-server`,
       certificate: this.name,
       issuer: `${this.name}-selfsigned`,
+      caCertificate: `${this.name}-ca`,
+      caIssuer: `${this.name}-ca`,
     };
   }
 
-  private labels(): Record<string, string> {
+  /** What selects the server pods. */
+  private selector(): Record<string, string> {
     return { 'app.kubernetes.io/name': 'cdk8s-shm-webhook', 'app.kubernetes.io/instance': this.name };
+  }
+
+  /** The labels of every object: the selector's and the user's. */
+  private labels(): Record<string, string> {
+    return { ...this.selector(), ...this.extraLabels };
   }
 
   private metadata(name: string, namespaced = true) {
     return { name, ...(namespaced ? { namespace: this.namespace } : {}), labels: this.labels() };
+  }
+
+  private addPolicy(id: string, objects: PolicyAndBinding): void {
+    new ApiObject(this, `${id}-policy`, objects.policy);
+    new ApiObject(this, `${id}-policy-binding`, objects.binding);
+  }
+
+  private addNetworkPolicy(
+    options: WebhookNetworkPolicyOptions, port: number, metricsPort: number, talksToApiServer: boolean, subject: string,
+  ): void {
+    const cidrs = options.apiServerCidrs ?? [];
+    for (const cidr of cidrs) {
+      if (typeof cidr !== 'string' || !/^[0-9a-fA-F:.]+\/\d{1,3}$/.test(cidr)) throw new Error(`'apiServerCidrs' of ${subject} holds ${JSON.stringify(cidr)}, which is not a CIDR such as 10.0.0.0/16`);
+    }
+    const apiServerPorts = options.apiServerPorts ?? DEFAULT_API_SERVER_PORTS;
+    for (const p of apiServerPorts) {
+      if (!Number.isInteger(p) || p < 1 || p > 65535) throw new Error(`'apiServerPorts' of ${subject} holds ${p}, which is not a port from 1 to 65535`);
+    }
+    const metricsNamespaces = options.metricsNamespaces ?? [];
+    for (const namespace of metricsNamespaces) {
+      if (!isDns1123Label(namespace)) throw new Error(`'metricsNamespaces' of ${subject} holds ${JSON.stringify(namespace)}, which is not a namespace name`);
+    }
+    const from = cidrs.length > 0 ? { from: cidrs.map(cidr => ({ ipBlock: { cidr } })) } : {};
+    const ingress: unknown[] = [{ ...from, ports: [{ port, protocol: 'TCP' }] }];
+    if (metricsNamespaces.length > 0) {
+      ingress.push({
+        from: [{ namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: metricsNamespaces }] } }],
+        ports: [{ port: metricsPort, protocol: 'TCP' }],
+      });
+    }
+    const to = cidrs.length > 0 ? { to: cidrs.map(cidr => ({ ipBlock: { cidr } })) } : {};
+    new ApiObject(this, 'network-policy', {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: this.metadata(this.name),
+      spec: {
+        podSelector: { matchLabels: this.selector() },
+        policyTypes: ['Ingress', 'Egress'],
+        ingress,
+        // Only self-managed TLS talks to anyone: the API server, by address (no DNS).
+        egress: talksToApiServer ? [{ ...to, ports: apiServerPorts.map(p => ({ port: p, protocol: 'TCP' })) }] : [],
+      },
+    });
   }
 
   private addNamespace(): void {
@@ -398,15 +609,42 @@ export class SharedMemoryWebhook extends Construct {
     });
   }
 
+  /**
+   * cert-manager issues the serving certificate from a CA of our own (or from the user's issuer),
+   * as cert-manager documents for webhooks: a self-signed Issuer makes the CA Certificate, a CA
+   * Issuer signs the serving one. `caBundle` is the CA, which outlives many serving certificates,
+   * so a rotation of the serving certificate never changes `caBundle` at the same moment. The CA
+   * keeps its key when it renews, so certificates it signed before stay trusted.
+   */
   private addCertManagerTls(names: ReturnType<SharedMemoryWebhook['names']>, tls: WebhookTls): void {
     const options = tls._certManager ?? {};
-    let issuerRef = { name: options.issuerName ?? names.issuer, kind: options.issuerKind ?? 'Issuer' };
+    let issuerRef = { name: options.issuerName ?? names.caIssuer, kind: options.issuerKind ?? 'Issuer' };
     if (!options.issuerName) {
       new ApiObject(this, 'issuer', {
         apiVersion: 'cert-manager.io/v1',
         kind: 'Issuer',
         metadata: this.metadata(names.issuer),
         spec: { selfSigned: {} },
+      });
+      new ApiObject(this, 'ca-certificate', {
+        apiVersion: 'cert-manager.io/v1',
+        kind: 'Certificate',
+        metadata: this.metadata(names.caCertificate),
+        spec: {
+          isCA: true,
+          commonName: names.caCertificate,
+          secretName: names.caCertificate,
+          issuerRef: { name: names.issuer, kind: 'Issuer' },
+          privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Never' },
+          duration: '87600h',
+          renewBefore: '720h',
+        },
+      });
+      new ApiObject(this, 'ca-issuer', {
+        apiVersion: 'cert-manager.io/v1',
+        kind: 'Issuer',
+        metadata: this.metadata(names.caIssuer),
+        spec: { ca: { secretName: names.caCertificate } },
       });
     }
     new ApiObject(this, 'certificate', {
@@ -425,7 +663,7 @@ export class SharedMemoryWebhook extends Construct {
   }
 
   private addDeployment(spec: DeploymentSpec): void {
-    const selector = this.labels();
+    const selector = this.selector();
     const volumes: unknown[] = [];
     const mounts: unknown[] = [];
     let command: string[] | undefined;
@@ -438,11 +676,20 @@ export class SharedMemoryWebhook extends Construct {
       volumes.push({ name: 'tls', secret: { secretName: spec.tlsSecret } });
       mounts.push({ name: 'tls', mountPath: TLS_MOUNT, readOnly: true });
     }
-    const probe = (probePath: string, period: number) => ({
+    const probe = (probePath: string, period: number, failureThreshold = 3) => ({
       httpGet: { path: probePath, port: 'https', scheme: 'HTTPS' },
       periodSeconds: period,
       timeoutSeconds: 2,
-      failureThreshold: 3,
+      failureThreshold,
+    });
+    const spread = (topologyKey: string, whenUnsatisfiable: string, extra: Record<string, unknown> = {}) => ({
+      maxSkew: 1,
+      topologyKey,
+      whenUnsatisfiable,
+      labelSelector: { matchLabels: selector },
+      // Spread each revision on its own: during a rollout the old pods must not count.
+      matchLabelKeys: ['pod-template-hash'],
+      ...extra,
     });
     new ApiObject(this, 'deployment', {
       apiVersion: 'apps/v1',
@@ -454,10 +701,11 @@ export class SharedMemoryWebhook extends Construct {
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
         template: {
           metadata: {
-            labels: selector,
+            labels: this.labels(),
             annotations: {
+              ...spec.podAnnotations,
               // A new server bundle must roll the pods; the ConfigMap alone would not.
-              ...(spec.bundle !== undefined ? { 'cdk8s-shm.io/server-checksum': sha256(spec.bundle) } : {}),
+              ...(spec.bundle !== undefined ? { [CHECKSUM_ANNOTATION]: sha256(spec.bundle) } : {}),
               // The webhook must never inject into itself (its namespace is excluded too).
               [INJECT_ANNOTATION]: 'false',
             },
@@ -465,18 +713,22 @@ export class SharedMemoryWebhook extends Construct {
           spec: {
             serviceAccountName: this.name,
             priorityClassName: spec.priorityClassName,
+            nodeSelector: spec.nodeSelector,
+            ...(spec.tolerations && spec.tolerations.length > 0 ? { tolerations: spec.tolerations } : {}),
+            ...(spec.affinity ? { affinity: spec.affinity } : {}),
             securityContext: {
               runAsNonRoot: true,
               runAsUser: NODE_UID,
               runAsGroup: NODE_UID,
               seccompProfile: { type: 'RuntimeDefault' },
             },
-            topologySpreadConstraints: [{
-              maxSkew: 1,
-              topologyKey: 'kubernetes.io/hostname',
-              whenUnsatisfiable: 'ScheduleAnyway',
-              labelSelector: { matchLabels: selector },
-            }],
+            topologySpreadConstraints: [
+              // Two replicas never share a node while another schedulable node could take one;
+              // nodes whose taints the pods do not tolerate are not counted.
+              spread('kubernetes.io/hostname', 'DoNotSchedule', { nodeTaintsPolicy: 'Honor' }),
+              // Zones where there are any; a cluster without zone labels schedules anyway.
+              spread('topology.kubernetes.io/zone', 'ScheduleAnyway'),
+            ],
             // Longer than the server's drain, so in-flight reviews finish before SIGKILL.
             terminationGracePeriodSeconds: 30,
             containers: [{
@@ -484,18 +736,18 @@ export class SharedMemoryWebhook extends Construct {
               image: spec.image,
               ...(command ? { command } : {}),
               args: spec.args,
-              ports: [{ name: 'https', containerPort: DEFAULT_PORT, protocol: 'TCP' }],
-              readinessProbe: probe('/readyz', 5),
+              ports: [
+                { name: 'https', containerPort: spec.port, protocol: 'TCP' },
+                { name: 'metrics', containerPort: spec.metricsPort, protocol: 'TCP' },
+              ],
+              // Self-managed TLS may retry for two minutes before the server listens.
+              startupProbe: probe('/healthz', PROBE_PERIOD_SECONDS, STARTUP_FAILURE_THRESHOLD),
+              readinessProbe: probe('/readyz', PROBE_PERIOD_SECONDS),
               // Endpoint removal takes a moment to reach every API server; keep serving meanwhile,
               // then SIGTERM makes the server drain what is in flight.
               lifecycle: { preStop: { exec: { command: ['sleep', '5'] } } },
               livenessProbe: probe('/healthz', 10),
-              resources: {
-                requests: { cpu: '50m', memory: '64Mi' },
-                // Normal traffic needs far less, but a burst of hostile bodies at the body limit pinned
-                // up to 180 MiB in the fuzz runs (test/reliability): the limit must not kill the server then.
-                limits: { memory: '256Mi' },
-              },
+              resources: spec.resources,
               env: [{ name: 'NODE_OPTIONS', value: WEBHOOK_NODE_FLAGS.join(' ') }],
               securityContext: {
                 allowPrivilegeEscalation: false,
@@ -518,7 +770,7 @@ export class SharedMemoryWebhook extends Construct {
       kind: 'Service',
       metadata: this.metadata(this.name),
       spec: {
-        selector: this.labels(),
+        selector: this.selector(),
         ports: [{ name: 'https', port: 443, targetPort: 'https', protocol: 'TCP' }],
       },
     });
@@ -532,7 +784,9 @@ export class SharedMemoryWebhook extends Construct {
       spec: {
         // With one replica a drain must still be possible; with more, keep one serving.
         ...(replicas > 1 ? { minAvailable: 1 } : { maxUnavailable: 1 }),
-        selector: { matchLabels: this.labels() },
+        selector: { matchLabels: this.selector() },
+        // A crash-looping replica must not block node drains: it serves nothing anyway.
+        unhealthyPodEvictionPolicy: 'AlwaysAllow',
       },
     });
   }
@@ -558,7 +812,7 @@ export class SharedMemoryWebhook extends Construct {
         admissionReviewVersions: ['v1'],
         clientConfig: {
           service: { name: this.name, namespace: this.namespace, path: '/mutate', port: 443 },
-          ...(spec.tls._mode === 'provided' ? { caBundle: Buffer.from(spec.tls._provided!.caBundle).toString('base64') } : {}),
+          ...(spec.tls._mode === 'provided' ? { caBundle: spec.tls._caBundleBase64 } : {}),
         },
         rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }],
         namespaceSelector,
@@ -576,11 +830,35 @@ export class SharedMemoryWebhook extends Construct {
 interface DeploymentSpec {
   readonly replicas: number;
   readonly args: string[];
+  readonly port: number;
+  readonly metricsPort: number;
   readonly image: string;
   readonly bundle?: string;
   readonly bundleConfigMap: string;
   readonly tlsSecret?: string;
   readonly priorityClassName: string;
+  readonly nodeSelector: Record<string, string>;
+  readonly tolerations?: unknown[];
+  readonly affinity?: unknown;
+  readonly resources: unknown;
+  readonly podAnnotations: Record<string, string>;
+}
+
+const CHECKSUM_ANNOTATION = 'cdk8s-shm.io/server-checksum';
+
+/**
+ * Normal traffic needs far less, but a burst of hostile bodies at the body limit pinned up to
+ * 180 MiB in the fuzz runs, and 1,000 open connections (the server's cap) take about 40 MiB more
+ * (test/reliability): the limit must not kill the server then.
+ */
+const DEFAULT_RESOURCES = { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } };
+
+/** The core names settings as PolicyInput does; the construct's props for them differ in two places. */
+function propNames(message: string): string {
+  return message
+    .replace(/'selection'/g, "'podSelection'")
+    .replace(/'fixedSize'/g, "'podsWithoutLimit' (PodsWithoutLimit.fixedSize())")
+    .replace(/'withoutLimit'/g, "'podsWithoutLimit'");
 }
 
 interface WebhookConfigurationSpec {
@@ -592,13 +870,3 @@ interface WebhookConfigurationSpec {
   readonly certificate: string;
 }
 
-function readBundle(): string {
-  if (!fs.existsSync(BUNDLE_PATH)) {
-    throw new Error(`the webhook server bundle is missing at ${BUNDLE_PATH}: run 'npx projen compile' (or pass 'image')`);
-  }
-  return fs.readFileSync(BUNDLE_PATH, 'utf8');
-}
-
-function sha256(text: string): string {
-  return crypto.createHash('sha256').update(text).digest('hex');
-}

@@ -2,7 +2,7 @@
  * Synth-time checks of the node agent's paths and labels; each throws a message naming the prop
  * and the fix.
  */
-import { SHM_MOUNT_PATH } from '../core';
+import { SHM_MOUNT_PATH, isCsiDriverName } from '../core';
 import { SharedMemoryDomain } from '../shared-memory-domain';
 
 const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
@@ -37,12 +37,21 @@ export function checkHostPath(domain: SharedMemoryDomain, path: string, subject:
   return normalized;
 }
 
-export function checkLabel(key: string, value: string, subject: string): void {
+/** A label key and value as the API server validates them; `what` names them in the message. */
+export function checkLabel(key: string, value: string, subject: string, what = 'node label'): void {
   const [prefix, name] = key.includes('/') ? key.split(/\/(.*)/s) : [undefined, key];
   const validKey = name !== undefined && name.length <= 63 && LABEL_NAME.test(name)
     && (prefix === undefined || (prefix.length <= 253 && LABEL_PREFIX.test(prefix)));
-  if (!validKey) throw new Error(`node label key '${key}' of ${subject} is not a valid label key`);
-  if (value.length > 63 || (value !== '' && !LABEL_NAME.test(value))) {
-    throw new Error(`node label value '${value}' of ${subject} is not a valid label value`);
+  if (!validKey) throw new Error(`${what} key '${key}' of ${subject} is not a valid label key`);
+  if (typeof value !== 'string' || value.length > 63 || (value !== '' && !LABEL_NAME.test(value))) {
+    throw new Error(`${what} value '${value}' of ${subject} is not a valid label value`);
   }
+}
+
+export function checkCsiDriverName(driverName: string, subject: string): string {
+  if (!isCsiDriverName(driverName)) {
+    throw new Error(`the CSI driver name '${driverName}' of ${subject} must be at most 63 characters forming a DNS-1123 subdomain: `
+      + "set 'driverName' in AgentDelivery.csi()");
+  }
+  return driverName;
 }

@@ -9,6 +9,7 @@ import {
   DEFAULT_VOLUME_NAME, JsonObject, JsonPatchOperation, PodLike, SHM_MOUNT_PATH,
   escapePointerToken, isObject, normalizeMountPath, objectAt,
 } from '../core';
+import { DOMAIN_ATTRIBUTE } from '../csi/options';
 
 /** A toleration as Kubernetes writes it. */
 export interface TolerationJson {
@@ -18,6 +19,14 @@ export interface TolerationJson {
   readonly effect: 'NoSchedule';
 }
 
+/**
+ * How the domain reaches the pod: an inline volume of the agent's CSI driver naming the domain, or
+ * (the less safe delivery) a hostPath volume of the domain directory.
+ */
+export type DomainVolume =
+  | { readonly kind: 'csi'; readonly driver: string; readonly domain: string }
+  | { readonly kind: 'hostPath'; readonly path: string };
+
 /** Everything a pod needs to join an agent's shared-memory domain. */
 export interface ShareSpec {
   /** The business workload, for messages (`Deployment 'web'`). */
@@ -25,7 +34,7 @@ export interface ShareSpec {
   /** The agent, for messages (`SharedMemoryAgent 'node-agent'`). */
   readonly agent: string;
   readonly volumeName: string;
-  readonly hostPath: string;
+  readonly volume: DomainVolume;
   readonly mountPath: string;
   readonly systemV: boolean;
   readonly nodeSelector: Readonly<Record<string, string>>;
@@ -34,9 +43,26 @@ export interface ShareSpec {
   readonly containers?: readonly string[];
 }
 
-/** The hostPath volume business pods mount: `Directory`, so a pod waits until the agent created it. */
-export function businessVolume(spec: Pick<ShareSpec, 'volumeName' | 'hostPath'>): JsonObject {
-  return { name: spec.volumeName, hostPath: { path: spec.hostPath, type: 'Directory' } };
+/**
+ * The volume business pods mount. An inline csi volume needs nothing the Pod Security `restricted`
+ * level forbids; a hostPath one is `Directory`, so that a pod waits until the agent created it.
+ */
+export function businessVolume(spec: Pick<ShareSpec, 'volumeName' | 'volume'>): JsonObject {
+  const volume = spec.volume;
+  return volume.kind === 'csi'
+    ? { name: spec.volumeName, csi: { driver: volume.driver, volumeAttributes: { [DOMAIN_ATTRIBUTE]: volume.domain } } }
+    : { name: spec.volumeName, hostPath: { path: volume.path, type: 'Directory' } };
+}
+
+/** Whether a pod's volume is the domain's (from an earlier run, or written by hand). */
+function isDomainVolume(existing: JsonObject, volume: DomainVolume): boolean {
+  if (volume.kind === 'hostPath') return objectAt(existing.hostPath)?.path === volume.path;
+  const csi = objectAt(existing.csi);
+  return csi?.driver === volume.driver && objectAt(csi?.volumeAttributes)?.[DOMAIN_ATTRIBUTE] === volume.domain;
+}
+
+function describeVolume(volume: DomainVolume): string {
+  return volume.kind === 'csi' ? `the CSI volume (driver ${volume.driver}, domain '${volume.domain}')` : `the hostPath ${volume.path}`;
 }
 
 /** The operations that connect a pod template to the agent, or the errors that prevent it. */
@@ -55,8 +81,8 @@ export function planShare(template: PodLike, spec: ShareSpec, basePath: string):
   const volumes = Array.isArray(pod.volumes) ? pod.volumes.filter(isObject) : undefined;
   const existing = volumes?.find(v => v.name === spec.volumeName);
   if (existing) {
-    if (objectAt(existing.hostPath)?.path !== spec.hostPath) {
-      errors.push(`${spec.subject} already has a volume named '${spec.volumeName}' that is not the hostPath ${spec.hostPath} of ${spec.agent}: pass another 'volumeName' to share()`);
+    if (!isDomainVolume(existing, spec.volume)) {
+      errors.push(`${spec.subject} already has a volume named '${spec.volumeName}' that is not ${describeVolume(spec.volume)} of ${spec.agent}: pass another 'volumeName' to share()`);
     }
   } else {
     ops.push(volumes
@@ -64,7 +90,8 @@ export function planShare(template: PodLike, spec: ShareSpec, basePath: string):
       : { op: 'add', path: `${specPath}/volumes`, value: [businessVolume(spec)] });
   }
 
-  // The mounts, with HostToContainer so a tmpfs the agent mounts later still shows through.
+  // The mounts. A hostPath one propagates HostToContainer, so a tmpfs the agent mounts later still
+  // shows through; the CSI plugin publishes the domain before the containers start.
   const all = (['containers', 'initContainers'] as const).flatMap(field =>
     (Array.isArray(pod[field]) ? pod[field] as unknown[] : []).map((c, index) => ({ field, index, c: objectAt(c) ?? {} })));
   const wanted = spec.containers;
@@ -83,7 +110,9 @@ export function planShare(template: PodLike, spec: ShareSpec, basePath: string):
       errors.push(clashMessage(spec, String(c.name), String(atPath.name), volumeByName.get(String(atPath.name))));
       continue;
     }
-    const mount = { name: spec.volumeName, mountPath: spec.mountPath, mountPropagation: 'HostToContainer' };
+    const mount = spec.volume.kind === 'hostPath'
+      ? { name: spec.volumeName, mountPath: spec.mountPath, mountPropagation: 'HostToContainer' }
+      : { name: spec.volumeName, mountPath: spec.mountPath };
     const container = `${specPath}/${field}/${index}`;
     ops.push(mounts
       ? { op: 'add', path: `${container}/volumeMounts/-`, value: mount }

@@ -3,7 +3,7 @@
  * run on its final rendering before any `/dev/shm` sizing. Pure: no cdk8s.
  */
 import { ShareSpec, planShare } from './share-plan';
-import { INJECT_ANNOTATION, SHM_MOUNT_PATH, normalizeMountPath, objectAt, setAnnotationOps, stringAt } from '../core';
+import { INJECT_ANNOTATION, JsonObject, SHM_MOUNT_PATH, normalizeMountPath, objectAt, setAnnotationOps, stringAt } from '../core';
 import { PipelineStage, StageInput, StageOutput } from '../pipeline';
 
 /** What the agent decides for every object it shares with; the stage adds what is the object's own. */
@@ -18,7 +18,13 @@ export class ShareStage implements PipelineStage {
     private readonly spec: AgentShareSpec,
     /** Why the namespace's Pod Security level forbids the pod, if it does. */
     private readonly namespaceProblem: (subject: string, namespace: string) => string | undefined,
+    /** Receives the object as the stage saw it (the agent reads its tenant from it). */
+    private readonly onShared: (object: JsonObject) => void,
   ) {}
+
+  public record(_output: StageOutput, _subject: string, input: StageInput): void {
+    this.onShared(input.object);
+  }
 
   public run(input: StageInput): StageOutput {
     const { location, subject } = input;

@@ -13,3 +13,12 @@ export function isDns1123Label(value: unknown): value is string {
 export function isDns1123Subdomain(value: unknown): value is string {
   return typeof value === 'string' && value.length <= 253 && value.split('.').every(isDns1123Label);
 }
+
+/**
+ * A CSI driver name as the API server accepts it for a CSIDriver object and an inline `csi`
+ * volume (`ValidateCSIDriverName`): at most 63 characters that, lower-cased, form a DNS-1123
+ * subdomain.
+ */
+export function isCsiDriverName(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= 63 && isDns1123Subdomain(value.toLowerCase());
+}

@@ -5,8 +5,8 @@
  * Exit codes: 0 after a clean shutdown or --help, 2 for bad flags, 1 when the server cannot start
  * or stop cleanly.
  */
-import { createLogger } from './log';
 import { parseWebhookArgs, webhookUsage } from './options';
+import { runUntilSignal } from './program';
 import { startWebhookServer } from './server';
 
 /**
@@ -14,43 +14,14 @@ import { startWebhookServer } from './server';
  * Sets `process.exitCode`; resolves once the server has drained and stopped.
  * @param argv the arguments after the command, e.g. `['--port', '8443']`
  */
-export async function runWebhook(argv: string[]): Promise<void> {
-  let options;
-  try {
-    options = parseWebhookArgs(argv, process.env);
-  } catch (error) {
-    process.stderr.write(`cdk8s-shm webhook: ${(error as Error).message}\n`);
-    process.exitCode = 2;
-    return;
-  }
-  if (options.help) {
-    process.stdout.write(webhookUsage());
-    process.exitCode = 0;
-    return;
-  }
-
-  const log = createLogger(options.logLevel);
-  let server;
-  try {
-    server = await startWebhookServer({ ...options, logger: log });
-  } catch (error) {
-    log.error('cannot start', { error });
-    process.exitCode = 1;
-    return;
-  }
-
-  const signal = await new Promise<NodeJS.Signals>(resolve => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
+export function runWebhook(argv: string[]): Promise<void> {
+  return runUntilSignal({
+    name: 'cdk8s-shm webhook',
+    parse: () => parseWebhookArgs(argv, process.env),
+    usage: webhookUsage,
+    start: (options, logger) => startWebhookServer({ ...options, logger }),
+    stopping: 'shutting down',
   });
-  log.info('shutting down', { signal });
-  try {
-    await server.close();
-    process.exitCode = 0;
-  } catch (error) {
-    log.error('shutdown failed', { error });
-    process.exitCode = 1;
-  }
 }
 
 /**

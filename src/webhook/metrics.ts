@@ -101,15 +101,30 @@ export class WebhookMetrics {
     'Certificate changes that could not be loaded (the previous certificate stays in use).');
   readonly certificateNotAfter = new Gauge('cdk8s_shm_certificate_not_after_seconds', 'Expiry of the serving certificate in use, as a Unix time.');
   readonly inFlight = new Gauge('cdk8s_shm_admission_in_flight', 'Admission requests being answered now.');
+  readonly connectionsRefused = new Counter('cdk8s_shm_connections_refused_total',
+    'Connections closed at accept, by the limit they were over (total, or per client address).');
+  readonly tlsHandshakeFailures = new Counter('cdk8s_shm_tls_handshake_failures_total', 'TLS handshakes that failed or timed out.');
+  readonly openConnections = new Gauge('cdk8s_shm_open_connections', 'Connections open now, with a request or not.');
+  /** Read at each scrape: what a memory limit would count, and what of it the JavaScript heap holds. */
+  readonly residentMemory = new Gauge('process_resident_memory_bytes', 'Resident memory size in bytes.');
+  readonly heapUsed = new Gauge('nodejs_heap_size_used_bytes', 'JavaScript heap in use, in bytes.');
+  readonly externalMemory = new Gauge('nodejs_external_memory_bytes', 'Memory of C++ objects bound to JavaScript (buffers, TLS), in bytes.');
 
   constructor() {
     this.inFlight.set(0);
+    this.openConnections.set(0);
     this.certificateReloads.inc({}, 0);
+    this.tlsHandshakeFailures.inc({}, 0);
   }
 
   render(): string {
+    const memory = process.memoryUsage();
+    this.residentMemory.set(memory.rss);
+    this.heapUsed.set(memory.heapUsed);
+    this.externalMemory.set(memory.external);
     const all: Metric[] = [this.admissionRequests, this.admissionDuration, this.httpErrors, this.certificateReloads,
-      this.certificateReloadFailures, this.certificateNotAfter, this.inFlight];
+      this.certificateReloadFailures, this.certificateNotAfter, this.inFlight, this.connectionsRefused, this.tlsHandshakeFailures,
+      this.openConnections, this.residentMemory, this.heapUsed, this.externalMemory];
     return all.flatMap(metric => metric.render()).join('\n') + '\n';
   }
 }

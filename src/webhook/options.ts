@@ -33,6 +33,8 @@ export interface ServiceName {
 /** Everything the flags decide. */
 export interface WebhookServerOptions {
   readonly port: number;
+  /** Plain-HTTP port for `GET /metrics` alone; 0 for none. */
+  readonly metricsPort: number;
   readonly tlsMode: TlsMode;
   readonly tlsCert: string;
   readonly tlsKey: string;
@@ -45,6 +47,8 @@ export interface WebhookServerOptions {
   /** Validated: `resolvePolicy(policy)` does not throw. */
   readonly policy: PolicyInput;
   readonly maxBodyBytes: number;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerClient: number;
   readonly logLevel: LogLevel;
   /** `--help` was given: print `webhookUsage()` and do nothing else. */
   readonly help?: boolean;
@@ -53,6 +57,7 @@ export interface WebhookServerOptions {
 /** Flag values as a construct holds them; each field renders as the flag of the same name. */
 export interface WebhookArgsInput {
   readonly port?: number;
+  readonly metricsPort?: number;
   readonly tlsMode?: TlsMode;
   readonly tlsCert?: string;
   readonly tlsKey?: string;
@@ -70,6 +75,8 @@ export interface WebhookArgsInput {
   readonly volumeName?: string;
   readonly sizeUnboundedShm?: boolean;
   readonly maxBodyBytes?: number;
+  readonly maxConnections?: number;
+  readonly maxConnectionsPerClient?: number;
   readonly logLevel?: LogLevel;
 }
 
@@ -86,6 +93,10 @@ export interface WebhookFlag {
 }
 
 export const DEFAULT_PORT = 8443;
+/** The port the SharedMemoryWebhook construct serves metrics on (the server alone serves none unless told). */
+export const DEFAULT_METRICS_PORT = 9090;
+/** How long self-managed TLS retries at start before the server gives up (the construct's startup probe covers it). */
+export const SELF_MANAGED_BOOTSTRAP_TIMEOUT_MS = 120_000;
 export const DEFAULT_TLS_CERT = '/etc/cdk8s-shm/tls/tls.crt';
 export const DEFAULT_TLS_KEY = '/etc/cdk8s-shm/tls/tls.key';
 /**
@@ -96,6 +107,14 @@ export const DEFAULT_TLS_KEY = '/etc/cdk8s-shm/tls/tls.key';
  */
 export const DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024;
 export const ENV_PREFIX = 'CDK8S_SHM_';
+/**
+ * Open connections at most. A TLS connection costs the server about 40 KB (1,500 held 56 MiB in
+ * test/reliability/connections.test.ts), so 1,000 stay far inside the container's 256Mi. The API
+ * server opens one connection per concurrent review (HTTP/1.1) and keeps a few idle.
+ */
+export const DEFAULT_MAX_CONNECTIONS = 1_000;
+/** Connections from one address at most: one pod cannot take all the slots of the API servers. */
+export const DEFAULT_MAX_CONNECTIONS_PER_CLIENT = 500;
 
 /**
  * The Node.js flags the server is deployed with (NODE_OPTIONS). The old-space cap keeps the heap
@@ -113,6 +132,7 @@ function flag(name: string, key: keyof WebhookArgsInput, value: string, descript
 /** Every flag of `cdk8s-shm webhook`, in the order the usage text and `webhookArgs` list them. */
 export const WEBHOOK_FLAGS: readonly WebhookFlag[] = [
   flag('port', 'port', 'PORT', 'HTTPS port to listen on', String(DEFAULT_PORT)),
+  flag('metrics-port', 'metricsPort', 'PORT', 'plain-HTTP port that serves only GET /metrics; 0 for none (/metrics is on the HTTPS port too)', '0'),
   flag('tls-mode', 'tlsMode', TLS_MODES.join('|'), 'files: serve --tls-cert/--tls-key and reload them when they change; self-managed: create, store and rotate the certificates in --tls-secret', 'files'),
   flag('tls-cert', 'tlsCert', 'FILE', 'serving certificate (PEM) in files mode', DEFAULT_TLS_CERT),
   flag('tls-key', 'tlsKey', 'FILE', 'private key (PEM) in files mode', DEFAULT_TLS_KEY),
@@ -128,6 +148,8 @@ export const WEBHOOK_FLAGS: readonly WebhookFlag[] = [
   flag('volume-name', 'volumeName', 'NAME', 'name of the injected volume', 'dshm'),
   flag('size-unbounded-shm', 'sizeUnboundedShm', 'true|false', "size a pod's own memory-backed /dev/shm without sizeLimit by the same rule, instead of leaving it alone", 'false'),
   flag('max-body-bytes', 'maxBodyBytes', 'BYTES', 'largest request body accepted', String(DEFAULT_MAX_BODY_BYTES)),
+  flag('max-connections', 'maxConnections', 'N', 'open connections at most; more are closed at accept', String(DEFAULT_MAX_CONNECTIONS)),
+  flag('max-connections-per-client', 'maxConnectionsPerClient', 'N', 'open connections from one client address at most', String(DEFAULT_MAX_CONNECTIONS_PER_CLIENT)),
   flag('log-level', 'logLevel', LOG_LEVELS.join('|'), 'least severe level written (JSON lines on stdout)', 'info'),
 ];
 
@@ -157,24 +179,8 @@ export function webhookUsage(): string {
 export function parseWebhookArgs(argv: readonly string[], env: Record<string, string | undefined>): WebhookServerOptions {
   const byName = new Map(WEBHOOK_FLAGS.map(f => [f.flag, f]));
   const given = new Map<keyof WebhookArgsInput, { value: string; source: string }>();
-  let help = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--help' || arg === '-h') {
-      help = true;
-      continue;
-    }
-    const match = /^--([a-z-]+)(?:=(.*))?$/s.exec(arg);
-    if (!match) throw new Error(`unexpected argument '${arg}': flags look like --port 8443 (see --help)`);
-    const f = byName.get(match[1]);
-    if (!f) throw new Error(`unknown flag --${match[1]} (see --help)`);
-    let value = match[2];
-    if (value === undefined) {
-      value = argv[++i];
-      if (value === undefined) throw new Error(`flag --${f.flag} needs a value: --${f.flag} ${f.value}`);
-    }
-    given.set(f.key, { value, source: `--${f.flag}` });
-  }
+  const { pairs, help } = splitFlags(argv, new Map(WEBHOOK_FLAGS.map(f => [f.flag, f.value])), '--port 8443');
+  for (const [name, value] of pairs) given.set(byName.get(name)!.key, { value, source: `--${name}` });
   for (const f of WEBHOOK_FLAGS) {
     const value = env[f.env];
     // An empty variable is how a Deployment template says "not set".
@@ -199,6 +205,8 @@ export function parseWebhookArgs(argv: readonly string[], env: Record<string, st
     return Number(value);
   };
   const port = integer('port', DEFAULT_PORT, 0, 65535);
+  const metricsPort = integer('metricsPort', 0, 0, 65535);
+  if (metricsPort !== 0 && metricsPort === port) throw new Error(`${where('metricsPort')} (${metricsPort}) must differ from ${where('port')}`);
   const tlsMode = oneOf('tlsMode', TLS_MODES, 'files');
   const tlsSecretText = text('tlsSecret');
   let tlsSecret: NamespacedName | undefined;
@@ -229,9 +237,15 @@ export function parseWebhookArgs(argv: readonly string[], env: Record<string, st
   }
 
   const policy = readPolicyFlags(WEBHOOK_FLAGS, key => text(key), key => where(key));
+  const maxConnections = integer('maxConnections', DEFAULT_MAX_CONNECTIONS, 1, 1_000_000);
+  const maxConnectionsPerClient = integer('maxConnectionsPerClient', Math.min(DEFAULT_MAX_CONNECTIONS_PER_CLIENT, maxConnections), 1, 1_000_000);
+  if (maxConnectionsPerClient > maxConnections) {
+    throw new Error(`${where('maxConnectionsPerClient')} (${maxConnectionsPerClient}) must not exceed ${where('maxConnections')} (${maxConnections})`);
+  }
 
   return {
     port,
+    metricsPort,
     tlsMode,
     tlsCert: text('tlsCert') ?? DEFAULT_TLS_CERT,
     tlsKey: text('tlsKey') ?? DEFAULT_TLS_KEY,
@@ -240,8 +254,42 @@ export function parseWebhookArgs(argv: readonly string[], env: Record<string, st
     service,
     policy,
     maxBodyBytes: integer('maxBodyBytes', DEFAULT_MAX_BODY_BYTES, 1024, 64 * 1024 * 1024),
+    maxConnections,
+    maxConnectionsPerClient,
     logLevel: oneOf('logLevel', LOG_LEVELS, 'info'),
   };
+}
+
+/**
+ * Splits `--flag value` and `--flag=value` arguments into (flag, value) pairs, in order, and notes
+ * `--help` (or `-h`). Shared by the programs that run in a cluster (this server, the CSI plugin).
+ * @param known each flag's name and the placeholder of its value, for messages
+ * @param example a flag with a value, for the message about a stray argument
+ * @throws Error for a stray argument, an unknown flag or a missing value
+ */
+export function splitFlags(
+  argv: readonly string[], known: ReadonlyMap<string, string>, example: string,
+): { pairs: [string, string][]; help: boolean } {
+  const pairs: [string, string][] = [];
+  let help = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--help' || arg === '-h') {
+      help = true;
+      continue;
+    }
+    const match = /^--([a-z-]+)(?:=(.*))?$/s.exec(arg);
+    if (!match) throw new Error(`unexpected argument '${arg}': flags look like ${example} (see --help)`);
+    const name = match[1];
+    if (!known.has(name)) throw new Error(`unknown flag --${name} (see --help)`);
+    let value = match[2];
+    if (value === undefined) {
+      value = argv[++i];
+      if (value === undefined) throw new Error(`flag --${name} needs a value: --${name} ${known.get(name)}`);
+    }
+    pairs.push([name, value]);
+  }
+  return { pairs, help };
 }
 
 /**
@@ -299,11 +347,14 @@ function isReadError(value: unknown): value is { error: string } {
 function defaults(): WebhookServerOptions {
   return {
     port: DEFAULT_PORT,
+    metricsPort: 0,
     tlsMode: 'files',
     tlsCert: DEFAULT_TLS_CERT,
     tlsKey: DEFAULT_TLS_KEY,
     policy: {},
     maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+    maxConnections: DEFAULT_MAX_CONNECTIONS,
+    maxConnectionsPerClient: DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
     logLevel: 'info',
   };
 }

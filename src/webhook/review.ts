@@ -169,10 +169,17 @@ export function reviewAdmission(body: unknown, policy: Policy): AdmissionReviewR
  * they are counted. Go counts bytes, JavaScript UTF-16 units, people code points; a quantity
  * like "💥" in a message is 1, 2 or 4 of them (test/reliability/regressions/warning-emoji.json),
  * so the limit applies to UTF-8 bytes, the largest count, cut on a code point boundary.
+ *
+ * The API server drops, silently, every warning that is not valid UTF-8 or holds a control
+ * character (Go's unicode.IsControl: C0, DEL and the C1 range U+0080-U+009F, which pod names and
+ * annotations can carry as U+0085 or U+009B), so those become spaces, and a lone surrogate
+ * becomes U+FFFD, as Go's JSON decoder would read it.
  */
 export function formatWarning(message: string): string {
-  // eslint-disable-next-line no-control-regex
-  const text = `${WARNING_PREFIX}${message}`.replace(/[\u0000-\u001f\u007f]+/g, ' ');
+  const text = `${WARNING_PREFIX}${message}`
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')
+    .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
   if (utf8Length(text) <= MAX_WARNING_LENGTH) return text;
   let cut = '';
   let bytes = 0;

@@ -17,13 +17,16 @@ import { JsonObject, isObject, objectAt } from '../core';
 import { TlsMaterial } from './certificate-files';
 import { KubeApiError, KubeClient } from './kube-client';
 import { Logger } from './log';
-import { NamespacedName, ServiceName } from './options';
+import { NamespacedName, SELF_MANAGED_BOOTSTRAP_TIMEOUT_MS, ServiceName } from './options';
 import { createCertificateAuthority, issueServingCertificate, splitPemCertificates } from './x509';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** The Secret's keys: the usual `kubernetes.io/tls` pair plus the CA that signs it. */
 export const SECRET_KEYS = { caCert: 'ca.crt', caKey: 'ca.key', cert: 'tls.crt', key: 'tls.key' } as const;
+
+/** While the caBundle is not in place the server is not ready; try again this soon. */
+const UNPUBLISHED_RETRY_MS = 5_000;
 
 /** How many times one round re-reads after losing a write race before it gives up until the next poll. */
 const MAX_CONFLICTS = 5;
@@ -75,6 +78,7 @@ export class SelfManagedTls {
   private resourceVersion?: string;
   private timer?: NodeJS.Timeout;
   private stopped = false;
+  private published = false;
   private readonly now: () => Date;
   private readonly caValidityMs: number;
   private readonly servingValidityMs: number;
@@ -106,12 +110,20 @@ export class SelfManagedTls {
   }
 
   /**
+   * Whether the webhook configuration has held our CA since the last check. Until then the API
+   * server cannot trust us, so the server reports itself not ready.
+   */
+  get caBundlePublished(): boolean {
+    return this.published;
+  }
+
+  /**
    * Gets a usable certificate into the Secret (or adopts the one there) and the caBundle into the
    * webhook configuration. Retries API errors with backoff: RBAC and the Secret may be applied a
    * moment after the Deployment.
    */
   async bootstrap(): Promise<TlsMaterial> {
-    const deadline = Date.now() + (this.options.bootstrapTimeoutMs ?? 120_000);
+    const deadline = Date.now() + (this.options.bootstrapTimeoutMs ?? SELF_MANAGED_BOOTSTRAP_TIMEOUT_MS);
     for (let attempt = 1; ; attempt++) {
       try {
         await this.syncSecret();
@@ -129,15 +141,16 @@ export class SelfManagedTls {
     return this.material!;
   }
 
-  /** Polls the Secret and the webhook configuration until `stop()`. */
+  /** Polls the Secret and the webhook configuration until `stop()`; soon again while the caBundle is not in place. */
   start(): void {
     const schedule = () => {
       if (this.stopped) return;
+      const interval = this.options.pollIntervalMs ?? 60_000;
       this.timer = setTimeout(() => {
         this.sync()
           .catch(error => this.options.log.warn('self-managed TLS: sync failed; keeping the current certificate', { error: explain(error, this.options) }))
           .finally(schedule);
-      }, this.options.pollIntervalMs ?? 60_000);
+      }, this.published ? interval : Math.min(interval, UNPUBLISHED_RETRY_MS));
       this.timer.unref();
     };
     schedule();
@@ -200,8 +213,13 @@ export class SelfManagedTls {
         { op: 'add', path: `/webhooks/${index}/clientConfig/caBundle`, value: desired },
       ];
     });
-    if (ops.length === 0) return;
+    if (ops.length === 0) {
+      this.published = webhooks.length > 0;
+      return;
+    }
+    this.published = false;
     await this.options.client.patchMutatingWebhookConfiguration(name, ops);
+    this.published = true;
     this.options.log.info('self-managed TLS: updated the caBundle', { webhookConfiguration: name, webhooks: ops.length / 2 });
   }
 

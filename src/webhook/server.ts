@@ -6,12 +6,14 @@
  * Built on Node's own `https` so that the whole server bundles into one small file.
  */
 import { X509Certificate } from 'node:crypto';
+import * as http from 'node:http';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import * as https from 'node:https';
-import { AddressInfo, Socket } from 'node:net';
+import { AddressInfo } from 'node:net';
 import { resolvePolicy } from '../core';
 import { jsonShapeProblem } from './body-shape';
 import { CertificateFileWatcher, TlsMaterial, readTlsFiles } from './certificate-files';
+import { HANDSHAKE_TIMEOUT_MS, guardConnections } from './connections';
 import { KubeClient, KubeClientOptions, inClusterOptions } from './kube-client';
 import { Logger, createLogger } from './log';
 import { WebhookMetrics } from './metrics';
@@ -40,13 +42,27 @@ export interface StartOptions extends WebhookServerOptions {
 export interface RunningServer {
   /** The port bound (the one asked for, or the one the system chose for port 0). */
   readonly port: number;
+  /** The plain-HTTP metrics port bound, if one was asked for. */
+  readonly metricsPort?: number;
   readonly metrics: WebhookMetrics;
   /** Stops accepting connections, lets in-flight requests finish, then resolves. */
   close(): Promise<void>;
 }
 
-/** TLS 1.0 and 1.1 are deprecated (RFC 8996); the API server speaks 1.2 and 1.3. */
-const TLS_OPTIONS = { minVersion: 'TLSv1.2' as const };
+/**
+ * TLS 1.0 and 1.1 are deprecated (RFC 8996); the API server speaks 1.2 and 1.3. TLS 1.2 is held to
+ * forward-secret AEAD suites (ECDHE with AES-GCM or ChaCha20-Poly1305), what Go offers first and
+ * what Mozilla's "intermediate" profile keeps: no CBC, no static RSA key exchange. Every TLS 1.3
+ * suite is AEAD.
+ */
+const TLS_OPTIONS = {
+  minVersion: 'TLSv1.2' as const,
+  ciphers: [
+    'TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256',
+    'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384',
+    'ECDHE-RSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305',
+  ].join(':'),
+};
 
 /**
  * The API server's webhook client keeps idle connections for 90 s (Go's transport default). The
@@ -114,6 +130,7 @@ export async function startWebhookServer(options: StartOptions): Promise<Running
   server = https.createServer({
     ...TLS_OPTIONS,
     ...initial,
+    handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     headersTimeout: HEADERS_TIMEOUT_MS,
     requestTimeout: REQUEST_TIMEOUT_MS,
@@ -121,16 +138,15 @@ export async function startWebhookServer(options: StartOptions): Promise<Running
     connectionsCheckingInterval: 1_000,
   }, (req, res) => handle(req, res));
 
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
-    if (error.code === 'ECONNRESET' || !socket.writable) {
-      socket.destroy();
-      return;
-    }
-    const code = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-    metrics.httpErrors.inc({ code: String(code) });
-    socket.end(`HTTP/1.1 ${code} ${code === 408 ? 'Request Timeout' : code === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  guardConnections(server, options, {
+    onRefused: limit => metrics.connectionsRefused.inc({ limit }),
+    onHttpError: status => metrics.httpErrors.inc({ code: String(status) }),
+    onHandshakeFailure: error => {
+      metrics.tlsHandshakeFailures.inc();
+      log.debug('TLS handshake failed', { error });
+    },
+    onOpenConnections: open => metrics.openConnections.set(open),
   });
-  server.on('tlsClientError', error => log.debug('TLS handshake failed', { error }));
 
   function send(res: ServerResponse, status: number, body: string, contentType = 'text/plain; charset=utf-8'): void {
     if (status >= 400) metrics.httpErrors.inc({ code: String(status) });
@@ -139,6 +155,22 @@ export async function startWebhookServer(options: StartOptions): Promise<Running
     if (draining) headers.Connection = 'close';
     res.writeHead(status, headers);
     res.end(body);
+  }
+
+  function sendMetrics(res: ServerResponse): void {
+    send(res, 200, metrics.render(), 'text/plain; version=0.0.4; charset=utf-8');
+  }
+
+  /** The metrics port serves `GET /metrics` and nothing else, in plain HTTP. */
+  function handleMetrics(req: IncomingMessage, res: ServerResponse): void {
+    if ((req.url ?? '/').split('?')[0] !== '/metrics') {
+      send(res, 404, 'not found\n');
+    } else if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('Allow', 'GET, HEAD');
+      send(res, 405, 'use GET\n');
+    } else {
+      sendMetrics(res);
+    }
   }
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
@@ -155,8 +187,13 @@ export async function startWebhookServer(options: StartOptions): Promise<Running
     }
     const routes: Record<string, () => void> = {
       '/healthz': () => send(res, 200, 'ok\n'),
-      '/readyz': () => (draining ? send(res, 503, 'draining\n') : send(res, 200, 'ok\n')),
-      '/metrics': () => send(res, 200, metrics.render(), 'text/plain; version=0.0.4; charset=utf-8'),
+      '/readyz': () => {
+        if (draining) send(res, 503, 'draining\n');
+        // Until the webhook configuration trusts our CA, every call the API server makes would fail.
+        else if (selfManaged && !selfManaged.caBundlePublished) send(res, 503, 'waiting for the caBundle to be published\n');
+        else send(res, 200, 'ok\n');
+      },
+      '/metrics': () => sendMetrics(res),
     };
     const route = routes[path];
     if (!route) {
@@ -274,18 +311,35 @@ export async function startWebhookServer(options: StartOptions): Promise<Running
     });
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server!.once('error', reject);
-    server!.listen(options.port, options.host, () => {
-      server!.off('error', reject);
-      resolve();
-    });
-  }).catch(error => {
+  await listen(server, options.port, options.host).catch(error => {
     selfManaged?.stop();
     kube?.close();
     throw error;
   });
   const port = (server.address() as AddressInfo).port;
+
+  let metricsServer: http.Server | undefined;
+  if (options.metricsPort > 0) {
+    metricsServer = http.createServer({
+      keepAliveTimeout: 30_000,
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      requestTimeout: HEADERS_TIMEOUT_MS,
+      connectionsCheckingInterval: 1_000,
+    }, (req, res) => handleMetrics(req, res));
+    // A scraper needs a connection or two; nobody needs hundreds.
+    guardConnections(metricsServer, { maxConnections: 64, maxConnectionsPerClient: 16 }, {
+      onRefused: limit => metrics.connectionsRefused.inc({ limit }),
+      onHttpError: status => metrics.httpErrors.inc({ code: String(status) }),
+      onHandshakeFailure: () => undefined,
+      onOpenConnections: () => undefined,
+    });
+    await listen(metricsServer, options.metricsPort, options.host).catch(error => {
+      server!.close();
+      selfManaged?.stop();
+      kube?.close();
+      throw new Error(`cannot listen on --metrics-port ${options.metricsPort}: ${(error as Error).message}`);
+    });
+  }
 
   if (selfManaged) {
     selfManaged.start();
@@ -303,7 +357,8 @@ export async function startWebhookServer(options: StartOptions): Promise<Running
     });
     watcher.start();
   }
-  log.info('listening', { port, tlsMode: options.tlsMode, selection: policy.selection, withoutLimit: policy.withoutLimit });
+  const boundMetricsPort = metricsServer ? (metricsServer.address() as AddressInfo).port : undefined;
+  log.info('listening', { port, metricsPort: boundMetricsPort, tlsMode: options.tlsMode, selection: policy.selection, withoutLimit: policy.withoutLimit });
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -317,6 +372,9 @@ export async function startWebhookServer(options: StartOptions): Promise<Running
         server!.closeAllConnections();
       }, options.drainTimeoutMs ?? 25_000);
       force.unref();
+      // Scrapes have nothing in flight worth waiting for.
+      metricsServer?.close();
+      metricsServer?.closeAllConnections();
       server!.close(() => {
         clearTimeout(force);
         kube?.close();
@@ -329,7 +387,18 @@ export async function startWebhookServer(options: StartOptions): Promise<Running
     return closing;
   };
 
-  return { port, metrics, close };
+  return { port, metricsPort: boundMetricsPort, metrics, close };
+}
+
+/** Resolves once listening, rejects with the listen error (a port in use, say). */
+function listen(server: http.Server | https.Server, port: number, host: string | undefined): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }
 
 function required<T>(value: T | undefined, flag: string): T {

@@ -19,11 +19,8 @@ const TAG = {
   INTEGER: 0x02,
   BIT_STRING: 0x03,
   OCTET_STRING: 0x04,
-  NULL: 0x05,
   OID: 0x06,
   UTF8_STRING: 0x0c,
-  PRINTABLE_STRING: 0x13,
-  IA5_STRING: 0x16,
   UTC_TIME: 0x17,
   GENERALIZED_TIME: 0x18,
   SEQUENCE: 0x30,
@@ -53,9 +50,6 @@ export const der = {
   boolean(value: boolean): Buffer {
     return der.tlv(TAG.BOOLEAN, Buffer.from([value ? 0xff : 0x00]));
   },
-  null(): Buffer {
-    return der.tlv(TAG.NULL, Buffer.alloc(0));
-  },
   /** A non-negative INTEGER: minimal bytes, with a leading zero when the top bit would read as a sign. */
   unsignedInteger(value: bigint | Buffer): Buffer {
     let bytes = typeof value === 'bigint' ? bigintBytes(value) : value;
@@ -66,9 +60,20 @@ export const der = {
     if (bytes[0] & 0x80) bytes = Buffer.concat([Buffer.from([0]), bytes]);
     return der.tlv(TAG.INTEGER, bytes);
   },
+  /**
+   * An OBJECT IDENTIFIER from its dotted form. X.660: at least two arcs, each a decimal number
+   * without leading zeros; the first is 0, 1 or 2, and under 0 and 1 the second is below 40 (the
+   * first two share one subidentifier, 40 × first + second).
+   */
   oid(dotted: string): Buffer {
-    const arcs = dotted.split('.').map(arc => BigInt(arc));
-    if (arcs.length < 2) throw new Error(`OID ${dotted} needs at least two arcs`);
+    const text = dotted.split('.');
+    if (text.length < 2 || !text.every(arc => /^(0|[1-9][0-9]*)$/.test(arc))) {
+      throw new Error(`OID "${dotted}" must be two or more decimal arcs separated by dots`);
+    }
+    const arcs = text.map(arc => BigInt(arc));
+    if (arcs[0] > 2n || (arcs[0] < 2n && arcs[1] >= 40n)) {
+      throw new Error(`OID "${dotted}" must start with 0, 1 or 2, and a second arc below 40 under 0 and 1`);
+    }
     const body: number[] = [];
     for (const arc of [arcs[0] * 40n + arcs[1], ...arcs.slice(2)]) {
       // Base 128, most significant group first, high bit set on all but the last.
@@ -84,10 +89,6 @@ export const der = {
   },
   utf8(text: string): Buffer {
     return der.tlv(TAG.UTF8_STRING, Buffer.from(text, 'utf8'));
-  },
-  printable(text: string): Buffer {
-    if (!/^[A-Za-z0-9 '()+,\-./:=?]*$/.test(text)) throw new Error(`"${text}" is not a PrintableString`);
-    return der.tlv(TAG.PRINTABLE_STRING, Buffer.from(text, 'latin1'));
   },
   /** A BIT STRING of whole bytes (keys, signatures). */
   bitString(bytes: Buffer, unusedBits = 0): Buffer {
@@ -143,17 +144,25 @@ export interface DerElement {
   readonly raw: Buffer;
 }
 
-/** Reads the element at `offset`. Throws on truncated input or indefinite lengths (not DER). */
+/**
+ * Reads the element at `offset`, as DER allows it only: a one-byte tag, and a definite length in
+ * the fewest octets (short form below 128; long form with no leading zero octet, at most 4).
+ * Throws on anything else and on truncated input, so a reader never loops or reads past the end.
+ */
 export function readDer(buffer: Buffer, offset = 0): DerElement {
-  if (offset + 2 > buffer.length) throw new Error('DER is truncated');
+  if (!Number.isInteger(offset) || offset < 0 || offset + 2 > buffer.length) throw new Error('DER is truncated');
   const tag = buffer[offset];
+  if ((tag & 0x1f) === 0x1f) throw new Error('DER tags above 30 are not used here');
   let length = buffer[offset + 1];
   let header = 2;
   if (length & 0x80) {
     const count = length & 0x7f;
     if (count === 0 || count > 4) throw new Error('DER length is indefinite or too long');
+    if (offset + 2 + count > buffer.length) throw new Error('DER is truncated');
+    if (buffer[offset + 2] === 0) throw new Error('DER length is not minimal (a leading zero octet)');
     length = 0;
     for (let i = 0; i < count; i++) length = length * 256 + buffer[offset + 2 + i];
+    if (length < 0x80) throw new Error('DER length is not minimal (long form below 128)');
     header += count;
   }
   const end = offset + header + length;
@@ -347,18 +356,27 @@ function keyIdentifier(spki: Buffer): Buffer {
   return crypto.createHash('sha1').update(subjectPublicKey.content.subarray(1)).digest();
 }
 
-function ipBytes(ip: string): Buffer {
+/**
+ * The octets of an iPAddress SAN (RFC 5280 4.2.1.6): 4 for IPv4, 16 for IPv6, where an IPv6
+ * address may end in dotted IPv4 (`::ffff:127.0.0.1`) and `::` stands for the zero groups it
+ * leaves out. A zone (`fe80::1%eth0`) has no place in a certificate.
+ */
+export function ipBytes(ip: string): Buffer {
   const version = isIP(ip);
   if (version === 4) return Buffer.from(ip.split('.').map(Number));
-  if (version === 6) {
-    const [head, tail = ''] = ip.includes('::') ? ip.split('::') : [ip, undefined as unknown as string];
-    const groups = (part: string) => (part ? part.split(':') : []);
+  if (version === 6 && !ip.includes('%')) {
+    const [head, tail] = ip.includes('::') ? ip.split('::') : [ip, undefined];
+    const groups = (part: string | undefined): number[] => (part ? part.split(':') : []).flatMap(group => {
+      if (!group.includes('.')) return [parseInt(group, 16)];
+      const [a, b, c, d] = group.split('.').map(Number);
+      return [(a << 8) | b, (c << 8) | d];
+    });
     const left = groups(head);
-    const right = ip.includes('::') ? groups(tail) : [];
-    const all = [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
-    return Buffer.from(all.flatMap(g => [parseInt(g, 16) >> 8, parseInt(g, 16) & 0xff]));
+    const right = groups(tail);
+    const all = [...left, ...Array<number>(8 - left.length - right.length).fill(0), ...right];
+    return Buffer.from(all.flatMap(g => [g >> 8, g & 0xff]));
   }
-  throw new Error(`${ip} is not an IP address`);
+  throw new Error(`${ip} is not an IP address a certificate can hold`);
 }
 
 function toPem(label: string, body: Buffer): string {

@@ -1,5 +1,6 @@
 /**
- * Proof on Linux, without Kubernetes, that the layout SharedMemoryAgent emits does what it claims.
+ * Proof on Linux, without Kubernetes, that the layout SharedMemoryAgent emits with the hostPath
+ * delivery does what it claims (the CSI delivery has its own in test/csi/plugin-mounts.test.ts).
  *
  * Everything runs inside a private mount and IPC namespace (`unshare`, as root), so the machine's
  * own /dev/shm, mounts and System V segments are never touched:
@@ -19,27 +20,18 @@ import * as os from 'os';
 import * as path from 'path';
 import { Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { SharedMemoryAgent, SharedMemoryDomain } from '../../src';
+import { AgentDelivery, SharedMemoryAgent, SharedMemoryDomain } from '../../src';
+import { POSIX_READER, POSIX_WRITER, namespacesUnavailable } from '../support/linux-namespaces';
 
-function unavailable(): string | undefined {
-  if (process.platform !== 'linux') return 'not Linux';
-  if (typeof process.getuid === 'function' && process.getuid() !== 0) return 'not root';
-  const probe = spawnSync('unshare', ['--mount', '--ipc', '--fork', '--propagation', 'private', 'sh', '-c',
-    'd=$(mktemp -d) && mount -t tmpfs -o size=1m probe "$d" && umount "$d" && rmdir "$d" && command -v python3 ipcmk ipcs nsenter >/dev/null'],
-  { encoding: 'utf8' });
-  if (probe.error) return `unshare cannot run (${probe.error.message})`;
-  if (probe.status !== 0) return `unshare/mount/tools not permitted here (${(probe.stderr || `exit ${probe.status}`).trim()})`;
-  return undefined;
-}
-
-const reason = unavailable();
+const reason = namespacesUnavailable(['python3', 'ipcmk', 'ipcs', 'nsenter']);
 const linuxTest = reason === undefined ? test : test.skip;
 const suffix = reason === undefined ? '' : ` [SKIPPED: ${reason}]`;
 
-/** The mounter script and the mount paths, from a synthesized agent. */
+/** The mounter script and the mount paths, from a synthesized agent with the hostPath delivery. */
 function synthesizedLayout() {
   const chart = Testing.chart();
   const agent = new SharedMemoryAgent(chart, 'agent', {
+    delivery: AgentDelivery.hostPath(),
     domain: SharedMemoryDomain.tmpfs({ size: Size.mebibytes(8) }),
     containers: [{ name: 'agent', image: 'example/agent:1', resources: { memory: { limit: Size.mebibytes(64) } } }],
   });
@@ -65,22 +57,6 @@ function sandbox(script: string, env: Record<string, string>): { status: number 
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
-
-const POSIX_WRITER = `
-import mmap, os, sys, _posixshmem
-fd = _posixshmem.shm_open('/agent-ring', os.O_CREAT | os.O_RDWR, 0o666)
-os.ftruncate(fd, 4096)
-m = mmap.mmap(fd, 4096)
-m[:len(sys.argv[1])] = sys.argv[1].encode()
-m.flush()
-print('wrote', sys.argv[1])
-`;
-const POSIX_READER = `
-import mmap, os, sys, _posixshmem
-fd = _posixshmem.shm_open('/agent-ring', os.O_RDONLY, 0)
-m = mmap.mmap(fd, 4096, prot=mmap.PROT_READ)
-print('read', m[:int(sys.argv[1])].decode())
-`;
 
 describe('the emitted layout on Linux namespaces', () => {
   let work: string;
@@ -123,11 +99,11 @@ describe('the emitted layout on Linux namespaces', () => {
       pod() {
         unshare --ipc --mount --fork --propagation unchanged sh -c "mount --rbind '$DOMAIN' /dev/shm && mount --make-rslave /dev/shm && $1"
       }
-      pod "python3 '$WORK/writer.py' hello-from-business"
-      pod "python3 '$WORK/reader.py' 19"
+      pod "python3 '$WORK/writer.py' /agent-ring hello-from-business"
+      pod "python3 '$WORK/reader.py' /agent-ring"
       echo "in-domain: $(ls "$DOMAIN")"
       # Control: a pod with its own /dev/shm (a private tmpfs) does not see the segment.
-      unshare --ipc --mount --fork --propagation unchanged sh -c "mount -t tmpfs -o size=1m own /dev/shm && python3 '$WORK/reader.py' 19 2>/dev/null" \
+      unshare --ipc --mount --fork --propagation unchanged sh -c "mount -t tmpfs -o size=1m own /dev/shm && python3 '$WORK/reader.py' /agent-ring 2>/dev/null" \
         && echo "control: visible" || echo "control: not visible"
       # Bounded: writing past size= fails with ENOSPC instead of eating node memory.
       pod "dd if=/dev/zero of=/dev/shm/big bs=1M count=16 2>&1" | grep -o 'No space left on device' | head -1 || true
@@ -143,7 +119,7 @@ describe('the emitted layout on Linux namespaces', () => {
     expect(out).toMatch(/node-view: .* - tmpfs cdk8s-shm\.io rw,size=8192k/);
     expect(out).toContain('mode: 1777'); // unprivileged agents and business pods can create segments
     expect(out).toContain('wrote hello-from-business');
-    expect(out).toContain('read hello-from-business');
+    expect(out).toContain('read /agent-ring hello-from-business');
     expect(out).toContain('in-domain: agent-ring');
     expect(out).toContain('control: not visible');
     expect(out).toContain('No space left on device');

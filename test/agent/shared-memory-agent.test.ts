@@ -1,50 +1,29 @@
+/**
+ * SharedMemoryAgent with the hostPath delivery (the explicit, less safe option): the agent pod's
+ * mounter, the hostPath volumes, and what is common to both deliveries (placement, share() on
+ * every kind of workload, the synth-time errors). The CSI delivery, the default, is in
+ * csi-delivery.test.ts.
+ */
 import { ApiObject, Chart, Cron, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { AgentPlacement, SharedMemory, SharedMemoryAgent, SharedMemoryAgentProps, SharedMemoryDomain } from '../../src';
+import { agentContainer, expectValid, one, synthErrors } from './support';
+import {
+  AgentContainer, AgentDelivery, AgentPlacement, ContainerSecurityContext, SharedMemory, SharedMemoryAgent, SharedMemoryAgentProps,
+  SharedMemoryDomain,
+} from '../../src';
 import { DEFAULT_VOLUME_NAME, INJECT_ANNOTATION, SHM_MOUNT_PATH } from '../../src/core';
-import { podRuleViolations } from '../support/pod-rules';
-import { expectValidAgainstSchema } from '../support/schema';
 
 /** How synthesis errors name Deployment 'web' of a `Testing.chart()`: by kind and Kubernetes name. */
 const WEB = `Deployment '${ApiObject.of(new kplus.Deployment(Testing.chart(), 'web')).name}'`;
 
 const ENFORCE = 'pod-security.kubernetes.io/enforce';
 
-const agentContainer: kplus.ContainerProps = {
-  name: 'agent',
-  image: 'example/agent:1.0',
-  resources: { cpu: { request: kplus.Cpu.millis(50) }, memory: { request: Size.mebibytes(128), limit: Size.mebibytes(128) } },
-};
-
 function businessContainer(name = 'app'): kplus.ContainerProps {
   return { name, image: `example/${name}:1.0`, resources: { memory: { limit: Size.gibibytes(1) } } };
 }
 
 function newAgent(chart: Chart, props: Partial<SharedMemoryAgentProps> = {}): SharedMemoryAgent {
-  return new SharedMemoryAgent(chart, 'node-agent', { containers: [agentContainer], ...props });
-}
-
-function one(objects: any[], kind: string, name?: string): any {
-  const found = objects.filter(o => o.kind === kind && (name === undefined || o.metadata?.name === name));
-  expect(found).toHaveLength(1);
-  return found[0];
-}
-
-function expectValid(objects: any[]): void {
-  expectValidAgainstSchema(objects);
-  for (const o of objects) {
-    const template = o.kind === 'Pod' ? o : o.kind === 'CronJob' ? o.spec.jobTemplate.spec.template : o.spec?.template;
-    if (template) expect(podRuleViolations(template.spec)).toEqual([]);
-  }
-}
-
-function synthErrors(chart: Chart): string {
-  try {
-    Testing.synth(chart);
-  } catch (error) {
-    return String((error as Error).message);
-  }
-  throw new Error('synthesis succeeded');
+  return new SharedMemoryAgent(chart, 'node-agent', { containers: [agentContainer], delivery: AgentDelivery.hostPath(), ...props });
 }
 
 let warn: jest.SpyInstance;
@@ -53,7 +32,7 @@ beforeEach(() => {
 });
 afterEach(() => warn.mockRestore());
 
-describe('SharedMemoryAgent: the DaemonSet', () => {
+describe('SharedMemoryAgent (hostPath delivery): the DaemonSet', () => {
   test('runs on labeled, tainted nodes, node-critical, one node at a time, in its own privileged namespace', () => {
     const chart = Testing.chart();
     newAgent(chart);
@@ -164,7 +143,46 @@ describe('SharedMemoryAgent: the DaemonSet', () => {
   });
 });
 
-describe('SharedMemoryAgent.share()', () => {
+describe('SharedMemoryAgent never harms the cluster', () => {
+  test.each(['kube-system', 'kube-public', 'kube-node-lease', 'default'])('creating namespace %s is refused, with the fix', namespace => {
+    expect(() => newAgent(Testing.chart(), { namespace })).toThrow(`'namespace' (${namespace}) of SharedMemoryAgent 'node-agent' is a namespace the cluster owns, `
+      + "and 'createNamespace' would relabel it: choose a namespace of its own, or set 'createNamespace: false'");
+  });
+
+  test('a ResourceQuota lets its namespace hold system-node-critical pods; none in kube-system or for another class', () => {
+    const chart = Testing.chart();
+    newAgent(chart);
+    const objects = Testing.synth(chart);
+    expectValid(objects);
+    expect(one(objects, 'ResourceQuota')).toEqual({
+      apiVersion: 'v1',
+      kind: 'ResourceQuota',
+      metadata: { name: 'node-agent-critical-pods', namespace: 'node-agent' },
+      spec: {
+        hard: { pods: '10000' },
+        scopeSelector: { matchExpressions: [{ scopeName: 'PriorityClass', operator: 'In', values: ['system-node-critical'] }] },
+      },
+    });
+    // Applied after its namespace.
+    expect(objects.findIndex(o => o.kind === 'Namespace')).toBeLessThan(objects.findIndex(o => o.kind === 'ResourceQuota'));
+    for (const props of [{ namespace: 'kube-system', createNamespace: false }, { priorityClassName: 'platform-agents' }]) {
+      const other = Testing.chart();
+      newAgent(other, props);
+      expect(Testing.synth(other).some(o => o.kind === 'ResourceQuota')).toBe(false);
+    }
+  });
+
+  test('the mounter image may be pinned by digest; a malformed digest is refused', () => {
+    const digest = `sha256:${'3c'.repeat(32)}`;
+    const chart = Testing.chart();
+    newAgent(chart, { mounterImage: `busybox:1.36.1@${digest}` });
+    expect(one(Testing.synth(chart), 'DaemonSet').spec.template.spec.initContainers[0].image).toBe(`busybox:1.36.1@${digest}`);
+    expect(() => newAgent(Testing.chart(), { mounterImage: 'busybox@sha256:1234' }))
+      .toThrow("'mounterImage' (\"busybox@sha256:1234\") of SharedMemoryAgent 'node-agent' is not an image reference: a digest is sha256: and 64 lower-case hex digits");
+  });
+});
+
+describe('SharedMemoryAgent.share() (hostPath delivery)', () => {
   test('mounts the domain HostToContainer, pins the pods to agent nodes and opts them out of the per-pod /dev/shm', () => {
     const chart = Testing.chart();
     const agent = newAgent(chart);
@@ -202,7 +220,23 @@ describe('SharedMemoryAgent.share()', () => {
     const printed = warn.mock.calls.map(call => String(call[0])).join('\n');
     expect(printed).toMatch(/SharedMemoryAgent 'node-agent' shares System V shared memory: it runs with hostIPC/);
     expect(printed).toMatch(/Job 'batch' shares System V shared memory .* hostIPC/);
-    expect(agent.warnings).toHaveLength(2);
+    expect(printed).toMatch(/SharedMemoryAgent 'node-agent' delivers its domain by hostPath: every namespace that shares with it must run Pod Security 'privileged'/);
+    expect(agent.warnings).toHaveLength(3);
+    // Each once, though cdk8s validates in several passes; another synthesis prints nothing again.
+    expect(warn).toHaveBeenCalledTimes(3);
+    Testing.synth(chart);
+    expect(warn).toHaveBeenCalledTimes(3);
+  });
+
+  test('a workload shared after a synthesis gets its warning at the next one, and only it', () => {
+    const chart = Testing.chart();
+    const agent = newAgent(chart, { systemV: true });
+    agent.share(new kplus.Job(chart, 'first', { containers: [businessContainer()] }));
+    Testing.synth(chart);
+    warn.mockClear();
+    agent.share(new kplus.Job(chart, 'second', { containers: [businessContainer()] }));
+    Testing.synth(chart);
+    expect(warn.mock.calls.map(call => String(call[0]))).toEqual([expect.stringMatching(/Job 'second' shares System V shared memory/)]);
   });
 
   test('chosen containers (an init container among them) at another mount path keep their own /dev/shm', () => {
@@ -256,7 +290,7 @@ describe('SharedMemoryAgent.share()', () => {
         },
       },
     });
-    agent.shareApiObject(raw);
+    agent.share(raw);
     const objects = Testing.synth(chart);
     expectValid(objects);
     const template = one(objects, 'StatefulSet').spec.template;
@@ -282,7 +316,7 @@ describe('SharedMemoryAgent.share()', () => {
   });
 });
 
-describe('SharedMemoryAgent: errors', () => {
+describe('SharedMemoryAgent (hostPath delivery): errors', () => {
   test('a workload in a namespace whose Pod Security level forbids hostPath', () => {
     const chart = Testing.chart();
     const agent = newAgent(chart, { systemV: true });
@@ -301,7 +335,7 @@ describe('SharedMemoryAgent: errors', () => {
     new kplus.Namespace(infra, 'ns', { metadata: { name: 'ml', labels: { [ENFORCE]: 'restricted' } } });
     new kplus.Namespace(infra, 'agents', { metadata: { name: 'agents', labels: { [ENFORCE]: 'baseline' } } });
     const workloads = new Chart(app, 'workloads', { namespace: 'ml' });
-    const agent = new SharedMemoryAgent(workloads, 'agent', { containers: [agentContainer], namespace: 'agents', createNamespace: false });
+    const agent = new SharedMemoryAgent(workloads, 'agent', { containers: [agentContainer], namespace: 'agents', createNamespace: false, delivery: AgentDelivery.hostPath() });
     agent.share(new kplus.StatefulSet(workloads, 'trainer', { containers: [{ ...businessContainer(), portNumber: 8080 }] }));
     const message = synthErrors(workloads);
     expect(message).toMatch(/StatefulSet 'workloads-trainer-c8[0-9a-f]{6}' is in namespace 'ml', whose Pod Security level 'restricted'/);
@@ -327,7 +361,7 @@ describe('SharedMemoryAgent: errors', () => {
         volumes: [{ name: DEFAULT_VOLUME_NAME, emptyDir: { medium: 'Memory', sizeLimit: '1Gi' } }],
       },
     });
-    agent2.shareApiObject(raw);
+    agent2.share(raw);
     expect(synthErrors(chart2)).toContain(
       "container 'app' of Pod 'p' mounts the per-pod /dev/shm emptyDir 'dshm' at /dev/shm, which clashes with SharedMemoryAgent 'node-agent''s shared memory");
   });
@@ -348,8 +382,8 @@ describe('SharedMemoryAgent: errors', () => {
   });
 
   test('invalid sizes', () => {
-    expect(() => SharedMemoryDomain.tmpfs({ size: Size.gibibytes(0) })).toThrow("SharedMemoryDomain.tmpfs(): 'size' (0Gi) must be at least one byte");
-    expect(() => SharedMemoryDomain.tmpfs({ size: Size.mebibytes(NaN) })).toThrow(/SharedMemoryDomain.tmpfs\(\): 'size' \(NaNMi\) is invalid/);
+    expect(() => SharedMemoryDomain.tmpfs({ size: Size.gibibytes(0) })).toThrow("SharedMemoryDomain.tmpfs(): 'size' (0) must be at least one byte");
+    expect(() => SharedMemoryDomain.tmpfs({ size: Size.mebibytes(NaN) })).toThrow(/SharedMemoryDomain.tmpfs\(\): 'size' \(NaNKi\) is invalid/);
     expect(() => SharedMemoryDomain.tmpfs({ size: Size.kibibytes(0.0001) })).toThrow(/must be at least one byte/);
     expect(SharedMemoryDomain.tmpfs({ size: Size.mebibytes(1.5) }).size).toBe('1536Ki');
   });
@@ -368,8 +402,9 @@ describe('SharedMemoryAgent: errors', () => {
 
   test('agent containers: resources required, privileged refused; names and labels checked', () => {
     const chart = Testing.chart();
-    expect(() => newAgent(chart, { containers: [{ name: 'a', image: 'x' }] })).toThrow(/agent container 'a' .* has no 'resources'/);
-    expect(() => new SharedMemoryAgent(chart, 'b', { containers: [{ ...agentContainer, securityContext: { privileged: true } }] }))
+    // What TypeScript refuses, a JavaScript app (or a cast) can still pass.
+    expect(() => newAgent(chart, { containers: [{ name: 'a', image: 'x' } as AgentContainer] })).toThrow(/agent container 'a' .* has no 'resources'/);
+    expect(() => new SharedMemoryAgent(chart, 'b', { containers: [{ ...agentContainer, securityContext: { privileged: true } as ContainerSecurityContext }] }))
       .toThrow(/agent container 'agent' of SharedMemoryAgent 'b' is privileged/);
     expect(() => new SharedMemoryAgent(chart, 'c', { containers: [] })).toThrow(/'containers' of SharedMemoryAgent 'c' is empty/);
     expect(() => new SharedMemoryAgent(chart, 'Bad_Name', { containers: [agentContainer] })).toThrow(/must be a DNS-1123 label/);
@@ -394,25 +429,10 @@ describe('SharedMemoryAgent: errors', () => {
         volumes: [{ name: 'node-agent-shm', emptyDir: {} }],
       },
     });
-    agent.shareApiObject(raw);
+    agent.share(raw);
     const message = synthErrors(chart);
     expect(message).toContain(`'containers' names 'nope', which is not a container of ${WEB}`);
     expect(message).toContain("Pod 'p' selects nodes with cdk8s-shm.io/node-agent=false, but SharedMemoryAgent 'node-agent' runs only on nodes with cdk8s-shm.io/node-agent=true");
     expect(message).toContain("Pod 'p' already has a volume named 'node-agent-shm' that is not the hostPath /run/cdk8s-shm/node-agent");
-  });
-});
-
-describe('examples/node-agent.ts', () => {
-  test('deploys an agent and connects a business Deployment in a few lines', () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const nodeAgentExample = require('../../examples/node-agent').default;
-    const chart: Chart = nodeAgentExample(Testing.app());
-    const objects = Testing.synth(chart);
-    expectValid(objects);
-    expect(objects.map(o => o.kind)).toEqual(['Namespace', 'DaemonSet', 'Namespace', 'Deployment']);
-    const web = one(objects, 'Deployment').spec.template.spec;
-    expect(web.containers[0].volumeMounts[0]).toEqual({ name: 'routing-agent-shm', mountPath: SHM_MOUNT_PATH, mountPropagation: 'HostToContainer' });
-    expect(web.nodeSelector['cdk8s-shm.io/routing-agent']).toBe('true');
-    expect(one(objects, 'DaemonSet').spec.template.spec.initContainers[0].command[2]).toContain(`size=${512 * 2 ** 20}`);
   });
 });

@@ -1,16 +1,19 @@
 /**
  * Area 3: Pod Security admission judges what we ship. The webhook's own Deployment, in its
  * namespace labelled `restricted`, becomes Pods the API server admits (without a warning); the
- * node agent's DaemonSet becomes a Pod in its own `privileged` namespace; and the README's rule
- * for the workloads that share memory with the agent holds as written: their namespace needs the
- * agent's labels (`enforce: privileged`), any other keeps its level, and `baseline` or
- * `restricted` refuse them.
+ * node agent's CSIDriver is accepted and its two DaemonSets (the CSI node plugin and the agent)
+ * become Pods in their own `privileged` namespace; and the README's Pod Security table holds as
+ * written: a workload that shares memory with the agent through the CSI volume is admitted by
+ * `restricted` and `baseline`, with System V sharing (hostIPC) or the hostPath delivery it is
+ * refused by both, naming what it needs, and the plugin is refused anywhere but `privileged`.
  */
-import { App } from 'cdk8s';
+import { App, Chart, Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
 import { Kube, eventually } from './support/kube';
 import { area, count } from './support/summary';
 import { deleteClusterScoped, only, synthWebhook } from './support/webhook';
 import nodeAgentExample from '../../examples/node-agent';
+import { AgentDelivery, SharedMemoryAgent, SharedMemoryAgentProps } from '../../src';
 
 area('3 Pod Security admission');
 
@@ -56,12 +59,43 @@ test('the webhook\'s Deployment, in its restricted namespace, becomes Pods the A
   count({ pods: pods.length });
 });
 
+/** A restricted-compliant business Deployment shared with an agent of these props (the example's, by default). */
+function sharedWith(props: Partial<SharedMemoryAgentProps>): any[] {
+  const chart = new Chart(new App(), 'variant');
+  const agent = new SharedMemoryAgent(chart, 'routing-agent', {
+    containers: [{ name: 'agent', image: 'registry.example.com/platform/routing-agent:3.2.1', resources: { memory: { limit: Size.mebibytes(256) } } }],
+    ...props,
+  });
+  const web = new kplus.Deployment(chart, 'web', {
+    metadata: { namespace: 'shop' },
+    containers: [{
+      name: 'web',
+      image: 'registry.example.com/shop/web:5.0.0',
+      resources: { memory: { limit: Size.gibibytes(1) } },
+      securityContext: { capabilities: { drop: [kplus.Capability.ALL] }, seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT } },
+    }],
+  });
+  agent.share(web);
+  const warn = console.warn;
+  console.warn = () => undefined; // the agent's synthesis warnings (hostIPC, hostPath) are expected here
+  try {
+    return chart.toJson();
+  } finally {
+    console.warn = warn;
+  }
+}
+
 describe('the node agent and the workloads that share with it (examples/node-agent.ts)', () => {
   const objects = nodeAgentExample(new App()).toJson();
-  const daemonSet = only(objects, 'DaemonSet');
+  const daemonSets = objects.filter(o => o.kind === 'DaemonSet');
+  const daemonSet = daemonSets.find(o => !o.metadata.name.endsWith('-csi'));
+  const plugin = daemonSets.find(o => o.metadata.name.endsWith('-csi'));
+  const driver = only(objects, 'CSIDriver');
   const web = only(objects, 'Deployment');
   const agentNamespace = daemonSet.metadata.namespace;
-  const sharedVolume = web.spec.template.spec.volumes.find((v: any) => v.hostPath).name;
+
+  /** `web`, moved to another namespace (and its ReplicaSet's name with it). */
+  const webIn = (namespace: string, source: any = web) => ({ ...source, metadata: { ...source.metadata, namespace } });
 
   beforeAll(async () => {
     // A Node with the rollout label and taint (README "Gradual rollout", step 2); no kubelet behind it.
@@ -83,38 +117,64 @@ describe('the node agent and the workloads that share with it (examples/node-age
     await admin.kubectl(['delete', 'node', NODE, '--ignore-not-found']);
   });
 
-  test('the agent\'s namespace is labelled as the README says', () => {
+  test('the agent\'s namespace is labelled as the README says; the business namespace enforces restricted', () => {
     const ns = objects.find(o => o.kind === 'Namespace' && o.metadata.name === agentNamespace);
     expect(ns.metadata.labels).toMatchObject({
       'pod-security.kubernetes.io/enforce': 'privileged',
       'pod-security.kubernetes.io/warn': 'baseline',
       'pod-security.kubernetes.io/audit': 'baseline',
     });
+    const shop = objects.find(o => o.kind === 'Namespace' && o.metadata.name === web.metadata.namespace);
+    expect(shop.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    expect(web.spec.template.spec.volumes.map((v: any) => Object.keys(v).filter(k => k !== 'name'))).toEqual([['csi']]);
   });
 
-  test('as synthesized: the agent\'s DaemonSet gets a Pod on the labelled node, and the shared Deployment its Pods', async () => {
+  test('as synthesized: the CSIDriver is accepted, plugin and agent get a Pod on the labelled node, the restricted namespace admits the shared Pods', async () => {
     applied.push(...objects);
     const run = await admin.apply(objects);
     count({ objects: objects.length });
-    // warn: baseline says what the agent needs beyond it, as the README promises.
+    // warn: baseline says what the plugin needs beyond it, as the README promises; nothing warns about restricted.
     expect(run.stderr).toMatch(/Warning: would violate PodSecurity "baseline:latest": .*hostPath volumes/);
-    const [agent] = await podsOf(agentNamespace, daemonSet.spec.selector.matchLabels, 1);
-    const [term] = agent.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms;
-    expect(term.matchFields[0].values).toEqual([NODE]);
+    expect(run.stderr).not.toContain('"restricted:latest"');
+    // The CSIDriver as the API server stored it: what the plugin relies on is what we sent.
+    const stored = await admin.get('csidriver', driver.metadata.name);
+    expect(stored.spec).toMatchObject(driver.spec);
+    for (const ds of [plugin, daemonSet]) {
+      const [pod] = await podsOf(agentNamespace, ds.spec.selector.matchLabels, 1);
+      const [term] = pod.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms;
+      expect(term.matchFields[0].values).toEqual([NODE]);
+    }
     const shared = await podsOf(web.metadata.namespace, web.spec.selector.matchLabels, web.spec.replicas);
     expect(shared).toHaveLength(web.spec.replicas);
+    expect(shared[0].spec.volumes.find((v: any) => v.csi)?.csi).toEqual(web.spec.template.spec.volumes[0].csi);
     expect(await refusals(agentNamespace)).toEqual([]);
     expect(await refusals(web.metadata.namespace)).toEqual([]);
-    count({ pods: 1 + shared.length });
+    count({ pods: 2 + shared.length });
   });
 
+  test('the shared workload in a namespace that enforces baseline is admitted too', async () => {
+    const namespace = 'e2e-psa-csi-baseline';
+    await admin.namespace(namespace, { 'pod-security.kubernetes.io/enforce': 'baseline' });
+    await admin.apply([webIn(namespace)]);
+    count({ objects: 1 });
+    const pods = await podsOf(namespace, web.spec.selector.matchLabels, web.spec.replicas);
+    expect(pods.length).toBe(web.spec.replicas);
+    expect(await refusals(namespace)).toEqual([]);
+    count({ pods: pods.length });
+  });
+
+  const systemV = only(sharedWith({ systemV: true }), 'Deployment');
+  const hostPath = only(sharedWith({ delivery: AgentDelivery.hostPath() }), 'Deployment');
+  const hostPathVolume = hostPath.spec.template.spec.volumes.find((v: any) => v.hostPath).name;
   test.each([
-    ['baseline', `hostPath volumes (volume "${sharedVolume}")`],
-    ['restricted', `volume "${sharedVolume}" uses restricted volume type "hostPath"`],
-  ])('a shared workload in a namespace that enforces %s is refused, naming what it needs', async (level, needs) => {
-    const namespace = `e2e-psa-shared-${level}`;
+    ['System V (hostIPC)', 'baseline', systemV, 'host namespaces (hostIPC=true)'],
+    ['System V (hostIPC)', 'restricted', systemV, 'host namespaces (hostIPC=true)'],
+    ['the hostPath delivery', 'baseline', hostPath, `hostPath volumes (volume "${hostPathVolume}")`],
+    ['the hostPath delivery', 'restricted', hostPath, `volume "${hostPathVolume}" uses restricted volume type "hostPath"`],
+  ])('a workload shared with %s in a namespace that enforces %s is refused, naming what it needs', async (_what, level, workload, needs) => {
+    const namespace = `e2e-psa-${workload === systemV ? 'sysv' : 'hostpath'}-${level}`;
     await admin.namespace(namespace, { 'pod-security.kubernetes.io/enforce': level });
-    await admin.apply([{ ...web, metadata: { ...web.metadata, namespace } }]);
+    await admin.apply([webIn(namespace, workload)]);
     count({ objects: 1 });
     const messages = await eventually(`the ReplicaSet refused in ${namespace}`, async () => {
       const found = await refusals(namespace);
@@ -125,33 +185,20 @@ describe('the node agent and the workloads that share with it (examples/node-age
     expect(await admin.list('pods', namespace)).toEqual([]);
   });
 
-  test('the same workload without share() keeps its namespace\'s level: baseline admits it', async () => {
-    const namespace = 'e2e-psa-baseline';
-    await admin.namespace(namespace, { 'pod-security.kubernetes.io/enforce': 'baseline' });
-    // The same Deployment before share(): no hostPath, no rollout node selector.
-    const spec = structuredClone(web.spec.template.spec);
-    spec.volumes = (spec.volumes ?? []).filter((v: any) => !v.hostPath);
-    for (const c of spec.containers) c.volumeMounts = (c.volumeMounts ?? []).filter((m: any) => spec.volumes.some((v: any) => v.name === m.name));
-    delete spec.nodeSelector;
-    delete spec.tolerations;
-    await admin.apply([{ ...web, metadata: { ...web.metadata, namespace }, spec: { ...web.spec, template: { ...web.spec.template, spec } } }]);
-    count({ objects: 1 });
-    const pods = await podsOf(namespace, web.spec.selector.matchLabels, web.spec.replicas);
-    expect(pods.length).toBe(web.spec.replicas);
-    expect(await refusals(namespace)).toEqual([]);
-    count({ pods: pods.length });
-  });
-
-  test('the agent itself in a namespace that enforces baseline is refused (its mounter is privileged)', async () => {
+  test('the CSI node plugin in a namespace that enforces baseline is refused (it is privileged); the agent itself is admitted', async () => {
     const namespace = 'e2e-psa-agent-baseline';
     await admin.namespace(namespace, { 'pod-security.kubernetes.io/enforce': 'baseline' });
-    await admin.apply([{ ...daemonSet, metadata: { ...daemonSet.metadata, namespace } }]);
-    count({ objects: 1 });
-    const messages = await eventually(`the DaemonSet refused in ${namespace}`, async () => {
+    await admin.apply([webIn(namespace, plugin), webIn(namespace, daemonSet)]);
+    count({ objects: 2 });
+    const messages = await eventually(`the plugin DaemonSet refused in ${namespace}`, async () => {
       const found = await refusals(namespace);
       return found.length > 0 ? found : undefined;
     });
     expect(messages[0]).toContain('violates PodSecurity "baseline:latest"');
     expect(messages[0]).toMatch(/privileged/);
+    const [agent] = await podsOf(namespace, daemonSet.spec.selector.matchLabels, 1);
+    expect(agent.spec.volumes.find((v: any) => v.csi)).toBeDefined();
+    expect(await admin.list('pods', namespace, Object.entries(plugin.spec.selector.matchLabels).map(([k, v]) => `${k}=${v}`).join(','))).toEqual([]);
+    count({ pods: 1 });
   });
 });

@@ -8,15 +8,13 @@
 import { once } from 'events';
 import * as https from 'https';
 import * as tls from 'tls';
-import fc from 'fast-check';
 import { answerProblem } from './support/answers';
-import { anyPod } from './support/arbitraries';
-import { FuzzInput, expectedOf } from './support/fuzz-inputs';
-import { FULL, report, scale, seedFor } from './support/mode';
+import { expectedOf } from './support/fuzz-inputs';
+import { answers, nextReview, p99, runLoad } from './support/load';
+import { FULL, report, scale } from './support/mode';
 import { DEFAULT_MAX_BODY_BYTES, WEBHOOK_NODE_FLAGS } from '../../src/webhook/options';
-import { loadFixtures } from '../webhook/support/fixtures';
 import { SERVICE_DNS } from '../webhook/support/tls';
-import { Answer, WebhookProcess, ca, issue, keepAliveAgent, killAll, send, startWebhookProcess } from '../webhook/support/webhook-process';
+import { Answer, WebhookProcess, ca, issue, killAll, send, startWebhookProcess } from '../webhook/support/webhook-process';
 
 jest.setTimeout(FULL ? 1_800_000 : 60_000);
 
@@ -27,95 +25,6 @@ afterAll(() => {
   killAll();
   report('faults', counts);
 });
-
-/** Valid reviews to send under load: the fixtures and generated pods. */
-const reviews: any[] = [
-  ...loadFixtures().map(f => f.review),
-  ...fc.sample(anyPod(), { seed: seedFor('faults'), numRuns: 40 }).map(pod => ({
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: { uid: 'x', kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' }, operation: 'CREATE', object: pod },
-  })),
-];
-let uids = 0;
-/** The next review to send; its category is its uid. */
-function nextReview(): FuzzInput {
-  const review = structuredClone(reviews[uids % reviews.length]);
-  review.request.uid = `load-${++uids}`;
-  return { category: review.request.uid, body: Buffer.from(JSON.stringify(review)) };
-}
-
-interface LoadStats {
-  answered: number;
-  /** Connections closed before any response byte (the request was never taken). */
-  refused: number;
-  readonly answeredUids: Set<string>;
-  readonly refusedUids: Set<string>;
-  failures: string[];
-  latenciesMs: number[];
-}
-
-/**
- * A loop of requests from `clients` workers until `stop()` says so. Each worker has its own
- * keep-alive connection; `freshEvery` > 0 makes every n-th request open a new connection (a new
- * TLS handshake). Every answer is checked; `tolerateRefusals` accepts connections closed before
- * any response byte (what a stopping server does to requests it never took).
- */
-interface LoadOptions {
-  readonly clients: number;
-  readonly stop: () => boolean;
-  readonly freshEvery?: number;
-  readonly tolerateRefusals?: () => boolean;
-  readonly onAnswer?: (answer: Answer) => void;
-}
-
-function runLoad(port: number, options: LoadOptions): { stats: LoadStats; done: Promise<void> } {
-  const stats: LoadStats = { answered: 0, refused: 0, failures: [], latenciesMs: [], answeredUids: new Set(), refusedUids: new Set() };
-  const worker = async () => {
-    const agent = keepAliveAgent(1);
-    let n = 0;
-    while (!options.stop()) {
-      const input = nextReview();
-      const expected = expectedOf(input, DEFAULT_MAX_BODY_BYTES);
-      const fresh = options.freshEvery !== undefined && options.freshEvery > 0 && ++n % options.freshEvery === 0;
-      const started = performance.now();
-      try {
-        const answer = await send(port, { body: input.body, agent: fresh ? false : agent, timeoutMs: 30_000 });
-        stats.latenciesMs.push(performance.now() - started);
-        const problem = answerProblem(expected, answer);
-        if (problem) {stats.failures.push(problem);} else {
-          stats.answered++;
-          stats.answeredUids.add(input.category);
-        }
-        options.onAnswer?.(answer);
-      } catch (error) {
-        const e = error as NodeJS.ErrnoException & { partial?: boolean };
-        if (!e.partial && options.tolerateRefusals?.()) {
-          stats.refused++;
-          stats.refusedUids.add(input.category);
-          // The server is gone or going; a client would retry elsewhere.
-          if (e.code === 'ECONNREFUSED') break;
-        } else {
-          stats.failures.push(`${e.partial ? 'answer cut off' : 'no answer'}: ${e.code} ${e.message}`);
-        }
-      }
-    }
-    agent.destroy();
-  };
-  const done = Promise.all(Array.from({ length: options.clients }, worker)).then(() => undefined);
-  return { stats, done };
-}
-
-/** Resolves once the load has had `n` more answers. */
-async function answers(stats: LoadStats, n: number): Promise<void> {
-  const target = stats.answered + stats.failures.length + n;
-  while (stats.answered + stats.failures.length < target) await new Promise(resolve => setImmediate(resolve));
-}
-
-function p99(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] ?? 0;
-}
 
 describe('certificate files replaced during a load run', () => {
   let webhook: WebhookProcess;

@@ -13,6 +13,7 @@ describe('parseWebhookArgs', () => {
   test('defaults', () => {
     expect(parseWebhookArgs([], {})).toEqual({
       port: 8443,
+      metricsPort: 0,
       tlsMode: 'files',
       tlsCert: '/etc/cdk8s-shm/tls/tls.crt',
       tlsKey: '/etc/cdk8s-shm/tls/tls.key',
@@ -21,6 +22,8 @@ describe('parseWebhookArgs', () => {
       service: undefined,
       policy: {},
       maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+      maxConnections: 1000,
+      maxConnectionsPerClient: 500,
       logLevel: 'info',
     });
   });
@@ -83,11 +86,17 @@ describe('parseWebhookArgs', () => {
     [['--volume-name', 'Big_Name'], "--volume-name (\"Big_Name\") must be a DNS-1123 label: lower-case letters, digits and '-', at most 63 characters"],
     [['--log-level', 'trace'], '--log-level (trace) must be one of debug, info, warn, error'],
     [['--max-body-bytes', '10'], '--max-body-bytes (10) must be a whole number from 1024 to 67108864'],
+    [['--max-connections', '0'], '--max-connections (0) must be a whole number from 1 to 1000000'],
+    [['--max-connections', '100', '--max-connections-per-client', '200'], '--max-connections-per-client (200) must not exceed --max-connections (100)'],
     [['--tls-mode', 'self-managed'], '--tls-mode self-managed needs --tls-secret, --webhook-configuration, --service'],
     [['--tls-secret', 'just-a-name'], '--tls-secret (just-a-name) must be NAMESPACE/NAME, e.g. cdk8s-shm/cdk8s-shm-webhook-tls'],
     [['--service', 'svc.ns.svc'], '--service (svc.ns.svc) must be NAME.NAMESPACE, e.g. cdk8s-shm-webhook.cdk8s-shm'],
   ])('%j fails with a clear message', (argv, message) => {
     expect(() => parseWebhookArgs(argv, {})).toThrow(new Error(message));
+  });
+
+  test('a small --max-connections lowers the per-client default with it', () => {
+    expect(parseWebhookArgs(['--max-connections', '100'], {})).toMatchObject({ maxConnections: 100, maxConnectionsPerClient: 100 });
   });
 
   test('an error from an environment variable names the variable', () => {

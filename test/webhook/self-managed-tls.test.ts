@@ -168,29 +168,78 @@ test.each([
   expect(fake.count('GET')).toBeGreaterThan(1); // it retried
 });
 
-test('a missing webhook configuration does not stop the server; the caBundle is written once it exists', async () => {
-  const name = fake.configurationName;
-  const saved = fake.configuration;
-  fake.configuration = { ...saved, metadata: { ...saved.metadata, name: 'not-yet' } };
-  (fake as any).configurationName = 'not-yet';
-  const a = replica();
-  await a.tls.bootstrap();
-  (fake as any).configurationName = name;
-  fake.configuration = saved;
-  await a.tls.sync();
-  expect(fake.caBundles()).toEqual([stored('ca.crt'), stored('ca.crt')]);
-});
-
-test('the server in self-managed mode: trusted through the caBundle, and reloading what another replica renews', async () => {
+/** The whole server in self-managed mode, against the fake API server. */
+function startSelfManaged(pollIntervalMs: number) {
   const options = parseWebhookArgs(['--port', '0', '--tls-mode', 'self-managed', '--tls-secret', 'cdk8s-shm/webhook-tls',
     '--webhook-configuration', 'cdk8s-shm', '--service', 'cdk8s-shm-webhook.cdk8s-shm'], {});
-  const server = await startWebhookServer({
+  return startWebhookServer({
     ...options,
     host: '127.0.0.1',
     logger: quiet,
     kube: { baseUrl, token: TOKEN, ca: fake.ca },
-    selfManaged: { pollIntervalMs: 100, caValidityMs: 100 * DAY, servingValidityMs: 10 * DAY, renewBeforeMs: 2 * DAY },
+    selfManaged: { pollIntervalMs, caValidityMs: 100 * DAY, servingValidityMs: 10 * DAY, renewBeforeMs: 2 * DAY },
   });
+}
+
+/** The webhook configuration is not there yet (applied after the Deployment); returns what brings it back. */
+function hideConfiguration(): () => void {
+  const name = fake.configurationName;
+  const saved = fake.configuration;
+  fake.configuration = { ...saved, metadata: { ...saved.metadata, name: 'not-yet' } };
+  (fake as any).configurationName = 'not-yet';
+  return () => {
+    (fake as any).configurationName = name;
+    fake.configuration = saved;
+  };
+}
+
+test('a missing webhook configuration does not stop the server; the caBundle is written once it exists', async () => {
+  const restore = hideConfiguration();
+  const a = replica();
+  await a.tls.bootstrap();
+  restore();
+  await a.tls.sync();
+  expect(fake.caBundles()).toEqual([stored('ca.crt'), stored('ca.crt')]);
+});
+
+test('caBundlePublished: false until the configuration holds our CA, true once it does', async () => {
+  const restore = hideConfiguration();
+  const a = replica();
+  await a.tls.bootstrap();
+  expect(a.tls.caBundlePublished).toBe(false);
+  restore();
+  await a.tls.sync();
+  expect(a.tls.caBundlePublished).toBe(true);
+  // Someone resets it: not published until the next round writes it again.
+  for (const webhook of fake.configuration.webhooks) delete webhook.clientConfig.caBundle;
+  await a.tls.sync();
+  expect(a.tls.caBundlePublished).toBe(true);
+  expect(fake.caBundles()).toEqual([stored('ca.crt'), stored('ca.crt')]);
+});
+
+test('the server is not ready until the API server can trust it, then ready without a restart', async () => {
+  const restore = hideConfiguration();
+  const server = await startSelfManaged(60_000);
+  try {
+    const target = { port: server.port, ca: stored('ca.crt'), servername: 'cdk8s-shm-webhook.cdk8s-shm.svc' };
+    expect(await httpsRequest(target, { path: '/readyz' })).toMatchObject({ status: 503, text: 'waiting for the caBundle to be published\n' });
+    // Alive all the same: liveness must not restart it for this.
+    expect((await httpsRequest(target, { path: '/healthz' })).status).toBe(200);
+    restore();
+    // It retries within seconds while unpublished, not at the 60 s poll.
+    const started = Date.now();
+    while ((await httpsRequest(target, { path: '/readyz' })).status !== 200) {
+      expect(Date.now() - started).toBeLessThan(15_000);
+      await new Promise(resolve => setTimeout(resolve, 100));
+    }
+    expect(fake.caBundles()).toEqual([stored('ca.crt'), stored('ca.crt')]);
+  } finally {
+    await server.close();
+  }
+});
+
+test('the server in self-managed mode: trusted through the caBundle, and reloading what another replica renews', async () => {
+  const server = await startSelfManaged(100);
   try {
     const target = { port: server.port, ca: fake.caBundles()[0], servername: 'cdk8s-shm-webhook.cdk8s-shm.svc' };
     const admission = await admit(target, loadFixture('04-kubewarden-resources-limits.request.json'));

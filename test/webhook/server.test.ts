@@ -5,6 +5,7 @@
  */
 import * as http from 'http';
 import * as https from 'https';
+import * as net from 'net';
 import * as tls from 'tls';
 import { loadFixture, loadFixtures } from './support/fixtures';
 import { WebhookTarget, admit, admitAndReinvoke, expectValidPods, httpsRequest } from './support/harness';
@@ -24,6 +25,47 @@ async function start(argv: string[] = [], extra: Partial<StartOptions> = {}): Pr
   const server = await startWebhookServer({ ...options, host: '127.0.0.1', logger: createLogger('debug', line => logs.push(JSON.parse(line))), ...extra });
   return { server, target: { port: server.port, ca: testTls.caPem } };
 }
+
+describe('the metrics port', () => {
+  let server: RunningServer;
+  let target: WebhookTarget;
+  let metricsPort: number;
+  beforeAll(async () => {
+    // A free port: listen on 0, read it, let it go.
+    const probe = net.createServer().listen(0, '127.0.0.1');
+    await new Promise(resolve => probe.once('listening', resolve));
+    metricsPort = (probe.address() as net.AddressInfo).port;
+    await new Promise(resolve => probe.close(resolve));
+    ({ server, target } = await start(['--metrics-port', String(metricsPort)]));
+  });
+  afterAll(() => server.close());
+
+  const plain = (method: string, path: string) => new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: metricsPort, method, path }, res => {
+      let text = '';
+      res.on('data', chunk => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+
+  test('serves GET /metrics in plain HTTP, and nothing else', async () => {
+    expect(server.metricsPort).toBe(metricsPort);
+    const metrics = await plain('GET', '/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.text).toMatch(/^cdk8s_shm_admission_in_flight 0$/m);
+    expect((await plain('GET', '/healthz')).status).toBe(404);
+    expect((await plain('POST', '/mutate')).status).toBe(404);
+    expect((await plain('POST', '/metrics')).status).toBe(405);
+    // The HTTPS port still has it too.
+    expect((await httpsRequest(target, { path: '/metrics' })).status).toBe(200);
+  });
+
+  test('the metrics port cannot be the serving port', () => {
+    expect(() => parseWebhookArgs(['--port', '9090', '--metrics-port', '9090'], {})).toThrow('--metrics-port (9090) must differ from --port');
+  });
+});
 
 describe('as kube-apiserver sees it', () => {
   let server: RunningServer;
@@ -87,7 +129,9 @@ describe('as kube-apiserver sees it', () => {
     expect(metrics.text).toMatch(/^cdk8s_shm_certificate_not_after_seconds \d{10}$/m);
     expect(metrics.text).toMatch(/^cdk8s_shm_certificate_reloads_total 0$/m);
     // Every line is a comment or `name{labels} value`.
-    for (const line of metrics.text.trim().split('\n')) expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|cdk8s_shm_\w+(\{[^}]*\})? [\d.e+-]+)$/);
+    for (const line of metrics.text.trim().split('\n')) expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|(cdk8s_shm|process|nodejs)_\w+(\{[^}]*\})? [\d.e+-]+)$/);
+    expect(metrics.text).toMatch(/^cdk8s_shm_open_connections [1-9]\d*$/m);
+    expect(Number(/^process_resident_memory_bytes (\d+)$/m.exec(metrics.text)?.[1])).toBeGreaterThan(1e6);
   });
 
   test.each([
@@ -135,6 +179,40 @@ describe('as kube-apiserver sees it', () => {
     await expect(handshake('TLSv1.2')).resolves.toBe('TLSv1.2');
     await expect(handshake('TLSv1.3')).resolves.toBe('TLSv1.3');
     await expect(handshake('TLSv1.1')).rejects.toThrow();
+  });
+
+  test('TLS 1.2 offers AEAD suites only: a client offering only CBC is refused, ECDHE with GCM or ChaCha20 is served', async () => {
+    const handshake = (ciphers: string) => new Promise<string>((resolve, reject) => {
+      const socket = tls.connect({ host: '127.0.0.1', port: target.port, ca: target.ca, servername: SERVICE_DNS, maxVersion: 'TLSv1.2', ciphers }, () => {
+        resolve(socket.getCipher().standardName);
+        socket.end();
+      });
+      socket.on('error', reject);
+    });
+    await expect(handshake('ECDHE-ECDSA-AES128-SHA')).rejects.toThrow(/handshake failure|no shared cipher/);
+    await expect(handshake('ECDHE-ECDSA-AES256-SHA384:ECDHE-ECDSA-AES128-SHA256')).rejects.toThrow(/handshake failure|no shared cipher/);
+    await expect(handshake('ECDHE-ECDSA-AES128-GCM-SHA256')).resolves.toBe('TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256');
+    await expect(handshake('ECDHE-ECDSA-AES256-GCM-SHA384')).resolves.toBe('TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384');
+    await expect(handshake('ECDHE-ECDSA-CHACHA20-POLY1305')).resolves.toBe('TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256');
+    // What a Go client (the API server) offers by default still meets one of ours.
+    await expect(handshake('ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA')).resolves.toBe('TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256');
+  });
+
+  test('a client that is not TLS (plain HTTP) is disconnected at once, not left half-open', async () => {
+    const started = Date.now();
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect({ host: '127.0.0.1', port: target.port, allowHalfOpen: true }, () => socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'));
+      let text = '';
+      socket.on('data', data => (text += data));
+      // The server's FIN or reset; this client never ends its own side (allowHalfOpen).
+      socket.on('end', () => resolve(text));
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    // No plaintext HTTP answer on a TLS port: at most a TLS alert.
+    expect(answer).not.toContain('HTTP/1.1');
+    expect(server.metrics.tlsHandshakeFailures.get()).toBeGreaterThanOrEqual(1);
   });
 
   test('the certificate is checked as the API server checks it: under the Service name, against the caBundle', async () => {

@@ -10,7 +10,8 @@ import { AddressInfo } from 'net';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import * as tls from 'tls';
-import { createCertificateAuthority, der, issueServingCertificate, readChildren, readDer, splitPemCertificates } from '../../src/webhook/x509';
+import fc from 'fast-check';
+import { createCertificateAuthority, der, ipBytes, issueServingCertificate, readChildren, readDer, splitPemCertificates } from '../../src/webhook/x509';
 
 const hex = (buffer: Buffer) => buffer.toString('hex');
 const HOUR = 3600_000;
@@ -26,9 +27,8 @@ describe('DER encoding', () => {
     ['OID ecdsa-with-SHA256', der.oid('1.2.840.10045.4.3.2'), '06082a8648ce3d040302'],
     ['OID commonName', der.oid('2.5.4.3'), '0603550403'],
     ['BOOLEAN true', der.boolean(true), '0101ff'],
-    ['NULL', der.null(), '0500'],
     ['UTF8String', der.utf8('hi'), '0c026869'],
-    ['PrintableString', der.printable('AB'), '13024142'],
+    ['OID 2.999.3 (X.690 8.19.5: the first two arcs share one subidentifier)', der.oid('2.999.3'), '0603883703'],
     ['empty SEQUENCE', der.sequence(), '3000'],
     ['KeyUsage digitalSignature', der.namedBits([0]), '03020780'],
     ['KeyUsage digitalSignature, keyCertSign, cRLSign', der.namedBits([0, 5, 6]), '03020186'],
@@ -60,8 +60,118 @@ describe('DER encoding', () => {
     expect(() => readDer(encoded.subarray(0, 10))).toThrow('DER is truncated');
   });
 
-  test('PrintableString refuses what it cannot hold', () => {
-    expect(() => der.printable('a@b')).toThrow('is not a PrintableString');
+  test.each([
+    ['1', 'two or more decimal arcs'],
+    ['', 'two or more decimal arcs'],
+    ['1.2.', 'two or more decimal arcs'],
+    ['1..2', 'two or more decimal arcs'],
+    ['0x1.2', 'two or more decimal arcs'],
+    [' 1.2', 'two or more decimal arcs'],
+    ['1.02', 'two or more decimal arcs'],
+    ['1.-2', 'two or more decimal arcs'],
+    ['3.1', 'must start with 0, 1 or 2'],
+    ['1.40', 'a second arc below 40'],
+    ['0.40.1', 'a second arc below 40'],
+  ])('OID %j is refused: %s', (dotted, message) => {
+    expect(() => der.oid(dotted)).toThrow(message);
+  });
+});
+
+describe('DER reading refuses what is not DER, and always ends', () => {
+  test.each([
+    ['a long-form length cut off after its count', '048201', 'DER is truncated'],
+    ['a long-form length cut off inside', '0482', 'DER is truncated'],
+    ['content shorter than its length', '040301', 'DER is truncated'],
+    ['one byte', '30', 'DER is truncated'],
+    ['an indefinite length', '3080', 'indefinite'],
+    ['a five-octet length', '04850000000001', 'too long'],
+    ['a long form for a short length', '0481050000000000', 'not minimal'],
+    ['a leading zero length octet', `04820080${'00'.repeat(128)}`, 'not minimal'],
+    ['a multi-byte tag', '1f8101', 'tags above 30'],
+  ])('%s', (_label, hexBytes, message) => {
+    expect(() => readDer(Buffer.from(hexBytes, 'hex'))).toThrow(message);
+  });
+
+  test('children whose last header is cut off throw instead of looping', () => {
+    // A SEQUENCE of 3 content bytes: an INTEGER, then a long-form length with no length octets.
+    expect(() => readChildren(readDer(Buffer.from('3005020100048201', 'hex')))).toThrow('DER is truncated');
+    expect(() => readChildren(readDer(Buffer.from('3003048201', 'hex')))).toThrow('DER is truncated');
+  });
+
+  test('fuzz: any bytes are read or refused, never looped on, never read past the end', () => {
+    const walk = (buffer: Buffer, depth: number): number => {
+      const element = readDer(buffer);
+      expect(element.raw.length).toBeGreaterThanOrEqual(2);
+      expect(element.raw.length).toBeLessThanOrEqual(buffer.length);
+      expect(element.content.length).toBeLessThanOrEqual(element.raw.length - 2);
+      // Constructed universal elements (SEQUENCE, SET: tags 0x20 to 0x3f) hold children; walk them as a certificate reader would.
+      if (element.tag < 0x20 || element.tag >= 0x40 || depth >= 20) return 1;
+      return 1 + readChildren(element).reduce((n, child) => n + walk(child.raw, depth + 1), 0);
+    };
+    let read = 0;
+    let refused = 0;
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), bytes => {
+      try {
+        walk(Buffer.from(bytes), 0);
+        read++;
+      } catch (error) {
+        expect((error as Error).message).toMatch(/^DER /);
+        refused++;
+      }
+    }), { seed: 14, numRuns: 20_000 });
+    expect(read).toBeGreaterThan(0);
+    expect(refused).toBeGreaterThan(0);
+  });
+
+  test('fuzz: whatever the writer writes, the reader reads back exactly', () => {
+    const leaf = fc.oneof(
+      fc.bigUintN(200).map(n => der.unsignedInteger(n)),
+      fc.uint8Array({ maxLength: 300 }).map(b => der.octetString(Buffer.from(b))),
+      fc.string({ maxLength: 200 }).map(t => der.utf8(t)),
+      fc.boolean().map(b => der.boolean(b)),
+      fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 39 }), fc.array(fc.bigUintN(64), { maxLength: 5 }))
+        .map(([a, b, rest]) => der.oid([a, b, ...rest].join('.'))),
+    );
+    const tree = fc.letrec(tie => ({
+      node: fc.oneof({ depthSize: 'small', withCrossShrink: true }, leaf, fc.array(tie('node'), { maxLength: 4 }).map(items => der.sequence(...(items as Buffer[])))),
+    })).node as fc.Arbitrary<Buffer>;
+    const reencode = (element: ReturnType<typeof readDer>): Buffer =>
+      element.tag === 0x30 ? der.sequence(...readChildren(element).map(reencode)) : der.tlv(element.tag, element.content);
+    fc.assert(fc.property(tree, encoded => {
+      const element = readDer(encoded);
+      expect(element.raw).toEqual(encoded);
+      expect(reencode(element)).toEqual(encoded);
+    }), { seed: 14, numRuns: 2_000 });
+  });
+});
+
+describe('IP addresses in certificates', () => {
+  test.each([
+    ['127.0.0.1', '7f000001'],
+    ['::ffff:127.0.0.1', `${'00'.repeat(10)}ffff7f000001`],
+    ['::1.2.3.4', `${'00'.repeat(12)}01020304`],
+    ['64:ff9b::192.0.2.33', `0064ff9b${'00'.repeat(8)}c0000221`],
+    ['::', '00'.repeat(16)],
+    ['::1', `${'00'.repeat(15)}01`],
+    ['1::', `0001${'00'.repeat(14)}`],
+    ['2001:db8::1', `20010db8${'00'.repeat(11)}01`],
+    ['2001:DB8:0:0:0:0:0:1', `20010db8${'00'.repeat(11)}01`],
+    ['fe80:1:2:3:4:5:6:7', 'fe80000100020003000400050006000' + '7'],
+  ])('%s', (ip, expected) => {
+    expect(ipBytes(ip).toString('hex')).toBe(expected);
+  });
+
+  test.each(['fe80::1%eth0', '1.2.3', 'web', '::ffff:1.2.3.4.5'])('%s is refused', ip => {
+    expect(() => ipBytes(ip)).toThrow('is not an IP address a certificate can hold');
+  });
+
+  test('fuzz: OpenSSL finds every IPv4 and IPv6 address, in every spelling, in the certificate issued for it', () => {
+    const ca = createCertificateAuthority({ commonName: 'ip-ca', validityMs: HOUR });
+    const ips = fc.sample(fc.oneof(fc.ipV4(), fc.ipV6()), { seed: 14, numRuns: 300 });
+    const cert = new crypto.X509Certificate(issueServingCertificate(ca, { commonName: 'ips', dnsNames: ['ips'], ipAddresses: ips, validityMs: HOUR }).certPem);
+    // checkIP is OpenSSL's own reading of the address, compared with the SAN's octets.
+    expect(ips.filter(ip => cert.checkIP(ip) === undefined)).toEqual([]);
+    expect(cert.checkIP('192.0.2.254') ?? cert.checkIP('2001:db8::ffff:fffe')).toBeUndefined();
   });
 });
 

@@ -85,7 +85,10 @@ export interface LocalWebhook {
 }
 
 export interface LocalWebhookOptions {
-  /** The server's arguments as the construct renders them; `--port=0` and the TLS files are appended. */
+  /**
+   * The server's arguments as the construct renders them; `--port=0`, `--metrics-port=0` (replicas
+   * run side by side on one machine, so no fixed second port) and the TLS files are appended.
+   */
   readonly args: readonly string[];
   /** The container's NODE_OPTIONS. */
   readonly nodeOptions?: string;
@@ -109,7 +112,7 @@ export function mountNamespaceUnavailable(): string | undefined {
 /** Starts the bundled server and waits for its "listening" line. */
 export async function startLocalWebhook(cluster: ControlPlaneState, options: LocalWebhookOptions): Promise<LocalWebhook> {
   const dir = fs.mkdtempSync(path.join(cluster.dir, 'webhook-'));
-  const args = [...options.args, '--port=0', '--log-level=debug'];
+  const args = [...options.args, '--port=0', '--metrics-port=0', '--log-level=debug'];
   if (options.serving) {
     fs.writeFileSync(path.join(dir, 'tls.crt'), options.serving.certPem);
     fs.writeFileSync(path.join(dir, 'tls.key'), options.serving.keyPem, { mode: 0o600 });

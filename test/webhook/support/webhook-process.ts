@@ -6,7 +6,7 @@
  */
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import { X509Certificate } from 'crypto';
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, symlinkSync, writeFileSync } from 'fs';
 import * as https from 'https';
 import { tmpdir } from 'os';
 import * as path from 'path';
@@ -78,6 +78,8 @@ export interface WebhookProcess {
   waitForLog(predicate: (entry: LogEntry) => boolean, timeoutMs?: number): Promise<LogEntry>;
   /** Resident set size in bytes, from /proc/<pid>/status. */
   rss(): number;
+  /** Open file descriptors (sockets, files, pipes), from /proc/<pid>/fd. */
+  fds(): number;
   stop(): Promise<void>;
 }
 
@@ -112,6 +114,7 @@ export async function startWebhookProcess(args: string[] = [], nodeArgs: string[
       const kb = /^VmRSS:\s+(\d+) kB$/m.exec(status);
       return kb ? Number(kb[1]) * 1024 : NaN;
     },
+    fds: () => readdirSync(`/proc/${child.pid}/fd`).length,
     stop: async () => {
       if (alive()) child.kill('SIGTERM');
       await exited;
@@ -139,11 +142,13 @@ export interface SendOptions {
   /** Send the body in this many pieces, `delayMs` apart: a slow sender. */
   readonly pieces?: number;
   readonly delayMs?: number;
+  /** The source address of a connection of its own (`agent: false`). */
+  readonly localAddress?: string;
 }
 
 /** A keep-alive agent like the API server's webhook client: a few connections, reused. */
-export function keepAliveAgent(maxSockets: number): https.Agent {
-  return new https.Agent({ keepAlive: true, maxSockets, ca: ca.certPem, servername: SERVICE_DNS });
+export function keepAliveAgent(maxSockets: number, localAddress?: string): https.Agent {
+  return new https.Agent({ keepAlive: true, maxSockets, ca: ca.certPem, servername: SERVICE_DNS, localAddress });
 }
 
 /** One HTTPS request to the webhook. Rejects on a socket error or a timeout. */
@@ -162,6 +167,7 @@ export function send(port: number, options: SendOptions = {}): Promise<Answer> {
       method: options.method ?? (body ? 'POST' : 'GET'),
       path: options.path ?? (body ? '/mutate' : '/healthz'),
       agent: options.agent ?? false,
+      localAddress: options.localAddress,
       // Given headers replace the defaults, so that a test can send no Content-Length (chunked) or an odd one.
       headers: options.headers ?? (body !== undefined ? { 'Content-Type': 'application/json', 'Content-Length': String(body.length) } : {}),
       timeout: options.timeoutMs ?? 60_000,

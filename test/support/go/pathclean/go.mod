@@ -1,0 +1,3 @@
+module cdk8s-shm.test/pathclean
+
+go 1.22
