@@ -8,13 +8,16 @@
  * repeated, and the report gives medians and ratios.
  *
  * Flags: --smoke (a few seconds, for CI: same tables, tiny samples), --skip-webhook, --skip-synth,
- * --skip-csi (the CSI node plugin's publishes and memory; it needs root and unshare).
+ * --skip-inject, --skip-csi (the CSI node plugin's publishes and memory; it needs root and unshare),
+ * --only webhook|synth|inject|csi (that one alone); for the inject row,
+ * --inject-cli FILE (another build of the CLI bundle, to compare) and --inject-repeats N.
  */
 import { execSync } from 'child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CsiFigures, runCsiBenchmarks } from './csi-plugin';
+import { CLI_BUNDLE, InjectReport, runInjectBenchmarks } from './inject';
 import { LoadResult, median, runLoad } from './load';
 import { Payload, largePayload, typicalPayload } from './payloads';
 import {
@@ -33,10 +36,33 @@ interface Settings {
   readonly startRepeats: number;
   readonly synthCount: number;
   readonly synthRepeats: number;
+  /** Bytes of the small inject input (the large one is eight of it). */
+  readonly injectBytes: number;
+  readonly injectRepeats: number;
 }
 
-const FULL: Settings = { smoke: false, seconds: 3, warmupSeconds: 1.5, repeats: 5, startRepeats: 7, synthCount: 1000, synthRepeats: 5 };
-const SMOKE: Settings = { smoke: true, seconds: 0.5, warmupSeconds: 0.25, repeats: 1, startRepeats: 1, synthCount: 50, synthRepeats: 1 };
+const FULL: Settings = {
+  smoke: false,
+  seconds: 3,
+  warmupSeconds: 1.5,
+  repeats: 5,
+  startRepeats: 7,
+  synthCount: 1000,
+  synthRepeats: 5,
+  injectBytes: 6_000_000,
+  injectRepeats: 3,
+};
+const SMOKE: Settings = {
+  smoke: true,
+  seconds: 0.5,
+  warmupSeconds: 0.25,
+  repeats: 1,
+  startRepeats: 1,
+  synthCount: 50,
+  synthRepeats: 1,
+  injectBytes: 200_000,
+  injectRepeats: 1,
+};
 const CONNECTIONS = [1, 50];
 
 const TARGETS = {
@@ -45,6 +71,11 @@ const TARGETS = {
   synthRatio: 1.15,
   rssUnderLoadMiB: 80,
   firstAnswerMs: 300,
+  /** inject's CPU time against the floor's, and its CPU time per byte at 48 MB against 6 MB (linear: 1). */
+  injectCpuRatio: 1.5,
+  injectScaling: 1.25,
+  /** inject's peak RSS at 48 MB against the floor's, which holds the whole input and output. */
+  injectRssRatio: 1,
 };
 
 interface LoadCell {
@@ -264,12 +295,12 @@ const f2 = (n: number) => n.toFixed(2);
 const f3 = (n: number) => n.toFixed(3);
 
 function report(settings: Settings, info: Record<string, string>, payloads: Payload[], tls: Tls,
-  load?: { cells: LoadCell[]; footprint: Footprint }, synth?: SynthComparison[], csi?: CsiFigures): string {
+  load?: { cells: LoadCell[]; footprint: Footprint }, synth?: SynthComparison[], inject?: InjectReport, csi?: CsiFigures): string {
   const out: string[] = [];
   out.push(`# cdk8s-shm benchmarks${settings.smoke ? ' (SMOKE: tiny samples, figures not meaningful)' : ''}`);
   out.push('');
   out.push(`date ${info.date}; node ${info.node}; ${info.nproc} CPUs (${info.cpu}, ${info.hypervisor}); ${info.memoryGiB} GiB; Linux ${info.kernel}; load average at start ${info.loadAverage}`);
-  out.push(`settings: ${settings.repeats} repeats x ${settings.seconds} s per cell (after ${settings.warmupSeconds} s warm-up), ${settings.startRepeats} starts, ${settings.synthRepeats} synth repeats of ${settings.synthCount} workloads`);
+  out.push(`settings: ${settings.repeats} repeats x ${settings.seconds} s per cell (after ${settings.warmupSeconds} s warm-up), ${settings.startRepeats} starts, ${settings.synthRepeats} synth repeats of ${settings.synthCount} workloads, ${settings.injectRepeats} inject repeats`);
   out.push(`payloads: ${payloads.map(p => `${p.name} ${(p.bytes / 1024).toFixed(1)} KiB (${p.description})`).join('; ')}`);
   out.push(`TLS: ${tls.description}; keep-alive; load generator autocannon in the benchmark process, each server in its own node process`);
   if (load) {
@@ -320,9 +351,30 @@ function report(settings: Settings, info: Record<string, string>, payloads: Payl
       v.name, f0(v.peakMiB), f0(v.rps), `< ${TARGETS.rssUnderLoadMiB}: ${verdict(v.peakMiB < TARGETS.rssUnderLoadMiB)}`,
     ])));
   }
+  if (inject) {
+    const large = inject.cells[inject.cells.length - 1];
+    out.push('');
+    out.push(`## 4. inject at scale (${inject.cli}; fresh process per run, medians; ratios are medians of back-to-back pairs)`);
+    out.push('');
+    out.push(table(
+      ['input', 'inject MB/s (CPU)', 'floor MB/s (CPU)', 'CPU ratio', 'inject MB/s (wall)', 'floor MB/s (wall)', 'wall ratio', 'inject peak RSS MiB', 'floor peak RSS MiB', 'RSS ratio', 'target'],
+      inject.cells.map(c => [
+        c.name, f2(c.inject.cpuMBps), f2(c.floor.cpuMBps), f2(c.cpuRatio), f2(c.inject.wallMBps), f2(c.floor.wallMBps), f2(c.wallRatio),
+        f0(c.inject.maxRssMiB), f0(c.floor.maxRssMiB), f2(c.rssRatio),
+        `CPU <= ${TARGETS.injectCpuRatio}: ${verdict(c.cpuRatio <= TARGETS.injectCpuRatio)}`
+        + (c === large ? `; RSS <= ${TARGETS.injectRssRatio}: ${verdict(c.rssRatio <= TARGETS.injectRssRatio)}` : ''),
+      ]),
+    ));
+    out.push('');
+    out.push(`CPU time per byte, ${large.name} over ${inject.cells[0].name}: inject ${f2(inject.cpuScaling)}, floor ${f2(inject.floorCpuScaling)} `
+      + `(<= ${TARGETS.injectScaling}: ${verdict(inject.cpuScaling <= TARGETS.injectScaling)}; 1 is linear).`);
+    out.push('The floor parses every document with the same yaml library and options and prints it again; inject plans, patches and prints');
+    out.push('the workloads and copies everything else. MB = 10^6 bytes of input.');
+    out.push(`Input: ${inject.corpus}; workload pieces repeated to the charts' weight, then the whole repeated to size.`);
+  }
   if (csi) {
     out.push('');
-    out.push(`## 4. CSI node plugin (${csi.pairs} publish/unpublish pairs, one at a time, real mounts; NODE_OPTIONS=${csi.nodeFlags})`);
+    out.push(`## 5. CSI node plugin (${csi.pairs} publish/unpublish pairs, one at a time, real mounts; NODE_OPTIONS=${csi.nodeFlags})`);
     out.push('');
     out.push(table(['measure', 'value'], [
       ['start to serving, tmpfs mounted (ms)', f0(csi.startMs)],
@@ -335,25 +387,38 @@ function report(settings: Settings, info: Record<string, string>, payloads: Payl
   return out.join('\n');
 }
 
+/** The value of `--name VALUE`, if given. */
+function flagValue(args: readonly string[], name: string): string | undefined {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const settings = args.includes('--smoke') ? SMOKE : FULL;
+  const base = args.includes('--smoke') ? SMOKE : FULL;
+  const injectRepeats = flagValue(args, 'inject-repeats');
+  const settings: Settings = { ...base, injectRepeats: injectRepeats === undefined ? base.injectRepeats : Number(injectRepeats) };
+  const only = flagValue(args, 'only');
+  if (only !== undefined && !['webhook', 'synth', 'inject', 'csi'].includes(only)) throw new Error(`--only ${only}: give webhook, synth, inject or csi`);
+  const runs = (part: string) => (only === undefined ? !args.includes(`--skip-${part}`) : only === part);
   if (!existsSync(WEBHOOK_BUNDLE)) throw new Error(`${WEBHOOK_BUNDLE} is missing: run the compile task first (npm run bench does)`);
   mkdirSync(SCRATCH, { recursive: true });
   const info = machine();
   const tls = makeTls();
   const payloads = [typicalPayload(), largePayload()];
 
-  const load = args.includes('--skip-webhook') ? undefined : await webhookVsFloor(settings, tls, payloads);
-  const synth = args.includes('--skip-synth') ? undefined : await runSynthBenchmarks(settings.synthCount, settings.synthRepeats, log);
+  const load = runs('webhook') ? await webhookVsFloor(settings, tls, payloads) : undefined;
+  const synth = runs('synth') ? await runSynthBenchmarks(settings.synthCount, settings.synthRepeats, log) : undefined;
+  const cli = path.resolve(flagValue(args, 'inject-cli') ?? CLI_BUNDLE);
+  const inject = runs('inject') ? runInjectBenchmarks({ bytes: settings.injectBytes, repeats: settings.injectRepeats, cli }, log) : undefined;
 
-  const csi = args.includes('--skip-csi') ? undefined : await runCsiBenchmarks(settings.smoke ? 20 : 500, log);
+  const csi = runs('csi') ? await runCsiBenchmarks(settings.smoke ? 20 : 500, log) : undefined;
 
-  const text = report(settings, info, payloads, tls, load, synth, csi);
+  const text = report(settings, info, payloads, tls, load, synth, inject, csi);
   process.stdout.write(`${text}\n`);
   const file = path.join(SCRATCH, settings.smoke ? 'smoke.json' : 'latest.json');
   const payloadInfo = payloads.map(p => ({ name: p.name, bytes: p.bytes, description: p.description }));
-  writeFileSync(file, JSON.stringify({ settings, machine: info, targets: TARGETS, payloads: payloadInfo, load, synth, csi }, null, 2));
+  writeFileSync(file, JSON.stringify({ settings, machine: info, targets: TARGETS, payloads: payloadInfo, load, synth, inject, csi }, null, 2));
   log(`figures written to ${path.relative(process.cwd(), file)}`);
 }
 

@@ -2,14 +2,17 @@
  * The work behind `inject`, `plan` and `check`: find every pod template in a stream of manifests,
  * ask the core for its `/dev/shm` plan, and apply the core's patch to the YAML.
  *
- * Pure apart from its inputs (no I/O), so tests call it in-process.
+ * Pure apart from its inputs (no I/O), so tests call it in-process. Input is taken a chunk at a
+ * time (`ManifestProcessor`) and each document is planned, patched and written out as soon as it
+ * is read, so that only the output waits in memory (until all input is read: broken YAML anywhere
+ * yields no output).
  */
 import { Document, Node, isScalar } from 'yaml';
 import {
   ANNOTATION_PREFIX, JsonPatchOperation, Policy, QUIET_SKIP_REASONS, ShmPlan,
   describeObject, isObject, objectAt, planSharedMemory, planToPatch, podTemplateOf,
 } from '../core';
-import { InputError, ParsedFile, SourceDocument, SourceFile, joinFiles, parseFile, renderFile, stringifyDocument } from './documents';
+import { DocumentReader, FilePiece, InputError, SourceDocument, SourceFile, TextSink, appendFile, stringifyDocument } from './documents';
 import { applyPatchToJson, applyPatchToYaml } from './yaml-patch';
 
 /** What was decided for one workload. */
@@ -43,23 +46,104 @@ export interface Notice {
 
 /** The result of reading a stream of manifests. */
 export interface ManifestResult {
-  /** The manifests with every planned patch applied. */
+  /** The manifests with every planned patch applied (joined into one string when first read). */
   readonly output: string;
+  /** Writes the same text in pieces, without joining it into one string first. */
+  readonly writeOutput: (write: (text: string) => void) => void;
+  /** Every workload, or only the denied ones when `keepWorkloads` was false. */
   readonly workloads: readonly WorkloadReport[];
   readonly notices: readonly Notice[];
 }
 
+/** How much of the result to keep. */
+export interface ManifestOptions {
+  /**
+   * Keep the report of every workload (`plan` and `check` print them); when false, only the
+   * denied ones, which is all `inject` needs, so that its memory does not grow with the workloads.
+   * @default true
+   */
+  readonly keepWorkloads?: boolean;
+}
+
+/**
+ * Reads manifests as they arrive and plans (and applies) `/dev/shm` for every pod template in
+ * them, a document at a time. `beginFile` a file, `write` its text in chunks of any size, `end`
+ * it; then take the `result`.
+ */
+export class ManifestProcessor {
+  private readonly output = new TextSink();
+  private readonly workloads: WorkloadReport[] = [];
+  private readonly notices: Notice[] = [];
+  private readonly keepAll: boolean;
+
+  constructor(private readonly policy: Policy, options: ManifestOptions = {}) {
+    this.keepAll = options.keepWorkloads !== false;
+  }
+
+  /**
+   * Starts reading a file.
+   * @param name the name messages give it (`<stdin>` for standard input)
+   * @throws InputError (from `write` and `end`) for YAML that does not parse
+   */
+  public beginFile(name: string): { write(chunk: string): void; end(): void } {
+    const reader = new DocumentReader(name);
+    const out = new TextSink();
+    let index = 0;
+    const take = (pieces: Iterable<FilePiece>) => {
+      for (const piece of pieces) {
+        if (piece.kind === 'text') {
+          out.add(piece.text);
+          continue;
+        }
+        const changed = this.processDocument(piece.document, index++, name);
+        if (changed === undefined) out.add(piece.document.text);
+        // `---` right after a document that ended without a newline must start on a line of its own.
+        else out.addOnNewLine(changed);
+      }
+    };
+    return {
+      write: chunk => take(reader.write(chunk)),
+      end: () => {
+        take(reader.end());
+        appendFile(this.output, out);
+      },
+    };
+  }
+
+  /** What every file gave; call once, after the last file's `end`. */
+  public result(): ManifestResult {
+    const output = this.output;
+    let joined: string | undefined;
+    return {
+      get output() {
+        joined ??= output.toString();
+        return joined;
+      },
+      writeOutput: write => output.writeTo(write),
+      workloads: this.workloads,
+      notices: this.notices,
+    };
+  }
+
+  private processDocument(document: SourceDocument, index: number, file: string): string | undefined {
+    return processDocument(document, index, file, this.policy, workload => {
+      if (this.keepAll || workload.plan.action === 'deny') this.workloads.push(workload);
+    }, this.notices);
+  }
+}
+
 /**
  * Reads manifests and plans (and applies) `/dev/shm` for every pod template in them.
- * Every file is parsed before anything is decided, so broken YAML anywhere yields no output.
  * @throws InputError for YAML that does not parse
  */
-export function processManifests(files: readonly SourceFile[], policy: Policy): ManifestResult {
-  const parsed = files.map(parseFile);
-  const workloads: WorkloadReport[] = [];
-  const notices: Notice[] = [];
-  const outputs = parsed.map(file => processFile(file, policy, workloads, notices));
-  return { output: joinFiles(outputs), workloads, notices };
+export function processManifests(files: readonly SourceFile[], policy: Policy, options: ManifestOptions = {}): ManifestResult {
+  const processor = new ManifestProcessor(policy, options);
+  for (const file of files) {
+    const reader = processor.beginFile(file.name);
+    reader.write(file.text);
+    reader.end();
+  }
+  return processor.result();
 }
 
 /** `processManifests` for one text. */
@@ -67,58 +151,59 @@ export function injectDocuments(text: string, policy: Policy, name = '<stdin>'):
   return processManifests([{ name, text }], policy);
 }
 
-function processFile(file: ParsedFile, policy: Policy, workloads: WorkloadReport[], notices: Notice[]): string {
-  const replaced = new Map<SourceDocument, string>();
-  const fileName = file.source.name;
-  file.documents.forEach((document, index) => {
-    const doc = document.doc;
-    // An empty document (or comments only): its contents are null, or a null scalar.
-    if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) return;
-    const lineOf = (node: unknown) => file.linePos((node as Node | undefined)?.range?.[0] ?? document.start).line;
-    const docLine = lineOf(doc.contents);
-    let value: unknown;
-    try {
-      value = doc.toJS();
-    } catch (error) {
-      throw new InputError(`${fileName}:${docLine}: ${(error as Error).message}`);
-    }
-    const note = (line: number, message: string, aboutWorkload = false) => notices.push({ file: fileName, line, message, aboutWorkload });
-    if (!isKubernetesObject(value)) {
-      note(docLine, `document ${index + 1} is not a Kubernetes object (it needs apiVersion and kind): passed through unchanged`);
-      return;
-    }
+/** Plans one document and applies its patch; returns its new text, or undefined to keep it as it was. */
+function processDocument(document: SourceDocument, index: number, fileName: string, policy: Policy,
+  report: (workload: WorkloadReport) => void, notices: Notice[]): string | undefined {
+  const doc = document.doc;
+  // An empty document (or comments only): its contents are null, or a null scalar.
+  if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) return undefined;
+  const lineOf = (node: unknown) => document.lines.linePos((node as Node | undefined)?.range?.[0] ?? document.start).line;
+  const docLine = lineOf(doc.contents);
+  let value: unknown;
+  try {
+    value = doc.toJS();
+  } catch (error) {
+    throw new InputError(`${fileName}:${docLine}: ${(error as Error).message}`);
+  }
+  const note = (line: number, message: string, aboutWorkload = false) => notices.push({ file: fileName, line, message, aboutWorkload });
+  if (!isKubernetesObject(value)) {
+    note(docLine, `document ${index + 1} is not a Kubernetes object (it needs apiVersion and kind): passed through unchanged`);
+    return undefined;
+  }
 
-    // The objects to look at: the document itself, or the items of a List.
-    const objects: { object: unknown; base: string; line: number }[] = [];
-    if (isList(value)) {
-      value.items.forEach((item, i) => {
-        const line = lineOf(doc.getIn(['items', i], true));
-        if (isKubernetesObject(item)) objects.push({ object: item, base: `/items/${i}`, line });
-        else note(line, `item ${i + 1} of ${describeObject(value)} is not a Kubernetes object: passed through unchanged`);
-      });
-    } else {
-      objects.push({ object: value, base: '', line: docLine });
-    }
+  // The objects to look at: the document itself, or the items of a List.
+  const objects: { object: unknown; base: string; line: number }[] = [];
+  if (isList(value)) {
+    value.items.forEach((item, i) => {
+      const line = lineOf(doc.getIn(['items', i], true));
+      if (isKubernetesObject(item)) objects.push({ object: item, base: `/items/${i}`, line });
+      else note(line, `item ${i + 1} of ${describeObject(value)} is not a Kubernetes object: passed through unchanged`);
+    });
+  } else {
+    objects.push({ object: value, base: '', line: docLine });
+  }
 
-    const ops: JsonPatchOperation[] = [];
-    for (const { object, base, line } of objects) {
-      const report = planObject(object, policy, fileName, line);
-      if (!report) continue;
-      workloads.push(report);
-      for (const message of workloadNotices(report)) note(line, message, true);
-      ops.push(...report.patch.map(op => ({ ...op, path: `${base}${op.path}` })));
-    }
-    if (ops.length === 0) return;
+  const ops: JsonPatchOperation[] = [];
+  for (const { object, base, line } of objects) {
+    const workload = planObject(object, policy, fileName, line);
+    if (!workload) continue;
+    report(workload);
+    for (const message of workloadNotices(workload)) note(line, message, true);
+    ops.push(...workload.patch.map(op => ({ ...op, path: `${base}${op.path}` })));
+  }
+  if (ops.length === 0) return undefined;
 
-    if (!applyPatchToYaml(doc, ops)) {
-      // The in-place edit went wrong somewhere (an exotic use of anchors): fall back to the JSON.
-      doc.contents = doc.createNode(applyPatchToJson(value, ops)) as Document['contents'];
-      note(docLine, `${describeObject(value)} was rewritten from its JSON form: comments and anchors inside it are lost`);
-    }
-    verifyPatched(doc.toJS(), objects.map(o => o.base), policy, fileName, docLine);
-    replaced.set(document, stringifyDocument(document, file.source.text));
-  });
-  return renderFile(file, replaced);
+  const expected = applyPatchToJson(value, ops);
+  let patched = expected;
+  if (!applyPatchToYaml(doc, ops, expected)) {
+    // The in-place edit went wrong somewhere (an exotic use of anchors): fall back to the JSON.
+    doc.contents = doc.createNode(expected) as Document['contents'];
+    patched = doc.toJS();
+    note(docLine, `${describeObject(value)} was rewritten from its JSON form: comments and anchors inside it are lost`);
+  }
+  // In place, the document's value was just compared with `expected`.
+  verifyPatched(patched, objects.map(o => o.base), policy, fileName, docLine);
+  return stringifyDocument(document);
 }
 
 function planObject(object: unknown, policy: Policy, file: string, line: number): WorkloadReport | undefined {

@@ -8,8 +8,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { EXIT_CODES_TEXT, MANIFEST_COMMANDS, ManifestCommand, ManifestOptions, UsageError, manifestUsage, parseManifestArgs } from './args';
-import { InputError, SourceFile } from './documents';
-import { ManifestResult, processManifests } from './inject';
+import { InputError } from './documents';
+import { ManifestProcessor, ManifestResult } from './inject';
 import { formatCheck, formatPlanTable, needsChange, planJson } from './plan-table';
 import { runWebhook } from '../webhook/main';
 
@@ -22,8 +22,12 @@ export const EXIT_INTERNAL = 3;
 export interface CliIo {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
-  readonly readStdin: () => Promise<string>;
+  /** All of standard input, or its chunks as they arrive. */
+  readonly readStdin: () => Promise<string> | AsyncIterable<string>;
 }
+
+/** How much of a file is read at a time (larger chunks only make larger short-lived strings). */
+const READ_CHUNK_BYTES = 64 * 1024;
 
 const MANIFEST_EXTENSIONS = /\.(ya?ml|json)$/i;
 
@@ -80,8 +84,10 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
       io.stdout(manifestUsage(name));
       return EXIT_OK;
     }
-    const files = await readInputs(options.files, io);
-    return runManifestCommand(options, processManifests(files, options.policy), io);
+    // inject prints no table: keeping a report per workload would only grow its memory with the stream.
+    const processor = new ManifestProcessor(options.policy, { keepWorkloads: name !== 'inject' });
+    await readInputs(options.files, io, processor);
+    return runManifestCommand(options, processor.result(), io);
   } catch (error) {
     if (error instanceof UsageError) {
       io.stderr(`cdk8s-shm ${name}: ${error.message} (see cdk8s-shm ${name} --help)\n`);
@@ -111,7 +117,7 @@ function runManifestCommand(options: ManifestOptions, result: ManifestResult, io
         io.stderr(`cdk8s-shm inject: refused ${denied.length} workload${denied.length === 1 ? '' : 's'} without a memory limit (--without-limit deny); nothing written\n`);
         return EXIT_CHANGES;
       }
-      io.stdout(result.output);
+      result.writeOutput(io.stdout);
       return EXIT_OK;
     }
     case 'plan':
@@ -127,15 +133,20 @@ function runManifestCommand(options: ManifestOptions, result: ManifestResult, io
   }
 }
 
-/** Reads the files (directories: their manifest files, sorted; `-` or none: standard input). */
-async function readInputs(names: readonly string[], io: CliIo): Promise<SourceFile[]> {
-  const files: SourceFile[] = [];
-  let stdinRead = false;
-  for (const name of names.length === 0 ? ['-'] : names) {
+/**
+ * Reads the files (directories: their manifest files, sorted; `-` or none: standard input) into
+ * the processor, a chunk at a time.
+ */
+async function readInputs(names: readonly string[], io: CliIo, processor: ManifestProcessor): Promise<void> {
+  const inputs = names.length === 0 ? ['-'] : names;
+  if (inputs.filter(n => n === '-').length > 1) throw new UsageError('standard input (-) is given twice');
+  for (const name of inputs) {
     if (name === '-') {
-      if (stdinRead) throw new UsageError('standard input (-) is given twice');
-      stdinRead = true;
-      files.push({ name: '<stdin>', text: await io.readStdin() });
+      const file = processor.beginFile('<stdin>');
+      const stdin = io.readStdin();
+      if (Symbol.asyncIterator in stdin) for await (const chunk of stdin) file.write(chunk);
+      else file.write(await stdin);
+      file.end();
       continue;
     }
     let stat: fs.Stats;
@@ -147,15 +158,43 @@ async function readInputs(names: readonly string[], io: CliIo): Promise<SourceFi
     const paths = stat.isDirectory()
       ? fs.readdirSync(name).filter(f => MANIFEST_EXTENSIONS.test(f)).sort().map(f => path.join(name, f))
       : [name];
-    for (const p of paths) {
-      try {
-        files.push({ name: p, text: fs.readFileSync(p, 'utf8') });
-      } catch (error) {
-        throw new InputError(`${p}: cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-      }
-    }
+    for (const p of paths) readFile(p, processor);
   }
-  return files;
+}
+
+/** Reads one file into the processor in chunks, decoding UTF-8 across their boundaries. */
+function readFile(file: string, processor: ManifestProcessor): void {
+  const cannotRead = (error: unknown) => new InputError(`${file}: cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (error) {
+    throw cannotRead(error);
+  }
+  try {
+    const reader = processor.beginFile(file);
+    const decoder = utf8Decoder();
+    const buffer = Buffer.alloc(READ_CHUNK_BYTES);
+    for (;;) {
+      let bytes: number;
+      try {
+        bytes = fs.readSync(fd, buffer, 0, buffer.length, null);
+      } catch (error) {
+        throw cannotRead(error);
+      }
+      if (bytes === 0) break;
+      reader.write(decoder.decode(buffer.subarray(0, bytes), { stream: true }));
+    }
+    reader.write(decoder.decode());
+    reader.end();
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** A byte order mark is kept, as a file read whole with readFileSync keeps it. */
+function utf8Decoder(): TextDecoder {
+  return new TextDecoder('utf-8', { ignoreBOM: true });
 }
 
 /** The package version, from the package.json two levels up (of src/cli, lib/cli or lib/bundle). */
@@ -171,10 +210,10 @@ function processIo(): CliIo {
   return {
     stdout: text => process.stdout.write(text),
     stderr: text => process.stderr.write(text),
-    readStdin: async () => {
-      const chunks: Buffer[] = [];
-      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-      return Buffer.concat(chunks).toString('utf8');
+    readStdin: async function* () {
+      const decoder = utf8Decoder();
+      for await (const chunk of process.stdin) yield decoder.decode(chunk as Buffer, { stream: true });
+      yield decoder.decode();
     },
   };
 }

@@ -2,7 +2,7 @@
  * How `plan` and `check` show their decisions: a table for people, JSON for machines, and the
  * list of workloads that `check` fails on.
  */
-import { Policy, RATIO_ANNOTATION, SIZE_ANNOTATION, describeSizing, formatBytes, formatRational } from '../core';
+import { MountEdit, Policy, RATIO_ANNOTATION, SIZE_ANNOTATION, SIZE_LIMIT_ANNOTATION, describeSizing, formatBytes, formatRational } from '../core';
 import { WorkloadReport } from './inject';
 
 /** The `/dev/shm` of the workload would change (or the workload would be refused). */
@@ -25,10 +25,10 @@ export function basisText(report: WorkloadReport): string {
   return `${formatBytes(basis.bytes)} (${basis.fromPodLevel ? 'pod-level, ' : ''}${basis.container})`;
 }
 
-/** The `/dev/shm` size: the new one, `old -> new` for an update, `-` when there is none. */
+/** The `/dev/shm` size: the new one, `old -> new` for an update that resizes, `-` when there is none. */
 export function sizeText(report: WorkloadReport): string {
   const { plan } = report;
-  if (plan.action === 'update' && report.currentSize !== undefined) return `${report.currentSize} -> ${plan.size}`;
+  if (plan.action === 'update' && plan.edits?.volume === 'resize') return `${report.currentSize ?? '(no size)'} -> ${plan.size}`;
   if (plan.action === 'inject' || plan.action === 'update' || plan.action === 'unchanged') return plan.size ?? '-';
   return '-';
 }
@@ -54,7 +54,50 @@ export function reasonText(report: WorkloadReport, policy: Policy): string {
   const parts = [plan.sizeSource ? source[plan.sizeSource] : plan.message];
   if (plan.warnings.some(w => w.code === 'capped-at-limit')) parts.push('capped at the pod memory limit');
   if (plan.action === 'unchanged') parts.unshift('already');
-  return parts.join(', ');
+  const done = updateEdits(report).map(edit => edit.done);
+  return parts.join(', ') + (done.length > 0 ? `; ${done.join(', ')}` : '');
+}
+
+/** One thing an update changes, said two ways: what is wrong (`check`) and what `inject` does (`plan`). */
+interface UpdateEdit {
+  readonly wrong: string;
+  readonly done: string;
+}
+
+/**
+ * What an update changes besides the size, from the plan's edits: the containers that get the
+ * mount and the annotations that are added or replaced. The `size-limit` annotation follows a
+ * resized volume, so it is only worth a word when the volume keeps its size.
+ */
+function updateEdits(report: WorkloadReport): UpdateEdit[] {
+  const edits = report.plan.action === 'update' ? report.plan.edits : undefined;
+  if (!edits) return [];
+  const out: UpdateEdit[] = [];
+  if (edits.mounts.length > 0) {
+    const containers = containerList(edits.mounts);
+    out.push({
+      wrong: `${containers} ${edits.mounts.length === 1 ? 'lacks' : 'lack'} the /dev/shm mount`,
+      done: `mount added to ${containers}`,
+    });
+  }
+  for (const annotation of edits.annotations) {
+    if (annotation.key === SIZE_LIMIT_ANNOTATION && edits.volume === 'resize') continue;
+    const old = report.annotations[annotation.key];
+    out.push(annotation.exists && old !== undefined
+      ? { wrong: `annotation ${annotation.key} is ${old} (should be ${annotation.value})`, done: `annotation ${annotation.key}: ${old} -> ${annotation.value}` }
+      : { wrong: `annotation ${annotation.key}: ${annotation.value} is missing`, done: `annotation ${annotation.key} added` });
+  }
+  return out;
+}
+
+/** `container 'a'`, `containers 'a' and 'b'`, `containers 'a', 'b' and init container 'c'`. */
+function containerList(mounts: readonly MountEdit[]): string {
+  const items: string[] = [];
+  for (const [field, noun] of [['containers', 'container'], ['initContainers', 'init container']] as const) {
+    const names = mounts.filter(m => m.field === field).map(m => `'${m.name}'`);
+    if (names.length > 0) items.push(`${noun}${names.length > 1 ? 's' : ''} ${names[0]}`, ...names.slice(1));
+  }
+  return items.length === 1 ? items[0] : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 }
 
 /** The table `plan` prints. */
@@ -165,11 +208,25 @@ export function formatCheck(reports: readonly WorkloadReport[], files: readonly 
     const what = plan.action === 'deny'
       ? `would be denied: ${plan.message}`
       : plan.action === 'update'
-        ? `/dev/shm ${r.currentSize ?? '(no size)'} should be ${plan.size} (${limit})`
+        ? `${updateProblems(r)} (${limit})`
         : `needs /dev/shm ${plan.size} (${limit})`;
     return `${r.file}:${r.line}: ${r.object} ${what}`;
   });
   const source = files.length === 0 ? '' : ` ${files.map(f => `-f ${f}`).join(' ')}`;
   lines.push('', `${failing.length} of ${reports.length} workload${reports.length === 1 ? '' : 's'} would change: fix them at the source, or run cdk8s-shm inject${source}`);
   return noteText + lines.join('\n') + '\n';
+}
+
+/**
+ * What is wrong with an earlier injection: `/dev/shm 1Gi should be 2Gi`, or
+ * `has /dev/shm 1Gi, but container 'b' lacks the /dev/shm mount`; several problems are joined with `; `.
+ */
+function updateProblems(report: WorkloadReport): string {
+  const { plan } = report;
+  const others = updateEdits(report).map(edit => edit.wrong);
+  if (plan.edits?.volume === 'resize') {
+    const resize = `/dev/shm ${report.currentSize ?? '(no size)'} should be ${plan.size}`;
+    return [resize, ...others].join('; ');
+  }
+  return `has /dev/shm ${plan.size}, but ${others.join('; ')}`;
 }

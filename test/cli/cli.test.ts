@@ -98,6 +98,34 @@ describe('exit codes and streams', () => {
     expect(result.stdout).toContain("Deployment 'api' /dev/shm 1Gi should be 2Gi (container 'api' limit 4Gi, pod limit 4Gi)");
   });
 
+  test('check: an injected pod that lost its mount names the containers without it, not a size', async () => {
+    const result = await cli(['check', '-f', fixturePath('injected-lost-mount.yaml')]);
+    expect(result.code).toBe(EXIT_CHANGES);
+    expect(result.stdout.split('\n').filter(l => l.includes('.yaml:')).map(l => l.replace(/^.*fixtures\//, ''))).toEqual([
+      "injected-lost-mount.yaml:2: Deployment 'api' has /dev/shm 1Gi, but container 'log-shipper' lacks the /dev/shm mount (container 'api' limit 2Gi, pod limit 2304Mi)",
+      "injected-lost-mount.yaml:35: Job 'batch' has /dev/shm 1Gi, but containers 'worker', 'uploader' and init container 'fetch' lack the /dev/shm mount "
+      + "(container 'worker' limit 2Gi, pod limit 2560Mi)",
+    ]);
+  });
+
+  test('check and plan: a stale cdk8s-shm.io/size-limit annotation is named as such', async () => {
+    const injected = (await cli(['inject', '-f', fixturePath('injected-old-size.yaml')])).stdout;
+    const stale = injected.replace('cdk8s-shm.io/size-limit: 2Gi', 'cdk8s-shm.io/size-limit: 1Gi');
+    expect(stale).not.toBe(injected);
+    expect((await cli(['check'], stale)).stdout)
+      .toContain("<stdin>:2: Deployment 'api' has /dev/shm 2Gi, but annotation cdk8s-shm.io/size-limit is 1Gi (should be 2Gi) (container 'api' limit 4Gi");
+    expect((await cli(['plan'], stale)).stdout)
+      .toMatch(/\nDeployment\/api +4Gi +4Gi \(api\) +2Gi +update +0\.5 × the limit of container 'api'; annotation cdk8s-shm\.io\/size-limit: 1Gi -> 2Gi\n/);
+  });
+
+  test('check and plan: an annotation the flags add is named beside the missing mount and the resize', async () => {
+    const check = await cli(['check', '--ratio', '0.25', '-f', fixturePath('injected-lost-mount.yaml')]);
+    expect(check.stdout).toContain("injected-lost-mount.yaml:2: Deployment 'api' /dev/shm 1Gi should be 512Mi; container 'log-shipper' lacks the /dev/shm mount; "
+      + "annotation cdk8s-shm.io/ratio: 0.25 is missing (container 'api' limit 2Gi, pod limit 2304Mi)\n");
+    const plan = await cli(['plan', '--ratio', '0.25', '-f', fixturePath('injected-lost-mount.yaml')]);
+    expect(plan.stdout).toMatch(/\nDeployment\/api +2304Mi +2Gi \(api\) +1Gi -> 512Mi +update +0\.25 × the limit of container 'api'; mount added to container 'log-shipper', annotation cdk8s-shm\.io\/ratio added\n/);
+  });
+
   test('check: skipped workloads are not failures', async () => {
     const result = await cli(['check', '-f', fixturePath('skips.yaml')]);
     const lines = result.stdout.split('\n');
@@ -119,6 +147,18 @@ describe('exit codes and streams', () => {
       "Deployment/api         4Gi         4Gi (api)   1Gi -> 2Gi   update   0.5 × the limit of container 'api'",
       '',
       '5 workloads: 1 to inject, 1 to update, 3 skipped',
+      '',
+    ].join('\n'));
+  });
+
+  test('plan: an update shows the size only when it changes, and what else the update does', async () => {
+    const result = await cli(['plan', '-f', fixturePath('injected-lost-mount.yaml')]);
+    expect(result.stdout).toBe([
+      'WORKLOAD         POD LIMIT   BASIS          /DEV/SHM   ACTION   REASON',
+      "Deployment/api   2304Mi      2Gi (api)      1Gi        update   0.5 × the limit of container 'api'; mount added to container 'log-shipper'",
+      "Job/batch        2560Mi      2Gi (worker)   1Gi        update   0.5 × the limit of container 'worker'; mount added to containers 'worker', 'uploader' and init container 'fetch'",
+      '',
+      '2 workloads: 2 to update',
       '',
     ].join('\n'));
   });

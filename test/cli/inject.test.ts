@@ -3,10 +3,11 @@
  * Lists, comments and anchors, documents that are not Kubernetes objects, broken YAML, and the
  * promise that a second run changes nothing.
  */
+import * as fs from 'fs';
 import { applyPatch } from 'fast-json-patch';
-import { expectValidKubernetes, fixture, flatObjects, objectsOf, shmOf } from './support';
+import { FIXTURES, expectValidKubernetes, fixture, flatObjects, objectsOf, shmOf } from './support';
 import { InputError, indentsSequences, joinFiles } from '../../src/cli/documents';
-import { injectDocuments, processManifests } from '../../src/cli/inject';
+import { ManifestProcessor, ManifestResult, injectDocuments, processManifests } from '../../src/cli/inject';
 import { planSharedMemory, planToPatch, podTemplateOf, resolvePolicy } from '../../src/core';
 
 const policy = resolvePolicy({});
@@ -181,6 +182,74 @@ describe('documents that are not Kubernetes objects', () => {
   test('a CRD named like a workload is not a workload', () => {
     const text = 'apiVersion: argoproj.io/v1alpha1\nkind: Deployment\nmetadata:\n  name: x\nspec:\n  template:\n    spec:\n      containers:\n      - name: a\n        resources: {limits: {memory: 1Gi}}\n';
     expect(injectDocuments(text, policy)).toMatchObject({ output: text, workloads: [] });
+  });
+});
+
+describe('the text around a changed document', () => {
+  const configMap = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n';
+  const deployment = fixture('all-kinds.yaml').split(/^---\n/m)[1];
+
+  // The changed document starts at its `---` line; everything before it is other documents and
+  // the text between them, which must come out as it went in.
+  test.each([
+    ['an empty document with a blank line (cat a.yaml b.yaml, a.yaml ending in ---)', `${configMap}---\n\n---\n`],
+    ['an empty document with blank lines', `${configMap}---\n\n\n---\n`],
+    ['an empty document with a line of spaces', `${configMap}---\n   \n---\n`],
+    ['an empty document with a comment and blank lines', `${configMap}---\n\n# nothing\n\n---\n`],
+    ['comments and blank lines after an end marker', `${configMap}...\n\n# next: the api\n\n---\n`],
+    ['blank lines at the end of the document before', `${configMap}\n\n---\n`],
+    ['comments and blank lines at the start of the file', '\n# rendered by helm\n\n---\n'],
+  ])('%s is kept byte for byte', (_name, before) => {
+    const result = injectDocuments(`${before}${deployment}`, policy);
+    expect(result.workloads.map(w => w.plan.action)).toEqual(['inject']);
+    expect(result.output.slice(0, before.length)).toBe(before);
+    expect(result.output.slice(before.length)).toMatch(/^apiVersion: apps\/v1\nkind: Deployment\n/);
+  });
+
+  test('blank lines at the end of a changed document are kept', () => {
+    const result = injectDocuments(`${deployment}\n\n---\n${configMap}`, policy);
+    expect(result.workloads.map(w => w.plan.action)).toEqual(['inject']);
+    expect(result.output).toMatch(/\n {10}sizeLimit: 512Mi\n\n\n---\napiVersion: v1\nkind: ConfigMap\n/);
+  });
+});
+
+describe('input a chunk at a time', () => {
+  /** The result of a text given in chunks of `size` characters. */
+  function inChunks(text: string, size: number, name = '<stdin>'): ManifestResult {
+    const processor = new ManifestProcessor(policy);
+    const file = processor.beginFile(name);
+    for (let i = 0; i < text.length; i += size) file.write(text.slice(i, i + size));
+    file.end();
+    return processor.result();
+  }
+  const texts = fs.readdirSync(FIXTURES).filter(f => f.endsWith('.yaml') && f !== 'broken.yaml').map(f => fixture(f))
+    .concat([
+      'a: |+\n  kept\n\n\n---\nb: 1\r\nc: 2\r\n',
+      '\uFEFF---\n- a\n...\n%YAML 1.1\n---\n{a: [1,\n 2]}\n# end',
+      `${fixture('all-kinds.yaml')}\n...\n# after the end marker\n---\n----\n`,
+    ]);
+
+  test.each([1, 2, 3, 5, 7, 64, 4096])('chunks of %d characters give what the whole text gives', size => {
+    for (const text of texts) {
+      const whole = injectDocuments(text, policy);
+      const chunked = inChunks(text, size);
+      expect({ output: chunked.output, notices: chunked.notices, plans: chunked.workloads.map(w => w.plan) })
+        .toEqual({ output: whole.output, notices: whole.notices, plans: whole.workloads.map(w => w.plan) });
+    }
+  });
+
+  test('an error is reported at the same place whatever the chunks', () => {
+    for (const size of [1, 13, 100]) {
+      expect(() => inChunks(fixture('broken.yaml'), size, 'broken.yaml')).toThrow(/^broken\.yaml:16:9: YAML does not parse: /);
+    }
+  });
+
+  test('keepWorkloads: false keeps only the denied workloads', () => {
+    const processor = new ManifestProcessor(resolvePolicy({ withoutLimit: 'deny' }), { keepWorkloads: false });
+    const file = processor.beginFile('skips.yaml');
+    file.write(fixture('skips.yaml'));
+    file.end();
+    expect(processor.result().workloads.map(w => `${w.name} ${w.plan.action}`)).toEqual(['no-limit deny']);
   });
 });
 

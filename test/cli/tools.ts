@@ -4,6 +4,7 @@
  */
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 
 export const REPO = path.join(__dirname, '..', '..');
@@ -58,4 +59,56 @@ export function writePostRendererPlugin(dir: string, cli: string): string {
   ].join('\n'));
   fs.writeFileSync(path.join(dir, 'inject.sh'), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(cli)} inject "$@"\n`, { mode: 0o755 });
   return dir;
+}
+
+/** What a measured `node` process used, from its own `process.resourceUsage()` at exit. */
+export interface NodeUsage {
+  readonly status: number | null;
+  readonly stderr: string;
+  readonly wallMs: number;
+  /** User plus system CPU time. */
+  readonly cpuMs: number;
+  /** Peak resident set size. */
+  readonly maxRssMiB: number;
+}
+
+/** Reports the process's resource usage into the file named by CDK8S_SHM_USAGE_FILE as it exits. */
+const USAGE_PRELOAD = `process.on('exit', () => {
+  const u = process.resourceUsage();
+  require('fs').writeFileSync(process.env.CDK8S_SHM_USAGE_FILE, JSON.stringify({ cpuUs: u.userCPUTime + u.systemCPUTime, maxRssKiB: u.maxRSS }));
+});
+`;
+
+/**
+ * Runs `node SCRIPT ARGS` with standard output into `stdoutFile` and reports its CPU time and peak
+ * RSS as the process itself saw them (a preloaded exit hook), so that nothing else in this process
+ * is counted.
+ */
+export function runNodeMeasured(script: string, args: readonly string[], stdoutFile: string): NodeUsage {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-shm-usage-'));
+  try {
+    const preload = path.join(dir, 'usage.js');
+    const usageFile = path.join(dir, 'usage.json');
+    fs.writeFileSync(preload, USAGE_PRELOAD);
+    const out = fs.openSync(stdoutFile, 'w');
+    const started = process.hrtime.bigint();
+    let result;
+    try {
+      result = spawnSync(process.execPath, ['--require', preload, script, ...args], {
+        cwd: REPO,
+        env: { ...process.env, CDK8S_SHM_USAGE_FILE: usageFile },
+        stdio: ['ignore', out, 'pipe'],
+        encoding: 'utf8',
+        maxBuffer: 64 * 1024 * 1024,
+      });
+    } finally {
+      fs.closeSync(out);
+    }
+    const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
+    if (result.error) throw result.error;
+    const usage = JSON.parse(fs.readFileSync(usageFile, 'utf8')) as { cpuUs: number; maxRssKiB: number };
+    return { status: result.status, stderr: result.stderr, wallMs, cpuMs: usage.cpuUs / 1000, maxRssMiB: usage.maxRssKiB / 1024 };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
