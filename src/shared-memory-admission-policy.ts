@@ -72,7 +72,8 @@ export class SharedMemoryAdmissionPolicy extends Construct {
     try {
       objects = admissionPolicyObjects({ name: this.name, labels, policy, namespaceSelector });
     } catch (error) {
-      throw new Error(`${(error as Error).message} (${subject})`);
+      // Settings the core accepts but CEL cannot read exactly (a ratio of ten decimal places).
+      throw new Error((error as Error).message.replace('in an admission policy', `in ${subject}`));
     }
     const ids = ['mutating-policy', 'mutating-policy-binding', 'validating-policy', 'validating-policy-binding'];
     objects.forEach((object, i) => new ApiObject(this, ids[i], object));

@@ -339,17 +339,20 @@ describe('what SharedMemoryAdmissionPolicy synthesizes', () => {
     for (const v of variables) expect(v.expression).toMatch(/^\/\/ [A-Z].*\n/);
   });
 
-  test('the CEL carries the settings: the ratio in billionths, the bounds and the size written on the pod', () => {
-    const [mutating] = synthAdmissionPolicy({ ratio: 0.25, maximum: Size.gibibytes(8) });
+  test('the CEL carries the settings as given, in one variable; only the selection is in a match condition', () => {
+    const [mutating] = synthAdmissionPolicy({ ratio: 0.25, maximum: Size.gibibytes(8), podSelection: PodSelection.OPT_IN });
     const expression = (name: string) => mutating.spec.variables.find((v: any) => v.name === name).expression;
-    expect(expression('ratioBillionths')).toMatch(/: 250000000$/);
-    expect(expression('maximumBytes')).toContain(String(8n * 2n ** 30n));
-    expect(expression('annotationEdits')).toContain("'cdk8s-shm.io/ratio', 'value': '0.25'");
+    expect(expression('policy')).toMatch(/\n\{'ratio': '0.25', 'size': '', 'minimum': '', 'maximum': '8Gi', 'containers': '', /);
+    expect(mutating.spec.matchConditions[1].expression).toMatch(/\.orValue\('opt-in' == 'opt-in' \? '' : 'true'\) == 'true'$/);
+    const [plain] = synthAdmissionPolicy();
+    expect(plain.spec.variables.find((v: any) => v.name === 'policy').expression).toMatch(/\{'ratio': '', 'size': '', 'minimum': '', 'maximum': '', /);
   });
 
   test('bad props are refused with the prop, its value and the fix', () => {
     expect(() => synthAdmissionPolicy({ ratio: 2 })).toThrow("'ratio' (2) must be greater than 0 and at most 1 in SharedMemoryAdmissionPolicy 'policy'");
-    expect(() => synthAdmissionPolicy({ ratio: 0.1234567891 })).toThrow(/'ratio' \(0.1234567891\) may have at most 9 decimal places/);
+    expect(() => synthAdmissionPolicy({ ratio: 0.1234567891 })).toThrow("'ratio' (0.1234567891) must be a decimal of at most 9 places, without an exponent, in SharedMemoryAdmissionPolicy 'policy'");
+    expect(() => synthAdmissionPolicy({ ratio: 1e-7 })).toThrow("'ratio' (1e-7) must be a decimal of at most 9 places");
+    expect(() => synthAdmissionPolicy({ maximum: Size.tebibytes(8192) })).toThrow("'maximum' (8192Ti) must be below 8Pi in SharedMemoryAdmissionPolicy 'policy', which reads no larger quantity exactly");
     expect(() => synthAdmissionPolicy({ minimum: Size.gibibytes(2), maximum: Size.gibibytes(1) })).toThrow("'minimum' (2Gi) must not exceed 'maximum' (1Gi)");
     expect(() => synthAdmissionPolicy({ name: 'Bad' })).toThrow("'name' (\"Bad\") of SharedMemoryAdmissionPolicy 'policy' must be a DNS-1123 subdomain");
     expect(() => synthAdmissionPolicy({ excludedNamespaces: ['Not A Namespace'] })).toThrow("'excludedNamespaces' of SharedMemoryAdmissionPolicy 'policy' holds");

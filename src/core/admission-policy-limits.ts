@@ -73,12 +73,12 @@ export function admissionPolicyDifference(pod: PodLike, plan: ShmPlan): Admissio
 
   const ratioKey = settingAnnotation('ratio');
   const ratio = annotations[ratioKey];
-  if (typeof ratio === 'string' && !ratioReadable(ratio)) {
+  if (typeof ratio === 'string' && !policyReadsRatio(ratio)) {
     return difference('ratio-form', `${ratioKey} (${JSON.stringify(ratio)}) has an exponent or more than ${POLICY_RATIO_DIGITS} decimal places`);
   }
   for (const setting of QUANTITY_SETTINGS) {
     const key = settingAnnotation(setting);
-    if (typeof annotations[key] === 'string' && !quantityReadable(annotations[key] as string)) {
+    if (typeof annotations[key] === 'string' && !policyReadsQuantity(annotations[key] as string)) {
       return difference('large-quantity', `${key} (${annotations[key]}) is 8Pi or more, beyond what CEL reads exactly`);
     }
   }
@@ -99,7 +99,7 @@ export function admissionPolicyDifference(pod: PodLike, plan: ShmPlan): Admissio
     quantities.push([`the sizeLimit of volume '${plan.volumeName}'`, objectAt(volume?.emptyDir)?.sizeLimit]);
   }
   for (const [what, value] of quantities) {
-    if (value !== undefined && value !== null && !quantityReadable(value)) {
+    if (value !== undefined && value !== null && !policyReadsQuantity(value)) {
       return difference('large-quantity', `${what} (${value}) is 8Pi or more, beyond what CEL reads exactly`);
     }
   }
@@ -144,15 +144,15 @@ export function admissionPolicyPlan(pod: PodLike, plan: ShmPlan): ShmPlan {
   };
 }
 
-/** Whether the policy reads this `cdk8s-shm.io/ratio` text (which the core read as a valid ratio). */
-function ratioReadable(text: string): boolean {
+/** Whether the policy reads this ratio text (one the core reads as a valid ratio) as the core does. */
+export function policyReadsRatio(text: string): boolean {
   if (!new RegExp(POLICY_RATIO_PATTERN).test(text) || !/[0-9]/.test(text)) return false;
   const fraction = text.split('.')[1] ?? '';
   return fraction.replace(/0+$/, '').length <= POLICY_RATIO_DIGITS;
 }
 
-/** Whether the policy reads a quantity exactly (it was valid for the core). */
-function quantityReadable(value: unknown): boolean {
+/** Whether the policy reads a quantity (one the core reads as valid) exactly as the core does. */
+export function policyReadsQuantity(value: unknown): boolean {
   if (typeof value !== 'string' && typeof value !== 'number') return true;
   let rational;
   try {

@@ -16,10 +16,10 @@
  * evaluated with the API server's own code in test/admission-policy-cel.test.ts.
  */
 import {
-  BINARY_SUFFIXES, DNS1123_LABEL_MAX_LENGTH, DNS1123_LABEL_PATTERN, HOST_PROCESS_CONTAINER_FIELDS, INJECT_ANNOTATION, MAX_INPUT_LENGTH,
-  MIRROR_POD_ANNOTATION, OS_LABELS, POD_SETTINGS, POLICY_QUANTITY_BOUND, POLICY_RATIO_DIGITS, POLICY_RATIO_PATTERN,
-  Policy, PolicyError, PolicySetting, QUANTITY_SETTINGS, RATIO_SIZE_UNIT_BYTES, RUNTIME_DEFAULT_SHM_BYTES, SHM_MOUNT_PATH,
-  SIZE_LIMIT_ANNOTATION, TRIM_DISAGREEMENTS, WINDOWS, WITHOUT_LIMIT_MODES, formatRational, settingAnnotation, settingText,
+  BINARY_SUFFIXES, DEFAULT_RATIO, DNS1123_LABEL_MAX_LENGTH, DNS1123_LABEL_PATTERN, HOST_PROCESS_CONTAINER_FIELDS, INJECT_ANNOTATION, MAX_INPUT_LENGTH,
+  MIRROR_POD_ANNOTATION, OS_LABELS, POD_SETTINGS, POLICY_QUANTITY_BOUND, POLICY_RATIO_DIGITS, POLICY_RATIO_PATTERN, Policy, PolicyError,
+  PolicySetting, QUANTITY_SETTINGS, RATIO_SIZE_UNIT_BYTES, RUNTIME_DEFAULT_SHM_BYTES, SHM_MOUNT_PATH, SIZE_LIMIT_ANNOTATION, TRIM_DISAGREEMENTS,
+  WINDOWS, WITHOUT_LIMIT_MODES, policyReadsQuantity, policyReadsRatio, resolvePolicy, settingAnnotation, settingText,
 } from '../core';
 
 /** A named CEL expression: a variable, or a match condition. */
@@ -53,67 +53,76 @@ const RATIO_SCALE_SUFFIX = 'G';
  * @throws PolicyError when a setting cannot be expressed (a ratio with more than 9 decimal places)
  */
 export function policyCel(policy: Policy): PolicyCel {
-  const ratioBillionths = policy.ratio.num * BILLION / policy.ratio.den;
-  if (ratioBillionths * policy.ratio.den !== policy.ratio.num * BILLION) {
-    throw new PolicyError(`'ratio' (${formatRational(policy.ratio)}) may have at most ${POLICY_RATIO_DIGITS} decimal places in an admission policy`);
+  // The policy's own settings enter as text, read at admission by the same CEL as the pod's annotations.
+  const own = (s: PolicySetting) => policy.input[s] === undefined ? '' : settingText(policy.input[s]!);
+  const ratio = own('ratio');
+  if (ratio !== '' && !policyReadsRatio(ratio)) {
+    throw new PolicyError(`'ratio' (${ratio}) must be a decimal of at most ${POLICY_RATIO_DIGITS} places, without an exponent, in an admission policy`);
   }
-  const input = policy.input;
+  for (const s of QUANTITY_SETTINGS) {
+    if (own(s) !== '' && !policyReadsQuantity(own(s))) {
+      throw new PolicyError(`'${s}' (${own(s)}) must be below ${formatUnit(POLICY_QUANTITY_BOUND)} in an admission policy, which reads no larger quantity exactly`);
+    }
+  }
+  const defaults = resolvePolicy();
   const has = (s: PolicySetting) => `${lit(settingAnnotation(s))} in variables.annotations`;
   const annotation = (s: PolicySetting) => `variables.annotations[${lit(settingAnnotation(s))}]`;
-  const anyHas = (settings: readonly PolicySetting[]) => or(...settings.map(has));
   const shares: PolicySetting[] = ['ratio', 'minimum', 'maximum'];
   /** The core merges: an annotated size drops the policy's share and bounds; an annotated share or bound drops its size. */
   const excludedBy = (s: PolicySetting): PolicySetting[] => s === 'size' ? shares : shares.includes(s) ? ['size'] : [];
-  /** The policy's own value of a setting reaches the pod unless the pod annotates it or one that excludes it. */
-  const fromPolicy = (s: PolicySetting) => input[s] === undefined ? 'false' : not(anyHas(excludedBy(s)));
-  const quantitySetting = (s: typeof QUANTITY_SETTINGS[number]) => {
-    const own = policy[s];
-    const reaches = fromPolicy(s);
-    const fallback = own === undefined || reaches === 'false' ? '0' : reaches === 'true' ? String(own) : `${reaches} ? ${own} : 0`;
-    return `${has(s)} ? variables.annotatedBytes[${lit(settingAnnotation(s))}] : ${fallback}`;
+  const setting = (s: PolicySetting) => {
+    const excluded = excludedBy(s);
+    return `${lit(s)}: ${has(s)} ? ${annotation(s)} : ${excluded.length > 0 ? `${or(...excluded.map(has))} ? '' : ` : ''}variables.policy.${s}`;
   };
+  const given = (s: PolicySetting) => `variables.settings.${s} != ''`;
+  const orDefault = (s: PolicySetting, value: string) => `${given(s)} ? variables.settings.${s} : ${value}`;
+  const pinned = ['volumeName', 'containers'];
   const shm = (path: string) => `${path}.startsWith('/') && ${path}.split('/').filter(e, e != '' && e != '.') == ${lit(SHM_MOUNT_PATH.split('/').filter(e => e !== ''))}`;
   const volumeIndex = (name: string) => `[lists.range(size(variables.volumes)).filter(i, variables.volumes[i].name == ${name})].map(l, size(l) > 0 ? l[0] : -1)[0]`;
   const sizeUnits = Object.entries(BINARY_SUFFIXES).reverse();
 
   const variables: Array<[string, string, string]> = [
     // [name, why, expression]
-    ['annotations', "The pod's annotations (none when it has no map).", 'object.metadata.?annotations.orValue({})'],
-
     // Step 0: the pod's own say, merged onto the policy (pod-policy.ts).
-    ['ratioBillionths', `The share of the basis in billionths: cdk8s-shm.io/ratio read as the quantity '<ratio>${RATIO_SCALE_SUFFIX}', or the policy's ratio.`,
-      `${has('ratio')}\n  ? [${annotation('ratio')}].map(t, t.matches(${lit(POLICY_RATIO_PATTERN)}) && t.matches('[0-9]') && quantity(t + '${RATIO_SCALE_SUFFIX}').isInteger()`
-      + ` ? quantity(t + '${RATIO_SCALE_SUFFIX}').asInteger() : ${UNREADABLE})[0]\n  : ${ratioBillionths}`],
-    ['annotatedBytes', `The quantities among the pod's annotations (${QUANTITY_SETTINGS.map(settingAnnotation).join(', ')}) in bytes, rounded down.`,
-      `${lit(QUANTITY_SETTINGS.map(settingAnnotation))}.filter(k, k in variables.annotations)`
-      + `\n  .transformMapEntry(i, k, {k: [variables.annotations[k]].map(t, size(t) <= ${MAX_INPUT_LENGTH} ? ${quantityBytes('t.trim()', 'floor')} : ${UNREADABLE})[0]})`],
-    ['sizeBytes', 'An exact size (0: none): cdk8s-shm.io/size, or the policy\'s unless the pod asks for a share or a bound.', quantitySetting('size')],
-    ['minimumBytes', 'Lower bound of a share (0: none).', quantitySetting('minimum')],
-    ['maximumBytes', 'Upper bound of a share (0: none).', quantitySetting('maximum')],
-    ['fixedSizeBytes', 'The size of pods without a limit under without-limit fixed (0: none).', quantitySetting('fixedSize')],
-    ['withoutLimit', 'What a pod without a memory limit gets: skip, deny or fixed.', `${has('withoutLimit')} ? ${annotation('withoutLimit')} : ${lit(policy.withoutLimit)}`],
-    ['includeInitContainers', 'Whether init containers and sidecars get the mount.',
-      `${has('includeInitContainers')} ? ${annotation('includeInitContainers')} == 'true' : ${policy.includeInitContainers}`],
-    ['sizeUnboundedShm', "Whether the pod's own unbounded /dev/shm is sized.", `${has('sizeUnboundedShm')} ? ${annotation('sizeUnboundedShm')} == 'true' : ${policy.sizeUnboundedShm}`],
-    ['volumeName', 'The name of our volume.', `${has('volumeName')} ? ${annotation('volumeName')} : ${lit(policy.volumeName)}`],
-    ['containersNamed', 'Whether only named containers get the mount.', or(has('containers'), String(policy.containers !== undefined))],
-    ['namedContainers', 'Their names.', `${has('containers')} ? ${annotation('containers')}.split(',').map(n, n.trim()) : ${lit(policy.containers ?? [])}`],
-    ['invalidAnnotation', 'An annotation the core refuses (or that CEL cannot read): the pod is left alone.', orLines(
-      `(${has('ratio')} && !(variables.ratioBillionths > 0 && variables.ratioBillionths <= ${BILLION}))`,
-      ...QUANTITY_SETTINGS.map(s => `(${has(s)} && variables.${s}Bytes < 1)`),
-      `(${has('containers')} && (variables.namedContainers.exists(n, n == '') || ${lit(TRIM_DISAGREEMENTS)}.exists(c, ${annotation('containers')}.contains(c))))`,
-      ...(['includeInitContainers', 'sizeUnboundedShm'] as const).map(s => `(${has(s)} && !(${annotation(s)} in ['true', 'false']))`),
-      `(${has('volumeName')} && !(size(variables.volumeName) <= ${DNS1123_LABEL_MAX_LENGTH} && variables.volumeName.matches(${lit(DNS1123_LABEL_PATTERN)})))`,
-      `(${has('withoutLimit')} && !(variables.withoutLimit in ${lit(WITHOUT_LIMIT_MODES)}))`,
+    ['policy', "The policy's own settings, as text as the webhook's flags and the pod's annotations write them ('': not given).",
+      `{${POD_SETTINGS.map(s => `${lit(s)}: ${lit(own(s))}`).join(', ')}}`],
+    ['annotations', "The pod's annotations (none when it has no map).", 'object.metadata.?annotations.orValue({})'],
+    ['settings', "Each setting for this pod ('': not given): its annotation, or the policy's unless the pod annotates one that excludes it "
+      + '(an exact size excludes a share and its bounds, and the other way round).',
+    `{\n  ${POD_SETTINGS.map(setting).join(',\n  ')}\n}`],
+    ['ratioBillionths', `The share of the basis (default ${DEFAULT_RATIO}) in billionths: the ratio read as the quantity '<ratio>${RATIO_SCALE_SUFFIX}'.`,
+      `[${orDefault('ratio', lit(DEFAULT_RATIO))}].map(t, t.matches(${lit(POLICY_RATIO_PATTERN)}) && t.matches('[0-9]') && quantity(t + '${RATIO_SCALE_SUFFIX}').isInteger()`
+      + ` ? quantity(t + '${RATIO_SCALE_SUFFIX}').asInteger() : ${UNREADABLE})[0]`],
+    ['settingBytes', `The sizes among the settings (${QUANTITY_SETTINGS.join(', ')}) in bytes, rounded down.`,
+      `${lit(QUANTITY_SETTINGS)}.filter(s, variables.settings[s] != '')`
+      + `\n  .transformMapEntry(i, s, {s: [variables.settings[s]].map(t, size(t) <= ${MAX_INPUT_LENGTH} ? ${quantityBytes('t.trim()', 'floor')} : ${UNREADABLE})[0]})`],
+    ['sizeBytes', 'An exact size (0: none).', "variables.settingBytes[?'size'].orValue(0)"],
+    ['minimumBytes', 'Lower bound of a share (0: none).', "variables.settingBytes[?'minimum'].orValue(0)"],
+    ['maximumBytes', 'Upper bound of a share (0: none).', "variables.settingBytes[?'maximum'].orValue(0)"],
+    ['fixedSizeBytes', 'The size of pods without a limit under without-limit fixed (0: none).', "variables.settingBytes[?'fixedSize'].orValue(0)"],
+    ['withoutLimit', `What a pod without a memory limit gets: ${WITHOUT_LIMIT_MODES.join(', ')}.`, orDefault('withoutLimit', lit(defaults.withoutLimit))],
+    ['includeInitContainers', 'Whether init containers and sidecars get the mount.', `${given('includeInitContainers')} ? variables.settings.includeInitContainers == 'true' : ${defaults.includeInitContainers}`],
+    ['sizeUnboundedShm', "Whether the pod's own unbounded /dev/shm is sized.", `${given('sizeUnboundedShm')} ? variables.settings.sizeUnboundedShm == 'true' : ${defaults.sizeUnboundedShm}`],
+    ['volumeName', 'The name of our volume.', orDefault('volumeName', lit(defaults.volumeName))],
+    ['containersNamed', 'Whether only named containers get the mount.', given('containers')],
+    ['namedContainers', 'Their names.', "variables.settings.containers.split(',').map(n, n.trim())"],
+    ['invalidSettings', 'A setting the core refuses (or that CEL cannot read), alone or with the others: the pod is left alone.', orLines(
+      `${lit(POD_SETTINGS.map(settingAnnotation))}.exists(k, k in variables.annotations && variables.annotations[k] == '')`,
+      `(${given('ratio')} && !(variables.ratioBillionths > 0 && variables.ratioBillionths <= ${BILLION}))`,
+      `${lit(QUANTITY_SETTINGS)}.exists(s, s in variables.settingBytes && variables.settingBytes[s] < 1)`,
+      `(variables.containersNamed && (variables.namedContainers.exists(n, n == '') || ${lit(TRIM_DISAGREEMENTS)}.exists(c, variables.settings.containers.contains(c))))`,
+      "['includeInitContainers', 'sizeUnboundedShm'].exists(s, variables.settings[s] != '' && !(variables.settings[s] in ['true', 'false']))",
+      `(${given('volumeName')} && !(size(variables.volumeName) <= ${DNS1123_LABEL_MAX_LENGTH} && variables.volumeName.matches(${lit(DNS1123_LABEL_PATTERN)})))`,
+      `(${given('withoutLimit')} && !(variables.withoutLimit in ${lit(WITHOUT_LIMIT_MODES)}))`,
       // The settings together, as resolvePolicy checks them.
-      `(${and(or(has('size'), fromPolicy('size')), or(...shares.map(s => or(has(s), fromPolicy(s)))))})`,
+      `(${given('size')} && (${shares.map(given).join(' || ')}))`,
       '(variables.minimumBytes != 0 && variables.maximumBytes != 0 && variables.minimumBytes > variables.maximumBytes)',
       "(variables.withoutLimit == 'fixed' && variables.fixedSizeBytes == 0)",
       "(variables.withoutLimit != 'fixed' && variables.fixedSizeBytes != 0)",
     )],
 
     // Pods that have no /dev/shm of the runtime's (windows.ts), or use the node's.
-    ['windows', 'Windows pods have no /dev/shm: the OS field, a node selector, required node affinity or a hostProcess container says so.', or(
+    ['windows', 'Windows pods have no /dev/shm: the OS field, a node selector, required node affinity or a hostProcess container says so.', orLines(
       `object.spec.?os.?name.orValue('') == ${lit(WINDOWS)}`,
       `${lit(OS_LABELS)}.exists(k, object.spec.?nodeSelector[?k].orValue('') == ${lit(WINDOWS)})`,
       '[object.spec.?affinity.?nodeAffinity.?requiredDuringSchedulingIgnoredDuringExecution.?nodeSelectorTerms.orValue([])]'
@@ -205,7 +214,7 @@ export function policyCel(policy: Policy): PolicyCel {
       + "\n  : variables.withoutLimit == 'fixed' && variables.fixedSizeBytes != 0 ? variables.fixedSizeBytes : 0"],
 
     ['decision', 'The decision: skip (the pod is left alone), size, or deny (the ValidatingAdmissionPolicy refuses it).',
-      'variables.quantitiesUnreadable || variables.mountPathsUnreadable || variables.invalidAnnotation || variables.windows || variables.hostIPC'
+      'variables.quantitiesUnreadable || variables.mountPathsUnreadable || variables.invalidSettings || variables.windows || variables.hostIPC'
       + '\n  || variables.userShmMount || variables.volumeNameTaken || variables.noTargets ? \'skip\''
       + "\n  : variables.adopting && (!variables.sizeUnboundedShm || variables.requestedSize == 0) ? 'skip'"
       + "\n  : variables.requestedSize > 0 ? 'size'"
@@ -223,7 +232,11 @@ export function policyCel(policy: Policy): PolicyCel {
     ['sizeLimitAnnotation', `The ${SIZE_LIMIT_ANNOTATION} the pod carries ('': none).`, `variables.annotations[?${lit(SIZE_LIMIT_ANNOTATION)}].orValue('')`],
     ['annotationEdits', 'The size decided, and the settings chosen explicitly that the pod does not carry yet (a volume the pod brought is pinned by name and containers).',
       [`(variables.sizeLimitAnnotation != variables.sizeText ? [{'key': ${lit(SIZE_LIMIT_ANNOTATION)}, 'value': variables.sizeText}] : [])`,
-        ...POD_SETTINGS.flatMap(s => choiceAnnotation(s, policy, has(s), fromPolicy(s)))].join('\n  + ')],
+        `[${POD_SETTINGS.map(s => `[${lit(s)}, ${lit(settingAnnotation(s))}]`).join(', ')}]`
+        + `\n    .filter(p, !(p[1] in variables.annotations) && variables.settings[p[0]] != '' && !(variables.adopting && p[0] in ${lit(pinned)}))`
+        + "\n    .map(p, {'key': p[1], 'value': string(variables.settings[p[0]])})",
+        `(variables.adopting && !(${has('containers')}) ? [{'key': ${lit(settingAnnotation('containers'))}, 'value': variables.targets.map(k, string(variables.containers[k].name)).join(',')}] : [])`,
+        `(variables.adopting && !(${has('volumeName')}) ? [{'key': ${lit(settingAnnotation('volumeName'))}, 'value': variables.userVolume}] : [])`].join('\n  + ')],
     ['changes', 'Whether there is anything to do: a new or adopted volume, or ours with another size, a missing mount or annotation.',
       "variables.decision == 'size' && (!variables.ours || variables.volumeAction != 'none' || size(variables.mountEdits) > 0 || variables.sizeLimitAnnotation != variables.sizeText)"],
   ];
@@ -247,15 +260,16 @@ export function policyCel(policy: Policy): PolicyCel {
     ...[...mountEdits('containers', 'k < variables.appCount', 'k'), ...mountEdits('initContainers', 'k >= variables.appCount', 'k - variables.appCount')].map(e => `+ ${e}`),
   ].join('\n');
 
-  const selection = policy.selection === 'opt-out'
-    ? { name: 'not-opted-out', expression: `object.metadata.?annotations[?${lit(INJECT_ANNOTATION)}].orValue('true') == 'true'` }
-    : { name: 'opted-in', expression: `object.metadata.?annotations[?${lit(INJECT_ANNOTATION)}].orValue('') == 'true'` };
   return {
     matchConditions: [
       // The kubelet creates mirror pods for static pods; their spec cannot change.
       { name: 'not-a-mirror-pod', expression: `!(${lit(MIRROR_POD_ANNOTATION)} in object.metadata.?annotations.orValue({}))` },
-      // Opt-out: every pod unless cdk8s-shm.io/inject is "false" (any other value than "true" is refused by the core too).
-      selection,
+      {
+        name: 'selected-pod',
+        expression: `// Opt-out takes every pod but those annotated ${INJECT_ANNOTATION}: "false", opt-in only those annotated "true"`
+          + ' (the core refuses any other value).\n'
+          + `object.metadata.?annotations[?${lit(INJECT_ANNOTATION)}].orValue(${lit(policy.selection)} == 'opt-in' ? '' : 'true') == 'true'`,
+      },
     ],
     variables: variables.map(([name, why, expression]) => ({ name, expression: `// ${why}\n${expression}` })),
     mutation,
@@ -267,20 +281,6 @@ export function policyCel(policy: Policy): PolicyCel {
       "  + ': set a memory limit so /dev/shm can be sized from it'",
     ].join('\n'),
   };
-}
-
-/** The annotation edit for one per-pod setting chosen explicitly (choiceAnnotations in plan.ts). */
-function choiceAnnotation(setting: PolicySetting, policy: Policy, annotated: string, fromPolicy: string): string[] {
-  const key = lit(settingAnnotation(setting));
-  const own = policy.input[setting];
-  const ownText = own === undefined ? undefined : lit(settingText(own));
-  // A volume the pod brought is pinned by its name and by the containers that mount it.
-  const pinned = setting === 'volumeName' ? 'variables.userVolume'
-    : setting === 'containers' ? "variables.targets.map(k, string(variables.containers[k].name)).join(',')" : undefined;
-  if (pinned === undefined && ownText === undefined) return [];
-  const value = pinned === undefined ? ownText : ownText === undefined ? pinned : `variables.adopting ? ${pinned} : ${ownText}`;
-  const when = and(not(annotated), pinned === undefined ? fromPolicy : ownText === undefined ? 'variables.adopting' : or('variables.adopting', fromPolicy));
-  return [`(${when} ? [{'key': ${key}, 'value': ${value}}] : [])`];
 }
 
 /**
@@ -320,18 +320,6 @@ function either(terms: readonly string[], separator: string): string {
   if (kept.includes('true')) return 'true';
   if (kept.length === 0) return 'false';
   return kept.length === 1 ? kept[0] : kept.map(t => wrap(t, ['?'])).join(separator);
-}
-
-/** `a && b`, without the `true` terms (and `false` when one is `false`). */
-function and(...terms: string[]): string {
-  const kept = terms.filter(t => t !== 'true');
-  if (kept.includes('false')) return 'false';
-  if (kept.length === 0) return 'true';
-  return kept.length === 1 ? kept[0] : kept.map(t => wrap(t, ['||', '?'])).join(' && ');
-}
-
-function not(term: string): string {
-  return term === 'true' ? 'false' : term === 'false' ? 'true' : `!(${term})`;
 }
 
 /** Parentheses around a term that holds an operator binding less tightly (more of them than needed do no harm). */
