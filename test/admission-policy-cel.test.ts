@@ -92,6 +92,8 @@ function expectSameAsCore(props: SharedMemoryAdmissionPolicyProps, pods: readonl
     expect({ pod: got.name, reinvocationChanged: got.reinvocationChanged }).toEqual({ pod: got.name, reinvocationChanged: false });
     const verdict = plan.action === 'deny' ? 'deny' : 'admit';
     expect({ pod: got.name, verdict: got.verdict }).toEqual({ pod: got.name, verdict: uncertain ? got.verdict : verdict });
+    // The denial says what the core says.
+    if (verdict === 'deny' && !uncertain) expect({ pod: got.name, reasons: got.reasons }).toEqual({ pod: got.name, reasons: [plan.message] });
     return { name: got.name, action: plan.action, ...(limited ? { limit: plan.message } : {}) };
   });
 }

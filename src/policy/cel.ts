@@ -16,7 +16,8 @@
  * evaluated with the API server's own code in test/admission-policy-cel.test.ts.
  */
 import {
-  BINARY_SUFFIXES, DEFAULT_RATIO, DNS1123_LABEL_MAX_LENGTH, DNS1123_LABEL_PATTERN, HOST_PROCESS_CONTAINER_FIELDS, INJECT_ANNOTATION, MAX_INPUT_LENGTH,
+  BINARY_SUFFIXES, CONTAINER_ROLES, DEFAULT_RATIO, DNS1123_LABEL_MAX_LENGTH, DNS1123_LABEL_PATTERN, HOST_PROCESS_CONTAINER_FIELDS, INJECT_ANNOTATION,
+  MAX_INPUT_LENGTH,
   MIRROR_POD_ANNOTATION, OS_LABELS, POD_SETTINGS, POLICY_QUANTITY_BOUND, POLICY_RATIO_DIGITS, POLICY_RATIO_PATTERN, Policy, PolicyError,
   PolicySetting, QUANTITY_SETTINGS, RATIO_SIZE_UNIT_BYTES, RUNTIME_DEFAULT_SHM_BYTES, SHM_MOUNT_PATH, SIZE_LIMIT_ANNOTATION, TRIM_DISAGREEMENTS,
   WINDOWS, WITHOUT_LIMIT_MODES, policyReadsQuantity, policyReadsRatio, resolvePolicy, settingAnnotation, settingText,
@@ -275,9 +276,10 @@ export function policyCel(policy: Policy): PolicyCel {
     mutation,
     admitted: "variables.decision != 'deny'",
     denialMessage: [
-      "[variables.targets.filter(k, variables.roles[k] != 'init container')].map(b, size(b) == 0",
-      "  ? 'only init containers get the mount (' + variables.targets.map(k, \"'\" + variables.containers[k].name + \"'\").join(', ') + '), and they do not set the size'",
-      "  : b.map(k, variables.roles[k] + \" '\" + variables.containers[k].name + \"'\").join(', ') + (size(b) == 1 ? ' has' : ' have') + ' no memory limit')[0]",
+      '// The core\'s message (withoutLimitText in plan.ts), containers named by their kind.',
+      "[variables.targets.filter(k, variables.roles[k] != 'init container')].map(beside, size(beside) == 0",
+      `  ? 'only init containers get the mount (' + ${describeContainers('variables.targets')} + '), and they do not set the size'`,
+      `  : ${describeContainers('beside')} + (size(beside) == 1 ? ' has' : ' have') + ' no memory limit')[0]`,
       "  + ': set a memory limit so /dev/shm can be sized from it'",
     ].join('\n'),
   };
@@ -296,6 +298,16 @@ function quantityBytes(text: string, round: 'floor' | 'ceil'): string {
     + ` !(q.isLessThan(quantity('${POLICY_QUANTITY_BOUND}')) && q.isGreaterThan(quantity('-${POLICY_QUANTITY_BOUND}'))) ? ${UNREADABLE}`
     + ' : q.isInteger() ? q.asInteger()'
     + ` : [-1, 0, 1, 2].map(d, int(q.asApproximateFloat()) + d).filter(n, ${pick})[0])[0])[0]`;
+}
+
+/**
+ * CEL that names containers (a list of indexes into `variables.containers`) as describeContainers
+ * in pod-view.ts does: grouped by kind, `containers 'a', 'b' and sidecar 'c'`.
+ */
+function describeContainers(indexes: string): string {
+  const group = `${lit(CONTAINER_ROLES)}.map(r, ${indexes}.filter(k, variables.roles[k] == r))`
+    + ".filter(g, size(g) > 0).map(g, variables.roles[g[0]] + (size(g) > 1 ? 's ' : ' ') + g.map(k, \"'\" + string(variables.containers[k].name) + \"'\").join(', '))";
+  return `[${group}].map(gs, size(gs) <= 1 ? gs.join('') : gs.slice(0, size(gs) - 1).join(', ') + ' and ' + gs[size(gs) - 1])[0]`;
 }
 
 /** A CEL literal for a string, a boolean or a list of strings. */
