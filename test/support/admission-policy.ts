@@ -82,3 +82,18 @@ function asAnnotations(input: PolicyInput): Record<string, string> {
   return Object.fromEntries(Object.entries(input)
     .map(([setting, value]) => [settingAnnotation(setting as keyof PolicyInput), settingText(value as never)]));
 }
+
+/** One pod at each limit of the admission policy's CEL (admission-policy-limits.ts): the webhook sizes them, the policy leaves them alone. */
+export function limitPods(): CorpusPod[] {
+  const app = (memory: string, extra: Record<string, unknown> = {}) => ({ name: 'app', image: 'registry.example.com/app:1.0.0', resources: { limits: { memory } }, ...extra });
+  const pod = (name: string, container: any, annotations: Record<string, string> = {}, spec: Record<string, unknown> = {}) =>
+    ({ name, pod: { metadata: { name, annotations }, spec: { containers: [container], ...spec } } });
+  return [
+    pod('limit-8pi', app('8Pi')),
+    pod('size-1e40', app('2Gi'), { 'cdk8s-shm.io/size': '1e40' }),
+    pod('ratio-exponent', app('2Gi'), { 'cdk8s-shm.io/ratio': '5e-1' }),
+    pod('ratio-ten-places', app('2Gi'), { 'cdk8s-shm.io/ratio': '0.1234567891' }),
+    pod('mount-backstep', app('2Gi', { volumeMounts: [{ name: 'cache', mountPath: '/var/cache/../tmp' }] }), {}, { volumes: [{ name: 'cache', emptyDir: {} }] }),
+    pod('containers-bom', app('2Gi'), { 'cdk8s-shm.io/containers': '\ufeffapp' }),
+  ];
+}
