@@ -334,6 +334,7 @@ function policyRules(): Rule[] {
       '{{ if eq .Values.policy.withoutLimit "fixed" }}{{ required "policy.fixedSize is required when policy.withoutLimit is fixed" .Values.policy.fixedSize }}{{ end }}'),
     setting('sizeUnboundedShm', 'true', '{{ if .Values.policy.sizeUnboundedShm }}true{{ end }}'),
     { find: "'opt-in' == 'opt-in'", replace: "'{{ .Values.policy.selection }}' == 'opt-in'" },
+    { find: "'fixed' == 'deny'", replace: "'{{ .Values.policy.withoutLimit }}' == 'deny'" },
     {
       find: `- key: ${INJECT_ANNOTATION}`,
       line: true,

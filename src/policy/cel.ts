@@ -37,6 +37,12 @@ export interface PolicyCel {
   readonly variables: readonly CelExpression[];
   /** The mutation: a list of JSONPatch operations, empty when there is nothing to do. */
   readonly mutation: string;
+  /**
+   * Which pods the validating policy considers beyond those: only where a denial is possible (the
+   * policy denies pods without a limit, or the pod has its own cdk8s-shm.io/without-limit), so
+   * that the others cost no evaluation of the rule.
+   */
+  readonly denialConditions: readonly CelExpression[];
   /** The validation: true unless the rule denies the pod. */
   readonly admitted: string;
   /** The message of a denial. */
@@ -78,7 +84,10 @@ export function policyCel(policy: Policy): PolicyCel {
   const given = (s: PolicySetting) => `variables.settings.${s} != ''`;
   const orDefault = (s: PolicySetting, value: string) => `${given(s)} ? variables.settings.${s} : ${value}`;
   const pinned = ['volumeName', 'containers'];
-  const shm = (path: string) => `${path}.startsWith('/') && ${path}.split('/').filter(e, e != '' && e != '.') == ${lit(SHM_MOUNT_PATH.split('/').filter(e => e !== ''))}`;
+  // A path cleans to /dev/shm only if it holds 'shm': most paths are told apart without splitting them.
+  const shmSegments = SHM_MOUNT_PATH.split('/').filter(e => e !== '');
+  const shm = (path: string) => `${path}.contains(${lit(shmSegments[shmSegments.length - 1])}) && ${path}.startsWith('/')`
+    + ` && ${path}.split('/').filter(e, e != '' && e != '.') == ${lit(shmSegments)}`;
   const volumeIndex = (name: string) => `[lists.range(size(variables.volumes)).filter(i, variables.volumes[i].name == ${name})].map(l, size(l) > 0 ? l[0] : -1)[0]`;
   const sizeUnits = Object.entries(BINARY_SUFFIXES).reverse();
 
@@ -140,7 +149,7 @@ export function policyCel(policy: Policy): PolicyCel {
     ['roles', 'Each one is a container, a sidecar (an init container that keeps running) or an init container.',
       "variables.containers.transformList(k, c, k < variables.appCount ? 'container' : c.?restartPolicy.orValue('') == 'Always' ? 'sidecar' : 'init container')"],
     ['mountPathsUnreadable', "A mount path with a '..' element: CEL cannot clean it (the pod is left alone).",
-      "variables.containers.exists(c, c.?volumeMounts.orValue([]).exists(m, m.mountPath.split('/').exists(e, e == '..')))"],
+      "variables.containers.exists(c, c.?volumeMounts.orValue([]).exists(m, m.mountPath.contains('..') && m.mountPath.split('/').exists(e, e == '..')))"],
     ['shmVolumesByContainer', `The volumes each container mounts at ${SHM_MOUNT_PATH} (paths cleaned as the runtime cleans them).`,
       `variables.containers.map(c, c.?volumeMounts.orValue([]).filter(m, ${shm('m.mountPath')}).map(m, m.name))`],
     ['shmVolumes', 'All of them, in order.', 'variables.shmVolumesByContainer.flatten()'],
@@ -274,6 +283,10 @@ export function policyCel(policy: Policy): PolicyCel {
     ],
     variables: variables.map(([name, why, expression]) => ({ name, expression: `// ${why}\n${expression}` })),
     mutation,
+    denialConditions: [{
+      name: 'may-be-denied',
+      expression: `${lit(policy.withoutLimit)} == 'deny' || ${lit(settingAnnotation('withoutLimit'))} in object.metadata.?annotations.orValue({})`,
+    }],
     admitted: "variables.decision != 'deny'",
     denialMessage: [
       '// The core\'s message (withoutLimitText in plan.ts), containers named by their kind.',

@@ -60,6 +60,7 @@ export function admissionPolicyObjects(spec: AdmissionPolicyObjectsSpec): ApiObj
       metadata: metadata(denial),
       spec: {
         ...common,
+        matchConditions: [...cel.matchConditions, ...cel.denialConditions],
         validations: [{ expression: cel.admitted, messageExpression: cel.denialMessage, reason: 'Forbidden' }],
       },
     },
