@@ -8,12 +8,14 @@
  * repeated, and the report gives medians and ratios.
  *
  * Flags: --smoke (a few seconds, for CI: same tables, tiny samples), --skip-webhook, --skip-synth,
- * --skip-csi (the CSI node plugin's publishes and memory; it needs root and unshare).
+ * --skip-csi (the CSI node plugin's publishes and memory; it needs root and unshare), --skip-admission
+ * (pod creation through a real API server with the admission policy, the webhook or neither; it needs Go).
  */
 import { execSync } from 'child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { AdmissionFigures, admissionReport, runAdmissionBenchmarks } from './admission';
 import { CsiFigures, runCsiBenchmarks } from './csi-plugin';
 import { LoadResult, median, runLoad } from './load';
 import { Payload, largePayload, typicalPayload } from './payloads';
@@ -264,7 +266,7 @@ const f2 = (n: number) => n.toFixed(2);
 const f3 = (n: number) => n.toFixed(3);
 
 function report(settings: Settings, info: Record<string, string>, payloads: Payload[], tls: Tls,
-  load?: { cells: LoadCell[]; footprint: Footprint }, synth?: SynthComparison[], csi?: CsiFigures): string {
+  load?: { cells: LoadCell[]; footprint: Footprint }, synth?: SynthComparison[], csi?: CsiFigures, admission?: AdmissionFigures): string {
   const out: string[] = [];
   out.push(`# cdk8s-shm benchmarks${settings.smoke ? ' (SMOKE: tiny samples, figures not meaningful)' : ''}`);
   out.push('');
@@ -332,6 +334,7 @@ function report(settings: Settings, info: Record<string, string>, payloads: Payl
       ['RSS after the pairs / VmHWM (MiB)', `${f0(csi.afterMiB)} / ${f0(csi.highWaterMiB)}`],
     ]));
   }
+  if (admission) out.push('', admissionReport(admission, table));
   return out.join('\n');
 }
 
@@ -348,12 +351,13 @@ async function main(): Promise<void> {
   const synth = args.includes('--skip-synth') ? undefined : await runSynthBenchmarks(settings.synthCount, settings.synthRepeats, log);
 
   const csi = args.includes('--skip-csi') ? undefined : await runCsiBenchmarks(settings.smoke ? 20 : 500, log);
+  const admission = args.includes('--skip-admission') ? undefined : await runAdmissionBenchmarks(settings.smoke ? 10 : 200, settings.smoke ? 1 : 3, log);
 
-  const text = report(settings, info, payloads, tls, load, synth, csi);
+  const text = report(settings, info, payloads, tls, load, synth, csi, admission);
   process.stdout.write(`${text}\n`);
   const file = path.join(SCRATCH, settings.smoke ? 'smoke.json' : 'latest.json');
   const payloadInfo = payloads.map(p => ({ name: p.name, bytes: p.bytes, description: p.description }));
-  writeFileSync(file, JSON.stringify({ settings, machine: info, targets: TARGETS, payloads: payloadInfo, load, synth, csi }, null, 2));
+  writeFileSync(file, JSON.stringify({ settings, machine: info, targets: TARGETS, payloads: payloadInfo, load, synth, csi, admission }, null, 2));
   log(`figures written to ${path.relative(process.cwd(), file)}`);
 }
 
