@@ -6,15 +6,26 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   author: 'cdk8s-shm contributors',
   authorAddress: 'cdk8s-shm@users.noreply.github.com',
   repositoryUrl: 'https://github.com/cdk8s-shm/cdk8s-shm.git',
-  keywords: ['cdk8s', 'kubernetes', 'shm', 'dev-shm', 'shared-memory', 'emptydir', 'pytorch', 'nccl', 'admission-webhook'],
+  homepage: 'https://github.com/cdk8s-shm/cdk8s-shm#readme',
+  bugsUrl: 'https://github.com/cdk8s-shm/cdk8s-shm/issues',
+  // Construct Hub lists jsii packages by the 'cdk8s' keyword; the rest is for npm search.
+  keywords: [
+    'cdk8s', 'cdk8s-plus', 'constructs', 'kubernetes', 'k8s', 'shm', 'dev-shm', 'shared-memory', 'emptydir',
+    'pytorch', 'nccl', 'vllm', 'postgresql', 'admission-webhook', 'mutating-admission-policy', 'csi', 'helm',
+  ],
+  minNodeVersion: '20.0.0',
   license: 'Apache-2.0',
   defaultReleaseBranch: 'main',
   packageManager: javascript.NodePackageManager.NPM,
   projenrcTs: true,
 
-  // Peer dependencies: the user's app brings them, we build against the floor.
-  cdk8sVersion: '2.70.106',
-  constructsVersion: '10.4.2',
+  // Peer dependencies: the user's app brings them, and we build and test against the floors (what
+  // every cdk8s-plus from 28 to 33 asks for: cdk8s ^2.68.11, constructs ^10.3.0; 2.68.11 itself is
+  // not on the registry we reach, so 2.68.12); test/compat also runs apps on the newest.
+  cdk8sVersion: '2.68.12',
+  constructsVersion: '10.3.0',
+  // Only SharedMemoryDeployment needs cdk8s-plus-28: it is an optional peer (see below), so that an
+  // app on another cdk8s-plus is never made to install this one.
   peerDeps: ['cdk8s-plus-28@^2.5.6'],
   jsiiVersion: '~6.0.0',
 
@@ -49,6 +60,10 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   gitignore: ['/examples/dist/', '/.tmp/'],
 });
 
+// npm 7+ installs missing peers unless they are optional; cdk8s-plus-28 is optional because the
+// package loads without it (src/shared-memory-deployment.ts loads it lazily).
+project.package.addField('peerDependenciesMeta', { 'cdk8s-plus-28': { optional: true } });
+
 // npm ci on a clean machine fails on the lock file projen writes otherwise: the platform packages of
 // unrs-resolver that newer versions list are not all on the registry we reach.
 project.package.addPackageResolutions('unrs-resolver@1.12.2');
@@ -56,7 +71,12 @@ project.package.addPackageResolutions('unrs-resolver@1.12.2');
 // The main job: synthesize every example to YAML and print the sizing table.
 project.addTask('examples', {
   description: 'Synthesize every example in examples/ to YAML (examples/dist) and print the /dev/shm table',
-  exec: 'ts-node --project examples/tsconfig.json examples/synth.ts',
+  steps: [
+    // The webhook and agent examples ship bundled programs in ConfigMaps: a fresh clone has no
+    // lib/bundle yet, and esbuild builds it in about a second (jsii is not needed for this).
+    { exec: 'node scripts/bundle.mjs' },
+    { exec: 'ts-node --project examples/tsconfig.json examples/synth.ts' },
+  ],
 });
 
 project.addBins({ 'cdk8s-shm': 'bin/cdk8s-shm' });
@@ -84,7 +104,14 @@ for (const dir of ['examples', 'bench', 'scripts']) {
 // lib/bundle/*.js by esbuild, never required at runtime.
 project.eslint?.allowDevDeps('src/cli/**');
 project.eslint?.allowDevDeps('src/csi/**');
-project.npmignore?.addPatterns('/scripts/', '/.tmp/', '/examples/dist/');
+// The package holds what users need: the library, its bundles, the chart, the docs. Not the build's
+// and the tests' own tooling, nor the copies jsii compiles of code that only runs bundled (the CLI,
+// and the CSI plugin but for the options its construct reads): those require packages that are
+// dev dependencies, bundled into lib/bundle/*.js.
+project.npmignore?.addPatterns(
+  '/scripts/', '/.tmp/', '/examples/', '/bench/', '/.ci/', '/BENCHMARKS.md', '/test-reports/',
+  '/lib/cli/', '/lib/csi/*', '!/lib/csi/options.js', '!/lib/csi/options.d.ts',
+);
 
 // Benchmarks (not part of the test suite): the webhook against a bare HTTPS floor, synth overhead,
 // footprint. They run from TypeScript like the examples, against the bundled server.

@@ -6,7 +6,7 @@
  */
 import { App, Chart, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { SharedMemoryDeployment } from '../src';
+import { SharedMemoryDeployment } from '../src/shared-memory-deployment';
 
 export default function ncclInference(app: App): Chart {
   const chart = new Chart(app, 'nccl-inference', { namespace: 'inference' });

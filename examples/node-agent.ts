@@ -1,5 +1,5 @@
 /**
- * A node agent and a business Deployment sharing memory across pods (seed 002): platform agents
+ * A node agent and a business Deployment sharing memory across pods: platform agents
  * (service routing, security) that used to be baked into every business image now run once per
  * node, and the business process still talks to them through POSIX shared memory in /dev/shm.
  *
@@ -8,7 +8,7 @@
  */
 import { App, Chart, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { SharedMemoryAgent, SharedMemoryDomain } from '../src';
+import { Cpu, SharedMemoryAgent, SharedMemoryDomain } from '../src';
 
 export default function nodeAgentExample(app: App): Chart {
   const chart = new Chart(app, 'node-agent');
@@ -20,7 +20,7 @@ export default function nodeAgentExample(app: App): Chart {
       name: 'agent',
       image: 'registry.example.com/platform/routing-agent:3.2.1',
       resources: {
-        cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.millis(500) },
+        cpu: { request: Cpu.millis(100), limit: Cpu.millis(500) },
         memory: { request: Size.mebibytes(256), limit: Size.mebibytes(256) },
       },
     }],

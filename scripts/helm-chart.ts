@@ -18,11 +18,10 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { App, Chart, Duration, Size } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-28';
 import { stringify } from 'yaml';
 import {
-  AgentDelivery, AgentPlacement, NamespaceSelection, PodSelection, PodsWithoutLimit, SharedMemoryAdmissionPolicy, SharedMemoryAgent,
-  SharedMemoryDomain, SharedMemoryWebhook, WebhookFailurePolicy, WebhookNetworkPolicy, WebhookTls,
+  AgentDelivery, AgentPlacement, Cpu, NamespaceSelection, PodSelection, PodsWithoutLimit, SharedMemoryAdmissionPolicy,
+  SharedMemoryAgent, SharedMemoryDomain, SharedMemoryWebhook, WebhookFailurePolicy, WebhookNetworkPolicy, WebhookTls,
 } from '../src';
 import { DEFAULT_KUBELET_DIR, DEFAULT_REGISTRAR_IMAGE } from '../src/agent/csi-node-plugin';
 import { DEFAULT_NODE_IMAGE } from '../src/bundled-program';
@@ -415,7 +414,7 @@ function synthAgent(c: Combination, plugin: string): unknown[] {
         command: [A.command],
         args: [A.args],
         resources: {
-          cpu: { request: kplus.Cpu.millis(A.cpuRequest), limit: kplus.Cpu.millis(A.cpuLimit) },
+          cpu: { request: Cpu.millis(A.cpuRequest), limit: Cpu.millis(A.cpuLimit) },
           memory: { request: Size.mebibytes(A.memoryRequest), limit: Size.mebibytes(A.memoryLimit) },
         },
       }],
@@ -552,7 +551,8 @@ function chartYaml(version: string): string {
     'type: application',
     `version: ${version}`,
     `appVersion: "${version}"`,
-    'kubeVersion: ">=1.25.0-0"',
+    // The ValidatingAdmissionPolicies the webhook ships by default are admissionregistration.k8s.io/v1, GA in 1.30.
+    'kubeVersion: ">=1.30.0-0"',
     'home: https://github.com/cdk8s-shm/cdk8s-shm',
     'keywords: [shm, dev-shm, shared-memory, emptydir, admission-webhook]',
     '',
@@ -853,13 +853,24 @@ helm install cdk8s-shm ./charts/cdk8s-shm -n cdk8s-shm --create-namespace \\
 helm install cdk8s-shm ./charts/cdk8s-shm -n cdk8s-shm --set delivery=policy --set policy.ratio=0.25
 \`\`\`
 
+## What the webhook gives a pod
+
+A memory-backed \`emptyDir\` at \`/dev/shm\` in every container, sized as the cdk8s-shm constructs
+and CLI size it: \`policy.ratio\` (default 0.5) of the **largest memory limit among the app
+containers and sidecars that mount it** (pages written to \`/dev/shm\` are charged to the container
+that writes them, so a share of the pod's total would let one container OOM itself), within
+\`policy.minimum\` and \`policy.maximum\`, capped at the pod's memory limit. A share below the
+runtime's own 64Mi is not injected (the pod keeps what it had). Pods with \`cdk8s-shm.io/\`
+annotations keep what they say; pods sized before (by a construct or \`cdk8s-shm inject\`) are
+left unchanged. The project's README has the whole rule and the annotations.
+
 Every value is described in \`values.yaml\` and checked by \`values.schema.json\`. The server the
 Deployment runs is \`${BUNDLE_IN_CHART}\`, copied from the package build (\`lib/bundle/webhook.js\`);
 set \`webhook.image\` to run your own image instead. The node agent's CSI plugin is
 \`${PLUGIN_IN_CHART}\` (\`lib/bundle/csi-plugin.js\`).
 `;
 
-const HELMIGNORE = '.gitignore\n*.orig\n*.swp\n';
+const HELMIGNORE = '.gitignore\n.npmignore\n*.orig\n*.swp\n';
 
 /** Writes the whole chart into `outDir`. */
 export function generateChart(outDir: string): void {
@@ -889,6 +900,9 @@ export function generateChart(outDir: string): void {
       + '{{- if .Values.agent.createNamespace }}{{ include "cdk8s-shm.checkCreatedNamespace" (dict "namespace" .Values.agent.namespace "value" "agent.createNamespace") }}{{- end }}\n'
       + `${agent}{{- end }}\n`,
     'files/.gitignore': '# Copied from lib/bundle by the build (scripts/helm-chart.ts); never committed.\nwebhook.js\ncsi-plugin.js\n',
+    // npm pack reads a folder's .gitignore when it has no .npmignore: without this one, the bundles
+    // the chart installs would be left out of the package, and the chart in it could not render.
+    'files/.npmignore': '# The bundled programs are part of the npm package (see .gitignore beside this file).\n',
     [BUNDLE_IN_CHART]: bundle,
     [PLUGIN_IN_CHART]: plugin,
   };

@@ -1,6 +1,9 @@
+// SharedMemoryDeployment is not here: it is a cdk8s-plus-28 Deployment, exported from
+// `cdk8s-shm/cdk8s-plus-28` (cdk8s-plus-28.js at the package root), so that nothing this entry
+// point loads or declares needs any cdk8s-plus.
 export * from './shared-memory';
-export * from './shared-memory-deployment';
 export * from './shared-memory-domain';
+export * from './pod-spec';
 export * from './agent-placement';
 export * from './agent-delivery';
 export * from './shared-memory-agent';

@@ -1,34 +1,40 @@
-import { ApiObject, JsonPatch, Size } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
+import { ApiObject, Lazy, Names, Size } from 'cdk8s';
+import { Construct, IConstruct } from 'constructs';
 import { checkCsiDriverName, checkHostPath, checkLabel, checkMountPath } from './agent/checks';
 import { CsiNodePlugin, DEFAULT_KUBELET_DIR, DEFAULT_REGISTRAR_IMAGE } from './agent/csi-node-plugin';
-import { DOMAIN_CONTAINER_PATH, hostShmPreparerScript, tmpfsMounterScript } from './agent/mounter';
+import { agentDaemonSetSpec } from './agent/daemon-set';
+import { MOUNTER_CONTAINER_NAMES, mounterContainer } from './agent/mounter';
 import { PSS_AUDIT, PSS_ENFORCE, PSS_WARN, forbiddingLevel, namespaceLevelError } from './agent/pod-security';
-import { DomainVolume, TolerationJson } from './agent/share-plan';
+import { DomainVolume, TolerationJson, businessVolume } from './agent/share-plan';
 import { AgentShareSpec, ShareStage } from './agent/share-stage';
 import { checkTenants, uniqueTenants, workloadTenant } from './agent/tenants';
 import { AgentDelivery } from './agent-delivery';
 import { AgentPlacement } from './agent-placement';
 import { DEFAULT_NODE_IMAGE } from './bundled-program';
-import { ANNOTATION_PREFIX, INJECT_ANNOTATION, SHM_MOUNT_PATH, isDns1123Label } from './core';
-import { DOMAIN_ATTRIBUTE, Tenant } from './csi/options';
+import { ANNOTATION_PREFIX, SHM_MOUNT_PATH, isDns1123Label, isDns1123Subdomain } from './core';
+import { Tenant } from './csi/options';
 import { checkImageReference } from './image-reference';
 import { ShmPipeline } from './pipeline';
+import { AgentContainer } from './pod-spec/container';
+import { MountedVolume, podVolumes, renderContainer } from './pod-spec/render-container';
 import { SharedMemoryDomain } from './shared-memory-domain';
+import { warnAtSynthesis } from './synth-warnings';
 import { checkCreatedNamespace, priorityClassQuota } from './system-names';
+import { workloadApiObject } from './workload-object';
 
 /**
  * Properties for `SharedMemoryAgent`.
  */
 export interface SharedMemoryAgentProps {
   /**
-   * The agent containers. Each must set `resources` (a node-critical daemon's footprint should be
-   * explicit, and its memory limit must cover the shared-memory pages it writes). They run
-   * unprivileged: all capabilities dropped unless `securityContext.capabilities` says otherwise,
-   * no privilege escalation, non-root, read-only root filesystem; `privileged` is refused.
+   * The agent containers (more can be added with `addContainer()`). Each must set `resources` (a
+   * node-critical daemon's footprint should be explicit, and its memory limit must cover the
+   * shared-memory pages it writes). They run unprivileged: all capabilities dropped unless
+   * `securityContext.capabilities.drop` says otherwise, no privilege escalation, non-root,
+   * read-only root filesystem; a privileged container is refused. Each mounts the domain at
+   * `mountPath`.
    */
-  readonly containers: kplus.ContainerProps[];
+  readonly containers: AgentContainer[];
 
   /**
    * Name of the DaemonSet; also names the default namespace, host directory, node label and
@@ -114,11 +120,20 @@ export interface SharedMemoryAgentProps {
   readonly mounterImage?: string;
 
   /**
-   * Service account of the agent pods.
+   * Name of the ServiceAccount the agent pods run as (`serviceAccount.name` of a cdk8s-plus
+   * ServiceAccount, for instance), in the agent's namespace. The CSI node plugin admits it as a tenant.
    *
-   * @default - the namespace's default service account, with no token mounted
+   * @default - the namespace's default ServiceAccount
    */
-  readonly serviceAccount?: kplus.IServiceAccount;
+  readonly serviceAccountName?: string;
+
+  /**
+   * Whether the agent pods get an API token of their ServiceAccount mounted (an agent that talks
+   * to the API server needs it).
+   *
+   * @default false
+   */
+  readonly automountServiceAccountToken?: boolean;
 }
 
 /**
@@ -162,7 +177,7 @@ const OS_LABEL = 'kubernetes.io/os';
  * of the agent's tenants only: business namespaces keep Pod Security `baseline` or `restricted`.
  *
  * This is for agents that used to live inside every business image and talk to the business
- * process through shared memory (seed 002). Two containers of one pod already share System V IPC
+ * process through shared memory. Two containers of one pod already share System V IPC
  * and can share a memory-backed emptyDir: use `SharedMemory.addTo()` (or a sidecar) when the agent
  * can run per pod.
  */
@@ -224,17 +239,30 @@ export class SharedMemoryAgent extends Construct {
   public readonly nodeLabelValue?: string;
 
   /**
+   * The ServiceAccount the agent pods run as.
+   *
+   * @default - the namespace's default ServiceAccount
+   */
+  public readonly serviceAccountName?: string;
+
+  /**
    * The agent DaemonSet.
    */
-  public readonly daemonSet: kplus.DaemonSet;
+  public readonly daemonSet: ApiObject;
 
   private readonly tolerations: TolerationJson[];
+  /** The agent containers and the volumes they mount, rendered and checked as they are added. */
+  private readonly containers: Record<string, unknown>[] = [];
+  private readonly initContainers: Record<string, unknown>[] = [];
+  private readonly mountedVolumes: MountedVolume[] = [];
   private readonly explicitTenants: Tenant[] = [];
   /** The business objects shared with this agent. */
   private readonly shared = new Set<ApiObject>();
   /** The namespace and ServiceAccount of each shared workload, recorded when its pipeline plans. */
   private readonly sharedTenants = new Map<ApiObject, Tenant>();
   private readonly _warnings: string[] = [];
+  /** How many of `_warnings` were printed already. */
+  private warningsPrinted = 0;
 
   constructor(scope: Construct, id: string, props: SharedMemoryAgentProps) {
     super(scope, id);
@@ -265,64 +293,75 @@ export class SharedMemoryAgent extends Construct {
       ? [{ key: this.nodeLabelKey, operator: 'Equal', value: this.nodeLabelValue, effect: 'NoSchedule' }]
       : [];
 
-    if (!props.containers || props.containers.length === 0) {
+    if (!Array.isArray(props.containers) || props.containers.length === 0) {
       throw new Error(`'containers' of ${subject} is empty: give the agent containers`);
     }
     const mounterImage = checkImageReference(props.mounterImage ?? DEFAULT_MOUNTER_IMAGE, 'mounterImage', subject);
     const priorityClassName = props.priorityClassName ?? 'system-node-critical';
-    if (props.createNamespace ?? true) checkCreatedNamespace(this.namespaceName, 'namespace', 'createNamespace', subject);
+    if (props.serviceAccountName !== undefined && !isDns1123Subdomain(props.serviceAccountName)) {
+      throw new Error(`'serviceAccountName' (${JSON.stringify(props.serviceAccountName)}) of ${subject} must be the name of a ServiceAccount (a DNS-1123 subdomain)`);
+    }
+    this.serviceAccountName = props.serviceAccountName;
+    const createNamespace = props.createNamespace ?? true;
+    if (createNamespace) checkCreatedNamespace(this.namespaceName, 'namespace', 'createNamespace', subject);
 
-    let namespace: kplus.Namespace | undefined;
-    if (props.createNamespace ?? true) {
-      namespace = new kplus.Namespace(this, 'Namespace', {
+    let namespace: ApiObject | undefined;
+    if (createNamespace) {
+      namespace = new ApiObject(this, 'Namespace', {
+        apiVersion: 'v1',
+        kind: 'Namespace',
         metadata: {
           name: this.namespaceName,
           // The CSI plugin (or the hostPath mounter) needs `privileged`; warn and audit still report
           // anything beyond baseline.
           labels: { [PSS_ENFORCE]: 'privileged', [PSS_WARN]: 'baseline', [PSS_AUDIT]: 'baseline' },
         },
+        // What cdk8s-plus wrote: an unchanged manifest for agents deployed before.
+        spec: {},
       });
     }
 
-    this.daemonSet = new kplus.DaemonSet(this, 'DaemonSet', {
+    const tolerations = placement.everyNode ? [{ operator: 'Exists' }] : this.tolerations.map(t => ({ ...t }));
+    this.daemonSet = new ApiObject(this, 'DaemonSet', {
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
       metadata: { name: this.name, namespace: this.namespaceName },
-      // The agent's shared memory is its domain: the webhook and the CLI leave its pods alone.
-      podMetadata: { annotations: { [INJECT_ANNOTATION]: 'false' } },
-      serviceAccount: props.serviceAccount,
+      // Read at synthesis, when every container has been added.
+      spec: Lazy.any({
+        produce: () => agentDaemonSetSpec({
+          address: Names.toLabelValue(this.daemonSet),
+          containers: this.containers,
+          initContainers: this.initContainers,
+          volumes: podVolumes(this.mountedVolumes, subject),
+          serviceAccountName: this.serviceAccountName,
+          automountServiceAccountToken: props.automountServiceAccountToken ?? false,
+          priorityClassName,
+          nodeSelector: this.nodeSelector(),
+          tolerations,
+          hostIPC: this.systemV,
+        }),
+      }),
     });
     if (namespace) this.daemonSet.node.addDependency(namespace);
-    const volume = this.delivery.usesCsi
-      ? this.deliverByCsi(namespace, props, placement.everyNode)
-      : this.deliverByHostPath(mounterImage);
+    if (this.delivery.usesCsi) {
+      this.deliverByCsi(namespace, props, placement.everyNode);
+    } else {
+      // The mounter prepares the domain before any agent container mounts it.
+      this.initContainers.push(mounterContainer(mounterImage, this.volumeName(), this.domain.dedicatedTmpfs ? this.domain._sizeBytes! : undefined));
+    }
     // A node-critical DaemonSet has a pod per node: far fewer than 10,000.
     const quota = priorityClassQuota(this.name, this.namespaceName, priorityClassName, 10_000);
     if (quota) {
       const quotaObject = new ApiObject(this, 'PriorityClassQuota', quota);
       if (namespace) quotaObject.node.addDependency(namespace);
       // Where the quota is required, pods of the class are refused until it exists: it comes first.
-      for (const daemonSet of this.node.findAll().filter(c => c instanceof kplus.DaemonSet || (ApiObject.isApiObject(c) && c.kind === 'DaemonSet'))) {
+      for (const daemonSet of this.node.findAll().filter(c => ApiObject.isApiObject(c) && c.kind === 'DaemonSet')) {
         daemonSet.node.addDependency(quotaObject);
       }
     }
-    for (const container of props.containers) this.addAgentContainer(container, volume, subject);
+    for (const container of props.containers) this.addContainer(container);
 
-    if (placement.everyNode) {
-      this.daemonSet.scheduling.tolerate(kplus.Node.tainted(kplus.NodeTaintQuery.any()));
-    } else if (this.tolerations.length > 0) {
-      this.daemonSet.scheduling.tolerate(kplus.Node.tainted(kplus.NodeTaintQuery.is(
-        this.tolerations[0].key, this.tolerations[0].value, { effect: kplus.TaintEffect.NO_SCHEDULE })));
-    }
-    // cdk8s-plus has no field for these; its objects take patches in their typed (L1) form,
-    // where the pod's `hostIPC` is `hostIpc` and an IntOrString is `{ value }`.
-    const daemonSetObject = ApiObject.of(this.daemonSet);
-    daemonSetObject.addJsonPatch(
-      JsonPatch.add('/spec/template/spec/priorityClassName', priorityClassName),
-      JsonPatch.add('/spec/template/spec/nodeSelector', this.nodeSelector()),
-      // One node at a time; no surge, so two agents never run side by side on one domain.
-      JsonPatch.add('/spec/updateStrategy', { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: { value: 1 }, maxSurge: { value: 0 } } }),
-    );
     if (this.systemV) {
-      daemonSetObject.addJsonPatch(JsonPatch.add('/spec/template/spec/hostIpc', true));
       this._warnings.push(`${subject} shares System V shared memory: it runs with hostIPC, in the node's IPC namespace, `
         + 'where it can read and remove every System V segment and POSIX message queue on the node');
     }
@@ -346,31 +385,45 @@ export class SharedMemoryAgent extends Construct {
   }
 
   /**
-   * Connects a cdk8s-plus workload (Deployment, StatefulSet, DaemonSet, Job, CronJob or Pod) to
-   * the agent: mounts the domain in the chosen containers (an inline csi volume of the agent's
-   * driver, or with the hostPath delivery a hostPath volume with HostToContainer propagation),
-   * makes the workload's namespace and ServiceAccount a tenant of the CSI plugin, sets `hostIPC`
-   * if System V is on, and makes the pods land only on nodes where the agent runs (node selector
-   * and toleration). Checked at synthesis against the final workload.
+   * Adds an agent container, checked and given the security defaults as the ones of `containers`,
+   * and mounting the domain at `mountPath`.
+   *
+   * @param container the container
+   */
+  public addContainer(container: AgentContainer): void {
+    const { json, volumes } = renderContainer(container, {
+      subject: this.describe(),
+      extraMount: this.agentMount(),
+      extraVolume: this.agentVolume(),
+      reservedNames: [...MOUNTER_CONTAINER_NAMES, ...this.containers.map(c => String(c.name))],
+    });
+    // Two volumes under one name would only fail at synthesis: check with this container's now.
+    podVolumes([...this.mountedVolumes, ...volumes], this.describe());
+    this.containers.push(json);
+    this.mountedVolumes.push(...volumes);
+  }
+
+  /**
+   * Connects a workload to the agent: mounts the domain in the chosen containers (an inline csi
+   * volume of the agent's driver, or with the hostPath delivery a hostPath volume with
+   * HostToContainer propagation), makes the workload's namespace and ServiceAccount a tenant of
+   * the CSI plugin, sets `hostIPC` if System V is on, and makes the pods land only on nodes where
+   * the agent runs (node selector and toleration). Checked at synthesis against the final workload.
+   *
+   * The workload is any construct that renders a pod template: a cdk8s-plus workload of any version
+   * (Deployment, StatefulSet, DaemonSet, Job, CronJob, Pod), an L1 object (`KubeDeployment`, ...),
+   * or an `ApiObject` (one of an `Include`, for instance). A construct without an ApiObject, or
+   * whose kind has no pod template, is refused here. (This replaces `shareApiObject()`.)
    *
    * @param workload the business workload
    * @param options which containers, where, under what volume name
    */
-  public share(workload: kplus.AbstractPod, options: SharedMemoryShareOptions = {}): void {
-    if (workload === this.daemonSet) throw new Error(`${this.describe()} cannot share with its own DaemonSet`);
-    const apiObject = ApiObject.of(workload);
+  public share(workload: IConstruct, options: SharedMemoryShareOptions = {}): void {
+    const apiObject = workloadApiObject(workload, `share() of ${this.describe()}`);
+    if (apiObject.node.scopes.includes(this)) {
+      throw new Error(`${this.describe()} cannot share with its own ${apiObject.kind} '${apiObject.node.id}': share() connects business workloads`);
+    }
     this.bind(apiObject, `${apiObject.kind} '${workload.node.id}'`, options);
-  }
-
-  /**
-   * `share()` for any API object with a pod template (imported with `Include` or `Helm`, or an L1
-   * `KubeDeployment`, for instance).
-   *
-   * @param apiObject the business workload
-   * @param options which containers, where, under what volume name
-   */
-  public shareApiObject(apiObject: ApiObject, options: SharedMemoryShareOptions = {}): void {
-    this.bind(apiObject, `${apiObject.kind} '${apiObject.node.id}'`, options);
   }
 
   private bind(apiObject: ApiObject, subject: string, options: SharedMemoryShareOptions): void {
@@ -395,7 +448,9 @@ export class SharedMemoryAgent extends Construct {
   }
 
   private validateAgent(createdNamespace: boolean): string[] {
-    for (const warning of this._warnings) console.warn(`[${this.node.path}] Warning: ${warning}`);
+    // Validation runs in every pass of every synthesis; each warning is printed at the first.
+    for (const warning of this._warnings.slice(this.warningsPrinted)) warnAtSynthesis(this.node.path, warning);
+    this.warningsPrinted = this._warnings.length;
     const level = createdNamespace ? undefined : forbiddingLevel(this.node.root, this.namespaceName);
     if (!level) return [];
     const needs = [this.delivery.usesCsi ? 'the privileged CSI node plugin' : 'the hostPath volume', ...(this.systemV ? ['hostIPC'] : [])];
@@ -449,9 +504,9 @@ export class SharedMemoryAgent extends Construct {
   }
 
   /** The CSI node plugin owns the domain; the agent pods mount it like any tenant. */
-  private deliverByCsi(namespace: kplus.Namespace | undefined, props: SharedMemoryAgentProps, everyNode: boolean): kplus.Volume {
+  private deliverByCsi(namespace: ApiObject | undefined, props: SharedMemoryAgentProps, everyNode: boolean): void {
     const options = this.delivery._options ?? {};
-    const agentTenant: Tenant = { namespace: this.namespaceName, serviceAccount: props.serviceAccount?.name ?? 'default' };
+    const agentTenant: Tenant = { namespace: this.namespaceName, serviceAccount: this.serviceAccountName ?? 'default' };
     const plugin = new CsiNodePlugin(this, 'CsiNodePlugin', {
       agentName: this.name,
       namespace: this.namespaceName,
@@ -471,72 +526,22 @@ export class SharedMemoryAgent extends Construct {
     if (namespace) plugin.node.addDependency(namespace);
     // The driver first: an agent pod would only wait for it, but the manifest reads in order.
     this.daemonSet.node.addDependency(plugin);
-    return kplus.Volume.fromCsi(this, 'Domain', this.csiDriverName!, {
-      name: this.volumeName(),
-      attributes: { [DOMAIN_ATTRIBUTE]: this.name },
-    });
   }
 
-  /** A hostPath volume of the domain directory, and the init container that prepares it. */
-  private deliverByHostPath(mounterImage: string): kplus.Volume {
-    const volume = kplus.Volume.fromHostPath(this, 'Domain', this.volumeName(), {
-      path: this.hostPath,
-      type: kplus.HostPathVolumeType.DIRECTORY_OR_CREATE,
-    });
-    this.addMounterTo(this.daemonSet, volume, mounterImage);
-    return volume;
+  /**
+   * The agent pods' own volume of the domain: the inline csi volume business pods get, or the
+   * domain directory, which the agent creates (`DirectoryOrCreate`; business pods wait for it).
+   */
+  private agentVolume(): Record<string, unknown> {
+    return this.delivery.usesCsi
+      ? businessVolume({ volumeName: this.volumeName(), volume: this.domainVolume() })
+      : { name: this.volumeName(), hostPath: { path: this.hostPath, type: 'DirectoryOrCreate' } };
   }
 
-  /** The only privileged container: it mounts the tmpfs and exits. */
-  private addMounterTo(daemonSet: kplus.DaemonSet, volume: kplus.Volume, image: string): void {
-    const small: kplus.ContainerResources = {
-      cpu: { request: kplus.Cpu.millis(10), limit: kplus.Cpu.millis(100) },
-      memory: { request: Size.mebibytes(16), limit: Size.mebibytes(16) },
-    };
-    if (this.domain.dedicatedTmpfs) {
-      daemonSet.addInitContainer({
-        name: 'mount-tmpfs',
-        image,
-        command: ['/bin/sh', '-c', tmpfsMounterScript(this.domain._sizeBytes!)],
-        resources: small,
-        // mount(2) and Bidirectional propagation both need a privileged container.
-        securityContext: { privileged: true, allowPrivilegeEscalation: true, ensureNonRoot: false, user: 0, group: 0, readOnlyRootFilesystem: true },
-        volumeMounts: [{ volume, path: DOMAIN_CONTAINER_PATH, propagation: kplus.MountPropagation.BIDIRECTIONAL }],
-      });
-    } else {
-      daemonSet.addInitContainer({
-        name: 'prepare-domain',
-        image,
-        command: ['/bin/sh', '-c', hostShmPreparerScript()],
-        resources: small,
-        // Root owns the directory the kubelet created, and an owner needs no capability to chmod.
-        securityContext: {
-          ensureNonRoot: false,
-          user: 0,
-          group: 0,
-          readOnlyRootFilesystem: true,
-          allowPrivilegeEscalation: false,
-          capabilities: { drop: [kplus.Capability.ALL] },
-        },
-        volumeMounts: [{ volume, path: DOMAIN_CONTAINER_PATH }],
-      });
-    }
-  }
-
-  private addAgentContainer(props: kplus.ContainerProps, volume: kplus.Volume, subject: string): void {
-    const name = props.name ?? '(unnamed)';
-    if (!props.resources) {
-      throw new Error(`agent container '${name}' of ${subject} has no 'resources': set cpu and memory explicitly `
-        + '(cdk8s-plus would silently give it 512Mi-2Gi of memory); the memory limit must also cover the shared-memory pages it writes');
-    }
-    if (props.securityContext?.privileged) {
-      throw new Error(`agent container '${name}' of ${subject} is privileged: only the init container that mounts the tmpfs is; `
-        + "add the capabilities it needs under 'securityContext.capabilities' instead");
-    }
-    const container = this.daemonSet.addContainer({
-      ...props,
-      securityContext: { capabilities: { drop: [kplus.Capability.ALL] }, ...props.securityContext },
-    });
-    container.mount(this.mountPath, volume, this.delivery.usesCsi ? {} : { propagation: kplus.MountPropagation.HOST_TO_CONTAINER });
+  /** A hostPath mount propagates HostToContainer, so a tmpfs the mounter mounts later shows through. */
+  private agentMount(): Record<string, unknown> {
+    return this.delivery.usesCsi
+      ? { name: this.volumeName(), mountPath: this.mountPath }
+      : { name: this.volumeName(), mountPath: this.mountPath, mountPropagation: 'HostToContainer' };
   }
 }

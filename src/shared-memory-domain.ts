@@ -1,5 +1,6 @@
 import { Size } from 'cdk8s';
 import { formatBytes, tryParseSize } from './core';
+import { optionalSizeQuantity } from './size-quantity';
 
 /**
  * Options for `SharedMemoryDomain.tmpfs()`.
@@ -44,7 +45,7 @@ export class SharedMemoryDomain {
    * @param options the size and the mount point
    */
   public static tmpfs(options: TmpfsDomainOptions): SharedMemoryDomain {
-    const bytes = tryParseSize(options.size?.asString(), "'size'");
+    const bytes = tryParseSize(optionalSizeQuantity(options.size), "'size'");
     if (typeof bytes === 'string') {
       throw new Error(`SharedMemoryDomain.tmpfs(): ${bytes}; give a positive size such as Size.gibibytes(1)`);
     }

@@ -1,11 +1,14 @@
 import * as path from 'path';
 import { ApiObject, Duration, Size } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { checkLabel } from './agent/checks';
 import { BUNDLE_MOUNT, DEFAULT_NODE_IMAGE, readBundledProgram, sha256 } from './bundled-program';
 import { INJECT_ANNOTATION, PolicyInput, isDns1123Label, resolvePolicy } from './core';
 import { checkImageReference } from './image-reference';
+import { Affinity, renderAffinity } from './pod-spec/affinity';
+import { ContainerResources, renderResources } from './pod-spec/resources';
+import { Toleration, renderTolerations } from './pod-spec/tolerations';
+import { optionalSizeQuantity } from './size-quantity';
 import { checkCreatedNamespace, priorityClassQuota } from './system-names';
 import {
   DEFAULT_METRICS_PORT, DEFAULT_PORT, DEFAULT_TLS_CERT, SELF_MANAGED_BOOTSTRAP_TIMEOUT_MS, WEBHOOK_NODE_FLAGS, WebhookArgsInput, webhookArgs,
@@ -149,21 +152,21 @@ export interface SharedMemoryWebhookProps {
    *
    * @default - none
    */
-  readonly tolerations?: kplus.k8s.Toleration[];
+  readonly tolerations?: Toleration[];
 
   /**
    * Node and pod affinity of the server pods (the replicas are spread over nodes and zones in any case).
    *
    * @default - none
    */
-  readonly affinity?: kplus.k8s.Affinity;
+  readonly affinity?: Affinity;
 
   /**
    * CPU and memory of the server container. Given, it replaces the default entirely.
    *
    * @default - requests 50m CPU and 64Mi memory, a 256Mi memory limit
    */
-  readonly resources?: kplus.ContainerResources;
+  readonly resources?: ContainerResources;
 
   /**
    * More labels on every object and on the server pods (never in selectors).
@@ -366,13 +369,18 @@ export class SharedMemoryWebhook extends Construct {
       if (key === INJECT_ANNOTATION || key === CHECKSUM_ANNOTATION) throw new Error(`'podAnnotations' of ${subject} may not set ${key}: the webhook sets it`);
     }
 
+    for (const [key, value] of Object.entries(props.nodeSelector ?? {})) checkLabel(key, value, subject, "'nodeSelector'");
+    const tolerations = props.tolerations === undefined ? undefined : renderTolerations(props.tolerations, 'tolerations', subject);
+    const affinity = props.affinity === undefined ? undefined : renderAffinity(props.affinity, 'affinity', subject);
+    const resources = props.resources === undefined ? DEFAULT_RESOURCES : renderResources(props.resources, 'resources', subject);
+
     const policy: PolicyInput = {
       ratio: props.ratio,
-      minimum: props.minimum?.asString(),
-      maximum: props.maximum?.asString(),
+      minimum: optionalSizeQuantity(props.minimum),
+      maximum: optionalSizeQuantity(props.maximum),
       selection: props.podSelection,
       withoutLimit: props.podsWithoutLimit?._mode,
-      fixedSize: props.podsWithoutLimit?._size?.asString(),
+      fixedSize: optionalSizeQuantity(props.podsWithoutLimit?._size),
       sizeUnboundedShm: props.sizeUnboundedShm,
     };
     try {
@@ -437,9 +445,9 @@ export class SharedMemoryWebhook extends Construct {
       tlsSecret: tlsSecretToMount,
       priorityClassName,
       nodeSelector: { 'kubernetes.io/os': 'linux', ...props.nodeSelector },
-      tolerations: props.tolerations?.map(t => kplus.k8s.toJson_Toleration(t)),
-      affinity: kplus.k8s.toJson_Affinity(props.affinity),
-      resources: props.resources ? resourcesJson(props.resources) : DEFAULT_RESOURCES,
+      tolerations,
+      affinity,
+      resources,
       podAnnotations,
     });
     this.addService();
@@ -844,19 +852,6 @@ const CHECKSUM_ANNOTATION = 'cdk8s-shm.io/server-checksum';
  * (test/reliability): the limit must not kill the server then.
  */
 const DEFAULT_RESOURCES = { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } };
-
-/** cdk8s-plus resources as the container field, sizes in their own units (never rounded). */
-function resourcesJson(resources: kplus.ContainerResources): Record<string, Record<string, string>> {
-  const requests: Record<string, string> = {};
-  const limits: Record<string, string> = {};
-  if (resources.cpu?.request) requests.cpu = resources.cpu.request.amount;
-  if (resources.cpu?.limit) limits.cpu = resources.cpu.limit.amount;
-  if (resources.memory?.request) requests.memory = resources.memory.request.asString();
-  if (resources.memory?.limit) limits.memory = resources.memory.limit.asString();
-  if (resources.ephemeralStorage?.request) requests['ephemeral-storage'] = resources.ephemeralStorage.request.asString();
-  if (resources.ephemeralStorage?.limit) limits['ephemeral-storage'] = resources.ephemeralStorage.limit.asString();
-  return { ...(Object.keys(requests).length ? { requests } : {}), ...(Object.keys(limits).length ? { limits } : {}) };
-}
 
 /** The core names settings as PolicyInput does; the construct's props for them differ in two places. */
 function propNames(message: string): string {

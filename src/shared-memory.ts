@@ -1,9 +1,11 @@
 import { ApiObject, Chart, Size } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
-import { Policy, PolicyError, PolicyInput, ShmPlan, formatBytes, hasPodTemplate, resolvePolicy } from './core';
+import { Construct, IConstruct } from 'constructs';
+import { Policy, PolicyError, PolicyInput, QUIET_SKIP_REASONS, ShmPlan, formatBytes, hasPodTemplate, resolvePolicy } from './core';
 import { ShmPipeline } from './pipeline';
+import { optionalSizeQuantity } from './size-quantity';
 import { SizingStage } from './sizing-stage';
+import { warnAtSynthesis } from './synth-warnings';
+import { workloadApiObject } from './workload-object';
 
 /**
  * How to size and mount `/dev/shm`.
@@ -137,14 +139,16 @@ const CONSTRUCT_ID = 'SharedMemory';
  */
 export class SharedMemory extends Construct {
   /**
-   * Gives a cdk8s-plus workload (Deployment, StatefulSet, DaemonSet, Job, CronJob or Pod) a
-   * right-sized `/dev/shm`.
+   * Gives a workload a right-sized `/dev/shm`: any construct that renders a Pod, Deployment,
+   * StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job or CronJob. A cdk8s-plus
+   * workload of any version, an L1 object (`KubeDeployment`, from cdk8s-plus or `cdk8s import`)
+   * and a plain `ApiObject` all do.
    *
    * @param workload the workload
    * @param options how to size and mount `/dev/shm`
    */
-  public static addTo(workload: kplus.AbstractPod, options: SharedMemoryOptions = {}): SharedMemory {
-    const apiObject = ApiObject.of(workload);
+  public static addTo(workload: IConstruct, options: SharedMemoryOptions = {}): SharedMemory {
+    const apiObject = workloadApiObject(workload, 'SharedMemory.addTo()');
     const subject = `${apiObject.kind} '${workload.node.id}'`;
     if (workload.node.tryFindChild(CONSTRUCT_ID)) {
       throw new Error(`SharedMemory.addTo() was already called for ${subject}: call it once, with all options`);
@@ -205,18 +209,27 @@ export class SharedMemory extends Construct {
     if (this.claims.has(apiObject)) return;
     this.claims.set(apiObject, undefined);
     ShmPipeline.of(apiObject).addStage(new SizingStage(this.policy, strict, specificity, (plan, subject) => {
-      this.claims.set(apiObject, plan && toDecision(plan, subject));
+      const decision = plan && toDecision(plan, subject);
+      this.claims.set(apiObject, decision);
+      // What the user should know reaches them now, not only in `decisions`: the warnings of a
+      // decision, and why a lenient claim left an object alone (a strict one fails instead).
+      if (!decision) return;
+      for (const warning of decision.warnings) warnAtSynthesis(apiObject.node.path, `${subject}: ${warning}`);
+      if (!strict && plan.action === 'skip' && plan.reason && !QUIET_SKIP_REASONS.has(plan.reason)) {
+        warnAtSynthesis(apiObject.node.path, `${subject}: no /dev/shm: ${plan.message}`);
+      }
     }));
   }
 }
 
 /**
- * Gives a cdk8s-plus workload a right-sized `/dev/shm`: the TypeScript form of `SharedMemory.addTo()`.
+ * Gives a workload a right-sized `/dev/shm`: the TypeScript form of `SharedMemory.addTo()`, which
+ * returns the workload for chaining.
  *
- * @param workload the workload
+ * @param workload any construct that renders a workload with a pod template
  * @param options how to size and mount `/dev/shm`
  */
-export function withSharedMemory<T extends kplus.AbstractPod>(workload: T, options?: SharedMemoryOptions): T {
+export function withSharedMemory<T extends IConstruct>(workload: T, options?: SharedMemoryOptions): T {
   SharedMemory.addTo(workload, options);
   return workload;
 }
@@ -224,9 +237,9 @@ export function withSharedMemory<T extends kplus.AbstractPod>(workload: T, optio
 function toPolicy(options: SharedMemoryOptions, subject: string): Policy {
   const input: PolicyInput = {
     ratio: options.ratio,
-    size: options.size?.asString(),
-    minimum: options.minimum?.asString(),
-    maximum: options.maximum?.asString(),
+    size: optionalSizeQuantity(options.size),
+    minimum: optionalSizeQuantity(options.minimum),
+    maximum: optionalSizeQuantity(options.maximum),
     volumeName: options.volumeName,
     containers: options.containers,
     includeInitContainers: options.includeInitContainers,

@@ -227,6 +227,13 @@ describe('SharedMemoryWebhook pod placement and extra metadata', () => {
     ['our own annotation', { podAnnotations: { 'cdk8s-shm.io/inject': 'true' } }, "'podAnnotations' of SharedMemoryWebhook 'webhook' may not set cdk8s-shm.io/inject: the webhook sets it"],
     ['a port out of range', { port: 70000 }, "'port' (70000) of SharedMemoryWebhook 'webhook' must be a port from 1 to 65535"],
     ['the metrics port on the serving port', { port: 9090 }, "'port' and 'metricsPort' of SharedMemoryWebhook 'webhook' are both 9090"],
+    ['a node selector label that is none', { nodeSelector: { 'pool name': 'x' } }, "'nodeSelector' key 'pool name' of SharedMemoryWebhook 'webhook' is not a valid label key"],
+    ['a toleration of every key with Equal', { tolerations: [{ value: 'x' }] },
+      "'tolerations[0]' ({\"value\":\"x\"}) of SharedMemoryWebhook 'webhook' has no key: a toleration of every taint needs operator TolerationOperator.EXISTS"],
+    ['an affinity weight out of range', { affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 101, podAffinityTerm: { topologyKey: 'h' } }] } } },
+      "'affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight' (101) of SharedMemoryWebhook 'webhook' must be a whole number from 1 to 100"],
+    ['a memory request above its limit', { resources: { memory: { request: Size.mebibytes(512), limit: Size.mebibytes(256) } } },
+      "'resources.memory.request' (512Mi) of SharedMemoryWebhook 'webhook' exceeds its limit (256Mi)"],
   ])('refuses %s', (_label, props, message) => {
     expect(() => synth(props as any)).toThrow(message);
   });

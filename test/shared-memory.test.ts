@@ -3,7 +3,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { ApiObject, Chart, Cron, Include, JsonPatch, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { SharedMemory, SharedMemoryDeployment, withSharedMemory } from '../src';
+import { SharedMemory, withSharedMemory } from '../src';
+import { SharedMemoryDeployment } from '../src/shared-memory-deployment';
 import { podRuleViolations } from './support/pod-rules';
 import { expectValidAgainstSchema } from './support/schema';
 
@@ -371,5 +372,36 @@ data: { a: b }
     const objects = new Map<string, any>(Testing.synth(chart).map(o => [o.metadata.name, o]));
     expect(objects.get('out').spec.volumes).toBeUndefined();
     expect(shmVolume(objects.get('sized').spec).emptyDir.sizeLimit).toBe('300Mi');
+  });
+});
+
+describe('warnings reach the user at synthesis, once', () => {
+  let warn: jest.SpyInstance;
+  beforeEach(() => {
+    warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+  });
+  afterEach(() => warn.mockRestore());
+
+  test('a decision\'s warnings, with the construct path and the Kubernetes name', () => {
+    const app = Testing.app();
+    const chart = new Chart(app, 'ml');
+    const web = new SharedMemoryDeployment(chart, 'web', { containers: [container('app', GiB(1)), container('logger')] });
+    app.synthYaml(); // validates twice, renders once
+    expect(warn.mock.calls.map(c => c[0])).toEqual([
+      `[ml/web/Resource] Warning: Deployment '${ApiObject.of(web).name}': container 'logger' has no memory limit; the /dev/shm pages it writes are not bounded`,
+    ]);
+  });
+
+  test('why a lenient claim left an object alone; quiet skips stay quiet', () => {
+    const chart = Testing.chart();
+    new ApiObject(chart, 'nolimit', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'nolimit' }, spec: { containers: [{ name: 'app', image: 'x' }] } });
+    new ApiObject(chart, 'out', {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'out', annotations: { 'cdk8s-shm.io/inject': 'false' } }, spec: { containers: [{ name: 'app', image: 'x' }] },
+    });
+    SharedMemory.applyToChart(chart);
+    Testing.synth(chart);
+    expect(warn.mock.calls.map(c => c[0])).toEqual([
+      "[test/nolimit] Warning: Pod 'nolimit': no /dev/shm: container 'app' has no memory limit, so /dev/shm cannot be sized from a limit",
+    ]);
   });
 });

@@ -6,10 +6,11 @@
  */
 import { ApiObject, App, Chart, Size, Testing, Yaml } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { SharedMemory, SharedMemoryAgent, SharedMemoryDeployment, SharedMemoryDomain, SharedMemoryOptions } from '../src';
+import { SharedMemory, SharedMemoryAgent, SharedMemoryDomain, SharedMemoryOptions } from '../src';
 import { injectDocuments } from '../src/cli/inject';
 import { runCli } from '../src/cli/main';
 import { podTemplateOf, resolvePolicy } from '../src/core';
+import { SharedMemoryDeployment } from '../src/shared-memory-deployment';
 import { createLogger } from '../src/webhook/log';
 import { parseWebhookArgs } from '../src/webhook/options';
 import { RunningServer, startWebhookServer } from '../src/webhook/server';
@@ -312,5 +313,47 @@ describe('one plan per synthesis', () => {
     Testing.synth(a);
     worker.addContainer({ name: 'late', image: 'example/late:1.0', resources: { memory: { limit: GiB(64) } } });
     expect(shmOf(podTemplateOf(Testing.synth(b)[0])!.template, 'dshm')).toEqual({ size: '32Gi', mountedBy: ['app', 'late'] });
+  });
+});
+
+describe('the sizing rule gives the same answer through every way in', () => {
+  const c = (name: string, memory?: string, extra: object = {}) => ({ name, image: `example/${name}:1.0`, ...(memory ? { resources: { limits: { memory } } } : {}), ...extra });
+  // [case, pod spec, the size the core gives (undefined: left alone)]
+  const cases: Array<[string, any, string | undefined]> = [
+    ['PyTorch: app 32Gi, init container without a limit', { containers: [c('trainer', '32Gi')], initContainers: [c('git-clone')] }, '16Gi'],
+    ['two containers of 2Gi', { containers: [c('web', '2Gi'), c('worker', '2Gi')] }, '1Gi'],
+    ['sidecar 512Mi beside an app of 1Gi', { containers: [c('app', '1Gi')], initContainers: [c('proxy', '512Mi', { restartPolicy: 'Always' })] }, '512Mi'],
+    ['app 2Gi after a plain init container of 8Gi', { containers: [c('app', '2Gi')], initContainers: [c('warmup', '8Gi')] }, '1Gi'],
+    ['pod-level 6Gi, no container limits', { resources: { limits: { memory: '6Gi' } }, containers: [c('a'), c('b')] }, '3Gi'],
+    ['100Mi: below the runtime default', { containers: [c('exporter', '100Mi')] }, undefined],
+    ['the windows-exporter shape', {
+      securityContext: { windowsOptions: { hostProcess: true } }, nodeSelector: { 'kubernetes.io/os': 'windows' }, containers: [c('exporter', '256Mi')],
+    }, undefined],
+  ];
+
+  test.each(cases)('%s', async (name, spec, size) => {
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec };
+    // applyToChart, on the pod as an ApiObject
+    const chart = Testing.chart();
+    new ApiObject(chart, 'p', pod);
+    SharedMemory.applyToChart(chart);
+    const viaConstruct = Testing.synth(chart)[0];
+    // the webhook, over HTTPS
+    const admission = await admit(target, {
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: {
+        uid: name, kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' }, operation: 'CREATE', object: pod,
+      },
+    });
+    // inject (JSON is YAML too)
+    const injected = injectDocuments(JSON.stringify(pod), resolvePolicy()).workloads[0].plan;
+    const shmSize = (p: any) => (p.spec.volumes ?? []).find((v: any) => v.name === 'dshm')?.emptyDir.sizeLimit;
+    expect({ construct: shmSize(viaConstruct), webhook: shmSize(admission.patched), cli: injected.size })
+      .toEqual({ construct: size, webhook: size, cli: size });
+    // and every one of them mounts it in the same containers
+    const mounted = (p: any) => [...p.spec.containers, ...(p.spec.initContainers ?? [])]
+      .filter((x: any) => (x.volumeMounts ?? []).some((m: any) => m.mountPath === '/dev/shm')).map((x: any) => x.name);
+    expect(mounted(admission.patched)).toEqual(mounted(viaConstruct));
   });
 });

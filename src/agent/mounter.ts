@@ -51,3 +51,31 @@ export function tmpfsMounterScript(sizeBytes: bigint, target: string = DOMAIN_CO
 export function hostShmPreparerScript(target: string = DOMAIN_CONTAINER_PATH): string {
   return `set -eu\nchmod 1777 '${target}'\necho "prepared $(ls -ld '${target}')"`;
 }
+
+/**
+ * The init container of the hostPath delivery that runs one of the scripts above on the domain
+ * volume: for a dedicated tmpfs the only privileged container of the agent (mount(2) and
+ * Bidirectional propagation both need it), for a `/dev/shm` directory root without capabilities
+ * (root owns the directory the kubelet created, and an owner needs no capability to chmod).
+ * @param sizeBytes the tmpfs size, or undefined for a directory of the node's `/dev/shm`
+ */
+export function mounterContainer(image: string, volumeName: string, sizeBytes: bigint | undefined): Record<string, unknown> {
+  const tmpfs = sizeBytes !== undefined;
+  const root = { runAsGroup: 0, runAsUser: 0, runAsNonRoot: false, readOnlyRootFilesystem: true };
+  return {
+    name: tmpfs ? 'mount-tmpfs' : 'prepare-domain',
+    image,
+    imagePullPolicy: 'Always',
+    command: ['/bin/sh', '-c', tmpfs ? tmpfsMounterScript(sizeBytes) : hostShmPreparerScript()],
+    resources: { limits: { cpu: '100m', memory: '16Mi' }, requests: { cpu: '10m', memory: '16Mi' } },
+    securityContext: tmpfs
+      ? { ...root, privileged: true, allowPrivilegeEscalation: true }
+      : { ...root, privileged: false, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+    volumeMounts: [tmpfs
+      ? { name: volumeName, mountPath: DOMAIN_CONTAINER_PATH, mountPropagation: 'Bidirectional' }
+      : { name: volumeName, mountPath: DOMAIN_CONTAINER_PATH }],
+  };
+}
+
+/** The names of the init containers above: agent containers may not take them. */
+export const MOUNTER_CONTAINER_NAMES: readonly string[] = ['mount-tmpfs', 'prepare-domain'];

@@ -14,6 +14,7 @@
  */
 export function normalizeMountPath(path: unknown): string | undefined {
   if (typeof path !== 'string') return undefined;
+  if (isCleanRootedPath(path)) return path; // nearly every path: no need to take it apart
   const rooted = path.startsWith('/');
   const kept: string[] = [];
   for (const element of path.split('/')) {
@@ -28,4 +29,10 @@ export function normalizeMountPath(path: unknown): string | undefined {
   const joined = kept.join('/');
   if (rooted) return `/${joined}`;
   return joined === '' ? '.' : joined;
+}
+
+/** A rooted path that cleaning leaves as it is: no empty, `.` or `..` element, no trailing `/`. */
+function isCleanRootedPath(path: string): boolean {
+  return path.length > 1 && path.startsWith('/') && !path.endsWith('/') && !path.includes('//')
+    && !path.includes('/./') && !path.includes('/../') && !path.endsWith('/.') && !path.endsWith('/..');
 }

@@ -26,7 +26,9 @@ export function escapePointerToken(token: string): string {
 export function pointerTokens(pointer: string): string[] {
   if (pointer === '') return [];
   if (!pointer.startsWith('/')) throw new Error(`'${pointer}' is not a JSON Pointer`);
-  return pointer.slice(1).split('/').map(t => t.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const tokens = pointer.slice(1).split('/');
+  // Most pointers escape nothing; this runs for every operation of every synthesis.
+  return pointer.includes('~') ? tokens.map(t => t.replace(/~1/g, '/').replace(/~0/g, '~')) : tokens;
 }
 
 /**

@@ -176,10 +176,14 @@ export function planSharedMemory(pod: PodLike, wayInPolicy: Policy): ShmPlan {
 }
 
 function planByRule(pod: PodLike, wayInPolicy: Policy): ShmPlan {
+  // What every plan carries, filled in as the rule learns it. (Plain fields, not a spread object
+  // copied at each step: planning runs for every pod of every synthesis.)
   const warnings: PlanWarning[] = [];
-  let base = { volumeName: wayInPolicy.volumeName, targets: [] as string[], annotated: [] as PolicySetting[], warnings };
+  let volumeName = wayInPolicy.volumeName;
+  let targetNames: readonly string[] = [];
+  let annotated: readonly PolicySetting[] = [];
   const skip = (reason: SkipReason, message: string, extra: Partial<ShmPlan> = {}): ShmPlan =>
-    ({ ...base, ...extra, action: 'skip', reason, message });
+    ({ volumeName, targets: targetNames, annotated, warnings, ...extra, action: 'skip', reason, message });
 
   // Callers pass whatever a request or a manifest held (`request.object` can be null); reading
   // `.spec` of null would throw, and planning must never throw.
@@ -202,7 +206,8 @@ function planByRule(pod: PodLike, wayInPolicy: Policy): ShmPlan {
   const podPolicy = readPodPolicy(annotations, wayInPolicy);
   if ('invalid' in podPolicy) return skip('invalid-annotation', podPolicy.invalid);
   const policy = podPolicy.policy;
-  base = { ...base, volumeName: policy.volumeName, annotated: [...podPolicy.annotated] };
+  volumeName = policy.volumeName;
+  annotated = [...podPolicy.annotated];
   for (const key of podPolicy.unknownAnnotations) {
     warnings.push({ code: 'unknown-annotation', message: `annotation ${key} is not one of cdk8s-shm's; it is ignored` });
   }
@@ -237,8 +242,8 @@ function planByRule(pod: PodLike, wayInPolicy: Policy): ShmPlan {
     }
     if (targets.length === 0) return skip('no-target-containers', 'none of the containers the policy names is in the pod', { limit });
   }
-  const volumeName = found.kind === 'fresh' ? policy.volumeName : found.name;
-  base = { ...base, volumeName, targets: targets.map(c => c.name) };
+  if (found.kind !== 'fresh') volumeName = found.name;
+  targetNames = targets.map(c => c.name);
 
   // 2. Basis, 3. size, 4. the runtime floor.
   const { basis, unbounded } = sizingBasis(targets, resources);
@@ -251,7 +256,9 @@ function planByRule(pod: PodLike, wayInPolicy: Policy): ShmPlan {
     return skip('user-shm-unbounded', `${found.description}, a memory-backed emptyDir without sizeLimit that may grow to the node's memory `
       + `(kubernetes#125852); ${rule}`, { limit, basis: planBasis });
   }
-  if ('deny' in sized) return { ...base, limit, basis: planBasis, action: 'deny', reason: 'no-memory-limit', message: sized.deny };
+  if ('deny' in sized) {
+    return { volumeName, targets: targetNames, annotated, warnings, limit, basis: planBasis, action: 'deny', reason: 'no-memory-limit', message: sized.deny };
+  }
   if ('skip' in sized) return skip(sized.skip, sized.message, { limit, basis: planBasis });
 
   const { sizeBytes } = sized;
@@ -266,18 +273,23 @@ function planByRule(pod: PodLike, wayInPolicy: Policy): ShmPlan {
     volume = (typeof current === 'string' || typeof current === 'number') && safeBytes(current) === sizeBytes ? 'none' : 'resize';
   }
   const sizeLimitEdit = annotationEdit(annotations, SIZE_LIMIT_ANNOTATION, size);
+  const sizedPlan = (action: PlanAction, message: string, edits?: PlanEdits): ShmPlan => ({
+    volumeName,
+    targets: targetNames,
+    annotated,
+    warnings,
+    limit,
+    basis: planBasis,
+    sizeBytes,
+    size,
+    sizeSource: sized.sizeSource,
+    requestedBytes: sized.requestedBytes,
+    action,
+    message,
+    edits,
+  });
   if (found.kind === 'ours' && volume === 'none' && mounts.length === 0 && !sizeLimitEdit) {
-    return {
-      ...base,
-      limit,
-      basis: planBasis,
-      sizeBytes,
-      size,
-      sizeSource: sized.sizeSource,
-      requestedBytes: sized.requestedBytes,
-      action: 'unchanged',
-      message: `/dev/shm is already ${size}`,
-    };
+    return sizedPlan('unchanged', `/dev/shm is already ${size}`);
   }
   // The way in that sizes a pod writes down what it was told explicitly, so that every way in
   // after it reaches the same answer. A volume the pod brought is pinned by name and by the
@@ -287,7 +299,6 @@ function planByRule(pod: PodLike, wayInPolicy: Policy): ShmPlan {
     ...(sizeLimitEdit ? [sizeLimitEdit] : []),
     ...choiceAnnotations(annotations, { ...policy.input, ...pinned }, podPolicy.annotated),
   ];
-  const plan = { ...base, limit, basis: planBasis, sizeBytes, size, sizeSource: sized.sizeSource, requestedBytes: sized.requestedBytes };
   const edits: PlanEdits = {
     createMetadata: metadata === undefined,
     createAnnotations: !isObject(metadata?.annotations),
@@ -299,12 +310,8 @@ function planByRule(pod: PodLike, wayInPolicy: Policy): ShmPlan {
     annotations: annotationEdits,
   };
   const verb = found.kind === 'ours' ? 'resized' : adopting ? `sized the pod's own volume '${volumeName}':` : 'mounted';
-  return {
-    ...plan,
-    action: found.kind === 'ours' ? 'update' : 'inject',
-    message: `${verb} /dev/shm ${size} (${describeSizing(plan)})`,
-    edits,
-  };
+  const message = `${verb} /dev/shm ${size} (${describeSizing({ basis: planBasis, limit })})`;
+  return sizedPlan(found.kind === 'ours' ? 'update' : 'inject', message, edits);
 }
 
 type SizeDecision =

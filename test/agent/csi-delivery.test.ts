@@ -298,7 +298,7 @@ describe('the CSI delivery: share()', () => {
     });
     agent.share(new kplus.StatefulSet(chart, 'trainer', { containers: [{ ...restrictedContainer(), portNumber: 8080 }] }));
     agent.share(new kplus.Job(chart, 'job', { metadata: { namespace: 'batch' }, containers: [restrictedContainer()] }));
-    agent.shareApiObject(new ApiObject(chart, 'raw', {
+    agent.share(new ApiObject(chart, 'raw', {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: 'p', namespace: 'tools' },
@@ -356,7 +356,7 @@ describe('the CSI delivery: share()', () => {
   test('a volume name taken by another csi volume is refused', () => {
     const chart = Testing.chart();
     const agent = newAgent(chart);
-    agent.shareApiObject(new ApiObject(chart, 'raw', {
+    agent.share(new ApiObject(chart, 'raw', {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: 'p' },

@@ -7,7 +7,10 @@
 import { ApiObject, Chart, Cron, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { agentContainer, expectValid, one, synthErrors } from './support';
-import { AgentDelivery, AgentPlacement, SharedMemory, SharedMemoryAgent, SharedMemoryAgentProps, SharedMemoryDomain } from '../../src';
+import {
+  AgentContainer, AgentDelivery, AgentPlacement, ContainerSecurityContext, SharedMemory, SharedMemoryAgent, SharedMemoryAgentProps,
+  SharedMemoryDomain,
+} from '../../src';
 import { DEFAULT_VOLUME_NAME, INJECT_ANNOTATION, SHM_MOUNT_PATH } from '../../src/core';
 
 /** How synthesis errors name Deployment 'web' of a `Testing.chart()`: by kind and Kubernetes name. */
@@ -219,6 +222,21 @@ describe('SharedMemoryAgent.share() (hostPath delivery)', () => {
     expect(printed).toMatch(/Job 'batch' shares System V shared memory .* hostIPC/);
     expect(printed).toMatch(/SharedMemoryAgent 'node-agent' delivers its domain by hostPath: every namespace that shares with it must run Pod Security 'privileged'/);
     expect(agent.warnings).toHaveLength(3);
+    // Each once, though cdk8s validates in several passes; another synthesis prints nothing again.
+    expect(warn).toHaveBeenCalledTimes(3);
+    Testing.synth(chart);
+    expect(warn).toHaveBeenCalledTimes(3);
+  });
+
+  test('a workload shared after a synthesis gets its warning at the next one, and only it', () => {
+    const chart = Testing.chart();
+    const agent = newAgent(chart, { systemV: true });
+    agent.share(new kplus.Job(chart, 'first', { containers: [businessContainer()] }));
+    Testing.synth(chart);
+    warn.mockClear();
+    agent.share(new kplus.Job(chart, 'second', { containers: [businessContainer()] }));
+    Testing.synth(chart);
+    expect(warn.mock.calls.map(call => String(call[0]))).toEqual([expect.stringMatching(/Job 'second' shares System V shared memory/)]);
   });
 
   test('chosen containers (an init container among them) at another mount path keep their own /dev/shm', () => {
@@ -272,7 +290,7 @@ describe('SharedMemoryAgent.share() (hostPath delivery)', () => {
         },
       },
     });
-    agent.shareApiObject(raw);
+    agent.share(raw);
     const objects = Testing.synth(chart);
     expectValid(objects);
     const template = one(objects, 'StatefulSet').spec.template;
@@ -343,7 +361,7 @@ describe('SharedMemoryAgent (hostPath delivery): errors', () => {
         volumes: [{ name: DEFAULT_VOLUME_NAME, emptyDir: { medium: 'Memory', sizeLimit: '1Gi' } }],
       },
     });
-    agent2.shareApiObject(raw);
+    agent2.share(raw);
     expect(synthErrors(chart2)).toContain(
       "container 'app' of Pod 'p' mounts the per-pod /dev/shm emptyDir 'dshm' at /dev/shm, which clashes with SharedMemoryAgent 'node-agent''s shared memory");
   });
@@ -364,8 +382,8 @@ describe('SharedMemoryAgent (hostPath delivery): errors', () => {
   });
 
   test('invalid sizes', () => {
-    expect(() => SharedMemoryDomain.tmpfs({ size: Size.gibibytes(0) })).toThrow("SharedMemoryDomain.tmpfs(): 'size' (0Gi) must be at least one byte");
-    expect(() => SharedMemoryDomain.tmpfs({ size: Size.mebibytes(NaN) })).toThrow(/SharedMemoryDomain.tmpfs\(\): 'size' \(NaNMi\) is invalid/);
+    expect(() => SharedMemoryDomain.tmpfs({ size: Size.gibibytes(0) })).toThrow("SharedMemoryDomain.tmpfs(): 'size' (0) must be at least one byte");
+    expect(() => SharedMemoryDomain.tmpfs({ size: Size.mebibytes(NaN) })).toThrow(/SharedMemoryDomain.tmpfs\(\): 'size' \(NaNKi\) is invalid/);
     expect(() => SharedMemoryDomain.tmpfs({ size: Size.kibibytes(0.0001) })).toThrow(/must be at least one byte/);
     expect(SharedMemoryDomain.tmpfs({ size: Size.mebibytes(1.5) }).size).toBe('1536Ki');
   });
@@ -384,8 +402,9 @@ describe('SharedMemoryAgent (hostPath delivery): errors', () => {
 
   test('agent containers: resources required, privileged refused; names and labels checked', () => {
     const chart = Testing.chart();
-    expect(() => newAgent(chart, { containers: [{ name: 'a', image: 'x' }] })).toThrow(/agent container 'a' .* has no 'resources'/);
-    expect(() => new SharedMemoryAgent(chart, 'b', { containers: [{ ...agentContainer, securityContext: { privileged: true } }] }))
+    // What TypeScript refuses, a JavaScript app (or a cast) can still pass.
+    expect(() => newAgent(chart, { containers: [{ name: 'a', image: 'x' } as AgentContainer] })).toThrow(/agent container 'a' .* has no 'resources'/);
+    expect(() => new SharedMemoryAgent(chart, 'b', { containers: [{ ...agentContainer, securityContext: { privileged: true } as ContainerSecurityContext }] }))
       .toThrow(/agent container 'agent' of SharedMemoryAgent 'b' is privileged/);
     expect(() => new SharedMemoryAgent(chart, 'c', { containers: [] })).toThrow(/'containers' of SharedMemoryAgent 'c' is empty/);
     expect(() => new SharedMemoryAgent(chart, 'Bad_Name', { containers: [agentContainer] })).toThrow(/must be a DNS-1123 label/);
@@ -410,7 +429,7 @@ describe('SharedMemoryAgent (hostPath delivery): errors', () => {
         volumes: [{ name: 'node-agent-shm', emptyDir: {} }],
       },
     });
-    agent.shareApiObject(raw);
+    agent.share(raw);
     const message = synthErrors(chart);
     expect(message).toContain(`'containers' names 'nope', which is not a container of ${WEB}`);
     expect(message).toContain("Pod 'p' selects nodes with cdk8s-shm.io/node-agent=false, but SharedMemoryAgent 'node-agent' runs only on nodes with cdk8s-shm.io/node-agent=true");

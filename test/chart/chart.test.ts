@@ -8,12 +8,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { App, Chart, Duration, Size } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-28';
 import { parseAllDocuments } from 'yaml';
 import { CHART_VALUE_SETS as V } from './value-sets';
 import { BUNDLE_IN_CHART, PLUGIN_IN_CHART, generateChart } from '../../scripts/helm-chart';
 import {
-  AgentDelivery, NamespaceSelection, PodSelection, SharedMemoryAgent, SharedMemoryDomain, SharedMemoryWebhook, WebhookFailurePolicy,
+  AgentDelivery, Cpu, NamespaceSelection, PodSelection, SharedMemoryAgent, SharedMemoryDomain, SharedMemoryWebhook, WebhookFailurePolicy,
   WebhookNetworkPolicy, WebhookTls,
 } from '../../src';
 import { parseCsiPluginArgs } from '../../src/csi/options';
@@ -331,7 +330,7 @@ describe('helm template', () => {
         command: ['/agent', '--serve'],
         args: [],
         resources: {
-          cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.millis(500) },
+          cpu: { request: Cpu.millis(100), limit: Cpu.millis(500) },
           memory: { request: Size.mebibytes(128), limit: Size.mebibytes(256) },
         },
       }],
@@ -368,7 +367,7 @@ describe('helm template', () => {
         command: [],
         args: [],
         resources: {
-          cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.millis(500) },
+          cpu: { request: Cpu.millis(100), limit: Cpu.millis(500) },
           memory: { request: Size.mebibytes(128), limit: Size.mebibytes(256) },
         },
       }],

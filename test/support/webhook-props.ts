@@ -3,19 +3,18 @@
  * chart must render exactly what the construct synthesizes with them).
  */
 import { Size } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-28';
-import { SharedMemoryWebhookProps } from '../../src';
+import { Cpu, NodeSelectorOperator, SharedMemoryWebhookProps, TaintEffect, TolerationOperator } from '../../src';
 
 export const PLACEMENT_PROPS: SharedMemoryWebhookProps = {
   nodeSelector: { 'node-role.example.com/platform': 'true' },
-  tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'platform', effect: 'NoSchedule' }],
+  tolerations: [{ key: 'dedicated', operator: TolerationOperator.EQUAL, value: 'platform', effect: TaintEffect.NO_SCHEDULE }],
   affinity: {
     nodeAffinity: {
-      requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/arch', operator: 'In', values: ['amd64'] }] }] },
+      requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/arch', operator: NodeSelectorOperator.IN, values: ['amd64'] }] }] },
     },
   },
   resources: {
-    cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.millis(500) },
+    cpu: { request: Cpu.millis(100), limit: Cpu.millis(500) },
     memory: { request: Size.mebibytes(96), limit: Size.mebibytes(384) },
   },
   port: 10250,
