@@ -105,7 +105,7 @@ export function policyCel(policy: Policy): PolicyCel {
       + ` ? quantity(t + '${RATIO_SCALE_SUFFIX}').asInteger() : ${UNREADABLE})[0]`],
     ['settingBytes', `The sizes among the settings (${QUANTITY_SETTINGS.join(', ')}) in bytes, rounded down.`,
       `${lit(QUANTITY_SETTINGS)}.filter(s, variables.settings[s] != '')`
-      + `\n  .transformMapEntry(i, s, {s: [variables.settings[s]].map(t, size(t) <= ${MAX_INPUT_LENGTH} ? ${quantityBytes('t.trim()', 'floor')} : ${UNREADABLE})[0]})`],
+      + `\n  .transformMapEntry(i, s, {s: [variables.settings[s]].map(t, size(t) <= ${MAX_INPUT_LENGTH} ? ${quantityBytes('t.trim()', 'floor', 'annotation')} : ${UNREADABLE})[0]})`],
     ['sizeBytes', 'An exact size (0: none).', "variables.settingBytes[?'size'].orValue(0)"],
     ['minimumBytes', 'Lower bound of a share (0: none).', "variables.settingBytes[?'minimum'].orValue(0)"],
     ['maximumBytes', 'Upper bound of a share (0: none).', "variables.settingBytes[?'maximum'].orValue(0)"],
@@ -178,11 +178,11 @@ export function policyCel(policy: Policy): PolicyCel {
     ['noTargets', 'None of the named containers is in the pod.', '!variables.adopting && size(variables.targets) == 0'],
 
     // Memory limits as the kubelet reads them (pod-limit.ts): in bytes, rounded up; 0 when none.
-    ['ownLimits', "Each container's own memory limit.", `variables.containers.map(c, ${quantityBytes("c.?resources.?limits.?memory.orValue('0')", 'ceil')})`],
+    ['ownLimits', "Each container's own memory limit.", `variables.containers.map(c, ${quantityBytes("c.?resources.?limits.?memory.orValue('0')", 'ceil', 'spec')})`],
     ['podBytes', 'The pod-level limit (spec.resources), the RuntimeClass overhead (spec.overhead) and the sizeLimit of the volume that is sized.',
       '[object.spec.?resources.?limits.?memory.orValue(\'0\'), object.spec.?overhead.?memory.orValue(\'0\'),'
       + " variables.targetVolumeIndex >= 0 ? variables.volumes[variables.targetVolumeIndex].emptyDir.?sizeLimit.orValue('0') : '0']"
-      + `\n  .map(t, ${quantityBytes('t', 'ceil')})`],
+      + `\n  .map(t, ${quantityBytes('t', 'ceil', 'spec')})`],
     ['podLevelLimit', 'The pod-level limit.', 'variables.podBytes[0]'],
     ['overhead', 'The overhead.', 'variables.podBytes[1]'],
     ['currentSizeLimit', 'The sizeLimit (-1: none).',
@@ -303,14 +303,18 @@ export function policyCel(policy: Policy): PolicyCel {
  * or gives UNREADABLE from 2^53 bytes on: below, a float64 tells the integers apart, so a
  * fraction is rounded through one and checked against its neighbours by exact comparisons.
  */
-function quantityBytes(text: string, round: 'floor' | 'ceil'): string {
+function quantityBytes(text: string, round: 'floor' | 'ceil', checked: 'annotation' | 'spec'): string {
   const pick = round === 'floor'
     ? '!q.isLessThan(quantity(string(n))) && q.isLessThan(quantity(string(n + 1)))'
     : '!q.isGreaterThan(quantity(string(n))) && q.isGreaterThan(quantity(string(n - 1)))';
-  return `[${text}].map(v, !isQuantity(v) ? ${UNREADABLE} : [quantity(v)].map(q,`
-    + ` !(q.isLessThan(quantity('${POLICY_QUANTITY_BOUND}')) && q.isGreaterThan(quantity('-${POLICY_QUANTITY_BOUND}'))) ? ${UNREADABLE}`
-    + ' : q.isInteger() ? q.asInteger()'
-    + ` : [-1, 0, 1, 2].map(d, int(q.asApproximateFloat()) + d).filter(n, ${pick})[0])[0])[0]`;
+  // Integers (nearly every quantity) are bounded by integer comparisons; others by exact quantity ones.
+  // A spec's quantities passed the API server's validation; only an annotation's text needs checking.
+  const valid = checked === 'annotation' ? `!isQuantity(v) ? ${UNREADABLE} : ` : '';
+  // Absent values read as '0' (the most common after a container's limit) and need no parsing.
+  return `[${text}].map(v, v == '0' ? 0 : ${valid}[quantity(v)].map(q, q.isInteger()`
+    + ` ? (q.asInteger() > ${UNREADABLE} && q.asInteger() < ${POLICY_QUANTITY_BOUND} ? q.asInteger() : ${UNREADABLE})`
+    + ` : q.isLessThan(quantity('${POLICY_QUANTITY_BOUND}')) && q.isGreaterThan(quantity('-${POLICY_QUANTITY_BOUND}'))`
+    + ` ? [-1, 0, 1, 2].map(d, int(q.asApproximateFloat()) + d).filter(n, ${pick})[0] : ${UNREADABLE})[0])[0]`;
 }
 
 /**
