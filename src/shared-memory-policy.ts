@@ -1,5 +1,51 @@
 import { Size } from 'cdk8s';
-import { NamespaceSelection, PodSelection, PodsWithoutLimit } from './shared-memory-webhook';
+
+/**
+ * Which pods the webhook or the admission policy gives a `/dev/shm`.
+ */
+export enum PodSelection {
+  /** Every pod, unless annotated `cdk8s-shm.io/inject: "false"`. */
+  OPT_OUT = 'opt-out',
+  /** Only pods annotated `cdk8s-shm.io/inject: "true"`. */
+  OPT_IN = 'opt-in',
+}
+
+/**
+ * Which namespaces the API server sends to the webhook, or acts in with the admission policy
+ * (`kube-system` and the webhook's own never).
+ */
+export enum NamespaceSelection {
+  /** Every namespace. */
+  ALL = 'all',
+  /** Only namespaces labelled `cdk8s-shm.io/inject: enabled`. */
+  OPT_IN = 'opt-in',
+}
+
+/**
+ * What the webhook or the admission policy does with a pod that has no memory limit and asks for no explicit size.
+ */
+export class PodsWithoutLimit {
+  /** Leave the pod as it is and send a warning back to the client. */
+  public static skip(): PodsWithoutLimit {
+    return new PodsWithoutLimit('skip');
+  }
+
+  /** Refuse the pod with a message asking for a memory limit. */
+  public static deny(): PodsWithoutLimit {
+    return new PodsWithoutLimit('deny');
+  }
+
+  /** Give the pod a fixed `/dev/shm` size. */
+  public static fixedSize(size: Size): PodsWithoutLimit {
+    if (!(size instanceof Size)) throw new Error('PodsWithoutLimit.fixedSize() needs a size, e.g. PodsWithoutLimit.fixedSize(Size.gibibytes(1))');
+    return new PodsWithoutLimit('fixed', size);
+  }
+
+  private constructor(
+    /** @internal */ public readonly _mode: 'skip' | 'deny' | 'fixed',
+    /** @internal */ public readonly _size?: Size,
+  ) {}
+}
 
 /**
  * The sizing policy of a cluster-wide way in: how pods are sized and which ones. The admission

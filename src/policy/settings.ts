@@ -4,6 +4,7 @@
  */
 import { INJECT_ANNOTATION, Policy, PolicyInput, isDns1123Label, resolvePolicy } from '../core';
 import { SharedMemoryPolicyProps } from '../shared-memory-policy';
+import { optionalSizeQuantity } from '../size-quantity';
 
 /** The value of INJECT_ANNOTATION, as a namespace label, that selects a namespace in opt-in mode. */
 export const NAMESPACE_OPT_IN_VALUE = 'enabled';
@@ -14,11 +15,11 @@ export const ALWAYS_EXCLUDED_NAMESPACES: readonly string[] = ['kube-system'];
 export function policyInputOf(props: SharedMemoryPolicyProps): PolicyInput {
   return {
     ratio: props.ratio,
-    minimum: props.minimum?.asString(),
-    maximum: props.maximum?.asString(),
+    minimum: optionalSizeQuantity(props.minimum),
+    maximum: optionalSizeQuantity(props.maximum),
     selection: props.podSelection,
     withoutLimit: props.podsWithoutLimit?._mode,
-    fixedSize: props.podsWithoutLimit?._size?.asString(),
+    fixedSize: optionalSizeQuantity(props.podsWithoutLimit?._size),
     sizeUnboundedShm: props.sizeUnboundedShm,
   };
 }
