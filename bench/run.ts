@@ -9,13 +9,15 @@
  *
  * Flags: --smoke (a few seconds, for CI: same tables, tiny samples), --skip-webhook, --skip-synth,
  * --skip-inject, --skip-csi (the CSI node plugin's publishes and memory; it needs root and unshare),
- * --only webhook|synth|inject|csi (that one alone); for the inject row,
- * --inject-cli FILE (another build of the CLI bundle, to compare) and --inject-repeats N.
+ * --skip-admission (pod creation through a real API server with the admission policy, the webhook
+ * or neither; it needs Go), --only webhook|synth|inject|csi|admission (that one alone); for the
+ * inject row, --inject-cli FILE (another build of the CLI bundle, to compare) and --inject-repeats N.
  */
 import { execSync } from 'child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { AdmissionFigures, admissionReport, runAdmissionBenchmarks } from './admission';
 import { CsiFigures, runCsiBenchmarks } from './csi-plugin';
 import { CLI_BUNDLE, InjectReport, runInjectBenchmarks } from './inject';
 import { LoadResult, median, runLoad } from './load';
@@ -295,7 +297,8 @@ const f2 = (n: number) => n.toFixed(2);
 const f3 = (n: number) => n.toFixed(3);
 
 function report(settings: Settings, info: Record<string, string>, payloads: Payload[], tls: Tls,
-  load?: { cells: LoadCell[]; footprint: Footprint }, synth?: SynthComparison[], inject?: InjectReport, csi?: CsiFigures): string {
+  load?: { cells: LoadCell[]; footprint: Footprint }, synth?: SynthComparison[], inject?: InjectReport, csi?: CsiFigures,
+  admission?: AdmissionFigures): string {
   const out: string[] = [];
   out.push(`# cdk8s-shm benchmarks${settings.smoke ? ' (SMOKE: tiny samples, figures not meaningful)' : ''}`);
   out.push('');
@@ -384,6 +387,7 @@ function report(settings: Settings, info: Record<string, string>, payloads: Payl
       ['RSS after the pairs / VmHWM (MiB)', `${f0(csi.afterMiB)} / ${f0(csi.highWaterMiB)}`],
     ]));
   }
+  if (admission) out.push('', admissionReport(admission, table));
   return out.join('\n');
 }
 
@@ -399,7 +403,7 @@ async function main(): Promise<void> {
   const injectRepeats = flagValue(args, 'inject-repeats');
   const settings: Settings = { ...base, injectRepeats: injectRepeats === undefined ? base.injectRepeats : Number(injectRepeats) };
   const only = flagValue(args, 'only');
-  if (only !== undefined && !['webhook', 'synth', 'inject', 'csi'].includes(only)) throw new Error(`--only ${only}: give webhook, synth, inject or csi`);
+  if (only !== undefined && !['webhook', 'synth', 'inject', 'csi', 'admission'].includes(only)) throw new Error(`--only ${only}: give webhook, synth, inject, csi or admission`);
   const runs = (part: string) => (only === undefined ? !args.includes(`--skip-${part}`) : only === part);
   if (!existsSync(WEBHOOK_BUNDLE)) throw new Error(`${WEBHOOK_BUNDLE} is missing: run the compile task first (npm run bench does)`);
   mkdirSync(SCRATCH, { recursive: true });
@@ -413,12 +417,13 @@ async function main(): Promise<void> {
   const inject = runs('inject') ? runInjectBenchmarks({ bytes: settings.injectBytes, repeats: settings.injectRepeats, cli }, log) : undefined;
 
   const csi = runs('csi') ? await runCsiBenchmarks(settings.smoke ? 20 : 500, log) : undefined;
+  const admission = runs('admission') ? await runAdmissionBenchmarks(settings.smoke ? 10 : 200, settings.smoke ? 1 : 3, log) : undefined;
 
-  const text = report(settings, info, payloads, tls, load, synth, inject, csi);
+  const text = report(settings, info, payloads, tls, load, synth, inject, csi, admission);
   process.stdout.write(`${text}\n`);
   const file = path.join(SCRATCH, settings.smoke ? 'smoke.json' : 'latest.json');
   const payloadInfo = payloads.map(p => ({ name: p.name, bytes: p.bytes, description: p.description }));
-  writeFileSync(file, JSON.stringify({ settings, machine: info, targets: TARGETS, payloads: payloadInfo, load, synth, inject, csi }, null, 2));
+  writeFileSync(file, JSON.stringify({ settings, machine: info, targets: TARGETS, payloads: payloadInfo, load, synth, inject, csi, admission }, null, 2));
   log(`figures written to ${path.relative(process.cwd(), file)}`);
 }
 

@@ -20,13 +20,14 @@ import * as path from 'path';
 import { App, Chart, Duration, Size } from 'cdk8s';
 import { stringify } from 'yaml';
 import {
-  AgentDelivery, AgentPlacement, Cpu, NamespaceSelection, PodSelection, PodsWithoutLimit, SharedMemoryAgent, SharedMemoryDomain,
-  SharedMemoryWebhook, WebhookFailurePolicy, WebhookNetworkPolicy, WebhookTls,
+  AgentDelivery, AgentPlacement, Cpu, NamespaceSelection, PodSelection, PodsWithoutLimit, SharedMemoryAdmissionPolicy,
+  SharedMemoryAgent, SharedMemoryDomain, SharedMemoryWebhook, WebhookFailurePolicy, WebhookNetworkPolicy, WebhookTls,
 } from '../src';
 import { DEFAULT_KUBELET_DIR, DEFAULT_REGISTRAR_IMAGE } from '../src/agent/csi-node-plugin';
 import { DEFAULT_NODE_IMAGE } from '../src/bundled-program';
-import { DEFAULT_RATIO, SELECTIONS, WITHOUT_LIMIT_MODES } from '../src/core';
+import { DEFAULT_RATIO, INJECT_ANNOTATION, POLICY_RATIO_DIGITS, SELECTIONS, WITHOUT_LIMIT_MODES } from '../src/core';
 import { IMAGE_REFERENCE_PATTERN } from '../src/image-reference';
+import { NAMESPACE_OPT_IN_VALUE } from '../src/policy/settings';
 import { SYSTEM_NAMESPACES, SYSTEM_PRIORITY_CLASSES } from '../src/system-names';
 import { DEFAULT_METRICS_PORT, DEFAULT_PORT } from '../src/webhook/options';
 import { createCertificateAuthority } from '../src/webhook/x509';
@@ -291,6 +292,65 @@ function networkPolicyEgress(indent: string): string {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The admission policy (delivery: policy)
+
+const P = {
+  name: 'helmxpolicyname',
+};
+
+/**
+ * The admission policies with every policy value set to a sentinel. Their CEL holds the policy's
+ * settings as texts in one map (and the selection in one match condition), so each value is
+ * replaced where it stands; the namespace selection becomes an `if` around its one expression.
+ */
+function synthPolicy(): unknown[] {
+  const app = new App();
+  const chart = new Chart(app, 'chart');
+  new SharedMemoryAdmissionPolicy(chart, 'policy', {
+    name: P.name,
+    labels: { [W.labelKey]: W.labelValue },
+    ratio: W.ratio,
+    minimum: Size.mebibytes(W.minimum),
+    maximum: Size.mebibytes(W.maximum),
+    podSelection: PodSelection.OPT_IN,
+    podsWithoutLimit: PodsWithoutLimit.fixedSize(Size.mebibytes(W.fixedSize)),
+    sizeUnboundedShm: true,
+    namespaceSelection: NamespaceSelection.OPT_IN,
+    excludedNamespaces: [W.excluded],
+  });
+  return chart.toJson();
+}
+
+function policyRules(): Rule[] {
+  // A setting in the CEL map of the policy's own settings: '' when the value leaves the default.
+  const setting = (key: string, sentinel: string, template: string): Rule => ({ find: `'${key}': '${sentinel}'`, replace: `'${key}': '${template}'` });
+  return [
+    setting('ratio', String(W.ratio), '{{ .Values.policy.ratio }}'),
+    setting('minimum', `${W.minimum}Mi`, '{{ .Values.policy.minimum }}'),
+    setting('maximum', `${W.maximum}Mi`, '{{ .Values.policy.maximum }}'),
+    setting('withoutLimit', 'fixed', '{{ if ne .Values.policy.withoutLimit "skip" }}{{ .Values.policy.withoutLimit }}{{ end }}'),
+    setting('fixedSize', `${W.fixedSize}Mi`,
+      '{{ if eq .Values.policy.withoutLimit "fixed" }}{{ required "policy.fixedSize is required when policy.withoutLimit is fixed" .Values.policy.fixedSize }}{{ end }}'),
+    setting('sizeUnboundedShm', 'true', '{{ if .Values.policy.sizeUnboundedShm }}true{{ end }}'),
+    { find: "'opt-in' == 'opt-in'", replace: "'{{ .Values.policy.selection }}' == 'opt-in'" },
+    { find: "'fixed' == 'deny'", replace: "'{{ .Values.policy.withoutLimit }}' == 'deny'" },
+    {
+      find: `- key: ${INJECT_ANNOTATION}`,
+      line: true,
+      replace: indent => `{{- if eq .Values.webhook.namespaceSelection "opt-in" }}\n${indent}- key: ${INJECT_ANNOTATION}`,
+    },
+    { find: `- ${NAMESPACE_OPT_IN_VALUE}`, line: true, replace: indent => `${indent}- ${NAMESPACE_OPT_IN_VALUE}\n{{- end }}` },
+    {
+      find: `- ${W.excluded}`,
+      line: true,
+      replace: indent => `{{- range without .Values.webhook.excludedNamespaces "kube-system" }}\n${indent}- {{ . | quote }}\n{{- end }}`,
+    },
+    { find: `${W.labelKey}: ${W.labelValue}`, line: true, replace: indent => `{{- with .Values.webhook.labels }}\n{{ toYaml . | indent ${indent.length} }}\n{{- end }}` },
+    { find: P.name, replace: '{{ include "cdk8s-shm.policyName" . }}' },
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
 // The agent
 
 const A = {
@@ -487,7 +547,7 @@ function chartYaml(version: string): string {
   return [
     'apiVersion: v2',
     'name: cdk8s-shm',
-    'description: Right-sized /dev/shm for every pod - the cdk8s-shm mutating admission webhook (and an optional node agent), generated from the cdk8s-shm constructs',
+    'description: Right-sized /dev/shm for every pod - the cdk8s-shm mutating admission webhook or admission policy (and an optional node agent), generated from the cdk8s-shm constructs',
     'type: application',
     `version: ${version}`,
     `appVersion: "${version}"`,
@@ -501,7 +561,15 @@ function chartYaml(version: string): string {
 
 function valuesYaml(): string {
   return `# Values of the cdk8s-shm chart. The chart is generated from the cdk8s-shm constructs
-# (scripts/helm-chart.ts); every value below maps to a SharedMemoryWebhook or SharedMemoryAgent prop.
+# (scripts/helm-chart.ts); every value below maps to a SharedMemoryWebhook, SharedMemoryAdmissionPolicy
+# or SharedMemoryAgent prop.
+
+# How pods get their /dev/shm: webhook, the admission webhook (any Kubernetes from 1.25); or policy,
+# a MutatingAdmissionPolicy run by the API server itself (Kubernetes 1.36+): no server, no TLS, no
+# network hop. Both take policy.* and webhook.namespaceSelection, webhook.excludedNamespaces and
+# webhook.labels; the policy leaves alone the few pods its CEL cannot size exactly (cdk8s-shm plan
+# --delivery policy names them).
+delivery: webhook
 
 # The webhook runs in the release namespace (helm install -n cdk8s-shm --create-namespace).
 namespace:
@@ -512,7 +580,8 @@ namespace:
 # How pods are sized (the same policy as the webhook's flags and the cdk8s-shm CLI).
 policy:
   # Share of the basis (the largest memory limit among the containers that write /dev/shm) given to
-  # /dev/shm, greater than 0 and at most 1. The kubelet's pod memory limit caps the result.
+  # /dev/shm, greater than 0 and at most 1 (at most ${POLICY_RATIO_DIGITS} decimal places with delivery policy). The
+  # kubelet's pod memory limit caps the result.
   # Empty for the default, ${DEFAULT_RATIO}. Only settings that differ from their defaults reach the webhook: it writes
   # the settings it is given onto the pods it sizes (cdk8s-shm.io/ annotations), so later tools agree with it.
   ratio: ""
@@ -650,6 +719,7 @@ function valuesSchema(): unknown {
     $schema: 'https://json-schema.org/draft-07/schema#',
     type: 'object',
     properties: {
+      delivery: { enum: ['webhook', 'policy'] },
       namespace: { type: 'object', properties: { create: { type: 'boolean' } } },
       policy: {
         type: 'object',
@@ -739,7 +809,12 @@ function valuesSchema(): unknown {
   };
 }
 
-const HELPERS = `{{/* The base name of the webhook's objects: webhook.name, or "<release>-webhook". */}}
+const HELPERS = `{{/* The name of the admission policies (delivery policy): the release's. */}}
+{{- define "cdk8s-shm.policyName" -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* The base name of the webhook's objects: webhook.name, or "<release>-webhook". */}}
 {{- define "cdk8s-shm.webhookName" -}}
 {{- default (printf "%s-webhook" .Release.Name) .Values.webhook.name | trunc 52 | trimSuffix "-" -}}
 {{- end -}}
@@ -766,14 +841,16 @@ const HELPERS = `{{/* The base name of the webhook's objects: webhook.name, or "
 
 const README = `# cdk8s-shm Helm chart
 
-The cdk8s-shm mutating admission webhook (and, disabled by default, the node agent), generated
-from the \`SharedMemoryWebhook\` and \`SharedMemoryAgent\` constructs by \`scripts/helm-chart.ts\`.
-Do not edit the templates: change the constructs and regenerate.
+The cdk8s-shm mutating admission webhook, or (\`delivery=policy\`, Kubernetes 1.36+) the same rule as
+a MutatingAdmissionPolicy, and, disabled by default, the node agent; generated from the
+\`SharedMemoryWebhook\`, \`SharedMemoryAdmissionPolicy\` and \`SharedMemoryAgent\` constructs by
+\`scripts/helm-chart.ts\`. Do not edit the templates: change the constructs and regenerate.
 
 \`\`\`sh
 helm install cdk8s-shm ./charts/cdk8s-shm -n cdk8s-shm --create-namespace
 helm install cdk8s-shm ./charts/cdk8s-shm -n cdk8s-shm --create-namespace \\
   --set tls.mode=cert-manager --set policy.ratio=0.25 --set policy.maximum=8Gi
+helm install cdk8s-shm ./charts/cdk8s-shm -n cdk8s-shm --set delivery=policy --set policy.ratio=0.25
 \`\`\`
 
 ## What the webhook gives a pod
@@ -802,6 +879,7 @@ export function generateChart(outDir: string): void {
   const plugin = fs.readFileSync(PLUGIN_BUNDLE, 'utf8');
   const version = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')).version;
   const webhook = mergeVariants(WEBHOOK_DIMENSIONS, c => synthWebhook(c, bundle), webhookRules(bundle));
+  const policy = mergeVariants([], () => synthPolicy(), policyRules());
   const agent = mergeVariants(AGENT_DIMENSIONS, c => synthAgent(c, plugin), agentRules(plugin));
   const header = '# Generated by scripts/helm-chart.ts from the cdk8s-shm constructs. Do not edit.\n';
   const files: Record<string, string> = {
@@ -811,7 +889,13 @@ export function generateChart(outDir: string): void {
     'README.md': README,
     '.helmignore': HELMIGNORE,
     'templates/_helpers.tpl': HELPERS,
-    'templates/webhook.yaml': `${header}{{- if .Values.namespace.create }}{{ include "cdk8s-shm.checkCreatedNamespace" (dict "namespace" .Release.Namespace "value" "namespace.create") }}{{- end }}\n${webhook}`,
+    'templates/webhook.yaml': `${header}{{- if eq .Values.delivery "webhook" }}\n`
+      + '{{- if .Values.namespace.create }}{{ include "cdk8s-shm.checkCreatedNamespace" (dict "namespace" .Release.Namespace "value" "namespace.create") }}{{- end }}\n'
+      + `${webhook}{{- end }}\n`,
+    'templates/admission-policy.yaml': `${header}{{- if eq .Values.delivery "policy" }}\n`
+      + `{{- if regexMatch "\\\\.[0-9]{${POLICY_RATIO_DIGITS + 1},}" (toString .Values.policy.ratio) }}`
+      + `{{ fail "policy.ratio may have at most ${POLICY_RATIO_DIGITS} decimal places with delivery policy" }}{{- end }}\n`
+      + `${policy}{{- end }}\n`,
     'templates/agent.yaml': `${header}{{- if .Values.agent.enabled }}\n`
       + '{{- if .Values.agent.createNamespace }}{{ include "cdk8s-shm.checkCreatedNamespace" (dict "namespace" .Values.agent.namespace "value" "agent.createNamespace") }}{{- end }}\n'
       + `${agent}{{- end }}\n`,

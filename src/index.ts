@@ -10,3 +10,5 @@ export * from './shared-memory-agent';
 export * from './webhook-tls';
 export * from './webhook-network-policy';
 export * from './shared-memory-webhook';
+export * from './shared-memory-policy';
+export * from './shared-memory-admission-policy';

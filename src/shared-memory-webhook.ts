@@ -1,14 +1,15 @@
 import * as path from 'path';
-import { ApiObject, Duration, Size } from 'cdk8s';
+import { ApiObject, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import { checkLabel } from './agent/checks';
 import { BUNDLE_MOUNT, DEFAULT_NODE_IMAGE, readBundledProgram, sha256 } from './bundled-program';
-import { INJECT_ANNOTATION, PolicyInput, isDns1123Label, resolvePolicy } from './core';
+import { INJECT_ANNOTATION, isDns1123Label } from './core';
 import { checkImageReference } from './image-reference';
 import { Affinity, renderAffinity } from './pod-spec/affinity';
 import { ContainerResources, renderResources } from './pod-spec/resources';
 import { Toleration, renderTolerations } from './pod-spec/tolerations';
-import { optionalSizeQuantity } from './size-quantity';
+import { NamespaceSelection, SharedMemoryPolicyProps } from './shared-memory-policy';
+import { excludedNamespacesOf, namespaceSelectorOf, policyInputOf, resolvePolicyProps } from './policy/settings';
 import { checkCreatedNamespace, priorityClassQuota } from './system-names';
 import {
   DEFAULT_METRICS_PORT, DEFAULT_PORT, DEFAULT_TLS_CERT, SELF_MANAGED_BOOTSTRAP_TIMEOUT_MS, WEBHOOK_NODE_FLAGS, WebhookArgsInput, webhookArgs,
@@ -16,26 +17,6 @@ import {
 import { AdmissionPolicyNames, PolicyAndBinding, caBundleOnlyPolicy, serverCodePolicy } from './webhook-admission-policies';
 import { WebhookNetworkPolicy, WebhookNetworkPolicyOptions } from './webhook-network-policy';
 import { WebhookTls } from './webhook-tls';
-
-/**
- * Which pods the webhook gives a `/dev/shm`.
- */
-export enum PodSelection {
-  /** Every pod, unless annotated `cdk8s-shm.io/inject: "false"`. */
-  OPT_OUT = 'opt-out',
-  /** Only pods annotated `cdk8s-shm.io/inject: "true"`. */
-  OPT_IN = 'opt-in',
-}
-
-/**
- * Which namespaces the API server sends to the webhook (`kube-system` and the webhook's own never).
- */
-export enum NamespaceSelection {
-  /** Every namespace. */
-  ALL = 'all',
-  /** Only namespaces labelled `cdk8s-shm.io/inject: enabled`. */
-  OPT_IN = 'opt-in',
-}
 
 /**
  * What the API server does when the webhook cannot be reached or fails.
@@ -48,35 +29,9 @@ export enum WebhookFailurePolicy {
 }
 
 /**
- * What the webhook does with a pod that has no memory limit and asks for no explicit size.
- */
-export class PodsWithoutLimit {
-  /** Leave the pod as it is and send a warning back to the client. */
-  public static skip(): PodsWithoutLimit {
-    return new PodsWithoutLimit('skip');
-  }
-
-  /** Refuse the pod with a message asking for a memory limit. */
-  public static deny(): PodsWithoutLimit {
-    return new PodsWithoutLimit('deny');
-  }
-
-  /** Give the pod a fixed `/dev/shm` size. */
-  public static fixedSize(size: Size): PodsWithoutLimit {
-    if (!(size instanceof Size)) throw new Error('PodsWithoutLimit.fixedSize() needs a size, e.g. PodsWithoutLimit.fixedSize(Size.gibibytes(1))');
-    return new PodsWithoutLimit('fixed', size);
-  }
-
-  private constructor(
-    /** @internal */ public readonly _mode: 'skip' | 'deny' | 'fixed',
-    /** @internal */ public readonly _size?: Size,
-  ) {}
-}
-
-/**
  * Properties for `SharedMemoryWebhook`.
  */
-export interface SharedMemoryWebhookProps {
+export interface SharedMemoryWebhookProps extends SharedMemoryPolicyProps {
   /**
    * Namespace the webhook runs in.
    *
@@ -221,64 +176,6 @@ export interface SharedMemoryWebhookProps {
   readonly timeout?: Duration;
 
   /**
-   * Which namespaces are sent to the webhook.
-   *
-   * @default NamespaceSelection.ALL
-   */
-  readonly namespaceSelection?: NamespaceSelection;
-
-  /**
-   * More namespaces never sent to the webhook (beyond `kube-system` and the webhook's own).
-   *
-   * @default - none
-   */
-  readonly excludedNamespaces?: string[];
-
-  /**
-   * Which pods get a `/dev/shm`.
-   *
-   * @default PodSelection.OPT_OUT
-   */
-  readonly podSelection?: PodSelection;
-
-  /**
-   * Share of the basis (the largest memory limit among the containers that write `/dev/shm`)
-   * given to `/dev/shm`, greater than 0 and at most 1.
-   *
-   * @default 0.5
-   */
-  readonly ratio?: number;
-
-  /**
-   * Smallest size a ratio-derived `/dev/shm` may have (never above the pod memory limit).
-   *
-   * @default - no minimum
-   */
-  readonly minimum?: Size;
-
-  /**
-   * Largest size a ratio-derived `/dev/shm` may have.
-   *
-   * @default - no maximum
-   */
-  readonly maximum?: Size;
-
-  /**
-   * What to do with pods without a memory limit.
-   *
-   * @default PodsWithoutLimit.skip()
-   */
-  readonly podsWithoutLimit?: PodsWithoutLimit;
-
-  /**
-   * Whether a pod's own `/dev/shm`, a memory-backed emptyDir without `sizeLimit` (as large as the
-   * node, kubernetes#125852), is sized by the same rule from the containers that mount it.
-   *
-   * @default false - such pods are admitted unchanged, with a warning
-   */
-  readonly sizeUnboundedShm?: boolean;
-
-  /**
    * Priority class of the server pods. With a `system-` class outside `kube-system`, a
    * ResourceQuota for that class is created in the namespace: some clusters (GKE among them)
    * admit pods of those classes only where such a quota exists.
@@ -374,20 +271,9 @@ export class SharedMemoryWebhook extends Construct {
     const affinity = props.affinity === undefined ? undefined : renderAffinity(props.affinity, 'affinity', subject);
     const resources = props.resources === undefined ? DEFAULT_RESOURCES : renderResources(props.resources, 'resources', subject);
 
-    const policy: PolicyInput = {
-      ratio: props.ratio,
-      minimum: optionalSizeQuantity(props.minimum),
-      maximum: optionalSizeQuantity(props.maximum),
-      selection: props.podSelection,
-      withoutLimit: props.podsWithoutLimit?._mode,
-      fixedSize: optionalSizeQuantity(props.podsWithoutLimit?._size),
-      sizeUnboundedShm: props.sizeUnboundedShm,
-    };
-    try {
-      resolvePolicy(policy);
-    } catch (error) {
-      throw new Error(`${propNames((error as Error).message)} in ${subject}`);
-    }
+    // Validated as the admission policy validates the same props; the server gets them as flags.
+    resolvePolicyProps(props, subject);
+    const policy = policyInputOf(props);
 
     const names = this.names();
     const argsInput: WebhookArgsInput = {
@@ -454,13 +340,13 @@ export class SharedMemoryWebhook extends Construct {
     this.addPodDisruptionBudget(replicas);
     const networkPolicy = (props.networkPolicy ?? WebhookNetworkPolicy.none())._options;
     if (networkPolicy) this.addNetworkPolicy(networkPolicy, port, metricsPort, tls._mode === 'self-managed', subject);
-    const excluded = ['kube-system', this.namespace, ...(tls._mode === 'cert-manager' ? [tls._certManager?.namespace ?? 'cert-manager'] : []), ...(props.excludedNamespaces ?? [])];
+    const excluded = excludedNamespacesOf(props, subject, [this.namespace, ...(tls._mode === 'cert-manager' ? [tls._certManager?.namespace ?? 'cert-manager'] : [])]);
     this.addWebhookConfiguration({
       tls,
       timeoutSeconds,
       failurePolicy: props.failurePolicy ?? WebhookFailurePolicy.IGNORE,
       namespaceSelection: props.namespaceSelection ?? NamespaceSelection.ALL,
-      excluded: [...new Set(excluded)],
+      excluded,
       certificate: names.certificate,
     });
     if (props.admissionPolicies ?? true) {
@@ -795,14 +681,7 @@ export class SharedMemoryWebhook extends Construct {
     const annotations: Record<string, string> = spec.tls._mode === 'cert-manager'
       ? { 'cert-manager.io/inject-ca-from': `${this.namespace}/${spec.certificate}` }
       : {};
-    const namespaceSelector = {
-      matchExpressions: [
-        { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: spec.excluded },
-        ...(spec.namespaceSelection === NamespaceSelection.OPT_IN
-          ? [{ key: INJECT_ANNOTATION, operator: 'In', values: ['enabled'] }]
-          : []),
-      ],
-    };
+    const namespaceSelector = namespaceSelectorOf(spec.excluded, spec.namespaceSelection === NamespaceSelection.OPT_IN);
     new ApiObject(this, 'webhook-configuration', {
       apiVersion: 'admissionregistration.k8s.io/v1',
       kind: 'MutatingWebhookConfiguration',
@@ -852,14 +731,6 @@ const CHECKSUM_ANNOTATION = 'cdk8s-shm.io/server-checksum';
  * (test/reliability): the limit must not kill the server then.
  */
 const DEFAULT_RESOURCES = { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } };
-
-/** The core names settings as PolicyInput does; the construct's props for them differ in two places. */
-function propNames(message: string): string {
-  return message
-    .replace(/'selection'/g, "'podSelection'")
-    .replace(/'fixedSize'/g, "'podsWithoutLimit' (PodsWithoutLimit.fixedSize())")
-    .replace(/'withoutLimit'/g, "'podsWithoutLimit'");
-}
 
 interface WebhookConfigurationSpec {
   readonly tls: WebhookTls;

@@ -15,6 +15,10 @@ export const MANIFEST_COMMANDS: readonly ManifestCommand[] = ['inject', 'plan', 
 export type OutputFormat = 'table' | 'json';
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'json'];
 
+/** How the pods are reached in the cluster: the webhook applies the whole rule, the admission policy all but its CEL limits. */
+export type DeliveryFlag = 'webhook' | 'policy';
+export const DELIVERIES: readonly DeliveryFlag[] = ['webhook', 'policy'];
+
 /** What the flags of a manifest command decide. */
 export interface ManifestOptions {
   readonly command: ManifestCommand;
@@ -74,6 +78,13 @@ export const CLI_FLAGS: readonly CliFlag[] = [
   webhookPolicyFlag('volume-name', 'volumeName'),
   webhookPolicyFlag('size-unbounded-shm', 'sizeUnboundedShm'),
   { flag: 'output', short: 'o', value: OUTPUT_FORMATS.join('|'), description: 'table for people, json for machines', default: 'table', commands: ['plan'] },
+  {
+    flag: 'delivery',
+    value: DELIVERIES.join('|'),
+    description: 'plan as this way in sizes pods: policy (the MutatingAdmissionPolicy) leaves alone the few it cannot size exactly, and says why',
+    default: 'webhook',
+    commands: ['plan', 'check'],
+  },
   { flag: 'quiet', short: 'q', description: 'print no warnings on standard error', commands: ALL },
   { flag: 'help', short: 'h', description: 'print this text', commands: ALL },
 ];
@@ -126,12 +137,16 @@ export function parseManifestArgs(command: ManifestCommand, argv: readonly strin
   if (!(OUTPUT_FORMATS as readonly string[]).includes(output)) {
     throw new UsageError(`--output (${output}) must be one of ${OUTPUT_FORMATS.join(', ')}`);
   }
+  const delivery = given.get('delivery') ?? 'webhook';
+  if (!(DELIVERIES as readonly string[]).includes(delivery)) {
+    throw new UsageError(`--delivery (${delivery}) must be one of ${DELIVERIES.join(', ')}`);
+  }
   const policyInput = help ? {} : readPolicy(given);
   return {
     command,
     files,
     policyInput,
-    policy: resolvePolicy(policyInput),
+    policy: { ...resolvePolicy(policyInput), ...(delivery === 'policy' ? { delivery: 'admission-policy' as const } : {}) },
     output: output as OutputFormat,
     quiet: switches.has('quiet'),
     help,

@@ -125,6 +125,9 @@ export function formatPlanTable(reports: readonly WorkloadReport[], policy: Poli
     .filter(a => count(a) > 0)
     .map(a => `${count(a)} ${a === 'skip' ? 'skipped' : a === 'deny' ? 'denied' : a === 'unchanged' ? 'unchanged' : `to ${a}`}`);
   lines.push('', `${reports.length} workload${reports.length === 1 ? '' : 's'}: ${summary.join(', ')}`);
+  // --delivery policy: the pods the admission policy treats otherwise than the webhook.
+  const different = reports.filter(r => r.plan.reason === 'admission-policy-limit').length;
+  if (different > 0) lines.push(`${different} of them left alone by the MutatingAdmissionPolicy, which the webhook would size (admission-policy-limit)`);
   return lines.join('\n') + '\n';
 }
 

@@ -18,3 +18,4 @@ export * from './pod-policy';
 export * from './pod-view';
 export * from './basis';
 export * from './windows';
+export * from './admission-policy-limits';

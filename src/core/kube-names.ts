@@ -2,11 +2,15 @@
  * Kubernetes object-name rules (`k8s.io/apimachinery/pkg/util/validation`), checked where a
  * user's name would otherwise only fail at `kubectl apply`.
  */
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** The characters of a DNS-1123 label, as a regular expression both JavaScript and RE2 (CEL) read. */
+export const DNS1123_LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+/** Its length limit. */
+export const DNS1123_LABEL_MAX_LENGTH = 63;
+const DNS1123_LABEL = new RegExp(DNS1123_LABEL_PATTERN);
 
 /** A DNS-1123 label: volume, container, Service and namespace names. */
 export function isDns1123Label(value: unknown): value is string {
-  return typeof value === 'string' && value.length <= 63 && DNS1123_LABEL.test(value);
+  return typeof value === 'string' && value.length <= DNS1123_LABEL_MAX_LENGTH && DNS1123_LABEL.test(value);
 }
 
 /** A DNS-1123 subdomain: most other object names. */

@@ -15,6 +15,7 @@
  * Planning never throws on a pod it cannot understand: it skips it with a reason, because the
  * webhook must never block a pod over our own confusion.
  */
+import { admissionPolicyPlan } from './admission-policy-limits';
 import { SizingBasis, sizingBasis } from './basis';
 import { floor } from './decimal';
 import { JsonObject, isObject, objectAt } from './json';
@@ -55,11 +56,14 @@ export type SkipReason =
   | 'no-memory-limit'
   | 'no-target-containers'
   | 'below-runtime-default'
-  | 'user-shm-unbounded';
+  | 'user-shm-unbounded'
+  /** Only with `delivery: 'admission-policy'`: the MutatingAdmissionPolicy cannot size this pod exactly (admission-policy-limits.ts). */
+  | 'admission-policy-limit';
 
 export const SKIP_REASONS: readonly SkipReason[] = [
   'invalid-pod', 'mirror-pod', 'opted-out', 'not-opted-in', 'invalid-annotation', 'windows', 'host-ipc',
   'user-shm-mount', 'volume-name-taken', 'no-memory-limit', 'no-target-containers', 'below-runtime-default', 'user-shm-unbounded',
+  'admission-policy-limit',
 ];
 
 /** What decided a size: the policy's `size`, the pod's `size`/`ratio` annotation, the ratio, a bound, or the fixed size for pods without a limit. */
@@ -157,11 +161,21 @@ export interface PodLike {
 }
 
 /** Set by the kubelet on the API copy of a static pod. */
-const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
-const MEBIBYTE = 2n ** 20n;
+export const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
+/** Sizes derived from a ratio are rounded down to a whole number of this unit (when at least one). */
+export const RATIO_SIZE_UNIT_BYTES = 2n ** 20n;
 
-/** Plans `/dev/shm` for a pod. Never throws. */
+/**
+ * Plans `/dev/shm` for a pod. Never throws.
+ * @param wayInPolicy the policy of the way in; with `delivery: 'admission-policy'`, the plan is
+ *   what the MutatingAdmissionPolicy does, which leaves alone the pods it cannot size exactly
+ */
 export function planSharedMemory(pod: PodLike, wayInPolicy: Policy): ShmPlan {
+  const plan = planByRule(pod, wayInPolicy);
+  return wayInPolicy.delivery === 'admission-policy' && isObject(pod) ? admissionPolicyPlan(pod, plan) : plan;
+}
+
+function planByRule(pod: PodLike, wayInPolicy: Policy): ShmPlan {
   // What every plan carries, filled in as the rule learns it. (Plain fields, not a spread object
   // copied at each step: planning runs for every pod of every synthesis.)
   const warnings: PlanWarning[] = [];
@@ -467,7 +481,7 @@ export function describeSizing(plan: Pick<ShmPlan, 'basis' | 'limit'>): string {
 
 /** Sizes derived from a ratio are rounded down to whole mebibytes, so that they read well. */
 function roundDownToUnit(bytes: bigint): bigint {
-  return bytes >= MEBIBYTE ? (bytes / MEBIBYTE) * MEBIBYTE : bytes;
+  return bytes >= RATIO_SIZE_UNIT_BYTES ? (bytes / RATIO_SIZE_UNIT_BYTES) * RATIO_SIZE_UNIT_BYTES : bytes;
 }
 
 /** `JSON.stringify` for messages, which overflows the stack on deep nesting; see `text`. */

@@ -12,6 +12,9 @@ import { JsonObject, isObject } from './json';
  */
 export type ContainerRole = 'container' | 'sidecar' | 'init container';
 
+/** The roles in the order messages name them. */
+export const CONTAINER_ROLES: readonly ContainerRole[] = ['container', 'sidecar', 'init container'];
+
 export interface PodContainer {
   readonly field: 'containers' | 'initContainers';
   readonly index: number;
@@ -66,7 +69,7 @@ export function describeContainer(container: Pick<PodContainer, 'role' | 'name'>
  */
 export function describeContainers(containers: readonly Pick<PodContainer, 'role' | 'name'>[]): string {
   const groups: string[] = [];
-  for (const role of ['container', 'sidecar', 'init container'] as const) {
+  for (const role of CONTAINER_ROLES) {
     const names = containers.filter(c => c.role === role).map(c => `'${c.name}'`);
     if (names.length > 0) groups.push(`${role}${names.length > 1 ? 's' : ''} ${names.join(', ')}`);
   }

@@ -33,7 +33,8 @@ export class QuantityError extends Error {
   }
 }
 
-const BINARY_SUFFIXES: Record<string, bigint> = {
+/** The binary suffixes and their factors, smallest first: `formatBytes` writes a size in the largest that divides it. */
+export const BINARY_SUFFIXES: Readonly<Record<string, bigint>> = {
   Ki: 2n ** 10n,
   Mi: 2n ** 20n,
   Gi: 2n ** 30n,
@@ -72,7 +73,7 @@ function remember<K, V>(cache: Map<K, V>, key: K, value: V): void {
 export const MAX_QUANTITY = 2n ** 63n - 1n;
 
 /** Inputs longer than this are refused before any arithmetic (the API server has a similar cap). */
-const MAX_INPUT_LENGTH = 1024;
+export const MAX_INPUT_LENGTH = 1024;
 
 /**
  * Exponents beyond this are capped (large) or rounded to the smallest unit (small) without BigInt blow-up.

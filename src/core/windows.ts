@@ -9,8 +9,11 @@
 import { JsonObject, isObject, objectAt } from './json';
 
 /** The well-known node label of the operating system (and its pre-1.14 spelling, still in old charts). */
-const OS_LABELS = ['kubernetes.io/os', 'beta.kubernetes.io/os'];
-const WINDOWS = 'windows';
+export const OS_LABELS: readonly string[] = ['kubernetes.io/os', 'beta.kubernetes.io/os'];
+/** The value of `spec.os.name` and of the OS labels on Windows. */
+export const WINDOWS = 'windows';
+/** The containers whose security context may ask for a Windows hostProcess, besides the pod's own. */
+export const HOST_PROCESS_CONTAINER_FIELDS: readonly string[] = ['containers', 'initContainers', 'ephemeralContainers'];
 
 /**
  * Why the pod is a Windows pod, or undefined when nothing says it is.
@@ -49,7 +52,7 @@ function requiredAffinityOnlyWindows(spec: JsonObject): boolean {
 function hostProcessContainer(spec: JsonObject): string | undefined {
   const isHostProcess = (context: unknown) => objectAt(objectAt(context)?.windowsOptions)?.hostProcess === true;
   if (isHostProcess(spec.securityContext)) return 'the pod';
-  for (const field of ['containers', 'initContainers', 'ephemeralContainers']) {
+  for (const field of HOST_PROCESS_CONTAINER_FIELDS) {
     const list = spec[field];
     if (!Array.isArray(list)) continue;
     const found = list.find(c => isObject(c) && isHostProcess(c.securityContext));

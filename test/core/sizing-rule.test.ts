@@ -4,6 +4,7 @@
  * charts; the sizes are worked out by hand in the comments.
  */
 import { Gi, Json, Mi, applyOps, container, mount, sidecar, template } from './fixtures';
+import { ASKED_SMALL_CASES, BASIS_CASES, BELOW_RUNTIME_DEFAULT_CASES, NOT_WINDOWS_CASES, SMALL_POD, WINDOWS_CASES } from './sizing-cases';
 import { PolicyInput, ShmPlan, planSharedMemory, planToPatch, resolvePolicy } from '../../src/core';
 
 const SIZE_LIMIT = 'cdk8s-shm.io/size-limit';
@@ -14,41 +15,7 @@ function plan(pod: Json, input: PolicyInput = {}): ShmPlan {
 
 describe('the basis is the largest limit among the app containers and sidecars that mount /dev/shm', () => {
   // [name, pod, policy, size, basis container, warning codes]
-  const cases: Array<[string, Json, PolicyInput, string, string, string[]]> = [
-    // the pod has no kubelet limit (the init container has none), but the writer does: 32Gi / 2
-    ['PyTorch worker: app 32Gi, a git-clone init container without a limit', template({
-      containers: [container('pytorch', '32Gi')],
-      initContainers: [container('git-clone')],
-    }), {}, '16Gi', 'pytorch', ['unbounded-container']],
-    ['DeepSpeed worker: app 64Gi, an ssh-keys init container without a limit', template({
-      containers: [container('deepspeed', '64Gi')],
-      initContainers: [container('ssh-keys')],
-    }), {}, '32Gi', 'deepspeed', ['unbounded-container']],
-    ['vLLM: app 48Gi, a metrics sidecar without a limit', template({
-      containers: [container('vllm', '48Gi')],
-      initContainers: [sidecar('metrics')],
-    }), {}, '24Gi', 'vllm', ['unbounded-container']],
-    // two writers of 2Gi each: pod limit 4Gi, but each container holds only 2Gi
-    ['two containers of 2Gi', template({ containers: [container('web', '2Gi'), container('worker', '2Gi')] }), {}, '1Gi', 'web', []],
-    ['a sidecar of 512Mi beside an app of 1Gi', template({ containers: [container('app', '1Gi')], initContainers: [sidecar('proxy', '512Mi')] }), {}, '512Mi', 'app', []],
-    ['a sidecar larger than the app sets the basis', template({ containers: [container('app', '1Gi')], initContainers: [sidecar('cache', '4Gi')] }), {}, '2Gi', 'cache', []],
-    // the plain init container runs alone, before the app: its 8Gi does not count
-    ['an app of 2Gi after a plain init container of 8Gi', template({ containers: [container('app', '2Gi')], initContainers: [container('warmup', '8Gi')] }), {}, '1Gi', 'app', []],
-    ['pod-level 6Gi, no container limits', template({ resources: { limits: { memory: '6Gi' } }, containers: [container('a'), container('b')] }), {}, '3Gi', 'a', []],
-    // the app counts with the pod-level 4Gi, the sidecar with its own 512Mi
-    ['pod-level 4Gi stands in for an app without a limit beside a sidecar of 512Mi', template({
-      resources: { limits: { memory: '4Gi' } },
-      containers: [container('app')],
-      initContainers: [sidecar('proxy', '512Mi')],
-    }), {}, '2Gi', 'app', []],
-    ['only the named containers set the basis', template({ containers: [container('app', '8Gi'), container('chrome', '2Gi')] }),
-      { containers: ['chrome'] }, '1Gi', 'chrome', []],
-    ['includeInitContainers false leaves a larger sidecar out of the basis', template({
-      containers: [container('app', '1Gi')],
-      initContainers: [sidecar('cache', '4Gi')],
-    }), { includeInitContainers: false }, '512Mi', 'app', []],
-  ];
-  test.each(cases)('%s', (_name, pod, input, size, basisContainer, warnings) => {
+  test.each(BASIS_CASES)('%s', (_name, pod, input, size, basisContainer, warnings) => {
     const result = plan(pod, input);
     expect(result.action).toBe('inject');
     expect(result.size).toBe(size);
@@ -107,96 +74,30 @@ describe('the kubelet pod limit caps every size', () => {
 });
 
 describe('never worse than the runtime: a share below 64Mi is not injected', () => {
-  const small = (memory: string) => template({ containers: [container('exporter', memory)] });
-  test.each<[string, Json, PolicyInput]>([
-    ['node-exporter, 64Mi limit', small('64Mi'), {}],
-    ['blackbox-exporter, 120Mi limit', small('120Mi'), {}],
-    ['a JupyterHub image puller, 32Mi limit', small('32Mi'), {}],
-    ['100Mi', small('100Mi'), {}],
-    ['a quarter of 200Mi', small('200Mi'), { ratio: '0.25' }],
-  ])('%s: skipped, keeps the runtime default', (_name, pod, input) => {
+  test.each(BELOW_RUNTIME_DEFAULT_CASES)('%s: skipped, keeps the runtime default', (_name, pod, input) => {
     const result = plan(pod, input);
     expect(result).toMatchObject({ action: 'skip', reason: 'below-runtime-default' });
     expect(result.message).toContain("is below the runtime's default 64Mi, which the pod keeps");
     expect(planToPatch(result)).toEqual([]);
   });
 
-  test.each<[string, PolicyInput, string]>([
-    ['size 32Mi', { size: '32Mi' }, '32Mi'],
-    ['minimum 16Mi', { minimum: '16Mi' }, '50Mi'],
-    ['minimum 80Mi', { minimum: '80Mi' }, '80Mi'],
-    ['maximum 40Mi', { maximum: '40Mi' }, '40Mi'],
-  ])('%s asks for it: injected as asked', (_name, input, size) => {
-    const result = plan(small('100Mi'), input);
+  test.each(ASKED_SMALL_CASES)('%s asks for it: injected as asked', (_name, input, size) => {
+    const result = plan(SMALL_POD, input);
     expect(result).toMatchObject({ action: 'inject', size });
   });
 
   test('exactly 64Mi is injected', () => {
-    expect(plan(small('128Mi'))).toMatchObject({ action: 'inject', size: '64Mi' });
+    expect(plan(template({ containers: [container('exporter', '128Mi')] }))).toMatchObject({ action: 'inject', size: '64Mi' });
   });
 });
 
 describe('Windows pods are skipped, whichever way they say so', () => {
-  const linux = { containers: [container('exporter', '256Mi')] };
-  test.each<[string, Json, string]>([
-    ['spec.os.name', { ...linux, os: { name: 'windows' } }, "'spec.os.name' is windows"],
-    ['the node selector', { ...linux, nodeSelector: { 'kubernetes.io/os': 'windows' } }, 'the node selector requires kubernetes.io/os=windows'],
-    ['the old node label', { ...linux, nodeSelector: { 'beta.kubernetes.io/os': 'windows' } }, 'the node selector requires beta.kubernetes.io/os=windows'],
-    ['required node affinity, every term', {
-      ...linux,
-      affinity: {
-        nodeAffinity: {
-          requiredDuringSchedulingIgnoredDuringExecution: {
-            nodeSelectorTerms: [
-              { matchExpressions: [{ key: 'kubernetes.io/os', operator: 'In', values: ['windows'] }] },
-              { matchExpressions: [{ key: 'kubernetes.io/arch', operator: 'In', values: ['amd64'] }, { key: 'kubernetes.io/os', operator: 'In', values: ['windows'] }] },
-            ],
-          },
-        },
-      },
-    }, 'the required node affinity admits only kubernetes.io/os=windows'],
-    ['a pod-level hostProcess', { ...linux, securityContext: { windowsOptions: { hostProcess: true, runAsUserName: 'NT AUTHORITY\\system' } } }, 'the pod runs as a Windows hostProcess'],
-    ['a container-level hostProcess', {
-      containers: [container('exporter', '256Mi', { securityContext: { windowsOptions: { hostProcess: true } } })],
-    }, "container 'exporter' runs as a Windows hostProcess"],
-    // kube-prometheus-stack's prometheus-windows-exporter: no spec.os at all
-    ['the windows-exporter DaemonSet of kube-prometheus-stack', {
-      hostNetwork: true,
-      securityContext: { windowsOptions: { hostProcess: true, runAsUserName: 'NT AUTHORITY\\system' } },
-      initContainers: [container('configure-firewall', '64Mi', { image: 'mcr.microsoft.com/windows/nanoserver:ltsc2022' })],
-      containers: [container('windows-exporter', '256Mi', { image: 'ghcr.io/prometheus-community/windows-exporter:0.29.2' })],
-      nodeSelector: { 'kubernetes.io/os': 'windows' },
-    }, 'the node selector requires kubernetes.io/os=windows'],
-  ])('%s', (_name, spec, why) => {
+  test.each(WINDOWS_CASES)('%s', (_name, spec, why) => {
     const result = plan(template(spec));
     expect(result).toMatchObject({ action: 'skip', reason: 'windows', message: `Windows pods have no /dev/shm (${why})` });
   });
 
-  test.each<[string, Json]>([
-    ['linux by selector', { ...linux, nodeSelector: { 'kubernetes.io/os': 'linux' } }],
-    ['one affinity term admits linux', {
-      ...linux,
-      affinity: {
-        nodeAffinity: {
-          requiredDuringSchedulingIgnoredDuringExecution: {
-            nodeSelectorTerms: [
-              { matchExpressions: [{ key: 'kubernetes.io/os', operator: 'In', values: ['windows'] }] },
-              { matchExpressions: [{ key: 'kubernetes.io/os', operator: 'In', values: ['linux'] }] },
-            ],
-          },
-        },
-      },
-    }],
-    ['an affinity term admitting both', {
-      ...linux,
-      affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/os', operator: 'In', values: ['windows', 'linux'] }] }] } } },
-    }],
-    ['preferred (not required) windows affinity', {
-      ...linux,
-      affinity: { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 1, preference: { matchExpressions: [{ key: 'kubernetes.io/os', operator: 'In', values: ['windows'] }] } }] } },
-    }],
-    ['hostProcess false', { ...linux, securityContext: { windowsOptions: { hostProcess: false } } }],
-  ])('%s: not Windows', (_name, spec) => {
+  test.each(NOT_WINDOWS_CASES)('%s: not Windows', (_name, spec) => {
     expect(plan(template(spec)).action).toBe('inject');
   });
 });

@@ -1,3 +1,8 @@
+{{/* The name of the admission policies (delivery policy): the release's. */}}
+{{- define "cdk8s-shm.policyName" -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
 {{/* The base name of the webhook's objects: webhook.name, or "<release>-webhook". */}}
 {{- define "cdk8s-shm.webhookName" -}}
 {{- default (printf "%s-webhook" .Release.Name) .Values.webhook.name | trunc 52 | trimSuffix "-" -}}

@@ -97,6 +97,8 @@ export interface LocalWebhookOptions {
   /** Self-managed mode: runs in a private mount namespace with this token and CA as its ServiceAccount mount. */
   readonly serviceAccount?: { readonly token: string; readonly caPem: string };
   readonly env?: NodeJS.ProcessEnv;
+  /** The tests read every admission from the log (debug); the benchmark runs as deployed (info). */
+  readonly logLevel?: 'debug' | 'info';
 }
 
 /** Whether the self-managed mode can run here (root, and mount namespaces permitted); undefined when it can. */
@@ -112,7 +114,7 @@ export function mountNamespaceUnavailable(): string | undefined {
 /** Starts the bundled server and waits for its "listening" line. */
 export async function startLocalWebhook(cluster: ControlPlaneState, options: LocalWebhookOptions): Promise<LocalWebhook> {
   const dir = fs.mkdtempSync(path.join(cluster.dir, 'webhook-'));
-  const args = [...options.args, '--port=0', '--metrics-port=0', '--log-level=debug'];
+  const args = [...options.args, '--port=0', '--metrics-port=0', `--log-level=${options.logLevel ?? 'debug'}`];
   if (options.serving) {
     fs.writeFileSync(path.join(dir, 'tls.crt'), options.serving.certPem);
     fs.writeFileSync(path.join(dir, 'tls.key'), options.serving.keyPem, { mode: 0o600 });
@@ -230,7 +232,7 @@ export interface RegisteredWebhook {
  * it for pods in `probeNamespace`.
  */
 export async function registerLocalWebhook(
-  kube: Kube, props: SharedMemoryWebhookProps & { namespace: string }, probeNamespace: string,
+  kube: Kube, props: SharedMemoryWebhookProps & { namespace: string }, probeNamespace: string, logLevel?: LocalWebhookOptions['logLevel'],
 ): Promise<RegisteredWebhook> {
   const { ca, serving } = makeServingCertificate({ name: props.name ?? 'cdk8s-shm-webhook', namespace: props.namespace });
   const objects = synthWebhook({ ...props, tls: WebhookTls.provided({ secretName: 'cdk8s-shm-webhook-tls', caBundle: ca.certPem }) });
@@ -240,6 +242,7 @@ export async function registerLocalWebhook(
     args: container.args,
     nodeOptions: container.env.find((e: any) => e.name === 'NODE_OPTIONS')?.value,
     serving,
+    logLevel,
   });
   await kube.apply([withUrl(configuration, process.port)]);
   await waitForWebhook(kube, probeNamespace);

@@ -4,7 +4,8 @@
 //     NewWarningHeader: valid UTF-8, no control characters; a warning it refuses is dropped);
 //   - policies: a ValidatingAdmissionPolicy compiled and evaluated the way the API server does
 //     (k8s.io/apiserver's CEL environment, match conditions, validations and authorizer), against
-//     admission requests given as JSON, with RBAC answered from a table of allowed checks.
+//     admission requests given as JSON, with RBAC answered from a table of allowed checks;
+//   - mutating: a MutatingAdmissionPolicy applied to pods (mutating.go).
 //
 // Reads one JSON request on stdin, writes one JSON answer on stdout.
 package main
@@ -35,9 +36,10 @@ import (
 type request struct {
 	Warnings []string `json:"warnings"`
 	// The oldest Kubernetes version the policy must compile on, e.g. "1.30".
-	CompatibilityVersion string                                          `json:"compatibilityVersion"`
+	CompatibilityVersion string                                             `json:"compatibilityVersion"`
 	Policy               *admissionregistrationv1.ValidatingAdmissionPolicy `json:"policy"`
-	Cases                []policyCase                                    `json:"cases"`
+	Cases                []policyCase                                       `json:"cases"`
+	Mutating             *mutatingRequest                                   `json:"mutating"`
 }
 
 type policyCase struct {
@@ -72,6 +74,7 @@ type answer struct {
 	Warnings      []warningAnswer `json:"warnings,omitempty"`
 	CompileErrors []string        `json:"compileErrors"`
 	Cases         []caseAnswer    `json:"cases"`
+	Mutating      *mutatingAnswer `json:"mutating,omitempty"`
 }
 
 func main() {
@@ -90,6 +93,10 @@ func main() {
 	}
 	if in.Policy != nil {
 		evaluatePolicy(in, &out)
+	}
+	if in.Mutating != nil {
+		answer := evaluateMutating(*in.Mutating)
+		out.Mutating = &answer
 	}
 	if err := json.NewEncoder(os.Stdout).Encode(out); err != nil {
 		fail("%v", err)

@@ -1,0 +1,74 @@
+/**
+ * The objects of the admission policy delivery: a MutatingAdmissionPolicy that sizes `/dev/shm`
+ * and a ValidatingAdmissionPolicy that refuses the pods the rule denies, each with its binding.
+ * Both run the same variables (cel.ts), for Pod CREATE only, and fail open: an error in CEL (a pod
+ * beyond the cost budget) admits the pod unchanged, as `failurePolicy: Ignore` does for the webhook.
+ */
+import { ApiObjectProps } from 'cdk8s';
+import { policyCel } from './cel';
+import { Policy } from '../core';
+
+export interface AdmissionPolicyObjectsSpec {
+  /** Name of the MutatingAdmissionPolicy and its binding; the validating ones add DENIAL_SUFFIX. */
+  readonly name: string;
+  readonly labels: Record<string, string>;
+  readonly policy: Policy;
+  readonly namespaceSelector: Record<string, unknown>;
+}
+
+/** The ValidatingAdmissionPolicy and its binding are named after the mutating one, with this suffix. */
+export const DENIAL_SUFFIX = '-without-limit';
+
+/** The four objects, in the order they are applied: each policy before its binding. */
+export function admissionPolicyObjects(spec: AdmissionPolicyObjectsSpec): ApiObjectProps[] {
+  const cel = policyCel(spec.policy);
+  const matchConstraints = {
+    matchPolicy: 'Equivalent',
+    namespaceSelector: spec.namespaceSelector,
+    resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'], scope: 'Namespaced' }],
+  };
+  const common = {
+    // Never block a pod over our own error: the pod keeps the runtime's /dev/shm.
+    failurePolicy: 'Ignore',
+    matchConstraints,
+    matchConditions: cel.matchConditions,
+    variables: cel.variables,
+  };
+  const metadata = (name: string) => ({ name, labels: spec.labels });
+  const denial = `${spec.name}${DENIAL_SUFFIX}`;
+  return [
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'MutatingAdmissionPolicy',
+      metadata: metadata(spec.name),
+      spec: {
+        ...common,
+        mutations: [{ patchType: 'JSONPatch', jsonPatch: { expression: cel.mutation } }],
+        // Run again when a later mutator changes the pod (another webhook adding a container).
+        reinvocationPolicy: 'IfNeeded',
+      },
+    },
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'MutatingAdmissionPolicyBinding',
+      metadata: metadata(spec.name),
+      spec: { policyName: spec.name },
+    },
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicy',
+      metadata: metadata(denial),
+      spec: {
+        ...common,
+        matchConditions: [...cel.matchConditions, ...cel.denialConditions],
+        validations: [{ expression: cel.admitted, messageExpression: cel.denialMessage, reason: 'Forbidden' }],
+      },
+    },
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicyBinding',
+      metadata: metadata(denial),
+      spec: { policyName: denial, validationActions: ['Deny'] },
+    },
+  ];
+}

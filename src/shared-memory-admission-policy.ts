@@ -1,0 +1,81 @@
+import { ApiObject } from 'cdk8s';
+import { Construct } from 'constructs';
+import { checkLabel } from './agent/checks';
+import { isDns1123Subdomain } from './core';
+import { DENIAL_SUFFIX, admissionPolicyObjects } from './policy/objects';
+import { excludedNamespacesOf, namespaceSelectorOf, resolvePolicyProps } from './policy/settings';
+import { SharedMemoryPolicyProps } from './shared-memory-policy';
+import { NamespaceSelection } from './shared-memory-policy';
+
+/**
+ * Properties for `SharedMemoryAdmissionPolicy`.
+ */
+export interface SharedMemoryAdmissionPolicyProps extends SharedMemoryPolicyProps {
+  /**
+   * Name of the MutatingAdmissionPolicy and its binding; the ValidatingAdmissionPolicy and its
+   * binding add `-without-limit`. A DNS-1123 subdomain of at most 238 characters.
+   *
+   * @default "cdk8s-shm"
+   */
+  readonly name?: string;
+
+  /**
+   * More labels on the four objects.
+   *
+   * @default - none
+   */
+  readonly labels?: { [key: string]: string };
+}
+
+/** The labels every object gets; extra labels may not replace them. */
+const OWN_LABELS = ['app.kubernetes.io/name', 'app.kubernetes.io/instance'];
+
+/**
+ * The sizing rule as admission policies that run inside the API server (Kubernetes 1.36+,
+ * `admissionregistration.k8s.io/v1`): no server to deploy, no TLS, no network hop.
+ *
+ * Synthesizes a `MutatingAdmissionPolicy` that gives every pod the API server admits a
+ * right-sized `/dev/shm` (Pod CREATE only, `reinvocationPolicy: IfNeeded`,
+ * `failurePolicy: Ignore`), a `ValidatingAdmissionPolicy` that refuses the pods the rule denies
+ * (`PodsWithoutLimit.deny()`, or a pod's own `cdk8s-shm.io/without-limit: deny`), and their
+ * bindings. Both evaluate the same CEL, generated from the core's rule and settings
+ * (src/policy/cel.ts). The few pods CEL cannot size exactly are left alone, never sized otherwise;
+ * `cdk8s-shm plan --delivery policy` names them.
+ */
+export class SharedMemoryAdmissionPolicy extends Construct {
+  /** Name of the MutatingAdmissionPolicy and its binding. */
+  public readonly name: string;
+
+  /** Name of the ValidatingAdmissionPolicy and its binding. */
+  public readonly denialName: string;
+
+  constructor(scope: Construct, id: string, props: SharedMemoryAdmissionPolicyProps = {}) {
+    super(scope, id);
+    props = props ?? {};
+    const subject = `SharedMemoryAdmissionPolicy '${id}'`;
+    this.name = props.name ?? 'cdk8s-shm';
+    this.denialName = `${this.name}${DENIAL_SUFFIX}`;
+    if (!isDns1123Subdomain(this.denialName)) {
+      throw new Error(`'name' (${JSON.stringify(this.name)}) of ${subject} must be a DNS-1123 subdomain of at most ${253 - DENIAL_SUFFIX.length} characters `
+        + "(lower-case letters, digits, '-' and '.')");
+    }
+    const labels: Record<string, string> = { 'app.kubernetes.io/name': 'cdk8s-shm-policy', 'app.kubernetes.io/instance': this.name };
+    for (const [key, value] of Object.entries(props.labels ?? {})) {
+      checkLabel(key, value, subject, "'labels'");
+      if (OWN_LABELS.includes(key)) throw new Error(`'labels' of ${subject} may not set ${key}: it names the policies`);
+      labels[key] = value;
+    }
+    const policy = resolvePolicyProps(props, subject);
+    const excluded = excludedNamespacesOf(props, subject);
+    const namespaceSelector = namespaceSelectorOf(excluded, props.namespaceSelection === NamespaceSelection.OPT_IN);
+    let objects;
+    try {
+      objects = admissionPolicyObjects({ name: this.name, labels, policy, namespaceSelector });
+    } catch (error) {
+      // Settings the core accepts but CEL cannot read exactly (a ratio of ten decimal places).
+      throw new Error((error as Error).message.replace('in an admission policy', `in ${subject}`));
+    }
+    const ids = ['mutating-policy', 'mutating-policy-binding', 'validating-policy', 'validating-policy-binding'];
+    objects.forEach((object, i) => new ApiObject(this, ids[i], object));
+  }
+}

@@ -1,0 +1,114 @@
+import { Size } from 'cdk8s';
+
+/**
+ * Which pods the webhook or the admission policy gives a `/dev/shm`.
+ */
+export enum PodSelection {
+  /** Every pod, unless annotated `cdk8s-shm.io/inject: "false"`. */
+  OPT_OUT = 'opt-out',
+  /** Only pods annotated `cdk8s-shm.io/inject: "true"`. */
+  OPT_IN = 'opt-in',
+}
+
+/**
+ * Which namespaces the API server sends to the webhook, or acts in with the admission policy
+ * (`kube-system` and the webhook's own never).
+ */
+export enum NamespaceSelection {
+  /** Every namespace. */
+  ALL = 'all',
+  /** Only namespaces labelled `cdk8s-shm.io/inject: enabled`. */
+  OPT_IN = 'opt-in',
+}
+
+/**
+ * What the webhook or the admission policy does with a pod that has no memory limit and asks for no explicit size.
+ */
+export class PodsWithoutLimit {
+  /** Leave the pod as it is and send a warning back to the client. */
+  public static skip(): PodsWithoutLimit {
+    return new PodsWithoutLimit('skip');
+  }
+
+  /** Refuse the pod with a message asking for a memory limit. */
+  public static deny(): PodsWithoutLimit {
+    return new PodsWithoutLimit('deny');
+  }
+
+  /** Give the pod a fixed `/dev/shm` size. */
+  public static fixedSize(size: Size): PodsWithoutLimit {
+    if (!(size instanceof Size)) throw new Error('PodsWithoutLimit.fixedSize() needs a size, e.g. PodsWithoutLimit.fixedSize(Size.gibibytes(1))');
+    return new PodsWithoutLimit('fixed', size);
+  }
+
+  private constructor(
+    /** @internal */ public readonly _mode: 'skip' | 'deny' | 'fixed',
+    /** @internal */ public readonly _size?: Size,
+  ) {}
+}
+
+/**
+ * The sizing policy of a cluster-wide way in: how pods are sized and which ones. The admission
+ * webhook (`SharedMemoryWebhook`) and the admission policy (`SharedMemoryAdmissionPolicy`) take
+ * the same settings, with the same meaning.
+ */
+export interface SharedMemoryPolicyProps {
+  /**
+   * Share of the basis (the largest memory limit among the containers that write `/dev/shm`)
+   * given to `/dev/shm`, greater than 0 and at most 1.
+   *
+   * @default 0.5
+   */
+  readonly ratio?: number;
+
+  /**
+   * Smallest size a ratio-derived `/dev/shm` may have (never above the pod memory limit).
+   *
+   * @default - no minimum
+   */
+  readonly minimum?: Size;
+
+  /**
+   * Largest size a ratio-derived `/dev/shm` may have.
+   *
+   * @default - no maximum
+   */
+  readonly maximum?: Size;
+
+  /**
+   * Which pods get a `/dev/shm`.
+   *
+   * @default PodSelection.OPT_OUT
+   */
+  readonly podSelection?: PodSelection;
+
+  /**
+   * What to do with pods without a memory limit.
+   *
+   * @default PodsWithoutLimit.skip()
+   */
+  readonly podsWithoutLimit?: PodsWithoutLimit;
+
+  /**
+   * Whether a pod's own `/dev/shm`, a memory-backed emptyDir without `sizeLimit` (as large as the
+   * node, kubernetes#125852), is sized by the same rule from the containers that mount it.
+   *
+   * @default false - such pods are admitted unchanged (the webhook adds a warning)
+   */
+  readonly sizeUnboundedShm?: boolean;
+
+  /**
+   * Which namespaces are sent to the webhook, or acted in by the admission policy.
+   *
+   * @default NamespaceSelection.ALL
+   */
+  readonly namespaceSelection?: NamespaceSelection;
+
+  /**
+   * More namespaces never sent to the webhook or acted in by the admission policy (beyond
+   * `kube-system`, and the webhook's own namespace).
+   *
+   * @default - none
+   */
+  readonly excludedNamespaces?: string[];
+}

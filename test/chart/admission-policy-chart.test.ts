@@ -1,0 +1,91 @@
+/**
+ * The chart with `delivery=policy`: the admission policies of SharedMemoryAdmissionPolicy with the
+ * same settings, and nothing of the webhook; with the default delivery, none of them.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Size, Testing } from 'cdk8s';
+import { parseAllDocuments } from 'yaml';
+import { CHART_VALUE_SETS as V } from './value-sets';
+import { generateChart } from '../../scripts/helm-chart';
+import { NamespaceSelection, PodSelection, PodsWithoutLimit, SharedMemoryAdmissionPolicy, SharedMemoryAdmissionPolicyProps } from '../../src';
+import { bundle, run, tool } from '../cli/tools';
+
+let chartDir: string;
+let helm: string;
+
+beforeAll(() => {
+  bundle();
+  chartDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-shm-policy-chart-')), 'cdk8s-shm');
+  generateChart(chartDir);
+  helm = tool('helm');
+}, 180_000);
+
+afterAll(() => {
+  if (chartDir) fs.rmSync(path.dirname(chartDir), { recursive: true, force: true });
+});
+
+function template(sets: readonly string[]): { status: number | null; objects: any[]; stderr: string } {
+  const result = run(helm, ['template', 'cdk8s-shm', chartDir, '--namespace', 'cdk8s-shm', ...sets.flatMap(s => ['--set', s])]);
+  const objects = result.status === 0 ? parseAllDocuments(result.stdout).map(d => d.toJS()).filter(o => o) : [];
+  return { status: result.status, stderr: result.stderr, objects };
+}
+
+function construct(props: SharedMemoryAdmissionPolicyProps): any[] {
+  const chart = Testing.chart();
+  new SharedMemoryAdmissionPolicy(chart, 'policy', props);
+  return Testing.synth(chart);
+}
+
+const byKey = (objects: readonly any[]) => Object.fromEntries(objects.map(o => [`${o.kind}/${o.metadata.name}`, o]));
+
+test.each<[string, readonly string[], SharedMemoryAdmissionPolicyProps]>([
+  ['defaults', V.policy.sets, {}],
+  ['a quarter within bounds, opt-in namespaces and pods, denied pods without a limit, a label', V.policyOptIn.sets, {
+    ratio: 0.25,
+    minimum: Size.mebibytes(256),
+    maximum: Size.gibibytes(8),
+    podSelection: PodSelection.OPT_IN,
+    podsWithoutLimit: PodsWithoutLimit.deny(),
+    namespaceSelection: NamespaceSelection.OPT_IN,
+    excludedNamespaces: ['monitoring'],
+    labels: { team: 'platform' },
+  }],
+  ['a fixed size for pods without a limit, unbounded /dev/shm sized', V.policyFixedSize.sets, {
+    podsWithoutLimit: PodsWithoutLimit.fixedSize(Size.gibibytes(1)),
+    sizeUnboundedShm: true,
+  }],
+])('delivery=policy, %s: exactly the objects of SharedMemoryAdmissionPolicy with the same settings', (_name, sets, props) => {
+  const { objects, status, stderr } = template(sets);
+  expect({ status, stderr }).toEqual({ status: 0, stderr: '' });
+  expect(objects.map(o => o.kind)).toEqual(['MutatingAdmissionPolicy', 'MutatingAdmissionPolicyBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
+  expect(byKey(objects)).toEqual(byKey(construct({ name: 'cdk8s-shm', ...props })));
+});
+
+test('the default delivery is the webhook, with none of the admission policies', () => {
+  const { objects } = template([]);
+  expect(objects.some(o => o.kind === 'MutatingAdmissionPolicy')).toBe(false);
+  expect(objects.some(o => o.kind === 'MutatingWebhookConfiguration')).toBe(true);
+});
+
+test('the policy is named after the release', () => {
+  const result = run(helm, ['template', 'shm', chartDir, '--set', 'delivery=policy']);
+  const names = parseAllDocuments(result.stdout).map(d => d.toJS()).filter(o => o).map(o => o.metadata.name);
+  expect(names).toEqual(['shm', 'shm', 'shm-without-limit', 'shm-without-limit']);
+});
+
+test.each([
+  [['delivery=mutating'], 'delivery'],
+  [['delivery=policy', 'policy.ratio=0.1234567891'], 'policy.ratio may have at most 9 decimal places with delivery policy'],
+  [['delivery=policy', 'policy.withoutLimit=fixed'], 'policy.fixedSize is required when policy.withoutLimit is fixed'],
+])('%j is refused: %s', (sets, message) => {
+  const { status, stderr } = template(sets);
+  expect(status).not.toBe(0);
+  expect(stderr).toContain(message);
+});
+
+test('helm lint --strict passes with delivery=policy', () => {
+  const result = run(helm, ['lint', chartDir, '--strict', '--set', 'delivery=policy']);
+  expect(result.stdout).toContain('1 chart(s) linted, 0 chart(s) failed');
+});

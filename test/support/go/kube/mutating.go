@@ -1,0 +1,327 @@
+// A MutatingAdmissionPolicy (and a ValidatingAdmissionPolicy beside it) compiled and applied the
+// way the API server does, to pods given as JSON (without a policy: the pods only read back as
+// the API server stores them):
+//
+//   - every expression is compiled as a new expression on the oldest version the policy must run
+//     on (what the API server checks when the policy is created), and compile errors are reported;
+//   - each pod is decoded into the typed core/v1 Pod (so quantities read back canonical, as the
+//     API server hands them to CEL), the match conditions run, then the mutation: the JSON patch
+//     its expression returns is applied by k8s.io/apiserver's own JSON patcher;
+//   - the mutation runs a second time on its own result (what `reinvocationPolicy: IfNeeded`
+//     does when another mutator changed the pod), and the answer says whether that changed it;
+//   - the validating policy, if any, judges the mutated pod, with its variables.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/version"
+	"k8s.io/apiserver/pkg/admission"
+	plugincel "k8s.io/apiserver/pkg/admission/plugin/cel"
+	"k8s.io/apiserver/pkg/admission/plugin/policy/mutating/patch"
+	"k8s.io/apiserver/pkg/admission/plugin/policy/validating"
+	"k8s.io/apiserver/pkg/admission/plugin/webhook/matchconditions"
+	celconfig "k8s.io/apiserver/pkg/apis/cel"
+	"k8s.io/apiserver/pkg/authentication/user"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
+	"k8s.io/apiserver/pkg/cel/environment"
+)
+
+type mutatingRequest struct {
+	// The oldest Kubernetes version the policies must compile on, e.g. "1.35".
+	CompatibilityVersion string                                             `json:"compatibilityVersion"`
+	Policy               *admissionregistrationv1.MutatingAdmissionPolicy   `json:"policy"`
+	Validating           *admissionregistrationv1.ValidatingAdmissionPolicy `json:"validating"`
+	Namespace            string                                             `json:"namespace"`
+	Pods                 []podCase                                          `json:"pods"`
+}
+
+type podCase struct {
+	Name   string                 `json:"name"`
+	Object map[string]interface{} `json:"object"`
+}
+
+type podAnswer struct {
+	Name string `json:"name"`
+	// The pod as the API server hands it to admission (decoded into core/v1, encoded again).
+	Input   map[string]interface{} `json:"input,omitempty"`
+	Matched bool                   `json:"matched"`
+	// The pod after the mutation (equal to input when nothing changed).
+	Output  map[string]interface{} `json:"output,omitempty"`
+	Changed bool                   `json:"changed"`
+	// A second run of the mutation on its output changed it again.
+	ReinvocationChanged bool `json:"reinvocationChanged"`
+	// The mutation failed (failurePolicy then decides); the pod is left unchanged.
+	Error string `json:"error,omitempty"`
+	// The validating policy: admit or deny (and why), or error.
+	Verdict string   `json:"verdict,omitempty"`
+	Reasons []string `json:"reasons,omitempty"`
+}
+
+type mutatingAnswer struct {
+	CompileErrors []string    `json:"compileErrors"`
+	Pods          []podAnswer `json:"pods"`
+}
+
+var (
+	podGVR = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
+	podGVK = schema.GroupVersionKind{Version: "v1", Kind: "Pod"}
+)
+
+func evaluateMutating(in mutatingRequest) mutatingAnswer {
+	out := mutatingAnswer{CompileErrors: []string{}, Pods: []podAnswer{}}
+	if in.Policy == nil {
+		// Only read the pods back as the API server stores them.
+		for _, c := range in.Pods {
+			answer := podAnswer{Name: c.Name}
+			if pod, err := typedPod(c.Object); err != nil {
+				answer.Error = err.Error()
+			} else {
+				pod.Namespace = in.Namespace
+				answer.Input = toMap(pod)
+			}
+			out.Pods = append(out.Pods, answer)
+		}
+		return out
+	}
+	compatibility := version.MustParseGeneric(in.CompatibilityVersion)
+	envSet := environment.MustBaseEnvSet(compatibility)
+	spec := in.Policy.Spec
+	vars := plugincel.OptionalVariableDeclarations{HasParams: spec.ParamKind != nil, HasAuthorizer: true}
+	patchVars := vars
+	patchVars.HasPatchTypes = true
+
+	if len(spec.Mutations) != 1 || spec.Mutations[0].JSONPatch == nil {
+		fail("this program applies policies with exactly one JSONPatch mutation")
+	}
+	patchAccessor := &patch.JSONPatchCondition{Expression: spec.Mutations[0].JSONPatch.Expression}
+
+	// What the API server checks at creation: every expression compiles as a new one.
+	checker, errors := checkNew(envSet, spec.Variables, spec.MatchConditions, vars, "")
+	out.CompileErrors = append(out.CompileErrors, errors...)
+	if result := checker.Compiler.CompileCELExpression(patchAccessor, patchVars, environment.NewExpressions); result.Error != nil {
+		out.CompileErrors = append(out.CompileErrors, fmt.Sprintf("mutation: %v", result.Error))
+	}
+	validator, validatorErrors := compileValidating(in.Validating, envSet)
+	out.CompileErrors = append(out.CompileErrors, validatorErrors...)
+	if len(out.CompileErrors) > 0 {
+		return out
+	}
+
+	// What the API server runs: the stored expressions (compilePolicy in the mutating plugin).
+	compiler, matcher := compileStored(envSet, spec.Variables, spec.MatchConditions, vars, spec.FailurePolicy, in.Policy.Name)
+	patcher := patch.NewJSONPatcher(compiler.CompileMutatingEvaluator(patchAccessor, patchVars, environment.StoredExpressions))
+
+	scheme := runtime.NewScheme()
+	if err := corev1.AddToScheme(scheme); err != nil {
+		fail("%v", err)
+	}
+	interfaces := admission.NewObjectInterfacesFromScheme(scheme)
+	namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: in.Namespace, Labels: map[string]string{"kubernetes.io/metadata.name": in.Namespace}}}
+	authz := authorizer.AuthorizerFunc(func(context.Context, authorizer.Attributes) (authorizer.Decision, string, error) {
+		return authorizer.DecisionNoOpinion, "", nil
+	})
+
+	for _, c := range in.Pods {
+		answer := podAnswer{Name: c.Name}
+		pod, err := typedPod(c.Object)
+		if err != nil {
+			answer.Error = err.Error()
+			out.Pods = append(out.Pods, answer)
+			continue
+		}
+		pod.Namespace = in.Namespace
+		answer.Input = toMap(pod)
+		mutate := func(object *corev1.Pod) (*corev1.Pod, bool, error) {
+			attributes := admission.NewAttributesRecord(object, nil, podGVK, in.Namespace, object.Name, podGVR, "", admission.Create,
+				&metav1.CreateOptions{}, false, &user.DefaultInfo{Name: "cdk8s-shm-test"})
+			versioned := &admission.VersionedAttributes{Attributes: attributes, VersionedObject: object, VersionedKind: podGVK}
+			ctx := compiler.CreateContext(context.Background())
+			if matcher != nil {
+				result := matcher.Match(ctx, versioned, nil, authz)
+				if result.Error != nil {
+					return object, false, fmt.Errorf("match conditions: %w", result.Error)
+				}
+				if !result.Matches {
+					return object, false, nil
+				}
+			}
+			patched, err := patcher.Patch(ctx, patch.Request{
+				MatchedResource:     podGVR,
+				VersionedAttributes: versioned,
+				ObjectInterfaces:    interfaces,
+				OptionalVariables:   plugincel.OptionalVariableBindings{Authorizer: authz},
+				Namespace:           namespace,
+			}, celconfig.RuntimeCELCostBudget)
+			if err != nil {
+				return object, true, err
+			}
+			return patched.(*corev1.Pod), true, nil
+		}
+		output, matched, err := mutate(pod)
+		answer.Matched = matched
+		if err != nil {
+			answer.Error = err.Error()
+		}
+		answer.Output = toMap(output)
+		answer.Changed = !apiequality.Semantic.DeepEqual(pod, output)
+		if err == nil && matched {
+			again, _, err := mutate(output.DeepCopy())
+			if err != nil {
+				answer.Error = "reinvocation: " + err.Error()
+			}
+			answer.ReinvocationChanged = !apiequality.Semantic.DeepEqual(output, again)
+		}
+		if validator != nil {
+			answer.Verdict, answer.Reasons = validate(validator, output, in.Namespace, namespace, authz)
+		}
+		out.Pods = append(out.Pods, answer)
+	}
+	return out
+}
+
+func compileValidating(policy *admissionregistrationv1.ValidatingAdmissionPolicy, envSet *environment.EnvSet) (validating.Validator, []string) {
+	if policy == nil {
+		return nil, nil
+	}
+	spec := policy.Spec
+	vars := plugincel.OptionalVariableDeclarations{HasParams: spec.ParamKind != nil, HasAuthorizer: true}
+	messageVars := plugincel.OptionalVariableDeclarations{HasParams: spec.ParamKind != nil}
+	validations := make([]plugincel.ExpressionAccessor, len(spec.Validations))
+	messages := make([]plugincel.ExpressionAccessor, len(spec.Validations))
+	for i, v := range spec.Validations {
+		validations[i] = &validating.ValidationCondition{Expression: v.Expression, Message: v.Message, Reason: v.Reason}
+		if v.MessageExpression != "" {
+			messages[i] = &validating.MessageExpressionCondition{MessageExpression: v.MessageExpression}
+		}
+	}
+
+	checker, errors := checkNew(envSet, spec.Variables, spec.MatchConditions, vars, "validating ")
+	for i, accessor := range validations {
+		if result := checker.Compiler.CompileCELExpression(accessor, vars, environment.NewExpressions); result.Error != nil {
+			errors = append(errors, fmt.Sprintf("validation %d: %v", i, result.Error))
+		}
+		if messages[i] != nil {
+			if result := checker.Compiler.CompileCELExpression(messages[i], messageVars, environment.NewExpressions); result.Error != nil {
+				errors = append(errors, fmt.Sprintf("messageExpression %d: %v", i, result.Error))
+			}
+		}
+	}
+	if len(errors) > 0 {
+		return nil, errors
+	}
+
+	compiler, matcher := compileStored(envSet, spec.Variables, spec.MatchConditions, vars, spec.FailurePolicy, policy.Name)
+	return validating.NewValidator(
+		compiler.CompileCondition(validations, vars, environment.StoredExpressions),
+		matcher,
+		compiler.CompileCondition(nil, vars, environment.StoredExpressions),
+		compiler.CompileCondition(messages, messageVars, environment.StoredExpressions),
+		spec.FailurePolicy,
+		nil,
+	), nil
+}
+
+// The variables and match conditions of a policy compiled as new expressions (what creating the
+// policy checks); returns the compiler holding the variables, and the errors.
+func checkNew(envSet *environment.EnvSet, variables []admissionregistrationv1.Variable, conditions []admissionregistrationv1.MatchCondition,
+	vars plugincel.OptionalVariableDeclarations, what string) (*plugincel.CompositedCompiler, []string) {
+	checker, err := plugincel.NewCompositedCompiler(envSet)
+	if err != nil {
+		fail("%v", err)
+	}
+	var errors []string
+	for _, v := range variableAccessors(variables) {
+		if result := checker.CompileAndStoreVariable(v, vars, environment.NewExpressions); result.Error != nil {
+			errors = append(errors, fmt.Sprintf("%svariable %s: %v", what, v.GetName(), result.Error))
+		}
+	}
+	for i, accessor := range matchAccessors(conditions) {
+		if result := checker.Compiler.CompileCELExpression(accessor, vars, environment.NewExpressions); result.Error != nil {
+			errors = append(errors, fmt.Sprintf("%smatchCondition %s: %v", what, conditions[i].Name, result.Error))
+		}
+	}
+	return checker, errors
+}
+
+// The variables and match conditions of a policy as the API server runs them (stored expressions).
+func compileStored(envSet *environment.EnvSet, variables []admissionregistrationv1.Variable, conditions []admissionregistrationv1.MatchCondition,
+	vars plugincel.OptionalVariableDeclarations, failurePolicy *admissionregistrationv1.FailurePolicyType, name string) (*plugincel.CompositedCompiler, matchconditions.Matcher) {
+	compiler, err := plugincel.NewCompositedCompiler(envSet)
+	if err != nil {
+		fail("%v", err)
+	}
+	compiler.CompileAndStoreVariables(variableAccessors(variables), vars, environment.StoredExpressions)
+	var matcher matchconditions.Matcher
+	if accessors := matchAccessors(conditions); len(accessors) > 0 {
+		matcher = matchconditions.NewMatcher(compiler.CompileCondition(accessors, vars, environment.StoredExpressions), failurePolicy, "policy", "validate", name)
+	}
+	return compiler, matcher
+}
+
+func variableAccessors(variables []admissionregistrationv1.Variable) []plugincel.NamedExpressionAccessor {
+	accessors := make([]plugincel.NamedExpressionAccessor, len(variables))
+	for i, v := range variables {
+		accessors[i] = &validating.Variable{Name: v.Name, Expression: v.Expression}
+	}
+	return accessors
+}
+
+func matchAccessors(conditions []admissionregistrationv1.MatchCondition) []plugincel.ExpressionAccessor {
+	accessors := make([]plugincel.ExpressionAccessor, len(conditions))
+	for i := range conditions {
+		accessors[i] = (*matchconditions.MatchCondition)(&conditions[i])
+	}
+	return accessors
+}
+
+func validate(validator validating.Validator, pod *corev1.Pod, namespaceName string, namespace *corev1.Namespace, authz authorizer.Authorizer) (string, []string) {
+	attributes := admission.NewAttributesRecord(pod, nil, podGVK, namespaceName, pod.Name, podGVR, "", admission.Create,
+		&metav1.CreateOptions{}, false, &user.DefaultInfo{Name: "cdk8s-shm-test"})
+	versioned := &admission.VersionedAttributes{Attributes: attributes, VersionedObject: pod, VersionedKind: podGVK}
+	result := validator.Validate(context.Background(), podGVR, versioned, nil, namespace, celconfig.RuntimeCELCostBudget, authz)
+	verdict := "admit"
+	var reasons []string
+	for _, d := range result.Decisions {
+		switch {
+		case d.Evaluation == validating.EvalError:
+			verdict = "error"
+			reasons = append(reasons, d.Message)
+		case d.Action == validating.ActionDeny:
+			verdict = "deny"
+			reasons = append(reasons, strings.TrimSpace(d.Message))
+		}
+	}
+	return verdict, reasons
+}
+
+// The pod as the API server decodes it: unknown fields dropped, quantities parsed.
+func typedPod(object map[string]interface{}) (*corev1.Pod, error) {
+	data, err := json.Marshal(object)
+	if err != nil {
+		return nil, err
+	}
+	pod := &corev1.Pod{}
+	if err := json.Unmarshal(data, pod); err != nil {
+		return nil, fmt.Errorf("not a pod: %w", err)
+	}
+	pod.APIVersion, pod.Kind = "v1", "Pod"
+	return pod, nil
+}
+
+func toMap(pod *corev1.Pod) map[string]interface{} {
+	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(pod)
+	if err != nil {
+		fail("%v", err)
+	}
+	return content
+}
