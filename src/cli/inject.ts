@@ -165,7 +165,10 @@ function processDocument(document: SourceDocument, index: number, fileName: stri
   } catch (error) {
     throw new InputError(`${fileName}:${docLine}: ${(error as Error).message}`);
   }
-  const note = (line: number, message: string, aboutWorkload = false) => notices.push({ file: fileName, line, message, aboutWorkload });
+  // Notices are kept until the input ends; a message built from values read out of the YAML can
+  // be a slice of the parser's input text, which would keep that whole text alive: copy it.
+  const note = (line: number, message: string, aboutWorkload = false) =>
+    notices.push({ file: fileName, line, message: ownCopy(message), aboutWorkload });
   if (!isKubernetesObject(value)) {
     note(docLine, `document ${index + 1} is not a Kubernetes object (it needs apiVersion and kind): passed through unchanged`);
     return undefined;
@@ -262,4 +265,9 @@ function isKubernetesObject(value: unknown): value is Record<string, unknown> {
 /** `v1 List`, or any `...List` kind with `items`, as kubectl reads them. */
 function isList(value: Record<string, unknown>): value is Record<string, unknown> & { items: unknown[] } {
   return typeof value.kind === 'string' && value.kind.endsWith('List') && Array.isArray(value.items);
+}
+
+/** A string that shares no storage with the one given (V8 may keep a substring as a view of its parent). */
+function ownCopy(text: string): string {
+  return Buffer.from(text, 'utf8').toString('utf8');
 }

@@ -7,6 +7,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { TextDecoder } from 'util';
 import { EXIT_CODES_TEXT, MANIFEST_COMMANDS, ManifestCommand, ManifestOptions, UsageError, manifestUsage, parseManifestArgs } from './args';
 import { InputError } from './documents';
 import { ManifestProcessor, ManifestResult } from './inject';
