@@ -423,7 +423,8 @@ async function main(): Promise<void> {
   process.stdout.write(`${text}\n`);
   const file = path.join(SCRATCH, settings.smoke ? 'smoke.json' : 'latest.json');
   const payloadInfo = payloads.map(p => ({ name: p.name, bytes: p.bytes, description: p.description }));
-  writeFileSync(file, JSON.stringify({ settings, machine: info, targets: TARGETS, payloads: payloadInfo, load, synth, inject, csi, admission }, null, 2));
+  const figures = { settings, machine: info, targets: TARGETS, payloads: payloadInfo, load, synth, inject, csi, admission };
+  writeFileSync(file, JSON.stringify(figures, null, 2));
   log(`figures written to ${path.relative(process.cwd(), file)}`);
 }
 

@@ -4,8 +4,7 @@ import { checkLabel } from './agent/checks';
 import { isDns1123Subdomain } from './core';
 import { DENIAL_SUFFIX, admissionPolicyObjects } from './policy/objects';
 import { excludedNamespacesOf, namespaceSelectorOf, resolvePolicyProps } from './policy/settings';
-import { SharedMemoryPolicyProps } from './shared-memory-policy';
-import { NamespaceSelection } from './shared-memory-policy';
+import { SharedMemoryPolicyProps, NamespaceSelection } from './shared-memory-policy';
 
 /**
  * Properties for `SharedMemoryAdmissionPolicy`.

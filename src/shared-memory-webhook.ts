@@ -8,8 +8,8 @@ import { checkImageReference } from './image-reference';
 import { Affinity, renderAffinity } from './pod-spec/affinity';
 import { ContainerResources, renderResources } from './pod-spec/resources';
 import { Toleration, renderTolerations } from './pod-spec/tolerations';
-import { NamespaceSelection, SharedMemoryPolicyProps } from './shared-memory-policy';
 import { excludedNamespacesOf, namespaceSelectorOf, policyInputOf, resolvePolicyProps } from './policy/settings';
+import { NamespaceSelection, SharedMemoryPolicyProps } from './shared-memory-policy';
 import { checkCreatedNamespace, priorityClassQuota } from './system-names';
 import {
   DEFAULT_METRICS_PORT, DEFAULT_PORT, DEFAULT_TLS_CERT, SELF_MANAGED_BOOTSTRAP_TIMEOUT_MS, WEBHOOK_NODE_FLAGS, WebhookArgsInput, webhookArgs,
