@@ -81,12 +81,16 @@ function kustomize(kubectl: string): string {
   return result.stdout;
 }
 
-/** The examples' manifests, if `npm run examples` wrote them. */
+/**
+ * The examples' manifests, if `npm run examples` wrote them; not the node agent's, whose CSI
+ * plugin bundle (540 KB) would outweigh every workload piece (the chart renders carry it once).
+ */
 function examples(): CorpusPiece[] {
   const dist = path.join(REPO, 'examples', 'dist');
   if (!fs.existsSync(dist)) return [];
   return fs.readdirSync(dist).filter(f => f.endsWith('.yaml')).sort()
-    .map(f => ({ source: `examples/dist/${f}`, text: fs.readFileSync(path.join(dist, f), 'utf8') }));
+    .map(f => ({ source: `examples/dist/${f}`, text: fs.readFileSync(path.join(dist, f), 'utf8') }))
+    .filter(piece => !piece.text.includes(`${CSI_PLUGIN_KEY}:`));
 }
 
 /**
