@@ -19,7 +19,7 @@
  * The policy acts only in namespaces labelled cdk8s-shm.io/inject=enabled (NamespaceSelection.OPT_IN),
  * so that the other test files never meet it.
  */
-import { corpusSources, expectPodsAsPlanned, isWorkload, REFUSED } from './support/corpus';
+import { corpusSources, deleteStandInNodes, expectPodsAsPlanned, isWorkload, REFUSED } from './support/corpus';
 import { Kube, asStream, eventually } from './support/kube';
 import { comparable, expectedPod } from './support/pods';
 import { area, count } from './support/summary';
@@ -73,6 +73,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await admin.kubectl(['delete', '-f', '-', '--ignore-not-found', '--wait=false'], { input: asStream(objects) });
   await admin.kubectl(['delete', 'node', NODE, '--ignore-not-found']);
+  await deleteStandInNodes(admin);
 });
 
 /** Server-side dry run of a pod in a namespace: the pod as admission left it, or the refusal. */

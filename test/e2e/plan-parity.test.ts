@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { CLI_BUNDLE } from './support/cli';
-import { CLI_FIXTURES, NOT_MANIFESTS, corpusSources, expectPodsAsPlanned, yamlObjects } from './support/corpus';
+import { CLI_FIXTURES, NOT_MANIFESTS, corpusSources, deleteStandInNodes, expectPodsAsPlanned, yamlObjects } from './support/corpus';
 import { Kube, runAsync } from './support/kube';
 import { area, count } from './support/summary';
 import { RegisteredWebhook, registerLocalWebhook } from './support/webhook';
@@ -37,6 +37,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await webhook?.unregister();
   await admin.kubectl(['delete', 'node', NODE, '--ignore-not-found']);
+  await deleteStandInNodes(admin);
 });
 
 let sourceIndex = 0;

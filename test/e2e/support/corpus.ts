@@ -92,6 +92,29 @@ export function corpusSources(admin: Kube): CorpusSource[] {
   ];
 }
 
+/** Labels the Nodes that stand in for the nodes pods of the corpus are bound to. */
+const STAND_IN_NODE_LABEL = 'cdk8s-shm.io/e2e-stand-in';
+
+/**
+ * Pods bound to a node (`spec.nodeName`: the mirror pod and some shared fixtures) need that Node,
+ * as in a cluster: without it, the pod garbage collector deletes them some 40 s after they are
+ * created, and a slow run would miss them. No kubelet runs behind these Nodes.
+ */
+async function standInNodes(admin: Kube, nodeNames: readonly unknown[]): Promise<void> {
+  const names = [...new Set(nodeNames.filter((n): n is string => typeof n === 'string' && n !== ''))];
+  if (names.length === 0) return;
+  await admin.apply(names.map(name => ({
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name, labels: { 'kubernetes.io/os': 'linux', 'kubernetes.io/hostname': name, [STAND_IN_NODE_LABEL]: 'true' } },
+  })));
+}
+
+/** Deletes the Nodes `expectPodsAsPlanned` made (call once a test file is done with them). */
+export async function deleteStandInNodes(admin: Kube): Promise<void> {
+  await admin.kubectl(['delete', 'node', '-l', `${STAND_IN_NODE_LABEL}=true`, '--ignore-not-found']);
+}
+
 /** The top owner of a pod (a Deployment through its ReplicaSet, a CronJob through its Job). */
 export async function topOwner(admin: Kube, namespace: string, pod: any): Promise<string> {
   let owner = pod.metadata.ownerReferences?.[0];
@@ -132,6 +155,8 @@ export async function expectPodsAsPlanned(
   expect(workloads.length).toBeGreaterThan(0);
   const plans = await planJson(workloads.map(w => w.object), flags);
   expect(plans.map(p => `${p.kind}/${p.name}`)).toEqual(workloads.map(w => `${w.object.kind}/${w.object.metadata.name ?? `${w.object.metadata.generateName}*`}`));
+
+  await standInNodes(admin, workloads.map(w => (podTemplateOf(w.object)!.template as any).spec?.nodeName));
 
   const expectedPods = new Map<string, { plan: PlanJson; sent: any; object: any }>();
   for (const [i, { origin, object }] of workloads.entries()) {
