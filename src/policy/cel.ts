@@ -60,42 +60,90 @@ const RATIO_SCALE_SUFFIX = 'G';
  * @throws PolicyError when a setting cannot be expressed (a ratio with more than 9 decimal places)
  */
 export function policyCel(policy: Policy): PolicyCel {
-  // The policy's own settings enter as text, read at admission by the same CEL as the pod's annotations.
-  const own = (s: PolicySetting) => policy.input[s] === undefined ? '' : settingText(policy.input[s]!);
-  const ratio = own('ratio');
+  checkExpressible(policy);
+  return {
+    matchConditions: [
+      // The kubelet creates mirror pods for static pods; their spec cannot change.
+      { name: 'not-a-mirror-pod', expression: `!(${lit(MIRROR_POD_ANNOTATION)} in object.metadata.?annotations.orValue({}))` },
+      {
+        name: 'selected-pod',
+        expression: `// Opt-out takes every pod but those annotated ${INJECT_ANNOTATION}: "false", opt-in only those annotated "true"`
+          + ' (the core refuses any other value).\n'
+          + `object.metadata.?annotations[?${lit(INJECT_ANNOTATION)}].orValue(${lit(policy.selection)} == 'opt-in' ? '' : 'true') == 'true'`,
+      },
+    ],
+    variables: [
+      ...settingVariables(policy),
+      ...podShapeVariables(),
+      ...targetVariables(),
+      ...limitVariables(),
+      ...sizeVariables(),
+      ...editVariables(),
+    ].map(([name, why, expression]) => ({ name, expression: `// ${why}\n${expression}` })),
+    mutation: mutationExpression(),
+    denialConditions: [{
+      name: 'may-be-denied',
+      expression: `${lit(policy.withoutLimit)} == 'deny' || ${lit(settingAnnotation('withoutLimit'))} in object.metadata.?annotations.orValue({})`,
+    }],
+    admitted: "variables.decision != 'deny'",
+    denialMessage: [
+      '// The core\'s message (withoutLimitText in plan.ts), containers named by their kind.',
+      "[variables.targets.filter(k, variables.roles[k] != 'init container')].map(beside, size(beside) == 0",
+      `  ? 'only init containers get the mount (' + ${describeContainers('variables.targets')} + '), and they do not set the size'`,
+      `  : ${describeContainers('beside')} + (size(beside) == 1 ? ' has' : ' have') + ' no memory limit')[0]`,
+      "  + ': set a memory limit so /dev/shm can be sized from it'",
+    ].join('\n'),
+  };
+}
+
+/** A variable of the policy: its name, why it is there (a comment in the policy), its CEL. */
+type CelVariable = readonly [name: string, why: string, expression: string];
+
+/** The policy's own setting as text, as the webhook's flags and the pod's annotations write it ('': not given). */
+function ownSetting(policy: Policy, s: PolicySetting): string {
+  return policy.input[s] === undefined ? '' : settingText(policy.input[s]!);
+}
+
+/** Refuses the settings CEL cannot read exactly, naming the one. */
+function checkExpressible(policy: Policy): void {
+  const ratio = ownSetting(policy, 'ratio');
   if (ratio !== '' && !policyReadsRatio(ratio)) {
     throw new PolicyError(`'ratio' (${ratio}) must be a decimal of at most ${POLICY_RATIO_DIGITS} places, without an exponent, in an admission policy`);
   }
   for (const s of QUANTITY_SETTINGS) {
-    if (own(s) !== '' && !policyReadsQuantity(own(s))) {
-      throw new PolicyError(`'${s}' (${own(s)}) must be below ${formatUnit(POLICY_QUANTITY_BOUND)} in an admission policy, which reads no larger quantity exactly`);
+    const value = ownSetting(policy, s);
+    if (value !== '' && !policyReadsQuantity(value)) {
+      throw new PolicyError(`'${s}' (${value}) must be below ${formatUnit(POLICY_QUANTITY_BOUND)} in an admission policy, which reads no larger quantity exactly`);
     }
   }
+}
+
+const SHARES: readonly PolicySetting[] = ['ratio', 'minimum', 'maximum'];
+/** The settings that pin a pod's own adopted /dev/shm: its volume's name and the containers that mount it. */
+const PINNED: readonly PolicySetting[] = ['volumeName', 'containers'];
+const has = (s: PolicySetting) => `${lit(settingAnnotation(s))} in variables.annotations`;
+const annotation = (s: PolicySetting) => `variables.annotations[${lit(settingAnnotation(s))}]`;
+const given = (s: PolicySetting) => `variables.settings.${s} != ''`;
+const orDefault = (s: PolicySetting, value: string) => `${given(s)} ? variables.settings.${s} : ${value}`;
+/** The core merges: an annotated size drops the policy's share and bounds; an annotated share or bound drops its size. */
+const excludedBy = (s: PolicySetting): readonly PolicySetting[] => s === 'size' ? SHARES : SHARES.includes(s) ? ['size'] : [];
+const SHM_SEGMENTS = SHM_MOUNT_PATH.split('/').filter(e => e !== '');
+/** Whether a path cleans to /dev/shm. A path cleans to it only if it holds 'shm': most paths are told apart without splitting them. */
+const shm = (path: string) => `${path}.contains(${lit(SHM_SEGMENTS[SHM_SEGMENTS.length - 1])}) && ${path}.startsWith('/')`
+  + ` && ${path}.split('/').filter(e, e != '' && e != '.') == ${lit(SHM_SEGMENTS)}`;
+/** The index of the volume of that name (-1: none). */
+const volumeIndex = (name: string) => `[lists.range(size(variables.volumes)).filter(i, variables.volumes[i].name == ${name})].map(l, size(l) > 0 ? l[0] : -1)[0]`;
+
+/** Step 0: the pod's own say, merged onto the policy (pod-policy.ts), and each setting read. */
+function settingVariables(policy: Policy): CelVariable[] {
   const defaults = resolvePolicy();
-  const has = (s: PolicySetting) => `${lit(settingAnnotation(s))} in variables.annotations`;
-  const annotation = (s: PolicySetting) => `variables.annotations[${lit(settingAnnotation(s))}]`;
-  const shares: PolicySetting[] = ['ratio', 'minimum', 'maximum'];
-  /** The core merges: an annotated size drops the policy's share and bounds; an annotated share or bound drops its size. */
-  const excludedBy = (s: PolicySetting): PolicySetting[] => s === 'size' ? shares : shares.includes(s) ? ['size'] : [];
   const setting = (s: PolicySetting) => {
     const excluded = excludedBy(s);
     return `${lit(s)}: ${has(s)} ? ${annotation(s)} : ${excluded.length > 0 ? `${or(...excluded.map(has))} ? '' : ` : ''}variables.policy.${s}`;
   };
-  const given = (s: PolicySetting) => `variables.settings.${s} != ''`;
-  const orDefault = (s: PolicySetting, value: string) => `${given(s)} ? variables.settings.${s} : ${value}`;
-  const pinned = ['volumeName', 'containers'];
-  // A path cleans to /dev/shm only if it holds 'shm': most paths are told apart without splitting them.
-  const shmSegments = SHM_MOUNT_PATH.split('/').filter(e => e !== '');
-  const shm = (path: string) => `${path}.contains(${lit(shmSegments[shmSegments.length - 1])}) && ${path}.startsWith('/')`
-    + ` && ${path}.split('/').filter(e, e != '' && e != '.') == ${lit(shmSegments)}`;
-  const volumeIndex = (name: string) => `[lists.range(size(variables.volumes)).filter(i, variables.volumes[i].name == ${name})].map(l, size(l) > 0 ? l[0] : -1)[0]`;
-  const sizeUnits = Object.entries(BINARY_SUFFIXES).reverse();
-
-  const variables: Array<[string, string, string]> = [
-    // [name, why, expression]
-    // Step 0: the pod's own say, merged onto the policy (pod-policy.ts).
+  return [
     ['policy', "The policy's own settings, as text as the webhook's flags and the pod's annotations write them ('': not given).",
-      `{${POD_SETTINGS.map(s => `${lit(s)}: ${lit(own(s))}`).join(', ')}}`],
+      `{${POD_SETTINGS.map(s => `${lit(s)}: ${lit(ownSetting(policy, s))}`).join(', ')}}`],
     ['annotations', "The pod's annotations (none when it has no map).", 'object.metadata.?annotations.orValue({})'],
     ['settings', "Each setting for this pod ('': not given): its annotation, or the policy's unless the pod annotates one that excludes it "
       + '(an exact size excludes a share and its bounds, and the other way round).',
@@ -125,12 +173,17 @@ export function policyCel(policy: Policy): PolicyCel {
       `(${given('volumeName')} && !(size(variables.volumeName) <= ${DNS1123_LABEL_MAX_LENGTH} && variables.volumeName.matches(${lit(DNS1123_LABEL_PATTERN)})))`,
       `(${given('withoutLimit')} && !(variables.withoutLimit in ${lit(WITHOUT_LIMIT_MODES)}))`,
       // The settings together, as resolvePolicy checks them.
-      `(${given('size')} && (${shares.map(given).join(' || ')}))`,
+      `(${given('size')} && (${SHARES.map(given).join(' || ')}))`,
       '(variables.minimumBytes != 0 && variables.maximumBytes != 0 && variables.minimumBytes > variables.maximumBytes)',
       "(variables.withoutLimit == 'fixed' && variables.fixedSizeBytes == 0)",
       "(variables.withoutLimit != 'fixed' && variables.fixedSizeBytes != 0)",
     )],
+  ];
+}
 
+/** Pods with no /dev/shm of the runtime's, the containers as planning reads them, and whose /dev/shm the pod has. */
+function podShapeVariables(): CelVariable[] {
+  return [
     // Pods that have no /dev/shm of the runtime's (windows.ts), or use the node's.
     ['windows', 'Windows pods have no /dev/shm: the OS field, a node selector, required node affinity or a hostProcess container says so.', orLines(
       `object.spec.?os.?name.orValue('') == ${lit(WINDOWS)}`,
@@ -169,14 +222,23 @@ export function policyCel(policy: Policy): PolicyCel {
     ['volumeNameTaken', 'A volume of our name that is not ours.', 'size(variables.foreignShmVolumes) == 0 && variables.namedVolumeIndex >= 0 && !variables.ours'],
     ['targetVolumeIndex', 'The volume that is sized (-1: a new one).', 'variables.ours ? variables.namedVolumeIndex : variables.adopting ? variables.userVolumeIndex : -1'],
     ['targetVolumeName', 'Its name.', 'variables.adopting ? variables.userVolume : variables.volumeName'],
+  ];
+}
 
-    // 1. Targets: the containers that get the mount.
+/** 1. Targets: the containers that get the mount. */
+function targetVariables(): CelVariable[] {
+  return [
     ['targets', 'Indexes into containers: those that mount the adopted volume, the named ones, or all (init containers unless left out).',
       'variables.adopting ? lists.range(size(variables.containers)).filter(k, size(variables.shmVolumesByContainer[k]) > 0)'
       + '\n  : variables.containersNamed ? lists.range(size(variables.containers)).filter(k, variables.containers[k].name in variables.namedContainers)'
       + '\n  : lists.range(size(variables.containers)).filter(k, k < variables.appCount || variables.includeInitContainers)'],
     ['noTargets', 'None of the named containers is in the pod.', '!variables.adopting && size(variables.targets) == 0'],
+  ];
+}
 
+/** Memory limits as the kubelet reads them, 2. the basis, and the kubelet's pod limit (the cap). */
+function limitVariables(): CelVariable[] {
+  return [
     // Memory limits as the kubelet reads them (pod-limit.ts): in bytes, rounded up; 0 when none.
     ['ownLimits', "Each container's own memory limit.", `variables.containers.map(c, ${quantityBytes("c.?resources.?limits.?memory.orValue('0')", 'ceil', 'spec')})`],
     ['podBytes', 'The pod-level limit (spec.resources), the RuntimeClass overhead (spec.overhead) and the sizeLimit of the volume that is sized.',
@@ -207,7 +269,13 @@ export function policyCel(policy: Policy): PolicyCel {
       'variables.podLevelLimit > 0 ? variables.podLevelLimit + variables.overhead'
       + '\n  : variables.ownLimits.exists(l, l == 0) ? 0'
       + '\n  : (variables.besideApp > variables.initPeak ? variables.besideApp : variables.initPeak) + variables.overhead'],
+  ];
+}
 
+/** 3. The size, 4. never worse than the runtime, and the decision. */
+function sizeVariables(): CelVariable[] {
+  const sizeUnits = Object.entries(BINARY_SUFFIXES).reverse();
+  return [
     // 3. The size: ratio × basis, rounded down, within the bounds.
     ['share', `The share, ratio × basis, in whole bytes without overflow, rounded down to whole ${formatUnit(RATIO_SIZE_UNIT_BYTES)} from one up.`,
       `[(variables.basis / ${BILLION}) * variables.ratioBillionths + (variables.basis % ${BILLION}) * variables.ratioBillionths / ${BILLION}]`
@@ -233,8 +301,12 @@ export function policyCel(policy: Policy): PolicyCel {
     ['size', 'Capped at the pod limit: the kubelet mounts no larger tmpfs.', 'variables.podLimit > 0 && variables.requestedSize > variables.podLimit ? variables.podLimit : variables.requestedSize'],
     ['sizeText', 'Written in the largest unit that divides it (formatBytes in quantity.ts).',
       [...sizeUnits.map(([suffix, factor]) => `variables.size % ${factor} == 0 ? string(variables.size / ${factor}) + '${suffix}'`), 'string(variables.size)'].join('\n  : ')],
+  ];
+}
 
-    // The edits (PlanEdits in plan.ts).
+/** The edits (PlanEdits in plan.ts). */
+function editVariables(): CelVariable[] {
+  return [
     ['volumeAction', 'What becomes of the volume: add ours, resize the one there, or none.',
       "variables.targetVolumeIndex < 0 ? 'add' : variables.currentSizeLimit == variables.size ? 'none' : 'resize'"],
     ['mountEdits', 'The targets that lack the mount.',
@@ -243,21 +315,24 @@ export function policyCel(policy: Policy): PolicyCel {
     ['annotationEdits', 'The size decided, and the settings chosen explicitly that the pod does not carry yet (a volume the pod brought is pinned by name and containers).',
       [`(variables.sizeLimitAnnotation != variables.sizeText ? [{'key': ${lit(SIZE_LIMIT_ANNOTATION)}, 'value': variables.sizeText}] : [])`,
         `[${POD_SETTINGS.map(s => `[${lit(s)}, ${lit(settingAnnotation(s))}]`).join(', ')}]`
-        + `\n    .filter(p, !(p[1] in variables.annotations) && variables.settings[p[0]] != '' && !(variables.adopting && p[0] in ${lit(pinned)}))`
+        + `\n    .filter(p, !(p[1] in variables.annotations) && variables.settings[p[0]] != '' && !(variables.adopting && p[0] in ${lit(PINNED)}))`
         + "\n    .map(p, {'key': p[1], 'value': string(variables.settings[p[0]])})",
         `(variables.adopting && !(${has('containers')}) ? [{'key': ${lit(settingAnnotation('containers'))}, 'value': variables.targets.map(k, string(variables.containers[k].name)).join(',')}] : [])`,
         `(variables.adopting && !(${has('volumeName')}) ? [{'key': ${lit(settingAnnotation('volumeName'))}, 'value': variables.userVolume}] : [])`].join('\n  + ')],
     ['changes', 'Whether there is anything to do: a new or adopted volume, or ours with another size, a missing mount or annotation.',
       "variables.decision == 'size' && (!variables.ours || variables.volumeAction != 'none' || size(variables.mountEdits) > 0 || variables.sizeLimitAnnotation != variables.sizeText)"],
   ];
+}
 
+/** The plan as a JSON patch (patch.ts), from the edits. */
+function mutationExpression(): string {
   const mount = (field: 'containers' | 'initContainers') => `Object.spec.${field}.volumeMounts{name: variables.targetVolumeName, mountPath: ${lit(SHM_MOUNT_PATH)}}`;
   const mountEdits = (field: 'containers' | 'initContainers', inField: string, index: string) => [
     `variables.mountEdits.filter(k, ${inField} && !has(variables.containers[k].volumeMounts))`
     + `.map(k, JSONPatch{op: 'add', path: '/spec/${field}/' + string(${index}) + '/volumeMounts', value: []})`,
     `variables.mountEdits.filter(k, ${inField}).map(k, JSONPatch{op: 'add', path: '/spec/${field}/' + string(${index}) + '/volumeMounts/-', value: ${mount(field)}})`,
   ];
-  const mutation = [
+  return [
     '// The plan as a JSON patch (patch.ts): annotations, the volume, then the mounts. Lists and maps',
     '// that are missing are created empty first.',
     '!variables.changes ? [] :',
@@ -270,32 +345,6 @@ export function policyCel(policy: Policy): PolicyCel {
     ...[...mountEdits('containers', 'k < variables.appCount', 'k'), ...mountEdits('initContainers', 'k >= variables.appCount', 'k - variables.appCount')].map(e => `+ ${e}`),
   ].join('\n');
 
-  return {
-    matchConditions: [
-      // The kubelet creates mirror pods for static pods; their spec cannot change.
-      { name: 'not-a-mirror-pod', expression: `!(${lit(MIRROR_POD_ANNOTATION)} in object.metadata.?annotations.orValue({}))` },
-      {
-        name: 'selected-pod',
-        expression: `// Opt-out takes every pod but those annotated ${INJECT_ANNOTATION}: "false", opt-in only those annotated "true"`
-          + ' (the core refuses any other value).\n'
-          + `object.metadata.?annotations[?${lit(INJECT_ANNOTATION)}].orValue(${lit(policy.selection)} == 'opt-in' ? '' : 'true') == 'true'`,
-      },
-    ],
-    variables: variables.map(([name, why, expression]) => ({ name, expression: `// ${why}\n${expression}` })),
-    mutation,
-    denialConditions: [{
-      name: 'may-be-denied',
-      expression: `${lit(policy.withoutLimit)} == 'deny' || ${lit(settingAnnotation('withoutLimit'))} in object.metadata.?annotations.orValue({})`,
-    }],
-    admitted: "variables.decision != 'deny'",
-    denialMessage: [
-      '// The core\'s message (withoutLimitText in plan.ts), containers named by their kind.',
-      "[variables.targets.filter(k, variables.roles[k] != 'init container')].map(beside, size(beside) == 0",
-      `  ? 'only init containers get the mount (' + ${describeContainers('variables.targets')} + '), and they do not set the size'`,
-      `  : ${describeContainers('beside')} + (size(beside) == 1 ? ' has' : ' have') + ' no memory limit')[0]`,
-      "  + ': set a memory limit so /dev/shm can be sized from it'",
-    ].join('\n'),
-  };
 }
 
 /**
