@@ -1,24 +1,22 @@
 /**
- * The admission webhook's HTTPS server: routes, limits, timeouts, certificate reloads and a
- * draining close. The decision itself is `reviewAdmission`'s; this file only moves bytes, counts
- * and logs.
+ * The admission webhook's HTTPS server: TLS, connection limits, timeouts, certificate reloads, the
+ * metrics port and a draining close. What each request gets is routes.ts', and the decision
+ * itself `reviewAdmission`'s; this file owns the sockets.
  *
  * Built on Node's own `https` so that the whole server bundles into one small file.
  */
 import { X509Certificate } from 'node:crypto';
 import * as http from 'node:http';
-import { IncomingMessage, ServerResponse } from 'node:http';
 import * as https from 'node:https';
 import { AddressInfo } from 'node:net';
 import { resolvePolicy } from '../core';
-import { jsonShapeProblem } from './body-shape';
 import { CertificateFileWatcher, TlsMaterial, readTlsFiles } from './certificate-files';
 import { HANDSHAKE_TIMEOUT_MS, guardConnections } from './connections';
 import { KubeClient, KubeClientOptions, inClusterOptions } from './kube-client';
 import { Logger, createLogger } from './log';
 import { WebhookMetrics } from './metrics';
 import { WebhookServerOptions } from './options';
-import { AdmissionReviewResult, reviewAdmission } from './review';
+import { RouteContext, handleMetricsRequest, handleRequest } from './routes';
 import { SelfManagedTls, SelfManagedTlsOptions } from './self-managed-tls';
 
 /** Self-managed TLS timings; the defaults suit a cluster, tests shorten them. */
@@ -136,7 +134,7 @@ export async function startWebhookServer(options: StartOptions): Promise<Running
     requestTimeout: REQUEST_TIMEOUT_MS,
     // Timeouts are checked on this period; the 30 s default would stretch them.
     connectionsCheckingInterval: 1_000,
-  }, (req, res) => handle(req, res));
+  }, (req, res) => handleRequest(routes, req, res));
 
   guardConnections(server, options, {
     onRefused: limit => metrics.connectionsRefused.inc({ limit }),
@@ -148,168 +146,15 @@ export async function startWebhookServer(options: StartOptions): Promise<Running
     onOpenConnections: open => metrics.openConnections.set(open),
   });
 
-  function send(res: ServerResponse, status: number, body: string, contentType = 'text/plain; charset=utf-8'): void {
-    if (status >= 400) metrics.httpErrors.inc({ code: String(status) });
-    const headers: Record<string, string | number> = { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) };
-    // While draining, every answer is the connection's last, so keep-alive connections end with it.
-    if (draining) headers.Connection = 'close';
-    res.writeHead(status, headers);
-    res.end(body);
-  }
-
-  function sendMetrics(res: ServerResponse): void {
-    send(res, 200, metrics.render(), 'text/plain; version=0.0.4; charset=utf-8');
-  }
-
-  /** The metrics port serves `GET /metrics` and nothing else, in plain HTTP. */
-  function handleMetrics(req: IncomingMessage, res: ServerResponse): void {
-    if ((req.url ?? '/').split('?')[0] !== '/metrics') {
-      send(res, 404, 'not found\n');
-    } else if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('Allow', 'GET, HEAD');
-      send(res, 405, 'use GET\n');
-    } else {
-      sendMetrics(res);
-    }
-  }
-
-  function handle(req: IncomingMessage, res: ServerResponse): void {
-    const path = (req.url ?? '/').split('?')[0];
-    const method = req.method ?? 'GET';
-    if (path === '/mutate') {
-      if (method !== 'POST') {
-        res.setHeader('Allow', 'POST');
-        send(res, 405, 'use POST\n');
-        return;
-      }
-      mutate(req, res);
-      return;
-    }
-    const routes: Record<string, () => void> = {
-      '/healthz': () => send(res, 200, 'ok\n'),
-      '/readyz': () => {
-        if (draining) send(res, 503, 'draining\n');
-        // Until the webhook configuration trusts our CA, every call the API server makes would fail.
-        else if (selfManaged && !selfManaged.caBundlePublished) send(res, 503, 'waiting for the caBundle to be published\n');
-        else send(res, 200, 'ok\n');
-      },
-      '/metrics': () => sendMetrics(res),
-    };
-    const route = routes[path];
-    if (!route) {
-      send(res, 404, 'not found\n');
-      return;
-    }
-    if (method !== 'GET' && method !== 'HEAD') {
-      res.setHeader('Allow', 'GET, HEAD');
-      send(res, 405, 'use GET\n');
-      return;
-    }
-    route();
-  }
-
-  function mutate(req: IncomingMessage, res: ServerResponse): void {
-    const started = process.hrtime.bigint();
-    metrics.inFlight.set((metrics.inFlight.get() ?? 0) + 1);
-    let done = false;
-    const finish = (result: Pick<AdmissionReviewResult, 'outcome' | 'reason'>, status: number, body: string, extra: Record<string, unknown> = {}) => {
-      if (done) return;
-      done = true;
-      metrics.inFlight.set((metrics.inFlight.get() ?? 1) - 1);
-      metrics.admissionRequests.inc({ outcome: result.outcome, reason: result.reason });
-      if (status >= 400) {
-        // The body is in by now (see `refusal`); a client that sends bad requests gets a fresh start.
-        res.setHeader('Connection', 'close');
-        log.warn('refused an admission request', { status, ...extra });
-      }
-      send(res, status, body, status === 200 ? 'application/json' : 'text/plain; charset=utf-8');
-      metrics.admissionDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
-    };
-    const refuse = (status: number, message: string) => finish({ outcome: 'bad-request', reason: '' }, status, `${message}\n`, { error: message });
-
-    // A refusal decided before the whole body is in is sent once the rest has arrived, discarded
-    // unread: answering and closing while the client still writes resets the connection, and the
-    // client loses the answer with the reset (test/reliability/regressions/oversized-body-reset.json).
-    // The request timeout bounds how long a client can keep sending.
-    let refusal: { status: number; message: string } | undefined;
-    const contentType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-    const declared = Number(req.headers['content-length']);
-    if (contentType !== '' && contentType !== 'application/json') {
-      refusal = { status: 415, message: `Content-Type ${contentType} is not application/json` };
-    } else if (declared > options.maxBodyBytes) {
-      refusal = { status: 413, message: `the body (${declared} bytes) exceeds the ${options.maxBodyBytes}-byte limit` };
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      if (done || refusal) return;
-      size += chunk.length;
-      if (size > options.maxBodyBytes) {
-        refusal = { status: 413, message: `the body exceeds the ${options.maxBodyBytes}-byte limit` };
-        chunks.length = 0;
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('error', () => {
-      // The client went away; there is no one to answer.
-      if (done) return;
-      done = true;
-      metrics.inFlight.set((metrics.inFlight.get() ?? 1) - 1);
-    });
-    req.on('end', () => {
-      if (done) return;
-      if (refusal) {
-        refuse(refusal.status, refusal.message);
-        return;
-      }
-      if (size === 0) {
-        refuse(400, 'the body is empty; expected an AdmissionReview');
-        return;
-      }
-      const raw = Buffer.concat(chunks);
-      const shape = jsonShapeProblem(raw);
-      if (shape) {
-        refuse(400, `${shape}; expected an AdmissionReview`);
-        return;
-      }
-      let body: unknown;
-      try {
-        body = JSON.parse(raw.toString('utf8'));
-      } catch {
-        refuse(400, 'the body is not JSON; expected an AdmissionReview');
-        return;
-      }
-      let result: AdmissionReviewResult;
-      try {
-        result = reviewAdmission(body, policy);
-      } catch (error) {
-        // reviewAdmission does not throw; if it ever does, the API server's failurePolicy decides.
-        log.error('review failed', { error });
-        finish({ outcome: 'error', reason: '' }, 500, 'internal error\n');
-        return;
-      }
-      if (result.httpStatus !== 200 || !result.review) {
-        refuse(400, result.error ?? 'not an AdmissionReview');
-        return;
-      }
-      const fields = {
-        uid: result.uid,
-        pod: result.pod,
-        outcome: result.outcome,
-        reason: result.reason || undefined,
-        size: result.plan?.size,
-        dryRun: result.dryRun || undefined,
-        message: result.plan?.message,
-      };
-      // A line per mutated pod was a third of the server's cost per request (BENCHMARKS.md), and it
-      // repeats what is already recorded: the pod carries cdk8s-shm.io/size-limit, the API server's
-      // audit log records every webhook patch, and /metrics counts outcomes. Denials stay visible.
-      if (result.outcome === 'deny') log.info('admission', fields);
-      else log.debug('admission', fields);
-      finish(result, 200, JSON.stringify(result.review));
-    });
-  }
+  const routes: RouteContext = {
+    metrics,
+    log,
+    policy,
+    maxBodyBytes: options.maxBodyBytes,
+    draining: () => draining,
+    // Until the webhook configuration trusts our CA, every call the API server makes would fail.
+    notReady: () => selfManaged && !selfManaged.caBundlePublished ? 'waiting for the caBundle to be published' : undefined,
+  };
 
   await listen(server, options.port, options.host).catch(error => {
     selfManaged?.stop();
@@ -320,24 +165,11 @@ export async function startWebhookServer(options: StartOptions): Promise<Running
 
   let metricsServer: http.Server | undefined;
   if (options.metricsPort > 0) {
-    metricsServer = http.createServer({
-      keepAliveTimeout: 30_000,
-      headersTimeout: HEADERS_TIMEOUT_MS,
-      requestTimeout: HEADERS_TIMEOUT_MS,
-      connectionsCheckingInterval: 1_000,
-    }, (req, res) => handleMetrics(req, res));
-    // A scraper needs a connection or two; nobody needs hundreds.
-    guardConnections(metricsServer, { maxConnections: 64, maxConnectionsPerClient: 16 }, {
-      onRefused: limit => metrics.connectionsRefused.inc({ limit }),
-      onHttpError: status => metrics.httpErrors.inc({ code: String(status) }),
-      onHandshakeFailure: () => undefined,
-      onOpenConnections: () => undefined,
-    });
-    await listen(metricsServer, options.metricsPort, options.host).catch(error => {
+    metricsServer = await startMetricsServer(routes, options.metricsPort, options.host).catch(error => {
       server!.close();
       selfManaged?.stop();
       kube?.close();
-      throw new Error(`cannot listen on --metrics-port ${options.metricsPort}: ${(error as Error).message}`);
+      throw error;
     });
   }
 
@@ -388,6 +220,27 @@ export async function startWebhookServer(options: StartOptions): Promise<Running
   };
 
   return { port, metricsPort: boundMetricsPort, metrics, close };
+}
+
+/** The plain-HTTP server of `GET /metrics` alone, on a port of its own. */
+async function startMetricsServer(routes: RouteContext, port: number, host: string | undefined): Promise<http.Server> {
+  const metricsServer = http.createServer({
+    keepAliveTimeout: 30_000,
+    headersTimeout: HEADERS_TIMEOUT_MS,
+    requestTimeout: HEADERS_TIMEOUT_MS,
+    connectionsCheckingInterval: 1_000,
+  }, (req, res) => handleMetricsRequest(routes, req, res));
+  // A scraper needs a connection or two; nobody needs hundreds.
+  guardConnections(metricsServer, { maxConnections: 64, maxConnectionsPerClient: 16 }, {
+    onRefused: limit => routes.metrics.connectionsRefused.inc({ limit }),
+    onHttpError: status => routes.metrics.httpErrors.inc({ code: String(status) }),
+    onHandshakeFailure: () => undefined,
+    onOpenConnections: () => undefined,
+  });
+  await listen(metricsServer, port, host).catch(error => {
+    throw new Error(`cannot listen on --metrics-port ${port}: ${(error as Error).message}`);
+  });
+  return metricsServer;
 }
 
 /** Resolves once listening, rejects with the listen error (a port in use, say). */
