@@ -1,6 +1,6 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import { checkLabel } from './agent/checks';
+import { extraLabels } from './agent/checks';
 import { isDns1123Subdomain } from './core';
 import { DENIAL_SUFFIX, admissionPolicyObjects } from './policy/objects';
 import { excludedNamespacesOf, namespaceSelectorOf, resolvePolicyProps } from './policy/settings';
@@ -25,9 +25,6 @@ export interface SharedMemoryAdmissionPolicyProps extends SharedMemoryPolicyProp
    */
   readonly labels?: { [key: string]: string };
 }
-
-/** The labels every object gets; extra labels may not replace them. */
-const OWN_LABELS = ['app.kubernetes.io/name', 'app.kubernetes.io/instance'];
 
 /**
  * The sizing rule as admission policies that run inside the API server (Kubernetes 1.36+,
@@ -58,12 +55,11 @@ export class SharedMemoryAdmissionPolicy extends Construct {
       throw new Error(`'name' (${JSON.stringify(this.name)}) of ${subject} must be a DNS-1123 subdomain of at most ${253 - DENIAL_SUFFIX.length} characters `
         + "(lower-case letters, digits, '-' and '.')");
     }
-    const labels: Record<string, string> = { 'app.kubernetes.io/name': 'cdk8s-shm-policy', 'app.kubernetes.io/instance': this.name };
-    for (const [key, value] of Object.entries(props.labels ?? {})) {
-      checkLabel(key, value, subject, "'labels'");
-      if (OWN_LABELS.includes(key)) throw new Error(`'labels' of ${subject} may not set ${key}: it names the policies`);
-      labels[key] = value;
-    }
+    const labels = {
+      'app.kubernetes.io/name': 'cdk8s-shm-policy',
+      'app.kubernetes.io/instance': this.name,
+      ...extraLabels(props.labels, subject, 'it names the policies'),
+    };
     const policy = resolvePolicyProps(props, subject);
     const excluded = excludedNamespacesOf(props, subject);
     const namespaceSelector = namespaceSelectorOf(excluded, props.namespaceSelection === NamespaceSelection.OPT_IN);

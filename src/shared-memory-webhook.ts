@@ -1,14 +1,14 @@
 import * as path from 'path';
 import { ApiObject, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
-import { checkLabel } from './agent/checks';
+import { checkLabel, extraLabels } from './agent/checks';
 import { BUNDLE_MOUNT, DEFAULT_NODE_IMAGE, readBundledProgram, sha256 } from './bundled-program';
 import { INJECT_ANNOTATION, isDns1123Label } from './core';
 import { checkImageReference } from './image-reference';
 import { Affinity, renderAffinity } from './pod-spec/affinity';
 import { ContainerResources, renderResources } from './pod-spec/resources';
 import { Toleration, renderTolerations } from './pod-spec/tolerations';
-import { excludedNamespacesOf, namespaceSelectorOf, policyInputOf, resolvePolicyProps } from './policy/settings';
+import { excludedNamespacesOf, namespaceSelectorOf, resolvePolicyProps } from './policy/settings';
 import { NamespaceSelection, SharedMemoryPolicyProps } from './shared-memory-policy';
 import { checkCreatedNamespace, priorityClassQuota } from './system-names';
 import {
@@ -199,8 +199,6 @@ const PROBE_PERIOD_SECONDS = 5;
 const STARTUP_FAILURE_THRESHOLD = Math.ceil((SELF_MANAGED_BOOTSTRAP_TIMEOUT_MS / 1000 + 30) / PROBE_PERIOD_SECONDS);
 /** Ports a NetworkPolicy lets the server reach the API server on unless told otherwise. */
 const DEFAULT_API_SERVER_PORTS = [443, 6443];
-/** The labels every object gets; extra labels may not replace them. */
-const OWN_LABELS = ['app.kubernetes.io/name', 'app.kubernetes.io/instance'];
 
 /**
  * The cdk8s-shm mutating admission webhook: every pod the API server admits gets a right-sized
@@ -256,11 +254,7 @@ export class SharedMemoryWebhook extends Construct {
     if (typeof priorityClassName !== 'string' || (priorityClassName !== '' && !isDns1123Label(priorityClassName.replace(/\./g, '-')))) {
       throw new Error(`'priorityClassName' (${JSON.stringify(priorityClassName)}) of ${subject} must be the name of a PriorityClass`);
     }
-    this.extraLabels = { ...props.labels };
-    for (const [key, value] of Object.entries(this.extraLabels)) {
-      checkLabel(key, value, subject, "'labels'");
-      if (OWN_LABELS.includes(key)) throw new Error(`'labels' of ${subject} may not set ${key}: the webhook's selectors use it`);
-    }
+    this.extraLabels = extraLabels(props.labels, subject, "the webhook's selectors use it");
     const podAnnotations = { ...props.podAnnotations };
     for (const key of Object.keys(podAnnotations)) {
       if (key === INJECT_ANNOTATION || key === CHECKSUM_ANNOTATION) throw new Error(`'podAnnotations' of ${subject} may not set ${key}: the webhook sets it`);
@@ -272,8 +266,7 @@ export class SharedMemoryWebhook extends Construct {
     const resources = props.resources === undefined ? DEFAULT_RESOURCES : renderResources(props.resources, 'resources', subject);
 
     // Validated as the admission policy validates the same props; the server gets them as flags.
-    resolvePolicyProps(props, subject);
-    const policy = policyInputOf(props);
+    const policy = resolvePolicyProps(props, subject).input;
 
     const names = this.names();
     const argsInput: WebhookArgsInput = {

@@ -48,6 +48,22 @@ export function checkLabel(key: string, value: string, subject: string, what = '
   }
 }
 
+/** The labels every object of ours gets, and selectors use: extra labels may not replace them. */
+export const OWN_LABELS: readonly string[] = ['app.kubernetes.io/name', 'app.kubernetes.io/instance'];
+
+/**
+ * A user's extra labels for our objects, checked: valid, and none of OWN_LABELS.
+ * @param why what OWN_LABELS are for, for the message ("the webhook's selectors use it")
+ */
+export function extraLabels(labels: Record<string, string> | undefined, subject: string, why: string): Record<string, string> {
+  const extra = { ...labels };
+  for (const [key, value] of Object.entries(extra)) {
+    checkLabel(key, value, subject, "'labels'");
+    if (OWN_LABELS.includes(key)) throw new Error(`'labels' of ${subject} may not set ${key}: ${why}`);
+  }
+  return extra;
+}
+
 export function checkCsiDriverName(driverName: string, subject: string): string {
   if (!isCsiDriverName(driverName)) {
     throw new Error(`the CSI driver name '${driverName}' of ${subject} must be at most 63 characters forming a DNS-1123 subdomain: `

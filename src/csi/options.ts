@@ -7,7 +7,7 @@
  * stays pure: no `node:` modules, no I/O.
  */
 import { isCsiDriverName, isDns1123Label, isDns1123Subdomain } from '../core';
-import { LOG_LEVELS, LogLevel, splitFlags } from '../webhook/options';
+import { LOG_LEVELS, LogLevel, splitFlags, usageText } from '../webhook/options';
 
 /** Where the domain lives: a tmpfs the plugin mounts and sizes, or a directory on the node's `/dev/shm`. */
 export type DomainKind = 'tmpfs' | 'host-shm';
@@ -105,12 +105,7 @@ export function csiPluginUsage(): string {
     '(ephemeral inline volumes only).',
     '',
   ];
-  for (const f of CSI_PLUGIN_FLAGS) {
-    lines.push(`  --${f.flag} ${f.value}`);
-    lines.push(`      ${f.description}${f.default !== undefined ? ` (default ${f.default})` : ''}`);
-  }
-  lines.push('  --help', '      print this text');
-  return lines.join('\n') + '\n';
+  return usageText(lines, CSI_PLUGIN_FLAGS);
 }
 
 /**

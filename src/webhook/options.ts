@@ -162,12 +162,7 @@ export function webhookUsage(): string {
     'Every flag can also be set through its environment variable (flags win).',
     '',
   ];
-  for (const f of WEBHOOK_FLAGS) {
-    lines.push(`  --${f.flag} ${f.value}`);
-    lines.push(`      ${f.description}${f.default !== undefined ? ` (default ${f.default})` : ''} [${f.env}]`);
-  }
-  lines.push('  --help', '      print this text');
-  return lines.join('\n') + '\n';
+  return usageText(lines, WEBHOOK_FLAGS.map(f => ({ ...f, note: `[${f.env}]` })));
 }
 
 /**
@@ -258,6 +253,23 @@ export function parseWebhookArgs(argv: readonly string[], env: Record<string, st
     maxConnectionsPerClient,
     logLevel: oneOf('logLevel', LOG_LEVELS, 'info'),
   };
+}
+
+/**
+ * A program's `--help` text: its header lines, then each flag with its value, description, default
+ * and note (the webhook's environment variable), then `--help`. Shared by the programs that run in
+ * a cluster (this server, the CSI plugin).
+ */
+export function usageText(
+  header: readonly string[], flags: readonly { flag: string; value: string; description: string; default?: string; note?: string }[],
+): string {
+  const lines = [...header];
+  for (const f of flags) {
+    lines.push(`  --${f.flag} ${f.value}`);
+    lines.push(`      ${f.description}${f.default !== undefined ? ` (default ${f.default})` : ''}${f.note !== undefined ? ` ${f.note}` : ''}`);
+  }
+  lines.push('  --help', '      print this text');
+  return lines.join('\n') + '\n';
 }
 
 /**
