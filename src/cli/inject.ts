@@ -215,7 +215,8 @@ function planObject(object: unknown, policy: Policy, file: string, line: number)
   const metadata = objectAt(objectAt(object)?.metadata);
   const plan = planSharedMemory(location.template, policy);
   const volume = (objectAt(location.template.spec)?.volumes as unknown[] | undefined);
-  const ours = Array.isArray(volume) ? volume.map(objectAt).find(v => v?.name === policy.volumeName) : undefined;
+  // The plan's volume: the policy's name, unless the pod names another or brought its own.
+  const ours = Array.isArray(volume) ? volume.map(objectAt).find(v => v?.name === plan.volumeName) : undefined;
   const currentSize = objectAt(ours?.emptyDir)?.sizeLimit;
   const annotations = Object.fromEntries(Object.entries(objectAt(objectAt(location.template.metadata)?.annotations) ?? {})
     .filter((entry): entry is [string, string] => entry[0].startsWith(ANNOTATION_PREFIX) && typeof entry[1] === 'string'));

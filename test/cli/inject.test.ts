@@ -297,6 +297,15 @@ describe('a second run', () => {
     expect(shmOf(api)).toEqual({ sizeLimit: '2Gi', mountedBy: ['api'], annotation: '2Gi' });
     expect(result.output).toContain('# Injected earlier with --ratio 0.5');
   });
+
+  test('the size before is read from the volume the plan sizes, also when the pod names it', () => {
+    const renamed = fixture('injected-old-size.yaml')
+      .replace('cdk8s-shm.io/size-limit: 1Gi', 'cdk8s-shm.io/size-limit: 1Gi\n        cdk8s-shm.io/volume-name: shm')
+      .replace(/name: dshm/g, 'name: shm');
+    const result = injectDocuments(renamed, policy);
+    expect(result.workloads[0]).toMatchObject({ currentSize: '1Gi', plan: { action: 'update', size: '2Gi', volumeName: 'shm' } });
+    expect(shmOf(objectsOf(result.output)[0], 'shm')).toEqual({ sizeLimit: '2Gi', mountedBy: ['api'], annotation: '2Gi' });
+  });
 });
 
 describe('the policy and the per-pod annotations', () => {

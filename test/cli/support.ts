@@ -59,14 +59,14 @@ export async function cli(argv: string[], stdin = ''): Promise<{ code: number; s
 }
 
 /** The `/dev/shm` volume and the containers that mount it, of a workload. */
-export function shmOf(object: any): { sizeLimit?: string; mountedBy: string[]; annotation?: string } {
+export function shmOf(object: any, volumeName = 'dshm'): { sizeLimit?: string; mountedBy: string[]; annotation?: string } {
   const location = podTemplateOf(object);
   const spec: any = location?.template.spec;
-  const volume = (spec?.volumes ?? []).find((v: any) => v.name === 'dshm');
+  const volume = (spec?.volumes ?? []).find((v: any) => v.name === volumeName);
   const containers = [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])];
   return {
     sizeLimit: volume?.emptyDir?.sizeLimit,
-    mountedBy: containers.filter((c: any) => (c.volumeMounts ?? []).some((m: any) => m.name === 'dshm' && m.mountPath === '/dev/shm')).map((c: any) => c.name),
+    mountedBy: containers.filter((c: any) => (c.volumeMounts ?? []).some((m: any) => m.name === volumeName && m.mountPath === '/dev/shm')).map((c: any) => c.name),
     annotation: (location?.template.metadata as any)?.annotations?.['cdk8s-shm.io/size-limit'],
   };
 }
