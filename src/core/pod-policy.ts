@@ -25,6 +25,13 @@ export interface PodPolicy {
 /** Annotations of ours that carry no setting. */
 const OTHER_ANNOTATIONS: ReadonlySet<string> = new Set([INJECT_ANNOTATION, SIZE_LIMIT_ANNOTATION]);
 const SHARE_SETTINGS: readonly PolicySetting[] = ['ratio', 'minimum', 'maximum'];
+const SIZE_SETTING: readonly PolicySetting[] = ['size'];
+const NONE: readonly PolicySetting[] = [];
+
+/** The settings one excludes: an exact `size` excludes a share and its bounds, and each of those `size`. */
+export function excludedSettings(setting: PolicySetting): readonly PolicySetting[] {
+  return setting === 'size' ? SHARE_SETTINGS : SHARE_SETTINGS.includes(setting) ? SIZE_SETTING : NONE;
+}
 const NOTHING_ANNOTATED: ReadonlySet<PolicySetting> = new Set();
 
 /**
@@ -57,8 +64,7 @@ export function readPodPolicy(annotations: JsonObject, policy: Policy): PodPolic
   if (annotated.length === 0) return { policy, annotated: NOTHING_ANNOTATED, unknownAnnotations };
 
   const merged: Record<string, unknown> = { ...policy.input };
-  if (annotated.includes('size')) SHARE_SETTINGS.forEach(s => delete merged[s]);
-  if (annotated.some(s => SHARE_SETTINGS.includes(s))) delete merged.size;
+  for (const setting of annotated) for (const excluded of excludedSettings(setting)) delete merged[excluded];
   Object.assign(merged, overrides);
   const labels = new Set(annotated);
   try {
@@ -94,8 +100,7 @@ export function annotationConflicts(annotations: JsonObject, policy: Policy): Se
     const raw = annotations[key];
     if (raw === undefined) continue;
     const read = typeof raw === 'string' ? readSetting(setting, raw, key) : raw;
-    const excluded = setting === 'size' ? SHARE_SETTINGS : SHARE_SETTINGS.includes(setting) ? ['size' as const] : [];
-    for (const other of [setting, ...excluded]) {
+    for (const other of [setting, ...excludedSettings(setting)]) {
       const value = chosen[other];
       if (value === undefined || (other === setting && sameSetting(setting, read, value))) continue;
       conflicts.push({ setting: other, value: settingText(value), annotation: key, annotationValue: String(raw) });

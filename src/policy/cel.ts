@@ -20,7 +20,7 @@ import {
   MAX_INPUT_LENGTH,
   MIRROR_POD_ANNOTATION, OS_LABELS, POD_SETTINGS, POLICY_QUANTITY_BOUND, POLICY_RATIO_DIGITS, POLICY_RATIO_PATTERN, Policy, PolicyError,
   PolicySetting, QUANTITY_SETTINGS, RATIO_SIZE_UNIT_BYTES, RUNTIME_DEFAULT_SHM_BYTES, SHM_MOUNT_PATH, SIZE_LIMIT_ANNOTATION, TRIM_DISAGREEMENTS,
-  WINDOWS, WITHOUT_LIMIT_MODES, policyReadsQuantity, policyReadsRatio, resolvePolicy, settingAnnotation, settingText,
+  WINDOWS, WITHOUT_LIMIT_MODES, excludedSettings, policyReadsQuantity, policyReadsRatio, resolvePolicy, settingAnnotation, settingText,
 } from '../core';
 
 /** A named CEL expression: a variable, or a match condition. */
@@ -118,15 +118,12 @@ function checkExpressible(policy: Policy): void {
   }
 }
 
-const SHARES: readonly PolicySetting[] = ['ratio', 'minimum', 'maximum'];
 /** The settings that pin a pod's own adopted /dev/shm: its volume's name and the containers that mount it. */
 const PINNED: readonly PolicySetting[] = ['volumeName', 'containers'];
 const has = (s: PolicySetting) => `${lit(settingAnnotation(s))} in variables.annotations`;
 const annotation = (s: PolicySetting) => `variables.annotations[${lit(settingAnnotation(s))}]`;
 const given = (s: PolicySetting) => `variables.settings.${s} != ''`;
 const orDefault = (s: PolicySetting, value: string) => `${given(s)} ? variables.settings.${s} : ${value}`;
-/** The core merges: an annotated size drops the policy's share and bounds; an annotated share or bound drops its size. */
-const excludedBy = (s: PolicySetting): readonly PolicySetting[] => s === 'size' ? SHARES : SHARES.includes(s) ? ['size'] : [];
 const SHM_SEGMENTS = SHM_MOUNT_PATH.split('/').filter(e => e !== '');
 /** Whether a path cleans to /dev/shm. A path cleans to it only if it holds 'shm': most paths are told apart without splitting them. */
 const shm = (path: string) => `${path}.contains(${lit(SHM_SEGMENTS[SHM_SEGMENTS.length - 1])}) && ${path}.startsWith('/')`
@@ -138,7 +135,8 @@ const volumeIndex = (name: string) => `[lists.range(size(variables.volumes)).fil
 function settingVariables(policy: Policy): CelVariable[] {
   const defaults = resolvePolicy();
   const setting = (s: PolicySetting) => {
-    const excluded = excludedBy(s);
+    // As the core merges (pod-policy.ts): an annotated setting drops the policy's settings it excludes.
+    const excluded = excludedSettings(s);
     return `${lit(s)}: ${has(s)} ? ${annotation(s)} : ${excluded.length > 0 ? `${or(...excluded.map(has))} ? '' : ` : ''}variables.policy.${s}`;
   };
   return [
@@ -173,7 +171,7 @@ function settingVariables(policy: Policy): CelVariable[] {
       `(${given('volumeName')} && !(size(variables.volumeName) <= ${DNS1123_LABEL_MAX_LENGTH} && variables.volumeName.matches(${lit(DNS1123_LABEL_PATTERN)})))`,
       `(${given('withoutLimit')} && !(variables.withoutLimit in ${lit(WITHOUT_LIMIT_MODES)}))`,
       // The settings together, as resolvePolicy checks them.
-      `(${given('size')} && (${SHARES.map(given).join(' || ')}))`,
+      `(${given('size')} && (${excludedSettings('size').map(given).join(' || ')}))`,
       '(variables.minimumBytes != 0 && variables.maximumBytes != 0 && variables.minimumBytes > variables.maximumBytes)',
       "(variables.withoutLimit == 'fixed' && variables.fixedSizeBytes == 0)",
       "(variables.withoutLimit != 'fixed' && variables.fixedSizeBytes != 0)",
