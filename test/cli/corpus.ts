@@ -2,7 +2,7 @@
  * Rendered manifests for the CLI at scale (test/cli/scale.test.ts and `npm run bench`), made on
  * the spot rather than committed: our chart rendered by the real `helm` with every value set the
  * chart tests use, the shop test chart with several values, the Kustomize fixture rendered by the
- * real `kubectl`, the CLI fixtures, and the examples' YAML when `npm run examples` has written it.
+ * real `kubectl`, the CLI fixtures, and the examples' YAML (synthesized here).
  *
  * The chart renders are mostly a ConfigMap holding the webhook server (one 62 KB string each), so
  * the workload-heavy pieces are repeated until they weigh as much: about half the bytes are
@@ -11,12 +11,13 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { App } from 'cdk8s';
 import { bundle, run, tool } from './tools';
+import { examples as registeredExamples } from '../../examples/registry';
 import { generateChart } from '../../scripts/helm-chart';
 import { joinFiles } from '../../src/cli/documents';
 import { CHART_VALUE_SETS, ChartValueSet } from '../chart/value-sets';
 
-const REPO = path.join(__dirname, '..', '..');
 /** The ConfigMap key that holds the CSI node plugin's bundle. */
 const CSI_PLUGIN_KEY = 'csi-plugin.js';
 const FIXTURES = path.join(__dirname, 'fixtures');
@@ -82,14 +83,17 @@ function kustomize(kubectl: string): string {
 }
 
 /**
- * The examples' manifests, if `npm run examples` wrote them; not the node agent's, whose CSI
- * plugin bundle (540 KB) would outweigh every workload piece (the chart renders carry it once).
+ * The examples' manifests, synthesized here as `npm run examples` writes them (so that the corpus
+ * does not depend on what examples/dist holds); not the node agent's, whose CSI plugin bundle
+ * (540 KB) would outweigh every workload piece (the chart renders carry it once).
  */
 function examples(): CorpusPiece[] {
-  const dist = path.join(REPO, 'examples', 'dist');
-  if (!fs.existsSync(dist)) return [];
-  return fs.readdirSync(dist).filter(f => f.endsWith('.yaml')).sort()
-    .map(f => ({ source: `examples/dist/${f}`, text: fs.readFileSync(path.join(dist, f), 'utf8') }))
+  return registeredExamples()
+    .map(example => {
+      const app = new App();
+      example.build(app);
+      return { source: `examples/${example.name}.ts`, text: app.synthYaml() };
+    })
     .filter(piece => !piece.text.includes(`${CSI_PLUGIN_KEY}:`));
 }
 
