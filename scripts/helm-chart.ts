@@ -23,7 +23,7 @@ import {
   AgentDelivery, AgentPlacement, Cpu, NamespaceSelection, PodSelection, PodsWithoutLimit, SharedMemoryAdmissionPolicy,
   SharedMemoryAgent, SharedMemoryDomain, SharedMemoryWebhook, WebhookFailurePolicy, WebhookNetworkPolicy, WebhookTls,
 } from '../src';
-import { DEFAULT_KUBELET_DIR, DEFAULT_REGISTRAR_IMAGE } from '../src/agent/csi-node-plugin';
+import { DEFAULT_KUBELET_DIR } from '../src/agent/csi-node-plugin';
 import { DEFAULT_NODE_IMAGE } from '../src/bundled-program';
 import { DEFAULT_RATIO, INJECT_ANNOTATION, POLICY_RATIO_DIGITS, SELECTIONS, WITHOUT_LIMIT_MODES } from '../src/core';
 import { IMAGE_REFERENCE_PATTERN } from '../src/image-reference';
@@ -359,7 +359,6 @@ const A = {
   image: 'helmxagentimage',
   mounterImage: 'helmxmounterimage',
   nodeImage: 'helmxnodeimage',
-  registrarImage: 'helmxregistrarimage',
   kubeletDir: '/helmxkubelet',
   tenant: 'helmxtenant',
   priority: 'helmxagentpriority',
@@ -402,7 +401,7 @@ function synthAgent(c: Combination, plugin: string): unknown[] {
       placement: c.placement === 'all' ? AgentPlacement.allNodes() : AgentPlacement.labeledNodes({ key: A.labelKey, value: A.labelValue }),
       delivery: c.delivery === 'csi'
         ? AgentDelivery.csi({
-          tenants: [{ namespace: A.tenant }], nodeImage: A.nodeImage, registrarImage: A.registrarImage, kubeletDir: A.kubeletDir,
+          tenants: [{ namespace: A.tenant }], nodeImage: A.nodeImage, kubeletDir: A.kubeletDir,
         })
         : AgentDelivery.hostPath(),
       domain: SharedMemoryDomain.tmpfs({ size: Size.mebibytes(A.sizeMebibytes) }),
@@ -441,7 +440,6 @@ function agentRules(plugin: string): Rule[] {
     { find: sha256(plugin), replace: `{{ .Files.Get "${PLUGIN_IN_CHART}" | sha256sum }}` },
     { find: A.kubeletDir, replace: '{{ .Values.agent.kubeletDir }}' },
     { find: A.nodeImage, replace: '{{ .Values.agent.nodeImage | quote }}' },
-    { find: A.registrarImage, replace: '{{ .Values.agent.registrarImage | quote }}' },
     { find: `size=${BigInt(A.sizeMebibytes) * 2n ** 20n}`, replace: 'size={{ mul (int64 .Values.agent.domain.sizeMebibytes) 1048576 }}' },
     { find: `${A.cpuRequest}m`, replace: '{{ .Values.agent.resources.requests.cpu | quote }}' },
     { find: `${A.cpuLimit}m`, replace: '{{ .Values.agent.resources.limits.cpu | quote }}' },
@@ -698,10 +696,9 @@ agent:
   delivery: csi
   # csi: namespaces ("shop") or ServiceAccounts in them ("shop/web") whose pods may mount the domain.
   tenants: []
-  # csi: the Node.js image that runs the plugin (${PLUGIN_IN_CHART}, in a ConfigMap), the registrar,
-  # and the kubelet's --root-dir.
+  # csi: the Node.js image that runs the plugin (${PLUGIN_IN_CHART}, in a ConfigMap; the plugin
+  # registers itself with the kubelet), and the kubelet's --root-dir.
   nodeImage: ${DEFAULT_NODE_IMAGE}
-  registrarImage: ${DEFAULT_REGISTRAR_IMAGE}
   kubeletDir: ${DEFAULT_KUBELET_DIR}
   # host-path: the image of the init container that mounts the tmpfs.
   mounterImage: busybox:1.36.1
@@ -797,7 +794,6 @@ function valuesSchema(): unknown {
           delivery: { enum: ['csi', 'host-path'] },
           tenants: { type: 'array', items: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(/[a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$' } },
           nodeImage: image,
-          registrarImage: image,
           kubeletDir: { type: 'string', pattern: '^/' },
           mounterImage: image,
           priorityClassName: { type: 'string' },

@@ -45,13 +45,6 @@ export interface CsiDeliveryOptions {
   readonly nodeImage?: string;
 
   /**
-   * The `csi-node-driver-registrar` image, which registers the plugin with the kubelet.
-   *
-   * @default "registry.k8s.io/sig-storage/csi-node-driver-registrar:v2.15.0"
-   */
-  readonly registrarImage?: string;
-
-  /**
    * The kubelet's root directory (its `--root-dir`): where it asks for pod volumes and looks for
    * plugins.
    *

@@ -1,7 +1,7 @@
 import { ApiObject, Lazy, Names, Size } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { checkCsiDriverName, checkHostPath, checkLabel, checkMountPath } from './agent/checks';
-import { CsiNodePlugin, DEFAULT_KUBELET_DIR, DEFAULT_REGISTRAR_IMAGE } from './agent/csi-node-plugin';
+import { CsiNodePlugin, DEFAULT_KUBELET_DIR } from './agent/csi-node-plugin';
 import { agentDaemonSetSpec } from './agent/daemon-set';
 import { MOUNTER_CONTAINER_NAMES, mounterContainer } from './agent/mounter';
 import { PSS_AUDIT, PSS_ENFORCE, PSS_WARN, forbiddingLevel, namespaceLevelError } from './agent/pod-security';
@@ -520,7 +520,6 @@ export class SharedMemoryAgent extends Construct {
       tolerations: everyNode ? 'all' : this.tolerations,
       priorityClassName: props.priorityClassName ?? 'system-node-critical',
       nodeImage: options.nodeImage ?? DEFAULT_NODE_IMAGE,
-      registrarImage: options.registrarImage ?? DEFAULT_REGISTRAR_IMAGE,
       kubeletDir: checkMountPath(options.kubeletDir ?? DEFAULT_KUBELET_DIR, 'kubeletDir', `AgentDelivery.csi() of ${this.describe()}`),
     });
     if (namespace) plugin.node.addDependency(namespace);

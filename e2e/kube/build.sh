@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the end-to-end control plane (etcd, kube-apiserver, kube-controller-manager, kubectl) from
+# Builds the end-to-end control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kube-proxy, kubelet, kubectl) from
 # the Go module proxy, once: the binaries are cached outside the clone, keyed by the Kubernetes
 # version and a hash of this module, so a second run only prints the path. Prints the directory
 # that holds the binaries on stdout; progress goes to stderr.
@@ -35,7 +35,7 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
 done
 
 CACHE="${CDK8S_SHM_CACHE:-$HOME/.cache/cdk8s-shm}"
-COMMANDS="etcd kube-apiserver kube-controller-manager kubectl"
+COMMANDS="etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubelet kubectl"
 
 # The cache key: the version, and a hash of everything that decides the binaries.
 HASH=$( (cat go.mod go.sum cmd/etcd/main.go; echo "$LDFLAGS") | sha256sum | cut -c1-12)
@@ -50,7 +50,7 @@ mkdir -p "$CACHE"
 # at the end (rename within one file system is atomic; the loser's copy is dropped).
 WORK=$(mktemp -d "$CACHE/.build.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
-echo "building Kubernetes $KUBE_VERSION (etcd, kube-apiserver, kube-controller-manager, kubectl) into $OUT; a cold build takes a while ..." >&2
+echo "building Kubernetes $KUBE_VERSION (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kube-proxy, kubelet, kubectl) into $OUT; a cold build takes a while ..." >&2
 START=$(date +%s)
 
 mkdir -p "$WORK/bin"
@@ -59,6 +59,9 @@ GOMAXPROCS=2 CGO_ENABLED=0 GOFLAGS='-mod=readonly -buildvcs=false' go build -p 2
   ./cmd/etcd \
   k8s.io/kubernetes/cmd/kube-apiserver \
   k8s.io/kubernetes/cmd/kube-controller-manager \
+  k8s.io/kubernetes/cmd/kube-scheduler \
+  k8s.io/kubernetes/cmd/kube-proxy \
+  k8s.io/kubernetes/cmd/kubelet \
   k8s.io/kubernetes/cmd/kubectl
 for c in $COMMANDS; do
   [ -x "$WORK/bin/$c" ] || { echo "build did not produce $c" >&2; exit 1; }

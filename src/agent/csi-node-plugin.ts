@@ -1,25 +1,25 @@
 /**
  * The deployment of the agent's CSI node plugin (src/csi): the `CSIDriver` object, a ConfigMap
- * holding the bundled plugin, and the DaemonSet that runs it with the standard
- * `csi-node-driver-registrar` sidecar, in the agent's namespace and on the agent's nodes.
+ * holding the bundled plugin, and the DaemonSet that runs it, in the agent's namespace and on the
+ * agent's nodes. The plugin registers itself with the kubelet (src/csi/registration.ts): no
+ * `csi-node-driver-registrar` sidecar, so one image fewer to pull and trust on every node.
  *
- * The plugin container is the only privileged one: it mounts the tmpfs domain on the node (a
- * Bidirectional hostPath mount of the domain directory) and bind-mounts it into pod volumes under
- * the kubelet's pods directory (Bidirectional too, so the kubelet and the pod see the bind). It
- * has no API access: the kubelet hands it the pod's namespace and ServiceAccount.
+ * The plugin container is privileged: it mounts the tmpfs domain on the node (a Bidirectional
+ * hostPath mount of the domain directory) and bind-mounts it into pod volumes under the kubelet's
+ * pods directory (Bidirectional too, so the kubelet and the pod see the bind). It has no API
+ * access: the kubelet hands it the pod's namespace and ServiceAccount.
  */
 import { ApiObject, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import { BUNDLE_MOUNT, readBundledProgram, sha256 } from '../bundled-program';
 import { INJECT_ANNOTATION } from '../core';
 import { TolerationJson } from './share-plan';
-import { DEFAULT_DOMAIN_PATH, DEFAULT_ENDPOINT, DEFAULT_STAGING_PATH, DomainKind, Tenant, csiPluginArgs } from '../csi/options';
+import {
+  DEFAULT_DOMAIN_PATH, DEFAULT_ENDPOINT, DEFAULT_STAGING_PATH, DomainKind, Tenant, csiPluginArgs, registrationSocketName,
+} from '../csi/options';
 
-/** The registrar release this package is tested with; pinned. */
-export const DEFAULT_REGISTRAR_IMAGE = 'registry.k8s.io/sig-storage/csi-node-driver-registrar:v2.15.0';
 export const DEFAULT_KUBELET_DIR = '/var/lib/kubelet';
 const BUNDLE_FILE = 'csi-plugin.js';
-const REGISTRAR_HEALTH_PORT = 9809;
 /**
  * V8's limits: the plugin holds the CSI types and one request at a time. Small semi-spaces keep
  * the young generation from growing with traffic: 500 publish/unpublish pairs took the resident
@@ -43,7 +43,6 @@ export interface CsiNodePluginSpec {
   readonly tolerations: readonly TolerationJson[] | 'all';
   readonly priorityClassName: string;
   readonly nodeImage: string;
-  readonly registrarImage: string;
   readonly kubeletDir: string;
 }
 
@@ -61,6 +60,7 @@ export class CsiNodePlugin extends Construct {
     const bundle = readBundledProgram(BUNDLE_FILE, 'CSI node plugin');
     const kubelet = spec.kubeletDir.replace(/\/+$/, '');
     const pluginDir = `${kubelet}/plugins/${spec.driverName}`;
+    const registryDir = `${kubelet}/plugins_registry`;
     const socketDir = DEFAULT_ENDPOINT.replace(/\/[^/]+$/, '');
 
     new ApiObject(this, 'Bundle', {
@@ -96,6 +96,9 @@ export class CsiNodePlugin extends Construct {
         domainSizeBytes: spec.domainSizeBytes,
         tenants: spec.tenants(),
         targetRoot: `${kubelet}/pods`,
+        // The registry is mounted at its node path; the CSI socket's node path is what the kubelet dials.
+        registrationSocket: `${registryDir}/${registrationSocketName(spec.driverName)}`,
+        kubeletEndpoint: `${pluginDir}/${DEFAULT_ENDPOINT.replace(/^.*\//, '')}`,
       }),
     });
 
@@ -133,6 +136,7 @@ export class CsiNodePlugin extends Construct {
                 resources: { requests: { cpu: '10m', memory: '64Mi' }, limits: { memory: '128Mi' } },
                 volumeMounts: [
                   { name: 'plugin-dir', mountPath: socketDir },
+                  { name: 'registration-dir', mountPath: registryDir },
                   { name: 'pods-dir', mountPath: `${kubelet}/pods`, mountPropagation: 'Bidirectional' },
                   spec.domainKind === 'tmpfs'
                     ? { name: 'domain', mountPath: DEFAULT_DOMAIN_PATH, mountPropagation: 'Bidirectional' }
@@ -142,41 +146,10 @@ export class CsiNodePlugin extends Construct {
                   { name: 'staging', mountPath: DEFAULT_STAGING_PATH },
                 ],
               },
-              {
-                name: 'node-driver-registrar',
-                image: spec.registrarImage,
-                args: [
-                  `--csi-address=${DEFAULT_ENDPOINT}`,
-                  `--kubelet-registration-path=${pluginDir}/${DEFAULT_ENDPOINT.replace(/^.*\//, '')}`,
-                  `--http-endpoint=:${REGISTRAR_HEALTH_PORT}`,
-                ],
-                ports: [{ name: 'healthz', containerPort: REGISTRAR_HEALTH_PORT, protocol: 'TCP' }],
-                // Fails when the kubelet lost the registration (e.g. after its own restart): the
-                // restarted registrar registers again.
-                livenessProbe: {
-                  httpGet: { path: '/healthz', port: 'healthz' },
-                  initialDelaySeconds: 5,
-                  periodSeconds: 10,
-                  timeoutSeconds: 5,
-                },
-                // Root only to write its socket into the kubelet's root-owned registry directory.
-                securityContext: {
-                  runAsUser: 0,
-                  runAsNonRoot: false,
-                  allowPrivilegeEscalation: false,
-                  readOnlyRootFilesystem: true,
-                  capabilities: { drop: ['ALL'] },
-                },
-                resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '48Mi' } },
-                volumeMounts: [
-                  { name: 'plugin-dir', mountPath: socketDir },
-                  { name: 'registration-dir', mountPath: '/registration' },
-                ],
-              },
             ],
             volumes: [
               { name: 'plugin-dir', hostPath: { path: pluginDir, type: 'DirectoryOrCreate' } },
-              { name: 'registration-dir', hostPath: { path: `${kubelet}/plugins_registry`, type: 'Directory' } },
+              { name: 'registration-dir', hostPath: { path: registryDir, type: 'Directory' } },
               { name: 'pods-dir', hostPath: { path: `${kubelet}/pods`, type: 'Directory' } },
               { name: 'domain', hostPath: { path: spec.hostPath, type: 'DirectoryOrCreate' } },
               { name: 'bundle', configMap: { name } },

@@ -39,6 +39,10 @@ export interface CsiPluginOptions {
   readonly targetRoot: string;
   /** A directory of the plugin's own, whose mounts propagate nowhere. */
   readonly stagingPath: string;
+  /** Where to serve the kubelet's registration API; undefined: the plugin does not register itself. */
+  readonly registrationSocket?: string;
+  /** The CSI socket's path on the node, as the kubelet must dial it; set exactly with `registrationSocket`. */
+  readonly kubeletEndpoint?: string;
   readonly logLevel: LogLevel;
   /** `--help` was given: print `csiPluginUsage()` and do nothing else. */
   readonly help?: boolean;
@@ -56,6 +60,8 @@ export interface CsiPluginArgsInput {
   readonly tenants: readonly Tenant[];
   readonly targetRoot?: string;
   readonly stagingPath?: string;
+  readonly registrationSocket?: string;
+  readonly kubeletEndpoint?: string;
   readonly logLevel?: LogLevel;
 }
 
@@ -66,10 +72,19 @@ export const DEFAULT_TARGET_ROOT = '/var/lib/kubelet/pods';
 /** An emptyDir of the plugin pod (propagation None, so private). */
 export const DEFAULT_STAGING_PATH = '/csi-staging';
 
+/**
+ * The registration socket's name in the kubelet's `plugins_registry` directory, as
+ * `csi-node-driver-registrar` names it (the kubelet reads any name there).
+ */
+export function registrationSocketName(driverName: string): string {
+  return `${driverName}-reg.sock`;
+}
+
 /** The volume attribute a business pod names the domain with. */
 export const DOMAIN_ATTRIBUTE = 'domain';
 
-type Key = 'endpoint' | 'driverName' | 'nodeId' | 'domainName' | 'domainKind' | 'domainPath' | 'domainSize' | 'tenant' | 'targetRoot' | 'stagingPath' | 'logLevel';
+type Key = 'endpoint' | 'driverName' | 'nodeId' | 'domainName' | 'domainKind' | 'domainPath' | 'domainSize' | 'tenant' | 'targetRoot' | 'stagingPath'
+  | 'registrationSocket' | 'kubeletEndpoint' | 'logLevel';
 
 interface CsiFlag {
   readonly flag: string;
@@ -93,6 +108,8 @@ export const CSI_PLUGIN_FLAGS: readonly CsiFlag[] = [
   { flag: 'tenant', key: 'tenant', value: 'NAMESPACE[/SERVICEACCOUNT]', description: 'pods that may publish the domain: a namespace, or one ServiceAccount in it; repeat for more', repeated: true },
   { flag: 'target-root', key: 'targetRoot', value: 'PATH', description: 'refuse to publish at or unpublish any target path outside this directory', default: DEFAULT_TARGET_ROOT },
   { flag: 'staging-path', key: 'stagingPath', value: 'PATH', description: 'a private directory where a publish prepares its bind mount', default: DEFAULT_STAGING_PATH },
+  { flag: 'registration-socket', key: 'registrationSocket', value: 'PATH', description: 'register with the kubelet: serve its plugin registration API on this socket, in its plugins_registry directory' },
+  { flag: 'kubelet-endpoint', key: 'kubeletEndpoint', value: 'PATH', description: 'with --registration-socket: the --endpoint socket\'s path on the node, which the kubelet dials' },
   { flag: 'log-level', key: 'logLevel', value: LOG_LEVELS.join('|'), description: 'least severe level written (JSON lines on stdout)', default: 'info' },
 ];
 
@@ -163,9 +180,27 @@ export function parseCsiPluginArgs(argv: readonly string[]): CsiPluginOptions {
   if (tenants.length === 0) throw new Error('--tenant is required at least once: --tenant NAMESPACE[/SERVICEACCOUNT]');
   const targetRoot = given.has('targetRoot') ? required('targetRoot', absolutePath, 'an absolute path without ..') : DEFAULT_TARGET_ROOT;
   const stagingPath = given.has('stagingPath') ? required('stagingPath', absolutePath, 'an absolute path without ..') : DEFAULT_STAGING_PATH;
+  const registrationSocket = given.has('registrationSocket') ? required('registrationSocket', absolutePath, 'an absolute path without ..') : undefined;
+  const kubeletEndpoint = given.has('kubeletEndpoint') ? required('kubeletEndpoint', absolutePath, 'an absolute path without ..') : undefined;
+  if ((registrationSocket === undefined) !== (kubeletEndpoint === undefined)) {
+    throw new Error('--registration-socket and --kubelet-endpoint go together: the kubelet needs both the registration socket and the CSI socket\'s path on the node');
+  }
   const logLevel = (text('logLevel') ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new Error(`--log-level (${logLevel}) must be one of ${LOG_LEVELS.join(', ')}`);
-  return { endpoint, driverName, nodeId, domainName, domainKind, domainPath, domainSizeBytes, tenants, targetRoot, stagingPath, logLevel };
+  return {
+    endpoint,
+    driverName,
+    nodeId,
+    domainName,
+    domainKind,
+    domainPath,
+    domainSizeBytes,
+    tenants,
+    targetRoot,
+    stagingPath,
+    ...(registrationSocket === undefined ? {} : { registrationSocket, kubeletEndpoint }),
+    logLevel,
+  };
 }
 
 /** `NAMESPACE` or `NAMESPACE/SERVICEACCOUNT`. */
@@ -198,6 +233,8 @@ export function csiPluginArgs(input: CsiPluginArgsInput): string[] {
     tenant: input.tenants.map(formatTenant),
     targetRoot: input.targetRoot === undefined ? undefined : [input.targetRoot],
     stagingPath: input.stagingPath === undefined ? undefined : [input.stagingPath],
+    registrationSocket: input.registrationSocket === undefined ? undefined : [input.registrationSocket],
+    kubeletEndpoint: input.kubeletEndpoint === undefined ? undefined : [input.kubeletEndpoint],
     logLevel: input.logLevel === undefined ? undefined : [input.logLevel],
   };
   const args = CSI_PLUGIN_FLAGS.flatMap(f => (values[f.key] ?? []).map(v => `--${f.flag}=${v}`));

@@ -1,6 +1,7 @@
 /**
- * The plugin's gRPC server on a unix socket: the kubelet and the node-driver-registrar, both root
- * on the node, are its only clients, so the socket is made owner-only (0600) once bound.
+ * The plugin's gRPC server on a unix socket: the kubelet, root on the node, is its only client, so
+ * the socket is made owner-only (0600) once bound. With a registration socket the plugin also
+ * registers itself with the kubelet (registration.ts), once its CSI socket serves.
  */
 import { promises as fs } from 'fs';
 import * as path from 'path';
@@ -8,6 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import { DomainMounts } from './domain-mounts';
 import { CsiPluginOptions } from './options';
 import { csiService, loadCsi } from './proto';
+import { RegistrationServer, serveRegistration } from './registration';
 import { csiHandlers } from './service';
 import type { Logger } from '../webhook/log';
 
@@ -46,9 +48,17 @@ export async function startCsiPlugin(options: StartOptions): Promise<CsiPluginSe
   });
   await fs.chmod(options.endpoint, 0o600);
   log.info('serving', { endpoint: options.endpoint, driver: options.driverName, tenants: options.tenants.length });
+  let registration: RegistrationServer | undefined;
+  if (options.registrationSocket !== undefined && options.kubeletEndpoint !== undefined) {
+    registration = await serveRegistration({
+      socket: options.registrationSocket, driverName: options.driverName, kubeletEndpoint: options.kubeletEndpoint, logger: log,
+    });
+  }
 
   return {
     close: async (graceMs = 10_000) => {
+      // The kubelet deregisters the driver when the socket goes: no new publish is sent here.
+      await registration?.close();
       await new Promise<void>(resolve => {
         const timer = setTimeout(() => {
           server.forceShutdown();

@@ -99,7 +99,7 @@ describe('the CSI delivery: objects', () => {
     expect(annotations[INJECT_ANNOTATION]).toBe('false');
   });
 
-  test('the plugin DaemonSet: privileged plugin on pinned node, unprivileged registrar, on the agent nodes only', () => {
+  test('the plugin DaemonSet: one privileged container on pinned node, which registers itself, on the agent nodes only', () => {
     const chart = Testing.chart();
     newAgent(chart, { domain: SharedMemoryDomain.tmpfs({ size: Size.mebibytes(256) }) });
     const objects = Testing.synth(chart);
@@ -113,9 +113,10 @@ describe('the CSI delivery: objects', () => {
     expect(pod.hostIPC).toBeUndefined();
     expect(pod.nodeSelector).toEqual({ 'kubernetes.io/os': 'linux', 'cdk8s-shm.io/node-agent': 'true' });
     expect(pod.tolerations).toEqual([{ key: 'cdk8s-shm.io/node-agent', operator: 'Equal', value: 'true', effect: 'NoSchedule' }]);
-    expect(pod.containers.map((c: any) => c.name)).toEqual(['csi-plugin', 'node-driver-registrar']);
+    // No csi-node-driver-registrar: the plugin serves the kubelet's registration API itself.
+    expect(pod.containers.map((c: any) => c.name)).toEqual(['csi-plugin']);
 
-    const [csiPlugin, registrar] = pod.containers;
+    const [csiPlugin] = pod.containers;
     expect(csiPlugin.image).toBe('docker.io/library/node:24.19.0-alpine3.24');
     expect(csiPlugin.command).toEqual(['node', '/opt/cdk8s-shm/csi-plugin.js']);
     expect(csiPlugin.env).toEqual([
@@ -126,23 +127,12 @@ describe('the CSI delivery: objects', () => {
     expect(csiPlugin.resources).toEqual({ requests: { cpu: '10m', memory: '64Mi' }, limits: { memory: '128Mi' } });
     expect(csiPlugin.volumeMounts).toEqual([
       { name: 'plugin-dir', mountPath: '/csi' },
+      { name: 'registration-dir', mountPath: '/var/lib/kubelet/plugins_registry' },
       { name: 'pods-dir', mountPath: '/var/lib/kubelet/pods', mountPropagation: 'Bidirectional' },
       { name: 'domain', mountPath: '/shm-domain', mountPropagation: 'Bidirectional' },
       { name: 'bundle', mountPath: '/opt/cdk8s-shm', readOnly: true },
       { name: 'staging', mountPath: '/csi-staging' },
     ]);
-
-    expect(registrar.image).toBe('registry.k8s.io/sig-storage/csi-node-driver-registrar:v2.15.0');
-    expect(registrar.args).toEqual([
-      '--csi-address=/csi/csi.sock',
-      '--kubelet-registration-path=/var/lib/kubelet/plugins/node-agent.cdk8s-shm.io/csi.sock',
-      '--http-endpoint=:9809',
-    ]);
-    expect(registrar.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'healthz' });
-    expect(registrar.ports).toEqual([{ name: 'healthz', containerPort: 9809, protocol: 'TCP' }]);
-    expect(registrar.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
-    expect(registrar.securityContext.privileged).toBeUndefined();
-    expect(registrar.volumeMounts).toEqual([{ name: 'plugin-dir', mountPath: '/csi' }, { name: 'registration-dir', mountPath: '/registration' }]);
 
     expect(pod.volumes).toEqual([
       { name: 'plugin-dir', hostPath: { path: '/var/lib/kubelet/plugins/node-agent.cdk8s-shm.io', type: 'DirectoryOrCreate' } },
@@ -158,7 +148,7 @@ describe('the CSI delivery: objects', () => {
     expect(privileged).toEqual(['csi-plugin']);
   });
 
-  test('the plugin runs with flags its own parser accepts: the driver, the sized tmpfs, the tenants, the kubelet pods directory', () => {
+  test('the plugin runs with flags its own parser accepts: the driver, the sized tmpfs, the tenants, the kubelet\'s directories', () => {
     const chart = Testing.chart();
     newAgent(chart, { domain: SharedMemoryDomain.tmpfs({ size: Size.mebibytes(256) }) });
     const options = pluginOptions(Testing.synth(chart));
@@ -173,6 +163,10 @@ describe('the CSI delivery: objects', () => {
       tenants: [{ namespace: 'node-agent', serviceAccount: 'default' }],
       targetRoot: '/var/lib/kubelet/pods',
       stagingPath: '/csi-staging',
+      // Registered with the kubelet by the plugin itself: the socket in its plugins_registry, the
+      // CSI socket as the kubelet sees it on the node.
+      registrationSocket: '/var/lib/kubelet/plugins_registry/node-agent.cdk8s-shm.io-reg.sock',
+      kubeletEndpoint: '/var/lib/kubelet/plugins/node-agent.cdk8s-shm.io/csi.sock',
       logLevel: 'info',
     });
   });
@@ -236,7 +230,6 @@ describe('the CSI delivery: objects', () => {
       delivery: AgentDelivery.csi({
         driverName: 'shm.platform.example.com',
         nodeImage: 'registry.example.com/node@sha256:0123',
-        registrarImage: 'registry.example.com/registrar:v9',
         kubeletDir: '/var/lib/k0s/kubelet/',
       }),
     });
@@ -246,8 +239,12 @@ describe('the CSI delivery: objects', () => {
     expect(one(objects, 'CSIDriver').metadata.name).toBe('shm.platform.example.com');
     const pod = pluginOf(objects).spec.template.spec;
     expect(pod.priorityClassName).toBe('platform-agents');
-    expect(pod.containers.map((c: any) => c.image)).toEqual(['registry.example.com/node@sha256:0123', 'registry.example.com/registrar:v9']);
-    expect(pod.containers[1].args[1]).toBe('--kubelet-registration-path=/var/lib/k0s/kubelet/plugins/shm.platform.example.com/csi.sock');
+    expect(pod.containers.map((c: any) => c.image)).toEqual(['registry.example.com/node@sha256:0123']);
+    expect(pluginOptions(objects)).toMatchObject({
+      registrationSocket: '/var/lib/k0s/kubelet/plugins_registry/shm.platform.example.com-reg.sock',
+      kubeletEndpoint: '/var/lib/k0s/kubelet/plugins/shm.platform.example.com/csi.sock',
+    });
+    expect(pod.containers[0].volumeMounts[1]).toEqual({ name: 'registration-dir', mountPath: '/var/lib/k0s/kubelet/plugins_registry' });
     expect(pod.volumes.filter((v: any) => v.hostPath).map((v: any) => v.hostPath.path)).toEqual([
       '/var/lib/k0s/kubelet/plugins/shm.platform.example.com', '/var/lib/k0s/kubelet/plugins_registry', '/var/lib/k0s/kubelet/pods', '/run/cdk8s-shm/node-agent',
     ]);

@@ -381,14 +381,16 @@ describe('helm template', () => {
     expect(byKey(agentObjects)).toEqual(byKey(chart.toJson().map(strip)));
   });
 
-  test('tenants and CSI images from values reach the plugin', () => {
+  test('tenants, the node image and the kubelet directory from values reach the plugin', () => {
     const objects = template(V.agentTenants.sets);
     expectValidAgainstSchema(objects);
     const pod = objects.find(o => o.kind === 'DaemonSet' && o.metadata.name === 'shm-agent-csi').spec.template.spec;
     const options = parseCsiPluginArgs(pod.containers[0].args);
     expect(options.tenants).toEqual([{ namespace: 'shm-agent', serviceAccount: 'default' }, { namespace: 'shop' }, { namespace: 'ml', serviceAccount: 'trainer' }]);
     expect(options.targetRoot).toBe('/var/lib/k0s/kubelet/pods');
-    expect(pod.containers[1].image).toBe('r:2');
+    expect(options.registrationSocket).toBe('/var/lib/k0s/kubelet/plugins_registry/shm-agent.cdk8s-shm.io-reg.sock');
+    expect(options.kubeletEndpoint).toBe('/var/lib/k0s/kubelet/plugins/shm-agent.cdk8s-shm.io/csi.sock');
+    expect(pod.containers.map((c: any) => c.image)).toEqual(['n:2']);
     expect(pod.volumes.find((v: any) => v.name === 'registration-dir').hostPath.path).toBe('/var/lib/k0s/kubelet/plugins_registry');
   });
 

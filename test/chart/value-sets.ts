@@ -30,7 +30,7 @@ export const CHART_VALUE_SETS = {
   agentLint: { sets: ['agent.enabled=true', 'agent.image=registry.example.com/agent:1.0.0'] },
   agentSystemV: { sets: ['agent.enabled=true', 'agent.image=a:1', 'agent.systemV=true', 'agent.placement=all-nodes'] },
   agentHostPath: { sets: ['agent.enabled=true', 'agent.image=a:1', 'agent.delivery=host-path', 'agent.domain.sizeMebibytes=512'] },
-  agentTenants: { sets: ['agent.enabled=true', 'agent.image=a:1', 'agent.tenants={shop,ml/trainer}', 'agent.registrarImage=r:2', 'agent.kubeletDir=/var/lib/k0s/kubelet'] },
+  agentTenants: { sets: ['agent.enabled=true', 'agent.image=a:1', 'agent.tenants={shop,ml/trainer}', 'agent.nodeImage=n:2', 'agent.kubeletDir=/var/lib/k0s/kubelet'] },
   policy: { sets: ['delivery=policy'] },
   policyOptIn: {
     sets: [

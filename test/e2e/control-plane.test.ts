@@ -1,11 +1,13 @@
 /**
  * The control plane itself is what the other suites claim it is: the pinned release, client
  * certificate and ServiceAccount token authentication, RBAC, the admission plugins, controllers
- * that make Pods, and nothing listening anywhere but 127.0.0.1.
+ * that make Pods, all in a network namespace of the run's own whose only addresses are its
+ * loopback and the node's, and nothing listening anywhere else.
  */
 import * as fs from 'fs';
 import { controlPlane, kubeVersion } from './support/control-plane';
-import { Kube, eventually } from './support/kube';
+import { Kube, eventually, runAsync } from './support/kube';
+import { NETWORK } from './support/network-namespace';
 import { listeningAddresses } from './support/processes';
 import { area, count } from './support/summary';
 
@@ -61,7 +63,7 @@ test('Pod Security admission enforces the namespace label', async () => {
   expect(plugins).toMatch(/Loaded \d+ mutating admission controller\(s\) successfully in the following order: [^\n]*MutatingAdmissionWebhook/);
 });
 
-test('the controller manager turns a Deployment into a Pod (Pending: there is no kubelet)', async () => {
+test('the controller manager turns a Deployment into a Pod (Pending: the real node\'s taint keeps it off)', async () => {
   const deployment = {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -86,9 +88,22 @@ test('the controller manager turns a Deployment into a Pod (Pending: there is no
   count({ pods: 1 });
 });
 
-test('every process of the control plane listens on 127.0.0.1 only', () => {
+test('the run has a network namespace of its own: its loopback, and the node\'s address on the pods\' bridge', async () => {
+  const ours = fs.readlinkSync('/proc/self/ns/net');
+  expect(fs.statSync(`/run/netns/${process.env.CDK8S_SHM_E2E_NETNS}`).ino).toBe(fs.statSync('/proc/self/ns/net').ino);
+  const addresses = (await runAsync('ip', ['-o', '-4', 'addr', 'show'])).stdout.split('\n').filter(Boolean).map(line => line.split(/\s+/)[3]);
+  expect(addresses.sort()).toEqual(['127.0.0.1/8', `${NETWORK.nodeIp}/${NETWORK.podCidr.split('/')[1]}`]);
+  expect(ours).toMatch(/^net:\[\d+\]$/);
+});
+
+test('every process of the run listens on its namespace\'s loopback or the node\'s address, nowhere else', () => {
   const listening = listeningAddresses(controlPlane().dir);
-  // etcd (client and peer), kube-apiserver, the service network.
-  expect(listening.length).toBeGreaterThanOrEqual(4);
-  for (const socket of listening) expect(socket).toMatchObject({ address: '127.0.0.1' });
+  // etcd (client and peer), kube-apiserver, the service network, the kubelet, kube-proxy.
+  expect(listening.length).toBeGreaterThanOrEqual(6);
+  for (const socket of listening) {
+    // The API server binds every address of the namespace: pods reach it on the node's.
+    const allowed = socket.process === 'kube-apiserver' ? ['0.0.0.0', '0:0:0:0:0:0:0:0'] : ['127.0.0.1', NETWORK.nodeIp];
+    expect(allowed).toContain(socket.address);
+  }
+  expect(listening.filter(s => s.process === 'kubelet').map(s => s.address)).toContain(NETWORK.nodeIp);
 });

@@ -1,16 +1,17 @@
 /**
  * A real Kubernetes control plane for the end-to-end suites: etcd, kube-apiserver and
  * kube-controller-manager of the release pinned in e2e/kube/go.mod, built once by
- * e2e/kube/build.sh (cached outside the clone) and started on 127.0.0.1, on free ports, in a
- * temporary directory, with:
+ * e2e/kube/build.sh (cached outside the clone) and started in the run's own network namespace
+ * (network-namespace.ts), on free ports of its loopback, in a temporary directory, with:
  *
  * - authentication by client certificates (the admin is in `system:masters`, the controller
  *   manager is `system:kube-controller-manager`) and by ServiceAccount tokens (TokenRequest);
  * - RBAC authorization, and the default admission plugins plus the ones the suites are about
  *   (`MutatingAdmissionWebhook`, `PodSecurity`), so a pod is judged as in a real cluster;
  * - the controllers that turn Deployments, StatefulSets, Jobs, CronJobs and DaemonSets into Pods.
- *   There is no scheduler and no kubelet: pods stay Pending, and what the API returns is what
- *   admission let through;
+ *   The real node (node/real-node.ts) joins it with a taint: a pod runs there only in a namespace
+ *   that gives its pods the toleration; elsewhere pods stay Pending, and what the API returns is
+ *   what admission let through;
  * - a "service network" (service-network.ts) standing in for cluster DNS and kube-proxy: the API
  *   server reaches a webhook registered by Service (`name.namespace.svc`) through an HTTP CONNECT
  *   proxy on 127.0.0.1 that forwards to a local process, TLS end to end.
@@ -19,14 +20,20 @@
  * into a state file; test files get it with `controlPlane()`. Anything that fails to start is
  * stopped again, and a run that died is cleaned up by the next one (its own recorded pids only).
  */
-import { ChildProcess, execFileSync, spawn, spawnSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as https from 'https';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { recordPid, recordedPids } from './processes';
+import { NETWORK, assertRunNamespace } from './network-namespace';
+import { removeCgroupRoot, removeTree } from './node/host';
+import type { NodeState } from './node/real-node';
+import { ProcessGroup, alive, firstLine, readOr, sleep } from './process-group';
+import { recordedPids } from './processes';
+
+export { sleep };
 
 export const REPO = path.join(__dirname, '..', '..', '..');
 /** The Go module that pins the Kubernetes release and builds the binaries. */
@@ -35,11 +42,6 @@ export const KUBE_MODULE = path.join(REPO, 'e2e', 'kube');
 export const STATE_ENV = 'CDK8S_SHM_E2E_STATE';
 const RUN_PREFIX = 'cdk8s-shm-e2e-';
 const LOOPBACK = '127.0.0.1';
-/**
- * The Service IP range. Nothing ever dials a ClusterIP here (the service network routes by name),
- * and a loopback range guarantees that a mistake could only ever reach this machine.
- */
-const SERVICE_CIDR = '127.96.0.0/24';
 
 /** The Kubernetes version, read from the one place it is pinned: the require of k8s.io/kubernetes in e2e/kube/go.mod. */
 export function kubeVersion(): string {
@@ -83,16 +85,16 @@ export interface ControlPlaneState {
   /** Appended to by `summary.ts`: what each test did. */
   readonly summaryFile: string;
   readonly logs: Record<string, string>;
+  /** The real node (node/real-node.ts), once global-setup.ts started it. */
+  readonly node?: NodeState;
 }
 
 export interface RunningControlPlane extends ControlPlaneState {
+  /** The certificates the node's components authenticate with. */
+  readonly pki: Pki;
+  /** The control plane's processes: the node's join them, so that they stop first. */
+  readonly group: ProcessGroup;
   stop(): Promise<void>;
-}
-
-interface Started {
-  readonly name: string;
-  readonly child: ChildProcess;
-  readonly exited: Promise<void>;
 }
 
 /** A free TCP port on 127.0.0.1 (the OS picks it; the port is closed again before use). */
@@ -110,38 +112,25 @@ export async function freePort(): Promise<number> {
  * fails.
  */
 export async function startControlPlane(binDir: string = buildKube()): Promise<RunningControlPlane> {
+  assertRunNamespace();
   reapDeadRuns();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), RUN_PREFIX));
   fs.writeFileSync(path.join(dir, 'owner.pid'), String(process.pid));
-  const started: Started[] = [];
+  const group = new ProcessGroup(dir, { NO_PROXY: `${LOOPBACK},localhost` });
   const stop = async () => {
     // What tests started (webhooks) and left running, then the control plane: controllers first,
     // so that nothing writes while the API server goes away.
-    const ours = new Set(started.map(p => p.child.pid));
+    const ours = group.pids;
     await Promise.all(recordedPids(dir).filter(p => !ours.has(p.pid) && belongsTo(p.pid, dir)).map(p => killPid(p.pid)));
-    for (const process of [...started].reverse()) await stopProcess(process);
-    fs.rmSync(dir, { recursive: true, force: true });
+    await group.stopAll();
+    removeTree(dir);
   };
   try {
     const pki = makePki(dir);
-    const logs: Record<string, string> = {};
-    const launch = (name: string, args: string[], env: NodeJS.ProcessEnv = {}, command = path.join(binDir, name), stdout: 'log' | 'pipe' = 'log') => {
-      logs[name] = path.join(dir, `${name}.log`);
-      const out = fs.openSync(logs[name], 'a');
-      const child = spawn(command, args, {
-        cwd: dir,
-        stdio: ['ignore', stdout === 'pipe' ? 'pipe' : out, out],
-        env: { PATH: process.env.PATH, HOME: dir, NO_PROXY: `${LOOPBACK},localhost`, ...env },
-      });
-      fs.closeSync(out);
-      recordPid(dir, child.pid, name);
-      const exited = new Promise<void>(resolve => child.once('exit', () => resolve()));
-      started.push({ name, child, exited });
-      return child;
-    };
+    const bin = (name: string) => path.join(binDir, name);
 
     const [etcdClient, etcdPeer, apiPort] = [await freePort(), await freePort(), await freePort()];
-    launch('etcd', [
+    group.launch('etcd', bin('etcd'), [
       '--name=e2e',
       `--data-dir=${path.join(dir, 'etcd')}`,
       `--listen-client-urls=http://${LOOPBACK}:${etcdClient}`,
@@ -153,44 +142,56 @@ export async function startControlPlane(binDir: string = buildKube()): Promise<R
       '--unsafe-no-fsync',
       '--log-level=warn',
     ]);
-    await waitFor('etcd', started, logs, async () => (await httpGet(`http://${LOOPBACK}:${etcdClient}/health`)).includes('"health":"true"'), 60_000);
+    await group.waitFor('etcd', async () => (await httpGet(`http://${LOOPBACK}:${etcdClient}/health`)).includes('"health":"true"'), 60_000);
 
     const servicesFile = path.join(dir, 'services.json');
     const serviceLogFile = path.join(dir, 'service-connections.jsonl');
-    const network = launch('service-network', ['-r', 'ts-node/register/transpile-only', path.join(__dirname, 'service-network.ts'), servicesFile, serviceLogFile],
-      { TS_NODE_PROJECT: path.join(REPO, 'test', 'tsconfig.json'), NODE_PATH: path.join(REPO, 'node_modules') }, process.execPath, 'pipe');
+    const network = group.launch('service-network', process.execPath,
+      ['-r', 'ts-node/register/transpile-only', path.join(__dirname, 'service-network.ts'), servicesFile, serviceLogFile],
+      { env: { TS_NODE_PROJECT: path.join(REPO, 'test', 'tsconfig.json'), NODE_PATH: path.join(REPO, 'node_modules') }, stdout: 'pipe' });
     const proxyPort = await firstLine(network, 'service-network', 30_000).then(Number);
     const server = `https://${LOOPBACK}:${apiPort}`;
-    launch('kube-apiserver', [
+    group.launch('kube-apiserver', bin('kube-apiserver'), [
       `--etcd-servers=http://${LOOPBACK}:${etcdClient}`,
-      `--bind-address=${LOOPBACK}`,
-      `--advertise-address=${LOOPBACK}`,
+      // Every address of the run's network namespace: its loopback for the tests, the node's
+      // address for the kubelet and for pods (the \`kubernetes\` Service's endpoint).
+      '--bind-address=0.0.0.0',
+      `--advertise-address=${NETWORK.nodeIp}`,
       `--secure-port=${apiPort}`,
       `--tls-cert-file=${pki.apiserverCert}`,
       `--tls-private-key-file=${pki.apiserverKey}`,
       `--client-ca-file=${pki.caCert}`,
-      '--authorization-mode=RBAC',
-      // The default plugins stay on; these are the ones the suites depend on.
-      '--enable-admission-plugins=MutatingAdmissionWebhook,PodSecurity,ServiceAccount,Priority',
+      // The Node authorizer and NodeRestriction hold the kubelet to its own node, as in a real cluster.
+      '--authorization-mode=Node,RBAC',
+      // The default plugins stay on; these are the ones the suites depend on. PodTolerationRestriction
+      // lets a namespace give its pods the real node's toleration (node.ts), so that nothing else runs there.
+      '--enable-admission-plugins=NodeRestriction,MutatingAdmissionWebhook,PodSecurity,ServiceAccount,Priority,PodTolerationRestriction',
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       `--service-account-key-file=${pki.saPublic}`,
       `--service-account-signing-key-file=${pki.saKey}`,
-      `--service-cluster-ip-range=${SERVICE_CIDR}`,
+      `--service-cluster-ip-range=${NETWORK.serviceCidr}`,
+      // kubectl logs and exec: the API server calls the kubelet with a client certificate it trusts.
+      `--kubelet-client-certificate=${pki.kubeletClientCert}`,
+      `--kubelet-client-key=${pki.kubeletClientKey}`,
+      '--kubelet-preferred-address-types=InternalIP',
       // The node agent's mounter is privileged: as in every real cluster, allow it.
       '--allow-privileged=true',
       '--profiling=false',
       '--v=1',
     ], {
-      // Webhooks registered by Service are dialled as name.namespace.svc:PORT through this proxy
-      // (Go's proxy rules never send loopback addresses there, so nothing else is proxied).
-      HTTPS_PROXY: `http://${LOOPBACK}:${proxyPort}`,
+      env: {
+        // Webhooks registered by Service are dialled as name.namespace.svc:PORT through this proxy;
+        // the node and the pods are dialled directly.
+        HTTPS_PROXY: `http://${LOOPBACK}:${proxyPort}`,
+        NO_PROXY: `${LOOPBACK},localhost,${NETWORK.podCidr},${NETWORK.serviceCidr}`,
+      },
     });
     const adminKubeconfig = writeKubeconfig(path.join(dir, 'admin.kubeconfig'), server, pki.caCert, { certFile: pki.adminCert, keyFile: pki.adminKey });
     const kcmKubeconfig = writeKubeconfig(path.join(dir, 'kcm.kubeconfig'), server, pki.caCert, { certFile: pki.kcmCert, keyFile: pki.kcmKey });
     const admin = { ca: fs.readFileSync(pki.caCert), cert: fs.readFileSync(pki.adminCert), key: fs.readFileSync(pki.adminKey) };
-    await waitFor('kube-apiserver', started, logs, async () => (await httpsGet(`${server}/readyz`, admin)) === 'ok', 120_000);
+    await group.waitFor('kube-apiserver', async () => (await httpsGet(`${server}/readyz`, admin)) === 'ok', 120_000);
 
-    launch('kube-controller-manager', [
+    group.launch('kube-controller-manager', bin('kube-controller-manager'), [
       `--kubeconfig=${kcmKubeconfig}`,
       // Every controller acts with its own ServiceAccount and RBAC role, as in a real cluster.
       '--use-service-account-credentials=true',
@@ -198,12 +199,12 @@ export async function startControlPlane(binDir: string = buildKube()): Promise<R
       `--root-ca-file=${pki.caCert}`,
       '--leader-elect=false',
       '--secure-port=0',
-      // Without a kubelet a Node never reports Ready; the lifecycle controller would taint the
-      // agent's Node not-ready and the DaemonSet would never get a pod. Nothing else is turned off.
+      // Stand-in Nodes (the ones corpus pods are bound to) never report Ready; the lifecycle
+      // controller would taint them and evict their pods. Nothing else is turned off.
       '--controllers=*,-node-lifecycle-controller',
       '--v=1',
     ]);
-    await waitFor('kube-controller-manager', started, logs, async () => {
+    await group.waitFor('kube-controller-manager', async () => {
       const body = await httpsGet(`${server}/api/v1/namespaces/default/serviceaccounts/default`, admin).catch(() => '');
       return body.includes('"kind":"ServiceAccount"');
     }, 120_000);
@@ -221,9 +222,9 @@ export async function startControlPlane(binDir: string = buildKube()): Promise<R
       servicesFile,
       serviceLogFile,
       summaryFile: path.join(dir, 'summary.jsonl'),
-      logs,
+      logs: group.logs,
     };
-    return { ...state, stop };
+    return { ...state, pki, group, stop };
   } catch (error) {
     await stop().catch(() => undefined);
     throw error;
@@ -237,14 +238,6 @@ export function controlPlane(): ControlPlaneState {
     throw new Error(`no control plane: run the e2e suites with 'npm run e2e' (${STATE_ENV} is not set or its file is gone)`);
   }
   return JSON.parse(fs.readFileSync(file, 'utf8'));
-}
-
-async function stopProcess({ child, exited }: Started): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 /**
@@ -267,7 +260,9 @@ function reapDeadRuns(): void {
         }
       }
     }
-    fs.rmSync(dir, { recursive: true, force: true });
+    // Its node's mounts and cgroups first: the directory holds pod volumes, which rm must never enter.
+    removeTree(dir);
+    removeCgroupRoot(entry);
   }
 }
 
@@ -296,62 +291,6 @@ async function killPid(pid: number): Promise<void> {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function readOr(file: string, fallback: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return fallback;
-  }
-}
-
-/** Waits until `ready()`; fails with the end of every log if a process exits or time runs out (the directory is removed after). */
-async function waitFor(
-  name: string, started: readonly Started[], logs: Record<string, string>, ready: () => Promise<boolean>, timeoutMs: number,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const dead = started.find(p => p.child.exitCode !== null || p.child.signalCode !== null);
-    const problem = dead
-      ? `${dead.name} exited (${dead.child.exitCode ?? dead.child.signalCode}) while waiting for ${name}`
-      : Date.now() > deadline ? `${name} was not ready within ${timeoutMs / 1000} s` : undefined;
-    if (problem) {
-      const tails = Object.entries(logs).map(([process, file]) => `--- ${process} (last lines) ---\n${readOr(file, '').split('\n').slice(-25).join('\n')}`);
-      throw new Error(`${problem}\n${tails.join('\n')}`);
-    }
-    if (await ready().catch(() => false)) return;
-    await sleep(250);
-  }
-}
-
-/** The first line a process prints on stdout. */
-function firstLine(child: ChildProcess, name: string, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const timer = setTimeout(() => reject(new Error(`${name} printed nothing within ${timeoutMs / 1000} s`)), timeoutMs);
-    child.stdout!.on('data', chunk => {
-      text += chunk;
-      if (text.includes('\n')) {
-        clearTimeout(timer);
-        resolve(text.split('\n')[0].trim());
-      }
-    });
-    child.once('exit', code => reject(new Error(`${name} exited (${code}) before printing its port`)));
-  });
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise(resolve => setTimeout(resolve, ms));
-}
-
 function httpGet(url: string): Promise<string> {
   return new Promise((resolve, reject) => {
     http.get(url, { timeout: 5_000 }, res => {
@@ -364,7 +303,7 @@ function httpGet(url: string): Promise<string> {
   });
 }
 
-function httpsGet(url: string, auth: { ca: Buffer; cert: Buffer; key: Buffer }): Promise<string> {
+export function httpsGet(url: string, auth: { ca: Buffer; cert: Buffer; key: Buffer }): Promise<string> {
   return new Promise((resolve, reject) => {
     https.get(url, { ...auth, timeout: 5_000, agent: false }, res => {
       let body = '';
@@ -376,7 +315,7 @@ function httpsGet(url: string, auth: { ca: Buffer; cert: Buffer; key: Buffer }):
   });
 }
 
-interface Pki {
+export interface Pki {
   readonly caCert: string;
   readonly caKey: string;
   readonly apiserverCert: string;
@@ -385,8 +324,31 @@ interface Pki {
   readonly adminKey: string;
   readonly kcmCert: string;
   readonly kcmKey: string;
+  /** The API server's client certificate towards the kubelet (logs, exec). */
+  readonly kubeletClientCert: string;
+  readonly kubeletClientKey: string;
   readonly saKey: string;
   readonly saPublic: string;
+}
+
+function openssl(dir: string, args: string[]): void {
+  const result = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`openssl ${args.join(' ')} failed: ${result.stderr}`);
+}
+
+/** Issues `NAME.crt` and `NAME.key` in the run's pki directory, signed by the cluster's CA. */
+function issue(pkiDir: string, name: string, subject: string, extensions: readonly string[]): { certFile: string; keyFile: string } {
+  fs.writeFileSync(path.join(pkiDir, `${name}.ext`), extensions.join('\n') + '\n');
+  openssl(pkiDir, ['req', '-new', '-nodes', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject]);
+  openssl(pkiDir, ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', `${name}.crt`, '-extfile', `${name}.ext`]);
+  return { certFile: path.join(pkiDir, `${name}.crt`), keyFile: path.join(pkiDir, `${name}.key`) };
+}
+
+const CLIENT_EXTENSIONS = ['basicConstraints=critical,CA:FALSE', 'keyUsage=critical,digitalSignature', 'extendedKeyUsage=clientAuth'];
+
+/** A client certificate of the cluster's CA (a node's components authenticate with these). */
+export function issueClientCertificate(pki: Pki, name: string, subject: string): { certFile: string; keyFile: string } {
+  return issue(path.dirname(pki.caCert), name, subject, CLIENT_EXTENSIONS);
 }
 
 /** The cluster's CA, serving and client certificates and the ServiceAccount signing key, made with openssl (ECDSA P-256, valid two days). */
@@ -394,26 +356,18 @@ function makePki(dir: string): Pki {
   const pki = path.join(dir, 'pki');
   fs.mkdirSync(pki);
   const file = (name: string) => path.join(pki, name);
-  const openssl = (args: string[]) => {
-    const result = spawnSync('openssl', args, { cwd: pki, encoding: 'utf8' });
-    if (result.status !== 0) throw new Error(`openssl ${args.join(' ')} failed: ${result.stderr}`);
-  };
-  openssl(['req', '-x509', '-new', '-nodes', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-keyout', 'ca.key', '-out', 'ca.crt',
+  openssl(pki, ['req', '-x509', '-new', '-nodes', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-keyout', 'ca.key', '-out', 'ca.crt',
     '-days', '2', '-subj', '/CN=cdk8s-shm-e2e-ca', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
-  const issue = (name: string, subject: string, extensions: string[]) => {
-    fs.writeFileSync(file(`${name}.ext`), extensions.join('\n') + '\n');
-    openssl(['req', '-new', '-nodes', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject]);
-    openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', `${name}.crt`, '-extfile', `${name}.ext`]);
-  };
-  const client = ['basicConstraints=critical,CA:FALSE', 'keyUsage=critical,digitalSignature', 'extendedKeyUsage=clientAuth'];
-  issue('apiserver', '/CN=kube-apiserver', [
+  issue(pki, 'apiserver', '/CN=kube-apiserver', [
     'basicConstraints=critical,CA:FALSE', 'keyUsage=critical,digitalSignature', 'extendedKeyUsage=serverAuth',
-    'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local',
+    // Tests dial 127.0.0.1, the kubelet the node's address, pods the \`kubernetes\` Service's ClusterIP.
+    `subjectAltName=IP:127.0.0.1,IP:${NETWORK.nodeIp},IP:${NETWORK.kubernetesServiceIp},DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local`,
   ]);
-  issue('admin', '/O=system:masters/CN=cdk8s-shm-e2e-admin', client);
-  issue('kcm', '/CN=system:kube-controller-manager', client);
-  openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'sa.key']);
-  openssl(['ec', '-in', 'sa.key', '-pubout', '-out', 'sa.pub']);
+  issue(pki, 'admin', '/O=system:masters/CN=cdk8s-shm-e2e-admin', CLIENT_EXTENSIONS);
+  issue(pki, 'kcm', '/CN=system:kube-controller-manager', CLIENT_EXTENSIONS);
+  issue(pki, 'apiserver-kubelet-client', '/CN=kube-apiserver-kubelet-client', CLIENT_EXTENSIONS);
+  openssl(pki, ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'sa.key']);
+  openssl(pki, ['ec', '-in', 'sa.key', '-pubout', '-out', 'sa.pub']);
   return {
     caCert: file('ca.crt'),
     caKey: file('ca.key'),
@@ -423,6 +377,8 @@ function makePki(dir: string): Pki {
     adminKey: file('admin.key'),
     kcmCert: file('kcm.crt'),
     kcmKey: file('kcm.key'),
+    kubeletClientCert: file('apiserver-kubelet-client.crt'),
+    kubeletClientKey: file('apiserver-kubelet-client.key'),
     saKey: file('sa.key'),
     saPublic: file('sa.pub'),
   };

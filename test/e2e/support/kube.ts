@@ -128,9 +128,9 @@ export class Kube {
     return (await this.json(['get', resource, '-n', namespace, ...(selector ? ['-l', selector] : [])])).items;
   }
 
-  /** Creates a namespace with these labels, or relabels it. */
-  async namespace(name: string, labels: Record<string, string> = {}): Promise<void> {
-    await this.apply([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } }]);
+  /** Creates a namespace with these labels (and annotations), or relabels it. */
+  async namespace(name: string, labels: Record<string, string> = {}, annotations: Record<string, string> = {}): Promise<void> {
+    await this.apply([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels, annotations } }]);
     // Pods are refused until the controller manager made the namespace's default ServiceAccount.
     await eventually(`ServiceAccount default in ${name}`, () => this.get('serviceaccount', 'default', name));
   }

@@ -14,6 +14,8 @@ export interface SummaryLine {
   readonly checks?: number;
   readonly objects?: number;
   readonly pods?: number;
+  /** Pods that ran on the real node (their containers started, and what they printed was read). */
+  readonly ran?: number;
 }
 
 let current = 'unnamed';
@@ -23,8 +25,8 @@ export function area(name: string): void {
   current = name;
 }
 
-/** Counts objects applied to, and pods admitted by and compared against, the API server. */
-export function count(counts: { objects?: number; pods?: number }): void {
+/** Counts objects applied to, and pods admitted by and compared against, the API server, and pods run on the node. */
+export function count(counts: { objects?: number; pods?: number; ran?: number }): void {
   write({ area: current, ...counts });
 }
 
@@ -33,14 +35,24 @@ function write(line: SummaryLine): void {
 }
 
 /** Adds up the lines of a run: one row per area, in the order of their names (they start with their number). */
-export function summarize(lines: readonly SummaryLine[]): Array<{ area: string; tests: number; checks: number; objects: number; pods: number }> {
-  const rows = new Map<string, { area: string; tests: number; checks: number; objects: number; pods: number }>();
+export interface SummaryRow {
+  readonly area: string;
+  tests: number;
+  checks: number;
+  objects: number;
+  pods: number;
+  ran: number;
+}
+
+export function summarize(lines: readonly SummaryLine[]): SummaryRow[] {
+  const rows = new Map<string, SummaryRow>();
   for (const line of lines) {
-    const row = rows.get(line.area) ?? { area: line.area, tests: 0, checks: 0, objects: 0, pods: 0 };
+    const row = rows.get(line.area) ?? { area: line.area, tests: 0, checks: 0, objects: 0, pods: 0, ran: 0 };
     if (line.test !== undefined) row.tests++;
     row.checks += line.checks ?? 0;
     row.objects += line.objects ?? 0;
     row.pods += line.pods ?? 0;
+    row.ran += line.ran ?? 0;
     rows.set(line.area, row);
   }
   return [...rows.values()].sort((a, b) => a.area.localeCompare(b.area, 'en', { numeric: true }));

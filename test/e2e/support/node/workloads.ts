@@ -1,0 +1,203 @@
+/**
+ * Running workloads on the real node as users run them, and reading what their containers saw.
+ *
+ * What a test changes in a workload that a way in produced, and nothing else (`forNode`):
+ * - every image becomes the node image, pulled `Never` (no registry is reachable here);
+ * - requests become small (the node has 2 CPUs; a request the API server defaulted to a 32Gi limit
+ *   would never be scheduled); limits, which decide `/dev/shm`, stay as they are;
+ * - extended resources (GPUs) are dropped: the node has none;
+ * - a container's command can be replaced by the experiment it runs (`commands`), and probes of a
+ *   program that is not there are dropped.
+ * The pod lands on the node because its namespace gives it the node's toleration
+ * (`realNodeNamespace`), never through its own spec.
+ */
+import * as fs from 'fs';
+import { mapImages } from './images';
+import { NODE_TAINT } from './real-node';
+import { parseQuantity } from '../../../../src/core';
+import { controlPlane } from '../control-plane';
+import { Kube, eventually, runAsync } from '../kube';
+
+/** The annotation PodTolerationRestriction reads: tolerations every pod of the namespace gets. */
+const DEFAULT_TOLERATIONS = 'scheduler.alpha.kubernetes.io/defaultTolerations';
+
+/** A namespace whose pods may run on the real node; `labels` as `Kube.namespace` takes them. */
+export async function realNodeNamespace(kube: Kube, name: string, labels: Record<string, string> = {}): Promise<void> {
+  const toleration = { key: NODE_TAINT.key, operator: 'Exists', effect: NODE_TAINT.effect };
+  await kube.namespace(name, labels, { [DEFAULT_TOLERATIONS]: JSON.stringify([toleration]) });
+}
+
+/** Requests every container gets (or its limit, where that is lower): small enough for many pods on this node. */
+const SMALL_REQUESTS = { cpu: 10n, memory: 16n * 1024n * 1024n };
+const KEPT_RESOURCES = /^(cpu|memory|ephemeral-storage|hugepages-.*)$/;
+
+/** `limit` if it is below `small` (a request may not exceed its limit), else `small`; cpu in millicores. */
+function request(name: 'cpu' | 'memory', limit: unknown): string {
+  const small = SMALL_REQUESTS[name];
+  if (limit === undefined) return name === 'cpu' ? `${small}m` : String(small);
+  const { num, den } = parseQuantity(`${limit}`);
+  const scaled = name === 'cpu' ? num * 1000n : num;
+  const limitValue = (scaled + den - 1n) / den;
+  const value = limitValue < small ? limitValue : small;
+  return name === 'cpu' ? `${value}m` : String(value);
+}
+
+function containersOf(spec: any): any[] {
+  return [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])];
+}
+
+/** Every pod spec in an object (a Pod's, a template's, a CronJob's job template's). */
+export function podSpecsOf(object: any): any[] {
+  const specs: any[] = [];
+  const visit = (value: any, key?: string) => {
+    if (!value || typeof value !== 'object') return;
+    if (key === 'spec' && Array.isArray(value.containers)) specs.push(value);
+    for (const [k, v] of Object.entries(value)) visit(v, k);
+  };
+  visit(object);
+  return specs;
+}
+
+export interface ForNodeOptions {
+  /** Container name -> the shell script it runs instead of its own command. */
+  readonly commands?: Readonly<Record<string, string>>;
+  /** The script of every container `commands` does not name. @default the container's own command */
+  readonly otherwise?: string;
+}
+
+/** The copy of `objects` that runs on the node (see the file's comment for every change). */
+export function forNode<T>(objects: T, options: ForNodeOptions = {}): T {
+  const copy = mapImages(objects);
+  for (const spec of podSpecsOf(copy)) {
+    for (const container of containersOf(spec)) {
+      const resources = container.resources ?? {};
+      const limits = Object.fromEntries(Object.entries(resources.limits ?? {}).filter(([name]) => KEPT_RESOURCES.test(name)));
+      const requests = { cpu: request('cpu', limits.cpu), memory: request('memory', limits.memory) };
+      container.resources = Object.keys(limits).length > 0 ? { limits, requests } : { requests };
+      const script = options.commands?.[container.name] ?? options.otherwise;
+      if (script !== undefined) {
+        container.command = ['sh', '-c', script];
+        delete container.args;
+        delete container.livenessProbe;
+        delete container.readinessProbe;
+        delete container.startupProbe;
+      }
+    }
+  }
+  return copy;
+}
+
+/** The pods of a namespace whose name starts with `prefix`. */
+export async function podsNamed(kube: Kube, namespace: string, prefix: string): Promise<any[]> {
+  return (await kube.list('pods', namespace)).filter((p: any) => p.metadata.name.startsWith(prefix));
+}
+
+/** Waits for the first pod whose name starts with `prefix` to satisfy `ready`, and returns it. */
+export async function waitForPod(
+  kube: Kube, namespace: string, prefix: string, what: string, ready: (pod: any) => boolean, timeoutMs = 180_000,
+): Promise<any> {
+  let last: any;
+  try {
+    return await eventually(`pod ${namespace}/${prefix}*: ${what}`, async () => {
+      const pods = await podsNamed(kube, namespace, prefix);
+      last = pods[0];
+      return pods.find(ready);
+    }, timeoutMs, 500);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\nlast seen: ${JSON.stringify(last?.status ?? null)}`);
+  }
+}
+
+/** The status of one container (init containers included). */
+export function containerStatus(pod: any, container: string): any {
+  return [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])].find((s: any) => s.name === container);
+}
+
+/** How a container ended, as the kubelet reported it. */
+export interface ContainerEnd {
+  readonly containerID: string;
+  readonly reason: string;
+  readonly exitCode: number;
+  readonly message?: string;
+}
+
+/**
+ * Watches the pods of a namespace (`kubectl get pods --watch`, every update the API server
+ * stores) and collects each end of `container` in a pod named `prefix*`, in order, until `enough`
+ * says so. A restart can follow an end within a second: polling would miss ends that watching sees.
+ */
+export async function watchContainerEnds(
+  kube: Kube, namespace: string, prefix: string, container: string, enough: (ends: readonly ContainerEnd[]) => boolean, timeoutMs = 240_000,
+): Promise<ContainerEnd[]> {
+  const ends: ContainerEnd[] = [];
+  const deadline = Date.now() + timeoutMs;
+  // One watch of 20 s after another (kubectl is stopped at the end of each); each starts with the
+  // current state, so only an end replaced within the moment between two watches could be missed.
+  let output = '';
+  while (!enough(ends)) {
+    if (Date.now() > deadline) {
+      throw new Error(`${namespace}/${prefix}* container ${container}: ${ends.length} ends seen within ${timeoutMs / 1000} s: ${JSON.stringify(ends)}; the last watch printed: ${output.slice(-2000)}`);
+    }
+    const run = await runAsync(kube.kubectlPath, ['--kubeconfig', kube.kubeconfig, 'get', 'pods', '-n', namespace, '--watch', '-o', 'json'], { timeoutMs: 20_000 });
+    output = `${run.stdout}${run.stderr}`;
+    // One indented JSON object per update: each ends with a "}" of its own at the start of a line.
+    const pods = run.stdout.split(/^}$/m).filter(text => text.trim().startsWith('{')).map(text => JSON.parse(`${text}}`));
+    for (const pod of pods) {
+      if (!pod.metadata.name.startsWith(prefix)) continue;
+      const status = (pod.status?.containerStatuses ?? []).find((s: any) => s.name === container);
+      // An end shows as the state until the restart, then as the last state.
+      for (const end of [status?.lastState?.terminated, status?.state?.terminated]) {
+        if (!end?.containerID || ends.some(e => e.containerID === end.containerID)) continue;
+        ends.push({ containerID: end.containerID, reason: end.reason, exitCode: end.exitCode, ...(end.message ? { message: end.message } : {}) });
+      }
+    }
+  }
+  return ends;
+}
+
+/** A container printed `marker` on a line of its own (read through the API server: kubectl logs). */
+export async function waitForLine(
+  kube: Kube, namespace: string, pod: string, container: string, marker: string, timeoutMs = 180_000,
+): Promise<string[]> {
+  return eventually(`${namespace}/${pod} container ${container} printed '${marker}'`, async () => {
+    const lines = await logLines(kube, namespace, pod, container);
+    return lines.includes(marker) ? lines : undefined;
+  }, timeoutMs, 500);
+}
+
+export async function logLines(kube: Kube, namespace: string, pod: string, container: string, previous = false): Promise<string[]> {
+  const run = await kube.kubectl(['logs', '-n', namespace, pod, '-c', container, ...(previous ? ['--previous'] : [])], { allowFailure: true });
+  if (run.status !== 0) throw new Error(run.stderr.trim());
+  return run.stdout.split('\n').filter(Boolean);
+}
+
+/** The value after `key ` on the line that starts with it (`df 65536` -> `65536`). */
+export function field(lines: readonly string[], key: string): string {
+  const line = lines.find(l => l.startsWith(`${key} `));
+  if (line === undefined) throw new Error(`no line '${key} ...' in:\n${lines.join('\n')}`);
+  return line.slice(key.length + 1);
+}
+
+/** The script of the articles' experiment: `df` of /dev/shm, then `dd` of `mib` MiB into it, then what was written. */
+export function fillScript(mib: number, then = 'exec sleep 3600'): string {
+  return [
+    'echo "df $(df -k /dev/shm | tail -1)"',
+    'echo "mount $(grep " /dev/shm " /proc/mounts)"',
+    `dd if=/dev/zero of=/dev/shm/fill bs=1M count=${mib} 2>/tmp/dd.err; echo "dd-exit $?"`,
+    'echo "dd-error $(head -1 /tmp/dd.err)"',
+    'echo "dd-last $(tail -1 /tmp/dd.err)"',
+    'echo "written $(stat -c %s /dev/shm/fill)"',
+    'echo done',
+    then,
+  ].join('\n');
+}
+
+/** `df -k` of /dev/shm as a container printed it: the size in KiB (the second field). */
+export function dfKib(lines: readonly string[]): number {
+  return Number(field(lines, 'df').trim().split(/\s+/)[1]);
+}
+
+/** Adds a line to the transcript global-teardown.ts prints after the summary. */
+export function transcript(line: string): void {
+  fs.appendFileSync(`${controlPlane().dir}/transcript.txt`, `${line}\n`);
+}
