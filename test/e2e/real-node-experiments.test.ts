@@ -24,7 +24,7 @@ import { parseAllDocuments } from 'yaml';
 import { CLI_BUNDLE, planJson } from './support/cli';
 import { CommandError, Kube, asStream, eventually, runAsync } from './support/kube';
 import {
-  ContainerEnd, containerStatus, dfKib, field, fillScript, forNode, logLines, realNodeNamespace, transcript, waitForLine, waitForPod,
+  ContainerEnd, containerStatus, dfKib, field, fillScript, forNode, logLines, transcript, waitForLine, waitForPod,
   watchContainerEnds,
 } from './support/node/workloads';
 import { area, count } from './support/summary';
@@ -116,9 +116,9 @@ function fillOf(lines: readonly string[]): Fill {
 }
 
 beforeAll(async () => {
-  for (const way of ['no library', 'construct', 'applyToChart', 'inject'] as const) await realNodeNamespace(admin, NAMESPACES[way]);
-  await realNodeNamespace(admin, NAMESPACES.webhook, SELECTED);
-  await realNodeNamespace(admin, NAMESPACES['admission policy'], SELECTED);
+  for (const way of ['no library', 'construct', 'applyToChart', 'inject'] as const) await admin.namespace(NAMESPACES[way]);
+  await admin.namespace(NAMESPACES.webhook, SELECTED);
+  await admin.namespace(NAMESPACES['admission policy'], SELECTED);
   webhook = await registerLocalWebhook(admin, {
     namespace: 'e2e-node-webhook-system',
     name: 'e2e-node-webhook',

@@ -9,9 +9,8 @@
  * - RBAC authorization, and the default admission plugins plus the ones the suites are about
  *   (`MutatingAdmissionWebhook`, `PodSecurity`), so a pod is judged as in a real cluster;
  * - the controllers that turn Deployments, StatefulSets, Jobs, CronJobs and DaemonSets into Pods.
- *   The real node (node/real-node.ts) joins it with a taint: a pod runs there only in a namespace
- *   that gives its pods the toleration; elsewhere pods stay Pending, and what the API returns is
- *   what admission let through;
+ *   The real node (node/real-node.ts) joins it with a taint: only pods that tolerate it run there
+ *   (area 8's); elsewhere pods stay Pending, and what the API returns is what admission let through;
  * - a "service network" (service-network.ts) standing in for cluster DNS and kube-proxy: the API
  *   server reaches a webhook registered by Service (`name.namespace.svc`) through an HTTP CONNECT
  *   proxy on 127.0.0.1 that forwards to a local process, TLS end to end.
@@ -163,9 +162,8 @@ export async function startControlPlane(binDir: string = buildKube()): Promise<R
       `--client-ca-file=${pki.caCert}`,
       // The Node authorizer and NodeRestriction hold the kubelet to its own node, as in a real cluster.
       '--authorization-mode=Node,RBAC',
-      // The default plugins stay on; these are the ones the suites depend on. PodTolerationRestriction
-      // lets a namespace give its pods the real node's toleration (node.ts), so that nothing else runs there.
-      '--enable-admission-plugins=NodeRestriction,MutatingAdmissionWebhook,PodSecurity,ServiceAccount,Priority,PodTolerationRestriction',
+      // The default plugins stay on; these are the ones the suites depend on.
+      '--enable-admission-plugins=NodeRestriction,MutatingAdmissionWebhook,PodSecurity,ServiceAccount,Priority',
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       `--service-account-key-file=${pki.saPublic}`,
       `--service-account-signing-key-file=${pki.saKey}`,

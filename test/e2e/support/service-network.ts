@@ -1,9 +1,10 @@
 /**
- * Stands in for cluster DNS and kube-proxy, for the API server only. The API server dials a
- * webhook registered by Service as `name.namespace.svc:port` (the host of its request URL, and the
- * TLS server name it verifies); started with `HTTPS_PROXY` pointing here, it sends an HTTP CONNECT
- * for that name, and this proxy forwards the bytes to the process a test exposed under it. TLS
- * stays end to end between the API server and the webhook; nothing here reads it.
+ * Stands in for cluster DNS, for the API server only. The API server dials a webhook registered by
+ * Service as `name.namespace.svc:port` (the host of its request URL, and the TLS server name it
+ * verifies); started with `HTTPS_PROXY` pointing here, it sends an HTTP CONNECT for that name, and
+ * this proxy forwards the bytes to what a test exposed under it: a process on 127.0.0.1, or the
+ * Service's ClusterIP, which the real node's kube-proxy then sends to a ready pod. TLS stays end to
+ * end between the API server and the webhook; nothing here reads it.
  *
  * It runs as a process of its own (`node -r ts-node/register/transpile-only service-network.ts
  * ROUTES LOG`, printing its port), so that a test blocking its own event loop can never stall a
@@ -18,8 +19,8 @@ import * as net from 'net';
 
 const LOOPBACK = '127.0.0.1';
 
-/** `name.namespace.svc:port` -> the port of a process on 127.0.0.1. */
-export type ServiceRoutes = Record<string, number>;
+/** `name.namespace.svc:port` -> the port of a process on 127.0.0.1, or `host:port` (a ClusterIP). */
+export type ServiceRoutes = Record<string, number | string>;
 
 /** One line of the log. */
 export interface ServiceConnection {
@@ -28,8 +29,10 @@ export interface ServiceConnection {
   readonly routed: boolean;
 }
 
-/** Routes `name.namespace.svc:port` to a process on 127.0.0.1 (or removes the route when `target` is undefined). */
-export function exposeService(routesFile: string, service: { name: string; namespace: string; port?: number }, target: number | undefined): void {
+/** Routes `name.namespace.svc:port` to a process on 127.0.0.1 or to `host:port` (or removes the route when `target` is undefined). */
+export function exposeService(
+  routesFile: string, service: { name: string; namespace: string; port?: number }, target: number | string | undefined,
+): void {
   const routes: ServiceRoutes = JSON.parse(fs.readFileSync(routesFile, 'utf8'));
   const key = `${service.name}.${service.namespace}.svc:${service.port ?? 443}`;
   if (target === undefined) delete routes[key];
@@ -55,7 +58,7 @@ function readRoutes(routesFile: string): ServiceRoutes {
 
 function serve(routesFile: string, logFile: string): void {
   fs.writeFileSync(routesFile, '{}');
-  const tunnels = new Set<{ authority: string; target: number; client: net.Socket }>();
+  const tunnels = new Set<{ authority: string; target: number | string; client: net.Socket }>();
   setInterval(() => {
     const routes = readRoutes(routesFile);
     for (const tunnel of tunnels) if (routes[tunnel.authority] !== tunnel.target) tunnel.client.destroy();
@@ -73,7 +76,8 @@ function serve(routesFile: string, logFile: string): void {
     const tunnel = { authority, target, client };
     tunnels.add(tunnel);
     client.on('close', () => tunnels.delete(tunnel));
-    const upstream = net.connect(target, LOOPBACK, () => {
+    const [host, port] = typeof target === 'number' ? [LOOPBACK, target] : [target.replace(/:\d+$/, ''), Number(/:(\d+)$/.exec(target)![1])];
+    const upstream = net.connect(port, host, () => {
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       if (head.length) upstream.write(head);
       upstream.pipe(client);

@@ -178,9 +178,9 @@ export function withUrl(configuration: any, port: number): any {
   return copy;
 }
 
-/** Makes `name.namespace.svc:port` of a Service reach a local process (the service network). */
+/** Makes `name.namespace.svc:port` of a Service reach a local process or `host:port` (the service network). */
 export function exposeLocalService(
-  cluster: ControlPlaneState, service: { name: string; namespace: string; port?: number }, target: number | undefined,
+  cluster: ControlPlaneState, service: { name: string; namespace: string; port?: number }, target: number | string | undefined,
 ): void {
   exposeService(cluster.servicesFile, service, target);
 }

@@ -71,7 +71,8 @@ function cniConfig(dir: string): string {
     plugins: [{
       type: 'bridge',
       bridge: NETWORK.bridge,
-      isGateway: true,
+      // The pods' default route goes through the bridge: how they reach ClusterIPs (kube-proxy's rules) and the node.
+      isDefaultGateway: true,
       ipMasq: false,
       hairpinMode: true,
       ipam: { type: 'host-local', ranges: [[{ subnet: NETWORK.podCidr, gateway: NETWORK.nodeIp }]], dataDir: path.join(dir, 'cni', 'ipam') },

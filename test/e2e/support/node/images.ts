@@ -80,7 +80,8 @@ function writeArchive(dir: string, layer: string, diffId: string, name: string, 
   const configJson = JSON.stringify({
     architecture: 'amd64',
     os: 'linux',
-    config: { Env: ['PATH=/usr/local/bin:/bin'], WorkingDir: '/', ...config },
+    // Not root unless a pod says so: containers that ask for runAsNonRoot (cdk8s-plus's default) run.
+    config: { Env: ['PATH=/usr/local/bin:/bin'], WorkingDir: '/', User: '65534', ...config },
     rootfs: { type: 'layers', diff_ids: [`sha256:${diffId}`] },
     history: [{ created_by: 'cdk8s-shm e2e: test/e2e/support/node/images.ts' }],
   });

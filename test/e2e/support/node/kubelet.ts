@@ -104,12 +104,16 @@ function launchScript(spec: KubeletSpec, fakes: string, configFile: string): str
   return ['set -e', ...binds, `exec '${spec.binary}' ${args.map(a => `'${a}'`).join(' ')}`].join('\n');
 }
 
-/** Makes the root directory a shared mount point (idempotent): the kubelet's mounts then propagate. */
-export function shareRootDir(rootDir: string, mount: (args: readonly string[]) => void): void {
-  fs.mkdirSync(rootDir, { recursive: true });
+/**
+ * Makes a directory a shared mount point (idempotent), as a node's /var/lib/kubelet and /run are:
+ * mounts made under it in another mount namespace (the kubelet's, a container's Bidirectional
+ * volume) then reach the machine's, and the other way round.
+ */
+export function makeSharedMount(dir: string, mount: (args: readonly string[]) => void): void {
+  fs.mkdirSync(dir, { recursive: true });
   const mountinfo = fs.readFileSync('/proc/self/mountinfo', 'utf8');
-  if (!mountinfo.split('\n').some(line => line.split(' ')[4] === rootDir)) mount(['--bind', rootDir, rootDir]);
-  mount(['--make-rshared', rootDir]);
+  if (!mountinfo.split('\n').some(line => line.split(' ')[4] === dir)) mount(['--bind', dir, dir]);
+  mount(['--make-rshared', dir]);
 }
 
 /** Starts the kubelet (it registers its Node; the caller waits for Ready). */

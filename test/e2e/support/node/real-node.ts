@@ -4,10 +4,9 @@
  * control plane. Everything lives in the run's network namespace (the node's address is on the
  * CNI bridge, the pods' gateway) and its directory; pod cgroups go under a root of the run's own.
  *
- * The node is tainted (`NODE_TAINT`): pods run here only in namespaces made with
- * `realNodeNamespace` (kube.ts), whose pods the API server gives the toleration
- * (PodTolerationRestriction), or when the workload tolerates the taint itself, as the node agent
- * does when it is rolled out by taints. Every other suite's pods stay Pending, as before.
+ * The node is labelled and tainted (`NODE_LABELS`, `NODE_TAINT`): only pods that tolerate the taint
+ * run here, the copies area 8 makes of what the ways in produced (`forNode` in workloads.ts). Every
+ * other suite's pods stay Pending, as before.
  *
  * `stop()` lets nothing outlive the run: the kubelet first, then every container, kube-proxy, the
  * scheduler and containerd (by pid), then the mounts under the run directory and the cgroup root;
@@ -18,14 +17,15 @@ import * as path from 'path';
 import { ctr, removeAllContainers, startContainerd } from './containerd';
 import { createCgroupRoot, leftovers, removeCgroupRoot, unmountUnder } from './host';
 import { IMAGES, buildAndImportImages } from './images';
-import { Taint, shareRootDir, startKubelet } from './kubelet';
+import { Taint, makeSharedMount, startKubelet } from './kubelet';
 import { RunningControlPlane, httpsGet, issueClientCertificate, writeKubeconfig } from '../control-plane';
 import { NETWORK, assertRunNamespace } from '../network-namespace';
 import { ProcessGroup, runOrThrow } from '../process-group';
 import { recordedPids } from '../processes';
 
 export const NODE_NAME = 'cdk8s-shm-e2e-node';
-export const NODE_TAINT: Taint = { key: 'e2e.cdk8s-shm.io/real-node', effect: 'NoSchedule' };
+/** The node's label and taint, as seed 002 rolls an agent out: `key=true` on both. */
+export const NODE_TAINT: Taint = { key: 'e2e.cdk8s-shm.io/real-node', value: 'true', effect: 'NoSchedule' };
 export const NODE_LABELS: Readonly<Record<string, string>> = { 'e2e.cdk8s-shm.io/real-node': 'true' };
 const KUBELET_PORT = 10250;
 const KUBELET_HEALTHZ_PORT = 10248;
@@ -36,6 +36,8 @@ export interface NodeState {
   readonly ip: string;
   /** The kubelet's root directory: what the CSI plugin's `kubeletDir` must be. */
   readonly kubeletDir: string;
+  /** A shared mount of the node's, for Bidirectional hostPath volumes (what /run is on a real node). */
+  readonly sharedDir: string;
   readonly containerdAddress: string;
   /** The pods' cgroup root in every hierarchy. */
   readonly cgroupRoot: string;
@@ -52,12 +54,18 @@ export interface RunningNode {
   stop(): Promise<void>;
 }
 
-/** The node's address on the bridge the CNI plugin then uses as the pods' gateway (the kubelet refuses a loopback node IP). */
+/**
+ * The node's address on the bridge the CNI plugin then uses as the pods' gateway (the kubelet
+ * refuses a loopback node IP), and a route to the Service range.
+ */
 function addBridge(): void {
   const prefix = NETWORK.podCidr.split('/')[1];
   runOrThrow('ip', ['link', 'add', NETWORK.bridge, 'type', 'bridge']);
   runOrThrow('ip', ['addr', 'add', `${NETWORK.nodeIp}/${prefix}`, 'dev', NETWORK.bridge]);
   runOrThrow('ip', ['link', 'set', NETWORK.bridge, 'up']);
+  // ClusterIPs are nowhere: a route to them lets a connection from the node (the service network,
+  // for the API server) leave, and kube-proxy's rules send it to a pod.
+  runOrThrow('ip', ['route', 'add', NETWORK.serviceCidr, 'dev', NETWORK.bridge, 'src', NETWORK.nodeIp]);
 }
 
 function kubeProxyConfig(kubeconfig: string): Record<string, unknown> {
@@ -110,6 +118,7 @@ export async function startRealNode(cluster: RunningControlPlane): Promise<Runni
   const started = Date.now();
   const dir = path.join(cluster.dir, 'node');
   const kubeletDir = path.join(dir, 'kubelet-root');
+  const sharedDir = path.join(dir, 'shared');
   const cgroupName = path.basename(cluster.dir);
   const group = new ProcessGroup(cluster.dir);
   let containerdAddress = '';
@@ -142,7 +151,8 @@ export async function startRealNode(cluster: RunningControlPlane): Promise<Runni
     ]);
 
     createCgroupRoot(cgroupName);
-    shareRootDir(kubeletDir, args => runOrThrow('mount', args));
+    makeSharedMount(kubeletDir, args => runOrThrow('mount', args));
+    makeSharedMount(sharedDir, args => runOrThrow('mount', args));
     startKubelet(group, {
       binary: bin('kubelet'),
       rootDir: kubeletDir,
@@ -172,6 +182,7 @@ export async function startRealNode(cluster: RunningControlPlane): Promise<Runni
         name: NODE_NAME,
         ip: NETWORK.nodeIp,
         kubeletDir,
+        sharedDir,
         containerdAddress: containerd.address,
         cgroupRoot: `/${cgroupName}`,
         taint: NODE_TAINT,

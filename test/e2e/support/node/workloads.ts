@@ -7,9 +7,11 @@
  *   would never be scheduled); limits, which decide `/dev/shm`, stay as they are;
  * - extended resources (GPUs) are dropped: the node has none;
  * - a container's command can be replaced by the experiment it runs (`commands`), and probes of a
- *   program that is not there are dropped.
- * The pod lands on the node because its namespace gives it the node's toleration
- * (`realNodeNamespace`), never through its own spec.
+ *   program that is not there are dropped;
+ * - every pod template tolerates the node's taint (`NODE_TAINT`), which keeps the other suites'
+ *   pods off the node;
+ * - the paths of a standard node (`/var/lib/kubelet`, `/run`) become this node's (`paths`), for the
+ *   node agent's hostPath volumes and its plugin's flags.
  */
 import * as fs from 'fs';
 import { mapImages } from './images';
@@ -17,15 +19,6 @@ import { NODE_TAINT } from './real-node';
 import { parseQuantity } from '../../../../src/core';
 import { controlPlane } from '../control-plane';
 import { Kube, eventually, runAsync } from '../kube';
-
-/** The annotation PodTolerationRestriction reads: tolerations every pod of the namespace gets. */
-const DEFAULT_TOLERATIONS = 'scheduler.alpha.kubernetes.io/defaultTolerations';
-
-/** A namespace whose pods may run on the real node; `labels` as `Kube.namespace` takes them. */
-export async function realNodeNamespace(kube: Kube, name: string, labels: Record<string, string> = {}): Promise<void> {
-  const toleration = { key: NODE_TAINT.key, operator: 'Exists', effect: NODE_TAINT.effect };
-  await kube.namespace(name, labels, { [DEFAULT_TOLERATIONS]: JSON.stringify([toleration]) });
-}
 
 /** Requests every container gets (or its limit, where that is lower): small enough for many pods on this node. */
 const SMALL_REQUESTS = { cpu: 10n, memory: 16n * 1024n * 1024n };
@@ -62,19 +55,36 @@ export interface ForNodeOptions {
   /** Container name -> the shell script it runs instead of its own command. */
   readonly commands?: Readonly<Record<string, string>>;
   /** The script of every container `commands` does not name. @default the container's own command */
-  readonly otherwise?: string;
+  readonly otherwise?: (container: any, spec: any) => string | undefined;
+  /** Path prefixes of a standard node -> this node's, in hostPath volumes and container arguments. */
+  readonly paths?: Readonly<Record<string, string>>;
+}
+
+/** `text` with a mapped prefix replaced, when it starts with one (as a whole path segment). */
+function mapPath(text: string, paths: Readonly<Record<string, string>>): string {
+  for (const [from, to] of Object.entries(paths)) {
+    if (text === from || text.startsWith(`${from}/`)) return `${to}${text.slice(from.length)}`;
+    const flag = /^(--[a-z-]+=)(.*)$/.exec(text);
+    if (flag && (flag[2] === from || flag[2].startsWith(`${from}/`))) return `${flag[1]}${to}${flag[2].slice(from.length)}`;
+  }
+  return text;
 }
 
 /** The copy of `objects` that runs on the node (see the file's comment for every change). */
 export function forNode<T>(objects: T, options: ForNodeOptions = {}): T {
   const copy = mapImages(objects);
+  const paths = options.paths ?? {};
   for (const spec of podSpecsOf(copy)) {
+    spec.tolerations = [...(spec.tolerations ?? []), { key: NODE_TAINT.key, operator: 'Exists', effect: NODE_TAINT.effect }];
+    for (const volume of spec.volumes ?? []) if (volume.hostPath) volume.hostPath.path = mapPath(volume.hostPath.path, paths);
     for (const container of containersOf(spec)) {
+      if (Array.isArray(container.args)) container.args = container.args.map((a: string) => mapPath(a, paths));
+      for (const mount of container.volumeMounts ?? []) mount.mountPath = mapPath(mount.mountPath, paths);
       const resources = container.resources ?? {};
       const limits = Object.fromEntries(Object.entries(resources.limits ?? {}).filter(([name]) => KEPT_RESOURCES.test(name)));
       const requests = { cpu: request('cpu', limits.cpu), memory: request('memory', limits.memory) };
       container.resources = Object.keys(limits).length > 0 ? { limits, requests } : { requests };
-      const script = options.commands?.[container.name] ?? options.otherwise;
+      const script = options.commands?.[container.name] ?? options.otherwise?.(container, spec);
       if (script !== undefined) {
         container.command = ['sh', '-c', script];
         delete container.args;
@@ -85,6 +95,17 @@ export function forNode<T>(objects: T, options: ForNodeOptions = {}): T {
     }
   }
   return copy;
+}
+
+/**
+ * The pods a workload's controllers made: owned by it, or by a ReplicaSet or Job it owns (a
+ * Deployment's, a CronJob's), found through their owner references.
+ */
+export async function podsOwnedBy(kube: Kube, namespace: string, kind: string, name: string): Promise<any[]> {
+  const middle = [...await kube.list('replicasets', namespace), ...await kube.list('jobs', namespace)];
+  const owns = (o: any, k: string, n: string) => (o.metadata.ownerReferences ?? []).some((r: any) => r.kind === k && r.name === n);
+  const owners = [{ kind, name }, ...middle.filter(m => owns(m, kind, name)).map(m => ({ kind: m.kind, name: m.metadata.name }))];
+  return (await kube.list('pods', namespace)).filter((p: any) => owners.some(o => owns(p, o.kind, o.name)));
 }
 
 /** The pods of a namespace whose name starts with `prefix`. */
