@@ -13,7 +13,8 @@
 import { spawnSync } from 'child_process';
 import { ApiObject, App, Chart, Size } from 'cdk8s';
 import { Kube, asStream, eventually } from './support/kube';
-import { containerStatus, forNode, podSpecsOf, transcript, waitForPod } from './support/node/workloads';
+import { containerStatus, transcript, waitForPod } from './support/node/containers';
+import { forNode, podSpecsOf } from './support/node/node-copies';
 import { area, count } from './support/summary';
 import { deleteClusterScoped } from './support/webhook';
 import { AgentDelivery, AgentPlacement, SharedMemoryAgent, SharedMemoryDomain } from '../../src';

@@ -12,7 +12,8 @@
  */
 import { App } from 'cdk8s';
 import { Kube, asStream, eventually } from './support/kube';
-import { dfKib, forNode, logLines, podSpecsOf, podsOwnedBy, transcript } from './support/node/workloads';
+import { dfKib, logLines, podsOwnedBy, transcript } from './support/node/containers';
+import { forNode, podSpecsOf } from './support/node/node-copies';
 import { area, count } from './support/summary';
 import { deleteClusterScoped } from './support/webhook';
 import { examples, shmRows } from '../../examples/registry';

@@ -24,9 +24,9 @@ import { parseAllDocuments } from 'yaml';
 import { CLI_BUNDLE, planJson } from './support/cli';
 import { CommandError, Kube, asStream, eventually, runAsync } from './support/kube';
 import {
-  ContainerEnd, containerStatus, dfKib, field, fillScript, forNode, logLines, transcript, waitForLine, waitForPod,
-  watchContainerEnds,
-} from './support/node/workloads';
+  ContainerEnd, containerStatus, dfKib, field, fillScript, logLines, transcript, waitForLine, waitForPod, watchContainerEnds,
+} from './support/node/containers';
+import { forNode } from './support/node/node-copies';
 import { area, count } from './support/summary';
 import { RegisteredWebhook, registerLocalWebhook, waitForWebhook } from './support/webhook';
 import { NamespaceSelection, SharedMemory } from '../../src';

@@ -12,7 +12,8 @@
 import * as http from 'http';
 import { planJson } from './support/cli';
 import { Kube, asStream, eventually } from './support/kube';
-import { containerStatus, dfKib, forNode, logLines, transcript, waitForLine } from './support/node/workloads';
+import { containerStatus, dfKib, logLines, transcript, waitForLine } from './support/node/containers';
+import { forNode } from './support/node/node-copies';
 import { serviceConnections } from './support/service-network';
 import { area, count } from './support/summary';
 import { deleteClusterScoped, exposeLocalService, only, synthWebhook, waitForWebhook } from './support/webhook';

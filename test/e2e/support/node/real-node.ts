@@ -5,7 +5,7 @@
  * CNI bridge, the pods' gateway) and its directory; pod cgroups go under a root of the run's own.
  *
  * The node is labelled and tainted (`NODE_LABELS`, `NODE_TAINT`): only pods that tolerate the taint
- * run here, the copies area 8 makes of what the ways in produced (`forNode` in workloads.ts). Every
+ * run here, the copies area 8 makes of what the ways in produced (`forNode` in node-copies.ts). Every
  * other suite's pods stay Pending, as before.
  *
  * `stop()` lets nothing outlive the run: the kubelet first, then every container, kube-proxy, the
