@@ -109,7 +109,7 @@ export async function runAdmissionBenchmarks(
     return undefined;
   }
   log('pod creation through the API server: building (once, cached) and starting the control plane ...');
-  const cluster = await startControlPlane(buildKube());
+  const cluster = await startControlPlane({ binDir: buildKube() });
   const admin = new Kube(cluster, cluster.adminKubeconfig, 'admin');
   let unregister: (() => Promise<void>) | undefined;
   try {

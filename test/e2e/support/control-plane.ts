@@ -35,18 +35,20 @@ import { recordedPids } from './processes';
 export { sleep };
 
 export const REPO = path.join(__dirname, '..', '..', '..');
-/** The Go module that pins the Kubernetes release and builds the binaries. */
+/** The Go module that pins the Kubernetes release of the control plane and the node, and builds the binaries. */
 export const KUBE_MODULE = path.join(REPO, 'e2e', 'kube');
+/** The Go module of the second control plane: Kubernetes 1.37, for what only it has. */
+export const KUBE_137_MODULE = path.join(REPO, 'e2e', 'kube-1.37');
 /** Set by global-setup.ts for the test files: the JSON file describing the running control plane. */
 export const STATE_ENV = 'CDK8S_SHM_E2E_STATE';
 const RUN_PREFIX = 'cdk8s-shm-e2e-';
 const LOOPBACK = '127.0.0.1';
 
-/** The Kubernetes version, read from the one place it is pinned: the require of k8s.io/kubernetes in e2e/kube/go.mod. */
-export function kubeVersion(): string {
-  const text = fs.readFileSync(path.join(KUBE_MODULE, 'go.mod'), 'utf8');
+/** The Kubernetes version, read from the one place it is pinned: the require of k8s.io/kubernetes in the module's go.mod. */
+export function kubeVersion(module: string = KUBE_MODULE): string {
+  const text = fs.readFileSync(path.join(module, 'go.mod'), 'utf8');
   const match = /^\s*k8s\.io\/kubernetes\s+(v1\.\d+\.\d+)\b/m.exec(text);
-  if (!match) throw new Error('e2e/kube/go.mod does not require k8s.io/kubernetes v1.x.y');
+  if (!match) throw new Error(`${path.relative(REPO, module)}/go.mod does not require k8s.io/kubernetes v1.x.y`);
   return match[1];
 }
 
@@ -60,8 +62,8 @@ export function etcdVersion(): string {
  * Builds the binaries if the cache does not have them yet (minutes, cold) and returns their
  * directory. Progress goes to this process's stderr.
  */
-export function buildKube(): string {
-  return execFileSync(path.join(KUBE_MODULE, 'build.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+export function buildKube(module: string = KUBE_MODULE): string {
+  return execFileSync(path.join(KUBE_MODULE, 'build.sh'), [module], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
 }
 
 /** Where the running control plane is; everything a test needs to reach it. */
@@ -110,7 +112,18 @@ export async function freePort(): Promise<number> {
  * and the controllers work (the `default` ServiceAccount exists). Stops what it started if any step
  * fails.
  */
-export async function startControlPlane(binDir: string = buildKube()): Promise<RunningControlPlane> {
+export interface ControlPlaneOptions {
+  /** The Go module of the release. @default KUBE_MODULE */
+  readonly module?: string;
+  /** Where its binaries are. @default what `buildKube(module)` builds (or finds in the cache) */
+  readonly binDir?: string;
+  /** More flags for the API server (feature gates, runtime config). */
+  readonly apiServerArgs?: readonly string[];
+}
+
+export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<RunningControlPlane> {
+  const module = options.module ?? KUBE_MODULE;
+  const binDir = options.binDir ?? buildKube(module);
   assertRunNamespace();
   reapDeadRuns();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), RUN_PREFIX));
@@ -176,6 +189,7 @@ export async function startControlPlane(binDir: string = buildKube()): Promise<R
       '--allow-privileged=true',
       '--profiling=false',
       '--v=1',
+      ...options.apiServerArgs ?? [],
     ], {
       env: {
         // Webhooks registered by Service are dialled as name.namespace.svc:PORT through this proxy;
@@ -208,7 +222,7 @@ export async function startControlPlane(binDir: string = buildKube()): Promise<R
     }, 120_000);
 
     const state: ControlPlaneState = {
-      version: kubeVersion(),
+      version: kubeVersion(module),
       dir,
       binDir,
       server,

@@ -12,7 +12,7 @@ import { startRealNode } from './node/real-node';
 export default async function globalSetup(): Promise<void> {
   const binDir = buildKube();
   const started = Date.now();
-  const controlPlane = await startControlPlane(binDir);
+  const controlPlane = await startControlPlane({ binDir });
   // For the launcher's check that the run left nothing behind.
   const record = process.env[RUN_RECORD_ENV];
   if (record) fs.writeFileSync(record, controlPlane.dir);

@@ -8,6 +8,8 @@
  *
  *   ts-node test/e2e/support/network-namespace.ts COMMAND [ARGS...]
  *
+ * `npm run e2e` and `npm run bench` run through it (the pod-creation benchmark starts a control plane).
+ *
  * Namespaces of runs that died (their launcher's pid is gone) are deleted first. When the command
  * ends, the launcher checks that the run left nothing on the machine (`runLeftovers`): no process,
  * mount, cgroup or directory of its own, and its namespace (with every interface in it) is gone;
@@ -130,10 +132,10 @@ if (require.main === module) {
     const left = runLeftovers(name, record);
     fs.rmSync(record, { force: true });
     if (left.length > 0) {
-      process.stderr.write(`the e2e run left these on the machine:\n  ${left.join('\n  ')}\n`);
+      process.stderr.write(`the run left these on the machine:\n  ${left.join('\n  ')}\n`);
       process.exit(code === 0 ? 1 : code);
     }
-    process.stdout.write('The e2e run left nothing behind: no process, mount, cgroup, directory, network namespace or interface of its own.\n');
+    process.stdout.write('The run left nothing behind: no process, mount, cgroup, directory, network namespace or interface of its own.\n');
     process.exit(code);
   }, error => {
     process.stderr.write(`network-namespace: ${(error as Error).message}\n`);
