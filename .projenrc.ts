@@ -49,8 +49,9 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     updateSnapshot: javascript.UpdateSnapshot.NEVER,
     jestConfig: {
       testMatch: ['<rootDir>/test/**/*.test.ts'],
-      // The e2e suites need a control plane (Go): `npm run e2e`, with their own config below; the
-      // conformance suites build their tools with Go too: `npm run conformance`.
+      // `npm test` needs Node.js alone. The e2e suites need a control plane (Go): `npm run e2e`, with
+      // their own config below; the conformance suites build their oracles with Go too (the API
+      // server's CEL, Go's filepath.Clean, csi-sanity): `npm run conformance`.
       testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/', '<rootDir>/test/conformance/'],
       coverageReporters: ['text-summary', 'lcov'],
     },
@@ -133,10 +134,12 @@ project.addTask('fuzz', {
   ],
 });
 
-// Conformance suites that build their tools from the Go module proxy (csi-sanity for the CSI node
-// plugin), so they need Go and stay out of `npm test`. As root they run with real mounts.
+// Conformance suites that build Kubernetes' and Go's own code from the Go module proxy and hold our
+// output to it: the admission policies' CEL and the webhook's warnings run by k8s.io/apiserver's
+// code, mount paths against Go's filepath.Clean, and csi-sanity against the bundled CSI node plugin
+// (with real mounts as root). They need Go, so they stay out of `npm test`; CI runs them.
 project.addTask('conformance', {
-  description: 'CSI conformance (csi-sanity, built from the Go module proxy) against the bundled node plugin',
+  description: 'Conformance against Kubernetes\' and Go\'s own code (needs Go): admission policy CEL, webhook warnings, mount paths, csi-sanity',
   steps: [
     { exec: 'node scripts/bundle.mjs' },
     {

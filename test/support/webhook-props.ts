@@ -2,8 +2,8 @@
  * Webhook props a platform team sets for its pods, shared by the construct and chart tests (the
  * chart must render exactly what the construct synthesizes with them).
  */
-import { Size } from 'cdk8s';
-import { Cpu, NodeSelectorOperator, SharedMemoryWebhookProps, TaintEffect, TolerationOperator } from '../../src';
+import { Size, Testing } from 'cdk8s';
+import { Cpu, NodeSelectorOperator, SharedMemoryWebhook, SharedMemoryWebhookProps, TaintEffect, TolerationOperator } from '../../src';
 
 export const PLACEMENT_PROPS: SharedMemoryWebhookProps = {
   nodeSelector: { 'node-role.example.com/platform': 'true' },
@@ -35,3 +35,10 @@ export const PLACEMENT_VALUES = [
   '  labels: {env: prod, team.example.com/owner: platform}',
   '  podAnnotations: {sidecar.istio.io/inject: "false"}',
 ];
+
+/** What SharedMemoryWebhook synthesizes with these props, in a chart of its own. */
+export function synthWebhook(props: SharedMemoryWebhookProps = {}): any[] {
+  const chart = Testing.chart();
+  new SharedMemoryWebhook(chart, 'webhook', props);
+  return Testing.synth(chart);
+}
