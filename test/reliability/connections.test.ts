@@ -41,14 +41,14 @@ const COUNTS = {
 };
 type Kind = keyof typeof COUNTS;
 
-/** How long the server may take to cut each kind off: its bound (handshake 5 s, headers 10 s) plus room for a busy machine. */
+/** How long the server may take to cut each kind off: its bound (handshake and headers 10 s each) plus room for a busy machine. */
 const CUT_OFF_WITHIN_MS: Record<Kind, number> = {
-  silent: 15_000,
-  halfOpen: 15_000,
-  slowHandshake: 15_000,
+  silent: 25_000,
+  halfOpen: 25_000,
+  slowHandshake: 25_000,
   idleAfterHandshake: 25_000,
   slowHeaders: 25_000,
-  garbageThenSilent: 15_000,
+  garbageThenSilent: 25_000,
 };
 
 interface Abuser {
