@@ -585,7 +585,8 @@ policy:
   # Empty for the default, ${DEFAULT_RATIO}. Only settings that differ from their defaults reach the webhook: it writes
   # the settings it is given onto the pods it sizes (cdk8s-shm.io/ annotations), so later tools agree with it.
   ratio: ""
-  # Smallest and largest ratio-derived size (quantities such as 256Mi); empty for none.
+  # Smallest and largest ratio-derived size (quantities such as 256Mi); empty for none. The maximum
+  # is at least the runtime's own 64Mi (64Mi, not 64M) unless a minimum is set too.
   minimum: ""
   maximum: ""
   # ${SELECTIONS.join(' or ')}: every pod unless annotated cdk8s-shm.io/inject: "false", or only pods annotated "true".

@@ -141,7 +141,7 @@ export const WEBHOOK_FLAGS: readonly WebhookFlag[] = [
   flag('service', 'service', 'NAME.NAMESPACE', "self-managed mode: the webhook's Service, for the certificate's DNS names"),
   flag('ratio', 'ratio', 'DECIMAL', 'share of the basis (the largest memory limit among the containers that write /dev/shm), in (0, 1]', '0.5'),
   flag('minimum', 'minimum', 'QUANTITY', 'smallest ratio-derived size (still capped at the pod limit)'),
-  flag('maximum', 'maximum', 'QUANTITY', 'largest ratio-derived size'),
+  flag('maximum', 'maximum', 'QUANTITY', "largest ratio-derived size; at least the runtime's 64Mi unless --minimum is set too"),
   flag('selection', 'selection', SELECTIONS.join('|'), 'opt-out: every pod unless annotated cdk8s-shm.io/inject: "false"; opt-in: only pods annotated "true"', 'opt-out'),
   flag('without-limit', 'withoutLimit', WITHOUT_LIMIT_MODES.join('|'), 'pods without a memory limit: skip with a warning, deny, or give --fixed-size', 'skip'),
   flag('fixed-size', 'fixedSize', 'QUANTITY', 'the /dev/shm size for pods without a memory limit when --without-limit is fixed'),
