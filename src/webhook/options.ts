@@ -153,6 +153,20 @@ export const WEBHOOK_FLAGS: readonly WebhookFlag[] = [
   flag('log-level', 'logLevel', LOG_LEVELS.join('|'), 'least severe level written (JSON lines on stdout)', 'info'),
 ];
 
+/**
+ * What the server refuses about its flags together beyond the policy's rules (setting-rules.ts in
+ * the core): a metrics port of its own must differ from the serving port. The Helm chart checks
+ * the same, with this message.
+ */
+export function breaksPortRule(port: number, metricsPort: number): boolean {
+  return metricsPort !== 0 && metricsPort === port;
+}
+
+/** The message of the port rule, naming the flags (or values) as the caller knows them. */
+export function portRuleMessage(label: (key: 'port' | 'metricsPort') => string, metricsPort: () => string): string {
+  return `${label('metricsPort')} (${metricsPort()}) must differ from ${label('port')}`;
+}
+
 /** The usage text `--help` prints. */
 export function webhookUsage(): string {
   const lines = [
@@ -201,7 +215,7 @@ export function parseWebhookArgs(argv: readonly string[], env: Record<string, st
   };
   const port = integer('port', DEFAULT_PORT, 0, 65535);
   const metricsPort = integer('metricsPort', 0, 0, 65535);
-  if (metricsPort !== 0 && metricsPort === port) throw new Error(`${where('metricsPort')} (${metricsPort}) must differ from ${where('port')}`);
+  if (breaksPortRule(port, metricsPort)) throw new Error(portRuleMessage(where, () => String(metricsPort)));
   const tlsMode = oneOf('tlsMode', TLS_MODES, 'files');
   const tlsSecretText = text('tlsSecret');
   let tlsSecret: NamespacedName | undefined;

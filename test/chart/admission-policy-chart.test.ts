@@ -78,7 +78,7 @@ test('the policy is named after the release', () => {
 test.each([
   [['delivery=mutating'], 'delivery'],
   [['delivery=policy', 'policy.ratio=0.1234567891'], 'policy.ratio may have at most 9 decimal places with delivery policy'],
-  [['delivery=policy', 'policy.withoutLimit=fixed'], 'policy.fixedSize is required when policy.withoutLimit is fixed'],
+  [['delivery=policy', 'policy.withoutLimit=fixed'], "policy.fixedSize is required when policy.withoutLimit is 'fixed'"],
 ])('%j is refused: %s', (sets, message) => {
   const { status, stderr } = template(sets);
   expect(status).not.toBe(0);

@@ -406,7 +406,7 @@ describe('helm template', () => {
   test.each([
     [['policy.ratio=2'], 'ratio'],
     [['tls.mode=vault'], 'mode'],
-    [['policy.withoutLimit=fixed'], 'policy.fixedSize is required when policy.withoutLimit is fixed'],
+    [['policy.withoutLimit=fixed'], "policy.fixedSize is required when policy.withoutLimit is 'fixed'"],
     [['tls.mode=provided'], 'tls.provided.'],
     [['agent.enabled=true'], 'image'],
     [['agent.enabled=true', 'agent.image=a:1', 'agent.tenants={Shop}'], 'tenants'],
