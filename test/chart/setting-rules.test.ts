@@ -5,14 +5,13 @@
  * (the shipped bundle, started with the flags the values stand for) and the real helm (both
  * deliveries), with values that break each rule and values just inside it.
  */
-import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { generateChart } from '../../scripts/helm-chart';
+import { freshChart } from './fresh-chart';
 import { HELM_POLICY_VALUES, chartHasRule } from '../../scripts/helm-setting-rules';
 import { PolicySetting, SETTING_RULES, SettingRule, kebabName, ruleMessage, ruleSettings } from '../../src/core';
 import { portRuleMessage } from '../../src/webhook/options';
-import { bundle, REPO, run, tool } from '../cli/tools';
+import { REPO, run } from '../cli/tools';
 
 /** Values given as text, as `--set-string policy.x=...` gives them (quantities are strings in the chart). */
 type Values = Partial<Record<PolicySetting, string>>;
@@ -52,23 +51,12 @@ function examples(rule: SettingRule): { broken: Values[]; inside: Values[] } {
   }
 }
 
-let chartDir: string;
-let helm: string;
-let server: string;
-beforeAll(() => {
-  bundle();
-  server = path.join(REPO, 'lib', 'bundle', 'webhook.js');
-  chartDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-shm-chart-rules-')), 'cdk8s-shm');
-  generateChart(chartDir);
-  helm = tool('helm');
-}, 180_000);
-afterAll(() => {
-  if (chartDir) fs.rmSync(path.dirname(chartDir), { recursive: true, force: true });
-});
+const chart = freshChart('cdk8s-shm-chart-rules-');
+const server = path.join(REPO, 'lib', 'bundle', 'webhook.js');
 
 /** `helm template` with the values; its error, or '' when it renders. */
 function chartError(sets: readonly string[], delivery: 'webhook' | 'policy'): string {
-  const result = run(helm, ['template', 'cdk8s-shm', chartDir, '--namespace', 'cdk8s-shm', '--set', `delivery=${delivery}`, ...sets]);
+  const result = run(chart.helm, ['template', 'cdk8s-shm', chart.dir, '--namespace', 'cdk8s-shm', '--set', `delivery=${delivery}`, ...sets]);
   return result.status === 0 ? '' : result.stderr;
 }
 
