@@ -19,10 +19,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App, Chart, Duration, Size } from 'cdk8s';
 import { stringify } from 'yaml';
-import {
-  AgentDelivery, AgentPlacement, Cpu, NamespaceSelection, PodSelection, PodsWithoutLimit, SharedMemoryAdmissionPolicy,
-  SharedMemoryAgent, SharedMemoryDomain, SharedMemoryWebhook, WebhookFailurePolicy, WebhookNetworkPolicy, WebhookTls,
-} from '../src';
+import { AgentDelivery, AgentPlacement, NamespaceSelection, PodSelection, podspec, PodsWithoutLimit, SharedMemoryAdmissionPolicy, SharedMemoryAgent, SharedMemoryDomain, SharedMemoryWebhook, WebhookFailurePolicy, WebhookNetworkPolicy, WebhookTls } from '../src';
 import { QUANTITY_HELPERS, settingChecks } from './helm-setting-rules';
 import { DEFAULT_KUBELET_DIR, DEFAULT_REGISTRAR_IMAGE } from '../src/agent/csi-node-plugin';
 import { DEFAULT_NODE_IMAGE } from '../src/bundled-program';
@@ -416,7 +413,7 @@ function synthAgent(c: Combination, plugin: string): unknown[] {
         command: [A.command],
         args: [A.args],
         resources: {
-          cpu: { request: Cpu.millis(A.cpuRequest), limit: Cpu.millis(A.cpuLimit) },
+          cpu: { request: podspec.Cpu.millis(A.cpuRequest), limit: podspec.Cpu.millis(A.cpuLimit) },
           memory: { request: Size.mebibytes(A.memoryRequest), limit: Size.mebibytes(A.memoryLimit) },
         },
       }],

@@ -3,18 +3,18 @@
  * chart must render exactly what the construct synthesizes with them).
  */
 import { Size, Testing } from 'cdk8s';
-import { Cpu, NodeSelectorOperator, SharedMemoryWebhook, SharedMemoryWebhookProps, TaintEffect, TolerationOperator } from '../../src';
+import { podspec, SharedMemoryWebhook, SharedMemoryWebhookProps } from '../../src';
 
 export const PLACEMENT_PROPS: SharedMemoryWebhookProps = {
   nodeSelector: { 'node-role.example.com/platform': 'true' },
-  tolerations: [{ key: 'dedicated', operator: TolerationOperator.EQUAL, value: 'platform', effect: TaintEffect.NO_SCHEDULE }],
+  tolerations: [{ key: 'dedicated', operator: podspec.TolerationOperator.EQUAL, value: 'platform', effect: podspec.TaintEffect.NO_SCHEDULE }],
   affinity: {
     nodeAffinity: {
-      requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/arch', operator: NodeSelectorOperator.IN, values: ['amd64'] }] }] },
+      requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/arch', operator: podspec.NodeSelectorOperator.IN, values: ['amd64'] }] }] },
     },
   },
   resources: {
-    cpu: { request: Cpu.millis(100), limit: Cpu.millis(500) },
+    cpu: { request: podspec.Cpu.millis(100), limit: podspec.Cpu.millis(500) },
     memory: { request: Size.mebibytes(96), limit: Size.mebibytes(384) },
   },
   port: 10250,
