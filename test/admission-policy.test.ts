@@ -9,13 +9,14 @@ import { NamespaceSelection, PodSelection, SharedMemoryAdmissionPolicy } from '.
 import { synthAdmissionPolicy } from './support/admission-policy';
 
 describe('what SharedMemoryAdmissionPolicy synthesizes', () => {
-  test('a MutatingAdmissionPolicy and a ValidatingAdmissionPolicy, each with its binding', () => {
+  test('a MutatingAdmissionPolicy and two ValidatingAdmissionPolicies (denials, warnings), each with its binding', () => {
     const objects = synthAdmissionPolicy({ excludedNamespaces: ['monitoring'], namespaceSelection: NamespaceSelection.OPT_IN });
     expect(objects.map(o => `${o.kind}/${o.metadata.name}`)).toEqual([
       'MutatingAdmissionPolicy/cdk8s-shm', 'MutatingAdmissionPolicyBinding/cdk8s-shm',
       'ValidatingAdmissionPolicy/cdk8s-shm-without-limit', 'ValidatingAdmissionPolicyBinding/cdk8s-shm-without-limit',
+      'ValidatingAdmissionPolicy/cdk8s-shm-warnings', 'ValidatingAdmissionPolicyBinding/cdk8s-shm-warnings',
     ]);
-    const [mutating, binding, validating, validatingBinding] = objects;
+    const [mutating, binding, validating, validatingBinding, warnings, warningsBinding] = objects;
     expect(mutating.spec).toMatchObject({
       failurePolicy: 'Ignore',
       reinvocationPolicy: 'IfNeeded',
@@ -34,6 +35,12 @@ describe('what SharedMemoryAdmissionPolicy synthesizes', () => {
     expect(validating.spec.failurePolicy).toBe('Ignore');
     expect(validating.spec.variables).toEqual(mutating.spec.variables);
     expect(validatingBinding.spec).toEqual({ policyName: 'cdk8s-shm-without-limit', validationActions: ['Deny'] });
+    // The warnings never refuse a pod: the client sees them, the pod is admitted.
+    expect(warningsBinding.spec).toEqual({ policyName: 'cdk8s-shm-warnings', validationActions: ['Warn'] });
+    expect(warnings.spec.failurePolicy).toBe('Ignore');
+    expect(warnings.spec.matchConstraints).toEqual(mutating.spec.matchConstraints);
+    expect(warnings.spec.variables.slice(0, mutating.spec.variables.length)).toEqual(mutating.spec.variables);
+    expect(warnings.spec.validations.map((v: any) => v.messageExpression).join('\n')).toContain("is not one of cdk8s-shm's; it is ignored");
   });
 
   test('every step of the rule is a named variable that says what it is', () => {

@@ -32,7 +32,7 @@ export interface InvalidAnnotations {
 }
 
 /** Annotations of ours that carry no setting (the checksums are on our own programs' pods). */
-const OTHER_ANNOTATIONS: ReadonlySet<string> = new Set([
+export const ANNOTATIONS_WITHOUT_SETTING: ReadonlySet<string> = new Set([
   INJECT_ANNOTATION, SIZE_LIMIT_ANNOTATION, SERVER_CHECKSUM_ANNOTATION, PLUGIN_CHECKSUM_ANNOTATION,
 ]);
 const NOTHING_ANNOTATED: ReadonlySet<PolicySetting> = new Set();
@@ -47,7 +47,7 @@ export function readPodPolicy(annotations: JsonObject, policy: Policy): PodPolic
   const overrides: Record<string, unknown> = {};
   const unknownAnnotations: string[] = [];
   for (const key of Object.keys(annotations)) {
-    if (!key.startsWith(ANNOTATION_PREFIX) || OTHER_ANNOTATIONS.has(key)) continue;
+    if (!key.startsWith(ANNOTATION_PREFIX) || ANNOTATIONS_WITHOUT_SETTING.has(key)) continue;
     const setting = SETTING_OF_ANNOTATION.get(key);
     if (setting === undefined) {
       unknownAnnotations.push(key);

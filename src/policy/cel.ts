@@ -392,7 +392,7 @@ function describeContainers(indexes: string): string {
 }
 
 /** A CEL literal for a string, a boolean or a list of strings. */
-function lit(value: string | boolean | readonly string[]): string {
+export function lit(value: string | boolean | readonly string[]): string {
   if (typeof value === 'boolean') return String(value);
   if (Array.isArray(value)) return `[${value.map(v => lit(v)).join(', ')}]`;
   return `'${(value as string).replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/[^\x20-\x7e]/g, c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}'`;

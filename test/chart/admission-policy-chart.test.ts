@@ -44,7 +44,10 @@ test.each<[string, readonly string[], SharedMemoryAdmissionPolicyProps]>([
 ])('delivery=policy, %s: exactly the objects of SharedMemoryAdmissionPolicy with the same settings', (_name, sets, props) => {
   const { objects, status, stderr } = template(sets);
   expect({ status, stderr }).toEqual({ status: 0, stderr: '' });
-  expect(objects.map(o => o.kind)).toEqual(['MutatingAdmissionPolicy', 'MutatingAdmissionPolicyBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
+  expect(objects.map(o => o.kind).sort()).toEqual([
+    'MutatingAdmissionPolicy', 'MutatingAdmissionPolicyBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicy',
+    'ValidatingAdmissionPolicyBinding', 'ValidatingAdmissionPolicyBinding',
+  ]);
   expect(byKey(objects)).toEqual(byKey(construct({ name: 'cdk8s-shm', ...props })));
 });
 
@@ -57,7 +60,7 @@ test('the default delivery is the webhook, with none of the admission policies',
 test('the policy is named after the release', () => {
   const result = run(fresh.helm, ['template', 'shm', fresh.dir, '--set', 'delivery=policy']);
   const names = parseAllDocuments(result.stdout).map(d => d.toJS()).filter(o => o).map(o => o.metadata.name);
-  expect(names).toEqual(['shm', 'shm', 'shm-without-limit', 'shm-without-limit']);
+  expect(names.sort()).toEqual(['shm', 'shm', 'shm-warnings', 'shm-warnings', 'shm-without-limit', 'shm-without-limit']);
 });
 
 test.each([

@@ -304,3 +304,69 @@ describe('generated pods', () => {
     if (props.podsWithoutLimit?._mode === 'deny') expect(counts.get('deny')).toBeGreaterThan(2);
   }, 300_000);
 });
+
+describe('the warnings policy warns about exactly the annotations the core cannot honour', () => {
+  /** Pods whose annotations cannot be honoured, each way: [pod, the annotations the core names]. */
+  const UNHONOURED: CorpusPod[] = [
+    pod('contradicting settings', '4Gi', { annotations: { 'cdk8s-shm.io/size': '1Gi', 'cdk8s-shm.io/ratio': '0.25' } }),
+    pod('a ratio that does not parse', '4Gi', { annotations: { 'cdk8s-shm.io/ratio': 'half' } }),
+    pod('an inject that is neither true nor false', '4Gi', { annotations: { 'cdk8s-shm.io/inject': 'enabled' } }),
+    pod('a container the pod lacks', '4Gi', { annotations: { 'cdk8s-shm.io/containers': 'app,ghost' } }),
+    pod('only containers the pod lacks', '4Gi', { annotations: { 'cdk8s-shm.io/containers': 'ghost,spirit' } }),
+    pod('a key that is none of ours', '4Gi', { annotations: { 'cdk8s-shm.io/sise': '1Gi' } }),
+    pod('a maximum below the runtime default', '4Gi', { annotations: { 'cdk8s-shm.io/maximum': '64M' } }),
+    pod('a minimum above the maximum', '4Gi', { annotations: { 'cdk8s-shm.io/minimum': '2Gi', 'cdk8s-shm.io/maximum': '1Gi' } }),
+    pod('a fixed size without fixed', '4Gi', { annotations: { 'cdk8s-shm.io/fixed-size': '1Gi' } }),
+  ];
+  const FINE: CorpusPod[] = [
+    pod('no annotations', '4Gi'),
+    pod('a ratio', '4Gi', { annotations: { 'cdk8s-shm.io/ratio': '0.25' } }),
+    pod('a small maximum with a minimum', '4Gi', { annotations: { 'cdk8s-shm.io/maximum': '32Mi', 'cdk8s-shm.io/minimum': '16Mi' } }),
+    pod('opted out, whatever else it says', '4Gi', { annotations: { 'cdk8s-shm.io/inject': 'false', 'cdk8s-shm.io/ratio': 'half' } }),
+    pod('the checksums of our own programs', '4Gi', { annotations: { 'cdk8s-shm.io/server-checksum': 'abc', 'cdk8s-shm.io/plugin-checksum': 'def' } }),
+  ];
+
+  function warnings(props: SharedMemoryAdmissionPolicyProps, pods: readonly CorpusPod[]): PodAnswer[] {
+    const objects = synthAdmissionPolicy(props);
+    const policy = objects.find(o => o.kind === 'MutatingAdmissionPolicy');
+    const validating = objects.find(o => o.kind === 'ValidatingAdmissionPolicy' && o.metadata.name.endsWith('-warnings'));
+    const answer = runGoProgram<{ mutating: MutatingAnswer }>(binary, {
+      mutating: { compatibilityVersion: COMPATIBILITY_VERSION, namespace: 'shop', policy, validating, pods: pods.map(p => ({ name: p.name, object: p.pod })) },
+    }).mutating;
+    expect(answer.compileErrors).toEqual([]);
+    return answer.pods;
+  }
+
+  test('each pod the core finds annotations it cannot honour on gets a warning naming them', () => {
+    const policy = corePolicyOf();
+    for (const answer of warnings({}, UNHONOURED)) {
+      const unhonoured = planSharedMemory(UNHONOURED.find(p => p.name === answer.name)!.pod, policy).unhonoured;
+      expect(unhonoured.length).toBeGreaterThan(0);
+      // A failed validation of a policy bound with Warn: the messages are the client's warnings.
+      expect({ pod: answer.name, verdict: answer.verdict }).toEqual({ pod: answer.name, verdict: 'deny' });
+      for (const key of unhonoured.flatMap(u => u.annotations)) {
+        expect({ pod: answer.name, named: answer.reasons!.some(r => r.includes(key)) }).toEqual({ pod: answer.name, named: true });
+      }
+    }
+  });
+
+  test('pods whose annotations are honoured, or that opted out, get none', () => {
+    const policy = corePolicyOf();
+    for (const answer of warnings({}, FINE)) {
+      expect(planSharedMemory(FINE.find(p => p.name === answer.name)!.pod, policy).unhonoured).toEqual([]);
+      expect({ pod: answer.name, verdict: answer.verdict, reasons: answer.reasons ?? [] }).toEqual({ pod: answer.name, verdict: 'admit', reasons: [] });
+    }
+  });
+
+  test('the corpus: a warning exactly where the core names annotations it cannot honour', () => {
+    for (const props of [{}, { podSelection: PodSelection.OPT_IN }] as SharedMemoryAdmissionPolicyProps[]) {
+      const policy = corePolicyOf(props);
+      const corpus = podCorpus();
+      for (const answer of warnings(props, corpus)) {
+        const unhonoured = planSharedMemory(corpus.find(p => p.name === answer.name)!.pod, policy).unhonoured;
+        if (answer.error?.startsWith('not a pod')) continue;
+        expect({ pod: answer.name, warned: answer.verdict === 'deny' }).toEqual({ pod: answer.name, warned: unhonoured.length > 0 });
+      }
+    }
+  }, 300_000);
+});
