@@ -8,7 +8,7 @@
  */
 import { App, Chart, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { podspec, SharedMemoryAgent, SharedMemoryDomain } from '../src';
+import { podspec, SharedMemoryAgent, SharedMemoryDomain } from 'cdk8s-shm';
 
 export default function nodeAgentExample(app: App): Chart {
   const chart = new Chart(app, 'node-agent');
