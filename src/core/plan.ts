@@ -256,20 +256,7 @@ function planByRule(pod: PodLike, wayInPolicy: Policy): ShmPlan {
   if (adopting) {
     targets = found.mountedBy;
   } else {
-    const wanted = policy.containers;
-    targets = view.containers.filter(c => wanted ? wanted.includes(c.name) : c.field === 'containers' || policy.includeInitContainers);
-    if (wanted) {
-      const known = new Set(view.containers.map(c => c.name));
-      const fromAnnotation = podPolicy.annotated.has('containers');
-      const where = fromAnnotation ? settingAnnotation('containers') : 'the policy';
-      const missing = wanted.filter(n => !known.has(n));
-      for (const name of missing) {
-        warnings.push({ code: 'unknown-container', message: `container '${name}' named in ${where} is not in the pod`, container: name });
-      }
-      if (fromAnnotation && missing.length > 0) {
-        unhonoured.push({ annotations: [settingAnnotation('containers')], message: `${describeNames(missing)} named in ${where} ${missing.length === 1 ? 'is' : 'are'} not in the pod` });
-      }
-    }
+    targets = chooseTargets(view, policy, podPolicy.annotated.has('containers'), warnings, unhonoured);
     if (targets.length === 0) return skip('no-target-containers', 'none of the containers the policy names is in the pod', { limit });
   }
   if (found.kind !== 'fresh') volumeName = found.name;
@@ -343,6 +330,28 @@ function planByRule(pod: PodLike, wayInPolicy: Policy): ShmPlan {
   const verb = found.kind === 'ours' ? 'resized' : adopting ? `sized the pod's own volume '${volumeName}':` : 'mounted';
   const message = `${verb} /dev/shm ${size} (${describeSizing({ basis: planBasis, limit })})`;
   return sizedPlan(found.kind === 'ours' ? 'update' : 'inject', message, edits);
+}
+
+/**
+ * Step 1 for a volume of ours: the containers the policy names, or all of them (init containers and
+ * sidecars unless left out). A name the pod lacks is warned about, and when the pod's own annotation
+ * gave it, it is an annotation that cannot be honoured.
+ */
+function chooseTargets(
+  view: PodVolumes, policy: Policy, fromAnnotation: boolean, warnings: PlanWarning[], unhonoured: UnhonouredAnnotations[],
+): readonly PodContainer[] {
+  const wanted = policy.containers;
+  if (!wanted) return view.containers.filter(c => c.field === 'containers' || policy.includeInitContainers);
+  const known = new Set(view.containers.map(c => c.name));
+  const where = fromAnnotation ? settingAnnotation('containers') : 'the policy';
+  const missing = wanted.filter(n => !known.has(n));
+  for (const name of missing) {
+    warnings.push({ code: 'unknown-container', message: `container '${name}' named in ${where} is not in the pod`, container: name });
+  }
+  if (fromAnnotation && missing.length > 0) {
+    unhonoured.push({ annotations: [where], message: `${describeNames(missing)} named in ${where} ${missing.length === 1 ? 'is' : 'are'} not in the pod` });
+  }
+  return view.containers.filter(c => wanted.includes(c.name));
 }
 
 type SizeDecision =
