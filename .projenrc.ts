@@ -1,5 +1,11 @@
 import { JsonFile, cdk8s, javascript } from 'projen';
 
+/** The package's own name, as the examples import it, resolved to the sources for jest (see SELF_IMPORT_PATHS below). */
+const SELF_IMPORT_MODULES = {
+  '^cdk8s-shm$': '<rootDir>/src/index.ts',
+  '^cdk8s-shm/cdk8s-plus-28$': '<rootDir>/src/shared-memory-deployment.ts',
+};
+
 const project = new cdk8s.ConstructLibraryCdk8s({
   name: 'cdk8s-shm',
   description: 'Right-sized /dev/shm for Kubernetes pods: cdk8s constructs, an admission webhook and a node agent, all driven by one sizing core.',
@@ -49,9 +55,11 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     updateSnapshot: javascript.UpdateSnapshot.NEVER,
     jestConfig: {
       testMatch: ['<rootDir>/test/**/*.test.ts'],
-      // The e2e suites need a control plane (Go): `npm run e2e`, with their own config below; the
-      // conformance suites build their tools with Go too: `npm run conformance`.
+      // `npm test` needs Node.js alone. The e2e suites need a control plane (Go): `npm run e2e`, with
+      // their own config below; the conformance suites build their oracles with Go too (the API
+      // server's CEL, Go's filepath.Clean, csi-sanity): `npm run conformance`.
       testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/', '<rootDir>/test/conformance/'],
+      moduleNameMapper: SELF_IMPORT_MODULES,
       coverageReporters: ['text-summary', 'lcov'],
     },
   },
@@ -75,7 +83,7 @@ project.addTask('examples', {
     // The webhook and agent examples ship bundled programs in ConfigMaps: a fresh clone has no
     // lib/bundle yet, and esbuild builds it in about a second (jsii is not needed for this).
     { exec: 'node scripts/bundle.mjs' },
-    { exec: 'ts-node --project examples/tsconfig.json examples/synth.ts' },
+    { exec: 'ts-node --project examples/tsconfig.json --require ./scripts/self-import.js examples/synth.ts' },
   ],
 });
 
@@ -86,13 +94,26 @@ project.compileTask.exec('node scripts/bundle.mjs');
 // The Helm chart is generated from the constructs; regenerating it on every build makes a drift
 // show up as a change to committed files (which CI refuses).
 project.compileTask.exec('ts-node --project scripts/tsconfig.json scripts/helm-chart.ts');
+// The examples import the package by its name, as an app does, so that they can be copied into
+// one; in the repository the name means the sources. Type checkers read these paths; at run time
+// scripts/self-import.js (ts-node) and jest's moduleNameMapper say the same.
+const SELF_IMPORT_PATHS = {
+  'cdk8s-shm': ['../src/index.ts'],
+  'cdk8s-shm/cdk8s-plus-28': ['../src/shared-memory-deployment.ts'],
+};
+project.tsconfigDev?.file.addOverride('compilerOptions.paths', SELF_IMPORT_PATHS);
+// ESLint's resolver reads them from the tsconfigs that hold them.
+project.tryFindObjectFile('.eslintrc.json')?.addOverride('settings.import/resolver.typescript.project',
+  ['./tsconfig.json', './test/tsconfig.json', './examples/tsconfig.json']);
+project.tryFindObjectFile('.eslintrc.json')?.addOverride('settings.import/resolver.typescript.noWarnOnMultipleProjects', true);
+
 // Examples, benchmarks and build scripts run through ts-node, never through jsii: each directory
 // gets a tsconfig so that they are type-checked and linted like tests, with dev dependencies allowed.
 for (const dir of ['examples', 'bench', 'scripts']) {
   new JsonFile(project, `${dir}/tsconfig.json`, {
     obj: {
       extends: '../tsconfig.json',
-      compilerOptions: { noEmit: true, rootDir: '..', isolatedModules: true },
+      compilerOptions: { noEmit: true, rootDir: '..', isolatedModules: true, paths: SELF_IMPORT_PATHS },
       include: ['**/*.ts'],
       exclude: ['node_modules', 'dist', 'results'],
     },
@@ -138,10 +159,12 @@ project.addTask('fuzz', {
   ],
 });
 
-// Conformance suites that build their tools from the Go module proxy (csi-sanity for the CSI node
-// plugin), so they need Go and stay out of `npm test`. As root they run with real mounts.
+// Conformance suites that build Kubernetes' and Go's own code from the Go module proxy and hold our
+// output to it: the admission policies' CEL and the webhook's warnings run by k8s.io/apiserver's
+// code, mount paths against Go's filepath.Clean, and csi-sanity against the bundled CSI node plugin
+// (with real mounts as root). They need Go, so they stay out of `npm test`; CI runs them.
 project.addTask('conformance', {
-  description: 'CSI conformance (csi-sanity, built from the Go module proxy) against the bundled node plugin',
+  description: 'Conformance against Kubernetes\' and Go\'s own code (needs Go): admission policy CEL, webhook warnings, mount paths, csi-sanity',
   steps: [
     { exec: 'node scripts/bundle.mjs' },
     {
@@ -161,6 +184,7 @@ new JsonFile(project, 'test/e2e/jest.config.json', {
     rootDir: '../..',
     testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
     transform: { '^.+\\.[t]sx?$': ['ts-jest', { tsconfig: 'test/tsconfig.json' }] },
+    moduleNameMapper: SELF_IMPORT_MODULES,
     globalSetup: '<rootDir>/test/e2e/support/global-setup.ts',
     globalTeardown: '<rootDir>/test/e2e/support/global-teardown.ts',
     setupFilesAfterEnv: ['<rootDir>/test/e2e/support/summary.ts'],

@@ -8,7 +8,7 @@
  */
 import { App, Chart, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Cpu, SharedMemoryAgent, SharedMemoryDomain } from '../src';
+import { podspec, SharedMemoryAgent, SharedMemoryDomain } from 'cdk8s-shm';
 
 export default function nodeAgentExample(app: App): Chart {
   const chart = new Chart(app, 'node-agent');
@@ -20,7 +20,7 @@ export default function nodeAgentExample(app: App): Chart {
       name: 'agent',
       image: 'registry.example.com/platform/routing-agent:3.2.1',
       resources: {
-        cpu: { request: Cpu.millis(100), limit: Cpu.millis(500) },
+        cpu: { request: podspec.Cpu.millis(100), limit: podspec.Cpu.millis(500) },
         memory: { request: Size.mebibytes(256), limit: Size.mebibytes(256) },
       },
     }],

@@ -5,7 +5,7 @@
  */
 import * as path from 'path';
 import { App, Chart, Include } from 'cdk8s';
-import { SharedMemory } from '../src';
+import { SharedMemory } from 'cdk8s-shm';
 
 export default function plainYaml(app: App): Chart {
   const chart = new Chart(app, 'plain-yaml');

@@ -5,7 +5,7 @@
  */
 import { App, Chart, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { SharedMemory } from '../src';
+import { SharedMemory } from 'cdk8s-shm';
 
 export default function postgres(app: App): Chart {
   const chart = new Chart(app, 'postgres', { namespace: 'data' });

@@ -9,7 +9,7 @@
  */
 import { App, Chart, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { withSharedMemory } from '../src';
+import { withSharedMemory } from 'cdk8s-shm';
 
 export default function pytorchTraining(app: App): Chart {
   const chart = new Chart(app, 'pytorch-training', { namespace: 'ml' });

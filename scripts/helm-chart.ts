@@ -20,9 +20,10 @@ import * as path from 'path';
 import { App, Chart, Duration, Size } from 'cdk8s';
 import { stringify } from 'yaml';
 import {
-  AgentDelivery, AgentPlacement, Cpu, NamespaceSelection, PodSelection, PodsWithoutLimit, SharedMemoryAdmissionPolicy,
+  AgentDelivery, AgentPlacement, NamespaceSelection, PodSelection, podspec, PodsWithoutLimit, SharedMemoryAdmissionPolicy,
   SharedMemoryAgent, SharedMemoryDomain, SharedMemoryWebhook, WebhookFailurePolicy, WebhookNetworkPolicy, WebhookTls,
 } from '../src';
+import { QUANTITY_HELPERS, settingChecks } from './helm-setting-rules';
 import { DEFAULT_KUBELET_DIR } from '../src/agent/csi-node-plugin';
 import { DEFAULT_NODE_IMAGE } from '../src/bundled-program';
 import { DEFAULT_RATIO, INJECT_ANNOTATION, POLICY_RATIO_DIGITS, SELECTIONS, WITHOUT_LIMIT_MODES } from '../src/core';
@@ -194,7 +195,8 @@ function webhookRules(bundle: string): Rule[] {
     { ...arg('size-unbounded-shm', 'true'), replace: indent => `{{- if .Values.policy.sizeUnboundedShm }}\n${indent}- "--size-unbounded-shm=true"\n{{- end }}` },
     {
       ...arg('fixed-size', `${W.fixedSize}Mi`),
-      replace: indent => `{{- if eq .Values.policy.withoutLimit "fixed" }}\n${indent}- {{ printf "--fixed-size=%v" (required "policy.fixedSize is required when policy.withoutLimit is fixed" .Values.policy.fixedSize) | quote }}\n{{- end }}`,
+      // checkPolicy has refused a fixed withoutLimit without a fixedSize.
+      replace: indent => `{{- if eq .Values.policy.withoutLimit "fixed" }}\n${indent}- {{ printf "--fixed-size=%v" .Values.policy.fixedSize | quote }}\n{{- end }}`,
     },
     {
       find: `- ${W.excluded}`,
@@ -330,7 +332,7 @@ function policyRules(): Rule[] {
     setting('maximum', `${W.maximum}Mi`, '{{ .Values.policy.maximum }}'),
     setting('withoutLimit', 'fixed', '{{ if ne .Values.policy.withoutLimit "skip" }}{{ .Values.policy.withoutLimit }}{{ end }}'),
     setting('fixedSize', `${W.fixedSize}Mi`,
-      '{{ if eq .Values.policy.withoutLimit "fixed" }}{{ required "policy.fixedSize is required when policy.withoutLimit is fixed" .Values.policy.fixedSize }}{{ end }}'),
+      '{{ if eq .Values.policy.withoutLimit "fixed" }}{{ .Values.policy.fixedSize }}{{ end }}'),
     setting('sizeUnboundedShm', 'true', '{{ if .Values.policy.sizeUnboundedShm }}true{{ end }}'),
     { find: "'opt-in' == 'opt-in'", replace: "'{{ .Values.policy.selection }}' == 'opt-in'" },
     { find: "'fixed' == 'deny'", replace: "'{{ .Values.policy.withoutLimit }}' == 'deny'" },
@@ -413,7 +415,7 @@ function synthAgent(c: Combination, plugin: string): unknown[] {
         command: [A.command],
         args: [A.args],
         resources: {
-          cpu: { request: Cpu.millis(A.cpuRequest), limit: Cpu.millis(A.cpuLimit) },
+          cpu: { request: podspec.Cpu.millis(A.cpuRequest), limit: podspec.Cpu.millis(A.cpuLimit) },
           memory: { request: Size.mebibytes(A.memoryRequest), limit: Size.mebibytes(A.memoryLimit) },
         },
       }],
@@ -583,7 +585,8 @@ policy:
   # Empty for the default, ${DEFAULT_RATIO}. Only settings that differ from their defaults reach the webhook: it writes
   # the settings it is given onto the pods it sizes (cdk8s-shm.io/ annotations), so later tools agree with it.
   ratio: ""
-  # Smallest and largest ratio-derived size (quantities such as 256Mi); empty for none.
+  # Smallest and largest ratio-derived size (quantities such as 256Mi); empty for none. The maximum
+  # is at least the runtime's own 64Mi (64Mi, not 64M) unless a minimum is set too.
   minimum: ""
   maximum: ""
   # ${SELECTIONS.join(' or ')}: every pod unless annotated cdk8s-shm.io/inject: "false", or only pods annotated "true".
@@ -884,11 +887,13 @@ export function generateChart(outDir: string): void {
     'values.schema.json': JSON.stringify(valuesSchema(), null, 2) + '\n',
     'README.md': README,
     '.helmignore': HELMIGNORE,
-    'templates/_helpers.tpl': HELPERS,
+    'templates/_helpers.tpl': HELPERS + QUANTITY_HELPERS + settingChecks(),
     'templates/webhook.yaml': `${header}{{- if eq .Values.delivery "webhook" }}\n`
+      + '{{- include "cdk8s-shm.checkPolicy" . }}{{- include "cdk8s-shm.checkPorts" . }}\n'
       + '{{- if .Values.namespace.create }}{{ include "cdk8s-shm.checkCreatedNamespace" (dict "namespace" .Release.Namespace "value" "namespace.create") }}{{- end }}\n'
       + `${webhook}{{- end }}\n`,
     'templates/admission-policy.yaml': `${header}{{- if eq .Values.delivery "policy" }}\n`
+      + '{{- include "cdk8s-shm.checkPolicy" . }}\n'
       + `{{- if regexMatch "\\\\.[0-9]{${POLICY_RATIO_DIGITS + 1},}" (toString .Values.policy.ratio) }}`
       + `{{ fail "policy.ratio may have at most ${POLICY_RATIO_DIGITS} decimal places with delivery policy" }}{{- end }}\n`
       + `${policy}{{- end }}\n`,

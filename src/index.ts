@@ -3,7 +3,10 @@
 // point loads or declares needs any cdk8s-plus.
 export * from './shared-memory';
 export * from './shared-memory-domain';
-export * from './pod-spec';
+// The pod-level types the agent and the webhook take (containers, resources, probes, tolerations,
+// affinity) in a namespace of their own: their names are cdk8s-plus's too (Cpu, EnvValue, Probe,
+// Toleration...), and an app imports both.
+export * as podspec from './pod-spec';
 export * from './agent-placement';
 export * from './agent-delivery';
 export * from './shared-memory-agent';

@@ -2,7 +2,7 @@ import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { extraLabels } from './agent/checks';
 import { isDns1123Subdomain } from './core';
-import { DENIAL_SUFFIX, admissionPolicyObjects } from './policy/objects';
+import { DENIAL_SUFFIX, WARNINGS_SUFFIX, admissionPolicyObjects } from './policy/objects';
 import { excludedNamespacesOf, namespaceSelectorOf, resolvePolicyProps } from './policy/settings';
 import { SharedMemoryPolicyProps, NamespaceSelection } from './shared-memory-policy';
 
@@ -11,8 +11,9 @@ import { SharedMemoryPolicyProps, NamespaceSelection } from './shared-memory-pol
  */
 export interface SharedMemoryAdmissionPolicyProps extends SharedMemoryPolicyProps {
   /**
-   * Name of the MutatingAdmissionPolicy and its binding; the ValidatingAdmissionPolicy and its
-   * binding add `-without-limit`. A DNS-1123 subdomain of at most 238 characters.
+   * Name of the MutatingAdmissionPolicy and its binding; the ValidatingAdmissionPolicies and their
+   * bindings add `-without-limit` (denials) and `-warnings`. A DNS-1123 subdomain of at most 238
+   * characters.
    *
    * @default "cdk8s-shm"
    */
@@ -33,17 +34,21 @@ export interface SharedMemoryAdmissionPolicyProps extends SharedMemoryPolicyProp
  * Synthesizes a `MutatingAdmissionPolicy` that gives every pod the API server admits a
  * right-sized `/dev/shm` (Pod CREATE only, `reinvocationPolicy: IfNeeded`,
  * `failurePolicy: Ignore`), a `ValidatingAdmissionPolicy` that refuses the pods the rule denies
- * (`PodsWithoutLimit.deny()`, or a pod's own `cdk8s-shm.io/without-limit: deny`), and their
- * bindings. Both evaluate the same CEL, generated from the core's rule and settings
- * (src/policy/cel.ts). The few pods CEL cannot size exactly are left alone, never sized otherwise;
+ * (`PodsWithoutLimit.deny()`, or a pod's own `cdk8s-shm.io/without-limit: deny`), one bound with
+ * `validationActions: [Warn]` that warns the client about a pod's `cdk8s-shm.io/` annotations it
+ * cannot honour, as the webhook does, and their bindings. All evaluate the same CEL, generated
+ * from the core's rule and settings (src/policy/cel.ts). The few pods CEL cannot size exactly are left alone, never sized otherwise;
  * `cdk8s-shm plan --delivery policy` names them.
  */
 export class SharedMemoryAdmissionPolicy extends Construct {
   /** Name of the MutatingAdmissionPolicy and its binding. */
   public readonly name: string;
 
-  /** Name of the ValidatingAdmissionPolicy and its binding. */
+  /** Name of the ValidatingAdmissionPolicy that denies, and its binding. */
   public readonly denialName: string;
+
+  /** Name of the ValidatingAdmissionPolicy that warns about annotations it cannot honour, and its binding. */
+  public readonly warningsName: string;
 
   constructor(scope: Construct, id: string, props: SharedMemoryAdmissionPolicyProps = {}) {
     super(scope, id);
@@ -51,6 +56,7 @@ export class SharedMemoryAdmissionPolicy extends Construct {
     const subject = `SharedMemoryAdmissionPolicy '${id}'`;
     this.name = props.name ?? 'cdk8s-shm';
     this.denialName = `${this.name}${DENIAL_SUFFIX}`;
+    this.warningsName = `${this.name}${WARNINGS_SUFFIX}`;
     if (!isDns1123Subdomain(this.denialName)) {
       throw new Error(`'name' (${JSON.stringify(this.name)}) of ${subject} must be a DNS-1123 subdomain of at most ${253 - DENIAL_SUFFIX.length} characters `
         + "(lower-case letters, digits, '-' and '.')");
@@ -70,7 +76,7 @@ export class SharedMemoryAdmissionPolicy extends Construct {
       // Settings the core accepts but CEL cannot read exactly (a ratio of ten decimal places).
       throw new Error((error as Error).message.replace('in an admission policy', `in ${subject}`));
     }
-    const ids = ['mutating-policy', 'mutating-policy-binding', 'validating-policy', 'validating-policy-binding'];
+    const ids = ['mutating-policy', 'mutating-policy-binding', 'validating-policy', 'validating-policy-binding', 'warning-policy', 'warning-policy-binding'];
     objects.forEach((object, i) => new ApiObject(this, ids[i], object));
   }
 }

@@ -69,7 +69,9 @@ export interface SharedMemoryPolicyProps {
   readonly minimum?: Size;
 
   /**
-   * Largest size a ratio-derived `/dev/shm` may have.
+   * Largest size a ratio-derived `/dev/shm` may have. At least the runtime's own 64Mi, unless
+   * `minimum` is set too: a lower cap could only give pods less than they have without cdk8s-shm
+   * (`Size.mebibytes(64)`, not 64 million bytes).
    *
    * @default - no maximum
    */

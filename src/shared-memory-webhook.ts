@@ -3,7 +3,7 @@ import { ApiObject, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import { checkLabel, extraLabels } from './agent/checks';
 import { BUNDLE_MOUNT, DEFAULT_NODE_IMAGE, readBundledProgram, sha256 } from './bundled-program';
-import { INJECT_ANNOTATION, isDns1123Label } from './core';
+import { INJECT_ANNOTATION, SERVER_CHECKSUM_ANNOTATION, isDns1123Label } from './core';
 import { checkImageReference } from './image-reference';
 import { Affinity, renderAffinity } from './pod-spec/affinity';
 import { ContainerResources, renderResources } from './pod-spec/resources';
@@ -257,7 +257,7 @@ export class SharedMemoryWebhook extends Construct {
     this.extraLabels = extraLabels(props.labels, subject, "the webhook's selectors use it");
     const podAnnotations = { ...props.podAnnotations };
     for (const key of Object.keys(podAnnotations)) {
-      if (key === INJECT_ANNOTATION || key === CHECKSUM_ANNOTATION) throw new Error(`'podAnnotations' of ${subject} may not set ${key}: the webhook sets it`);
+      if (key === INJECT_ANNOTATION || key === SERVER_CHECKSUM_ANNOTATION) throw new Error(`'podAnnotations' of ${subject} may not set ${key}: the webhook sets it`);
     }
 
     for (const [key, value] of Object.entries(props.nodeSelector ?? {})) checkLabel(key, value, subject, "'nodeSelector'");
@@ -584,7 +584,7 @@ export class SharedMemoryWebhook extends Construct {
             annotations: {
               ...spec.podAnnotations,
               // A new server bundle must roll the pods; the ConfigMap alone would not.
-              ...(spec.bundle !== undefined ? { [CHECKSUM_ANNOTATION]: sha256(spec.bundle) } : {}),
+              ...(spec.bundle !== undefined ? { [SERVER_CHECKSUM_ANNOTATION]: sha256(spec.bundle) } : {}),
               // The webhook must never inject into itself (its namespace is excluded too).
               [INJECT_ANNOTATION]: 'false',
             },
@@ -715,8 +715,6 @@ interface DeploymentSpec {
   readonly resources: unknown;
   readonly podAnnotations: Record<string, string>;
 }
-
-const CHECKSUM_ANNOTATION = 'cdk8s-shm.io/server-checksum';
 
 /**
  * Normal traffic needs far less, but a burst of hostile bodies at the body limit pinned up to

@@ -1,6 +1,6 @@
 import { ApiObject, Chart, Size } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
-import { Policy, PolicyError, PolicyInput, QUIET_SKIP_REASONS, ShmPlan, formatBytes, hasPodTemplate, resolvePolicy } from './core';
+import { Policy, PolicyError, PolicyInput, QUIET_SKIP_REASONS, ShmPlan, UnhonouredAnnotations, formatBytes, hasPodTemplate, resolvePolicy } from './core';
 import { ShmPipeline } from './pipeline';
 import { optionalSizeQuantity } from './size-quantity';
 import { SizingStage } from './sizing-stage';
@@ -37,7 +37,9 @@ export interface SharedMemoryOptions {
   readonly minimum?: Size;
 
   /**
-   * Largest size a ratio-derived `/dev/shm` may have.
+   * Largest size a ratio-derived `/dev/shm` may have. At least the runtime's own 64Mi, unless
+   * `minimum` is set too: a lower cap could only give pods less than they have without cdk8s-shm
+   * (`Size.mebibytes(64)`, not 64 million bytes).
    *
    * @default - no maximum
    */
@@ -153,7 +155,8 @@ export class SharedMemory extends Construct {
     if (workload.node.tryFindChild(CONSTRUCT_ID)) {
       throw new Error(`SharedMemory.addTo() was already called for ${subject}: call it once, with all options`);
     }
-    const sharedMemory = new SharedMemory(workload, options, subject);
+    // Options are checked before anything is added, so that a refused call can be made again with good ones.
+    const sharedMemory = new SharedMemory(workload, toPolicy(options, `SharedMemory for ${subject}`));
     sharedMemory.claim(apiObject, true, Number.POSITIVE_INFINITY);
     return sharedMemory;
   }
@@ -173,7 +176,7 @@ export class SharedMemory extends Construct {
     if (chart.node.tryFindChild(CONSTRUCT_ID)) {
       throw new Error(`SharedMemory.applyToChart() was already called for ${subject}: call it once, with all options`);
     }
-    const sharedMemory = new SharedMemory(chart, options, subject);
+    const sharedMemory = new SharedMemory(chart, toPolicy(options, `SharedMemory for ${subject}`));
     // An inner chart's claim is more specific, so it runs before an outer one's.
     const specificity = chart.node.scopes.length;
     const claimAll = () => {
@@ -189,13 +192,11 @@ export class SharedMemory extends Construct {
     return sharedMemory;
   }
 
-  private readonly policy: Policy;
   /** The objects this claims, with what was decided for each at the last rendering. */
   private readonly claims = new Map<ApiObject, SharedMemoryDecision | undefined>();
 
-  private constructor(scope: Construct, options: SharedMemoryOptions, subject: string) {
+  private constructor(scope: Construct, private readonly policy: Policy) {
     super(scope, CONSTRUCT_ID);
-    this.policy = toPolicy(options, `SharedMemory for ${subject}`);
   }
 
   /**
@@ -208,12 +209,16 @@ export class SharedMemory extends Construct {
   private claim(apiObject: ApiObject, strict: boolean, specificity: number): void {
     if (this.claims.has(apiObject)) return;
     this.claims.set(apiObject, undefined);
-    ShmPipeline.of(apiObject).addStage(new SizingStage(this.policy, strict, specificity, (plan, subject) => {
-      const decision = plan && toDecision(plan, subject);
+    ShmPipeline.of(apiObject).addStage(new SizingStage(this.policy, strict, specificity, (output, subject) => {
+      const { plan, misplaced, problems } = output;
+      const decision = plan && toDecision(plan, subject, misplaced);
+      const previous = this.claims.get(apiObject);
       this.claims.set(apiObject, decision);
       // What the user should know reaches them now, not only in `decisions`: the warnings of a
-      // decision, and why a lenient claim left an object alone (a strict one fails instead).
-      if (!decision) return;
+      // decision, and why a lenient claim left an object alone (a strict one fails instead, and its
+      // errors say what is wrong: warnings beside them would only contradict them). cdk8s validates
+      // an app once per chart it renders, so an unchanged decision is not said again.
+      if (!decision || problems.length > 0 || (previous && sameDecision(previous, decision))) return;
       for (const warning of decision.warnings) warnAtSynthesis(apiObject.node.path, `${subject}: ${warning}`);
       if (!strict && plan.action === 'skip' && plan.reason && !QUIET_SKIP_REASONS.has(plan.reason)) {
         warnAtSynthesis(apiObject.node.path, `${subject}: no /dev/shm: ${plan.message}`);
@@ -253,7 +258,7 @@ function toPolicy(options: SharedMemoryOptions, subject: string): Policy {
   }
 }
 
-function toDecision(plan: ShmPlan, object: string): SharedMemoryDecision {
+function toDecision(plan: ShmPlan, object: string, misplaced: UnhonouredAnnotations | undefined): SharedMemoryDecision {
   return {
     object,
     action: plan.action,
@@ -261,6 +266,10 @@ function toDecision(plan: ShmPlan, object: string): SharedMemoryDecision {
     size: plan.size,
     reason: plan.reason,
     message: plan.message,
-    warnings: plan.warnings.map(w => w.message),
+    warnings: [...plan.warnings.map(w => w.message), ...(misplaced ? [misplaced.message] : [])],
   };
+}
+
+function sameDecision(a: SharedMemoryDecision, b: SharedMemoryDecision): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }

@@ -3,13 +3,15 @@
  * `applyToChart`) does to one object. Pure apart from the decision it reports back.
  */
 import {
-  INJECT_ANNOTATION, Policy, ShmPlan, annotationConflicts, formatBytes, planSharedMemory, planToPatch,
+  INJECT_ANNOTATION, Policy, ShmPlan, UnhonouredAnnotations, annotationConflicts, formatBytes, misplacedAnnotations, planSharedMemory, planToPatch,
 } from './core';
 import { PipelineStage, StageInput, StageOutput } from './pipeline';
 
 /** What a sizing stage decided, for `SharedMemory.decisions`. */
 export interface SizingOutput extends StageOutput {
   readonly plan?: ShmPlan;
+  /** `cdk8s-shm.io/` annotations on the workload's own metadata, which reach no pod. */
+  readonly misplaced?: UnhonouredAnnotations;
 }
 
 /**
@@ -28,7 +30,7 @@ export class SizingStage implements PipelineStage {
     /** Higher runs first: `addTo` before any `applyToChart`, an inner chart's before an outer's. */
     public readonly specificity: number,
     /** Receives every decision that went into a rendering. */
-    private readonly onDecision: (plan: ShmPlan | undefined, subject: string) => void,
+    private readonly onDecision: (output: SizingOutput, subject: string) => void,
   ) {}
 
   public run(input: StageInput): SizingOutput {
@@ -44,12 +46,15 @@ export class SizingStage implements PipelineStage {
       };
     }
     const plan = planSharedMemory(location.template, this.policy);
-    const problems = this.strict ? [...conflictProblems(input, this.policy), ...strictProblems(plan, subject)] : [];
-    return { ops: problems.length > 0 ? [] : planToPatch(plan, location.path), problems, plan };
+    const misplaced = misplacedAnnotations(input.object);
+    const problems = this.strict
+      ? [...conflictProblems(input, this.policy), ...strictProblems(plan, subject), ...(misplaced ? [`${subject}: ${misplaced.message}`] : [])]
+      : [];
+    return { ops: problems.length > 0 ? [] : planToPatch(plan, location.path), problems, plan, misplaced };
   }
 
   public record(output: SizingOutput, subject: string): void {
-    this.onDecision(output.plan, subject);
+    this.onDecision(output, subject);
   }
 }
 
@@ -92,8 +97,14 @@ function strictProblems(plan: ShmPlan, subject: string): string[] {
     const prop = plan.sizeSource === 'size-annotation' ? 'cdk8s-shm.io/size' : plan.sizeSource ?? 'size';
     problems.push(`'${prop}' (${formatBytes(plan.requestedBytes)}) must not exceed the pod memory limit (${formatBytes(plan.limit.bytes)}) of ${subject}`);
   }
-  for (const container of unknownContainers(plan)) {
-    problems.push(`'containers' names '${container}', which is not a container of ${subject}`);
+  // Containers named by the pod's own annotation are among the annotations that cannot be honoured.
+  if (!plan.annotated.includes('containers')) {
+    for (const container of unknownContainers(plan)) {
+      problems.push(`'containers' names '${container}', which is not a container of ${subject}`);
+    }
+  }
+  for (const unhonoured of plan.unhonoured) {
+    problems.push(`${subject} carries ${unhonoured.annotations.join(', ')}, which cannot be honoured: ${unhonoured.message}`);
   }
   return problems;
 }

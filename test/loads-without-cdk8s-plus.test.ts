@@ -28,7 +28,7 @@ const NEEDS_CDK8S_PLUS = ['shared-memory-deployment.js'];
  * here. Plain JavaScript: the isolated app has no TypeScript.
  */
 const SCENARIO = `
-module.exports = function build({ cdk8s, constructs, shm }) {
+module.exports = function build({ cdk8s, constructs, shm, podspec }) {
   const { ApiObject, App, Chart, Duration, Size, Testing } = cdk8s;
   class Wrapped extends constructs.Construct {
     constructor(scope, id) {
@@ -44,11 +44,11 @@ module.exports = function build({ cdk8s, constructs, shm }) {
   const container = {
     name: 'agent',
     image: 'example/agent:1.0',
-    resources: { cpu: { request: shm.Cpu.millis(50) }, memory: { request: Size.mebibytes(128), limit: Size.mebibytes(128) } },
-    env: { NODE_NAME: shm.EnvValue.fromFieldRef('spec.nodeName') },
+    resources: { cpu: { request: podspec.Cpu.millis(50) }, memory: { request: Size.mebibytes(128), limit: Size.mebibytes(128) } },
+    env: { NODE_NAME: podspec.EnvValue.fromFieldRef('spec.nodeName') },
     ports: [{ number: 9100, name: 'metrics' }],
-    livenessProbe: shm.Probe.fromHttpGet('/healthz', { port: 9100, period: Duration.seconds(20) }),
-    volumeMounts: [{ volume: shm.PodVolume.fromEmptyDir('tmp'), mountPath: '/tmp' }],
+    livenessProbe: podspec.Probe.fromHttpGet('/healthz', { port: 9100, period: Duration.seconds(20) }),
+    volumeMounts: [{ volume: podspec.PodVolume.fromEmptyDir('tmp'), mountPath: '/tmp' }],
   };
   const csi = new shm.SharedMemoryAgent(chart, 'csi-agent', { containers: [container], serviceAccountName: 'agent' });
   csi.share(new ApiObject(chart, 'web', {
@@ -65,10 +65,10 @@ module.exports = function build({ cdk8s, constructs, shm }) {
     placement: shm.AgentPlacement.allNodes(),
   });
   new shm.SharedMemoryWebhook(chart, 'webhook', {
-    tolerations: [{ key: 'dedicated', operator: shm.TolerationOperator.EQUAL, value: 'platform', effect: shm.TaintEffect.NO_SCHEDULE }],
+    tolerations: [{ key: 'dedicated', operator: podspec.TolerationOperator.EQUAL, value: 'platform', effect: podspec.TaintEffect.NO_SCHEDULE }],
     affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [
-      { matchExpressions: [{ key: 'kubernetes.io/arch', operator: shm.NodeSelectorOperator.IN, values: ['amd64'] }] }] } } },
-    resources: { cpu: { request: shm.Cpu.millis(100) }, memory: { request: Size.mebibytes(96), limit: Size.mebibytes(384) } },
+      { matchExpressions: [{ key: 'kubernetes.io/arch', operator: podspec.NodeSelectorOperator.IN, values: ['amd64'] }] }] } } },
+    resources: { cpu: { request: podspec.Cpu.millis(100) }, memory: { request: Size.mebibytes(96), limit: Size.mebibytes(384) } },
   });
   const warn = console.warn;
   console.warn = () => undefined; // the agents' synthesis warnings (hostIPC, hostPath)
@@ -88,10 +88,11 @@ const lib = path.dirname(require.resolve('cdk8s-shm/lib/shared-memory-agent.js')
 const skip = new Set(process.argv[2].split(','));
 const shm = {};
 const files = [...fs.readdirSync(lib).filter(f => f.endsWith('.js') && !skip.has(f)), 'pod-spec/index.js'];
+// The pod-level types are the podspec namespace of the main entry point (lib/index.js, loaded above).
 for (const file of files.sort()) Object.assign(shm, require(path.join(lib, file)));
 let plus;
 try { plus = require.resolve('cdk8s-plus-28'); } catch { plus = null; }
-const objects = require('./scenario.js')({ cdk8s: require('cdk8s'), constructs: require('constructs'), shm });
+const objects = require('./scenario.js')({ cdk8s: require('cdk8s'), constructs: require('constructs'), shm, podspec: shm.podspec });
 const loaded = Object.keys(require.cache).filter(f => /cdk8s-plus/.test(f));
 process.stdout.write(JSON.stringify({ plus, loaded, exports: Object.keys(shm).sort(), objects }));
 `;
@@ -118,11 +119,11 @@ test('the agent and the webhook load and synthesize with only cdk8s and construc
   // The app really has no cdk8s-plus, and loading the constructs brought none.
   expect(output.plus).toBeNull();
   expect(output.loaded).toEqual([]);
-  expect(output.exports).toEqual(expect.arrayContaining(['SharedMemoryAgent', 'SharedMemoryWebhook', 'Cpu', 'EnvValue', 'Probe', 'PodVolume', 'SharedMemory']));
+  expect(output.exports).toEqual(expect.arrayContaining(['SharedMemoryAgent', 'SharedMemoryWebhook', 'podspec', 'Cpu', 'EnvValue', 'Probe', 'PodVolume', 'SharedMemory']));
 
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const build = require(path.join(app, 'scenario.js'));
-  const here = build({ cdk8s, constructs, shm });
+  const here = build({ cdk8s, constructs, shm, podspec: shm.podspec });
   expect(output.objects).toEqual(JSON.parse(JSON.stringify(here)));
   expect(output.objects.filter((o: any) => o.kind === 'DaemonSet').map((o: any) => o.metadata.name).sort())
     .toEqual(['csi-agent', 'csi-agent-csi', 'host-agent']);

@@ -1,21 +1,17 @@
 import * as crypto from 'crypto';
-import { Duration, Size, Testing } from 'cdk8s';
+import { Duration, Size } from 'cdk8s';
 import {
-  NamespaceSelection, PodSelection, PodsWithoutLimit, SharedMemoryWebhook, WebhookFailurePolicy, WebhookNetworkPolicy, WebhookTls,
+  NamespaceSelection, PodSelection, PodsWithoutLimit, WebhookFailurePolicy, WebhookNetworkPolicy, WebhookTls,
 } from '../src';
 import { expectValidAgainstSchema } from './support/schema';
-import { PLACEMENT_PROPS } from './support/webhook-props';
+import { PLACEMENT_PROPS, synthWebhook } from './support/webhook-props';
 import { parseWebhookArgs } from '../src/webhook/options';
 import { createCertificateAuthority } from '../src/webhook/x509';
 
 const CA_PEM = createCertificateAuthority({ commonName: 'provided-ca', validityMs: 3600_000 }).certPem;
 const DIGEST = `sha256:${'a1'.repeat(32)}`;
 
-function synth(props: ConstructorParameters<typeof SharedMemoryWebhook>[2] = {}): any[] {
-  const chart = Testing.chart();
-  new SharedMemoryWebhook(chart, 'webhook', props);
-  return Testing.synth(chart);
-}
+const synth = synthWebhook;
 
 function find(objects: any[], kind: string): any {
   const found = objects.filter(o => o.kind === kind);

@@ -375,7 +375,7 @@ data: { a: b }
   });
 });
 
-describe('warnings reach the user at synthesis, once', () => {
+describe('warnings reach the user at synthesis, once, and never beside an error that contradicts them', () => {
   let warn: jest.SpyInstance;
   beforeEach(() => {
     warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
@@ -392,6 +392,26 @@ describe('warnings reach the user at synthesis, once', () => {
     ]);
   });
 
+  test('an app of several charts validates once per chart; the warning is written once', () => {
+    const app = Testing.app();
+    const chart = new Chart(app, 'ml');
+    const web = new kplus.Deployment(chart, 'web', { containers: [container('app', GiB(2))] });
+    SharedMemory.addTo(web, { size: GiB(2) });
+    new Chart(app, 'other');
+    new Chart(app, 'third');
+    app.synth();
+    expect(warn.mock.calls.map(c => c[0])).toEqual([
+      `[ml/web/Resource] Warning: Deployment '${ApiObject.of(web).name}': /dev/shm 2Gi equals the 2Gi limit of container 'app': shm alone can OOM it`,
+    ]);
+  });
+
+  test('a size the strict construct refuses is not first said to be capped', () => {
+    const chart = Testing.chart();
+    SharedMemory.addTo(new kplus.Deployment(chart, 'web', { containers: [container('app', GiB(1))] }), { size: GiB(2) });
+    expect(() => Testing.synth(chart)).toThrow(`'size' (2Gi) must not exceed the pod memory limit (1Gi) of ${WEB}`);
+    expect(warn).not.toHaveBeenCalled();
+  });
+
   test('why a lenient claim left an object alone; quiet skips stay quiet', () => {
     const chart = Testing.chart();
     new ApiObject(chart, 'nolimit', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'nolimit' }, spec: { containers: [{ name: 'app', image: 'x' }] } });
@@ -403,5 +423,75 @@ describe('warnings reach the user at synthesis, once', () => {
     expect(warn.mock.calls.map(c => c[0])).toEqual([
       "[test/nolimit] Warning: Pod 'nolimit': no /dev/shm: container 'app' has no memory limit, so /dev/shm cannot be sized from a limit",
     ]);
+  });
+});
+
+describe('a refused call can be made again with good options', () => {
+  test('addTo', () => {
+    const chart = Testing.chart();
+    const web = new kplus.Deployment(chart, 'web', { containers: [container('app', GiB(4))] });
+    expect(() => SharedMemory.addTo(web, { ratio: 2 })).toThrow("'ratio' (2) must be greater than 0 and at most 1");
+    SharedMemory.addTo(web, { ratio: 0.25 });
+    expect(shmVolume(templateOf(synthOne(chart, 'Deployment')).spec).emptyDir.sizeLimit).toBe('1Gi');
+  });
+
+  test('applyToChart', () => {
+    const chart = Testing.chart();
+    new kplus.Deployment(chart, 'web', { containers: [container('app', GiB(4))] });
+    expect(() => SharedMemory.applyToChart(chart, { maximum: Size.mebibytes(32) })).toThrow("'maximum' (32Mi) is below the runtime's own 64Mi /dev/shm");
+    SharedMemory.applyToChart(chart, { maximum: GiB(1) });
+    expect(shmVolume(templateOf(synthOne(chart, 'Deployment')).spec).emptyDir.sizeLimit).toBe('1Gi');
+  });
+});
+
+describe("cdk8s-shm.io/ annotations on the workload's own metadata reach no pod", () => {
+  const misplaced = (chart: Chart) => new kplus.Deployment(chart, 'web', {
+    metadata: { annotations: { 'cdk8s-shm.io/ratio': '0.25' } },
+    containers: [container('app', GiB(4))],
+  });
+
+  test('addTo refuses them, naming the annotation and where it belongs', () => {
+    const chart = Testing.chart();
+    SharedMemory.addTo(misplaced(chart));
+    expect(() => Testing.synth(chart)).toThrow(`${WEB}: annotation cdk8s-shm.io/ratio on the Deployment's own metadata reaches no pod: `
+      + 'move it to spec.template.metadata.annotations');
+  });
+
+  test('applyToChart sizes the pod by its own annotations and warns', () => {
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      const chart = Testing.chart();
+      misplaced(chart);
+      const sharedMemory = SharedMemory.applyToChart(chart);
+      expect(shmVolume(templateOf(synthOne(chart, 'Deployment')).spec).emptyDir.sizeLimit).toBe('2Gi');
+      expect(sharedMemory.decisions[0].warnings).toEqual(["annotation cdk8s-shm.io/ratio on the Deployment's own metadata reaches no pod: move it to spec.template.metadata.annotations"]);
+      expect(warn.mock.calls.map(c => c[0])).toEqual([expect.stringContaining("annotation cdk8s-shm.io/ratio on the Deployment's own metadata reaches no pod")]);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  test('the same annotation on the pod template as well is honoured there, and no problem', () => {
+    const chart = Testing.chart();
+    const web = new kplus.Deployment(chart, 'web', {
+      metadata: { annotations: { 'cdk8s-shm.io/ratio': '0.25' } },
+      podMetadata: { annotations: { 'cdk8s-shm.io/ratio': '0.25' } },
+      containers: [container('app', GiB(4))],
+    });
+    SharedMemory.addTo(web);
+    expect(shmVolume(templateOf(synthOne(chart, 'Deployment')).spec).emptyDir.sizeLimit).toBe('1Gi');
+  });
+});
+
+describe('addTo refuses pod annotations it cannot honour', () => {
+  test.each<[string, Record<string, string>, string]>([
+    ['a key that is none of ours', { 'cdk8s-shm.io/sise': '1Gi' }, "carries cdk8s-shm.io/sise, which cannot be honoured: annotation cdk8s-shm.io/sise is not one of cdk8s-shm's"],
+    ['a container the pod lacks', { 'cdk8s-shm.io/containers': 'app,ghost' },
+      "carries cdk8s-shm.io/containers, which cannot be honoured: container 'ghost' named in cdk8s-shm.io/containers is not in the pod"],
+    ['a maximum below the runtime\'s 64Mi', { 'cdk8s-shm.io/maximum': '64M' }, "'cdk8s-shm.io/maximum' (64M) is below the runtime's own 64Mi /dev/shm"],
+  ])('%s', (_name, annotations, message) => {
+    const chart = Testing.chart();
+    SharedMemory.addTo(new kplus.Deployment(chart, 'web', { podMetadata: { annotations }, containers: [container('app', GiB(4))] }));
+    expect(() => Testing.synth(chart)).toThrow(message);
   });
 });

@@ -14,6 +14,7 @@ import { SharedMemoryDeployment } from '../src/shared-memory-deployment';
 import { createLogger } from '../src/webhook/log';
 import { parseWebhookArgs } from '../src/webhook/options';
 import { RunningServer, startWebhookServer } from '../src/webhook/server';
+import { podCreateReview } from './webhook/support/fixtures';
 import { WebhookTarget, admit } from './webhook/support/harness';
 import { makeTls, writeTlsFiles } from './webhook/support/tls';
 
@@ -157,18 +158,7 @@ function shmOf(template: any, volume: string): { size?: string; mountedBy: strin
 /** A pod template as the Pod the API server sends the webhook. */
 function podReview(workload: any, uid: string): any {
   const template = podTemplateOf(workload)!.template as any;
-  return {
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid,
-      kind: { group: '', version: 'v1', kind: 'Pod' },
-      resource: { group: '', version: 'v1', resource: 'pods' },
-      namespace: 'ml',
-      operation: 'CREATE',
-      object: { apiVersion: 'v1', kind: 'Pod', metadata: { ...template.metadata, name: `${workload.metadata.name}-0` }, spec: template.spec },
-    },
-  };
+  return podCreateReview({ apiVersion: 'v1', kind: 'Pod', metadata: { ...template.metadata, name: `${workload.metadata.name}-0` }, spec: template.spec }, uid, 'ml');
 }
 
 let server: RunningServer;

@@ -12,7 +12,7 @@
 import { ApiObject, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import { BUNDLE_MOUNT, readBundledProgram, sha256 } from '../bundled-program';
-import { INJECT_ANNOTATION } from '../core';
+import { INJECT_ANNOTATION, PLUGIN_CHECKSUM_ANNOTATION } from '../core';
 import { TolerationJson } from './share-plan';
 import {
   DEFAULT_DOMAIN_PATH, DEFAULT_ENDPOINT, DEFAULT_STAGING_PATH, DomainKind, Tenant, csiPluginArgs, registrationSocketName,
@@ -113,7 +113,7 @@ export class CsiNodePlugin extends Construct {
         template: {
           metadata: {
             labels,
-            annotations: { 'cdk8s-shm.io/plugin-checksum': sha256(bundle), [INJECT_ANNOTATION]: 'false' },
+            annotations: { [PLUGIN_CHECKSUM_ANNOTATION]: sha256(bundle), [INJECT_ANNOTATION]: 'false' },
           },
           spec: {
             priorityClassName: spec.priorityClassName,

@@ -207,7 +207,8 @@ export function manifestUsage(command: ManifestCommand): string {
 export const EXIT_CODES_TEXT = [
   'Exit codes:',
   '  0  success (plan: always, whatever the actions; check: nothing would change)',
-  '  1  check: some workload would change or be denied; inject: --without-limit deny refused a workload',
+  '  1  check: some workload would change, be denied, or carries cdk8s-shm.io/ annotations that cannot be honoured;',
+  '     inject: --without-limit deny refused a workload',
   '  2  bad flags, an unreadable file, or YAML that does not parse (nothing is written to standard output)',
   '  3  an internal error (please report it)',
 ].join('\n');

@@ -9,8 +9,8 @@
  */
 import { Document, Node, isScalar } from 'yaml';
 import {
-  ANNOTATION_PREFIX, JsonPatchOperation, Policy, QUIET_SKIP_REASONS, ShmPlan,
-  describeObject, isObject, objectAt, planSharedMemory, planToPatch, podTemplateOf,
+  ANNOTATION_PREFIX, JsonPatchOperation, Policy, QUIET_SKIP_REASONS, ShmPlan, UnhonouredAnnotations,
+  describeObject, isObject, misplacedAnnotations, objectAt, planSharedMemory, planToPatch, podTemplateOf,
 } from '../core';
 import { DocumentReader, FilePiece, InputError, SourceDocument, SourceFile, TextSink, appendFile, stringifyDocument } from './documents';
 import { applyPatchToJson, applyPatchToYaml } from './yaml-patch';
@@ -33,6 +33,8 @@ export interface WorkloadReport {
   readonly annotations: Readonly<Record<string, string>>;
   /** The core's operations, relative to the object (also when it sits in a List). */
   readonly patch: readonly JsonPatchOperation[];
+  /** `cdk8s-shm.io/` annotations on the workload's own metadata, which reach no pod. */
+  readonly misplaced?: UnhonouredAnnotations;
 }
 
 /** Something worth a line on standard error. */
@@ -233,6 +235,7 @@ function planObject(object: unknown, policy: Policy, file: string, line: number)
       : undefined,
     annotations,
     patch: planToPatch(plan, location.path),
+    misplaced: misplacedAnnotations(object),
   };
 }
 
@@ -240,6 +243,7 @@ function planObject(object: unknown, policy: Policy, file: string, line: number)
 function workloadNotices(report: WorkloadReport): string[] {
   const { plan, object } = report;
   const messages = plan.warnings.map(w => `${object}: ${w.message}`);
+  if (report.misplaced) messages.push(`${object}: ${report.misplaced.message}`);
   if (plan.action === 'skip' && plan.reason && !QUIET_SKIP_REASONS.has(plan.reason)) messages.push(`${object}: no /dev/shm: ${plan.message}`);
   if (plan.action === 'deny') messages.push(`${object}: denied: ${plan.message}`);
   return messages;

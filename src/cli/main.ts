@@ -11,7 +11,7 @@ import { TextDecoder } from 'util';
 import { EXIT_CODES_TEXT, MANIFEST_COMMANDS, ManifestCommand, ManifestOptions, UsageError, manifestUsage, parseManifestArgs } from './args';
 import { InputError } from './documents';
 import { ManifestProcessor, ManifestResult } from './inject';
-import { formatCheck, formatPlanTable, needsChange, planJson } from './plan-table';
+import { failsCheck, formatCheck, formatPlanTable, planJson } from './plan-table';
 import { runWebhook } from '../webhook/main';
 
 export const EXIT_OK = 0;
@@ -43,7 +43,7 @@ export function mainUsage(): string {
     'Commands:',
     '  inject    read manifests, write them back with a /dev/shm in every pod template (a Helm post-renderer)',
     '  plan      show the /dev/shm each workload gets, and why (--output json for machines)',
-    '  check     exit 1 and list the workloads whose /dev/shm would change (for CI)',
+    '  check     exit 1 and list the workloads whose /dev/shm would change, or whose cdk8s-shm.io/ annotations cannot be honoured (for CI)',
     '  webhook   run the mutating admission webhook server',
     '',
     'Flags:',
@@ -130,7 +130,7 @@ function runManifestCommand(options: ManifestOptions, result: ManifestResult, io
     case 'check':
       warn(false);
       io.stdout(formatCheck(result.workloads, options.files));
-      return result.workloads.some(needsChange) ? EXIT_CHANGES : EXIT_OK;
+      return result.workloads.some(failsCheck) ? EXIT_CHANGES : EXIT_OK;
   }
 }
 

@@ -2,12 +2,24 @@
  * How `plan` and `check` show their decisions: a table for people, JSON for machines, and the
  * list of workloads that `check` fails on.
  */
-import { MountEdit, Policy, RATIO_ANNOTATION, SIZE_ANNOTATION, SIZE_LIMIT_ANNOTATION, describeSizing, formatBytes, formatRational } from '../core';
+import {
+  MountEdit, Policy, RATIO_ANNOTATION, SIZE_ANNOTATION, SIZE_LIMIT_ANNOTATION, UnhonouredAnnotations, describeSizing, formatBytes, formatRational,
+} from '../core';
 import { WorkloadReport } from './inject';
 
 /** The `/dev/shm` of the workload would change (or the workload would be refused). */
 export function needsChange(report: WorkloadReport): boolean {
   return report.patch.length > 0 || report.plan.action === 'deny';
+}
+
+/** The `cdk8s-shm.io/` annotations of the workload that cannot be honoured: on its pods, or on its own metadata. */
+export function unhonouredAnnotations(report: WorkloadReport): readonly UnhonouredAnnotations[] {
+  return report.misplaced ? [...report.plan.unhonoured, report.misplaced] : report.plan.unhonoured;
+}
+
+/** What `check` fails on: a change, a denial, or annotations that cannot be honoured. */
+export function failsCheck(report: WorkloadReport): boolean {
+  return needsChange(report) || unhonouredAnnotations(report).length > 0;
 }
 
 /** The pod memory limit as a quantity, `none`, or `invalid`. */
@@ -120,6 +132,8 @@ export function formatPlanTable(reports: readonly WorkloadReport[], policy: Poli
 
   const warnings = reports.flatMap(r => r.plan.warnings.map(w => `  ${r.file}:${r.line} ${r.object}: ${w.message}`));
   if (warnings.length > 0) lines.push('', 'Warnings:', ...warnings);
+  const unhonoured = reports.flatMap(r => unhonouredAnnotations(r).map(u => `  ${r.file}:${r.line} ${r.object}: ${u.annotations.join(', ')}: ${u.message}`));
+  if (unhonoured.length > 0) lines.push('', 'Annotations that cannot be honoured (check fails on them):', ...unhonoured);
   const count = (action: string) => reports.filter(r => r.plan.action === action).length;
   const summary = ['inject', 'update', 'unchanged', 'skip', 'deny']
     .filter(a => count(a) > 0)
@@ -159,6 +173,8 @@ export interface PlanJson {
   readonly sizeSource: string | null;
   readonly message: string;
   readonly warnings: readonly { code: string; message: string }[];
+  /** `cdk8s-shm.io/` annotations that cannot be honoured, on the pods or on the workload itself (what `check` fails on). */
+  readonly unhonoured: readonly { annotations: readonly string[]; message: string }[];
   readonly targets: readonly string[];
   readonly patch: readonly unknown[];
 }
@@ -190,34 +206,43 @@ export function planJson(reports: readonly WorkloadReport[]): PlanJson[] {
       sizeSource: r.plan.sizeSource ?? null,
       message: r.plan.message,
       warnings: r.plan.warnings.map(w => ({ code: w.code, message: w.message })),
+      unhonoured: unhonouredAnnotations(r).map(u => ({ annotations: [...u.annotations], message: u.message })),
       targets: [...r.plan.targets],
       patch: [...r.patch],
     };
   });
 }
 
-/** What `check` prints: one line per workload that would change, and a summary. */
+/** What `check` prints: one line per workload that would change, one per set of annotations that cannot be honoured, and a summary. */
 export function formatCheck(reports: readonly WorkloadReport[], files: readonly string[]): string {
-  const failing = reports.filter(needsChange);
+  const changing = reports.filter(needsChange);
+  const unhonoured = reports.filter(r => unhonouredAnnotations(r).length > 0);
   // A pod's own unbounded /dev/shm is left alone by default, so it is no failure; but it is worth a line.
   const notes = reports.filter(r => r.plan.reason === 'user-shm-unbounded').map(r => `note: ${r.file}:${r.line}: ${r.object}: ${r.plan.message}`);
   const noteText = notes.length > 0 ? `${notes.join('\n')}\n` : '';
-  if (failing.length === 0) {
+  if (changing.length === 0 && unhonoured.length === 0) {
     return `${noteText}ok: ${reports.length} workload${reports.length === 1 ? '' : 's'} checked, no /dev/shm change needed\n`;
   }
-  const lines = failing.map(r => {
-    const { plan } = r;
-    const limit = describeSizing(plan);
-    const what = plan.action === 'deny'
-      ? `would be denied: ${plan.message}`
-      : plan.action === 'update'
-        ? `${updateProblems(r)} (${limit})`
-        : `needs /dev/shm ${plan.size} (${limit})`;
-    return `${r.file}:${r.line}: ${r.object} ${what}`;
-  });
+  const lines = changing.map(r => `${r.file}:${r.line}: ${r.object} ${changeText(r)}`);
+  for (const r of unhonoured) {
+    for (const u of unhonouredAnnotations(r)) lines.push(`${r.file}:${r.line}: ${r.object}: ${u.annotations.join(', ')} cannot be honoured: ${u.message}`);
+  }
+  const of = `of ${reports.length} workload${reports.length === 1 ? '' : 's'}`;
   const source = files.length === 0 ? '' : ` ${files.map(f => `-f ${f}`).join(' ')}`;
-  lines.push('', `${failing.length} of ${reports.length} workload${reports.length === 1 ? '' : 's'} would change: fix them at the source, or run cdk8s-shm inject${source}`);
+  lines.push('');
+  if (changing.length > 0) lines.push(`${changing.length} ${of} would change: fix them at the source, or run cdk8s-shm inject${source}`);
+  if (unhonoured.length > 0) {
+    lines.push(`${unhonoured.length} ${of} ${unhonoured.length === 1 ? 'carries' : 'carry'} cdk8s-shm.io/ annotations that cannot be honoured: fix them at the source`);
+  }
   return noteText + lines.join('\n') + '\n';
+}
+
+/** Why `check` fails a workload whose /dev/shm would change. */
+function changeText(report: WorkloadReport): string {
+  const { plan } = report;
+  const limit = describeSizing(plan);
+  if (plan.action === 'deny') return `would be denied: ${plan.message}`;
+  return plan.action === 'update' ? `${updateProblems(report)} (${limit})` : `needs /dev/shm ${plan.size} (${limit})`;
 }
 
 /**

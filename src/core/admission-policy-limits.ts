@@ -129,13 +129,14 @@ export function admissionPolicyDifference(pod: PodLike, plan: ShmPlan): Admissio
 export function admissionPolicyPlan(pod: PodLike, plan: ShmPlan): ShmPlan {
   const difference = admissionPolicyDifference(pod, plan);
   if (!difference) return plan;
-  const { volumeName, targets, annotated, warnings, limit, basis } = plan;
+  const { volumeName, targets, annotated, warnings, unhonoured, limit, basis } = plan;
   const instead = plan.action === 'deny' ? `the core would deny it (${plan.message})` : `the core would have ${plan.message}`;
   return {
     volumeName,
     targets,
     annotated,
     warnings,
+    unhonoured,
     limit,
     basis,
     action: 'skip',

@@ -14,6 +14,7 @@ export * from './json';
 export * from './mount-path';
 export * from './kube-names';
 export * from './settings';
+export * from './setting-rules';
 export * from './pod-policy';
 export * from './pod-view';
 export * from './basis';

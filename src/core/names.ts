@@ -18,6 +18,12 @@ export const RATIO_ANNOTATION = `${ANNOTATION_PREFIX}ratio`;
 /** Written on every pod (or pod template) whose `/dev/shm` we sized: the size we chose. */
 export const SIZE_LIMIT_ANNOTATION = `${ANNOTATION_PREFIX}size-limit`;
 
+/** On the webhook's pods: the checksum of the server code, so that a new server rolls them. */
+export const SERVER_CHECKSUM_ANNOTATION = `${ANNOTATION_PREFIX}server-checksum`;
+
+/** On the CSI node plugin's pods: the checksum of the plugin code, for the same reason. */
+export const PLUGIN_CHECKSUM_ANNOTATION = `${ANNOTATION_PREFIX}plugin-checksum`;
+
 /**
  * The `/dev/shm` every container runtime gives a container that mounts nothing there: 64 MiB.
  * A pod is never given less by a share of its limit.

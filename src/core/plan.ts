@@ -10,7 +10,8 @@
  *      basis.ts): pages are charged to the container that writes them.
  *   3. Size: ratio × basis, rounded down, within [minimum, maximum]; or the explicit size. Capped
  *      at the kubelet's pod limit, which caps the tmpfs anyway.
- *   4. Never worse than the runtime: a ratio-derived size below its 64Mi is not injected.
+ *   4. Never worse than the runtime: a ratio-derived size below its 64Mi is not injected unless a
+ *      minimum says a smaller one is meant (and a maximum below it needs one: setting-rules.ts).
  *
  * Planning never throws on a pod it cannot understand: it skips it with a reason, because the
  * webhook must never block a pod over our own confusion.
@@ -26,7 +27,7 @@ import { readPodPolicy } from './pod-policy';
 import { ContainerRole, PodContainer, PodVolumes, describeContainer, describeContainers, readPodVolumes, text } from './pod-view';
 import { Policy } from './policy';
 import { bytesCeil, formatBytes } from './quantity';
-import { POD_SETTING_ANNOTATIONS, PolicyInput, PolicySetting, settingText } from './settings';
+import { POD_SETTING_ANNOTATIONS, PolicyInput, PolicySetting, settingAnnotation, settingText } from './settings';
 import { windowsReason } from './windows';
 
 /** What the plan does to the pod. */
@@ -82,6 +83,19 @@ export interface PlanWarning {
   readonly message: string;
   /** The container the warning is about, when it is about one. */
   readonly container?: string;
+}
+
+/**
+ * `cdk8s-shm.io/` annotations on a pod that cannot be honoured: a value that does not parse, settings
+ * that contradict each other, an `inject` that is neither "true" nor "false", a container the pod
+ * does not have, a key that is none of ours. The pod keeps what it had (or is sized without them);
+ * `check` fails on them, and every other way in warns.
+ */
+export interface UnhonouredAnnotations {
+  /** The annotations at fault. */
+  readonly annotations: readonly string[];
+  /** What is wrong, naming them. */
+  readonly message: string;
 }
 
 /** A container that needs the mount added. */
@@ -150,6 +164,8 @@ export interface ShmPlan {
   /** The settings the pod's own annotations decided. */
   readonly annotated: readonly PolicySetting[];
   readonly warnings: readonly PlanWarning[];
+  /** The pod's annotations that cannot be honoured (also among `warnings`, or the skip's message). */
+  readonly unhonoured: readonly UnhonouredAnnotations[];
   /** Present when `action` is `inject` or `update`. */
   readonly edits?: PlanEdits;
 }
@@ -179,11 +195,12 @@ function planByRule(pod: PodLike, wayInPolicy: Policy): ShmPlan {
   // What every plan carries, filled in as the rule learns it. (Plain fields, not a spread object
   // copied at each step: planning runs for every pod of every synthesis.)
   const warnings: PlanWarning[] = [];
+  const unhonoured: UnhonouredAnnotations[] = [];
   let volumeName = wayInPolicy.volumeName;
   let targetNames: readonly string[] = [];
   let annotated: readonly PolicySetting[] = [];
   const skip = (reason: SkipReason, message: string, extra: Partial<ShmPlan> = {}): ShmPlan =>
-    ({ volumeName, targets: targetNames, annotated, warnings, ...extra, action: 'skip', reason, message });
+    ({ volumeName, targets: targetNames, annotated, warnings, unhonoured, ...extra, action: 'skip', reason, message });
 
   // Callers pass whatever a request or a manifest held (`request.object` can be null); reading
   // `.spec` of null would throw, and planning must never throw.
@@ -198,18 +215,25 @@ function planByRule(pod: PodLike, wayInPolicy: Policy): ShmPlan {
   if (annotations[MIRROR_POD_ANNOTATION] !== undefined) return skip('mirror-pod', 'mirror pods of static pods cannot be changed');
   const inject = annotations[INJECT_ANNOTATION];
   if (inject !== undefined && inject !== 'true' && inject !== 'false') {
-    return skip('invalid-annotation', `annotation ${INJECT_ANNOTATION} is ${quoted(inject)}; use "true" or "false"`);
+    const message = `annotation ${INJECT_ANNOTATION} is ${quoted(inject)}; use "true" or "false"`;
+    unhonoured.push({ annotations: [INJECT_ANNOTATION], message });
+    return skip('invalid-annotation', message);
   }
   if (inject === 'false') return skip('opted-out', `the pod opted out with ${INJECT_ANNOTATION}: "false"`);
   if (wayInPolicy.selection === 'opt-in' && inject !== 'true') return skip('not-opted-in', `injection is opt-in and the pod lacks ${INJECT_ANNOTATION}: "true"`);
 
   const podPolicy = readPodPolicy(annotations, wayInPolicy);
-  if ('invalid' in podPolicy) return skip('invalid-annotation', podPolicy.invalid);
+  if ('invalid' in podPolicy) {
+    unhonoured.push({ annotations: podPolicy.annotations, message: podPolicy.invalid });
+    return skip('invalid-annotation', podPolicy.invalid);
+  }
   const policy = podPolicy.policy;
   volumeName = policy.volumeName;
   annotated = [...podPolicy.annotated];
   for (const key of podPolicy.unknownAnnotations) {
-    warnings.push({ code: 'unknown-annotation', message: `annotation ${key} is not one of cdk8s-shm's; it is ignored` });
+    const message = `annotation ${key} is not one of cdk8s-shm's; it is ignored`;
+    warnings.push({ code: 'unknown-annotation', message });
+    unhonoured.push({ annotations: [key], message });
   }
 
   const windows = windowsReason(spec);
@@ -232,14 +256,7 @@ function planByRule(pod: PodLike, wayInPolicy: Policy): ShmPlan {
   if (adopting) {
     targets = found.mountedBy;
   } else {
-    const wanted = policy.containers;
-    targets = view.containers.filter(c => wanted ? wanted.includes(c.name) : c.field === 'containers' || policy.includeInitContainers);
-    if (wanted) {
-      const known = new Set(view.containers.map(c => c.name));
-      for (const name of wanted.filter(n => !known.has(n))) {
-        warnings.push({ code: 'unknown-container', message: `container '${name}' named in the policy is not in the pod`, container: name });
-      }
-    }
+    targets = chooseTargets(view, policy, podPolicy.annotated.has('containers'), warnings, unhonoured);
     if (targets.length === 0) return skip('no-target-containers', 'none of the containers the policy names is in the pod', { limit });
   }
   if (found.kind !== 'fresh') volumeName = found.name;
@@ -257,7 +274,7 @@ function planByRule(pod: PodLike, wayInPolicy: Policy): ShmPlan {
       + `(kubernetes#125852); ${rule}`, { limit, basis: planBasis });
   }
   if ('deny' in sized) {
-    return { volumeName, targets: targetNames, annotated, warnings, limit, basis: planBasis, action: 'deny', reason: 'no-memory-limit', message: sized.deny };
+    return { volumeName, targets: targetNames, annotated, warnings, unhonoured, limit, basis: planBasis, action: 'deny', reason: 'no-memory-limit', message: sized.deny };
   }
   if ('skip' in sized) return skip(sized.skip, sized.message, { limit, basis: planBasis });
 
@@ -278,6 +295,7 @@ function planByRule(pod: PodLike, wayInPolicy: Policy): ShmPlan {
     targets: targetNames,
     annotated,
     warnings,
+    unhonoured,
     limit,
     basis: planBasis,
     sizeBytes,
@@ -314,6 +332,28 @@ function planByRule(pod: PodLike, wayInPolicy: Policy): ShmPlan {
   return sizedPlan(found.kind === 'ours' ? 'update' : 'inject', message, edits);
 }
 
+/**
+ * Step 1 for a volume of ours: the containers the policy names, or all of them (init containers and
+ * sidecars unless left out). A name the pod lacks is warned about, and when the pod's own annotation
+ * gave it, it is an annotation that cannot be honoured.
+ */
+function chooseTargets(
+  view: PodVolumes, policy: Policy, fromAnnotation: boolean, warnings: PlanWarning[], unhonoured: UnhonouredAnnotations[],
+): readonly PodContainer[] {
+  const wanted = policy.containers;
+  if (!wanted) return view.containers.filter(c => c.field === 'containers' || policy.includeInitContainers);
+  const known = new Set(view.containers.map(c => c.name));
+  const where = fromAnnotation ? settingAnnotation('containers') : 'the policy';
+  const missing = wanted.filter(n => !known.has(n));
+  for (const name of missing) {
+    warnings.push({ code: 'unknown-container', message: `container '${name}' named in ${where} is not in the pod`, container: name });
+  }
+  if (fromAnnotation && missing.length > 0) {
+    unhonoured.push({ annotations: [where], message: `${describeNames(missing)} named in ${where} ${missing.length === 1 ? 'is' : 'are'} not in the pod` });
+  }
+  return view.containers.filter(c => wanted.includes(c.name));
+}
+
 type SizeDecision =
   | { readonly sizeBytes: bigint; readonly sizeSource: SizeSource; readonly requestedBytes: bigint }
   | { readonly skip: SkipReason; readonly message: string }
@@ -342,8 +382,9 @@ function decideSize(
       sizeBytes = policy.maximum;
       sizeSource = 'maximum';
     }
-    // The runtime gives 64Mi; less would make the pod worse off. A minimum says what the user accepts.
-    if (policy.minimum === undefined && sizeSource !== 'maximum' && sizeBytes < RUNTIME_DEFAULT_SHM_BYTES) {
+    // The runtime gives 64Mi; less would make the pod worse off. A minimum says what the user accepts
+    // (and the only maximum that can lower a share below 64Mi comes with one: setting-rules.ts).
+    if (policy.minimum === undefined && sizeBytes < RUNTIME_DEFAULT_SHM_BYTES) {
       return {
         skip: 'below-runtime-default',
         message: `${formatBytes(sizeBytes)} from the ratio is below the runtime's default 64Mi, which the pod keeps`,
@@ -482,6 +523,12 @@ export function describeSizing(plan: Pick<ShmPlan, 'basis' | 'limit'>): string {
 /** Sizes derived from a ratio are rounded down to whole mebibytes, so that they read well. */
 function roundDownToUnit(bytes: bigint): bigint {
   return bytes >= RATIO_SIZE_UNIT_BYTES ? (bytes / RATIO_SIZE_UNIT_BYTES) * RATIO_SIZE_UNIT_BYTES : bytes;
+}
+
+/** `container 'a'`, `containers 'a' and 'b'`. */
+function describeNames(names: readonly string[]): string {
+  const quotedNames = names.map(n => `'${n}'`);
+  return names.length === 1 ? `container ${quotedNames[0]}` : `containers ${quotedNames.slice(0, -1).join(', ')} and ${quotedNames[quotedNames.length - 1]}`;
 }
 
 /** `JSON.stringify` for messages, which overflows the stack on deep nesting; see `text`. */

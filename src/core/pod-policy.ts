@@ -9,8 +9,9 @@
  * policy's share and bounds, and an annotated share or bound drops the policy's `size`.
  */
 import { JsonObject } from './json';
-import { ANNOTATION_PREFIX, INJECT_ANNOTATION, SIZE_LIMIT_ANNOTATION } from './names';
+import { ANNOTATION_PREFIX, INJECT_ANNOTATION, PLUGIN_CHECKSUM_ANNOTATION, SERVER_CHECKSUM_ANNOTATION, SIZE_LIMIT_ANNOTATION } from './names';
 import { Policy, PolicyError, resolvePolicy } from './policy';
+import { excludedSettings } from './setting-rules';
 import { POD_SETTING_ANNOTATIONS, PolicyInput, PolicySetting, SETTING_OF_ANNOTATION, readSetting, sameSetting, settingAnnotation, settingText } from './settings';
 
 export interface PodPolicy {
@@ -22,29 +23,31 @@ export interface PodPolicy {
   readonly unknownAnnotations: readonly string[];
 }
 
-/** Annotations of ours that carry no setting. */
-const OTHER_ANNOTATIONS: ReadonlySet<string> = new Set([INJECT_ANNOTATION, SIZE_LIMIT_ANNOTATION]);
-const SHARE_SETTINGS: readonly PolicySetting[] = ['ratio', 'minimum', 'maximum'];
-const SIZE_SETTING: readonly PolicySetting[] = ['size'];
-const NONE: readonly PolicySetting[] = [];
-
-/** The settings one excludes: an exact `size` excludes a share and its bounds, and each of those `size`. */
-export function excludedSettings(setting: PolicySetting): readonly PolicySetting[] {
-  return setting === 'size' ? SHARE_SETTINGS : SHARE_SETTINGS.includes(setting) ? SIZE_SETTING : NONE;
+/** Why a pod's annotations cannot be used. */
+export interface InvalidAnnotations {
+  /** What is wrong, naming the annotations. */
+  readonly invalid: string;
+  /** Their keys. */
+  readonly annotations: readonly string[];
 }
+
+/** Annotations of ours that carry no setting (the checksums are on our own programs' pods). */
+export const ANNOTATIONS_WITHOUT_SETTING: ReadonlySet<string> = new Set([
+  INJECT_ANNOTATION, SIZE_LIMIT_ANNOTATION, SERVER_CHECKSUM_ANNOTATION, PLUGIN_CHECKSUM_ANNOTATION,
+]);
 const NOTHING_ANNOTATED: ReadonlySet<PolicySetting> = new Set();
 
 /**
  * The policy for one pod.
  * @param annotations the pod's (or template's) annotations
  * @param policy the policy of the way in
- * @returns the merged policy, or why the annotations cannot be used (a message naming them)
+ * @returns the merged policy, or why the annotations cannot be used: a message naming them, and their keys
  */
-export function readPodPolicy(annotations: JsonObject, policy: Policy): PodPolicy | { invalid: string } {
+export function readPodPolicy(annotations: JsonObject, policy: Policy): PodPolicy | InvalidAnnotations {
   const overrides: Record<string, unknown> = {};
   const unknownAnnotations: string[] = [];
   for (const key of Object.keys(annotations)) {
-    if (!key.startsWith(ANNOTATION_PREFIX) || OTHER_ANNOTATIONS.has(key)) continue;
+    if (!key.startsWith(ANNOTATION_PREFIX) || ANNOTATIONS_WITHOUT_SETTING.has(key)) continue;
     const setting = SETTING_OF_ANNOTATION.get(key);
     if (setting === undefined) {
       unknownAnnotations.push(key);
@@ -54,7 +57,7 @@ export function readPodPolicy(annotations: JsonObject, policy: Policy): PodPolic
     const label = `'${key}'`;
     if (typeof value === 'string') {
       const read = readSetting(setting, value, label);
-      if (typeof read === 'object' && read !== null && 'error' in read) return { invalid: read.error };
+      if (typeof read === 'object' && read !== null && 'error' in read) return { invalid: read.error, annotations: [key] };
       overrides[setting] = read;
     } else {
       overrides[setting] = value; // resolvePolicy names the wrong type
@@ -71,8 +74,11 @@ export function readPodPolicy(annotations: JsonObject, policy: Policy): PodPolic
     const podPolicy = resolvePolicy(merged as PolicyInput, undefined, s => labels.has(s) ? `'${settingAnnotation(s)}'` : `the policy's '${s}'`);
     return { policy: podPolicy, annotated: labels, unknownAnnotations };
   } catch (error) {
-    if (error instanceof PolicyError) return { invalid: error.message };
-    throw error;
+    if (!(error instanceof PolicyError)) throw error;
+    // The annotations among the settings at fault; a rule broken by the annotations together with
+    // the way in's own settings still has at least one annotation among them.
+    const keys = error.settings.filter(s => labels.has(s)).map(settingAnnotation);
+    return { invalid: error.message, annotations: keys.length > 0 ? keys : annotated.map(settingAnnotation) };
   }
 }
 

@@ -6,8 +6,9 @@
 import { Rational, compare, parseDecimal, formatRational } from './decimal';
 import { isDns1123Label } from './kube-names';
 import { DEFAULT_RATIO, DEFAULT_VOLUME_NAME } from './names';
-import { QuantityError, bytesFloor, formatBytes } from './quantity';
-import { POLICY_SETTINGS, PolicyInput, PolicySetting, SELECTIONS, Selection, WITHOUT_LIMIT_MODES, WithoutLimit } from './settings';
+import { QuantityError, bytesFloor } from './quantity';
+import { QuantitySetting, RuleInput, SETTING_RULES, breaksRule, ruleMessage, ruleSettings } from './setting-rules';
+import { POLICY_SETTINGS, PolicyInput, PolicySetting, SELECTIONS, Selection, WITHOUT_LIMIT_MODES, WithoutLimit, settingText } from './settings';
 
 /** A validated policy. Sizes are whole bytes. */
 export interface Policy {
@@ -41,7 +42,11 @@ export type Delivery = 'admission-policy';
 
 /** A policy setting is invalid. */
 export class PolicyError extends Error {
-  constructor(message: string) {
+  /**
+   * @param settings the settings the message is about, the one it leads with first (a pod's
+   *   annotations name them, so that the pod is reported with the annotations at fault)
+   */
+  constructor(message: string, public readonly settings: readonly PolicySetting[] = []) {
     super(message);
     this.name = 'PolicyError';
   }
@@ -61,72 +66,58 @@ const PROP_LABEL: SettingLabel = setting => `'${setting}'`;
  */
 export function resolvePolicy(input: PolicyInput = {}, subject?: string, label: SettingLabel = PROP_LABEL): Policy {
   const where = subject ? ` in ${subject}` : '';
-  const fail = (message: string): never => {
-    throw new PolicyError(`${message}${where}`);
-  };
-  const size = (setting: 'size' | 'minimum' | 'maximum' | 'fixedSize'): bigint | undefined => {
-    if (input[setting] === undefined) return undefined;
-    const result = tryParseSize(input[setting], label(setting));
-    return typeof result === 'string' ? fail(result) : result;
+  const fail = (message: string, settings: readonly PolicySetting[]): never => {
+    throw new PolicyError(`${message}${where}`, settings);
   };
 
+  // Each value on its own: its form and range.
   let ratio = parseDecimal(DEFAULT_RATIO);
   if (input.ratio !== undefined) {
     const result = tryParseRatio(input.ratio, label('ratio'));
-    ratio = typeof result === 'string' ? fail(result) : result;
+    ratio = typeof result === 'string' ? fail(result, ['ratio']) : result;
   }
-  const exact = size('size');
-  const minimum = size('minimum');
-  const maximum = size('maximum');
-  const fixedSize = size('fixedSize');
-
-  if (exact !== undefined) {
-    for (const other of ['ratio', 'minimum', 'maximum'] as const) {
-      if (input[other] !== undefined) {
-        fail(`${label('size')} (${input.size}) and ${label(other)} (${input[other]}) cannot both be set: ${label('size')} is exact, `
-          + `${label(other)} shapes a size derived from a memory limit`);
-      }
-    }
+  const bytes: Partial<Record<QuantitySetting, bigint>> = {};
+  for (const setting of ['size', 'minimum', 'maximum', 'fixedSize'] as const) {
+    if (input[setting] === undefined) continue;
+    const result = tryParseQuantity(input[setting], label(setting));
+    bytes[setting] = typeof result === 'string' ? fail(result, [setting]) : result;
   }
-  if (minimum !== undefined && maximum !== undefined && minimum > maximum) {
-    fail(`${label('minimum')} (${formatBytes(minimum)}) must not exceed ${label('maximum')} (${formatBytes(maximum)})`);
-  }
-
   const volumeName = input.volumeName ?? DEFAULT_VOLUME_NAME;
   if (!isDns1123Label(volumeName)) {
-    fail(`${label('volumeName')} (${JSON.stringify(volumeName)}) must be a DNS-1123 label: lower-case letters, digits and '-', at most 63 characters`);
+    fail(`${label('volumeName')} (${JSON.stringify(volumeName)}) must be a DNS-1123 label: lower-case letters, digits and '-', at most 63 characters`, ['volumeName']);
   }
-
   if (input.containers !== undefined) {
     if (!Array.isArray(input.containers) || input.containers.some(name => typeof name !== 'string' || name === '')) {
-      fail(`${label('containers')} must be a list of container names, got ${JSON.stringify(input.containers)}`);
+      fail(`${label('containers')} must be a list of container names, got ${JSON.stringify(input.containers)}`, ['containers']);
     }
-    if (input.containers.length === 0) fail(`${label('containers')} is empty: leave it out to mount /dev/shm in every container`);
+    if (input.containers.length === 0) fail(`${label('containers')} is empty: leave it out to mount /dev/shm in every container`, ['containers']);
   }
   for (const setting of ['includeInitContainers', 'sizeUnboundedShm'] as const) {
-    if (input[setting] !== undefined && typeof input[setting] !== 'boolean') fail(`${label(setting)} must be true or false, got ${JSON.stringify(input[setting])}`);
+    if (input[setting] !== undefined && typeof input[setting] !== 'boolean') fail(`${label(setting)} must be true or false, got ${JSON.stringify(input[setting])}`, [setting]);
   }
-
   const selection = input.selection ?? 'opt-out';
-  if (!SELECTIONS.includes(selection)) fail(`${label('selection')} (${selection}) must be one of ${SELECTIONS.join(', ')}`);
+  if (!SELECTIONS.includes(selection)) fail(`${label('selection')} (${selection}) must be one of ${SELECTIONS.join(', ')}`, ['selection']);
   const withoutLimit = input.withoutLimit ?? 'skip';
-  if (!WITHOUT_LIMIT_MODES.includes(withoutLimit)) fail(`${label('withoutLimit')} (${withoutLimit}) must be one of ${WITHOUT_LIMIT_MODES.join(', ')}`);
-  if (withoutLimit === 'fixed' && fixedSize === undefined) fail(`${label('fixedSize')} is required when ${label('withoutLimit')} is 'fixed'`);
-  if (withoutLimit !== 'fixed' && fixedSize !== undefined) {
-    fail(`${label('fixedSize')} (${input.fixedSize}) is only used when ${label('withoutLimit')} is 'fixed' (it is '${withoutLimit}')`);
+  if (!WITHOUT_LIMIT_MODES.includes(withoutLimit)) fail(`${label('withoutLimit')} (${withoutLimit}) must be one of ${WITHOUT_LIMIT_MODES.join(', ')}`, ['withoutLimit']);
+
+  // The settings together (setting-rules.ts).
+  const text = (setting: PolicySetting) => input[setting] !== undefined ? settingText(input[setting]!) : setting === 'withoutLimit' ? withoutLimit : '';
+  const read: RuleInput = { given: setting => input[setting] !== undefined, bytes: setting => bytes[setting] ?? 0n, text };
+  for (const rule of SETTING_RULES) {
+    if (breaksRule(rule, read)) fail(ruleMessage(rule, { label, value: text }), ruleSettings(rule));
   }
 
   return {
     ratio,
-    size: exact,
-    minimum,
-    maximum,
+    size: bytes.size,
+    minimum: bytes.minimum,
+    maximum: bytes.maximum,
     volumeName,
     containers: input.containers ? [...input.containers] : undefined,
     includeInitContainers: input.includeInitContainers ?? true,
     selection,
     withoutLimit,
-    fixedSize,
+    fixedSize: bytes.fixedSize,
     sizeUnboundedShm: input.sizeUnboundedShm ?? false,
     input: chosenSettings(input),
   };
@@ -168,13 +159,21 @@ export function tryParseRatio(value: unknown, label: string): Rational | string 
  * @returns the byte count, or an error message naming `label`
  */
 export function tryParseSize(value: unknown, label: string): bigint | string {
+  const bytes = tryParseQuantity(value, label);
+  if (typeof bytes === 'bigint' && bytes < 1n) return `${label} (${value}) must be at least one byte`;
+  return bytes;
+}
+
+/**
+ * Parses a size in whole bytes (rounded down); its range is the rules' (setting-rules.ts).
+ * @param label how the message names the setting (`'size'`, `--size`)
+ * @returns the byte count, or an error message naming `label`
+ */
+function tryParseQuantity(value: unknown, label: string): bigint | string {
   if (typeof value !== 'string' && typeof value !== 'number') return `${label} must be a quantity such as 1Gi, got ${typeof value}`;
-  let bytes: bigint;
   try {
-    bytes = bytesFloor(value);
+    return bytesFloor(value);
   } catch (error) {
     return `${label} (${value}) is invalid: ${(error as QuantityError).message}`;
   }
-  if (bytes <= 0n) return `${label} (${value}) must be at least one byte`;
-  return bytes;
 }

@@ -3,7 +3,8 @@
  * Pod, a Deployment and a CronJob alike.
  */
 import { isObject, objectAt } from './json';
-import { PodLike } from './plan';
+import { ANNOTATION_PREFIX } from './names';
+import { PodLike, UnhonouredAnnotations } from './plan';
 
 /**
  * JSON Pointer of the pod template by kind (empty for a Pod itself), and the apiVersions in which
@@ -63,4 +64,35 @@ export function describeObject(object: unknown, withNamespace = true): string {
   const name = typeof metadata?.name === 'string' ? metadata.name : typeof metadata?.generateName === 'string' ? `${metadata.generateName}*` : '(unnamed)';
   const namespace = withNamespace && typeof metadata?.namespace === 'string' ? ` in namespace '${metadata.namespace}'` : '';
   return `${kind} '${name}'${namespace}`;
+}
+
+/**
+ * `cdk8s-shm.io/` annotations on a workload's own metadata (or a CronJob's job template's) that its
+ * pod template does not carry. Only the pod template reaches the pods, so no way in reads them
+ * there (cdk8s-plus's `metadata` and `podMetadata` are easy to mix up). The ways in that see the
+ * workload report them: `check` fails, `plan`, `inject` and `applyToChart` warn, `addTo` refuses.
+ * The webhook and the admission policy see pods only, which never carry them.
+ * @returns undefined when there are none (or the object is a Pod, whose metadata is its template's)
+ */
+export function misplacedAnnotations(object: unknown): UnhonouredAnnotations | undefined {
+  const location = podTemplateOf(object);
+  if (!location || location.path === '') return undefined;
+  const onTemplate = objectAt(objectAt(location.template.metadata)?.annotations) ?? {};
+  const kind = String(objectAt(object)?.kind);
+  const places = [{ metadata: objectAt(object)?.metadata, where: `the ${kind}'s own metadata` }];
+  if (kind === 'CronJob') places.push({ metadata: objectAt(objectAt(objectAt(object)?.spec)?.jobTemplate)?.metadata, where: "the CronJob's job template metadata" });
+  const found = places.flatMap(({ metadata, where }) => {
+    const annotations = objectAt(objectAt(metadata)?.annotations) ?? {};
+    const keys = Object.keys(annotations).filter(key => key.startsWith(ANNOTATION_PREFIX) && onTemplate[key] !== annotations[key]);
+    return keys.length > 0 ? [{ keys, where }] : [];
+  });
+  if (found.length === 0) return undefined;
+  const annotations = found.flatMap(f => f.keys);
+  const field = `${location.path.slice(1).replace(/\//g, '.')}.metadata.annotations`;
+  const what = found.map(f => `${f.keys.join(', ')} on ${f.where}`).join(' and ');
+  return {
+    annotations,
+    message: `annotation${annotations.length === 1 ? '' : 's'} ${what} ${annotations.length === 1 ? 'reaches' : 'reach'} no pod: move `
+      + `${annotations.length === 1 ? 'it' : 'them'} to ${field}`,
+  };
 }

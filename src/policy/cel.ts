@@ -19,8 +19,9 @@ import {
   BINARY_SUFFIXES, CONTAINER_ROLES, DEFAULT_RATIO, DNS1123_LABEL_MAX_LENGTH, DNS1123_LABEL_PATTERN, HOST_PROCESS_CONTAINER_FIELDS, INJECT_ANNOTATION,
   MAX_INPUT_LENGTH,
   MIRROR_POD_ANNOTATION, OS_LABELS, POD_SETTINGS, POLICY_QUANTITY_BOUND, POLICY_RATIO_DIGITS, POLICY_RATIO_PATTERN, Policy, PolicyError,
-  PolicySetting, QUANTITY_SETTINGS, RATIO_SIZE_UNIT_BYTES, RUNTIME_DEFAULT_SHM_BYTES, SHM_MOUNT_PATH, SIZE_LIMIT_ANNOTATION, TRIM_DISAGREEMENTS,
-  WINDOWS, WITHOUT_LIMIT_MODES, excludedSettings, policyReadsQuantity, policyReadsRatio, resolvePolicy, settingAnnotation, settingText,
+  PolicySetting, QUANTITY_SETTINGS, RATIO_SIZE_UNIT_BYTES, RUNTIME_DEFAULT_SHM_BYTES, SETTING_RULES, SHM_MOUNT_PATH, SIZE_LIMIT_ANNOTATION,
+  SettingRule, TRIM_DISAGREEMENTS, WINDOWS, WITHOUT_LIMIT_MODES, excludedSettings, policyReadsQuantity, policyReadsRatio, resolvePolicy,
+  settingAnnotation, settingText,
 } from '../core';
 
 /** A named CEL expression: a variable, or a match condition. */
@@ -165,18 +166,33 @@ function settingVariables(policy: Policy): CelVariable[] {
     ['invalidSettings', 'A setting the core refuses (or that CEL cannot read), alone or with the others: the pod is left alone.', orLines(
       `${lit(POD_SETTINGS.map(settingAnnotation))}.exists(k, k in variables.annotations && variables.annotations[k] == '')`,
       `(${given('ratio')} && !(variables.ratioBillionths > 0 && variables.ratioBillionths <= ${BILLION}))`,
-      `${lit(QUANTITY_SETTINGS)}.exists(s, s in variables.settingBytes && variables.settingBytes[s] < 1)`,
       `(variables.containersNamed && (variables.namedContainers.exists(n, n == '') || ${lit(TRIM_DISAGREEMENTS)}.exists(c, variables.settings.containers.contains(c))))`,
       "['includeInitContainers', 'sizeUnboundedShm'].exists(s, variables.settings[s] != '' && !(variables.settings[s] in ['true', 'false']))",
       `(${given('volumeName')} && !(size(variables.volumeName) <= ${DNS1123_LABEL_MAX_LENGTH} && variables.volumeName.matches(${lit(DNS1123_LABEL_PATTERN)})))`,
       `(${given('withoutLimit')} && !(variables.withoutLimit in ${lit(WITHOUT_LIMIT_MODES)}))`,
-      // The settings together, as resolvePolicy checks them.
-      `(${given('size')} && (${excludedSettings('size').map(given).join(' || ')}))`,
-      '(variables.minimumBytes != 0 && variables.maximumBytes != 0 && variables.minimumBytes > variables.maximumBytes)',
-      "(variables.withoutLimit == 'fixed' && variables.fixedSizeBytes == 0)",
-      "(variables.withoutLimit != 'fixed' && variables.fixedSizeBytes != 0)",
+      // The settings together, as resolvePolicy checks them: the core's table (setting-rules.ts).
+      ...SETTING_RULES.map(ruleCel),
     )],
   ];
+}
+
+/** A rule of the core's table (setting-rules.ts) broken by the pod's settings, in CEL. */
+function ruleCel(rule: SettingRule): string {
+  const bytes = (s: PolicySetting) => `variables.settingBytes[${lit(s)}]`;
+  // The text of a setting with a default is the variable that resolves it.
+  const text = (s: PolicySetting) => s === 'withoutLimit' ? 'variables.withoutLimit' : `variables.settings.${s}`;
+  switch (rule.kind) {
+    case 'at-least':
+      return `(${given(rule.setting)} && ${bytes(rule.setting)} < ${rule.bytes}${rule.unless ? ` && !(${given(rule.unless)})` : ''})`;
+    case 'excludes':
+      return `(${given(rule.setting)} && ${given(rule.other)})`;
+    case 'not-above':
+      return `(${given(rule.setting)} && ${given(rule.other)} && ${bytes(rule.setting)} > ${bytes(rule.other)})`;
+    case 'required-when':
+      return `(${text(rule.when)} == ${lit(rule.value)} && !(${given(rule.setting)}))`;
+    case 'only-when':
+      return `(${text(rule.when)} != ${lit(rule.value)} && ${given(rule.setting)})`;
+  }
 }
 
 /** Pods with no /dev/shm of the runtime's, the containers as planning reads them, and whose /dev/shm the pod has. */
@@ -282,8 +298,9 @@ function sizeVariables(): CelVariable[] {
     ['lowered', 'Whether the maximum lowers it.', 'variables.maximumBytes != 0 && variables.raisedShare > variables.maximumBytes'],
     ['boundedShare', 'Within [minimum, maximum].', 'variables.lowered ? variables.maximumBytes : variables.raisedShare'],
     // 4. Never worse than the runtime.
-    ['belowRuntimeDefault', `A share below the runtime's ${formatUnit(RUNTIME_DEFAULT_SHM_BYTES)} is not given, unless a minimum or the maximum decided it.`,
-      `variables.minimumBytes == 0 && !variables.lowered && variables.boundedShare < ${RUNTIME_DEFAULT_SHM_BYTES}`],
+    ['belowRuntimeDefault', `A share below the runtime's ${formatUnit(RUNTIME_DEFAULT_SHM_BYTES)} is not given, unless a minimum says a smaller one is meant`
+      + ' (a maximum below it needs one).',
+    `variables.minimumBytes == 0 && variables.boundedShare < ${RUNTIME_DEFAULT_SHM_BYTES}`],
     ['requestedSize', 'The size asked for (0: none): the exact size, the share, or the fixed size of a pod without a limit.',
       'variables.sizeBytes != 0 ? variables.sizeBytes'
       + '\n  : variables.basis > 0 ? (variables.belowRuntimeDefault ? 0 : variables.boundedShare)'
@@ -375,7 +392,7 @@ function describeContainers(indexes: string): string {
 }
 
 /** A CEL literal for a string, a boolean or a list of strings. */
-function lit(value: string | boolean | readonly string[]): string {
+export function lit(value: string | boolean | readonly string[]): string {
   if (typeof value === 'boolean') return String(value);
   if (Array.isArray(value)) return `[${value.map(v => lit(v)).join(', ')}]`;
   return `'${(value as string).replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/[^\x20-\x7e]/g, c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}'`;

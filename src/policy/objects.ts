@@ -1,11 +1,13 @@
 /**
- * The objects of the admission policy delivery: a MutatingAdmissionPolicy that sizes `/dev/shm`
- * and a ValidatingAdmissionPolicy that refuses the pods the rule denies, each with its binding.
- * Both run the same variables (cel.ts), for Pod CREATE only, and fail open: an error in CEL (a pod
- * beyond the cost budget) admits the pod unchanged, as `failurePolicy: Ignore` does for the webhook.
+ * The objects of the admission policy delivery: a MutatingAdmissionPolicy that sizes `/dev/shm`, a
+ * ValidatingAdmissionPolicy that refuses the pods the rule denies, and one that warns about the
+ * annotations it cannot honour (warnings-cel.ts), each with its binding. All run the same variables
+ * (cel.ts), for Pod CREATE only, and fail open: an error in CEL (a pod beyond the cost budget)
+ * admits the pod unchanged, as `failurePolicy: Ignore` does for the webhook.
  */
 import { ApiObjectProps } from 'cdk8s';
 import { policyCel } from './cel';
+import { warningCel } from './warnings-cel';
 import { Policy } from '../core';
 
 export interface AdmissionPolicyObjectsSpec {
@@ -16,12 +18,15 @@ export interface AdmissionPolicyObjectsSpec {
   readonly namespaceSelector: Record<string, unknown>;
 }
 
-/** The ValidatingAdmissionPolicy and its binding are named after the mutating one, with this suffix. */
+/** The ValidatingAdmissionPolicy that denies, and its binding, are named after the mutating one, with this suffix. */
 export const DENIAL_SUFFIX = '-without-limit';
+/** And the one that warns. */
+export const WARNINGS_SUFFIX = '-warnings';
 
-/** The four objects, in the order they are applied: each policy before its binding. */
+/** The six objects, in the order they are applied: each policy before its binding. */
 export function admissionPolicyObjects(spec: AdmissionPolicyObjectsSpec): ApiObjectProps[] {
   const cel = policyCel(spec.policy);
+  const warnings = warningCel(spec.policy);
   const matchConstraints = {
     matchPolicy: 'Equivalent',
     namespaceSelector: spec.namespaceSelector,
@@ -36,6 +41,7 @@ export function admissionPolicyObjects(spec: AdmissionPolicyObjectsSpec): ApiObj
   };
   const metadata = (name: string) => ({ name, labels: spec.labels });
   const denial = `${spec.name}${DENIAL_SUFFIX}`;
+  const warning = `${spec.name}${WARNINGS_SUFFIX}`;
   return [
     {
       apiVersion: 'admissionregistration.k8s.io/v1',
@@ -69,6 +75,24 @@ export function admissionPolicyObjects(spec: AdmissionPolicyObjectsSpec): ApiObj
       kind: 'ValidatingAdmissionPolicyBinding',
       metadata: metadata(denial),
       spec: { policyName: denial, validationActions: ['Deny'] },
+    },
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicy',
+      metadata: metadata(warning),
+      spec: {
+        ...common,
+        matchConditions: [cel.matchConditions[0], ...warnings.matchConditions],
+        variables: [...cel.variables, ...warnings.variables],
+        validations: warnings.validations.map(v => ({ ...v, reason: 'Invalid' })),
+      },
+    },
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicyBinding',
+      metadata: metadata(warning),
+      // Warn: the client sees the messages as warnings; the pod is admitted.
+      spec: { policyName: warning, validationActions: ['Warn'] },
     },
   ];
 }

@@ -141,7 +141,7 @@ export const WEBHOOK_FLAGS: readonly WebhookFlag[] = [
   flag('service', 'service', 'NAME.NAMESPACE', "self-managed mode: the webhook's Service, for the certificate's DNS names"),
   flag('ratio', 'ratio', 'DECIMAL', 'share of the basis (the largest memory limit among the containers that write /dev/shm), in (0, 1]', '0.5'),
   flag('minimum', 'minimum', 'QUANTITY', 'smallest ratio-derived size (still capped at the pod limit)'),
-  flag('maximum', 'maximum', 'QUANTITY', 'largest ratio-derived size'),
+  flag('maximum', 'maximum', 'QUANTITY', "largest ratio-derived size; at least the runtime's 64Mi unless --minimum is set too"),
   flag('selection', 'selection', SELECTIONS.join('|'), 'opt-out: every pod unless annotated cdk8s-shm.io/inject: "false"; opt-in: only pods annotated "true"', 'opt-out'),
   flag('without-limit', 'withoutLimit', WITHOUT_LIMIT_MODES.join('|'), 'pods without a memory limit: skip with a warning, deny, or give --fixed-size', 'skip'),
   flag('fixed-size', 'fixedSize', 'QUANTITY', 'the /dev/shm size for pods without a memory limit when --without-limit is fixed'),
@@ -152,6 +152,20 @@ export const WEBHOOK_FLAGS: readonly WebhookFlag[] = [
   flag('max-connections-per-client', 'maxConnectionsPerClient', 'N', 'open connections from one client address at most', String(DEFAULT_MAX_CONNECTIONS_PER_CLIENT)),
   flag('log-level', 'logLevel', LOG_LEVELS.join('|'), 'least severe level written (JSON lines on stdout)', 'info'),
 ];
+
+/**
+ * What the server refuses about its flags together beyond the policy's rules (setting-rules.ts in
+ * the core): a metrics port of its own must differ from the serving port. The Helm chart checks
+ * the same, with this message.
+ */
+export function breaksPortRule(port: number, metricsPort: number): boolean {
+  return metricsPort !== 0 && metricsPort === port;
+}
+
+/** The message of the port rule, naming the flags (or values) as the caller knows them. */
+export function portRuleMessage(label: (key: 'port' | 'metricsPort') => string, metricsPort: () => string): string {
+  return `${label('metricsPort')} (${metricsPort()}) must differ from ${label('port')}`;
+}
 
 /** The usage text `--help` prints. */
 export function webhookUsage(): string {
@@ -201,7 +215,7 @@ export function parseWebhookArgs(argv: readonly string[], env: Record<string, st
   };
   const port = integer('port', DEFAULT_PORT, 0, 65535);
   const metricsPort = integer('metricsPort', 0, 0, 65535);
-  if (metricsPort !== 0 && metricsPort === port) throw new Error(`${where('metricsPort')} (${metricsPort}) must differ from ${where('port')}`);
+  if (breaksPortRule(port, metricsPort)) throw new Error(portRuleMessage(where, () => String(metricsPort)));
   const tlsMode = oneOf('tlsMode', TLS_MODES, 'files');
   const tlsSecretText = text('tlsSecret');
   let tlsSecret: NamespacedName | undefined;

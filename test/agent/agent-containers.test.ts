@@ -6,10 +6,7 @@
  */
 import { Chart, Duration, Size, Testing } from 'cdk8s';
 import { agentContainer, expectValid, one } from './support';
-import {
-  AgentContainer, AgentDelivery, Cpu, EnvValue, HostPathType, ImagePullPolicy, PodVolume, Probe, ProbeScheme, Protocol, SeccompProfileType,
-  SharedMemoryAgent, SharedMemoryAgentProps,
-} from '../../src';
+import { AgentDelivery, podspec, SharedMemoryAgent, SharedMemoryAgentProps } from '../../src';
 import { parseCsiPluginArgs } from '../../src/csi/options';
 
 let warn: jest.SpyInstance;
@@ -31,45 +28,48 @@ const DOMAIN_MOUNT = { name: 'node-agent-shm', mountPath: '/dev/shm' };
 
 describe('agent containers: what reaches the DaemonSet', () => {
   test('every field, as Kubernetes writes it; the volumes once each, in mount order', () => {
-    const scratch = PodVolume.fromEmptyDir('scratch', { memory: true, sizeLimit: Size.mebibytes(64) });
-    const config = PodVolume.fromConfigMap('config', 'agent-config', { defaultMode: 0o440 });
+    const scratch = podspec.PodVolume.fromEmptyDir('scratch', { memory: true, sizeLimit: Size.mebibytes(64) });
+    const config = podspec.PodVolume.fromConfigMap('config', 'agent-config', { defaultMode: 0o440 });
     const chart = Testing.chart();
     newAgent(chart, {
       containers: [{
         name: 'agent',
         image: 'registry.example.com/agent:2.0.0',
-        imagePullPolicy: ImagePullPolicy.IF_NOT_PRESENT,
+        imagePullPolicy: podspec.ImagePullPolicy.IF_NOT_PRESENT,
         command: ['/agent'],
         args: ['--serve', '--port=9100'],
         workingDir: '/var/run/agent',
         env: {
-          MODE: EnvValue.fromValue('node'),
-          NODE_NAME: EnvValue.fromFieldRef('spec.nodeName'),
-          APP: EnvValue.fromFieldRef("metadata.labels['app']"),
-          GOMEMLIMIT: EnvValue.fromResource('limits.memory', { divisor: '1Mi' }),
-          LEVEL: EnvValue.fromConfigMap('agent-config', 'level', { optional: true }),
-          TOKEN: EnvValue.fromSecret('agent-token', 'token'),
+          MODE: podspec.EnvValue.fromValue('node'),
+          NODE_NAME: podspec.EnvValue.fromFieldRef('spec.nodeName'),
+          APP: podspec.EnvValue.fromFieldRef("metadata.labels['app']"),
+          GOMEMLIMIT: podspec.EnvValue.fromResource('limits.memory', { divisor: '1Mi' }),
+          LEVEL: podspec.EnvValue.fromConfigMap('agent-config', 'level', { optional: true }),
+          TOKEN: podspec.EnvValue.fromSecret('agent-token', 'token'),
         },
-        ports: [{ number: 9100, name: 'metrics' }, { number: 9101, protocol: Protocol.UDP, hostPort: 9101 }],
-        resources: { cpu: { request: Cpu.millis(50), limit: Cpu.units(1) }, memory: { request: Size.mebibytes(128), limit: Size.mebibytes(256) } },
+        ports: [{ number: 9100, name: 'metrics' }, { number: 9101, protocol: podspec.Protocol.UDP, hostPort: 9101 }],
+        resources: {
+          cpu: { request: podspec.Cpu.millis(50), limit: podspec.Cpu.units(1) },
+          memory: { request: Size.mebibytes(128), limit: Size.mebibytes(256) },
+        },
         securityContext: {
           runAsUser: 1000,
           runAsGroup: 1000,
           capabilities: { add: ['NET_ADMIN'] },
-          seccompProfile: { type: SeccompProfileType.RUNTIME_DEFAULT },
+          seccompProfile: { type: podspec.SeccompProfileType.RUNTIME_DEFAULT },
         },
         volumeMounts: [{ volume: scratch, mountPath: '/tmp' }, { volume: config, mountPath: '/etc/agent', readOnly: true, subPath: 'agent' }],
-        livenessProbe: Probe.fromHttpGet('/healthz', { port: 9100, scheme: ProbeScheme.HTTPS, period: Duration.seconds(20), failureThreshold: 5 }),
-        readinessProbe: Probe.fromTcpSocket({ port: 9100, initialDelay: Duration.seconds(2), successThreshold: 2 }),
-        startupProbe: Probe.fromCommand(['/agent', 'check'], { timeout: Duration.seconds(3) }),
+        livenessProbe: podspec.Probe.fromHttpGet('/healthz', { port: 9100, scheme: podspec.ProbeScheme.HTTPS, period: Duration.seconds(20), failureThreshold: 5 }),
+        readinessProbe: podspec.Probe.fromTcpSocket({ port: 9100, initialDelay: Duration.seconds(2), successThreshold: 2 }),
+        startupProbe: podspec.Probe.fromCommand(['/agent', 'check'], { timeout: Duration.seconds(3) }),
       }, {
         name: 'exporter',
         image: 'registry.example.com/exporter:1.0.0',
         resources: { memory: { limit: Size.mebibytes(64) } },
         volumeMounts: [
           { volume: scratch, mountPath: '/tmp' },
-          { volume: PodVolume.fromHostPath('kubelet-socket', '/var/lib/kubelet/pod-resources', HostPathType.DIRECTORY), mountPath: '/pod-resources' },
-          { volume: PodVolume.fromSecret('tls', 'exporter-tls'), mountPath: '/tls' },
+          { volume: podspec.PodVolume.fromHostPath('kubelet-socket', '/var/lib/kubelet/pod-resources', podspec.HostPathType.DIRECTORY), mountPath: '/pod-resources' },
+          { volume: podspec.PodVolume.fromSecret('tls', 'exporter-tls'), mountPath: '/tls' },
         ],
       }],
     });
@@ -176,7 +176,7 @@ describe('agent containers: what reaches the DaemonSet', () => {
     const chart = Testing.chart();
     newAgent(chart, {
       delivery: AgentDelivery.hostPath(),
-      containers: [{ ...agentContainer, volumeMounts: [{ volume: PodVolume.fromEmptyDir('tmp'), mountPath: '/tmp' }] }],
+      containers: [{ ...agentContainer, volumeMounts: [{ volume: podspec.PodVolume.fromEmptyDir('tmp'), mountPath: '/tmp' }] }],
     });
     const objects = Testing.synth(chart);
     expectValid(objects);
@@ -191,9 +191,9 @@ describe('agent containers: what reaches the DaemonSet', () => {
 
 describe('agent containers: refused at synthesis, naming the container and the fix', () => {
   const AGENT = "agent container 'agent' of SharedMemoryAgent 'node-agent'";
-  const tmp = PodVolume.fromEmptyDir('tmp');
+  const tmp = podspec.PodVolume.fromEmptyDir('tmp');
 
-  test.each<[string, Partial<AgentContainer>, string]>([
+  test.each<[string, Partial<podspec.AgentContainer>, string]>([
     ['an invalid name', { name: 'Agent_1' }, 'the container name "Agent_1" in SharedMemoryAgent \'node-agent\' must be a DNS-1123 label'],
     ['the mounter\'s name', { name: 'mount-tmpfs' }, "agent container 'mount-tmpfs' of SharedMemoryAgent 'node-agent' takes a name the agent uses for its own container"],
     ['a malformed image', { image: 'Example/Agent' }, "'containers[agent].image' (\"Example/Agent\") of SharedMemoryAgent 'node-agent' is not an image reference"],
@@ -202,38 +202,38 @@ describe('agent containers: refused at synthesis, naming the container and the f
     ['a negative UID', { securityContext: { runAsGroup: -1 } }, `'securityContext.runAsGroup' (-1) of ${AGENT} must be a whole number from 0 to 2147483647`],
     ['a capability that is no name', { securityContext: { capabilities: { add: ['net admin'] } } },
       `'securityContext.capabilities.add' (["net admin"]) of ${AGENT} must list capability names such as NET_ADMIN or ALL`],
-    ['a Localhost profile without its file', { securityContext: { seccompProfile: { type: SeccompProfileType.LOCALHOST } } },
+    ['a Localhost profile without its file', { securityContext: { seccompProfile: { type: podspec.SeccompProfileType.LOCALHOST } } },
       "'localhostProfile' is given exactly when the type is SeccompProfileType.LOCALHOST"],
     ['a request above the limit', { resources: { memory: { request: Size.mebibytes(512), limit: Size.mebibytes(256) } } },
       `'resources.memory.request' (512Mi) of ${AGENT} exceeds its limit (256Mi)`],
     ['a port out of range', { ports: [{ number: 0 }] }, `'ports[0]' ({"number":0}) of ${AGENT}: 'number' must be a port from 1 to 65535`],
     ['a port name too long', { ports: [{ number: 80, name: 'a-very-long-port-name' }] }, "'name' must be at most 15 lower-case letters"],
-    ['a port twice', { ports: [{ number: 80 }, { number: 80, protocol: Protocol.TCP }] }, 'repeats 80/TCP: every port name and port/protocol appears once in a container'],
+    ['a port twice', { ports: [{ number: 80 }, { number: 80, protocol: podspec.Protocol.TCP }] }, 'repeats 80/TCP: every port name and port/protocol appears once in a container'],
     ['a mount over the domain', { volumeMounts: [{ volume: tmp, mountPath: '/dev/shm/' }] },
       `'volumeMounts[0]' of ${AGENT} mounts 'tmp' at /dev/shm/, where 'node-agent-shm' is mounted (the shared-memory domain): choose another 'mountPath'`],
-    ['two mounts at one path', { volumeMounts: [{ volume: tmp, mountPath: '/tmp' }, { volume: PodVolume.fromEmptyDir('other'), mountPath: '/tmp' }] },
+    ['two mounts at one path', { volumeMounts: [{ volume: tmp, mountPath: '/tmp' }, { volume: podspec.PodVolume.fromEmptyDir('other'), mountPath: '/tmp' }] },
       "mounts 'other' at /tmp, where 'tmp' is mounted: choose another 'mountPath'"],
     ['a relative mount path', { volumeMounts: [{ volume: tmp, mountPath: 'tmp' }] }, "has 'mountPath' \"tmp\": give an absolute path without ':'"],
     ['a subPath leaving the volume', { volumeMounts: [{ volume: tmp, mountPath: '/tmp', subPath: '../etc' }] }, "has 'subPath' \"../etc\": give a relative path without '..'"],
-    ['a liveness probe that needs two successes', { livenessProbe: Probe.fromTcpSocket({ port: 80, successThreshold: 2 }) },
+    ['a liveness probe that needs two successes', { livenessProbe: podspec.Probe.fromTcpSocket({ port: 80, successThreshold: 2 }) },
       `'livenessProbe' of ${AGENT} has 'successThreshold' 2: it must be 1 for liveness and startup probes`],
     ['an env value that is not an EnvValue', { env: { MODE: 'node' as any } }, `the environment variable MODE of ${AGENT} needs an EnvValue, e.g. EnvValue.fromValue('...')`],
-    ['an env name with =', { env: { 'A=B': EnvValue.fromValue('x') } }, 'the environment variable name "A=B"'],
+    ['an env name with =', { env: { 'A=B': podspec.EnvValue.fromValue('x') } }, 'the environment variable name "A=B"'],
     ['a relative working directory', { workingDir: 'work' }, `'workingDir' ("work") of ${AGENT} must be an absolute path`],
   ])('%s', (_label, change, message) => {
-    expect(() => newAgent(Testing.chart(), { containers: [{ ...agentContainer, ...change } as AgentContainer] })).toThrow(message);
+    expect(() => newAgent(Testing.chart(), { containers: [{ ...agentContainer, ...change } as podspec.AgentContainer] })).toThrow(message);
   });
 
   test('two containers of one name; two volumes of one name; a volume named like the domain', () => {
     expect(() => newAgent(Testing.chart(), { containers: [agentContainer, agentContainer] }))
       .toThrow("agent container 'agent' of SharedMemoryAgent 'node-agent' takes a name the agent uses for its own container: choose another name");
     const twice = [
-      { ...agentContainer, volumeMounts: [{ volume: PodVolume.fromEmptyDir('tmp'), mountPath: '/tmp' }] },
-      { ...agentContainer, name: 'other', volumeMounts: [{ volume: PodVolume.fromConfigMap('tmp', 'cm'), mountPath: '/tmp' }] },
+      { ...agentContainer, volumeMounts: [{ volume: podspec.PodVolume.fromEmptyDir('tmp'), mountPath: '/tmp' }] },
+      { ...agentContainer, name: 'other', volumeMounts: [{ volume: podspec.PodVolume.fromConfigMap('tmp', 'cm'), mountPath: '/tmp' }] },
     ];
     expect(() => newAgent(Testing.chart(), { containers: twice }))
       .toThrow("two volumes of SharedMemoryAgent 'node-agent' are named 'tmp': give each PodVolume a name of its own");
-    expect(() => newAgent(Testing.chart(), { containers: [{ ...agentContainer, volumeMounts: [{ volume: PodVolume.fromEmptyDir('node-agent-shm'), mountPath: '/x' }] }] }))
+    expect(() => newAgent(Testing.chart(), { containers: [{ ...agentContainer, volumeMounts: [{ volume: podspec.PodVolume.fromEmptyDir('node-agent-shm'), mountPath: '/x' }] }] }))
       .toThrow("two volumes of SharedMemoryAgent 'node-agent' are named 'node-agent-shm' (the agent uses that name itself)");
   });
 
@@ -243,18 +243,18 @@ describe('agent containers: refused at synthesis, naming the container and the f
   });
 
   test.each<[string, () => unknown, string]>([
-    ['a field the kubelet does not expose', () => EnvValue.fromFieldRef('spec.containers'), 'EnvValue.fromFieldRef("spec.containers"): give a field the kubelet exposes'],
-    ['a resource that is none', () => EnvValue.fromResource('limits.gpu'), 'EnvValue.fromResource("limits.gpu"): give one of limits.cpu'],
-    ['a divisor that is no quantity', () => EnvValue.fromResource('limits.memory', { divisor: 'MiB' }), "'divisor' (\"MiB\") of EnvValue.fromResource() is not a quantity"],
-    ['a Secret name that is none', () => EnvValue.fromSecret('My Secret', 'k'), 'EnvValue.fromSecret("My Secret", "k"): give the object\'s name'],
-    ['a probe path without /', () => Probe.fromHttpGet('healthz', { port: 80 }), 'Probe.fromHttpGet("healthz"): give a path starting with /'],
-    ['a probe port out of range', () => Probe.fromTcpSocket({ port: 70000 }), "Probe.fromTcpSocket(): 'port' (70000) must be a port from 1 to 65535"],
-    ['an empty probe command', () => Probe.fromCommand([]), 'Probe.fromCommand(): give the command as a non-empty list of strings'],
-    ['a period of half a second', () => Probe.fromTcpSocket({ port: 80, period: Duration.millis(500) }), "'period' (0.5s) of a Probe must be a whole number of seconds, at least 1"],
-    ['a volume name that is none', () => PodVolume.fromEmptyDir('Tmp'), 'the volume name "Tmp" of a PodVolume must be a DNS-1123 label'],
-    ['a sizeLimit of nothing', () => PodVolume.fromEmptyDir('tmp', { sizeLimit: Size.mebibytes(0) }), "PodVolume.fromEmptyDir('tmp'): 'sizeLimit' (0) must be at least one byte"],
-    ['a relative host path', () => PodVolume.fromHostPath('h', 'var/run'), "PodVolume.fromHostPath('h', \"var/run\"): give an absolute path without '..'"],
-    ['a file mode out of range', () => PodVolume.fromSecret('s', 'secret', { defaultMode: 0o1777 }), "'defaultMode' (1023) of a PodVolume must be file permission bits from 0 to 0o777"],
+    ['a field the kubelet does not expose', () => podspec.EnvValue.fromFieldRef('spec.containers'), 'EnvValue.fromFieldRef("spec.containers"): give a field the kubelet exposes'],
+    ['a resource that is none', () => podspec.EnvValue.fromResource('limits.gpu'), 'EnvValue.fromResource("limits.gpu"): give one of limits.cpu'],
+    ['a divisor that is no quantity', () => podspec.EnvValue.fromResource('limits.memory', { divisor: 'MiB' }), "'divisor' (\"MiB\") of EnvValue.fromResource() is not a quantity"],
+    ['a Secret name that is none', () => podspec.EnvValue.fromSecret('My Secret', 'k'), 'EnvValue.fromSecret("My Secret", "k"): give the object\'s name'],
+    ['a probe path without /', () => podspec.Probe.fromHttpGet('healthz', { port: 80 }), 'Probe.fromHttpGet("healthz"): give a path starting with /'],
+    ['a probe port out of range', () => podspec.Probe.fromTcpSocket({ port: 70000 }), "Probe.fromTcpSocket(): 'port' (70000) must be a port from 1 to 65535"],
+    ['an empty probe command', () => podspec.Probe.fromCommand([]), 'Probe.fromCommand(): give the command as a non-empty list of strings'],
+    ['a period of half a second', () => podspec.Probe.fromTcpSocket({ port: 80, period: Duration.millis(500) }), "'period' (0.5s) of a Probe must be a whole number of seconds, at least 1"],
+    ['a volume name that is none', () => podspec.PodVolume.fromEmptyDir('Tmp'), 'the volume name "Tmp" of a PodVolume must be a DNS-1123 label'],
+    ['a sizeLimit of nothing', () => podspec.PodVolume.fromEmptyDir('tmp', { sizeLimit: Size.mebibytes(0) }), "PodVolume.fromEmptyDir('tmp'): 'sizeLimit' (0) must be at least one byte"],
+    ['a relative host path', () => podspec.PodVolume.fromHostPath('h', 'var/run'), "PodVolume.fromHostPath('h', \"var/run\"): give an absolute path without '..'"],
+    ['a file mode out of range', () => podspec.PodVolume.fromSecret('s', 'secret', { defaultMode: 0o1777 }), "'defaultMode' (1023) of a PodVolume must be file permission bits from 0 to 0o777"],
   ])('%s', (_label, make, message) => {
     expect(make).toThrow(message);
   });

@@ -7,10 +7,7 @@
 import { ApiObject, Chart, Cron, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { agentContainer, expectValid, one, synthErrors } from './support';
-import {
-  AgentContainer, AgentDelivery, AgentPlacement, ContainerSecurityContext, SharedMemory, SharedMemoryAgent, SharedMemoryAgentProps,
-  SharedMemoryDomain,
-} from '../../src';
+import { AgentDelivery, AgentPlacement, podspec, SharedMemory, SharedMemoryAgent, SharedMemoryAgentProps, SharedMemoryDomain } from '../../src';
 import { DEFAULT_VOLUME_NAME, INJECT_ANNOTATION, SHM_MOUNT_PATH } from '../../src/core';
 
 /** How synthesis errors name Deployment 'web' of a `Testing.chart()`: by kind and Kubernetes name. */
@@ -403,8 +400,8 @@ describe('SharedMemoryAgent (hostPath delivery): errors', () => {
   test('agent containers: resources required, privileged refused; names and labels checked', () => {
     const chart = Testing.chart();
     // What TypeScript refuses, a JavaScript app (or a cast) can still pass.
-    expect(() => newAgent(chart, { containers: [{ name: 'a', image: 'x' } as AgentContainer] })).toThrow(/agent container 'a' .* has no 'resources'/);
-    expect(() => new SharedMemoryAgent(chart, 'b', { containers: [{ ...agentContainer, securityContext: { privileged: true } as ContainerSecurityContext }] }))
+    expect(() => newAgent(chart, { containers: [{ name: 'a', image: 'x' } as podspec.AgentContainer] })).toThrow(/agent container 'a' .* has no 'resources'/);
+    expect(() => new SharedMemoryAgent(chart, 'b', { containers: [{ ...agentContainer, securityContext: { privileged: true } as podspec.ContainerSecurityContext }] }))
       .toThrow(/agent container 'agent' of SharedMemoryAgent 'b' is privileged/);
     expect(() => new SharedMemoryAgent(chart, 'c', { containers: [] })).toThrow(/'containers' of SharedMemoryAgent 'c' is empty/);
     expect(() => new SharedMemoryAgent(chart, 'Bad_Name', { containers: [agentContainer] })).toThrow(/must be a DNS-1123 label/);

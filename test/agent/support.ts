@@ -1,13 +1,13 @@
 /** What the SharedMemoryAgent tests share: an agent container, lookups, validation, synth errors. */
 import { Chart, Size, Testing } from 'cdk8s';
-import { AgentContainer, Cpu } from '../../src';
+import { podspec } from '../../src';
 import { podRuleViolations } from '../support/pod-rules';
 import { expectValidAgainstSchema } from '../support/schema';
 
-export const agentContainer: AgentContainer = {
+export const agentContainer: podspec.AgentContainer = {
   name: 'agent',
   image: 'example/agent:1.0',
-  resources: { cpu: { request: Cpu.millis(50) }, memory: { request: Size.mebibytes(128), limit: Size.mebibytes(128) } },
+  resources: { cpu: { request: podspec.Cpu.millis(50) }, memory: { request: Size.mebibytes(128), limit: Size.mebibytes(128) } },
 };
 
 /** The one object of `kind` (and `name`), failing the test unless there is exactly one. */

@@ -11,10 +11,7 @@ import { App, Chart, Duration, Size } from 'cdk8s';
 import { parseAllDocuments } from 'yaml';
 import { CHART_VALUE_SETS as V } from './value-sets';
 import { BUNDLE_IN_CHART, PLUGIN_IN_CHART, generateChart } from '../../scripts/helm-chart';
-import {
-  AgentDelivery, Cpu, NamespaceSelection, PodSelection, SharedMemoryAgent, SharedMemoryDomain, SharedMemoryWebhook, WebhookFailurePolicy,
-  WebhookNetworkPolicy, WebhookTls,
-} from '../../src';
+import { AgentDelivery, NamespaceSelection, PodSelection, podspec, SharedMemoryAgent, SharedMemoryDomain, SharedMemoryWebhook, WebhookFailurePolicy, WebhookNetworkPolicy, WebhookTls } from '../../src';
 import { parseCsiPluginArgs } from '../../src/csi/options';
 import { parseWebhookArgs } from '../../src/webhook/options';
 import { createCertificateAuthority } from '../../src/webhook/x509';
@@ -330,7 +327,7 @@ describe('helm template', () => {
         command: ['/agent', '--serve'],
         args: [],
         resources: {
-          cpu: { request: Cpu.millis(100), limit: Cpu.millis(500) },
+          cpu: { request: podspec.Cpu.millis(100), limit: podspec.Cpu.millis(500) },
           memory: { request: Size.mebibytes(128), limit: Size.mebibytes(256) },
         },
       }],
@@ -367,7 +364,7 @@ describe('helm template', () => {
         command: [],
         args: [],
         resources: {
-          cpu: { request: Cpu.millis(100), limit: Cpu.millis(500) },
+          cpu: { request: podspec.Cpu.millis(100), limit: podspec.Cpu.millis(500) },
           memory: { request: Size.mebibytes(128), limit: Size.mebibytes(256) },
         },
       }],
@@ -408,7 +405,7 @@ describe('helm template', () => {
   test.each([
     [['policy.ratio=2'], 'ratio'],
     [['tls.mode=vault'], 'mode'],
-    [['policy.withoutLimit=fixed'], 'policy.fixedSize is required when policy.withoutLimit is fixed'],
+    [['policy.withoutLimit=fixed'], "policy.fixedSize is required when policy.withoutLimit is 'fixed'"],
     [['tls.mode=provided'], 'tls.provided.'],
     [['agent.enabled=true'], 'image'],
     [['agent.enabled=true', 'agent.image=a:1', 'agent.tenants={Shop}'], 'tenants'],

@@ -5,14 +5,13 @@
  * type-checked with `strict`, and synthesized; the same workloads must get the same `/dev/shm`
  * everywhere, and npm must not add a cdk8s-plus-28 to an app that has another.
  */
-import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { REPO, installApp, packLibrary, run } from '../support/packed-app';
 
 jest.setTimeout(600_000);
 
-const REPO = path.join(__dirname, '..', '..');
 const TSC = path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
 
 interface AppSpec {
@@ -148,19 +147,9 @@ interface BuiltApp {
 let tarball: string;
 const built = new Map<string, BuiltApp>();
 
-function run(command: string, args: string[], cwd: string): string {
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed in ${cwd}:\n${result.stdout}\n${result.stderr}`);
-  return result.stdout;
-}
-
 function buildApp(root: string, spec: AppSpec): BuiltApp {
   const dir = path.join(root, spec.name.replace(/[^a-z0-9]+/g, '-'));
-  fs.mkdirSync(dir);
-  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({
-    name: 'app', version: '1.0.0', private: true, dependencies: { ...spec.dependencies, 'cdk8s-shm': `file:${tarball}` },
-  }, null, 2));
-  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], dir);
+  installApp(dir, spec.dependencies, tarball);
   const files: Record<string, string> = { 'common.ts': COMMON, 'main.ts': spec.plus ? plusProgram(spec.plus) : BARE_PROGRAM };
   if (spec.plus === 'cdk8s-plus-28') files['deployment.ts'] = DEPLOYMENT_PROGRAM;
   for (const [file, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, file), text);
@@ -177,9 +166,7 @@ function buildApp(root: string, spec: AppSpec): BuiltApp {
 
 beforeAll(() => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-shm-compat-'));
-  // The library as npm publishes it: lib/ must be built (npm test compiles first).
-  const name = execFileSync('npm', ['pack', REPO, '--pack-destination', root, '--loglevel=error'], { cwd: root, encoding: 'utf8' }).trim().split('\n').pop()!;
-  tarball = path.join(root, name);
+  tarball = packLibrary(root);
   for (const spec of APPS) built.set(spec.name, buildApp(root, spec));
 });
 

@@ -40,7 +40,7 @@ describe('planSharedMemory: sizes', () => {
     ['below one MiB nothing is rounded', simple('1Mi'), { minimum: '1Ki' }, 512n * Ki, '512Ki', 'ratio', 512n * Ki, ['below-runtime-default']],
     ['a minimum lets a share below the runtime default through', simple('100Mi'), { minimum: '32Mi' }, 50n * Mi, '50Mi', 'ratio', 50n * Mi, ['below-runtime-default']],
     ['a minimum raises a share below the runtime default', simple('100Mi'), { minimum: '60Mi' }, 60n * Mi, '60Mi', 'minimum', 60n * Mi, ['below-runtime-default']],
-    ['a maximum below the runtime default is what the user asked', simple('1Gi'), { maximum: '32Mi' }, 32n * Mi, '32Mi', 'maximum', 32n * Mi, ['below-runtime-default']],
+    ['a maximum below the runtime default, with a minimum, is what the user asked', simple('1Gi'), { minimum: '16Mi', maximum: '32Mi' }, 32n * Mi, '32Mi', 'maximum', 32n * Mi, ['below-runtime-default']],
     ['exactly the runtime default', simple('128Mi'), {}, 64n * Mi, '64Mi', 'ratio', 64n * Mi, []],
     ['minimum raises a small share', simple('1Gi'), { minimum: '768Mi' }, 768n * Mi, '768Mi', 'minimum', 768n * Mi, []],
     ['minimum below the share does nothing', simple('4Gi'), { minimum: '1Gi' }, 2n * Gi, '2Gi', 'ratio', 2n * Gi, []],

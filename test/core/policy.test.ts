@@ -78,6 +78,17 @@ describe('resolvePolicy: valid settings', () => {
     expect(policy.maximum).toBe(Gi);
   });
 
+  test.each<[string, PolicyInput]>([
+    ['a maximum of exactly the runtime\'s 64Mi', { maximum: '64Mi' }],
+    ['a maximum of 67108864 bytes', { maximum: '67108864' }],
+    ['a maximum below 64Mi with a minimum, which says a smaller /dev/shm is meant', { minimum: '16Mi', maximum: '32Mi' }],
+    ['an exact size below 64Mi: asked for', { size: '32Mi' }],
+    ['a minimum below 64Mi: asked for', { minimum: '16Mi' }],
+    ['a fixed size below 64Mi: asked for', { withoutLimit: 'fixed', fixedSize: '32Mi' }],
+  ])('never below the runtime\'s 64Mi unless asked: %s is taken', (_name, input) => {
+    expect(() => resolvePolicy(input)).not.toThrow();
+  });
+
   test.each(['a', '1', 'shm', 'dev-shm', 'shm-1', 'a'.repeat(63)])('volumeName %j', volumeName => {
     expect(resolvePolicy({ volumeName }).volumeName).toBe(volumeName);
   });
@@ -130,6 +141,11 @@ describe('resolvePolicy: invalid settings are rejected with the setting and the 
     [{ minimum: '2Gi', maximum: '1Gi' }, "'minimum' (2Gi) must not exceed 'maximum' (1Gi)"],
     [{ minimum: '1025Mi', maximum: '1Gi' }, "'minimum' (1025Mi) must not exceed 'maximum' (1Gi)"],
     [{ minimum: '1073741825', maximum: '1Gi' }, "'minimum' (1073741825) must not exceed 'maximum' (1Gi)"],
+    [{ maximum: '64M' }, "'maximum' (64M) is below the runtime's own 64Mi /dev/shm, so it could only give pods less than they have without cdk8s-shm: "
+      + "set it to 64Mi or more, or set 'minimum' too to accept less"],
+    [{ maximum: '1Mi' }, "'maximum' (1Mi) is below the runtime's own 64Mi /dev/shm"],
+    [{ maximum: '67108863' }, "'maximum' (67108863) is below the runtime's own 64Mi /dev/shm"],
+    [{ ratio: '0.25', maximum: '32Mi' }, "'maximum' (32Mi) is below the runtime's own 64Mi /dev/shm"],
     [{ volumeName: 'Dshm' }, "'volumeName' (\"Dshm\") must be a DNS-1123 label: lower-case letters, digits and '-', at most 63 characters"],
     [{ volumeName: 'dshm_x' }, "'volumeName' (\"dshm_x\") must be a DNS-1123 label"],
     [{ volumeName: 'd.shm' }, "'volumeName' (\"d.shm\") must be a DNS-1123 label"],
@@ -149,6 +165,12 @@ describe('resolvePolicy: invalid settings are rejected with the setting and the 
   ];
   test.each(cases)('%p', (input, message) => {
     expect(policyError(input).message).toContain(message);
+  });
+
+  test('the error names the settings it is about, the one it leads with first', () => {
+    expect(policyError({ maximum: '64M' }).settings).toEqual(['maximum', 'minimum']);
+    expect(policyError({ size: '1Gi', ratio: '0.5' }).settings).toEqual(['size', 'ratio']);
+    expect(policyError({ ratio: 'half' }).settings).toEqual(['ratio']);
   });
 
   test('the subject is named at the end of the message', () => {

@@ -58,7 +58,7 @@ export const ASKED_SMALL_CASES: Array<[string, PolicyInput, string]> = [
   ['size 32Mi', { size: '32Mi' }, '32Mi'],
   ['minimum 16Mi', { minimum: '16Mi' }, '50Mi'],
   ['minimum 80Mi', { minimum: '80Mi' }, '80Mi'],
-  ['maximum 40Mi', { maximum: '40Mi' }, '40Mi'],
+  ['minimum 16Mi and maximum 40Mi', { minimum: '16Mi', maximum: '40Mi' }, '40Mi'],
 ];
 
 /** The pod ASKED_SMALL_CASES size. */

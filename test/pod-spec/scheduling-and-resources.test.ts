@@ -4,9 +4,7 @@
  * synthesis with the prop's path.
  */
 import { Size } from 'cdk8s';
-import {
-  Affinity, Cpu, LabelSelectorOperator, NodeSelectorOperator, TaintEffect, Toleration, TolerationOperator,
-} from '../../src';
+import { podspec } from '../../src';
 import { renderAffinity } from '../../src/pod-spec/affinity';
 import { renderResources } from '../../src/pod-spec/resources';
 import { renderTolerations } from '../../src/pod-spec/tolerations';
@@ -21,22 +19,22 @@ function podWith(spec: Record<string, unknown>): unknown {
 
 describe('Cpu', () => {
   test.each([
-    [Cpu.millis(250), '250m'],
-    [Cpu.millis(0), '0m'],
-    [Cpu.units(2), '2'],
-    [Cpu.units(0.5), '0.5'],
-    [Cpu.units(1.001), '1.001'],
+    [podspec.Cpu.millis(250), '250m'],
+    [podspec.Cpu.millis(0), '0m'],
+    [podspec.Cpu.units(2), '2'],
+    [podspec.Cpu.units(0.5), '0.5'],
+    [podspec.Cpu.units(1.001), '1.001'],
   ])('%o is written %s', (cpu, amount) => {
     expect(cpu.amount).toBe(amount);
   });
 
   test.each([
-    ['Cpu.millis(2.5)', () => Cpu.millis(2.5), 'Cpu.millis(2.5): give a whole, non-negative number of millicores'],
-    ['Cpu.millis(-1)', () => Cpu.millis(-1), 'Cpu.millis(-1)'],
-    ['Cpu.millis(NaN)', () => Cpu.millis(NaN), 'Cpu.millis(NaN)'],
-    ['Cpu.units(0.0005)', () => Cpu.units(0.0005), 'Cpu.units(0.0005): give a non-negative number of cores with at most three decimals'],
-    ['Cpu.units(-2)', () => Cpu.units(-2), 'Cpu.units(-2)'],
-    ['Cpu.units(Infinity)', () => Cpu.units(Infinity), 'Cpu.units(Infinity)'],
+    ['Cpu.millis(2.5)', () => podspec.Cpu.millis(2.5), 'Cpu.millis(2.5): give a whole, non-negative number of millicores'],
+    ['Cpu.millis(-1)', () => podspec.Cpu.millis(-1), 'Cpu.millis(-1)'],
+    ['Cpu.millis(NaN)', () => podspec.Cpu.millis(NaN), 'Cpu.millis(NaN)'],
+    ['Cpu.units(0.0005)', () => podspec.Cpu.units(0.0005), 'Cpu.units(0.0005): give a non-negative number of cores with at most three decimals'],
+    ['Cpu.units(-2)', () => podspec.Cpu.units(-2), 'Cpu.units(-2)'],
+    ['Cpu.units(Infinity)', () => podspec.Cpu.units(Infinity), 'Cpu.units(Infinity)'],
   ])('%s is refused', (_label, make, message) => {
     expect(make).toThrow(message);
   });
@@ -45,7 +43,7 @@ describe('Cpu', () => {
 describe('renderResources', () => {
   test('every kind, request and limit, sizes in the units given (never rounded to Mi)', () => {
     const json = renderResources({
-      cpu: { request: Cpu.millis(100), limit: Cpu.units(1) },
+      cpu: { request: podspec.Cpu.millis(100), limit: podspec.Cpu.units(1) },
       memory: { request: Size.mebibytes(96), limit: Size.gibibytes(1) },
       ephemeralStorage: { request: Size.kibibytes(1536), limit: Size.gibibytes(2) },
     }, 'resources', SUBJECT);
@@ -60,7 +58,7 @@ describe('renderResources', () => {
   test('a request above its limit, compared in bytes and cores, is refused', () => {
     expect(() => renderResources({ memory: { request: Size.gibibytes(1), limit: Size.mebibytes(1023) } }, 'resources', SUBJECT))
       .toThrow("'resources.memory.request' (1Gi) of SharedMemoryWebhook 'webhook' exceeds its limit (1023Mi): the API server refuses a request above the limit");
-    expect(() => renderResources({ cpu: { request: Cpu.units(1), limit: Cpu.millis(999) } }, 'resources', SUBJECT))
+    expect(() => renderResources({ cpu: { request: podspec.Cpu.units(1), limit: podspec.Cpu.millis(999) } }, 'resources', SUBJECT))
       .toThrow("'resources.cpu.request' (1) of SharedMemoryWebhook 'webhook' exceeds its limit (999m)");
     // Equal is fine, in any units.
     expect(renderResources({ memory: { request: Size.gibibytes(1), limit: Size.mebibytes(1024) } }, 'resources', SUBJECT).limits).toEqual({ memory: '1Gi' });
@@ -75,12 +73,12 @@ describe('renderResources', () => {
 });
 
 describe('renderTolerations', () => {
-  const tolerations: Toleration[] = [
-    { key: 'dedicated', operator: TolerationOperator.EQUAL, value: 'platform', effect: TaintEffect.NO_SCHEDULE },
-    { key: 'gpu.example.com/present', operator: TolerationOperator.EXISTS },
-    { operator: TolerationOperator.EXISTS },
-    { key: 'node.kubernetes.io/unreachable', operator: TolerationOperator.EXISTS, effect: TaintEffect.NO_EXECUTE, tolerationSeconds: 30 },
-    { key: 'pool', value: 'batch', effect: TaintEffect.PREFER_NO_SCHEDULE },
+  const tolerations: podspec.Toleration[] = [
+    { key: 'dedicated', operator: podspec.TolerationOperator.EQUAL, value: 'platform', effect: podspec.TaintEffect.NO_SCHEDULE },
+    { key: 'gpu.example.com/present', operator: podspec.TolerationOperator.EXISTS },
+    { operator: podspec.TolerationOperator.EXISTS },
+    { key: 'node.kubernetes.io/unreachable', operator: podspec.TolerationOperator.EXISTS, effect: podspec.TaintEffect.NO_EXECUTE, tolerationSeconds: 30 },
+    { key: 'pool', value: 'batch', effect: podspec.TaintEffect.PREFER_NO_SCHEDULE },
   ];
 
   test('Kubernetes tolerations, only the fields given, valid against the schema', () => {
@@ -105,21 +103,21 @@ describe('renderTolerations', () => {
     [{ key: 'bad key' }, "'tolerations[0]' taint key 'bad key' of SharedMemoryWebhook 'webhook' is not a valid label key"],
     [{ key: 'k', value: 'not valid!' }, "'tolerations[0]' taint value 'not valid!' of SharedMemoryWebhook 'webhook' is not a valid label value"],
   ])('%j is refused', (toleration, message) => {
-    expect(() => renderTolerations([toleration as Toleration], 'tolerations', SUBJECT)).toThrow(message);
+    expect(() => renderTolerations([toleration as podspec.Toleration], 'tolerations', SUBJECT)).toThrow(message);
   });
 });
 
 describe('renderAffinity', () => {
-  const affinity: Affinity = {
+  const affinity: podspec.Affinity = {
     nodeAffinity: {
       requiredDuringSchedulingIgnoredDuringExecution: {
         nodeSelectorTerms: [
-          { matchExpressions: [{ key: 'kubernetes.io/arch', operator: NodeSelectorOperator.IN, values: ['amd64', 'arm64'] }] },
-          { matchExpressions: [{ key: 'example.com/cores', operator: NodeSelectorOperator.GT, values: ['8'] }], matchFields: [{ key: 'metadata.name', operator: NodeSelectorOperator.NOT_IN, values: ['n1'] }] },
+          { matchExpressions: [{ key: 'kubernetes.io/arch', operator: podspec.NodeSelectorOperator.IN, values: ['amd64', 'arm64'] }] },
+          { matchExpressions: [{ key: 'example.com/cores', operator: podspec.NodeSelectorOperator.GT, values: ['8'] }], matchFields: [{ key: 'metadata.name', operator: podspec.NodeSelectorOperator.NOT_IN, values: ['n1'] }] },
         ],
       },
       preferredDuringSchedulingIgnoredDuringExecution: [
-        { weight: 50, preference: { matchExpressions: [{ key: 'example.com/ssd', operator: NodeSelectorOperator.EXISTS }] } },
+        { weight: 50, preference: { matchExpressions: [{ key: 'example.com/ssd', operator: podspec.NodeSelectorOperator.EXISTS }] } },
       ],
     },
     podAffinity: {
@@ -131,8 +129,8 @@ describe('renderAffinity', () => {
     podAntiAffinity: {
       requiredDuringSchedulingIgnoredDuringExecution: [{
         topologyKey: 'kubernetes.io/hostname',
-        labelSelector: { matchExpressions: [{ key: 'app', operator: LabelSelectorOperator.IN, values: ['webhook'] }] },
-        namespaceSelector: { matchExpressions: [{ key: 'team', operator: LabelSelectorOperator.DOES_NOT_EXIST }] },
+        labelSelector: { matchExpressions: [{ key: 'app', operator: podspec.LabelSelectorOperator.IN, values: ['webhook'] }] },
+        namespaceSelector: { matchExpressions: [{ key: 'team', operator: podspec.LabelSelectorOperator.DOES_NOT_EXIST }] },
         matchLabelKeys: ['pod-template-hash'],
       }],
     },
@@ -165,6 +163,6 @@ describe('renderAffinity', () => {
       "'affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].labelSelector.matchLabels' value 'no good' of SharedMemoryWebhook 'webhook' is not a valid label value"],
     [{ nodeAfinity: {} }, "'affinity' ({\"nodeAfinity\":{}}) of SharedMemoryWebhook 'webhook' has an unknown field 'nodeAfinity'"],
   ])('%j is refused', (bad, message) => {
-    expect(() => renderAffinity(bad as Affinity, 'affinity', SUBJECT)).toThrow(message);
+    expect(() => renderAffinity(bad as podspec.Affinity, 'affinity', SUBJECT)).toThrow(message);
   });
 });

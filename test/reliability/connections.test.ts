@@ -15,6 +15,7 @@ import { answerProblem } from './support/answers';
 import { expectedOf } from './support/fuzz-inputs';
 import { answers, nextReview, runLoad } from './support/load';
 import { FULL, report, scale } from './support/mode';
+import { HANDSHAKE_TIMEOUT_MS } from '../../src/webhook/connections';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS_PER_CLIENT, WEBHOOK_NODE_FLAGS } from '../../src/webhook/options';
 import { SERVICE_DNS } from '../webhook/support/tls';
 import { WebhookProcess, ca, killAll, send, startWebhookProcess } from '../webhook/support/webhook-process';
@@ -41,14 +42,14 @@ const COUNTS = {
 };
 type Kind = keyof typeof COUNTS;
 
-/** How long the server may take to cut each kind off: its bound (handshake 5 s, headers 10 s) plus room for a busy machine. */
+/** How long the server may take to cut each kind off: its bound (handshake and headers 10 s each) plus room for a busy machine. */
 const CUT_OFF_WITHIN_MS: Record<Kind, number> = {
-  silent: 15_000,
-  halfOpen: 15_000,
-  slowHandshake: 15_000,
+  silent: 25_000,
+  halfOpen: 25_000,
+  slowHandshake: 25_000,
   idleAfterHandshake: 25_000,
   slowHeaders: 25_000,
-  garbageThenSilent: 15_000,
+  garbageThenSilent: 25_000,
 };
 
 interface Abuser {
@@ -252,10 +253,14 @@ describe('connection limits (the defaults)', () => {
     let abusers: Abuser[] = [];
     try {
       abusers = await openMany('silent', count, webhook.port);
-      await sleep(300);
+      // Over the cap they are closed at accept; at most the cap are held. On a loaded machine the
+      // server accepts (and the clients see the closes) over a while: wait for it, well inside the
+      // handshake timeout, which would close the held ones too.
+      const held = () => abusers.filter(a => a.closedAt === undefined).length;
+      const connected = Date.now();
+      while (held() > perClient && Date.now() - connected < HANDSHAKE_TIMEOUT_MS / 3) await sleep(100);
       own.fdsWithAbusersConnected = webhook.fds();
-      // Over the cap they were closed at accept; at most the cap are held.
-      expect(abusers.filter(a => a.closedAt === undefined).length).toBeLessThanOrEqual(perClient);
+      expect(held()).toBeLessThanOrEqual(perClient);
       expect(webhook.fds()).toBeLessThanOrEqual(usage.before.fds + perClient + 8);
       const review = nextReview();
       const answer = await send(webhook.port, { body: review.body, localAddress: API_SERVER_ADDRESS, timeoutMs: 5_000 });

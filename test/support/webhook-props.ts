@@ -2,19 +2,19 @@
  * Webhook props a platform team sets for its pods, shared by the construct and chart tests (the
  * chart must render exactly what the construct synthesizes with them).
  */
-import { Size } from 'cdk8s';
-import { Cpu, NodeSelectorOperator, SharedMemoryWebhookProps, TaintEffect, TolerationOperator } from '../../src';
+import { Size, Testing } from 'cdk8s';
+import { podspec, SharedMemoryWebhook, SharedMemoryWebhookProps } from '../../src';
 
 export const PLACEMENT_PROPS: SharedMemoryWebhookProps = {
   nodeSelector: { 'node-role.example.com/platform': 'true' },
-  tolerations: [{ key: 'dedicated', operator: TolerationOperator.EQUAL, value: 'platform', effect: TaintEffect.NO_SCHEDULE }],
+  tolerations: [{ key: 'dedicated', operator: podspec.TolerationOperator.EQUAL, value: 'platform', effect: podspec.TaintEffect.NO_SCHEDULE }],
   affinity: {
     nodeAffinity: {
-      requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/arch', operator: NodeSelectorOperator.IN, values: ['amd64'] }] }] },
+      requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/arch', operator: podspec.NodeSelectorOperator.IN, values: ['amd64'] }] }] },
     },
   },
   resources: {
-    cpu: { request: Cpu.millis(100), limit: Cpu.millis(500) },
+    cpu: { request: podspec.Cpu.millis(100), limit: podspec.Cpu.millis(500) },
     memory: { request: Size.mebibytes(96), limit: Size.mebibytes(384) },
   },
   port: 10250,
@@ -35,3 +35,10 @@ export const PLACEMENT_VALUES = [
   '  labels: {env: prod, team.example.com/owner: platform}',
   '  podAnnotations: {sidecar.istio.io/inject: "false"}',
 ];
+
+/** What SharedMemoryWebhook synthesizes with these props, in a chart of its own. */
+export function synthWebhook(props: SharedMemoryWebhookProps = {}): any[] {
+  const chart = Testing.chart();
+  new SharedMemoryWebhook(chart, 'webhook', props);
+  return Testing.synth(chart);
+}

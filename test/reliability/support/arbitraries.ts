@@ -189,7 +189,8 @@ export const constructPolicy: fc.Arbitrary<ConstructPolicy> = fc.oneof(
     return {
       ratio,
       minimumMi: boundsForm !== 'max' ? low : undefined,
-      maximumMi: boundsForm !== 'min' ? high : undefined,
+      // A maximum below the runtime's 64Mi needs a minimum (the core refuses it alone).
+      maximumMi: boundsForm === 'both' ? high : boundsForm === 'max' && high !== undefined ? Math.max(high, 64) : undefined,
     };
   }),
   fc.integer({ min: 1, max: 16384 }).map(sizeMi => ({ sizeMi })),

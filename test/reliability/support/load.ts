@@ -9,17 +9,13 @@ import { anyPod } from './arbitraries';
 import { FuzzInput, expectedOf } from './fuzz-inputs';
 import { seedFor } from './mode';
 import { DEFAULT_MAX_BODY_BYTES } from '../../../src/webhook/options';
-import { loadFixtures } from '../../webhook/support/fixtures';
+import { loadFixtures, podCreateReview } from '../../webhook/support/fixtures';
 import { Answer, keepAliveAgent, send } from '../../webhook/support/webhook-process';
 
 /** Valid reviews to send under load: the fixtures and generated pods. */
 const reviews: any[] = [
   ...loadFixtures().map(f => f.review),
-  ...fc.sample(anyPod(), { seed: seedFor('load'), numRuns: 40 }).map(pod => ({
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: { uid: 'x', kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' }, operation: 'CREATE', object: pod },
-  })),
+  ...fc.sample(anyPod(), { seed: seedFor('load'), numRuns: 40 }).map(pod => podCreateReview(pod, 'x')),
 ];
 let uids = 0;
 /** The next review to send; its category is its uid. */

@@ -26,3 +26,19 @@ export function loadFixture(file: string): any {
 export function withPod(review: any, pod: unknown, uid = `${review.request.uid}-again`): any {
   return { ...review, request: { ...review.request, uid, object: pod } };
 }
+
+/** A v1 AdmissionReview of a Pod CREATE, as the API server sends it for `pod`. */
+export function podCreateReview(pod: unknown, uid = 'u1', namespace?: string): any {
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid,
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      ...(namespace !== undefined ? { namespace } : {}),
+      operation: 'CREATE',
+      object: pod,
+    },
+  };
+}

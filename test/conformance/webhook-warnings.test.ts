@@ -4,10 +4,10 @@
  * (k8s.io/apimachinery's NewWarningHeader, in test/support/go/kube), fed the JSON the server sends.
  */
 import fc from 'fast-check';
-import { loadFixture } from './support/fixtures';
 import { resolvePolicy } from '../../src/core';
 import { formatWarning, reviewAdmission } from '../../src/webhook/review';
 import { goProgram, runGoProgram } from '../support/go-program';
+import { loadFixture } from '../webhook/support/fixtures';
 
 interface Verdict { readonly valid: boolean; readonly error?: string }
 

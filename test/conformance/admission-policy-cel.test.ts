@@ -7,16 +7,15 @@
  * alone the pods CEL cannot size exactly); a second run finds nothing to do; the validating
  * policy denies exactly the pods the core denies.
  *
- * The cluster-level claim (the same on a real API server) is test/e2e/admission-policy.test.ts's.
+ * The cluster-level claim (the same on a real API server) is test/e2e/admission-policy.test.ts's;
+ * what the construct synthesizes, test/admission-policy.test.ts's. Needs Go: `npm run conformance`.
  */
 import { Size } from 'cdk8s';
 import fc from 'fast-check';
-import {
-  NamespaceSelection, PodSelection, PodsWithoutLimit, SharedMemoryAdmissionPolicy, SharedMemoryAdmissionPolicyProps,
-} from '../src';
-import { POLICY_COST_BOUNDS, Policy, planSharedMemory } from '../src/core';
-import { CorpusPod, corePolicyOf, coreResult, podCorpus, synthAdmissionPolicy } from './support/admission-policy';
-import { goProgram, runGoProgram } from './support/go-program';
+import { PodSelection, PodsWithoutLimit, SharedMemoryAdmissionPolicyProps } from '../../src';
+import { POLICY_COST_BOUNDS, Policy, planSharedMemory } from '../../src/core';
+import { CorpusPod, corePolicyOf, coreResult, podCorpus, synthAdmissionPolicy } from '../support/admission-policy';
+import { goProgram, runGoProgram } from '../support/go-program';
 
 interface PodAnswer {
   readonly name: string;
@@ -306,62 +305,68 @@ describe('generated pods', () => {
   }, 300_000);
 });
 
-describe('what SharedMemoryAdmissionPolicy synthesizes', () => {
-  test('a MutatingAdmissionPolicy and a ValidatingAdmissionPolicy, each with its binding', () => {
-    const objects = synthAdmissionPolicy({ excludedNamespaces: ['monitoring'], namespaceSelection: NamespaceSelection.OPT_IN });
-    expect(objects.map(o => `${o.kind}/${o.metadata.name}`)).toEqual([
-      'MutatingAdmissionPolicy/cdk8s-shm', 'MutatingAdmissionPolicyBinding/cdk8s-shm',
-      'ValidatingAdmissionPolicy/cdk8s-shm-without-limit', 'ValidatingAdmissionPolicyBinding/cdk8s-shm-without-limit',
-    ]);
-    const [mutating, binding, validating, validatingBinding] = objects;
-    expect(mutating.spec).toMatchObject({
-      failurePolicy: 'Ignore',
-      reinvocationPolicy: 'IfNeeded',
-      matchConstraints: {
-        namespaceSelector: {
-          matchExpressions: [
-            { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'monitoring'] },
-            { key: 'cdk8s-shm.io/inject', operator: 'In', values: ['enabled'] },
-          ],
-        },
-        resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'], scope: 'Namespaced' }],
-      },
-    });
-    expect(mutating.spec.mutations).toHaveLength(1);
-    expect(binding.spec).toEqual({ policyName: 'cdk8s-shm' });
-    expect(validating.spec.failurePolicy).toBe('Ignore');
-    expect(validating.spec.variables).toEqual(mutating.spec.variables);
-    expect(validatingBinding.spec).toEqual({ policyName: 'cdk8s-shm-without-limit', validationActions: ['Deny'] });
+describe('the warnings policy warns about exactly the annotations the core cannot honour', () => {
+  /** Pods whose annotations cannot be honoured, each way: [pod, the annotations the core names]. */
+  const UNHONOURED: CorpusPod[] = [
+    pod('contradicting settings', '4Gi', { annotations: { 'cdk8s-shm.io/size': '1Gi', 'cdk8s-shm.io/ratio': '0.25' } }),
+    pod('a ratio that does not parse', '4Gi', { annotations: { 'cdk8s-shm.io/ratio': 'half' } }),
+    pod('an inject that is neither true nor false', '4Gi', { annotations: { 'cdk8s-shm.io/inject': 'enabled' } }),
+    pod('a container the pod lacks', '4Gi', { annotations: { 'cdk8s-shm.io/containers': 'app,ghost' } }),
+    pod('only containers the pod lacks', '4Gi', { annotations: { 'cdk8s-shm.io/containers': 'ghost,spirit' } }),
+    pod('a key that is none of ours', '4Gi', { annotations: { 'cdk8s-shm.io/sise': '1Gi' } }),
+    pod('a maximum below the runtime default', '4Gi', { annotations: { 'cdk8s-shm.io/maximum': '64M' } }),
+    pod('a minimum above the maximum', '4Gi', { annotations: { 'cdk8s-shm.io/minimum': '2Gi', 'cdk8s-shm.io/maximum': '1Gi' } }),
+    pod('a fixed size without fixed', '4Gi', { annotations: { 'cdk8s-shm.io/fixed-size': '1Gi' } }),
+  ];
+  const FINE: CorpusPod[] = [
+    pod('no annotations', '4Gi'),
+    pod('a ratio', '4Gi', { annotations: { 'cdk8s-shm.io/ratio': '0.25' } }),
+    pod('a small maximum with a minimum', '4Gi', { annotations: { 'cdk8s-shm.io/maximum': '32Mi', 'cdk8s-shm.io/minimum': '16Mi' } }),
+    pod('opted out, whatever else it says', '4Gi', { annotations: { 'cdk8s-shm.io/inject': 'false', 'cdk8s-shm.io/ratio': 'half' } }),
+    pod('the checksums of our own programs', '4Gi', { annotations: { 'cdk8s-shm.io/server-checksum': 'abc', 'cdk8s-shm.io/plugin-checksum': 'def' } }),
+  ];
+
+  function warnings(props: SharedMemoryAdmissionPolicyProps, pods: readonly CorpusPod[]): PodAnswer[] {
+    const objects = synthAdmissionPolicy(props);
+    const policy = objects.find(o => o.kind === 'MutatingAdmissionPolicy');
+    const validating = objects.find(o => o.kind === 'ValidatingAdmissionPolicy' && o.metadata.name.endsWith('-warnings'));
+    const answer = runGoProgram<{ mutating: MutatingAnswer }>(binary, {
+      mutating: { compatibilityVersion: COMPATIBILITY_VERSION, namespace: 'shop', policy, validating, pods: pods.map(p => ({ name: p.name, object: p.pod })) },
+    }).mutating;
+    expect(answer.compileErrors).toEqual([]);
+    return answer.pods;
+  }
+
+  test('each pod the core finds annotations it cannot honour on gets a warning naming them', () => {
+    const policy = corePolicyOf();
+    for (const answer of warnings({}, UNHONOURED)) {
+      const unhonoured = planSharedMemory(UNHONOURED.find(p => p.name === answer.name)!.pod, policy).unhonoured;
+      expect(unhonoured.length).toBeGreaterThan(0);
+      // A failed validation of a policy bound with Warn: the messages are the client's warnings.
+      expect({ pod: answer.name, verdict: answer.verdict }).toEqual({ pod: answer.name, verdict: 'deny' });
+      for (const key of unhonoured.flatMap(u => u.annotations)) {
+        expect({ pod: answer.name, named: answer.reasons!.some(r => r.includes(key)) }).toEqual({ pod: answer.name, named: true });
+      }
+    }
   });
 
-  test('every step of the rule is a named variable that says what it is', () => {
-    const [mutating] = synthAdmissionPolicy();
-    const variables: Array<{ name: string; expression: string }> = mutating.spec.variables;
-    expect(variables.map(v => v.name)).toEqual(expect.arrayContaining(['annotations', 'windows', 'targets', 'basis', 'podLimit', 'share', 'decision', 'size', 'annotationEdits']));
-    for (const v of variables) expect(v.expression).toMatch(/^\/\/ [A-Z].*\n/);
+  test('pods whose annotations are honoured, or that opted out, get none', () => {
+    const policy = corePolicyOf();
+    for (const answer of warnings({}, FINE)) {
+      expect(planSharedMemory(FINE.find(p => p.name === answer.name)!.pod, policy).unhonoured).toEqual([]);
+      expect({ pod: answer.name, verdict: answer.verdict, reasons: answer.reasons ?? [] }).toEqual({ pod: answer.name, verdict: 'admit', reasons: [] });
+    }
   });
 
-  test('the CEL carries the settings as given, in one variable; only the selection is in a match condition', () => {
-    const [mutating] = synthAdmissionPolicy({ ratio: 0.25, maximum: Size.gibibytes(8), podSelection: PodSelection.OPT_IN });
-    const expression = (name: string) => mutating.spec.variables.find((v: any) => v.name === name).expression;
-    expect(expression('policy')).toMatch(/\n\{'ratio': '0.25', 'size': '', 'minimum': '', 'maximum': '8Gi', 'containers': '', /);
-    expect(mutating.spec.matchConditions[1].expression).toMatch(/\.orValue\('opt-in' == 'opt-in' \? '' : 'true'\) == 'true'$/);
-    const [plain] = synthAdmissionPolicy();
-    expect(plain.spec.variables.find((v: any) => v.name === 'policy').expression).toMatch(/\{'ratio': '', 'size': '', 'minimum': '', 'maximum': '', /);
-  });
-
-  test('bad props are refused with the prop, its value and the fix', () => {
-    expect(() => synthAdmissionPolicy({ ratio: 2 })).toThrow("'ratio' (2) must be greater than 0 and at most 1 in SharedMemoryAdmissionPolicy 'policy'");
-    expect(() => synthAdmissionPolicy({ ratio: 0.1234567891 })).toThrow("'ratio' (0.1234567891) must be a decimal of at most 9 places, without an exponent, in SharedMemoryAdmissionPolicy 'policy'");
-    expect(() => synthAdmissionPolicy({ ratio: 1e-7 })).toThrow("'ratio' (1e-7) must be a decimal of at most 9 places");
-    expect(() => synthAdmissionPolicy({ maximum: Size.tebibytes(8192) })).toThrow("'maximum' (8Pi) must be below 8Pi in SharedMemoryAdmissionPolicy 'policy', which reads no larger quantity exactly");
-    expect(() => synthAdmissionPolicy({ minimum: Size.gibibytes(2), maximum: Size.gibibytes(1) })).toThrow("'minimum' (2Gi) must not exceed 'maximum' (1Gi)");
-    expect(() => synthAdmissionPolicy({ name: 'Bad' })).toThrow("'name' (\"Bad\") of SharedMemoryAdmissionPolicy 'policy' must be a DNS-1123 subdomain");
-    expect(() => synthAdmissionPolicy({ excludedNamespaces: ['Not A Namespace'] })).toThrow("'excludedNamespaces' of SharedMemoryAdmissionPolicy 'policy' holds");
-    expect(() => synthAdmissionPolicy({ labels: { 'app.kubernetes.io/name': 'x' } })).toThrow('may not set app.kubernetes.io/name');
-  });
-
-  test('the construct is exported for every jsii language', () => {
-    expect(typeof SharedMemoryAdmissionPolicy).toBe('function');
-  });
+  test('the corpus: a warning exactly where the core names annotations it cannot honour', () => {
+    for (const props of [{}, { podSelection: PodSelection.OPT_IN }] as SharedMemoryAdmissionPolicyProps[]) {
+      const policy = corePolicyOf(props);
+      const corpus = podCorpus();
+      for (const answer of warnings(props, corpus)) {
+        const unhonoured = planSharedMemory(corpus.find(p => p.name === answer.name)!.pod, policy).unhonoured;
+        if (answer.error?.startsWith('not a pod')) continue;
+        expect({ pod: answer.name, warned: answer.verdict === 'deny' }).toEqual({ pod: answer.name, warned: unhonoured.length > 0 });
+      }
+    }
+  }, 300_000);
 });
