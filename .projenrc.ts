@@ -3,7 +3,7 @@ import { JsonFile, cdk8s, javascript } from 'projen';
 /** The package's own name, as the examples import it, resolved to the sources for jest (see SELF_IMPORT_PATHS below). */
 const SELF_IMPORT_MODULES = {
   '^cdk8s-shm$': '<rootDir>/src/index.ts',
-  '^cdk8s-shm/cdk8s-plus-28$': '<rootDir>/src/shared-memory-deployment.ts',
+  '^cdk8s-shm/cdk8s-plus-28$': '<rootDir>/src/constructs/sizing/shared-memory-deployment.ts',
 };
 
 const project = new cdk8s.ConstructLibraryCdk8s({
@@ -69,7 +69,7 @@ const project = new cdk8s.ConstructLibraryCdk8s({
 });
 
 // npm 7+ installs missing peers unless they are optional; cdk8s-plus-28 is optional because the
-// package loads without it (src/shared-memory-deployment.ts loads it lazily).
+// package loads without it (src/constructs/sizing/shared-memory-deployment.ts loads it lazily).
 project.package.addField('peerDependenciesMeta', { 'cdk8s-plus-28': { optional: true } });
 
 // npm ci on a clean machine fails on the lock file projen writes otherwise: the platform packages of
@@ -99,7 +99,7 @@ project.compileTask.exec('ts-node --project scripts/tsconfig.json scripts/helm-c
 // scripts/self-import.js (ts-node) and jest's moduleNameMapper say the same.
 const SELF_IMPORT_PATHS = {
   'cdk8s-shm': ['../src/index.ts'],
-  'cdk8s-shm/cdk8s-plus-28': ['../src/shared-memory-deployment.ts'],
+  'cdk8s-shm/cdk8s-plus-28': ['../src/constructs/sizing/shared-memory-deployment.ts'],
 };
 project.tsconfigDev?.file.addOverride('compilerOptions.paths', SELF_IMPORT_PATHS);
 // ESLint's resolver reads them from the tsconfigs that hold them.
@@ -123,15 +123,13 @@ for (const dir of ['examples', 'bench', 'scripts']) {
 }
 // The CLI's dependencies (yaml) and the CSI plugin's (gRPC, protobuf) are bundled into
 // lib/bundle/*.js by esbuild, never required at runtime.
-project.eslint?.allowDevDeps('src/cli/**');
-project.eslint?.allowDevDeps('src/csi/**');
+project.eslint?.allowDevDeps('src/programs/**');
 // The package holds what users need: the library, its bundles, the chart, the docs. Not the build's
-// and the tests' own tooling, nor the copies jsii compiles of code that only runs bundled (the CLI,
-// and the CSI plugin but for the options its construct reads): those require packages that are
-// dev dependencies, bundled into lib/bundle/*.js.
+// and the tests' own tooling, nor the copies jsii compiles of the programs (src/programs), which
+// only run bundled: they require packages that are dev dependencies, bundled into lib/bundle/*.js.
 project.npmignore?.addPatterns(
   '/scripts/', '/.tmp/', '/examples/', '/bench/', '/.ci/', '/BENCHMARKS.md', '/test-reports/',
-  '/lib/cli/', '/lib/csi/*', '!/lib/csi/options.js', '!/lib/csi/options.d.ts',
+  '/lib/programs/',
 );
 
 // Benchmarks (not part of the test suite): the webhook against a bare HTTPS floor, synth overhead,

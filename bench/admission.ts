@@ -17,20 +17,20 @@ import * as fs from 'fs';
 import * as https from 'https';
 import { median } from './load';
 import { NamespaceSelection } from '../src';
+import { NAMESPACE_OPT_IN_VALUE } from '../src/constructs/admission-policy/settings';
 import { SIZE_LIMIT_ANNOTATION } from '../src/core';
-import { NAMESPACE_OPT_IN_VALUE } from '../src/policy/settings';
 import { ControlPlaneState, buildKube, startControlPlane } from '../test/e2e/support/control-plane';
 import { Kube } from '../test/e2e/support/kube';
 import { registerLocalWebhook, waitForWebhook } from '../test/e2e/support/webhook';
 import { synthAdmissionPolicy } from '../test/support/admission-policy';
 
-export type Delivery = 'neither' | 'webhook' | 'policy';
-const DELIVERIES: readonly Delivery[] = ['neither', 'webhook', 'policy'];
-const NAMESPACES: Record<Delivery, string> = { neither: 'bench-neither', webhook: 'bench-webhook', policy: 'bench-policy' };
+export type WayIn = 'neither' | 'webhook' | 'policy';
+const WAYS_IN: readonly WayIn[] = ['neither', 'webhook', 'policy'];
+const NAMESPACES: Record<WayIn, string> = { neither: 'bench-neither', webhook: 'bench-webhook', policy: 'bench-policy' };
 const SELECTED = { 'cdk8s-shm.io/inject': NAMESPACE_OPT_IN_VALUE };
 
 export interface AdmissionCell {
-  readonly delivery: Delivery;
+  readonly wayIn: WayIn;
   readonly concurrency: number;
   /** Medians over the rounds of each round's p50 and p99 (ms), and of its pods per second. */
   readonly p50Ms: number;
@@ -96,7 +96,7 @@ async function createPods(cluster: ControlPlaneState, agent: https.Agent, namesp
 }
 
 /**
- * The three deliveries on one control plane: `podsPerCell` pods per delivery, concurrency and round.
+ * The three ways in on one control plane: `podsPerCell` pods per way in, concurrency and round.
  * @returns undefined (with the reason logged) where the control plane cannot be built
  */
 export async function runAdmissionBenchmarks(
@@ -114,7 +114,7 @@ export async function runAdmissionBenchmarks(
   let unregister: (() => Promise<void>) | undefined;
   try {
     await admin.namespace(NAMESPACES.neither);
-    for (const delivery of ['webhook', 'policy'] as const) await admin.namespace(NAMESPACES[delivery], SELECTED);
+    for (const wayIn of ['webhook', 'policy'] as const) await admin.namespace(NAMESPACES[wayIn], SELECTED);
     await admin.namespace('bench-webhook-server');
     const policy = synthAdmissionPolicy({ name: 'bench', namespaceSelection: NamespaceSelection.OPT_IN, excludedNamespaces: [NAMESPACES.webhook] });
     await admin.apply(policy);
@@ -129,20 +129,20 @@ export async function runAdmissionBenchmarks(
       keepAlive: true, maxSockets: c, ca: cluster.caPem, cert: fs.readFileSync(cluster.adminCertFile), key: fs.readFileSync(cluster.adminKeyFile),
     })]));
     // Warm up every path (the policy's compiled programs, the webhook's JIT, the connections).
-    for (const delivery of DELIVERIES) {
-      for (const c of concurrencies) await createPods(cluster, agents.get(c)!, NAMESPACES[delivery], Math.min(50, podsPerCell), c);
+    for (const wayIn of WAYS_IN) {
+      for (const c of concurrencies) await createPods(cluster, agents.get(c)!, NAMESPACES[wayIn], Math.min(50, podsPerCell), c);
     }
 
     const runs = new Map<string, Array<{ p50: number; p99: number; rate: number }>>();
     for (let round = 0; round < rounds; round++) {
       for (const c of concurrencies) {
         // A different order each round: none of the three always runs first.
-        const order = DELIVERIES.map((_d, i) => DELIVERIES[(i + round) % DELIVERIES.length]);
-        for (const delivery of order) {
+        const order = WAYS_IN.map((_d, i) => WAYS_IN[(i + round) % WAYS_IN.length]);
+        for (const wayIn of order) {
           const started = performance.now();
-          const latencies = await createPods(cluster, agents.get(c)!, NAMESPACES[delivery], podsPerCell, c);
+          const latencies = await createPods(cluster, agents.get(c)!, NAMESPACES[wayIn], podsPerCell, c);
           const seconds = (performance.now() - started) / 1000;
-          const key = `${delivery}/${c}`;
+          const key = `${wayIn}/${c}`;
           runs.set(key, [...runs.get(key) ?? [], { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), rate: podsPerCell / seconds }]);
         }
         log(`pod creation through the API server: round ${round + 1} of ${rounds}, ${c} at a time: done`);
@@ -150,18 +150,18 @@ export async function runAdmissionBenchmarks(
     }
     for (const agent of agents.values()) agent.destroy();
 
-    // The pods were sized as each delivery sizes them, and not at all where neither acts.
-    for (const delivery of DELIVERIES) {
-      const pods = await admin.list('pods', NAMESPACES[delivery]);
+    // The pods were sized as each way in sizes them, and not at all where neither acts.
+    for (const wayIn of WAYS_IN) {
+      const pods = await admin.list('pods', NAMESPACES[wayIn]);
       const sized = pods.filter(p => p.metadata.annotations?.[SIZE_LIMIT_ANNOTATION] === '2Gi').length;
-      if (sized !== (delivery === 'neither' ? 0 : pods.length)) throw new Error(`${delivery}: ${sized} of ${pods.length} pods sized 2Gi`);
+      if (sized !== (wayIn === 'neither' ? 0 : pods.length)) throw new Error(`${wayIn}: ${sized} of ${pods.length} pods sized 2Gi`);
     }
 
-    const cells = concurrencies.flatMap(c => DELIVERIES.map((delivery): AdmissionCell => {
-      const mine = runs.get(`${delivery}/${c}`)!;
+    const cells = concurrencies.flatMap(c => WAYS_IN.map((wayIn): AdmissionCell => {
+      const mine = runs.get(`${wayIn}/${c}`)!;
       const neither = runs.get(`neither/${c}`)!;
       return {
-        delivery,
+        wayIn,
         concurrency: c,
         p50Ms: median(mine.map(r => r.p50)),
         p99Ms: median(mine.map(r => r.p99)),
@@ -183,8 +183,8 @@ export function admissionReport(figures: AdmissionFigures, table: (headers: stri
     `## 6. Pod creation through the API server (Kubernetes ${figures.kubernetes}; ${figures.podsPerCell} pods per cell and round; medians of ${figures.rounds} rounds)`,
     '',
     table(
-      ['delivery', 'at a time', 'p50 (ms)', 'p99 (ms)', 'pods/s', 'p50 added to neither (ms)'],
-      figures.cells.map(c => [c.delivery, String(c.concurrency), f2(c.p50Ms), f2(c.p99Ms), c.podsPerSecond.toFixed(0), c.delivery === 'neither' ? '-' : f2(c.addedP50Ms)]),
+      ['way in', 'at a time', 'p50 (ms)', 'p99 (ms)', 'pods/s', 'p50 added to neither (ms)'],
+      figures.cells.map(c => [c.wayIn, String(c.concurrency), f2(c.p50Ms), f2(c.p99Ms), c.podsPerSecond.toFixed(0), c.wayIn === 'neither' ? '-' : f2(c.addedP50Ms)]),
     ),
   ].join('\n');
 }

@@ -8,8 +8,8 @@
  */
 import { median } from './load';
 import { residentMemory } from './servers';
-import { PLUGIN_NODE_FLAGS } from '../src/agent/csi-node-plugin';
-import { CsiClient, MOUNT_CAPABILITY, NodeSandbox, podContext } from '../test/csi/support/node-sandbox';
+import { PLUGIN_NODE_FLAGS } from '../src/constructs/agent/csi-node-plugin';
+import { CsiClient, MOUNT_CAPABILITY, NodeSandbox, podContext } from '../test/programs/csi/support/node-sandbox';
 import { namespacesUnavailable } from '../test/support/linux-namespaces';
 
 export interface CsiFigures {

@@ -5,7 +5,7 @@
  * API server would accept it). Whatever the webhook costs beyond this is the webhook's own work.
  *
  * It runs as its own `node` process, like the bundle, with the same certificate, the same TLS floor
- * (1.2) and the same server timeouts as src/webhook/server.ts, so the two differ only in what they
+ * (1.2) and the same server timeouts as src/programs/webhook/server.ts, so the two differ only in what they
  * do per request. Usage: node bench/floor-server.js --port N --tls-cert FILE --tls-key FILE
  */
 const https = require('node:https');

@@ -11,8 +11,8 @@ import * as path from 'path';
 import { buildSync } from 'esbuild';
 import { median } from './load';
 import { ROOT, SCRATCH } from './servers';
-import { corpusOfSize, describeCorpus, repeatStream } from '../test/cli/corpus';
-import { NodeUsage, runNodeMeasured } from '../test/cli/tools';
+import { corpusOfSize, describeCorpus, repeatStream } from '../test/programs/cli/corpus';
+import { NodeUsage, runNodeMeasured } from '../test/programs/cli/tools';
 
 export const CLI_BUNDLE = path.join(ROOT, 'lib', 'bundle', 'cli.js');
 const FLOOR_SOURCE = path.join(__dirname, 'inject-floor.js');

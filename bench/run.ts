@@ -26,7 +26,7 @@ import {
   SCRATCH, ServerKind, ServerProcess, Tls, WEBHOOK_BUNDLE, makeTls, postForJson, residentMemory, sampleResidentMemory, startServer,
 } from './servers';
 import { SynthComparison, runSynthBenchmarks } from './synth';
-import { WEBHOOK_NODE_FLAGS } from '../src/webhook/options';
+import { WEBHOOK_NODE_FLAGS } from '../src/contracts/webhook-flags';
 
 interface Settings {
   readonly smoke: boolean;

@@ -8,7 +8,7 @@ import * as https from 'https';
 import * as net from 'net';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
-import { createCertificateAuthority, issueServingCertificate } from '../src/webhook/x509';
+import { createCertificateAuthority, issueServingCertificate } from '../src/programs/webhook/x509';
 
 export const ROOT = path.join(__dirname, '..');
 export const WEBHOOK_BUNDLE = path.join(ROOT, 'lib', 'bundle', 'webhook.js');
@@ -37,7 +37,7 @@ export function makeTls(): Tls {
   const keyFile = path.join(SCRATCH, 'tls.key');
   writeFileSync(certFile, serving.certPem);
   writeFileSync(keyFile, serving.keyPem, { mode: 0o600 });
-  return { certFile, keyFile, description: 'ECDSA P-256 (src/webhook/x509.ts), TLS 1.2+' };
+  return { certFile, keyFile, description: 'ECDSA P-256 (src/programs/webhook/x509.ts), TLS 1.2+' };
 }
 
 /** A port nothing listens on right now. */

@@ -1,7 +1,7 @@
 /**
  * Before and after: the synthesis cost of SharedMemory in two builds of the library, each synthesis
  * in a fresh process, interleaved with plain synthesis and repeated. For checking that a change to
- * src/shared-memory.ts pays off (BENCHMARKS.md, "the self-check re-render").
+ * src/constructs/sizing/shared-memory.ts pays off (BENCHMARKS.md, "the self-check re-render").
  *
  * Usage: ts-node --project bench/tsconfig.json bench/synth-ab.ts BEFORE_LIB_DIR [count] [repeats]
  * where BEFORE_LIB_DIR is a copy of lib/ built from the old source; the current lib/ is "after".

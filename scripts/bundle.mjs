@@ -14,15 +14,15 @@ const outdir = outdirFlag >= 0 ? process.argv[outdirFlag + 1] : 'lib/bundle';
 const CONFIG_MAP_BYTES = 1024 * 1024 - 64 * 1024;
 const version = JSON.parse(readFileSync('package.json', 'utf8')).version;
 const entries = [
-  { in: 'src/webhook/main.ts', out: 'webhook', maxBytes: CONFIG_MAP_BYTES },
-  { in: 'src/cli/main.ts', out: 'cli', maxBytes: Infinity },
+  { in: 'src/programs/webhook/main.ts', out: 'webhook', maxBytes: CONFIG_MAP_BYTES },
+  { in: 'src/programs/cli/main.ts', out: 'cli', maxBytes: Infinity },
   {
-    in: 'src/csi/main.ts',
+    in: 'src/programs/csi/main.ts',
     out: 'csi-plugin',
     maxBytes: CONFIG_MAP_BYTES,
-    // The plugin parses the CSI spec's proto at start (src/csi/proto.ts): its text rides in the bundle.
+    // The plugin parses the CSI spec's proto at start (src/programs/csi/proto.ts): its text rides in the bundle.
     define: {
-      __CSI_PROTO__: JSON.stringify(readFileSync('src/csi/proto/csi.proto', 'utf8')),
+      __CSI_PROTO__: JSON.stringify(readFileSync('src/programs/csi/proto/csi.proto', 'utf8')),
       __CDK8S_SHM_VERSION__: JSON.stringify(version),
     },
   },

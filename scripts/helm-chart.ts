@@ -24,14 +24,14 @@ import {
   SharedMemoryAgent, SharedMemoryDomain, SharedMemoryWebhook, WebhookFailurePolicy, WebhookNetworkPolicy, WebhookTls,
 } from '../src';
 import { QUANTITY_HELPERS, settingChecks } from './helm-setting-rules';
-import { DEFAULT_KUBELET_DIR } from '../src/agent/csi-node-plugin';
-import { DEFAULT_NODE_IMAGE } from '../src/bundled-program';
+import { NAMESPACE_OPT_IN_VALUE } from '../src/constructs/admission-policy/settings';
+import { DEFAULT_KUBELET_DIR } from '../src/constructs/agent/csi-node-plugin';
+import { DEFAULT_NODE_IMAGE } from '../src/constructs/common/bundled-program';
+import { IMAGE_REFERENCE_PATTERN } from '../src/constructs/common/image-reference';
+import { SYSTEM_NAMESPACES, SYSTEM_PRIORITY_CLASSES } from '../src/constructs/common/system-names';
+import { DEFAULT_METRICS_PORT, DEFAULT_PORT } from '../src/contracts/webhook-flags';
 import { DEFAULT_RATIO, INJECT_ANNOTATION, POLICY_RATIO_DIGITS, SELECTIONS, WITHOUT_LIMIT_MODES } from '../src/core';
-import { IMAGE_REFERENCE_PATTERN } from '../src/image-reference';
-import { NAMESPACE_OPT_IN_VALUE } from '../src/policy/settings';
-import { SYSTEM_NAMESPACES, SYSTEM_PRIORITY_CLASSES } from '../src/system-names';
-import { DEFAULT_METRICS_PORT, DEFAULT_PORT } from '../src/webhook/options';
-import { createCertificateAuthority } from '../src/webhook/x509';
+import { createCertificateAuthority } from '../src/programs/webhook/x509';
 
 const REPO = path.join(__dirname, '..');
 const BUNDLE = path.join(REPO, 'lib', 'bundle', 'webhook.js');
@@ -294,7 +294,7 @@ function networkPolicyEgress(indent: string): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The admission policy (delivery: policy)
+// The admission policy (wayIn: policy)
 
 const P = {
   name: 'helmxpolicyname',
@@ -568,8 +568,8 @@ function valuesYaml(): string {
 # a MutatingAdmissionPolicy run by the API server itself (Kubernetes 1.36+): no server, no TLS, no
 # network hop. Both take policy.* and webhook.namespaceSelection, webhook.excludedNamespaces and
 # webhook.labels; the policy leaves alone the few pods its CEL cannot size exactly (cdk8s-shm plan
-# --delivery policy names them).
-delivery: webhook
+# --way-in policy names them).
+wayIn: webhook
 
 # The webhook runs in the release namespace (helm install -n cdk8s-shm --create-namespace).
 namespace:
@@ -580,7 +580,7 @@ namespace:
 # How pods are sized (the same policy as the webhook's flags and the cdk8s-shm CLI).
 policy:
   # Share of the basis (the largest memory limit among the containers that write /dev/shm) given to
-  # /dev/shm, greater than 0 and at most 1 (at most ${POLICY_RATIO_DIGITS} decimal places with delivery policy). The
+  # /dev/shm, greater than 0 and at most 1 (at most ${POLICY_RATIO_DIGITS} decimal places with wayIn policy). The
   # kubelet's pod memory limit caps the result.
   # Empty for the default, ${DEFAULT_RATIO}. Only settings that differ from their defaults reach the webhook: it writes
   # the settings it is given onto the pods it sizes (cdk8s-shm.io/ annotations), so later tools agree with it.
@@ -719,7 +719,7 @@ function valuesSchema(): unknown {
     $schema: 'https://json-schema.org/draft-07/schema#',
     type: 'object',
     properties: {
-      delivery: { enum: ['webhook', 'policy'] },
+      wayIn: { enum: ['webhook', 'policy'] },
       namespace: { type: 'object', properties: { create: { type: 'boolean' } } },
       policy: {
         type: 'object',
@@ -808,7 +808,7 @@ function valuesSchema(): unknown {
   };
 }
 
-const HELPERS = `{{/* The name of the admission policies (delivery policy): the release's. */}}
+const HELPERS = `{{/* The name of the admission policies (wayIn policy): the release's. */}}
 {{- define "cdk8s-shm.policyName" -}}
 {{- .Release.Name | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
@@ -840,7 +840,7 @@ const HELPERS = `{{/* The name of the admission policies (delivery policy): the 
 
 const README = `# cdk8s-shm Helm chart
 
-The cdk8s-shm mutating admission webhook, or (\`delivery=policy\`, Kubernetes 1.36+) the same rule as
+The cdk8s-shm mutating admission webhook, or (\`wayIn=policy\`, Kubernetes 1.36+) the same rule as
 a MutatingAdmissionPolicy, and, disabled by default, the node agent; generated from the
 \`SharedMemoryWebhook\`, \`SharedMemoryAdmissionPolicy\` and \`SharedMemoryAgent\` constructs by
 \`scripts/helm-chart.ts\`. Do not edit the templates: change the constructs and regenerate.
@@ -849,7 +849,7 @@ a MutatingAdmissionPolicy, and, disabled by default, the node agent; generated f
 helm install cdk8s-shm ./charts/cdk8s-shm -n cdk8s-shm --create-namespace
 helm install cdk8s-shm ./charts/cdk8s-shm -n cdk8s-shm --create-namespace \\
   --set tls.mode=cert-manager --set policy.ratio=0.25 --set policy.maximum=8Gi
-helm install cdk8s-shm ./charts/cdk8s-shm -n cdk8s-shm --set delivery=policy --set policy.ratio=0.25
+helm install cdk8s-shm ./charts/cdk8s-shm -n cdk8s-shm --set wayIn=policy --set policy.ratio=0.25
 \`\`\`
 
 ## What the webhook gives a pod
@@ -888,14 +888,14 @@ export function generateChart(outDir: string): void {
     'README.md': README,
     '.helmignore': HELMIGNORE,
     'templates/_helpers.tpl': HELPERS + QUANTITY_HELPERS + settingChecks(),
-    'templates/webhook.yaml': `${header}{{- if eq .Values.delivery "webhook" }}\n`
+    'templates/webhook.yaml': `${header}{{- if eq .Values.wayIn "webhook" }}\n`
       + '{{- include "cdk8s-shm.checkPolicy" . }}{{- include "cdk8s-shm.checkPorts" . }}\n'
       + '{{- if .Values.namespace.create }}{{ include "cdk8s-shm.checkCreatedNamespace" (dict "namespace" .Release.Namespace "value" "namespace.create") }}{{- end }}\n'
       + `${webhook}{{- end }}\n`,
-    'templates/admission-policy.yaml': `${header}{{- if eq .Values.delivery "policy" }}\n`
+    'templates/admission-policy.yaml': `${header}{{- if eq .Values.wayIn "policy" }}\n`
       + '{{- include "cdk8s-shm.checkPolicy" . }}\n'
       + `{{- if regexMatch "\\\\.[0-9]{${POLICY_RATIO_DIGITS + 1},}" (toString .Values.policy.ratio) }}`
-      + `{{ fail "policy.ratio may have at most ${POLICY_RATIO_DIGITS} decimal places with delivery policy" }}{{- end }}\n`
+      + `{{ fail "policy.ratio may have at most ${POLICY_RATIO_DIGITS} decimal places with wayIn policy" }}{{- end }}\n`
       + `${policy}{{- end }}\n`,
     'templates/agent.yaml': `${header}{{- if .Values.agent.enabled }}\n`
       + '{{- if .Values.agent.createNamespace }}{{ include "cdk8s-shm.checkCreatedNamespace" (dict "namespace" .Values.agent.namespace "value" "agent.createNamespace") }}{{- end }}\n'

@@ -1,6 +1,6 @@
 /**
  * The chart's half of "the chart refuses what the server refuses": the core's rules for settings
- * taken together (src/core/setting-rules.ts) and the server's port rule (src/webhook/options.ts),
+ * taken together (src/core/setting-rules.ts) and the server's port rule (src/contracts/webhook-flags.ts),
  * turned into Helm template checks that `fail` at `helm template` and `helm install` with the
  * core's message, the settings named as Helm values. values.schema.json checks each value's own
  * form (helm-chart.ts); the rules compare values, which a JSON schema cannot do.
@@ -10,8 +10,8 @@
  * as a string of decimal digits (multiplying by 1024 digit by digit), so no size overflows and no
  * floating point rounds.
  */
+import { portRuleMessage } from '../src/contracts/webhook-flags';
 import { PolicySetting, SETTING_RULES, SettingRule, ruleMessage, ruleSettings } from '../src/core';
-import { portRuleMessage } from '../src/webhook/options';
 
 /** The Helm value of each policy setting the chart has (`size`, `containers`, ... it has not). */
 export const HELM_POLICY_VALUES: Partial<Record<PolicySetting, string>> = {
@@ -87,7 +87,7 @@ export function settingChecks(): string {
   const ports = check(`and (ne ${port('metricsPort')} 0) (eq ${port('metricsPort')} ${port('port')})`,
     printfOf(portRuleMessage(key => HELM_PORT_VALUES[key], () => sentinel('metricsPort')), { metricsPort: `.Values.${HELM_PORT_VALUES.metricsPort}` }));
   return [
-    '{{/* What the webhook server refuses at start, refused here with its message (src/core/setting-rules.ts, src/webhook/options.ts). */}}',
+    '{{/* What the webhook server refuses at start, refused here with its message (src/core/setting-rules.ts, src/contracts/webhook-flags.ts). */}}',
     '{{- define "cdk8s-shm.checkPolicy" -}}',
     ...rules,
     '{{- end -}}',

@@ -21,7 +21,13 @@ import * as shm from '../src';
 const ROOT = path.join(__dirname, '..');
 const LIB = path.join(ROOT, 'lib');
 /** Modules of lib/ that need cdk8s-plus-28. */
-const NEEDS_CDK8S_PLUS = ['shared-memory-deployment.js'];
+const NEEDS_CDK8S_PLUS = ['constructs/sizing/shared-memory-deployment.js'];
+
+/** The files under a directory, as paths relative to it. */
+function walk(dir: string, base = dir): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true })
+    .flatMap(e => (e.isDirectory() ? walk(path.join(dir, e.name), base) : [path.relative(base, path.join(dir, e.name))]));
+}
 
 /**
  * Builds the app with the modules it is handed, so that the same code runs in the isolated app and
@@ -84,11 +90,12 @@ module.exports = function build({ cdk8s, constructs, shm, podspec }) {
 const MAIN = `
 const fs = require('fs');
 const path = require('path');
-const lib = path.dirname(require.resolve('cdk8s-shm/lib/shared-memory-agent.js'));
+const lib = path.join(path.dirname(require.resolve('cdk8s-shm/package.json')), 'lib');
 const skip = new Set(process.argv[2].split(','));
 const shm = {};
-const files = [...fs.readdirSync(lib).filter(f => f.endsWith('.js') && !skip.has(f)), 'pod-spec/index.js'];
-// The pod-level types are the podspec namespace of the main entry point (lib/index.js, loaded above).
+// The main entry point, and every module of the constructs (the pod-level types are its podspec namespace).
+const walk = dir => fs.readdirSync(dir, { withFileTypes: true }).flatMap(e => e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]);
+const files = ['index.js', ...walk(path.join(lib, 'constructs')).map(f => path.relative(lib, f)).filter(f => f.endsWith('.js') && !skip.has(f))];
 for (const file of files.sort()) Object.assign(shm, require(path.join(lib, file)));
 let plus;
 try { plus = require.resolve('cdk8s-plus-28'); } catch { plus = null; }
@@ -99,7 +106,7 @@ process.stdout.write(JSON.stringify({ plus, loaded, exports: Object.keys(shm).so
 
 let app: string;
 beforeAll(() => {
-  if (!fs.existsSync(path.join(LIB, 'shared-memory-agent.js'))) throw new Error('lib/ is not built: run npx projen compile');
+  if (!fs.existsSync(path.join(LIB, 'constructs', 'agent', 'shared-memory-agent.js'))) throw new Error('lib/ is not built: run npx projen compile');
   // Outside the repository, so that no node_modules above it can lend a cdk8s-plus.
   app = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-shm-no-plus-'));
   const modules = path.join(app, 'node_modules');
@@ -136,11 +143,11 @@ test('the agent and the webhook load and synthesize with only cdk8s and construc
 
 test('their declarations name no cdk8s-plus type, so that an app on any cdk8s-plus version type-checks against them', () => {
   const exempt = new Set(NEEDS_CDK8S_PLUS.map(f => f.replace(/\.js$/, '.d.ts')));
-  const declarations = [
-    ...fs.readdirSync(LIB).filter(f => f.endsWith('.d.ts') && !exempt.has(f)),
-    ...fs.readdirSync(path.join(LIB, 'pod-spec')).filter(f => f.endsWith('.d.ts')).map(f => `pod-spec/${f}`),
-  ];
-  expect(declarations).toEqual(expect.arrayContaining(['index.d.ts', 'shared-memory.d.ts', 'shared-memory-agent.d.ts', 'shared-memory-webhook.d.ts', 'pod-spec/container.d.ts']));
+  const declarations = walk(LIB).filter(f => f.endsWith('.d.ts') && !exempt.has(f) && !f.startsWith('programs/'));
+  expect(declarations).toEqual(expect.arrayContaining([
+    'index.d.ts', 'constructs/sizing/shared-memory.d.ts', 'constructs/agent/shared-memory-agent.d.ts', 'constructs/webhook/shared-memory-webhook.d.ts',
+    'constructs/pod-spec/container.d.ts',
+  ]));
   const naming = declarations.filter(f => /['"]cdk8s-plus[^'"]*['"]/.test(fs.readFileSync(path.join(LIB, f), 'utf8')));
   expect(naming).toEqual([]);
 });

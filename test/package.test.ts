@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import { builtinModules } from 'module';
 import * as os from 'os';
 import * as path from 'path';
-import { REPO, run, tool } from './cli/tools';
+import { REPO, run, tool } from './programs/cli/tools';
 
 jest.setTimeout(300_000);
 
@@ -32,7 +32,7 @@ beforeAll(() => {
 test('the tarball holds the library, its bundles, the CLI, the chart with its bundles, and the docs', () => {
   for (const needed of [
     'lib/index.js', 'lib/index.d.ts', 'lib/core/plan.js', 'lib/bundle/webhook.js', 'lib/bundle/cli.js', 'lib/bundle/csi-plugin.js',
-    'bin/cdk8s-shm', 'cdk8s-plus-28.js', 'cdk8s-plus-28.d.ts', 'lib/shared-memory-deployment.js',
+    'bin/cdk8s-shm', 'cdk8s-plus-28.js', 'cdk8s-plus-28.d.ts', 'lib/constructs/sizing/shared-memory-deployment.js',
     'charts/cdk8s-shm/Chart.yaml', 'charts/cdk8s-shm/values.yaml', 'charts/cdk8s-shm/values.schema.json',
     'charts/cdk8s-shm/files/webhook.js', 'charts/cdk8s-shm/files/csi-plugin.js',
     'README.md', 'LICENSE', 'API.md', '.jsii', 'Dockerfile.webhook', 'package.json',
@@ -41,7 +41,7 @@ test('the tarball holds the library, its bundles, the CLI, the chart with its bu
 
 test('and nothing of the build, the tests or the benchmarks, nor copies of code that only runs bundled', () => {
   const unwanted = [/^src\//, /^test\//, /^scripts\//, /^bench\//, /^\.ci\//, /^examples\//, /^e2e\//, /^test-reports\//, /^\.tmp\//,
-    /^lib\/cli\//, /^lib\/csi\/(?!options\.)/, /^\.projenrc/, /^projenrc\//, /^tsconfig/, /^BENCHMARKS\.md$/, /^\.github\//, /\.test\./];
+    /^lib\/programs\//, /^\.projenrc/, /^projenrc\//, /^tsconfig/, /^BENCHMARKS\.md$/, /^\.github\//, /\.test\./];
   expect(files.filter(f => unwanted.some(u => u.test(f)))).toEqual([]);
 });
 

@@ -6,10 +6,10 @@
  * annotation; `plan` lists them; `inject` and the webhook warn, naming the annotation.
  */
 import { stringify } from 'yaml';
-import { cli } from './cli/support';
 import { resolvePolicy } from '../src/core';
-import { podCreateReview } from './webhook/support/fixtures';
-import { reviewAdmission } from '../src/webhook/review';
+import { cli } from './programs/cli/support';
+import { podCreateReview } from './programs/webhook/support/fixtures';
+import { reviewAdmission } from '../src/programs/webhook/review';
 
 interface Case {
   readonly name: string;

@@ -7,16 +7,16 @@
 import { ApiObject, App, Chart, Size, Testing, Yaml } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { SharedMemory, SharedMemoryAgent, SharedMemoryDomain, SharedMemoryOptions } from '../src';
-import { injectDocuments } from '../src/cli/inject';
-import { runCli } from '../src/cli/main';
+import { SharedMemoryDeployment } from '../src/constructs/sizing/shared-memory-deployment';
+import { parseWebhookArgs } from '../src/contracts/webhook-flags';
 import { podTemplateOf, resolvePolicy } from '../src/core';
-import { SharedMemoryDeployment } from '../src/shared-memory-deployment';
-import { createLogger } from '../src/webhook/log';
-import { parseWebhookArgs } from '../src/webhook/options';
-import { RunningServer, startWebhookServer } from '../src/webhook/server';
-import { podCreateReview } from './webhook/support/fixtures';
-import { WebhookTarget, admit } from './webhook/support/harness';
-import { makeTls, writeTlsFiles } from './webhook/support/tls';
+import { injectDocuments } from '../src/programs/cli/inject';
+import { runCli } from '../src/programs/cli/main';
+import { createLogger } from '../src/programs/shared/log';
+import { RunningServer, startWebhookServer } from '../src/programs/webhook/server';
+import { podCreateReview } from './programs/webhook/support/fixtures';
+import { WebhookTarget, admit } from './programs/webhook/support/harness';
+import { makeTls, writeTlsFiles } from './programs/webhook/support/tls';
 
 jest.setTimeout(60_000);
 

@@ -1,12 +1,13 @@
 /**
- * Where the MutatingAdmissionPolicy delivery cannot follow the rule exactly, and what it does
+ * Where the MutatingAdmissionPolicy cannot follow the rule exactly, and what it does
  * instead: it leaves the pod alone, as the rule leaves a pod it skips. It never gives a size of
  * its own.
  *
- * The policy (src/policy/cel.ts) runs the rule in CEL, inside the API server. CEL has 64-bit
- * integers that fail on overflow, float64, the Kubernetes quantity library, list functions and no
- * loops; the core has arbitrary precision. The bounds below are the ones that CEL uses, so that a
- * plan made with `delivery: 'admission-policy'` says exactly what the policy does:
+ * The policy (src/constructs/admission-policy/cel.ts) runs the rule in CEL, inside the API server.
+ * CEL has 64-bit integers that fail on overflow, float64, the Kubernetes quantity library, list
+ * functions and no loops; the core has arbitrary precision. The bounds below are the ones that CEL
+ * uses, so that `planForAdmissionPolicy` says exactly what the policy does. It wraps the rule
+ * (plan.ts), which knows nothing of any way in's limits:
  *
  * - A quantity is read exactly below 2^53 bytes (8Pi), where a float64 still tells the integers
  *   apart (a fractional one, `966367641600m`, is rounded through one); from there on, and in
@@ -21,9 +22,10 @@
  *
  * And one thing it cannot do for any pod: send warnings back to the client.
  */
-import { objectAt } from './json';
+import { isObject, objectAt } from './json';
 import { ANNOTATION_PREFIX } from './names';
-import { PodLike, ShmPlan } from './plan';
+import { PodLike, ShmPlan, planSharedMemory } from './plan';
+import { Policy } from './policy';
 import { parseQuantity } from './quantity';
 import { settingAnnotation } from './settings';
 
@@ -123,10 +125,16 @@ export function admissionPolicyDifference(pod: PodLike, plan: ShmPlan): Admissio
 }
 
 /**
- * The plan as the admission policy carries it out: the core's, or a skip (`admission-policy-limit`)
- * where the policy leaves the pod alone.
+ * Plans `/dev/shm` for a pod as the MutatingAdmissionPolicy sizes it: the rule's plan, or a skip
+ * (`admission-policy-limit`) where the policy leaves the pod alone. Never throws.
  */
-export function admissionPolicyPlan(pod: PodLike, plan: ShmPlan): ShmPlan {
+export function planForAdmissionPolicy(pod: PodLike, policy: Policy): ShmPlan {
+  const plan = planSharedMemory(pod, policy);
+  return isObject(pod) ? admissionPolicyPlan(pod, plan) : plan;
+}
+
+/** The rule's plan as the admission policy carries it out. */
+function admissionPolicyPlan(pod: PodLike, plan: ShmPlan): ShmPlan {
   const difference = admissionPolicyDifference(pod, plan);
   if (!difference) return plan;
   const { volumeName, targets, annotated, warnings, unhonoured, limit, basis } = plan;

@@ -16,7 +16,6 @@
  * Planning never throws on a pod it cannot understand: it skips it with a reason, because the
  * webhook must never block a pod over our own confusion.
  */
-import { admissionPolicyPlan } from './admission-policy-limits';
 import { SizingBasis, sizingBasis } from './basis';
 import { floor } from './decimal';
 import { JsonObject, isObject, objectAt } from './json';
@@ -58,7 +57,7 @@ export type SkipReason =
   | 'no-target-containers'
   | 'below-runtime-default'
   | 'user-shm-unbounded'
-  /** Only with `delivery: 'admission-policy'`: the MutatingAdmissionPolicy cannot size this pod exactly (admission-policy-limits.ts). */
+  /** Only from `planForAdmissionPolicy`: the MutatingAdmissionPolicy cannot size this pod exactly (admission-policy-limits.ts). */
   | 'admission-policy-limit';
 
 export const SKIP_REASONS: readonly SkipReason[] = [
@@ -181,17 +180,15 @@ export const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
 /** Sizes derived from a ratio are rounded down to a whole number of this unit (when at least one). */
 export const RATIO_SIZE_UNIT_BYTES = 2n ** 20n;
 
+/** How a way in plans a pod: `planSharedMemory`, or the admission policy's `planForAdmissionPolicy`. */
+export type Planner = (pod: PodLike, policy: Policy) => ShmPlan;
+
 /**
- * Plans `/dev/shm` for a pod. Never throws.
- * @param wayInPolicy the policy of the way in; with `delivery: 'admission-policy'`, the plan is
- *   what the MutatingAdmissionPolicy does, which leaves alone the pods it cannot size exactly
+ * Plans `/dev/shm` for a pod: the rule, as every way in applies it (the admission policy through
+ * `planForAdmissionPolicy`, which leaves alone the pods its CEL cannot size exactly). Never throws.
+ * @param wayInPolicy the policy of the way in
  */
 export function planSharedMemory(pod: PodLike, wayInPolicy: Policy): ShmPlan {
-  const plan = planByRule(pod, wayInPolicy);
-  return wayInPolicy.delivery === 'admission-policy' && isObject(pod) ? admissionPolicyPlan(pod, plan) : plan;
-}
-
-function planByRule(pod: PodLike, wayInPolicy: Policy): ShmPlan {
   // What every plan carries, filled in as the rule learns it. (Plain fields, not a spread object
   // copied at each step: planning runs for every pod of every synthesis.)
   const warnings: PlanWarning[] = [];

@@ -28,17 +28,7 @@ export interface Policy {
    * Pod annotations are merged onto it, and the ways in write it onto the pods they size.
    */
   readonly input: PolicyInput;
-  /**
-   * A way in whose own limits the plan must show: `admission-policy` plans what the
-   * MutatingAdmissionPolicy does, which leaves alone the pods its CEL cannot size exactly
-   * (admission-policy-limits.ts). Not a setting of the rule: no annotation or flag of the webhook
-   * gives it. Default: the rule itself, as the constructs, the CLI and the webhook apply it.
-   */
-  readonly delivery?: Delivery;
 }
-
-/** How pods are reached, where that changes what they get: see `Policy.delivery`. */
-export type Delivery = 'admission-policy';
 
 /** A policy setting is invalid. */
 export class PolicyError extends Error {

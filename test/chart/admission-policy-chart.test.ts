@@ -1,13 +1,13 @@
 /**
- * The chart with `delivery=policy`: the admission policies of SharedMemoryAdmissionPolicy with the
- * same settings, and nothing of the webhook; with the default delivery, none of them.
+ * The chart with `wayIn=policy`: the admission policies of SharedMemoryAdmissionPolicy with the
+ * same settings, and nothing of the webhook; with the default way in, none of them.
  */
 import { Size, Testing } from 'cdk8s';
 import { parseAllDocuments } from 'yaml';
 import { freshChart } from './fresh-chart';
 import { CHART_VALUE_SETS as V } from './value-sets';
 import { NamespaceSelection, PodSelection, PodsWithoutLimit, SharedMemoryAdmissionPolicy, SharedMemoryAdmissionPolicyProps } from '../../src';
-import { run } from '../cli/tools';
+import { run } from '../programs/cli/tools';
 
 const fresh = freshChart('cdk8s-shm-policy-chart-');
 
@@ -41,7 +41,7 @@ test.each<[string, readonly string[], SharedMemoryAdmissionPolicyProps]>([
     podsWithoutLimit: PodsWithoutLimit.fixedSize(Size.gibibytes(1)),
     sizeUnboundedShm: true,
   }],
-])('delivery=policy, %s: exactly the objects of SharedMemoryAdmissionPolicy with the same settings', (_name, sets, props) => {
+])('wayIn=policy, %s: exactly the objects of SharedMemoryAdmissionPolicy with the same settings', (_name, sets, props) => {
   const { objects, status, stderr } = template(sets);
   expect({ status, stderr }).toEqual({ status: 0, stderr: '' });
   expect(objects.map(o => o.kind).sort()).toEqual([
@@ -51,29 +51,29 @@ test.each<[string, readonly string[], SharedMemoryAdmissionPolicyProps]>([
   expect(byKey(objects)).toEqual(byKey(construct({ name: 'cdk8s-shm', ...props })));
 });
 
-test('the default delivery is the webhook, with none of the admission policies', () => {
+test('the default way in is the webhook, with none of the admission policies', () => {
   const { objects } = template([]);
   expect(objects.some(o => o.kind === 'MutatingAdmissionPolicy')).toBe(false);
   expect(objects.some(o => o.kind === 'MutatingWebhookConfiguration')).toBe(true);
 });
 
 test('the policy is named after the release', () => {
-  const result = run(fresh.helm, ['template', 'shm', fresh.dir, '--set', 'delivery=policy']);
+  const result = run(fresh.helm, ['template', 'shm', fresh.dir, '--set', 'wayIn=policy']);
   const names = parseAllDocuments(result.stdout).map(d => d.toJS()).filter(o => o).map(o => o.metadata.name);
   expect(names.sort()).toEqual(['shm', 'shm', 'shm-warnings', 'shm-warnings', 'shm-without-limit', 'shm-without-limit']);
 });
 
 test.each([
-  [['delivery=mutating'], 'delivery'],
-  [['delivery=policy', 'policy.ratio=0.1234567891'], 'policy.ratio may have at most 9 decimal places with delivery policy'],
-  [['delivery=policy', 'policy.withoutLimit=fixed'], "policy.fixedSize is required when policy.withoutLimit is 'fixed'"],
+  [['wayIn=mutating'], 'wayIn'],
+  [['wayIn=policy', 'policy.ratio=0.1234567891'], 'policy.ratio may have at most 9 decimal places with wayIn policy'],
+  [['wayIn=policy', 'policy.withoutLimit=fixed'], "policy.fixedSize is required when policy.withoutLimit is 'fixed'"],
 ])('%j is refused: %s', (sets, message) => {
   const { status, stderr } = template(sets);
   expect(status).not.toBe(0);
   expect(stderr).toContain(message);
 });
 
-test('helm lint --strict passes with delivery=policy', () => {
-  const result = run(fresh.helm, ['lint', fresh.dir, '--strict', '--set', 'delivery=policy']);
+test('helm lint --strict passes with wayIn=policy', () => {
+  const result = run(fresh.helm, ['lint', fresh.dir, '--strict', '--set', 'wayIn=policy']);
   expect(result.stdout).toContain('1 chart(s) linted, 0 chart(s) failed');
 });

@@ -12,10 +12,10 @@ import { parseAllDocuments } from 'yaml';
 import { CHART_VALUE_SETS as V } from './value-sets';
 import { BUNDLE_IN_CHART, PLUGIN_IN_CHART, generateChart } from '../../scripts/helm-chart';
 import { AgentDelivery, NamespaceSelection, PodSelection, podspec, SharedMemoryAgent, SharedMemoryDomain, SharedMemoryWebhook, WebhookFailurePolicy, WebhookNetworkPolicy, WebhookTls } from '../../src';
-import { parseCsiPluginArgs } from '../../src/csi/options';
-import { parseWebhookArgs } from '../../src/webhook/options';
-import { createCertificateAuthority } from '../../src/webhook/x509';
-import { bundle, run, tool } from '../cli/tools';
+import { parseCsiPluginArgs } from '../../src/contracts/csi-flags';
+import { parseWebhookArgs } from '../../src/contracts/webhook-flags';
+import { createCertificateAuthority } from '../../src/programs/webhook/x509';
+import { bundle, run, tool } from '../programs/cli/tools';
 import { expectValidAgainstSchema } from '../support/schema';
 import { PLACEMENT_PROPS, PLACEMENT_VALUES } from '../support/webhook-props';
 

@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { generateChart } from '../../scripts/helm-chart';
-import { bundle, tool } from '../cli/tools';
+import { bundle, tool } from '../programs/cli/tools';
 
 export interface FreshChart {
   /** The chart's directory. */

@@ -9,9 +9,9 @@ import * as os from 'os';
 import * as path from 'path';
 import { freshChart } from './fresh-chart';
 import { HELM_POLICY_VALUES, chartHasRule } from '../../scripts/helm-setting-rules';
+import { portRuleMessage } from '../../src/contracts/webhook-flags';
 import { PolicySetting, SETTING_RULES, SettingRule, kebabName, ruleMessage, ruleSettings } from '../../src/core';
-import { portRuleMessage } from '../../src/webhook/options';
-import { REPO, run } from '../cli/tools';
+import { REPO, run } from '../programs/cli/tools';
 
 /** Values given as text, as `--set-string policy.x=...` gives them (quantities are strings in the chart). */
 type Values = Partial<Record<PolicySetting, string>>;
@@ -55,8 +55,8 @@ const chart = freshChart('cdk8s-shm-chart-rules-');
 const server = path.join(REPO, 'lib', 'bundle', 'webhook.js');
 
 /** `helm template` with the values; its error, or '' when it renders. */
-function chartError(sets: readonly string[], delivery: 'webhook' | 'policy'): string {
-  const result = run(chart.helm, ['template', 'cdk8s-shm', chart.dir, '--namespace', 'cdk8s-shm', '--set', `delivery=${delivery}`, ...sets]);
+function chartError(sets: readonly string[], wayIn: 'webhook' | 'policy'): string {
+  const result = run(chart.helm, ['template', 'cdk8s-shm', chart.dir, '--namespace', 'cdk8s-shm', '--set', `wayIn=${wayIn}`, ...sets]);
   return result.status === 0 ? '' : result.stderr;
 }
 
@@ -84,15 +84,15 @@ describe.each(SETTING_RULES.filter(chartHasRule).map(rule => [`${rule.kind} ${JS
       const start = serverStart(policyFlags(values));
       expect(start.status).toBe(2);
       expect(start.stderr).toContain(`cdk8s-shm webhook: ${ruleMessage(rule, words(values, s => `--${kebabName(s)}`))}`);
-      for (const delivery of ['webhook', 'policy'] as const) {
-        expect(chartError(policySets(values), delivery)).toContain(`Error: execution error at (cdk8s-shm/templates/${delivery === 'webhook' ? 'webhook' : 'admission-policy'}.yaml`);
-        expect(chartError(policySets(values), delivery)).toContain(`: ${ruleMessage(rule, words(values, s => HELM_POLICY_VALUES[s]!))}\n`);
+      for (const wayIn of ['webhook', 'policy'] as const) {
+        expect(chartError(policySets(values), wayIn)).toContain(`Error: execution error at (cdk8s-shm/templates/${wayIn === 'webhook' ? 'webhook' : 'admission-policy'}.yaml`);
+        expect(chartError(policySets(values), wayIn)).toContain(`: ${ruleMessage(rule, words(values, s => HELM_POLICY_VALUES[s]!))}\n`);
       }
     });
 
     test.each(inside.map(v => [JSON.stringify(v), v] as const))('%s: both take it', (_v, values) => {
       expect(serverStart(policyFlags(values))).toMatchObject({ flagsAccepted: true });
-      for (const delivery of ['webhook', 'policy'] as const) expect(chartError(policySets(values), delivery)).toBe('');
+      for (const wayIn of ['webhook', 'policy'] as const) expect(chartError(policySets(values), wayIn)).toBe('');
     });
   },
 );

@@ -31,12 +31,12 @@ export const CHART_VALUE_SETS = {
   agentSystemV: { sets: ['agent.enabled=true', 'agent.image=a:1', 'agent.systemV=true', 'agent.placement=all-nodes'] },
   agentHostPath: { sets: ['agent.enabled=true', 'agent.image=a:1', 'agent.delivery=host-path', 'agent.domain.sizeMebibytes=512'] },
   agentTenants: { sets: ['agent.enabled=true', 'agent.image=a:1', 'agent.tenants={shop,ml/trainer}', 'agent.nodeImage=n:2', 'agent.kubeletDir=/var/lib/k0s/kubelet'] },
-  policy: { sets: ['delivery=policy'] },
+  policy: { sets: ['wayIn=policy'] },
   policyOptIn: {
     sets: [
-      'delivery=policy', 'policy.ratio=0.25', 'policy.minimum=256Mi', 'policy.maximum=8Gi', 'policy.selection=opt-in', 'policy.withoutLimit=deny',
+      'wayIn=policy', 'policy.ratio=0.25', 'policy.minimum=256Mi', 'policy.maximum=8Gi', 'policy.selection=opt-in', 'policy.withoutLimit=deny',
       'webhook.namespaceSelection=opt-in', 'webhook.excludedNamespaces={monitoring,kube-system}', 'webhook.labels.team=platform',
     ],
   },
-  policyFixedSize: { sets: ['delivery=policy', 'policy.withoutLimit=fixed', 'policy.fixedSize=1Gi', 'policy.sizeUnboundedShm=true'] },
+  policyFixedSize: { sets: ['wayIn=policy', 'policy.withoutLimit=fixed', 'policy.fixedSize=1Gi', 'policy.sizeUnboundedShm=true'] },
 } satisfies Record<string, ChartValueSet>;

@@ -3,7 +3,7 @@
  * environment, match conditions, variables and JSON patcher; test/support/go/kube/mutating.go), is
  * the core's rule: for every pod of the corpus, for hand-made pods at each limit of CEL, and for
  * thousands of generated pods, the pod the policy returns equals, field for field, the pod the
- * core's patch makes of the same input (planned with `delivery: 'admission-policy'`, which leaves
+ * core's patch makes of the same input (planned with `planForAdmissionPolicy`, which leaves
  * alone the pods CEL cannot size exactly); a second run finds nothing to do; the validating
  * policy denies exactly the pods the core denies.
  *
@@ -13,7 +13,7 @@
 import { Size } from 'cdk8s';
 import fc from 'fast-check';
 import { PodSelection, PodsWithoutLimit, SharedMemoryAdmissionPolicyProps } from '../../src';
-import { POLICY_COST_BOUNDS, Policy, planSharedMemory } from '../../src/core';
+import { POLICY_COST_BOUNDS, Policy, planForAdmissionPolicy } from '../../src/core';
 import { CorpusPod, corePolicyOf, coreResult, podCorpus, synthAdmissionPolicy } from '../support/admission-policy';
 import { goProgram, runGoProgram } from '../support/go-program';
 
@@ -70,10 +70,9 @@ function expectSameAsCore(props: SharedMemoryAdmissionPolicyProps, pods: readonl
   const answer = evaluate(synthAdmissionPolicy(props), pods);
   expect(answer.compileErrors).toEqual([]);
   const policy: Policy = corePolicyOf(props);
-  const rule: Policy = { ...policy, delivery: undefined };
-  const plans = answer.pods.map(p => planSharedMemory(p.input, policy));
-  const expected = canonical(answer.pods.map(p => coreResult(p.input, policy)));
-  const byRule = canonical(answer.pods.map(p => coreResult(p.input, rule)));
+  const plans = answer.pods.map(p => planForAdmissionPolicy(p.input, policy));
+  const expected = canonical(answer.pods.map(p => coreResult(p.input, policy, planForAdmissionPolicy)));
+  const byRule = canonical(answer.pods.map(p => coreResult(p.input, policy)));
   return answer.pods.map((got, i) => {
     const plan = plans[i];
     // A pod the API server cannot even decode never reaches admission.
@@ -110,7 +109,7 @@ describe('the corpus: CLI fixtures, examples, AdmissionReview fixtures and the s
 
   test('the corpus is large and covers every action', () => {
     expect(corpus.length).toBeGreaterThan(80);
-    const actions = new Set(corpus.map(c => planSharedMemory(c.pod, corePolicyOf({ podsWithoutLimit: PodsWithoutLimit.deny() })).action));
+    const actions = new Set(corpus.map(c => planForAdmissionPolicy(c.pod, corePolicyOf({ podsWithoutLimit: PodsWithoutLimit.deny() })).action));
     expect([...actions].sort()).toEqual(['deny', 'inject', 'skip', 'unchanged', 'update']);
   });
 
@@ -128,7 +127,7 @@ function pod(name: string, memory: string | undefined, extra: { annotations?: Re
   return { name, pod: { metadata: { name: 'p', ...(extra.annotations ? { annotations: extra.annotations } : {}) }, spec: { containers: [container], ...extra.spec } } };
 }
 
-describe('where CEL cannot follow, the pod is left alone, as the plan with delivery admission-policy says', () => {
+describe('where CEL cannot follow, the pod is left alone, as planForAdmissionPolicy says', () => {
   const cases: Array<[CorpusPod, string | undefined]> = [
     // Quantities: exact below the bounds, left alone from them on.
     [pod('a fractional limit (966367641600m) is rounded up exactly', '966367641600m'), undefined],
@@ -340,7 +339,7 @@ describe('the warnings policy warns about exactly the annotations the core canno
   test('each pod the core finds annotations it cannot honour on gets a warning naming them', () => {
     const policy = corePolicyOf();
     for (const answer of warnings({}, UNHONOURED)) {
-      const unhonoured = planSharedMemory(UNHONOURED.find(p => p.name === answer.name)!.pod, policy).unhonoured;
+      const unhonoured = planForAdmissionPolicy(UNHONOURED.find(p => p.name === answer.name)!.pod, policy).unhonoured;
       expect(unhonoured.length).toBeGreaterThan(0);
       // A failed validation of a policy bound with Warn: the messages are the client's warnings.
       expect({ pod: answer.name, verdict: answer.verdict }).toEqual({ pod: answer.name, verdict: 'deny' });
@@ -353,7 +352,7 @@ describe('the warnings policy warns about exactly the annotations the core canno
   test('pods whose annotations are honoured, or that opted out, get none', () => {
     const policy = corePolicyOf();
     for (const answer of warnings({}, FINE)) {
-      expect(planSharedMemory(FINE.find(p => p.name === answer.name)!.pod, policy).unhonoured).toEqual([]);
+      expect(planForAdmissionPolicy(FINE.find(p => p.name === answer.name)!.pod, policy).unhonoured).toEqual([]);
       expect({ pod: answer.name, verdict: answer.verdict, reasons: answer.reasons ?? [] }).toEqual({ pod: answer.name, verdict: 'admit', reasons: [] });
     }
   });
@@ -363,7 +362,7 @@ describe('the warnings policy warns about exactly the annotations the core canno
       const policy = corePolicyOf(props);
       const corpus = podCorpus();
       for (const answer of warnings(props, corpus)) {
-        const unhonoured = planSharedMemory(corpus.find(p => p.name === answer.name)!.pod, policy).unhonoured;
+        const unhonoured = planForAdmissionPolicy(corpus.find(p => p.name === answer.name)!.pod, policy).unhonoured;
         if (answer.error?.startsWith('not a pod')) continue;
         expect({ pod: answer.name, warned: answer.verdict === 'deny' }).toEqual({ pod: answer.name, warned: unhonoured.length > 0 });
       }

@@ -16,7 +16,7 @@
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { NodeSandbox, PluginProcess } from '../csi/support/node-sandbox';
+import { NodeSandbox, PluginProcess } from '../programs/csi/support/node-sandbox';
 import { namespacesUnavailable } from '../support/linux-namespaces';
 
 const REPO = path.join(__dirname, '..', '..');

@@ -5,9 +5,9 @@
  */
 import fc from 'fast-check';
 import { resolvePolicy } from '../../src/core';
-import { formatWarning, reviewAdmission } from '../../src/webhook/review';
+import { formatWarning, reviewAdmission } from '../../src/programs/webhook/review';
+import { loadFixture } from '../programs/webhook/support/fixtures';
 import { goProgram, runGoProgram } from '../support/go-program';
-import { loadFixture } from '../webhook/support/fixtures';
 
 interface Verdict { readonly valid: boolean; readonly error?: string }
 

@@ -6,8 +6,8 @@
  * - every pod of the e2e corpus (the CLI fixtures, the shop chart, the kustomization, the
  *   examples, the AdmissionReview fixtures and the sizing tables) comes back exactly, field for
  *   field, as the core's patch makes it of the same pod admitted where the policy does not act,
- *   planned with `delivery: 'admission-policy'`; and the pods the controllers make of the corpus'
- *   workloads carry exactly the volume, mounts and annotations `cdk8s-shm plan --delivery policy`
+ *   planned with `planForAdmissionPolicy`; and the pods the controllers make of the corpus'
+ *   workloads carry exactly the volume, mounts and annotations `cdk8s-shm plan --way-in policy`
  *   gives;
  * - the pods it treats otherwise than the webhook are exactly the documented ones (one a limit of
  *   src/core/admission-policy-limits.ts), which it leaves alone;
@@ -25,8 +25,8 @@ import { comparable, expectedPod } from './support/pods';
 import { area, count } from './support/summary';
 import { RegisteredWebhook, registerLocalWebhook, waitForWebhook } from './support/webhook';
 import { NamespaceSelection, SharedMemoryAdmissionPolicyProps } from '../../src';
-import { INJECT_ANNOTATION, Policy, planSharedMemory, podTemplateOf } from '../../src/core';
-import { NAMESPACE_OPT_IN_VALUE } from '../../src/policy/settings';
+import { NAMESPACE_OPT_IN_VALUE } from '../../src/constructs/admission-policy/settings';
+import { INJECT_ANNOTATION, Policy, planForAdmissionPolicy, planSharedMemory, podTemplateOf } from '../../src/core';
 import { sizingTablePods } from '../core/sizing-cases';
 import { CorpusPod, corePolicyOf, limitPods, synthAdmissionPolicy } from '../support/admission-policy';
 
@@ -48,7 +48,7 @@ const props: SharedMemoryAdmissionPolicyProps = { name: 'e2e-policy', namespaceS
 const objects = synthAdmissionPolicy(props);
 const policy: Policy = corePolicyOf(props);
 /** The same settings as the webhook applies them: the whole rule. */
-const rule: Policy = { ...policy, delivery: undefined };
+const rule: Policy = policy;
 
 /** Cases of the sizing tables that only ever reach a webhook, never an API server. */
 const REFUSED_SIZING_CASES: Record<string, RegExp> = {
@@ -149,16 +149,16 @@ describe('the policy alone', () => {
     let sized = 0;
     for (const [i, c] of corpus.entries()) {
       if (plain[i].refused) continue;
-      const expected = expectedPod(structuredClone(plain[i].pod), policy);
+      const expected = expectedPod(structuredClone(plain[i].pod), policy, planForAdmissionPolicy);
       expect({ pod: c.name, ...comparable(admitted[i].pod!) }).toEqual({ pod: c.name, ...comparable(expected) });
-      if (planSharedMemory(plain[i].pod, policy).action === 'inject') sized++;
+      if (planForAdmissionPolicy(plain[i].pod, policy).action === 'inject') sized++;
       count({ pods: 1 });
     }
     expect(sized).toBeGreaterThan(40);
   });
 
   test('the pods it treats otherwise than the webhook are the documented ones, and it leaves them alone', () => {
-    const different = corpus.filter((_c, i) => !plain[i].refused && planSharedMemory(plain[i].pod, policy).reason === 'admission-policy-limit');
+    const different = corpus.filter((_c, i) => !plain[i].refused && planForAdmissionPolicy(plain[i].pod, policy).reason === 'admission-policy-limit');
     expect(different.map(c => c.name)).toEqual(DOCUMENTED_DIFFERENCES);
     for (const c of different) {
       const i = corpus.indexOf(c);
@@ -180,10 +180,10 @@ describe('the policy alone', () => {
     });
 
     let sourceIndex = 0;
-    test.each(corpusSources(admin))('$name: exactly the volume, mounts and annotations of cdk8s-shm plan --delivery policy', async source => {
+    test.each(corpusSources(admin))('$name: exactly the volume, mounts and annotations of cdk8s-shm plan --way-in policy', async source => {
       const namespace = `e2e-policy-${++sourceIndex}`;
       await admin.namespace(namespace, SELECTED);
-      const plans = await expectPodsAsPlanned(admin, namespace, source, ['--delivery', 'policy'], true);
+      const plans = await expectPodsAsPlanned(admin, namespace, source, ['--way-in', 'policy'], true);
       expect(plans.filter(p => p.reason === 'admission-policy-limit')).toEqual([]);
     });
   });
@@ -195,14 +195,14 @@ describe('the policy alone', () => {
       metadata: { name: 'denied', annotations: { 'cdk8s-shm.io/without-limit': 'deny' } },
       spec: { initContainers: [{ name: 'setup', image: 'i' }], containers: [{ name: 'app', image: 'i' }] },
     };
-    expect(planSharedMemory(pod, policy).action).toBe('deny');
+    expect(planForAdmissionPolicy(pod, policy).action).toBe('deny');
     const result = await eventually('the validating policy in force', async () => {
       const run = await dryRun(POLICY_NS, pod);
       return run.refused ? run : undefined;
     });
     expect(result.refused).toContain("ValidatingAdmissionPolicy 'e2e-policy-without-limit' with binding 'e2e-policy-without-limit' denied request");
     // The core's message: the init container does not count.
-    expect(result.refused).toContain(`denied request: ${planSharedMemory(pod, policy).message}`);
+    expect(result.refused).toContain(`denied request: ${planForAdmissionPolicy(pod, policy).message}`);
     expect(result.refused).toContain("container 'app' has no memory limit: set a memory limit so /dev/shm can be sized from it");
     // Elsewhere, and with a limit, it is admitted.
     expect((await dryRun(PLAIN_NS, pod)).pod).toBeDefined();

@@ -16,9 +16,9 @@ import { comparable, devShmOf, expectedPod } from './support/pods';
 import { listeningAddresses } from './support/processes';
 import { area, count } from './support/summary';
 import { LocalWebhook, RegisteredWebhook, only, registerLocalWebhook, synthWebhook, withUrl } from './support/webhook';
+import { parseWebhookArgs } from '../../src/contracts/webhook-flags';
 import { INJECT_ANNOTATION, Policy, SIZE_ANNOTATION, RATIO_ANNOTATION, SIZE_LIMIT_ANNOTATION, planSharedMemory, resolvePolicy } from '../../src/core';
-import { parseWebhookArgs } from '../../src/webhook/options';
-import { reviewAdmission } from '../../src/webhook/review';
+import { reviewAdmission } from '../../src/programs/webhook/review';
 
 area('2 webhook admission');
 

@@ -9,9 +9,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseAllDocuments } from 'yaml';
-import { Policy, SIZE_LIMIT_ANNOTATION, resolvePolicy } from '../../src/core';
-import { parseWebhookArgs } from '../../src/webhook/options';
-import { writePostRendererPlugin } from '../cli/tools';
 import { CLI_BUNDLE, planJson } from './support/cli';
 import { REPO } from './support/control-plane';
 import { Kube, eventually } from './support/kube';
@@ -19,6 +16,9 @@ import { comparable, devShmOf, expectedPod } from './support/pods';
 import { CHART_DIR, gvk } from './support/sources';
 import { area, count } from './support/summary';
 import { LocalWebhook, exposeLocalService, mountNamespaceUnavailable, startLocalWebhook, waitForWebhook } from './support/webhook';
+import { parseWebhookArgs } from '../../src/contracts/webhook-flags';
+import { Policy, SIZE_LIMIT_ANNOTATION, resolvePolicy } from '../../src/core';
+import { writePostRendererPlugin } from '../programs/cli/tools';
 
 area('5 Helm');
 

@@ -17,8 +17,8 @@ import { forNode, podSpecsOf } from './support/node/node-copies';
 import { area, count } from './support/summary';
 import { deleteClusterScoped } from './support/webhook';
 import { examples, shmRows } from '../../examples/registry';
+import { parseCsiPluginArgs } from '../../src/contracts/csi-flags';
 import { RUNTIME_DEFAULT_SHM_BYTES, SHM_MOUNT_PATH, bytesCeil, bytesFloor, podTemplateOf } from '../../src/core';
-import { parseCsiPluginArgs } from '../../src/csi/options';
 
 area('8 real node');
 

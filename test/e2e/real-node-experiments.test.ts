@@ -30,8 +30,8 @@ import { forNode } from './support/node/node-copies';
 import { area, count } from './support/summary';
 import { RegisteredWebhook, registerLocalWebhook, waitForWebhook } from './support/webhook';
 import { NamespaceSelection, SharedMemory } from '../../src';
+import { NAMESPACE_OPT_IN_VALUE } from '../../src/constructs/admission-policy/settings';
 import { INJECT_ANNOTATION, RUNTIME_DEFAULT_SHM_BYTES, bytesCeil, settingAnnotation } from '../../src/core';
-import { NAMESPACE_OPT_IN_VALUE } from '../../src/policy/settings';
 import { synthAdmissionPolicy } from '../support/admission-policy';
 
 area('8 real node');

@@ -18,8 +18,8 @@ import { serviceConnections } from './support/service-network';
 import { area, count } from './support/summary';
 import { deleteClusterScoped, exposeLocalService, only, synthWebhook, waitForWebhook } from './support/webhook';
 import { NamespaceSelection } from '../../src';
+import { NAMESPACE_OPT_IN_VALUE } from '../../src/constructs/admission-policy/settings';
 import { INJECT_ANNOTATION, SIZE_LIMIT_ANNOTATION } from '../../src/core';
-import { NAMESPACE_OPT_IN_VALUE } from '../../src/policy/settings';
 
 area('8 real node');
 

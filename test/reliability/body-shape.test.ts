@@ -1,9 +1,9 @@
 /**
- * The pre-parse bound on nesting and object count (src/webhook/body-shape.ts), table-driven: it
+ * The pre-parse bound on nesting and object count (src/programs/webhook/body-shape.ts), table-driven: it
  * counts only structure outside strings, and refuses exactly past its bounds.
  */
-import { MAX_JSON_CONTAINERS, MAX_JSON_DEPTH, jsonShapeProblem } from '../../src/webhook/body-shape';
-import { loadFixtures } from '../webhook/support/fixtures';
+import { MAX_JSON_CONTAINERS, MAX_JSON_DEPTH, jsonShapeProblem } from '../../src/programs/webhook/body-shape';
+import { loadFixtures } from '../programs/webhook/support/fixtures';
 
 const shape = (text: string) => jsonShapeProblem(Buffer.from(text));
 

@@ -15,10 +15,10 @@ import { answerProblem } from './support/answers';
 import { expectedOf } from './support/fuzz-inputs';
 import { answers, nextReview, runLoad } from './support/load';
 import { FULL, report, scale } from './support/mode';
-import { HANDSHAKE_TIMEOUT_MS } from '../../src/webhook/connections';
-import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS_PER_CLIENT, WEBHOOK_NODE_FLAGS } from '../../src/webhook/options';
-import { SERVICE_DNS } from '../webhook/support/tls';
-import { WebhookProcess, ca, killAll, send, startWebhookProcess } from '../webhook/support/webhook-process';
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS_PER_CLIENT, WEBHOOK_NODE_FLAGS } from '../../src/contracts/webhook-flags';
+import { HANDSHAKE_TIMEOUT_MS } from '../../src/programs/webhook/connections';
+import { SERVICE_DNS } from '../programs/webhook/support/tls';
+import { WebhookProcess, ca, killAll, send, startWebhookProcess } from '../programs/webhook/support/webhook-process';
 
 jest.setTimeout(FULL ? 1_800_000 : 120_000);
 

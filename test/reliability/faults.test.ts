@@ -12,9 +12,9 @@ import { answerProblem } from './support/answers';
 import { expectedOf } from './support/fuzz-inputs';
 import { answers, nextReview, p99, runLoad } from './support/load';
 import { FULL, report, scale } from './support/mode';
-import { DEFAULT_MAX_BODY_BYTES, WEBHOOK_NODE_FLAGS } from '../../src/webhook/options';
-import { SERVICE_DNS } from '../webhook/support/tls';
-import { Answer, WebhookProcess, ca, issue, killAll, send, startWebhookProcess } from '../webhook/support/webhook-process';
+import { DEFAULT_MAX_BODY_BYTES, WEBHOOK_NODE_FLAGS } from '../../src/contracts/webhook-flags';
+import { SERVICE_DNS } from '../programs/webhook/support/tls';
+import { Answer, WebhookProcess, ca, issue, killAll, send, startWebhookProcess } from '../programs/webhook/support/webhook-process';
 
 jest.setTimeout(FULL ? 1_800_000 : 60_000);
 

@@ -16,8 +16,8 @@ import { answerProblem, describeInput } from './support/answers';
 import { saveRegression } from './support/checks';
 import { FuzzInput, FuzzInputs, expectedOf } from './support/fuzz-inputs';
 import { FULL, report, scale, seedFor } from './support/mode';
-import { DEFAULT_MAX_BODY_BYTES, WEBHOOK_NODE_FLAGS } from '../../src/webhook/options';
-import { WebhookProcess, keepAliveAgent, killAll, send, startWebhookProcess } from '../webhook/support/webhook-process';
+import { DEFAULT_MAX_BODY_BYTES, WEBHOOK_NODE_FLAGS } from '../../src/contracts/webhook-flags';
+import { WebhookProcess, keepAliveAgent, killAll, send, startWebhookProcess } from '../programs/webhook/support/webhook-process';
 
 jest.setTimeout(FULL ? 1_800_000 : 90_000);
 

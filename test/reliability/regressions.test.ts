@@ -10,8 +10,8 @@ import { answerProblem } from './support/answers';
 import { REGRESSION_DIR, Regression, checkConstructMatchesPatch, checkPlan, regressionBody } from './support/checks';
 import { expectedOf } from './support/fuzz-inputs';
 import { report } from './support/mode';
-import { DEFAULT_MAX_BODY_BYTES, WEBHOOK_NODE_FLAGS } from '../../src/webhook/options';
-import { WebhookProcess, keepAliveAgent, killAll, send, startWebhookProcess } from '../webhook/support/webhook-process';
+import { DEFAULT_MAX_BODY_BYTES, WEBHOOK_NODE_FLAGS } from '../../src/contracts/webhook-flags';
+import { WebhookProcess, keepAliveAgent, killAll, send, startWebhookProcess } from '../programs/webhook/support/webhook-process';
 
 jest.setTimeout(60_000);
 

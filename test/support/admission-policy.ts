@@ -8,11 +8,11 @@ import * as path from 'path';
 import { App, Chart, Testing } from 'cdk8s';
 import { parseAllDocuments } from 'yaml';
 import { examples } from '../../examples/registry';
+import { policyInputOf } from '../../src/constructs/admission-policy/settings';
+import { SharedMemoryAdmissionPolicy, SharedMemoryAdmissionPolicyProps } from '../../src/constructs/admission-policy/shared-memory-admission-policy';
 import {
-  Policy, PolicyInput, applyOperations, planSharedMemory, planToPatch, podTemplateOf, resolvePolicy, settingAnnotation, settingText,
+  Planner, Policy, PolicyInput, applyOperations, planSharedMemory, planToPatch, podTemplateOf, resolvePolicy, settingAnnotation, settingText,
 } from '../../src/core';
-import { policyInputOf } from '../../src/policy/settings';
-import { SharedMemoryAdmissionPolicy, SharedMemoryAdmissionPolicyProps } from '../../src/shared-memory-admission-policy';
 import { sizingTablePods } from '../core/sizing-cases';
 
 const REPO = path.join(__dirname, '..', '..');
@@ -24,14 +24,14 @@ export function synthAdmissionPolicy(props: SharedMemoryAdmissionPolicyProps = {
   return Testing.synth(chart);
 }
 
-/** The core's policy for the same props, planning as the admission policy delivers. */
+/** The core's policy for the same props (plan with `planForAdmissionPolicy` to plan as the admission policy does). */
 export function corePolicyOf(props: SharedMemoryAdmissionPolicyProps = {}): Policy {
-  return { ...resolvePolicy(policyInputOf(props)), delivery: 'admission-policy' };
+  return resolvePolicy(policyInputOf(props));
 }
 
 /** What the core makes of a pod under a policy: its plan's patch applied to a copy. */
-export function coreResult(pod: any, policy: Policy): any {
-  return applyOperations(structuredClone(pod), planToPatch(planSharedMemory(pod, policy)));
+export function coreResult(pod: any, policy: Policy, planner: Planner = planSharedMemory): any {
+  return applyOperations(structuredClone(pod), planToPatch(planner(pod, policy)));
 }
 
 /** A pod of the corpus. */

@@ -1,4 +1,4 @@
-{{/* The name of the admission policies (delivery policy): the release's. */}}
+{{/* The name of the admission policies (wayIn policy): the release's. */}}
 {{- define "cdk8s-shm.policyName" -}}
 {{- .Release.Name | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
@@ -67,7 +67,7 @@
 {{- $b := include "cdk8s-shm.bytes" (index . 1) -}}
 {{- if or (lt (len $a) (len $b)) (and (eq (len $a) (len $b)) (lt $a $b)) }}true{{ end -}}
 {{- end -}}
-{{/* What the webhook server refuses at start, refused here with its message (src/core/setting-rules.ts, src/webhook/options.ts). */}}
+{{/* What the webhook server refuses at start, refused here with its message (src/core/setting-rules.ts, src/contracts/webhook-flags.ts). */}}
 {{- define "cdk8s-shm.checkPolicy" -}}
 {{- if and (not (empty .Values.policy.minimum)) (include "cdk8s-shm.bytesLess" (list .Values.policy.minimum "1")) }}{{ fail (printf "policy.minimum (%s) must be at least one byte" (toString .Values.policy.minimum)) }}{{ end -}}
 {{- if and (not (empty .Values.policy.maximum)) (include "cdk8s-shm.bytesLess" (list .Values.policy.maximum "1")) }}{{ fail (printf "policy.maximum (%s) must be at least one byte" (toString .Values.policy.maximum)) }}{{ end -}}

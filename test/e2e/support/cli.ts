@@ -5,7 +5,7 @@
 import * as path from 'path';
 import { REPO } from './control-plane';
 import { CommandError, asStream, runAsync } from './kube';
-import type { PlanJson } from '../../../src/cli/plan-table';
+import type { PlanJson } from '../../../src/programs/cli/plan-table';
 
 /** The bundled CLI. */
 export const CLI_BUNDLE = path.join(REPO, 'lib', 'bundle', 'cli.js');

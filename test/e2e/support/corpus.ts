@@ -13,8 +13,8 @@ import { Kube, eventually } from './kube';
 import { devShmOf } from './pods';
 import { exampleSources } from './sources';
 import { count } from './summary';
-import type { PlanJson } from '../../../src/cli/plan-table';
 import { ANNOTATION_PREFIX, JsonPatchOperation, SHM_MOUNT_PATH, SIZE_LIMIT_ANNOTATION, applyOperations, bytesCeil, podTemplateOf } from '../../../src/core';
+import type { PlanJson } from '../../../src/programs/cli/plan-table';
 
 export const CLI_FIXTURES = path.join(REPO, 'test', 'cli', 'fixtures');
 const ADMISSION_FIXTURES = path.join(REPO, 'test', 'fixtures', 'admission');

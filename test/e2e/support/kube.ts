@@ -7,7 +7,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { ControlPlaneState, controlPlane, sleep, writeKubeconfig } from './control-plane';
-import { tool } from '../../cli/tools';
+import { tool } from '../../programs/cli/tools';
 
 export interface Run {
   readonly status: number | null;

@@ -6,11 +6,11 @@
  * what the webhook is sent). The core plans that pod, and its patch applied to it is what the pod
  * admitted through the webhook must be: not one field more or less.
  */
-import { Policy, applyOperations, planSharedMemory, planToPatch } from '../../../src/core';
+import { Planner, Policy, applyOperations, planSharedMemory, planToPatch } from '../../../src/core';
 
 /** The pod the core makes of `plain` under `policy`: its plan's patch applied. */
-export function expectedPod(plain: any, policy: Policy): any {
-  const plan = planSharedMemory(plain, policy);
+export function expectedPod(plain: any, policy: Policy, planner: Planner = planSharedMemory): any {
+  const plan = planner(plain, policy);
   return applyOperations(plain, planToPatch(plan));
 }
 

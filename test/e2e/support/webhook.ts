@@ -21,8 +21,8 @@ import { recordPid } from './processes';
 import { exposeService } from './service-network';
 import { SharedMemoryWebhook, SharedMemoryWebhookProps, WebhookTls } from '../../../src';
 import { SIZE_LIMIT_ANNOTATION } from '../../../src/core';
-import { IssuedCertificate, createCertificateAuthority, issueServingCertificate } from '../../../src/webhook/x509';
-import { LogEntry, followJsonLog } from '../../webhook/support/json-log';
+import { IssuedCertificate, createCertificateAuthority, issueServingCertificate } from '../../../src/programs/webhook/x509';
+import { LogEntry, followJsonLog } from '../../programs/webhook/support/json-log';
 
 /** The shipped server bundle. */
 export const WEBHOOK_BUNDLE = path.join(REPO, 'lib', 'bundle', 'webhook.js');

@@ -6,7 +6,7 @@
  */
 import { Operation, applyPatch } from 'fast-json-patch';
 import { Expected, FuzzInput } from './fuzz-inputs';
-import { Answer } from '../../webhook/support/webhook-process';
+import { Answer } from '../../programs/webhook/support/webhook-process';
 
 /** @returns what is wrong with the answer, or undefined when it is right */
 export function answerProblem(expected: Expected, answer: Answer): string | undefined {

@@ -7,12 +7,12 @@ import * as path from 'path';
 import { ApiObject, Size, Testing } from 'cdk8s';
 import { Operation, applyPatch, deepClone } from 'fast-json-patch';
 import { ConstructPolicy, Json, toPolicyInput } from './arbitraries';
+import { SharedMemory } from '../../../src/constructs/sizing/shared-memory';
 import {
   INJECT_ANNOTATION, JsonPatchOperation, PolicyInput, RUNTIME_DEFAULT_SHM_BYTES, SHM_MOUNT_PATH, SIZE_LIMIT_ANNOTATION,
   bytesFloor, normalizeMountPath,
   applyOperations, planSharedMemory, planToPatch, resolvePolicy,
 } from '../../../src/core';
-import { SharedMemory } from '../../../src/shared-memory';
 import { podRuleViolations } from '../../support/pod-rules';
 
 export const REGRESSION_DIR = path.join(__dirname, '..', 'regressions');

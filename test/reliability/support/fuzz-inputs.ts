@@ -6,13 +6,13 @@
  * garbage), plus a few HTTP-level oddities and slow senders.
  *
  * Each input says what a correct server must answer (see `expectedOf`): the oracle is the
- * AdmissionReview contract, written here independently of src/webhook/review.ts.
+ * AdmissionReview contract, written here independently of src/programs/webhook/review.ts.
  */
 import fc from 'fast-check';
 import { anyPod } from './arbitraries';
 import { Random } from './mode';
-import { MAX_JSON_CONTAINERS, MAX_JSON_DEPTH } from '../../../src/webhook/body-shape';
-import { loadFixtures } from '../../webhook/support/fixtures';
+import { MAX_JSON_CONTAINERS, MAX_JSON_DEPTH } from '../../../src/programs/webhook/body-shape';
+import { loadFixtures } from '../../programs/webhook/support/fixtures';
 
 export type Json = any;
 

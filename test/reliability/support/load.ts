@@ -8,9 +8,9 @@ import { answerProblem } from './answers';
 import { anyPod } from './arbitraries';
 import { FuzzInput, expectedOf } from './fuzz-inputs';
 import { seedFor } from './mode';
-import { DEFAULT_MAX_BODY_BYTES } from '../../../src/webhook/options';
-import { loadFixtures, podCreateReview } from '../../webhook/support/fixtures';
-import { Answer, keepAliveAgent, send } from '../../webhook/support/webhook-process';
+import { DEFAULT_MAX_BODY_BYTES } from '../../../src/contracts/webhook-flags';
+import { loadFixtures, podCreateReview } from '../../programs/webhook/support/fixtures';
+import { Answer, keepAliveAgent, send } from '../../programs/webhook/support/webhook-process';
 
 /** Valid reviews to send under load: the fixtures and generated pods. */
 const reviews: any[] = [

@@ -1,0 +1,82 @@
+import { ApiObject } from 'cdk8s';
+import { Construct } from 'constructs';
+import { DENIAL_SUFFIX, WARNINGS_SUFFIX, admissionPolicyObjects } from './objects';
+import { excludedNamespacesOf, namespaceSelectorOf, resolvePolicyProps } from './settings';
+import { isDns1123Subdomain } from '../../core';
+import { extraLabels } from '../common/checks';
+import { SharedMemoryPolicyProps, NamespaceSelection } from '../common/policy-props';
+
+/**
+ * Properties for `SharedMemoryAdmissionPolicy`.
+ */
+export interface SharedMemoryAdmissionPolicyProps extends SharedMemoryPolicyProps {
+  /**
+   * Name of the MutatingAdmissionPolicy and its binding; the ValidatingAdmissionPolicies and their
+   * bindings add `-without-limit` (denials) and `-warnings`. A DNS-1123 subdomain of at most 238
+   * characters.
+   *
+   * @default "cdk8s-shm"
+   */
+  readonly name?: string;
+
+  /**
+   * More labels on the four objects.
+   *
+   * @default - none
+   */
+  readonly labels?: { [key: string]: string };
+}
+
+/**
+ * The sizing rule as admission policies that run inside the API server (Kubernetes 1.36+,
+ * `admissionregistration.k8s.io/v1`): no server to deploy, no TLS, no network hop.
+ *
+ * Synthesizes a `MutatingAdmissionPolicy` that gives every pod the API server admits a
+ * right-sized `/dev/shm` (Pod CREATE only, `reinvocationPolicy: IfNeeded`,
+ * `failurePolicy: Ignore`), a `ValidatingAdmissionPolicy` that refuses the pods the rule denies
+ * (`PodsWithoutLimit.deny()`, or a pod's own `cdk8s-shm.io/without-limit: deny`), one bound with
+ * `validationActions: [Warn]` that warns the client about a pod's `cdk8s-shm.io/` annotations it
+ * cannot honour, as the webhook does, and their bindings. All evaluate the same CEL, generated
+ * from the core's rule and settings (src/constructs/admission-policy/cel.ts). The few pods CEL cannot size exactly are left alone, never sized otherwise;
+ * `cdk8s-shm plan --way-in policy` names them.
+ */
+export class SharedMemoryAdmissionPolicy extends Construct {
+  /** Name of the MutatingAdmissionPolicy and its binding. */
+  public readonly name: string;
+
+  /** Name of the ValidatingAdmissionPolicy that denies, and its binding. */
+  public readonly denialName: string;
+
+  /** Name of the ValidatingAdmissionPolicy that warns about annotations it cannot honour, and its binding. */
+  public readonly warningsName: string;
+
+  constructor(scope: Construct, id: string, props: SharedMemoryAdmissionPolicyProps = {}) {
+    super(scope, id);
+    props = props ?? {};
+    const subject = `SharedMemoryAdmissionPolicy '${id}'`;
+    this.name = props.name ?? 'cdk8s-shm';
+    this.denialName = `${this.name}${DENIAL_SUFFIX}`;
+    this.warningsName = `${this.name}${WARNINGS_SUFFIX}`;
+    if (!isDns1123Subdomain(this.denialName)) {
+      throw new Error(`'name' (${JSON.stringify(this.name)}) of ${subject} must be a DNS-1123 subdomain of at most ${253 - DENIAL_SUFFIX.length} characters `
+        + "(lower-case letters, digits, '-' and '.')");
+    }
+    const labels = {
+      'app.kubernetes.io/name': 'cdk8s-shm-policy',
+      'app.kubernetes.io/instance': this.name,
+      ...extraLabels(props.labels, subject, 'it names the policies'),
+    };
+    const policy = resolvePolicyProps(props, subject);
+    const excluded = excludedNamespacesOf(props, subject);
+    const namespaceSelector = namespaceSelectorOf(excluded, props.namespaceSelection === NamespaceSelection.OPT_IN);
+    let objects;
+    try {
+      objects = admissionPolicyObjects({ name: this.name, labels, policy, namespaceSelector });
+    } catch (error) {
+      // Settings the core accepts but CEL cannot read exactly (a ratio of ten decimal places).
+      throw new Error((error as Error).message.replace('in an admission policy', `in ${subject}`));
+    }
+    const ids = ['mutating-policy', 'mutating-policy-binding', 'validating-policy', 'validating-policy-binding', 'warning-policy', 'warning-policy-binding'];
+    objects.forEach((object, i) => new ApiObject(this, ids[i], object));
+  }
+}

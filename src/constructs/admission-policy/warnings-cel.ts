@@ -1,0 +1,72 @@
+/**
+ * The admission policy's warnings: a ValidatingAdmissionPolicy bound with `validationActions:
+ * [Warn]`, whose failed validations reach the client as `Warning:` lines, as the webhook's warnings
+ * do. It says what the core's plan lists as `unhonoured` (src/core/plan.ts): a pod's `cdk8s-shm.io/`
+ * annotations that cannot be honoured, so that the pod keeps the runtime's /dev/shm (or is sized
+ * without them). It reads the rule's own variables (cel.ts), so what it calls invalid is exactly
+ * what the MutatingAdmissionPolicy leaves alone.
+ */
+import { CelExpression, lit } from './cel';
+import { ANNOTATIONS_WITHOUT_SETTING, ANNOTATION_PREFIX, INJECT_ANNOTATION, POD_SETTINGS, Policy, settingAnnotation } from '../../core';
+
+/** A validation of the warning policy: its message is the warning when `expression` is false. */
+export interface CelValidation {
+  readonly expression: string;
+  readonly messageExpression: string;
+}
+
+/** The warning policy's CEL, beside the rule's (`policyCel`). */
+export interface WarningCel {
+  /** Which pods: those whose annotations the rule reads (not opted out; selected, or carrying an inject of their own). */
+  readonly matchConditions: readonly CelExpression[];
+  /** Variables of its own, after the rule's. */
+  readonly variables: readonly CelExpression[];
+  readonly validations: readonly CelValidation[];
+}
+
+const KNOWN = [...POD_SETTINGS.map(settingAnnotation), ...ANNOTATIONS_WITHOUT_SETTING].sort();
+const CONTAINERS = settingAnnotation('containers');
+const INJECT = `variables.annotations[?${lit(INJECT_ANNOTATION)}].orValue('true')`;
+/** Planning stops at an inject it cannot read (plan.ts): so do the other warnings. */
+const INJECT_READ = `${INJECT} in ['true', 'false']`;
+
+/** The warning policy for a way-in policy. */
+export function warningCel(policy: Policy): WarningCel {
+  const annotations = 'object.metadata.?annotations.orValue({})';
+  return {
+    matchConditions: [
+      {
+        name: 'annotations-read',
+        expression: '// Pods with annotations of ours that the rule reads: not opted out, and selected (or carrying an inject of their own).\n'
+          + `${annotations}.exists(k, k.startsWith(${lit(ANNOTATION_PREFIX)}))`
+          + ` && object.metadata.?annotations[?${lit(INJECT_ANNOTATION)}].orValue('') != 'false'`
+          + ` && (${lit(policy.selection)} == 'opt-in' ? ${lit(INJECT_ANNOTATION)} in ${annotations} : true)`,
+      },
+    ],
+    variables: [
+      { name: 'unknownAnnotations', expression: `// Keys of ours that carry nothing we know (a typo, most likely).\nvariables.annotations.filter(k, k.startsWith(${lit(ANNOTATION_PREFIX)}) && !(k in ${lit(KNOWN)}))` },
+      { name: 'ownAnnotations', expression: `// The pod's settings, as annotations.\n${lit(POD_SETTINGS.map(settingAnnotation))}.filter(k, k in variables.annotations)` },
+      {
+        name: 'missingContainers',
+        expression: `// Containers that ${CONTAINERS} names and the pod does not have.\n`
+          + 'variables.containersNamed ? variables.namedContainers.filter(n, !(n in variables.containers.map(c, c.name))) : []',
+      },
+    ],
+    validations: [
+      { expression: INJECT_READ, messageExpression: `'annotation ${INJECT_ANNOTATION} is "' + ${INJECT} + '"; use "true" or "false"'` },
+      {
+        expression: `!(${INJECT_READ}) || size(variables.unknownAnnotations) == 0`,
+        messageExpression: "variables.unknownAnnotations.map(k, 'annotation ' + k + \" is not one of cdk8s-shm's; it is ignored\").join('; ')",
+      },
+      {
+        expression: `!(${INJECT_READ}) || !variables.invalidSettings`,
+        messageExpression: "'annotations ' + variables.ownAnnotations.join(', ') + \" cannot be honoured: the pod keeps the runtime's /dev/shm (cdk8s-shm plan says why)\"",
+      },
+      {
+        expression: `!(${INJECT_READ}) || variables.invalidSettings || size(variables.missingContainers) == 0`,
+        messageExpression: "(size(variables.missingContainers) == 1 ? 'container ' : 'containers ') + variables.missingContainers.map(n, \"'\" + n + \"'\").join(', ')"
+          + ` + ' named in ${CONTAINERS} ' + (size(variables.missingContainers) == 1 ? 'is' : 'are') + ' not in the pod'`,
+      },
+    ],
+  };
+}

@@ -1,0 +1,221 @@
+/**
+ * One AdmissionReview in, one AdmissionReview out: the webhook's whole decision, with no I/O.
+ *
+ * The HTTP layer parses the body and sends back what this returns; everything between is here and
+ * is tested on its own. Sizing is the core's: this file only reads the envelope, asks
+ * `planSharedMemory`, and turns the plan into a response.
+ *
+ * The webhook must never block or break a pod over its own confusion, so anything it does not
+ * understand inside a well-formed review is allowed unchanged with a warning. Only a body that is
+ * not an AdmissionReview at all (no request, no uid to echo) is refused, with HTTP 400.
+ */
+import { JsonPatchOperation, Policy, QUIET_SKIP_REASONS, ShmPlan, SkipReason, isObject, objectAt, planSharedMemory, planToPatch } from '../../core';
+
+export const ADMISSION_V1 = 'admission.k8s.io/v1';
+/** Same shape as v1; an old API server may still send it, and must get its own version back. */
+const ADMISSION_V1BETA1 = 'admission.k8s.io/v1beta1';
+
+/** The API server shows warnings as `Warning:` lines and truncates long ones; we keep them under 120 characters ourselves. */
+export const MAX_WARNING_LENGTH = 119;
+const WARNING_PREFIX = 'cdk8s-shm: ';
+
+/** How a review ended, for metrics and logs. Plan actions, or why no plan was made. */
+export type AdmissionOutcome = 'inject' | 'update' | 'unchanged' | 'skip' | 'deny' | 'ignored' | 'error' | 'bad-request';
+
+/** Why a request was let through without planning. */
+export type IgnoreReason = 'operation-update' | 'operation-delete' | 'operation-connect' | 'operation-unknown' | 'not-a-pod' | 'subresource';
+
+export interface AdmissionStatus {
+  readonly code: number;
+  readonly reason?: string;
+  readonly message: string;
+}
+
+/** `AdmissionResponse` of admission.k8s.io/v1. */
+export interface AdmissionResponse {
+  readonly uid: string;
+  readonly allowed: boolean;
+  readonly patchType?: 'JSONPatch';
+  /** Base64 of the JSON patch. */
+  readonly patch?: string;
+  readonly warnings?: string[];
+  readonly status?: AdmissionStatus;
+}
+
+export interface AdmissionReviewResponse {
+  readonly apiVersion: string;
+  readonly kind: 'AdmissionReview';
+  readonly response: AdmissionResponse;
+}
+
+/** The answer to send and what it was about. */
+export interface AdmissionReviewResult {
+  /** 200 with `review`, or 400 with `error` when the body is not an AdmissionReview. */
+  readonly httpStatus: 200 | 400;
+  readonly review?: AdmissionReviewResponse;
+  readonly error?: string;
+  readonly outcome: AdmissionOutcome;
+  /** The skip or deny reason, why the request was ignored, or '' (bounded: it becomes a metric label). */
+  readonly reason: SkipReason | IgnoreReason | '';
+  readonly uid?: string;
+  /** `namespace/name` of the pod, for logs. */
+  readonly pod?: string;
+  readonly dryRun?: boolean;
+  readonly plan?: ShmPlan;
+  readonly patch?: readonly JsonPatchOperation[];
+}
+
+/**
+ * Reviews one parsed AdmissionReview body.
+ * @param body the JSON the API server posted
+ * @param policy the resolved policy (see `resolvePolicy`)
+ */
+export function reviewAdmission(body: unknown, policy: Policy): AdmissionReviewResult {
+  if (!isObject(body)) return badRequest('the body is not a JSON object');
+  // An envelope without apiVersion or kind is read as v1, as controller-runtime does.
+  const apiVersion = body.apiVersion ?? ADMISSION_V1;
+  if (apiVersion !== ADMISSION_V1 && apiVersion !== ADMISSION_V1BETA1) {
+    return badRequest(`apiVersion ${quote(apiVersion)} is not ${ADMISSION_V1}`);
+  }
+  if (body.kind !== undefined && body.kind !== 'AdmissionReview') return badRequest(`kind ${quote(body.kind)} is not AdmissionReview`);
+  const request = objectAt(body.request);
+  if (!request) return badRequest('the AdmissionReview has no request');
+  const uid = request.uid;
+  if (typeof uid !== 'string' || uid === '') return badRequest('the AdmissionReview request has no uid');
+
+  const object = objectAt(request.object);
+  const metadata = objectAt(object?.metadata);
+  const namespace = typeof request.namespace === 'string' ? request.namespace : metadata?.namespace;
+  const name = typeof request.name === 'string' && request.name !== '' ? request.name : metadata?.name ?? metadata?.generateName;
+  const context = {
+    uid,
+    pod: `${typeof namespace === 'string' ? namespace : ''}/${typeof name === 'string' ? name : ''}`,
+    dryRun: request.dryRun === true,
+  };
+  const answer = (response: Omit<AdmissionResponse, 'uid'>) => ({
+    apiVersion: apiVersion as string,
+    kind: 'AdmissionReview' as const,
+    response: { uid, ...response },
+  });
+  const ignore = (reason: IgnoreReason, warning?: string): AdmissionReviewResult => ({
+    ...context,
+    httpStatus: 200,
+    outcome: 'ignored',
+    reason,
+    review: answer({ allowed: true, ...warningsField(warning ? [warning] : []) }),
+  });
+
+  const kind = objectAt(request.kind);
+  const resource = objectAt(request.resource);
+  // Only what positively says "not a core/v1 Pod" is passed over; the configuration only sends pods.
+  if ((kind && (kind.kind !== 'Pod' || (kind.group ?? '') !== '')) || (resource && (resource.resource !== 'pods' || (resource.group ?? '') !== ''))) {
+    return ignore('not-a-pod');
+  }
+  if (typeof request.subResource === 'string' && request.subResource !== '') return ignore('subresource');
+  if (request.operation !== 'CREATE') {
+    // UPDATE cannot change volumes of a running pod anyway; every other operation is none of ours.
+    switch (request.operation) {
+      case 'UPDATE': return ignore('operation-update');
+      case 'DELETE': return ignore('operation-delete');
+      case 'CONNECT': return ignore('operation-connect');
+      default: return ignore('operation-unknown', `operation ${quote(request.operation ?? null)} is not CREATE; the pod is unchanged`);
+    }
+  }
+  let plan: ShmPlan;
+  let patch: JsonPatchOperation[];
+  try {
+    plan = planSharedMemory(object ?? {}, policy);
+    patch = planToPatch(plan, '');
+  } catch (error) {
+    // The core promises not to throw; if it ever does, the pod still goes through unchanged.
+    return {
+      ...context,
+      httpStatus: 200,
+      outcome: 'error',
+      reason: '',
+      review: answer({ allowed: true, ...warningsField([`internal error, the pod is unchanged: ${(error as Error)?.message}`]) }),
+    };
+  }
+
+  const warnings = plan.warnings.map(w => w.message);
+  if (plan.action === 'skip' && plan.reason && !QUIET_SKIP_REASONS.has(plan.reason)) warnings.push(`no /dev/shm: ${plan.message}`);
+  const base = { ...context, httpStatus: 200 as const, outcome: plan.action, reason: plan.reason ?? '' as const, plan };
+
+  if (plan.action === 'deny') {
+    return {
+      ...base,
+      review: answer({
+        allowed: false,
+        status: { code: 403, reason: 'Forbidden', message: `${WARNING_PREFIX}${plan.message}` },
+        ...warningsField(warnings),
+      }),
+    };
+  }
+  if (patch.length === 0) return { ...base, review: answer({ allowed: true, ...warningsField(warnings) }) };
+  return {
+    ...base,
+    patch,
+    review: answer({
+      allowed: true,
+      patchType: 'JSONPatch',
+      patch: Buffer.from(JSON.stringify(patch)).toString('base64'),
+      ...warningsField(warnings),
+    }),
+  };
+}
+
+/**
+ * A warning as the API server will show it: prefixed, printable, and under 120 characters however
+ * they are counted. Go counts bytes, JavaScript UTF-16 units, people code points; a quantity
+ * like "💥" in a message is 1, 2 or 4 of them (test/reliability/regressions/warning-emoji.json),
+ * so the limit applies to UTF-8 bytes, the largest count, cut on a code point boundary.
+ *
+ * The API server drops, silently, every warning that is not valid UTF-8 or holds a control
+ * character (Go's unicode.IsControl: C0, DEL and the C1 range U+0080-U+009F, which pod names and
+ * annotations can carry as U+0085 or U+009B), so those become spaces, and a lone surrogate
+ * becomes U+FFFD, as Go's JSON decoder would read it.
+ */
+export function formatWarning(message: string): string {
+  const text = `${WARNING_PREFIX}${message}`
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')
+    .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+  if (utf8Length(text) <= MAX_WARNING_LENGTH) return text;
+  let cut = '';
+  let bytes = 0;
+  for (const char of text) {
+    bytes += utf8Length(char);
+    if (bytes > MAX_WARNING_LENGTH - 3) break;
+    cut += char;
+  }
+  return `${cut}...`;
+}
+
+const utf8 = new TextEncoder();
+
+function utf8Length(text: string): number {
+  return utf8.encode(text).length;
+}
+
+function warningsField(messages: readonly string[]): { warnings?: string[] } {
+  return messages.length > 0 ? { warnings: messages.map(formatWarning) } : {};
+}
+
+function badRequest(error: string): AdmissionReviewResult {
+  return { httpStatus: 400, error, outcome: 'bad-request', reason: '' };
+}
+
+function clip(text: string): string {
+  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
+}
+
+/**
+ * A value from the request for a message. Only scalars are spelled out: JSON.stringify of a list
+ * nested a few thousand deep overflows the stack, which made a 500 of a plain bad request
+ * (test/reliability/regressions/deeply-nested-apiversion.json).
+ */
+function quote(value: unknown): string {
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object' && value !== null) return 'an object';
+  return clip(JSON.stringify(value));
+}

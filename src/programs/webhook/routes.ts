@@ -1,0 +1,185 @@
+/**
+ * The webhook's routes: `POST /mutate` (an AdmissionReview in, its answer out, with the body
+ * limits), `/healthz`, `/readyz` and `/metrics` on the serving port, and `GET /metrics` alone on
+ * the metrics port. The decision is `reviewAdmission`'s; the server (server.ts) owns the sockets.
+ */
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { jsonShapeProblem } from './body-shape';
+import { WebhookMetrics } from './metrics';
+import { AdmissionReviewResult, reviewAdmission } from './review';
+import { Policy } from '../../core';
+import { Logger } from '../shared/log';
+
+/** What the routes need from the server that runs them. */
+export interface RouteContext {
+  readonly metrics: WebhookMetrics;
+  readonly log: Logger;
+  readonly policy: Policy;
+  readonly maxBodyBytes: number;
+  /** The server is draining: every answer is its connection's last, and /readyz says so. */
+  draining(): boolean;
+  /** Why the server cannot serve admission yet (the caBundle is not published), if it cannot. */
+  notReady(): string | undefined;
+}
+
+function send(ctx: RouteContext, res: ServerResponse, status: number, body: string, contentType = 'text/plain; charset=utf-8'): void {
+  if (status >= 400) ctx.metrics.httpErrors.inc({ code: String(status) });
+  const headers: Record<string, string | number> = { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) };
+  // While draining, every answer is the connection's last, so keep-alive connections end with it.
+  if (ctx.draining()) headers.Connection = 'close';
+  res.writeHead(status, headers);
+  res.end(body);
+}
+
+function sendMetrics(ctx: RouteContext, res: ServerResponse): void {
+  send(ctx, res, 200, ctx.metrics.render(), 'text/plain; version=0.0.4; charset=utf-8');
+}
+
+/** The metrics port serves `GET /metrics` and nothing else, in plain HTTP. */
+export function handleMetricsRequest(ctx: RouteContext, req: IncomingMessage, res: ServerResponse): void {
+  if ((req.url ?? '/').split('?')[0] !== '/metrics') {
+    send(ctx, res, 404, 'not found\n');
+  } else if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.setHeader('Allow', 'GET, HEAD');
+    send(ctx, res, 405, 'use GET\n');
+  } else {
+    sendMetrics(ctx, res);
+  }
+}
+
+export function handleRequest(ctx: RouteContext, req: IncomingMessage, res: ServerResponse): void {
+  const path = (req.url ?? '/').split('?')[0];
+  const method = req.method ?? 'GET';
+  if (path === '/mutate') {
+    if (method !== 'POST') {
+      res.setHeader('Allow', 'POST');
+      send(ctx, res, 405, 'use POST\n');
+      return;
+    }
+    mutate(ctx, req, res);
+    return;
+  }
+  const routes: Record<string, () => void> = {
+    '/healthz': () => send(ctx, res, 200, 'ok\n'),
+    '/readyz': () => {
+      const notReady = ctx.draining() ? 'draining' : ctx.notReady();
+      send(ctx, res, notReady ? 503 : 200, `${notReady ?? 'ok'}\n`);
+    },
+    '/metrics': () => sendMetrics(ctx, res),
+  };
+  const route = routes[path];
+  if (!route) {
+    send(ctx, res, 404, 'not found\n');
+    return;
+  }
+  if (method !== 'GET' && method !== 'HEAD') {
+    res.setHeader('Allow', 'GET, HEAD');
+    send(ctx, res, 405, 'use GET\n');
+    return;
+  }
+  route();
+}
+
+function mutate(ctx: RouteContext, req: IncomingMessage, res: ServerResponse): void {
+  const { metrics, log } = ctx;
+  const started = process.hrtime.bigint();
+  metrics.inFlight.set((metrics.inFlight.get() ?? 0) + 1);
+  let done = false;
+  const finish = (result: Pick<AdmissionReviewResult, 'outcome' | 'reason'>, status: number, body: string, extra: Record<string, unknown> = {}) => {
+    if (done) return;
+    done = true;
+    metrics.inFlight.set((metrics.inFlight.get() ?? 1) - 1);
+    metrics.admissionRequests.inc({ outcome: result.outcome, reason: result.reason });
+    if (status >= 400) {
+      // The body is in by now (see `refusal`); a client that sends bad requests gets a fresh start.
+      res.setHeader('Connection', 'close');
+      log.warn('refused an admission request', { status, ...extra });
+    }
+    send(ctx, res, status, body, status === 200 ? 'application/json' : 'text/plain; charset=utf-8');
+    metrics.admissionDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+  };
+  const refuse = (status: number, message: string) => finish({ outcome: 'bad-request', reason: '' }, status, `${message}\n`, { error: message });
+
+  // A refusal decided before the whole body is in is sent once the rest has arrived, discarded
+  // unread: answering and closing while the client still writes resets the connection, and the
+  // client loses the answer with the reset (test/reliability/regressions/oversized-body-reset.json).
+  // The request timeout bounds how long a client can keep sending.
+  let refusal: { status: number; message: string } | undefined;
+  const contentType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  const declared = Number(req.headers['content-length']);
+  if (contentType !== '' && contentType !== 'application/json') {
+    refusal = { status: 415, message: `Content-Type ${contentType} is not application/json` };
+  } else if (declared > ctx.maxBodyBytes) {
+    refusal = { status: 413, message: `the body (${declared} bytes) exceeds the ${ctx.maxBodyBytes}-byte limit` };
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  req.on('data', (chunk: Buffer) => {
+    if (done || refusal) return;
+    size += chunk.length;
+    if (size > ctx.maxBodyBytes) {
+      refusal = { status: 413, message: `the body exceeds the ${ctx.maxBodyBytes}-byte limit` };
+      chunks.length = 0;
+      return;
+    }
+    chunks.push(chunk);
+  });
+  req.on('error', () => {
+    // The client went away; there is no one to answer.
+    if (done) return;
+    done = true;
+    metrics.inFlight.set((metrics.inFlight.get() ?? 1) - 1);
+  });
+  req.on('end', () => {
+    if (done) return;
+    if (refusal) {
+      refuse(refusal.status, refusal.message);
+      return;
+    }
+    if (size === 0) {
+      refuse(400, 'the body is empty; expected an AdmissionReview');
+      return;
+    }
+    const raw = Buffer.concat(chunks);
+    const shape = jsonShapeProblem(raw);
+    if (shape) {
+      refuse(400, `${shape}; expected an AdmissionReview`);
+      return;
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch {
+      refuse(400, 'the body is not JSON; expected an AdmissionReview');
+      return;
+    }
+    let result: AdmissionReviewResult;
+    try {
+      result = reviewAdmission(body, ctx.policy);
+    } catch (error) {
+      // reviewAdmission does not throw; if it ever does, the API server's failurePolicy decides.
+      log.error('review failed', { error });
+      finish({ outcome: 'error', reason: '' }, 500, 'internal error\n');
+      return;
+    }
+    if (result.httpStatus !== 200 || !result.review) {
+      refuse(400, result.error ?? 'not an AdmissionReview');
+      return;
+    }
+    const fields = {
+      uid: result.uid,
+      pod: result.pod,
+      outcome: result.outcome,
+      reason: result.reason || undefined,
+      size: result.plan?.size,
+      dryRun: result.dryRun || undefined,
+      message: result.plan?.message,
+    };
+    // A line per mutated pod was a third of the server's cost per request (BENCHMARKS.md), and it
+    // repeats what is already recorded: the pod carries cdk8s-shm.io/size-limit, the API server's
+    // audit log records every webhook patch, and /metrics counts outcomes. Denials stay visible.
+    if (result.outcome === 'deny') log.info('admission', fields);
+    else log.debug('admission', fields);
+    finish(result, 200, JSON.stringify(result.review));
+  });
+}

@@ -1,0 +1,76 @@
+/**
+ * What SharedMemoryAdmissionPolicy synthesizes: the four objects, their bindings and match
+ * constraints, the rule as named CEL variables, and the props it refuses. That the CEL is the
+ * core's rule, run by the API server's own code, is test/conformance/admission-policy-cel.test.ts's
+ * (`npm run conformance`: it builds that code with Go).
+ */
+import { Size } from 'cdk8s';
+import { NamespaceSelection, PodSelection, SharedMemoryAdmissionPolicy } from '../../../src';
+import { synthAdmissionPolicy } from '../../support/admission-policy';
+
+describe('what SharedMemoryAdmissionPolicy synthesizes', () => {
+  test('a MutatingAdmissionPolicy and two ValidatingAdmissionPolicies (denials, warnings), each with its binding', () => {
+    const objects = synthAdmissionPolicy({ excludedNamespaces: ['monitoring'], namespaceSelection: NamespaceSelection.OPT_IN });
+    expect(objects.map(o => `${o.kind}/${o.metadata.name}`)).toEqual([
+      'MutatingAdmissionPolicy/cdk8s-shm', 'MutatingAdmissionPolicyBinding/cdk8s-shm',
+      'ValidatingAdmissionPolicy/cdk8s-shm-without-limit', 'ValidatingAdmissionPolicyBinding/cdk8s-shm-without-limit',
+      'ValidatingAdmissionPolicy/cdk8s-shm-warnings', 'ValidatingAdmissionPolicyBinding/cdk8s-shm-warnings',
+    ]);
+    const [mutating, binding, validating, validatingBinding, warnings, warningsBinding] = objects;
+    expect(mutating.spec).toMatchObject({
+      failurePolicy: 'Ignore',
+      reinvocationPolicy: 'IfNeeded',
+      matchConstraints: {
+        namespaceSelector: {
+          matchExpressions: [
+            { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'monitoring'] },
+            { key: 'cdk8s-shm.io/inject', operator: 'In', values: ['enabled'] },
+          ],
+        },
+        resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'], scope: 'Namespaced' }],
+      },
+    });
+    expect(mutating.spec.mutations).toHaveLength(1);
+    expect(binding.spec).toEqual({ policyName: 'cdk8s-shm' });
+    expect(validating.spec.failurePolicy).toBe('Ignore');
+    expect(validating.spec.variables).toEqual(mutating.spec.variables);
+    expect(validatingBinding.spec).toEqual({ policyName: 'cdk8s-shm-without-limit', validationActions: ['Deny'] });
+    // The warnings never refuse a pod: the client sees them, the pod is admitted.
+    expect(warningsBinding.spec).toEqual({ policyName: 'cdk8s-shm-warnings', validationActions: ['Warn'] });
+    expect(warnings.spec.failurePolicy).toBe('Ignore');
+    expect(warnings.spec.matchConstraints).toEqual(mutating.spec.matchConstraints);
+    expect(warnings.spec.variables.slice(0, mutating.spec.variables.length)).toEqual(mutating.spec.variables);
+    expect(warnings.spec.validations.map((v: any) => v.messageExpression).join('\n')).toContain("is not one of cdk8s-shm's; it is ignored");
+  });
+
+  test('every step of the rule is a named variable that says what it is', () => {
+    const [mutating] = synthAdmissionPolicy();
+    const variables: Array<{ name: string; expression: string }> = mutating.spec.variables;
+    expect(variables.map(v => v.name)).toEqual(expect.arrayContaining(['annotations', 'windows', 'targets', 'basis', 'podLimit', 'share', 'decision', 'size', 'annotationEdits']));
+    for (const v of variables) expect(v.expression).toMatch(/^\/\/ [A-Z].*\n/);
+  });
+
+  test('the CEL carries the settings as given, in one variable; only the selection is in a match condition', () => {
+    const [mutating] = synthAdmissionPolicy({ ratio: 0.25, maximum: Size.gibibytes(8), podSelection: PodSelection.OPT_IN });
+    const expression = (name: string) => mutating.spec.variables.find((v: any) => v.name === name).expression;
+    expect(expression('policy')).toMatch(/\n\{'ratio': '0.25', 'size': '', 'minimum': '', 'maximum': '8Gi', 'containers': '', /);
+    expect(mutating.spec.matchConditions[1].expression).toMatch(/\.orValue\('opt-in' == 'opt-in' \? '' : 'true'\) == 'true'$/);
+    const [plain] = synthAdmissionPolicy();
+    expect(plain.spec.variables.find((v: any) => v.name === 'policy').expression).toMatch(/\{'ratio': '', 'size': '', 'minimum': '', 'maximum': '', /);
+  });
+
+  test('bad props are refused with the prop, its value and the fix', () => {
+    expect(() => synthAdmissionPolicy({ ratio: 2 })).toThrow("'ratio' (2) must be greater than 0 and at most 1 in SharedMemoryAdmissionPolicy 'policy'");
+    expect(() => synthAdmissionPolicy({ ratio: 0.1234567891 })).toThrow("'ratio' (0.1234567891) must be a decimal of at most 9 places, without an exponent, in SharedMemoryAdmissionPolicy 'policy'");
+    expect(() => synthAdmissionPolicy({ ratio: 1e-7 })).toThrow("'ratio' (1e-7) must be a decimal of at most 9 places");
+    expect(() => synthAdmissionPolicy({ maximum: Size.tebibytes(8192) })).toThrow("'maximum' (8Pi) must be below 8Pi in SharedMemoryAdmissionPolicy 'policy', which reads no larger quantity exactly");
+    expect(() => synthAdmissionPolicy({ minimum: Size.gibibytes(2), maximum: Size.gibibytes(1) })).toThrow("'minimum' (2Gi) must not exceed 'maximum' (1Gi)");
+    expect(() => synthAdmissionPolicy({ name: 'Bad' })).toThrow("'name' (\"Bad\") of SharedMemoryAdmissionPolicy 'policy' must be a DNS-1123 subdomain");
+    expect(() => synthAdmissionPolicy({ excludedNamespaces: ['Not A Namespace'] })).toThrow("'excludedNamespaces' of SharedMemoryAdmissionPolicy 'policy' holds");
+    expect(() => synthAdmissionPolicy({ labels: { 'app.kubernetes.io/name': 'x' } })).toThrow('may not set app.kubernetes.io/name');
+  });
+
+  test('the construct is exported for every jsii language', () => {
+    expect(typeof SharedMemoryAdmissionPolicy).toBe('function');
+  });
+});
