@@ -4,7 +4,7 @@
  * resident memory at rest and after a run of them, as the DaemonSet runs it (its NODE_OPTIONS).
  *
  * It runs the bundled plugin with real mounts in private mount and IPC namespaces, as the tests
- * do (test/csi/support/node-sandbox.ts), so it needs root and unshare; elsewhere it is skipped.
+ * do (test/programs/csi/support/node-sandbox.ts), so it needs root and unshare; elsewhere it is skipped.
  */
 import { median } from './load';
 import { residentMemory } from './servers';

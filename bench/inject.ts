@@ -1,5 +1,5 @@
 /**
- * `cdk8s-shm inject` at scale: rendered charts (test/cli/corpus.ts: our chart rendered by the real
+ * `cdk8s-shm inject` at scale: rendered charts (test/programs/cli/corpus.ts: our chart rendered by the real
  * helm with every value set the chart tests use, the CLI fixtures, the examples' YAML) of about
  * 6 MB, and the same eight times over (48 MB), each run in a fresh process of the shipped bundle,
  * beside a floor that parses and prints the same YAML with the same library (bench/inject-floor.js,

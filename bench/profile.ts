@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   } else if (readable) {
     // As scripts/bundle.mjs builds it, minus minification.
     bundle = path.join(SCRATCH, 'webhook.js');
-    buildSync({ entryPoints: [path.join(__dirname, '..', 'src', 'webhook', 'main.ts')], outfile: bundle, bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning' });
+    buildSync({ entryPoints: [path.join(__dirname, '..', 'src', 'programs', 'webhook', 'main.ts')], outfile: bundle, bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning' });
   }
   // Flags after `--` go to the server, e.g. `-- --log-level warn`.
   const extra = process.argv.includes('--') ? process.argv.slice(process.argv.indexOf('--') + 1) : [];

@@ -187,16 +187,16 @@ function webhookRules(bundle: string): Rule[] {
     optionalArg('ratio', String(W.ratio), 'ratio'),
     optionalArg('minimum', `${W.minimum}Mi`, 'minimum'),
     optionalArg('maximum', `${W.maximum}Mi`, 'maximum'),
-    { ...arg('selection', 'opt-in'), replace: indent => `${indent}- {{ printf "--selection=%s" .Values.policy.selection | quote }}` },
+    { ...arg('pod-selection', 'opt-in'), replace: indent => `${indent}- {{ printf "--pod-selection=%s" .Values.policy.podSelection | quote }}` },
     {
-      ...arg('without-limit', 'fixed'),
-      replace: indent => `{{- if ne .Values.policy.withoutLimit "skip" }}\n${indent}- {{ printf "--without-limit=%s" .Values.policy.withoutLimit | quote }}\n{{- end }}`,
+      ...arg('pods-without-limit', 'fixed'),
+      replace: indent => `{{- if ne .Values.policy.podsWithoutLimit "skip" }}\n${indent}- {{ printf "--pods-without-limit=%s" .Values.policy.podsWithoutLimit | quote }}\n{{- end }}`,
     },
     { ...arg('size-unbounded-shm', 'true'), replace: indent => `{{- if .Values.policy.sizeUnboundedShm }}\n${indent}- "--size-unbounded-shm=true"\n{{- end }}` },
     {
       ...arg('fixed-size', `${W.fixedSize}Mi`),
-      // checkPolicy has refused a fixed withoutLimit without a fixedSize.
-      replace: indent => `{{- if eq .Values.policy.withoutLimit "fixed" }}\n${indent}- {{ printf "--fixed-size=%v" .Values.policy.fixedSize | quote }}\n{{- end }}`,
+      // checkPolicy has refused a fixed podsWithoutLimit without a fixedSize.
+      replace: indent => `{{- if eq .Values.policy.podsWithoutLimit "fixed" }}\n${indent}- {{ printf "--fixed-size=%v" .Values.policy.fixedSize | quote }}\n{{- end }}`,
     },
     {
       find: `- ${W.excluded}`,
@@ -330,12 +330,12 @@ function policyRules(): Rule[] {
     setting('ratio', String(W.ratio), '{{ .Values.policy.ratio }}'),
     setting('minimum', `${W.minimum}Mi`, '{{ .Values.policy.minimum }}'),
     setting('maximum', `${W.maximum}Mi`, '{{ .Values.policy.maximum }}'),
-    setting('withoutLimit', 'fixed', '{{ if ne .Values.policy.withoutLimit "skip" }}{{ .Values.policy.withoutLimit }}{{ end }}'),
+    setting('podsWithoutLimit', 'fixed', '{{ if ne .Values.policy.podsWithoutLimit "skip" }}{{ .Values.policy.podsWithoutLimit }}{{ end }}'),
     setting('fixedSize', `${W.fixedSize}Mi`,
-      '{{ if eq .Values.policy.withoutLimit "fixed" }}{{ .Values.policy.fixedSize }}{{ end }}'),
+      '{{ if eq .Values.policy.podsWithoutLimit "fixed" }}{{ .Values.policy.fixedSize }}{{ end }}'),
     setting('sizeUnboundedShm', 'true', '{{ if .Values.policy.sizeUnboundedShm }}true{{ end }}'),
-    { find: "'opt-in' == 'opt-in'", replace: "'{{ .Values.policy.selection }}' == 'opt-in'" },
-    { find: "'fixed' == 'deny'", replace: "'{{ .Values.policy.withoutLimit }}' == 'deny'" },
+    { find: "'opt-in' == 'opt-in'", replace: "'{{ .Values.policy.podSelection }}' == 'opt-in'" },
+    { find: "'fixed' == 'deny'", replace: "'{{ .Values.policy.podsWithoutLimit }}' == 'deny'" },
     {
       find: `- key: ${INJECT_ANNOTATION}`,
       line: true,
@@ -590,9 +590,9 @@ policy:
   minimum: ""
   maximum: ""
   # ${SELECTIONS.join(' or ')}: every pod unless annotated cdk8s-shm.io/inject: "false", or only pods annotated "true".
-  selection: opt-out
+  podSelection: opt-out
   # Pods without a memory limit: ${WITHOUT_LIMIT_MODES.join(', ')} (fixed gives them policy.fixedSize).
-  withoutLimit: skip
+  podsWithoutLimit: skip
   fixedSize: ""
   # Size a pod's own memory-backed /dev/shm that has no sizeLimit (as large as the node) by the same rule,
   # instead of leaving it alone.
@@ -729,8 +729,8 @@ function valuesSchema(): unknown {
           ratio: { anyOf: [{ type: 'number', exclusiveMinimum: 0, maximum: 1 }, { type: 'string', pattern: '^(0?\\.[0-9]*[1-9][0-9]*|1(\\.0*)?)?$' }] },
           minimum: quantity,
           maximum: quantity,
-          selection: { enum: [...SELECTIONS] },
-          withoutLimit: { enum: [...WITHOUT_LIMIT_MODES] },
+          podSelection: { enum: [...SELECTIONS] },
+          podsWithoutLimit: { enum: [...WITHOUT_LIMIT_MODES] },
           fixedSize: quantity,
           sizeUnboundedShm: { type: 'boolean' },
         },

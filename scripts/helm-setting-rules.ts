@@ -18,8 +18,8 @@ export const HELM_POLICY_VALUES: Partial<Record<PolicySetting, string>> = {
   ratio: 'policy.ratio',
   minimum: 'policy.minimum',
   maximum: 'policy.maximum',
-  selection: 'policy.selection',
-  withoutLimit: 'policy.withoutLimit',
+  podSelection: 'policy.podSelection',
+  podsWithoutLimit: 'policy.podsWithoutLimit',
   fixedSize: 'policy.fixedSize',
   sizeUnboundedShm: 'policy.sizeUnboundedShm',
 };

@@ -69,8 +69,8 @@ export interface WebhookArgsInput {
   readonly ratio?: string | number;
   readonly minimum?: string;
   readonly maximum?: string;
-  readonly selection?: Selection;
-  readonly withoutLimit?: WithoutLimit;
+  readonly podSelection?: Selection;
+  readonly podsWithoutLimit?: WithoutLimit;
   readonly fixedSize?: string;
   readonly volumeName?: string;
   readonly sizeUnboundedShm?: boolean;
@@ -142,9 +142,9 @@ export const WEBHOOK_FLAGS: readonly WebhookFlag[] = [
   flag('ratio', 'ratio', 'DECIMAL', 'share of the basis (the largest memory limit among the containers that write /dev/shm), in (0, 1]', '0.5'),
   flag('minimum', 'minimum', 'QUANTITY', 'smallest ratio-derived size (still capped at the pod limit)'),
   flag('maximum', 'maximum', 'QUANTITY', "largest ratio-derived size; at least the runtime's 64Mi unless --minimum is set too"),
-  flag('selection', 'selection', SELECTIONS.join('|'), 'opt-out: every pod unless annotated cdk8s-shm.io/inject: "false"; opt-in: only pods annotated "true"', 'opt-out'),
-  flag('without-limit', 'withoutLimit', WITHOUT_LIMIT_MODES.join('|'), 'pods without a memory limit: skip with a warning, deny, or give --fixed-size', 'skip'),
-  flag('fixed-size', 'fixedSize', 'QUANTITY', 'the /dev/shm size for pods without a memory limit when --without-limit is fixed'),
+  flag('pod-selection', 'podSelection', SELECTIONS.join('|'), 'opt-out: every pod unless annotated cdk8s-shm.io/inject: "false"; opt-in: only pods annotated "true"', 'opt-out'),
+  flag('pods-without-limit', 'podsWithoutLimit', WITHOUT_LIMIT_MODES.join('|'), 'pods without a memory limit: skip with a warning, deny, or give --fixed-size', 'skip'),
+  flag('fixed-size', 'fixedSize', 'QUANTITY', 'the /dev/shm size for pods without a memory limit when --pods-without-limit is fixed'),
   flag('volume-name', 'volumeName', 'NAME', 'name of the injected volume', 'dshm'),
   flag('size-unbounded-shm', 'sizeUnboundedShm', 'true|false', "size a pod's own memory-backed /dev/shm without sizeLimit by the same rule, instead of leaving it alone", 'false'),
   flag('max-body-bytes', 'maxBodyBytes', 'BYTES', 'largest request body accepted', String(DEFAULT_MAX_BODY_BYTES)),

@@ -217,7 +217,7 @@ export function planSharedMemory(pod: PodLike, wayInPolicy: Policy): ShmPlan {
     return skip('invalid-annotation', message);
   }
   if (inject === 'false') return skip('opted-out', `the pod opted out with ${INJECT_ANNOTATION}: "false"`);
-  if (wayInPolicy.selection === 'opt-in' && inject !== 'true') return skip('not-opted-in', `injection is opt-in and the pod lacks ${INJECT_ANNOTATION}: "true"`);
+  if (wayInPolicy.podSelection === 'opt-in' && inject !== 'true') return skip('not-opted-in', `injection is opt-in and the pod lacks ${INJECT_ANNOTATION}: "true"`);
 
   const podPolicy = readPodPolicy(annotations, wayInPolicy);
   if ('invalid' in podPolicy) {
@@ -387,12 +387,12 @@ function decideSize(
         message: `${formatBytes(sizeBytes)} from the ratio is below the runtime's default 64Mi, which the pod keeps`,
       };
     }
-  } else if (policy.withoutLimit === 'fixed' && policy.fixedSize !== undefined) {
+  } else if (policy.podsWithoutLimit === 'fixed' && policy.fixedSize !== undefined) {
     sizeBytes = policy.fixedSize;
     sizeSource = 'fixed-size';
   } else {
     const without = withoutLimitText(targets);
-    if (policy.withoutLimit === 'deny') return { deny: `${without}: set a memory limit so /dev/shm can be sized from it` };
+    if (policy.podsWithoutLimit === 'deny') return { deny: `${without}: set a memory limit so /dev/shm can be sized from it` };
     return { skip: 'no-memory-limit', message: `${without}, so /dev/shm cannot be sized from a limit` };
   }
   const requestedBytes = sizeBytes;

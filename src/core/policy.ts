@@ -19,8 +19,8 @@ export interface Policy {
   readonly volumeName: string;
   readonly containers?: readonly string[];
   readonly includeInitContainers: boolean;
-  readonly selection: Selection;
-  readonly withoutLimit: WithoutLimit;
+  readonly podSelection: Selection;
+  readonly podsWithoutLimit: WithoutLimit;
   readonly fixedSize?: bigint;
   readonly sizeUnboundedShm: boolean;
   /**
@@ -85,13 +85,13 @@ export function resolvePolicy(input: PolicyInput = {}, subject?: string, label: 
   for (const setting of ['includeInitContainers', 'sizeUnboundedShm'] as const) {
     if (input[setting] !== undefined && typeof input[setting] !== 'boolean') fail(`${label(setting)} must be true or false, got ${JSON.stringify(input[setting])}`, [setting]);
   }
-  const selection = input.selection ?? 'opt-out';
-  if (!SELECTIONS.includes(selection)) fail(`${label('selection')} (${selection}) must be one of ${SELECTIONS.join(', ')}`, ['selection']);
-  const withoutLimit = input.withoutLimit ?? 'skip';
-  if (!WITHOUT_LIMIT_MODES.includes(withoutLimit)) fail(`${label('withoutLimit')} (${withoutLimit}) must be one of ${WITHOUT_LIMIT_MODES.join(', ')}`, ['withoutLimit']);
+  const podSelection = input.podSelection ?? 'opt-out';
+  if (!SELECTIONS.includes(podSelection)) fail(`${label('podSelection')} (${podSelection}) must be one of ${SELECTIONS.join(', ')}`, ['podSelection']);
+  const podsWithoutLimit = input.podsWithoutLimit ?? 'skip';
+  if (!WITHOUT_LIMIT_MODES.includes(podsWithoutLimit)) fail(`${label('podsWithoutLimit')} (${podsWithoutLimit}) must be one of ${WITHOUT_LIMIT_MODES.join(', ')}`, ['podsWithoutLimit']);
 
   // The settings together (setting-rules.ts).
-  const text = (setting: PolicySetting) => input[setting] !== undefined ? settingText(input[setting]!) : setting === 'withoutLimit' ? withoutLimit : '';
+  const text = (setting: PolicySetting) => input[setting] !== undefined ? settingText(input[setting]!) : setting === 'podsWithoutLimit' ? podsWithoutLimit : '';
   const read: RuleInput = { given: setting => input[setting] !== undefined, bytes: setting => bytes[setting] ?? 0n, text };
   for (const rule of SETTING_RULES) {
     if (breaksRule(rule, read)) fail(ruleMessage(rule, { label, value: text }), ruleSettings(rule));
@@ -105,8 +105,8 @@ export function resolvePolicy(input: PolicyInput = {}, subject?: string, label: 
     volumeName,
     containers: input.containers ? [...input.containers] : undefined,
     includeInitContainers: input.includeInitContainers ?? true,
-    selection,
-    withoutLimit,
+    podSelection,
+    podsWithoutLimit,
     fixedSize: bytes.fixedSize,
     sizeUnboundedShm: input.sizeUnboundedShm ?? false,
     input: chosenSettings(input),

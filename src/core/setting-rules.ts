@@ -31,7 +31,7 @@ export interface RuleInput {
   given(setting: PolicySetting): boolean;
   /** A given size in bytes, rounded down. */
   bytes(setting: QuantitySetting): bigint;
-  /** The setting's value as text: what was given, or its default (`skip` for `withoutLimit`). */
+  /** The setting's value as text: what was given, or its default (`skip` for `podsWithoutLimit`). */
   text(setting: PolicySetting): string;
 }
 
@@ -51,8 +51,8 @@ export const SETTING_RULES: readonly SettingRule[] = [
   // Never worse than the runtime: a maximum below its /dev/shm could only lower a share below what
   // the pod has without us (`64M` written for `64Mi`, most likely). A minimum says a smaller one is meant.
   { kind: 'at-least', setting: 'maximum', bytes: RUNTIME_DEFAULT_SHM_BYTES, unless: 'minimum' },
-  { kind: 'required-when', setting: 'fixedSize', when: 'withoutLimit', value: 'fixed' },
-  { kind: 'only-when', setting: 'fixedSize', when: 'withoutLimit', value: 'fixed' },
+  { kind: 'required-when', setting: 'fixedSize', when: 'podsWithoutLimit', value: 'fixed' },
+  { kind: 'only-when', setting: 'fixedSize', when: 'podsWithoutLimit', value: 'fixed' },
 ];
 
 /** Whether the settings break the rule. */

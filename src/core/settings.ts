@@ -28,10 +28,10 @@ export interface PolicyInput {
   /** Whether init containers and sidecars get the mount when `containers` is not given. Default true. */
   readonly includeInitContainers?: boolean;
   /** Default `opt-out`. */
-  readonly selection?: Selection;
+  readonly podSelection?: Selection;
   /** Default `skip`. */
-  readonly withoutLimit?: WithoutLimit;
-  /** The size given to pods without a memory limit when `withoutLimit` is `fixed`. */
+  readonly podsWithoutLimit?: WithoutLimit;
+  /** The size given to pods without a memory limit when `podsWithoutLimit` is `fixed`. */
   readonly fixedSize?: string | number;
   /**
    * Whether a `/dev/shm` the pod brings itself, a memory-backed emptyDir without `sizeLimit` (as
@@ -52,7 +52,7 @@ export const WITHOUT_LIMIT_MODES: readonly WithoutLimit[] = ['skip', 'deny', 'fi
 export type PolicySetting = keyof PolicyInput;
 
 /** What text a setting takes. */
-type SettingKind = 'ratio' | 'quantity' | 'name' | 'names' | 'boolean' | 'selection' | 'without-limit';
+type SettingKind = 'ratio' | 'quantity' | 'name' | 'names' | 'boolean' | 'podSelection' | 'pods-without-limit';
 
 interface SettingSpec {
   readonly kind: SettingKind;
@@ -72,10 +72,10 @@ const SETTINGS: Record<PolicySetting, SettingSpec> = {
   containers: { kind: 'names', perPod: true },
   includeInitContainers: { kind: 'boolean', perPod: true },
   volumeName: { kind: 'name', perPod: true },
-  withoutLimit: { kind: 'without-limit', perPod: true },
+  podsWithoutLimit: { kind: 'pods-without-limit', perPod: true },
   fixedSize: { kind: 'quantity', perPod: true },
   sizeUnboundedShm: { kind: 'boolean', perPod: true },
-  selection: { kind: 'selection', perPod: false },
+  podSelection: { kind: 'podSelection', perPod: false },
 };
 
 export const POLICY_SETTINGS = Object.keys(SETTINGS) as readonly PolicySetting[];

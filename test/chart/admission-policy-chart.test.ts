@@ -66,7 +66,7 @@ test('the policy is named after the release', () => {
 test.each([
   [['wayIn=mutating'], 'wayIn'],
   [['wayIn=policy', 'policy.ratio=0.1234567891'], 'policy.ratio may have at most 9 decimal places with wayIn policy'],
-  [['wayIn=policy', 'policy.withoutLimit=fixed'], "policy.fixedSize is required when policy.withoutLimit is 'fixed'"],
+  [['wayIn=policy', 'policy.podsWithoutLimit=fixed'], "policy.fixedSize is required when policy.podsWithoutLimit is 'fixed'"],
 ])('%j is refused: %s', (sets, message) => {
   const { status, stderr } = template(sets);
   expect(status).not.toBe(0);

@@ -112,7 +112,7 @@ describe('helm template', () => {
     expect(deployment.spec.replicas).toBe(2);
     expect(containerOf(objects).args).toEqual([
       '--port=8443', '--metrics-port=9090', '--tls-mode=self-managed', '--tls-secret=cdk8s-shm/cdk8s-shm-webhook-tls', '--webhook-configuration=cdk8s-shm-webhook',
-      '--service=cdk8s-shm-webhook.cdk8s-shm', '--selection=opt-out',
+      '--service=cdk8s-shm-webhook.cdk8s-shm', '--pod-selection=opt-out',
     ]);
     expect(find(objects, 'ConfigMap').data['webhook.js']).toBe(serverBundle);
     expect(deployment.spec.template.metadata.annotations['cdk8s-shm.io/server-checksum']).toBe(crypto.createHash('sha256').update(serverBundle).digest('hex'));
@@ -123,7 +123,7 @@ describe('helm template', () => {
   });
 
   test('the defaults equal what SharedMemoryWebhook synthesizes with the same settings', () => {
-    // The chart always passes --selection; the construct only when given. Policy defaults are no flags:
+    // The chart always passes --pod-selection; the construct only when given. Policy defaults are no flags:
     // the webhook writes the settings it is given onto the pods it sizes.
     const construct = synthWebhook({ createNamespace: false, podSelection: PodSelection.OPT_OUT });
     expect(byKey(template())).toEqual(byKey(construct));
@@ -283,13 +283,13 @@ describe('helm template', () => {
     expect(container.image).toBe('registry.example.com/cdk8s-shm-webhook:1.0.0');
     expect(container.command).toBeUndefined();
     const options = parseWebhookArgs(container.args, {});
-    expect(options.policy).toEqual({ selection: 'opt-out', withoutLimit: 'fixed', fixedSize: '1Gi' });
+    expect(options.policy).toEqual({ podSelection: 'opt-out', podsWithoutLimit: 'fixed', fixedSize: '1Gi' });
   });
 
   test('sizeUnboundedShm: one flag, equal to the construct', () => {
     const objects = template(['policy.sizeUnboundedShm=true']);
     expect(containerOf(objects).args).toContain('--size-unbounded-shm=true');
-    expect(parseWebhookArgs(containerOf(objects).args, {}).policy).toEqual({ selection: 'opt-out', sizeUnboundedShm: true });
+    expect(parseWebhookArgs(containerOf(objects).args, {}).policy).toEqual({ podSelection: 'opt-out', sizeUnboundedShm: true });
     expect(byKey(objects)).toEqual(byKey(synthWebhook({ createNamespace: false, podSelection: PodSelection.OPT_OUT, sizeUnboundedShm: true })));
   });
 
@@ -405,7 +405,7 @@ describe('helm template', () => {
   test.each([
     [['policy.ratio=2'], 'ratio'],
     [['tls.mode=vault'], 'mode'],
-    [['policy.withoutLimit=fixed'], "policy.fixedSize is required when policy.withoutLimit is 'fixed'"],
+    [['policy.podsWithoutLimit=fixed'], "policy.fixedSize is required when policy.podsWithoutLimit is 'fixed'"],
     [['tls.mode=provided'], 'tls.provided.'],
     [['agent.enabled=true'], 'image'],
     [['agent.enabled=true', 'agent.image=a:1', 'agent.tenants={Shop}'], 'tenants'],

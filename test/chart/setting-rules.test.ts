@@ -16,11 +16,11 @@ import { REPO, run } from '../programs/cli/tools';
 /** Values given as text, as `--set-string policy.x=...` gives them (quantities are strings in the chart). */
 type Values = Partial<Record<PolicySetting, string>>;
 
-const DEFAULTS: Values = { withoutLimit: 'skip' };
+const DEFAULTS: Values = { podsWithoutLimit: 'skip' };
 
-/** A fixed size needs `withoutLimit: fixed` (a rule of its own): values that break one rule only. */
+/** A fixed size needs `podsWithoutLimit: fixed` (a rule of its own): values that break one rule only. */
 function alone(values: Values): Values {
-  return values.fixedSize !== undefined && values.withoutLimit === undefined ? { ...values, withoutLimit: 'fixed' } : values;
+  return values.fixedSize !== undefined && values.podsWithoutLimit === undefined ? { ...values, podsWithoutLimit: 'fixed' } : values;
 }
 
 /** Values that break the rule, and values just inside it, made from the rule itself. */

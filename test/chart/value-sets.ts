@@ -19,13 +19,13 @@ export const CHART_VALUE_SETS = {
   certManagerOptInPolicy: {
     sets: [
       'tls.mode=cert-manager', 'webhook.replicas=1', 'webhook.namespaceSelection=opt-in', 'webhook.excludedNamespaces={monitoring,kube-system}',
-      'policy.ratio=0.25', 'policy.minimum=256Mi', 'policy.maximum=8Gi', 'policy.selection=opt-in', 'webhook.failurePolicy=Fail', 'webhook.timeoutSeconds=3',
+      'policy.ratio=0.25', 'policy.minimum=256Mi', 'policy.maximum=8Gi', 'policy.podSelection=opt-in', 'webhook.failurePolicy=Fail', 'webhook.timeoutSeconds=3',
       'namespace.create=true',
     ],
   },
   certManagerClusterIssuer: { sets: ['tls.mode=cert-manager', 'tls.certManager.issuerName=letsencrypt', 'tls.certManager.issuerKind=ClusterIssuer'] },
   provided: { sets: ['tls.mode=provided', 'tls.provided.secretName=my-tls'], extra: ['--set-string', `tls.provided.caBundle=${PROVIDED_CA_PEM}`] },
-  ownImageFixedSize: { sets: ['webhook.replicas=3', 'webhook.image=registry.example.com/cdk8s-shm-webhook:1.0.0', 'policy.withoutLimit=fixed', 'policy.fixedSize=1Gi'] },
+  ownImageFixedSize: { sets: ['webhook.replicas=3', 'webhook.image=registry.example.com/cdk8s-shm-webhook:1.0.0', 'policy.podsWithoutLimit=fixed', 'policy.fixedSize=1Gi'] },
   agent: { sets: ['agent.enabled=true', 'agent.image=registry.example.com/agent:1.0.0', 'agent.command={/agent,--serve}', 'agent.domain.sizeMebibytes=512'] },
   agentLint: { sets: ['agent.enabled=true', 'agent.image=registry.example.com/agent:1.0.0'] },
   agentSystemV: { sets: ['agent.enabled=true', 'agent.image=a:1', 'agent.systemV=true', 'agent.placement=all-nodes'] },
@@ -34,9 +34,9 @@ export const CHART_VALUE_SETS = {
   policy: { sets: ['wayIn=policy'] },
   policyOptIn: {
     sets: [
-      'wayIn=policy', 'policy.ratio=0.25', 'policy.minimum=256Mi', 'policy.maximum=8Gi', 'policy.selection=opt-in', 'policy.withoutLimit=deny',
+      'wayIn=policy', 'policy.ratio=0.25', 'policy.minimum=256Mi', 'policy.maximum=8Gi', 'policy.podSelection=opt-in', 'policy.podsWithoutLimit=deny',
       'webhook.namespaceSelection=opt-in', 'webhook.excludedNamespaces={monitoring,kube-system}', 'webhook.labels.team=platform',
     ],
   },
-  policyFixedSize: { sets: ['wayIn=policy', 'policy.withoutLimit=fixed', 'policy.fixedSize=1Gi', 'policy.sizeUnboundedShm=true'] },
+  policyFixedSize: { sets: ['wayIn=policy', 'policy.podsWithoutLimit=fixed', 'policy.fixedSize=1Gi', 'policy.sizeUnboundedShm=true'] },
 } satisfies Record<string, ChartValueSet>;

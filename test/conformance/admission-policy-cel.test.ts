@@ -236,7 +236,7 @@ describe('generated pods', () => {
     'containers': ['app', 'app,proxy', 'app, setup', ' ', 'x', 'app,\ufeff', 'nobody'],
     'include-init-containers': ['true', 'false', 'no'],
     'volume-name': ['dshm', 'shm', 'Bad_Name'],
-    'without-limit': ['skip', 'deny', 'fixed', 'never'],
+    'pods-without-limit': ['skip', 'deny', 'fixed', 'never'],
     'fixed-size': ['1Gi', '0'],
     'size-unbounded-shm': ['true', 'false', 'yes'],
     'typo': ['1'],

@@ -2,13 +2,13 @@
  * The CSI conformance suite, csi-sanity (kubernetes-csi/csi-test, built from the Go module proxy
  * by scripts/fetch-csi-sanity.sh and cached by version), against the bundled node plugin on a unix
  * socket, as root, with real mounts in private mount and IPC namespaces
- * (test/csi/support/node-sandbox.ts). Runs with `npm run conformance`, not `npm test`: it needs Go.
+ * (test/programs/csi/support/node-sandbox.ts). Runs with `npm run conformance`, not `npm test`: it needs Go.
  *
  * Two groups are skipped, both because the plugin has no Controller service (ephemeral inline
  * volumes need none, and it declares no CONTROLLER_SERVICE capability):
  * - `[Controller Server]`: every Controller RPC;
  * - `should remove target path`: it creates its volume with the Controller's CreateVolume first.
- *   What it checks, that NodeUnpublishVolume removes the target, test/csi/plugin-mounts.test.ts
+ *   What it checks, that NodeUnpublishVolume removes the target, test/programs/csi/plugin-mounts.test.ts
  *   checks on a published pod volume.
  * The suite skips the rest itself where the plugin declares no capability (staging, stats,
  * expansion, group snapshots).

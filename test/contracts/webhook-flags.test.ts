@@ -28,13 +28,13 @@ describe('parseWebhookArgs', () => {
 
   test('the command line from the issue', () => {
     const options = parseWebhookArgs(['--port', '9443', '--tls-cert', '/c.pem', '--tls-key=/k.pem', '--ratio', '0.25', '--minimum', '64Mi',
-      '--maximum', '8Gi', '--selection', 'opt-in', '--without-limit', 'fixed', '--fixed-size', '1Gi', '--volume-name', 'shm', '--log-level', 'debug'], {});
+      '--maximum', '8Gi', '--pod-selection', 'opt-in', '--pods-without-limit', 'fixed', '--fixed-size', '1Gi', '--volume-name', 'shm', '--log-level', 'debug'], {});
     expect(options).toMatchObject({
       port: 9443,
       tlsCert: '/c.pem',
       tlsKey: '/k.pem',
       logLevel: 'debug',
-      policy: { ratio: '0.25', minimum: '64Mi', maximum: '8Gi', selection: 'opt-in', withoutLimit: 'fixed', fixedSize: '1Gi', volumeName: 'shm' },
+      policy: { ratio: '0.25', minimum: '64Mi', maximum: '8Gi', podSelection: 'opt-in', podsWithoutLimit: 'fixed', fixedSize: '1Gi', volumeName: 'shm' },
     });
   });
 
@@ -51,10 +51,10 @@ describe('parseWebhookArgs', () => {
 
   test('every flag has a CDK8S_SHM_ variable; flags win; empty variables count as unset', () => {
     for (const f of WEBHOOK_FLAGS) expect(f.env).toBe(`CDK8S_SHM_${f.flag.toUpperCase().replace(/-/g, '_')}`);
-    const env = { CDK8S_SHM_RATIO: '0.3', CDK8S_SHM_PORT: '1234', CDK8S_SHM_WITHOUT_LIMIT: 'deny', CDK8S_SHM_MAXIMUM: '' };
+    const env = { CDK8S_SHM_RATIO: '0.3', CDK8S_SHM_PORT: '1234', CDK8S_SHM_PODS_WITHOUT_LIMIT: 'deny', CDK8S_SHM_MAXIMUM: '' };
     const options = parseWebhookArgs(['--port', '4321'], env);
     expect(options.port).toBe(4321);
-    expect(options.policy).toEqual({ ratio: '0.3', withoutLimit: 'deny' });
+    expect(options.policy).toEqual({ ratio: '0.3', podsWithoutLimit: 'deny' });
   });
 
   test('--help is reported, and the usage lists every flag with its variable', () => {
@@ -78,9 +78,9 @@ describe('parseWebhookArgs', () => {
     [['--ratio', 'half'], '--ratio (half) is not a decimal number: write a share like 0.5'],
     [['--minimum', '1K'], '--minimum (1K) is invalid: "1K" has an invalid suffix "K" ("K" is not a suffix: use "k" for 1000 or "Ki" for 1024): expected a number with an optional suffix: Ki, Mi, Gi, Ti, Pi, Ei, n, u, m, k, M, G, T, P, E, or an exponent like 1e9'],
     [['--minimum', '2Gi', '--maximum', '1Gi'], '--minimum (2Gi) must not exceed --maximum (1Gi)'],
-    [['--without-limit', 'fixed'], "--fixed-size is required when --without-limit is 'fixed'"],
-    [['--fixed-size', '1Gi'], "--fixed-size (1Gi) is only used when --without-limit is 'fixed' (it is 'skip')"],
-    [['--selection', 'all'], '--selection (all) must be one of opt-out, opt-in'],
+    [['--pods-without-limit', 'fixed'], "--fixed-size is required when --pods-without-limit is 'fixed'"],
+    [['--fixed-size', '1Gi'], "--fixed-size (1Gi) is only used when --pods-without-limit is 'fixed' (it is 'skip')"],
+    [['--pod-selection', 'all'], '--pod-selection (all) must be one of opt-out, opt-in'],
     [['--volume-name', 'Big_Name'], "--volume-name (\"Big_Name\") must be a DNS-1123 label: lower-case letters, digits and '-', at most 63 characters"],
     [['--log-level', 'trace'], '--log-level (trace) must be one of debug, info, warn, error'],
     [['--max-body-bytes', '10'], '--max-body-bytes (10) must be a whole number from 1024 to 67108864'],
@@ -112,7 +112,7 @@ describe('webhookArgs', () => {
 
   test('refuses values the server would refuse, with the server\'s message', () => {
     expect(() => webhookArgs({ ratio: 3 })).toThrow('--ratio (3) must be greater than 0 and at most 1');
-    expect(() => webhookArgs({ withoutLimit: 'fixed' })).toThrow("--fixed-size is required when --without-limit is 'fixed'");
+    expect(() => webhookArgs({ podsWithoutLimit: 'fixed' })).toThrow("--fixed-size is required when --pods-without-limit is 'fixed'");
   });
 
   test('round-trips: what it renders parses back to the same options', () => {
@@ -122,8 +122,8 @@ describe('webhookArgs', () => {
       tlsCert: fc.constantFrom('/a b/tls.crt', '/etc/x=y.crt'),
       ratio: fc.constantFrom('0.5', '0.125', '1', 0.75),
       minimum: size,
-      selection: fc.constantFrom('opt-in' as const, 'opt-out' as const),
-      withoutLimit: fc.constantFrom('skip' as const, 'deny' as const),
+      podSelection: fc.constantFrom('opt-in' as const, 'opt-out' as const),
+      podsWithoutLimit: fc.constantFrom('skip' as const, 'deny' as const),
       volumeName: fc.constantFrom('dshm', 'shm-1'),
       maxBodyBytes: fc.integer({ min: 1024, max: 16_777_216 }),
       logLevel: fc.constantFrom('debug' as const, 'warn' as const),
@@ -134,7 +134,7 @@ describe('webhookArgs', () => {
       if (values.tlsCert !== undefined) expect(options.tlsCert).toBe(values.tlsCert);
       if (values.maxBodyBytes !== undefined) expect(options.maxBodyBytes).toBe(values.maxBodyBytes);
       if (values.logLevel !== undefined) expect(options.logLevel).toBe(values.logLevel);
-      for (const key of ['minimum', 'selection', 'withoutLimit', 'volumeName'] as const) {
+      for (const key of ['minimum', 'podSelection', 'podsWithoutLimit', 'volumeName'] as const) {
         if (values[key] !== undefined) expect(options.policy[key]).toBe(values[key]);
       }
       if (values.ratio !== undefined) expect(options.policy.ratio).toBe(String(values.ratio));

@@ -29,7 +29,7 @@ describe('pods the admission policy cannot size exactly are skipped, with the re
 
   test('a pod the core would deny is admitted unchanged, and the plan says so', () => {
     const pod = template({ containers: [container('app', undefined, { volumeMounts: [mount('data', '/a/../b')] })] });
-    const plan = planForAdmissionPolicy(pod, policy({ withoutLimit: 'deny' }));
+    const plan = planForAdmissionPolicy(pod, policy({ podsWithoutLimit: 'deny' }));
     expect(plan).toMatchObject({ action: 'skip', reason: 'admission-policy-limit' });
     expect(plan.message).toContain("; the core would deny it (container 'app' has no memory limit");
   });

@@ -111,8 +111,8 @@ const cases: Case[] = [
   {
     name: 'Pod without a limit given a fixed size',
     object: podObject('unlimited', { containers: [container('app')] }),
-    policy: { withoutLimit: 'fixed', fixedSize: '256Mi' },
-    choices: { 'cdk8s-shm.io/without-limit': 'fixed', 'cdk8s-shm.io/fixed-size': '256Mi' },
+    policy: { podsWithoutLimit: 'fixed', fixedSize: '256Mi' },
+    choices: { 'cdk8s-shm.io/pods-without-limit': 'fixed', 'cdk8s-shm.io/fixed-size': '256Mi' },
     size: '256Mi',
     targets: ['app'],
   },
@@ -379,7 +379,7 @@ describe('planToPatch: the exact operations', () => {
 
   test.each<[string, Json, PolicyInput]>([
     ['skip', podObject('p', { containers: [container('app')] }), {}],
-    ['deny', podObject('p', { containers: [container('app')] }), { withoutLimit: 'deny' }],
+    ['deny', podObject('p', { containers: [container('app')] }), { podsWithoutLimit: 'deny' }],
     ['opted out', podObject('p', oneApp(), { annotations: { 'cdk8s-shm.io/inject': 'false' } }), {}],
     ['invalid', podObject('p', { containers: 'x' }), {}],
   ])('no operations for a %s plan', (_name, object, policy) => {

@@ -75,6 +75,6 @@ describe('applyOperations refuses what RFC 6902 refuses', () => {
 });
 
 test('resolvePolicy refuses a fixed size the mode would ignore', () => {
-  expect(() => resolvePolicy({ fixedSize: '1Gi' })).toThrow("'fixedSize' (1Gi) is only used when 'withoutLimit' is 'fixed' (it is 'skip')");
-  expect(() => resolvePolicy({ withoutLimit: 'deny', fixedSize: '1Gi' })).toThrow("(it is 'deny')");
+  expect(() => resolvePolicy({ fixedSize: '1Gi' })).toThrow("'fixedSize' (1Gi) is only used when 'podsWithoutLimit' is 'fixed' (it is 'skip')");
+  expect(() => resolvePolicy({ podsWithoutLimit: 'deny', fixedSize: '1Gi' })).toThrow("(it is 'deny')");
 });

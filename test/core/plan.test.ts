@@ -72,8 +72,8 @@ describe('planSharedMemory: sizes', () => {
     }), {}, 512n * Mi, '512Mi', 'ratio', 512n * Mi, []],
     ['no limit, explicit size', template({ containers: [container('app')] }), { size: '1Gi' }, Gi, '1Gi', 'size', Gi, ['no-memory-limit']],
     ['no limit, size annotation', template({ containers: [container('app')] }, { [SIZE]: '2Gi' }), {}, 2n * Gi, '2Gi', 'size-annotation', 2n * Gi, ['no-memory-limit']],
-    ['no limit, fixed size', template({ containers: [container('app')] }), { withoutLimit: 'fixed', fixedSize: '256Mi' }, 256n * Mi, '256Mi', 'fixed-size', 256n * Mi, ['no-memory-limit']],
-    ['no limit, small fixed size', template({ containers: [container('app')] }), { withoutLimit: 'fixed', fixedSize: '32Mi' }, 32n * Mi, '32Mi', 'fixed-size', 32n * Mi, ['no-memory-limit', 'below-runtime-default']],
+    ['no limit, fixed size', template({ containers: [container('app')] }), { podsWithoutLimit: 'fixed', fixedSize: '256Mi' }, 256n * Mi, '256Mi', 'fixed-size', 256n * Mi, ['no-memory-limit']],
+    ['no limit, small fixed size', template({ containers: [container('app')] }), { podsWithoutLimit: 'fixed', fixedSize: '32Mi' }, 32n * Mi, '32Mi', 'fixed-size', 32n * Mi, ['no-memory-limit', 'below-runtime-default']],
   ];
   test.each(cases)('%s', (_name, pod, input, sizeBytes, size, sizeSource, requestedBytes, warnings) => {
     const result = plan(pod, input);
@@ -247,8 +247,8 @@ describe('planSharedMemory: skips and denials', () => {
   const cases: Array<[string, Json, PolicyInput, 'skip' | 'deny', SkipReason, string]> = [
     ['inject "false" opts out', template(limited, { [INJECT]: 'false' }), {}, 'skip', 'opted-out', 'the pod opted out with cdk8s-shm.io/inject: "false"'],
     ['opt-out beats everything else', template({ ...limited, hostIPC: true }, { [INJECT]: 'false' }), {}, 'skip', 'opted-out', 'opted out'],
-    ['opt-in needs "true"', template(limited), { selection: 'opt-in' }, 'skip', 'not-opted-in', 'injection is opt-in and the pod lacks cdk8s-shm.io/inject: "true"'],
-    ['opt-in and "false"', template(limited, { [INJECT]: 'false' }), { selection: 'opt-in' }, 'skip', 'opted-out', 'opted out'],
+    ['opt-in needs "true"', template(limited), { podSelection: 'opt-in' }, 'skip', 'not-opted-in', 'injection is opt-in and the pod lacks cdk8s-shm.io/inject: "true"'],
+    ['opt-in and "false"', template(limited, { [INJECT]: 'false' }), { podSelection: 'opt-in' }, 'skip', 'opted-out', 'opted out'],
     ['inject "yes"', template(limited, { [INJECT]: 'yes' }), {}, 'skip', 'invalid-annotation', 'annotation cdk8s-shm.io/inject is "yes"; use "true" or "false"'],
     ['inject "False"', template(limited, { [INJECT]: 'False' }), {}, 'skip', 'invalid-annotation', 'is "False"'],
     ['inject ""', template(limited, { [INJECT]: '' }), {}, 'skip', 'invalid-annotation', 'is ""'],
@@ -314,7 +314,7 @@ describe('planSharedMemory: skips and denials', () => {
     }), { volumeName: 'shm' }, 'skip', 'volume-name-taken', "volume named 'shm'"],
     ['no memory limit', template({ containers: [container('app'), container('b')], initContainers: [container('setup', '1Gi')] }), {}, 'skip', 'no-memory-limit',
       "containers 'app', 'b' have no memory limit, so /dev/shm cannot be sized from a limit"],
-    ['no memory limit, deny', template({ containers: [container('app')] }), { withoutLimit: 'deny' }, 'deny', 'no-memory-limit',
+    ['no memory limit, deny', template({ containers: [container('app')] }), { podsWithoutLimit: 'deny' }, 'deny', 'no-memory-limit',
       "container 'app' has no memory limit: set a memory limit so /dev/shm can be sized from it"],
     ['a zero limit is no limit', template({ containers: [container('app', '0')] }), {}, 'skip', 'no-memory-limit', "container 'app' has no memory limit"],
     ['only init containers are targets', template({ containers: [container('app', '4Gi')], initContainers: [container('setup', '1Gi')] }), { containers: ['setup'] },
@@ -336,13 +336,13 @@ describe('planSharedMemory: skips and denials', () => {
   });
 
   test('a deny plan still reports the limit', () => {
-    expect(plan(template({ containers: [container('app')] }), { withoutLimit: 'deny' }).limit)
+    expect(plan(template({ containers: [container('app')] }), { podsWithoutLimit: 'deny' }).limit)
       .toEqual({ kind: 'unlimited', containersWithoutLimit: ['app'] });
   });
 
   const injected: Array<[string, Json, PolicyInput]> = [
     ['inject "true" in opt-out mode', template(limited, { [INJECT]: 'true' }), {}],
-    ['inject "true" in opt-in mode', template(limited, { [INJECT]: 'true' }), { selection: 'opt-in' }],
+    ['inject "true" in opt-in mode', template(limited, { [INJECT]: 'true' }), { podSelection: 'opt-in' }],
     ['Linux', template({ ...limited, os: { name: 'linux' } }), {}],
     ['hostIPC false', template({ ...limited, hostIPC: false }), {}],
     ['a mount below /dev/shm', template({
@@ -512,8 +512,8 @@ describe('planSharedMemory: malformed input never throws', () => {
   const policies: PolicyInput[] = [
     {},
     { containers: ['app', 'setup'] },
-    { withoutLimit: 'fixed', fixedSize: '256Mi', includeInitContainers: false },
-    { selection: 'opt-in', minimum: '1Gi', maximum: '2Gi' },
+    { podsWithoutLimit: 'fixed', fixedSize: '256Mi', includeInitContainers: false },
+    { podSelection: 'opt-in', minimum: '1Gi', maximum: '2Gi' },
   ];
   const parentExists = (base: Json, path: string): boolean => {
     if (path === '') return true;

@@ -27,8 +27,8 @@ describe('resolvePolicy: defaults', () => {
     expect(policy).toMatchObject({
       volumeName: 'dshm',
       includeInitContainers: true,
-      selection: 'opt-out',
-      withoutLimit: 'skip',
+      podSelection: 'opt-out',
+      podsWithoutLimit: 'skip',
     });
     expect(policy.size).toBeUndefined();
     expect(policy.minimum).toBeUndefined();
@@ -65,11 +65,11 @@ describe('resolvePolicy: valid settings', () => {
   });
 
   test('minimum, maximum and fixedSize are whole bytes', () => {
-    const policy = resolvePolicy({ minimum: '256Mi', maximum: '2Gi', withoutLimit: 'fixed', fixedSize: '512Mi' });
+    const policy = resolvePolicy({ minimum: '256Mi', maximum: '2Gi', podsWithoutLimit: 'fixed', fixedSize: '512Mi' });
     expect(policy.minimum).toBe(256n * Mi);
     expect(policy.maximum).toBe(2n * Gi);
     expect(policy.fixedSize).toBe(512n * Mi);
-    expect(policy.withoutLimit).toBe('fixed');
+    expect(policy.podsWithoutLimit).toBe('fixed');
   });
 
   test('minimum may equal maximum', () => {
@@ -84,7 +84,7 @@ describe('resolvePolicy: valid settings', () => {
     ['a maximum below 64Mi with a minimum, which says a smaller /dev/shm is meant', { minimum: '16Mi', maximum: '32Mi' }],
     ['an exact size below 64Mi: asked for', { size: '32Mi' }],
     ['a minimum below 64Mi: asked for', { minimum: '16Mi' }],
-    ['a fixed size below 64Mi: asked for', { withoutLimit: 'fixed', fixedSize: '32Mi' }],
+    ['a fixed size below 64Mi: asked for', { podsWithoutLimit: 'fixed', fixedSize: '32Mi' }],
   ])('never below the runtime\'s 64Mi unless asked: %s is taken', (_name, input) => {
     expect(() => resolvePolicy(input)).not.toThrow();
   });
@@ -102,10 +102,10 @@ describe('resolvePolicy: valid settings', () => {
   });
 
   test.each<[PolicyInput, Partial<Policy>]>([
-    [{ selection: 'opt-in' }, { selection: 'opt-in' }],
-    [{ selection: 'opt-out' }, { selection: 'opt-out' }],
-    [{ withoutLimit: 'deny' }, { withoutLimit: 'deny' }],
-    [{ withoutLimit: 'fixed', fixedSize: '1Gi' }, { withoutLimit: 'fixed', fixedSize: Gi }],
+    [{ podSelection: 'opt-in' }, { podSelection: 'opt-in' }],
+    [{ podSelection: 'opt-out' }, { podSelection: 'opt-out' }],
+    [{ podsWithoutLimit: 'deny' }, { podsWithoutLimit: 'deny' }],
+    [{ podsWithoutLimit: 'fixed', fixedSize: '1Gi' }, { podsWithoutLimit: 'fixed', fixedSize: Gi }],
     [{ includeInitContainers: false }, { includeInitContainers: false }],
   ])('%p', (input, expected) => {
     expect(resolvePolicy(input)).toMatchObject(expected);
@@ -134,7 +134,7 @@ describe('resolvePolicy: invalid settings are rejected with the setting and the 
     [{ size: true as unknown as string }, "'size' must be a quantity such as 1Gi, got boolean"],
     [{ minimum: 'lots' }, "'minimum' (lots) is invalid: \"lots\" is not a valid quantity"],
     [{ maximum: '0' }, "'maximum' (0) must be at least one byte"],
-    [{ fixedSize: '1 Gi', withoutLimit: 'fixed' }, "'fixedSize' (1 Gi) is invalid: \"1 Gi\" has an invalid suffix \" Gi\" (no spaces are allowed)"],
+    [{ fixedSize: '1 Gi', podsWithoutLimit: 'fixed' }, "'fixedSize' (1 Gi) is invalid: \"1 Gi\" has an invalid suffix \" Gi\" (no spaces are allowed)"],
     [{ size: '1Gi', ratio: '0.5' }, "'size' (1Gi) and 'ratio' (0.5) cannot both be set: 'size' is exact, 'ratio' shapes a size derived from a memory limit"],
     [{ size: '1Gi', minimum: '512Mi' }, "'size' (1Gi) and 'minimum' (512Mi) cannot both be set"],
     [{ size: '1Gi', maximum: '2Gi' }, "'size' (1Gi) and 'maximum' (2Gi) cannot both be set"],
@@ -158,10 +158,10 @@ describe('resolvePolicy: invalid settings are rejected with the setting and the 
     [{ containers: [''] }, "'containers' must be a list of container names, got [\"\"]"],
     [{ containers: ['app', 3 as unknown as string] }, "'containers' must be a list of container names, got [\"app\",3]"],
     [{ containers: 'app' as unknown as string[] }, "'containers' must be a list of container names, got \"app\""],
-    [{ selection: 'all' as never }, "'selection' (all) must be one of opt-out, opt-in"],
-    [{ withoutLimit: 'allow' as never }, "'withoutLimit' (allow) must be one of skip, deny, fixed"],
-    [{ withoutLimit: 'fixed' }, "'fixedSize' is required when 'withoutLimit' is 'fixed'"],
-    [{ withoutLimit: 'skip', fixedSize: '1Gi' }, "'fixedSize' (1Gi) is only used when 'withoutLimit' is 'fixed' (it is 'skip')"],
+    [{ podSelection: 'all' as never }, "'podSelection' (all) must be one of opt-out, opt-in"],
+    [{ podsWithoutLimit: 'allow' as never }, "'podsWithoutLimit' (allow) must be one of skip, deny, fixed"],
+    [{ podsWithoutLimit: 'fixed' }, "'fixedSize' is required when 'podsWithoutLimit' is 'fixed'"],
+    [{ podsWithoutLimit: 'skip', fixedSize: '1Gi' }, "'fixedSize' (1Gi) is only used when 'podsWithoutLimit' is 'fixed' (it is 'skip')"],
   ];
   test.each(cases)('%p', (input, message) => {
     expect(policyError(input).message).toContain(message);

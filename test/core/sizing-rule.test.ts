@@ -202,7 +202,7 @@ describe("a pod's own /dev/shm without sizeLimit", () => {
       containers: [container('app', undefined, { volumeMounts: [mount('dshm', '/dev/shm')] })],
       volumes: [{ name: 'dshm', emptyDir: { medium: 'Memory' } }],
     });
-    const result = plan(pod, { sizeUnboundedShm: true, withoutLimit: 'deny' });
+    const result = plan(pod, { sizeUnboundedShm: true, podsWithoutLimit: 'deny' });
     expect(result).toMatchObject({ action: 'skip', reason: 'user-shm-unbounded' });
     expect(result.message).toContain("the rule cannot size it: container 'app' has no memory limit");
   });

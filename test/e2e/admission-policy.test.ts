@@ -192,7 +192,7 @@ describe('the policy alone', () => {
     const pod = {
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: { name: 'denied', annotations: { 'cdk8s-shm.io/without-limit': 'deny' } },
+      metadata: { name: 'denied', annotations: { 'cdk8s-shm.io/pods-without-limit': 'deny' } },
       spec: { initContainers: [{ name: 'setup', image: 'i' }], containers: [{ name: 'app', image: 'i' }] },
     };
     expect(planForAdmissionPolicy(pod, policy).action).toBe('deny');

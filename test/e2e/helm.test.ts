@@ -23,7 +23,7 @@ import { writePostRendererPlugin } from '../programs/cli/tools';
 area('5 Helm');
 
 const admin = Kube.admin();
-const SHOP_CHART = path.join(REPO, 'test', 'cli', 'fixtures', 'shop-chart');
+const SHOP_CHART = path.join(REPO, 'test', 'programs', 'cli', 'fixtures', 'shop-chart');
 
 const objectsOf = (yaml: string) => parseAllDocuments(yaml).map(d => d.toJS()).filter(o => o);
 

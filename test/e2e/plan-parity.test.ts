@@ -1,5 +1,5 @@
 /**
- * Area 6: every workload of the CLI's fixtures (test/cli/fixtures, the shop chart rendered by
+ * Area 6: every workload of the CLI's fixtures (test/programs/cli/fixtures, the shop chart rendered by
  * helm, the kustomization built by kubectl), of the examples, and every pod of the shared
  * AdmissionReview fixtures is created through the API server with the webhook registered, and the
  * pods that come back are compared with `cdk8s-shm plan -o json` on the same objects: the size,

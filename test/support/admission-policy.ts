@@ -54,7 +54,7 @@ export function podCorpus(): CorpusPod[] {
     const template = location.template as any;
     pods.push({ name, pod: { metadata: { name: `pod-${pods.length}`, ...template.metadata }, spec: template.spec } });
   };
-  const fixtures = path.join(REPO, 'test', 'cli', 'fixtures');
+  const fixtures = path.join(REPO, 'test', 'programs', 'cli', 'fixtures');
   for (const file of fs.readdirSync(fixtures).filter(f => /\.ya?ml$/.test(f)).sort()) {
     if (file === 'broken.yaml') continue;
     const objects = parseAllDocuments(fs.readFileSync(path.join(fixtures, file), 'utf8'), { version: '1.1' }).map(d => d.toJS()).filter(o => o)

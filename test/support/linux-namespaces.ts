@@ -1,5 +1,5 @@
 /**
- * What the tests that run in private Linux namespaces share (test/agent/linux-namespaces.test.ts,
+ * What the tests that run in private Linux namespaces share (test/constructs/agent/linux-namespaces.test.ts,
  * test/csi): whether they can run here, and two small programs that use POSIX shared memory as an
  * agent and a business process do (shm_open, then mmap).
  */

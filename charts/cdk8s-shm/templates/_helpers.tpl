@@ -74,8 +74,8 @@
 {{- if and (not (empty .Values.policy.fixedSize)) (include "cdk8s-shm.bytesLess" (list .Values.policy.fixedSize "1")) }}{{ fail (printf "policy.fixedSize (%s) must be at least one byte" (toString .Values.policy.fixedSize)) }}{{ end -}}
 {{- if and (not (empty .Values.policy.minimum)) (not (empty .Values.policy.maximum)) (include "cdk8s-shm.bytesLess" (list .Values.policy.maximum .Values.policy.minimum)) }}{{ fail (printf "policy.minimum (%s) must not exceed policy.maximum (%s)" (toString .Values.policy.minimum) (toString .Values.policy.maximum)) }}{{ end -}}
 {{- if and (not (empty .Values.policy.maximum)) (include "cdk8s-shm.bytesLess" (list .Values.policy.maximum "67108864")) (not (not (empty .Values.policy.minimum))) }}{{ fail (printf "policy.maximum (%s) is below the runtime's own 64Mi /dev/shm, so it could only give pods less than they have without cdk8s-shm: set it to 64Mi or more, or set policy.minimum too to accept less" (toString .Values.policy.maximum)) }}{{ end -}}
-{{- if and (eq (toString .Values.policy.withoutLimit) "fixed") (not (not (empty .Values.policy.fixedSize))) }}{{ fail (printf "policy.fixedSize is required when policy.withoutLimit is 'fixed'") }}{{ end -}}
-{{- if and (ne (toString .Values.policy.withoutLimit) "fixed") (not (empty .Values.policy.fixedSize)) }}{{ fail (printf "policy.fixedSize (%s) is only used when policy.withoutLimit is 'fixed' (it is '%s')" (toString .Values.policy.fixedSize) (toString .Values.policy.withoutLimit)) }}{{ end -}}
+{{- if and (eq (toString .Values.policy.podsWithoutLimit) "fixed") (not (not (empty .Values.policy.fixedSize))) }}{{ fail (printf "policy.fixedSize is required when policy.podsWithoutLimit is 'fixed'") }}{{ end -}}
+{{- if and (ne (toString .Values.policy.podsWithoutLimit) "fixed") (not (empty .Values.policy.fixedSize)) }}{{ fail (printf "policy.fixedSize (%s) is only used when policy.podsWithoutLimit is 'fixed' (it is '%s')" (toString .Values.policy.fixedSize) (toString .Values.policy.podsWithoutLimit)) }}{{ end -}}
 {{- end -}}
 
 {{- define "cdk8s-shm.checkPorts" -}}

@@ -40,7 +40,7 @@ export interface PolicyCel {
   readonly mutation: string;
   /**
    * Which pods the validating policy considers beyond those: only where a denial is possible (the
-   * policy denies pods without a limit, or the pod has its own cdk8s-shm.io/without-limit), so
+   * policy denies pods without a limit, or the pod has its own cdk8s-shm.io/pods-without-limit), so
    * that the others cost no evaluation of the rule.
    */
   readonly denialConditions: readonly CelExpression[];
@@ -70,7 +70,7 @@ export function policyCel(policy: Policy): PolicyCel {
         name: 'selected-pod',
         expression: `// Opt-out takes every pod but those annotated ${INJECT_ANNOTATION}: "false", opt-in only those annotated "true"`
           + ' (the core refuses any other value).\n'
-          + `object.metadata.?annotations[?${lit(INJECT_ANNOTATION)}].orValue(${lit(policy.selection)} == 'opt-in' ? '' : 'true') == 'true'`,
+          + `object.metadata.?annotations[?${lit(INJECT_ANNOTATION)}].orValue(${lit(policy.podSelection)} == 'opt-in' ? '' : 'true') == 'true'`,
       },
     ],
     variables: [
@@ -84,7 +84,7 @@ export function policyCel(policy: Policy): PolicyCel {
     mutation: mutationExpression(),
     denialConditions: [{
       name: 'may-be-denied',
-      expression: `${lit(policy.withoutLimit)} == 'deny' || ${lit(settingAnnotation('withoutLimit'))} in object.metadata.?annotations.orValue({})`,
+      expression: `${lit(policy.podsWithoutLimit)} == 'deny' || ${lit(settingAnnotation('podsWithoutLimit'))} in object.metadata.?annotations.orValue({})`,
     }],
     admitted: "variables.decision != 'deny'",
     denialMessage: [
@@ -156,8 +156,8 @@ function settingVariables(policy: Policy): CelVariable[] {
     ['sizeBytes', 'An exact size (0: none).', "variables.settingBytes[?'size'].orValue(0)"],
     ['minimumBytes', 'Lower bound of a share (0: none).', "variables.settingBytes[?'minimum'].orValue(0)"],
     ['maximumBytes', 'Upper bound of a share (0: none).', "variables.settingBytes[?'maximum'].orValue(0)"],
-    ['fixedSizeBytes', 'The size of pods without a limit under without-limit fixed (0: none).', "variables.settingBytes[?'fixedSize'].orValue(0)"],
-    ['withoutLimit', `What a pod without a memory limit gets: ${WITHOUT_LIMIT_MODES.join(', ')}.`, orDefault('withoutLimit', lit(defaults.withoutLimit))],
+    ['fixedSizeBytes', 'The size of pods without a limit under pods-without-limit fixed (0: none).', "variables.settingBytes[?'fixedSize'].orValue(0)"],
+    ['podsWithoutLimit', `What a pod without a memory limit gets: ${WITHOUT_LIMIT_MODES.join(', ')}.`, orDefault('podsWithoutLimit', lit(defaults.podsWithoutLimit))],
     ['includeInitContainers', 'Whether init containers and sidecars get the mount.', `${given('includeInitContainers')} ? variables.settings.includeInitContainers == 'true' : ${defaults.includeInitContainers}`],
     ['sizeUnboundedShm', "Whether the pod's own unbounded /dev/shm is sized.", `${given('sizeUnboundedShm')} ? variables.settings.sizeUnboundedShm == 'true' : ${defaults.sizeUnboundedShm}`],
     ['volumeName', 'The name of our volume.', orDefault('volumeName', lit(defaults.volumeName))],
@@ -169,7 +169,7 @@ function settingVariables(policy: Policy): CelVariable[] {
       `(variables.containersNamed && (variables.namedContainers.exists(n, n == '') || ${lit(TRIM_DISAGREEMENTS)}.exists(c, variables.settings.containers.contains(c))))`,
       "['includeInitContainers', 'sizeUnboundedShm'].exists(s, variables.settings[s] != '' && !(variables.settings[s] in ['true', 'false']))",
       `(${given('volumeName')} && !(size(variables.volumeName) <= ${DNS1123_LABEL_MAX_LENGTH} && variables.volumeName.matches(${lit(DNS1123_LABEL_PATTERN)})))`,
-      `(${given('withoutLimit')} && !(variables.withoutLimit in ${lit(WITHOUT_LIMIT_MODES)}))`,
+      `(${given('podsWithoutLimit')} && !(variables.podsWithoutLimit in ${lit(WITHOUT_LIMIT_MODES)}))`,
       // The settings together, as resolvePolicy checks them: the core's table (setting-rules.ts).
       ...SETTING_RULES.map(ruleCel),
     )],
@@ -180,7 +180,7 @@ function settingVariables(policy: Policy): CelVariable[] {
 function ruleCel(rule: SettingRule): string {
   const bytes = (s: PolicySetting) => `variables.settingBytes[${lit(s)}]`;
   // The text of a setting with a default is the variable that resolves it.
-  const text = (s: PolicySetting) => s === 'withoutLimit' ? 'variables.withoutLimit' : `variables.settings.${s}`;
+  const text = (s: PolicySetting) => s === 'podsWithoutLimit' ? 'variables.podsWithoutLimit' : `variables.settings.${s}`;
   switch (rule.kind) {
     case 'at-least':
       return `(${given(rule.setting)} && ${bytes(rule.setting)} < ${rule.bytes}${rule.unless ? ` && !(${given(rule.unless)})` : ''})`;
@@ -304,14 +304,14 @@ function sizeVariables(): CelVariable[] {
     ['requestedSize', 'The size asked for (0: none): the exact size, the share, or the fixed size of a pod without a limit.',
       'variables.sizeBytes != 0 ? variables.sizeBytes'
       + '\n  : variables.basis > 0 ? (variables.belowRuntimeDefault ? 0 : variables.boundedShare)'
-      + "\n  : variables.withoutLimit == 'fixed' && variables.fixedSizeBytes != 0 ? variables.fixedSizeBytes : 0"],
+      + "\n  : variables.podsWithoutLimit == 'fixed' && variables.fixedSizeBytes != 0 ? variables.fixedSizeBytes : 0"],
 
     ['decision', 'The decision: skip (the pod is left alone), size, or deny (the ValidatingAdmissionPolicy refuses it).',
       'variables.quantitiesUnreadable || variables.mountPathsUnreadable || variables.invalidSettings || variables.windows || variables.hostIPC'
       + '\n  || variables.userShmMount || variables.volumeNameTaken || variables.noTargets ? \'skip\''
       + "\n  : variables.adopting && (!variables.sizeUnboundedShm || variables.requestedSize == 0) ? 'skip'"
       + "\n  : variables.requestedSize > 0 ? 'size'"
-      + "\n  : variables.sizeBytes == 0 && variables.basis == 0 && variables.withoutLimit == 'deny' ? 'deny'"
+      + "\n  : variables.sizeBytes == 0 && variables.basis == 0 && variables.podsWithoutLimit == 'deny' ? 'deny'"
       + "\n  : 'skip'"],
     ['size', 'Capped at the pod limit: the kubelet mounts no larger tmpfs.', 'variables.podLimit > 0 && variables.requestedSize > variables.podLimit ? variables.podLimit : variables.requestedSize'],
     ['sizeText', 'Written in the largest unit that divides it (formatBytes in quantity.ts).',

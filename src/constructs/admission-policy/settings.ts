@@ -17,8 +17,8 @@ export function policyInputOf(props: SharedMemoryPolicyProps): PolicyInput {
     ratio: props.ratio,
     minimum: optionalSizeQuantity(props.minimum),
     maximum: optionalSizeQuantity(props.maximum),
-    selection: props.podSelection,
-    withoutLimit: props.podsWithoutLimit?._mode,
+    podSelection: props.podSelection,
+    podsWithoutLimit: props.podsWithoutLimit?._mode,
     fixedSize: optionalSizeQuantity(props.podsWithoutLimit?._size),
     sizeUnboundedShm: props.sizeUnboundedShm,
   };
@@ -57,10 +57,7 @@ export function namespaceSelectorOf(excluded: readonly string[], optIn: boolean)
   };
 }
 
-/** The core names settings as PolicyInput does; the props for them differ in two places. */
+/** The core names settings as the props do, but for the size that comes with PodsWithoutLimit.fixedSize(). */
 export function propNames(message: string): string {
-  return message
-    .replace(/'selection'/g, "'podSelection'")
-    .replace(/'fixedSize'/g, "'podsWithoutLimit' (PodsWithoutLimit.fixedSize())")
-    .replace(/'withoutLimit'/g, "'podsWithoutLimit'");
+  return message.replace(/'fixedSize'/g, "'podsWithoutLimit' (PodsWithoutLimit.fixedSize())");
 }

@@ -34,7 +34,7 @@ export interface SharedMemoryAdmissionPolicyProps extends SharedMemoryPolicyProp
  * Synthesizes a `MutatingAdmissionPolicy` that gives every pod the API server admits a
  * right-sized `/dev/shm` (Pod CREATE only, `reinvocationPolicy: IfNeeded`,
  * `failurePolicy: Ignore`), a `ValidatingAdmissionPolicy` that refuses the pods the rule denies
- * (`PodsWithoutLimit.deny()`, or a pod's own `cdk8s-shm.io/without-limit: deny`), one bound with
+ * (`PodsWithoutLimit.deny()`, or a pod's own `cdk8s-shm.io/pods-without-limit: deny`), one bound with
  * `validationActions: [Warn]` that warns the client about a pod's `cdk8s-shm.io/` annotations it
  * cannot honour, as the webhook does, and their bindings. All evaluate the same CEL, generated
  * from the core's rule and settings (src/constructs/admission-policy/cel.ts). The few pods CEL cannot size exactly are left alone, never sized otherwise;

@@ -40,7 +40,7 @@ export function warningCel(policy: Policy): WarningCel {
         expression: '// Pods with annotations of ours that the rule reads: not opted out, and selected (or carrying an inject of their own).\n'
           + `${annotations}.exists(k, k.startsWith(${lit(ANNOTATION_PREFIX)}))`
           + ` && object.metadata.?annotations[?${lit(INJECT_ANNOTATION)}].orValue('') != 'false'`
-          + ` && (${lit(policy.selection)} == 'opt-in' ? ${lit(INJECT_ANNOTATION)} in ${annotations} : true)`,
+          + ` && (${lit(policy.podSelection)} == 'opt-in' ? ${lit(INJECT_ANNOTATION)} in ${annotations} : true)`,
       },
     ],
     variables: [

@@ -275,8 +275,8 @@ export class SharedMemoryWebhook extends Construct {
       ratio: props.ratio,
       minimum: policy.minimum as string | undefined,
       maximum: policy.maximum as string | undefined,
-      selection: props.podSelection as WebhookArgsInput['selection'],
-      withoutLimit: props.podsWithoutLimit?._mode,
+      podSelection: props.podSelection as WebhookArgsInput['podSelection'],
+      podsWithoutLimit: props.podsWithoutLimit?._mode,
       fixedSize: policy.fixedSize as string | undefined,
       sizeUnboundedShm: props.sizeUnboundedShm,
       ...(tls._mode === 'self-managed'

@@ -117,7 +117,7 @@ function runManifestCommand(options: ManifestOptions, result: ManifestResult, io
       warn(true);
       const denied = result.workloads.filter(w => w.plan.action === 'deny');
       if (denied.length > 0) {
-        io.stderr(`cdk8s-shm inject: refused ${denied.length} workload${denied.length === 1 ? '' : 's'} without a memory limit (--without-limit deny); nothing written\n`);
+        io.stderr(`cdk8s-shm inject: refused ${denied.length} workload${denied.length === 1 ? '' : 's'} without a memory limit (--pods-without-limit deny); nothing written\n`);
         return EXIT_CHANGES;
       }
       result.writeOutput(io.stdout);

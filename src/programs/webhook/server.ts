@@ -190,7 +190,7 @@ export async function startWebhookServer(options: StartOptions): Promise<Running
     watcher.start();
   }
   const boundMetricsPort = metricsServer ? (metricsServer.address() as AddressInfo).port : undefined;
-  log.info('listening', { port, metricsPort: boundMetricsPort, tlsMode: options.tlsMode, selection: policy.selection, withoutLimit: policy.withoutLimit });
+  log.info('listening', { port, metricsPort: boundMetricsPort, tlsMode: options.tlsMode, podSelection: policy.podSelection, podsWithoutLimit: policy.podsWithoutLimit });
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {

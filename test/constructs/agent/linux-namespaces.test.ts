@@ -1,6 +1,6 @@
 /**
  * Proof on Linux, without Kubernetes, that the layout SharedMemoryAgent emits with the hostPath
- * delivery does what it claims (the CSI delivery has its own in test/csi/plugin-mounts.test.ts).
+ * delivery does what it claims (the CSI delivery has its own in test/programs/csi/plugin-mounts.test.ts).
  *
  * Everything runs inside a private mount and IPC namespace (`unshare`, as root), so the machine's
  * own /dev/shm, mounts and System V segments are never touched:

@@ -313,7 +313,7 @@ describe('SharedMemoryWebhook options', () => {
       podsWithoutLimit: PodsWithoutLimit.fixedSize(Size.gibibytes(1)),
     });
     const options = parseWebhookArgs(argsOf(objects), {});
-    expect(options.policy).toEqual({ ratio: '0.25', minimum: '128Mi', maximum: '8Gi', selection: 'opt-in', withoutLimit: 'fixed', fixedSize: '1Gi' });
+    expect(options.policy).toEqual({ ratio: '0.25', minimum: '128Mi', maximum: '8Gi', podSelection: 'opt-in', podsWithoutLimit: 'fixed', fixedSize: '1Gi' });
   });
 
   test('cert-manager: a CA of its own issues the serving certificate, so serving rotation leaves caBundle alone', () => {

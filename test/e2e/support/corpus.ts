@@ -1,5 +1,5 @@
 /**
- * The corpus of the e2e suites: every workload of the CLI's fixtures (test/cli/fixtures, the shop
+ * The corpus of the e2e suites: every workload of the CLI's fixtures (test/programs/cli/fixtures, the shop
  * chart rendered by helm, the kustomization built by kubectl), of the examples, and the pod of
  * every shared AdmissionReview fixture, as a user would create them; and how a test finds the pods
  * the controllers made of them.
@@ -16,7 +16,7 @@ import { count } from './summary';
 import { ANNOTATION_PREFIX, JsonPatchOperation, SHM_MOUNT_PATH, SIZE_LIMIT_ANNOTATION, applyOperations, bytesCeil, podTemplateOf } from '../../../src/core';
 import type { PlanJson } from '../../../src/programs/cli/plan-table';
 
-export const CLI_FIXTURES = path.join(REPO, 'test', 'cli', 'fixtures');
+export const CLI_FIXTURES = path.join(REPO, 'test', 'programs', 'cli', 'fixtures');
 const ADMISSION_FIXTURES = path.join(REPO, 'test', 'fixtures', 'admission');
 /** CLI fixtures that are not Kubernetes manifests on purpose (the CLI's error paths). */
 export const NOT_MANIFESTS = new Set(['broken.yaml', 'not-kubernetes.yaml']);

@@ -9,7 +9,7 @@ import { EXIT_CHANGES, EXIT_OK, EXIT_USAGE } from '../../../src/programs/cli/mai
 describe('flags', () => {
   test('policy flags the webhook also has carry its names and descriptions', () => {
     const shared = CLI_FLAGS.filter(f => WEBHOOK_FLAGS.some(w => w.flag === f.flag));
-    expect(shared.map(f => f.flag)).toEqual(['ratio', 'minimum', 'maximum', 'selection', 'without-limit', 'fixed-size', 'volume-name', 'size-unbounded-shm']);
+    expect(shared.map(f => f.flag)).toEqual(['ratio', 'minimum', 'maximum', 'pod-selection', 'pods-without-limit', 'fixed-size', 'volume-name', 'size-unbounded-shm']);
     for (const f of shared) {
       const w = WEBHOOK_FLAGS.find(x => x.flag === f.flag)!;
       expect([f.value, f.description, f.default]).toEqual([w.value, w.description, w.default]);
@@ -17,10 +17,10 @@ describe('flags', () => {
   });
 
   test('values become the core policy', () => {
-    const options = parseManifestArgs('inject', ['-f', 'a.yaml', '--filename=b.yaml', '--ratio=0.25', '--minimum', '128Mi', '--maximum', '4Gi', '--selection', 'opt-in', '--volume-name', 'shm']);
+    const options = parseManifestArgs('inject', ['-f', 'a.yaml', '--filename=b.yaml', '--ratio=0.25', '--minimum', '128Mi', '--maximum', '4Gi', '--pod-selection', 'opt-in', '--volume-name', 'shm']);
     expect(options.files).toEqual(['a.yaml', 'b.yaml']);
-    expect(options.policyInput).toEqual({ ratio: '0.25', minimum: '128Mi', maximum: '4Gi', selection: 'opt-in', volumeName: 'shm' });
-    expect(options.policy).toMatchObject({ minimum: 128n * 2n ** 20n, maximum: 4n * 2n ** 30n, selection: 'opt-in', volumeName: 'shm' });
+    expect(options.policyInput).toEqual({ ratio: '0.25', minimum: '128Mi', maximum: '4Gi', podSelection: 'opt-in', volumeName: 'shm' });
+    expect(options.policy).toMatchObject({ minimum: 128n * 2n ** 20n, maximum: 4n * 2n ** 30n, podSelection: 'opt-in', volumeName: 'shm' });
   });
 
   test.each([
@@ -30,9 +30,9 @@ describe('flags', () => {
     [['--minimum', '2Gi', '--maximum', '1Gi'], '--minimum (2Gi) must not exceed --maximum (1Gi)'],
     [['--size', '1K'], '--size (1K) is invalid'],
     [['--volume-name', 'Bad'], '--volume-name ("Bad") must be a DNS-1123 label'],
-    [['--selection', 'some'], '--selection (some) must be one of opt-out, opt-in'],
-    [['--without-limit', 'fixed'], "--fixed-size is required when --without-limit is 'fixed'"],
-    [['--fixed-size', '1Gi'], "--fixed-size (1Gi) is only used when --without-limit is 'fixed'"],
+    [['--pod-selection', 'some'], '--pod-selection (some) must be one of opt-out, opt-in'],
+    [['--pods-without-limit', 'fixed'], "--fixed-size is required when --pods-without-limit is 'fixed'"],
+    [['--fixed-size', '1Gi'], "--fixed-size (1Gi) is only used when --pods-without-limit is 'fixed'"],
     [['--ratio'], 'flag --ratio needs a value'],
     [['--ratio', '0.5', '--ratio', '0.4'], '--ratio is given twice'],
     [['--port', '1'], "unknown flag --port for 'inject'"],
@@ -67,16 +67,16 @@ describe('exit codes and streams', () => {
     expect(result.stderr).toContain('broken.yaml:16:9: YAML does not parse');
   });
 
-  test('inject: --without-limit deny refuses with exit 1 and writes nothing', async () => {
-    const result = await cli(['inject', '--without-limit', 'deny', '-f', fixturePath('skips.yaml')]);
+  test('inject: --pods-without-limit deny refuses with exit 1 and writes nothing', async () => {
+    const result = await cli(['inject', '--pods-without-limit', 'deny', '-f', fixturePath('skips.yaml')]);
     expect(result.code).toBe(EXIT_CHANGES);
     expect(result.stdout).toBe('');
     expect(result.stderr).toContain("Deployment 'no-limit': denied: container 'app' has no memory limit");
     expect(result.stderr).toContain('refused 1 workload without a memory limit');
   });
 
-  test('inject: --without-limit fixed gives pods without a limit the fixed size', async () => {
-    const result = await cli(['inject', '-q', '--without-limit', 'fixed', '--fixed-size', '1Gi', '-f', fixturePath('skips.yaml')]);
+  test('inject: --pods-without-limit fixed gives pods without a limit the fixed size', async () => {
+    const result = await cli(['inject', '-q', '--pods-without-limit', 'fixed', '--fixed-size', '1Gi', '-f', fixturePath('skips.yaml')]);
     expect(result.code).toBe(EXIT_OK);
     expect(shmOf(objectsOf(result.stdout)[1]).sizeLimit).toBe('1Gi');
   });

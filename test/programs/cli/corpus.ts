@@ -1,5 +1,5 @@
 /**
- * Rendered manifests for the CLI at scale (test/cli/scale.test.ts and `npm run bench`), made on
+ * Rendered manifests for the CLI at scale (test/programs/cli/scale.test.ts and `npm run bench`), made on
  * the spot rather than committed: our chart rendered by the real `helm` with every value set the
  * chart tests use, the shop test chart with several values, the Kustomize fixture rendered by the
  * real `kubectl`, the CLI fixtures, and the examples' YAML (synthesized here).
@@ -62,11 +62,11 @@ export function corpusPieces(): { chart: CorpusPiece[]; workloads: CorpusPiece[]
     const chart = renders.filter(r => !withCsiPlugin.includes(r) || r === withCsiPlugin[0]);
     const workloads: CorpusPiece[] = [
       ...SHOP_VALUES.map((sets, i) => ({
-        source: `helm template test/cli/fixtures/shop-chart ${sets.join(' ')}`.trim(),
+        source: `helm template test/programs/cli/fixtures/shop-chart ${sets.join(' ')}`.trim(),
         text: helmTemplate(helm, `shop-${i}`, path.join(FIXTURES, 'shop-chart'), sets.flatMap(s => ['--set', s])),
       })),
-      { source: 'kubectl kustomize test/cli/fixtures/kustomize', text: kustomize(kubectl) },
-      ...FIXTURE_FILES.map(name => ({ source: `test/cli/fixtures/${name}.yaml`, text: fs.readFileSync(path.join(FIXTURES, `${name}.yaml`), 'utf8') })),
+      { source: 'kubectl kustomize test/programs/cli/fixtures/kustomize', text: kustomize(kubectl) },
+      ...FIXTURE_FILES.map(name => ({ source: `test/programs/cli/fixtures/${name}.yaml`, text: fs.readFileSync(path.join(FIXTURES, `${name}.yaml`), 'utf8') })),
       ...examples(),
     ];
     cached = { chart, workloads };

@@ -245,7 +245,7 @@ describe('input a chunk at a time', () => {
   });
 
   test('keepWorkloads: false keeps only the denied workloads', () => {
-    const processor = new ManifestProcessor(resolvePolicy({ withoutLimit: 'deny' }), { keepWorkloads: false });
+    const processor = new ManifestProcessor(resolvePolicy({ podsWithoutLimit: 'deny' }), { keepWorkloads: false });
     const file = processor.beginFile('skips.yaml');
     file.write(fixture('skips.yaml'));
     file.end();
@@ -334,7 +334,7 @@ describe('the policy and the per-pod annotations', () => {
 
   test('opt-in selection only touches pods annotated inject: "true"', () => {
     const text = fixture('all-kinds.yaml').replace('  name: chrome\n', '  name: chrome\n  annotations:\n    cdk8s-shm.io/inject: "true"\n');
-    const result = injectDocuments(text, resolvePolicy({ selection: 'opt-in' }));
+    const result = injectDocuments(text, resolvePolicy({ podSelection: 'opt-in' }));
     expect(result.workloads.filter(w => w.plan.action === 'inject').map(w => w.name)).toEqual(['chrome']);
     expect(result.notices).toEqual([]); // not-opted-in is a quiet skip
   });

@@ -1,6 +1,6 @@
 /**
  * The bundled CSI node plugin with real mounts, as root, inside private mount and IPC namespaces
- * (test/csi/support/node-sandbox.ts): the plugin mounts and owns the tmpfs domain on the "node",
+ * (test/programs/csi/support/node-sandbox.ts): the plugin mounts and owns the tmpfs domain on the "node",
  * publishes it into "pods" of its tenants only, and the pods and the agent, each in its own IPC
  * namespace, exchange bytes through POSIX shared memory (shm_open) in their /dev/shm.
  *

@@ -55,9 +55,9 @@ test('bad flags exit 2 with the reason; a certificate that cannot load exits 1',
   const bad = spawnSync(process.execPath, [bundle, '--ratio', '7'], { encoding: 'utf8' });
   expect(bad.status).toBe(2);
   expect(bad.stderr).toBe('cdk8s-shm webhook: --ratio (7) must be greater than 0 and at most 1\n');
-  const fromEnv = spawnSync(process.execPath, [bundle], { encoding: 'utf8', env: { ...process.env, CDK8S_SHM_SELECTION: 'some' } });
+  const fromEnv = spawnSync(process.execPath, [bundle], { encoding: 'utf8', env: { ...process.env, CDK8S_SHM_POD_SELECTION: 'some' } });
   expect(fromEnv.status).toBe(2);
-  expect(fromEnv.stderr).toContain('CDK8S_SHM_SELECTION (some) must be one of opt-out, opt-in');
+  expect(fromEnv.stderr).toContain('CDK8S_SHM_POD_SELECTION (some) must be one of opt-out, opt-in');
   const missing = spawnSync(process.execPath, [bundle, '--port', '0', '--tls-cert', path.join(work, 'none.crt'), '--tls-key', path.join(work, 'none.key')], { encoding: 'utf8' });
   expect(missing.status).toBe(1);
   expect(JSON.parse(missing.stdout.trim().split('\n').pop()!)).toMatchObject({ level: 'error', msg: 'cannot start', error: { message: expect.stringContaining('cannot load the serving certificate') } });

@@ -109,14 +109,14 @@ describe('warnings', () => {
   test('policy decisions are reported: a size below the runtime default, a fixed size for a pod without a limit', () => {
     expect(reviewAdmission(loadFixture('27-generate-name-no-metadata-annotations.json'), resolvePolicy({ minimum: '16Mi' })).review!.response.warnings)
       .toEqual(["cdk8s-shm: /dev/shm 50Mi is smaller than the runtime's default 64Mi"]);
-    const fixed = reviewAdmission(loadFixture('13-no-memory-limits.json'), resolvePolicy({ withoutLimit: 'fixed', fixedSize: '256Mi', containers: ['app'] }));
+    const fixed = reviewAdmission(loadFixture('13-no-memory-limits.json'), resolvePolicy({ podsWithoutLimit: 'fixed', fixedSize: '256Mi', containers: ['app'] }));
     expect(fixed.outcome).toBe('inject');
     expect(fixed.plan?.size).toBe('256Mi');
     expect(fixed.review!.response.warnings).toEqual(["cdk8s-shm: container 'app' has no memory limit; /dev/shm pages are charged to no bound"]);
   });
 
   test('not-opted-in pods are quiet in opt-in mode, and opted-in pods are injected', () => {
-    const optIn = resolvePolicy({ selection: 'opt-in' });
+    const optIn = resolvePolicy({ podSelection: 'opt-in' });
     const skipped = reviewAdmission(loadFixture('04-kubewarden-resources-limits.request.json'), optIn);
     expect([skipped.outcome, skipped.reason, skipped.review!.response.warnings]).toEqual(['skip', 'not-opted-in', undefined]);
     expect(reviewAdmission(loadFixture('14-opt-in-annotated.json'), optIn).outcome).toBe('inject');
@@ -138,7 +138,7 @@ describe('warnings', () => {
 
 describe('deny for pods without a memory limit', () => {
   test('answers allowed: false with a 403 status that says what to do', () => {
-    const result = reviewAdmission(loadFixture('13-no-memory-limits.json'), resolvePolicy({ withoutLimit: 'deny', containers: ['app'] }));
+    const result = reviewAdmission(loadFixture('13-no-memory-limits.json'), resolvePolicy({ podsWithoutLimit: 'deny', containers: ['app'] }));
     expect(result.outcome).toBe('deny');
     expect(result.reason).toBe('no-memory-limit');
     expect(result.review!.response).toEqual({

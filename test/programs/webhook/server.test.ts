@@ -287,7 +287,7 @@ describe('body size limit', () => {
 
 describe('policy flags', () => {
   test('deny for pods without a memory limit: refused with a clear message', async () => {
-    const { server, target } = await start(['--without-limit', 'deny']);
+    const { server, target } = await start(['--pods-without-limit', 'deny']);
     try {
       const admission = await admit(target, loadFixture('01-pepr-admission-create-pod.request.json'));
       expect(admission.allowed).toBe(false);
@@ -298,7 +298,7 @@ describe('policy flags', () => {
   });
 
   test('opt-in with a ratio, a maximum and a volume name', async () => {
-    const { server, target } = await start(['--selection', 'opt-in', '--ratio', '0.25', '--maximum', '128Mi', '--volume-name', 'shm']);
+    const { server, target } = await start(['--pod-selection', 'opt-in', '--ratio', '0.25', '--maximum', '128Mi', '--volume-name', 'shm']);
     try {
       expect((await admit(target, loadFixture('04-kubewarden-resources-limits.request.json'))).ops).toEqual([]);
       const { first } = await admitAndReinvoke(target, loadFixture('14-opt-in-annotated.json'));

@@ -216,11 +216,11 @@ export function toPolicyInput(policy: ConstructPolicy): PolicyInput {
 /** A webhook policy: a construct policy plus selection and what to do without a limit. */
 export const webhookPolicy: fc.Arbitrary<PolicyInput> = fc.record({
   base: constructPolicy,
-  selection: fc.oneof({ arbitrary: fc.constant('opt-out' as const), weight: 4 }, { arbitrary: fc.constant('opt-in' as const), weight: 1 }),
-  withoutLimit: fc.constantFrom('skip', 'deny', 'fixed') as fc.Arbitrary<'skip' | 'deny' | 'fixed'>,
+  podSelection: fc.oneof({ arbitrary: fc.constant('opt-out' as const), weight: 4 }, { arbitrary: fc.constant('opt-in' as const), weight: 1 }),
+  podsWithoutLimit: fc.constantFrom('skip', 'deny', 'fixed') as fc.Arbitrary<'skip' | 'deny' | 'fixed'>,
   fixedSize: fc.constantFrom('64Mi', '1Gi', '100M'),
-}).map(({ base, selection, withoutLimit, fixedSize }) => ({
-  ...toPolicyInput(base), selection, withoutLimit, ...(withoutLimit === 'fixed' ? { fixedSize } : {}),
+}).map(({ base, podSelection, podsWithoutLimit, fixedSize }) => ({
+  ...toPolicyInput(base), podSelection, podsWithoutLimit, ...(podsWithoutLimit === 'fixed' ? { fixedSize } : {}),
 }));
 
 /**
