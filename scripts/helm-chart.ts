@@ -140,6 +140,7 @@ function synthWebhook(c: Combination, bundle: string): unknown[] {
     maximum: Size.mebibytes(W.maximum),
     podsWithoutLimit: PodsWithoutLimit.fixedSize(Size.mebibytes(W.fixedSize)),
     sizeUnboundedShm: true,
+    limitFollows: true,
     priorityClassName: c.criticalPriority ? SYSTEM_PRIORITY_CLASSES[0] : W.priority,
     port: W.port,
     metricsPort: W.metricsPort,
@@ -193,6 +194,7 @@ function webhookRules(bundle: string): Rule[] {
       replace: indent => `{{- if ne .Values.policy.podsWithoutLimit "skip" }}\n${indent}- {{ printf "--pods-without-limit=%s" .Values.policy.podsWithoutLimit | quote }}\n{{- end }}`,
     },
     { ...arg('size-unbounded-shm', 'true'), replace: indent => `{{- if .Values.policy.sizeUnboundedShm }}\n${indent}- "--size-unbounded-shm=true"\n{{- end }}` },
+    { ...arg('limit-follows', 'true'), replace: indent => `{{- if .Values.policy.limitFollows }}\n${indent}- "--limit-follows=true"\n{{- end }}` },
     {
       ...arg('fixed-size', `${W.fixedSize}Mi`),
       // checkPolicy has refused a fixed podsWithoutLimit without a fixedSize.
@@ -597,6 +599,9 @@ policy:
   # Size a pod's own memory-backed /dev/shm that has no sizeLimit (as large as the node) by the same rule,
   # instead of leaving it alone.
   sizeUnboundedShm: false
+  # Shared memory on top of the application's memory: grow the limits of the containers that write
+  # /dev/shm by its size (wayIn webhook only: the admission policy never grows limits).
+  limitFollows: false
 
 webhook:
   # Base name of every object; empty for "<release name>-webhook".
@@ -733,6 +738,7 @@ function valuesSchema(): unknown {
           podsWithoutLimit: { enum: [...WITHOUT_LIMIT_MODES] },
           fixedSize: quantity,
           sizeUnboundedShm: { type: 'boolean' },
+          limitFollows: { type: 'boolean' },
         },
       },
       webhook: {
@@ -896,6 +902,7 @@ export function generateChart(outDir: string): void {
       + '{{- include "cdk8s-shm.checkPolicy" . }}\n'
       + `{{- if regexMatch "\\\\.[0-9]{${POLICY_RATIO_DIGITS + 1},}" (toString .Values.policy.ratio) }}`
       + `{{ fail "policy.ratio may have at most ${POLICY_RATIO_DIGITS} decimal places with wayIn policy" }}{{- end }}\n`
+      + '{{- if .Values.policy.limitFollows }}{{ fail "policy.limitFollows needs wayIn webhook: the admission policy never grows limits" }}{{- end }}\n'
       + `${policy}{{- end }}\n`,
     'templates/agent.yaml': `${header}{{- if .Values.agent.enabled }}\n`
       + '{{- if .Values.agent.createNamespace }}{{ include "cdk8s-shm.checkCreatedNamespace" (dict "namespace" .Values.agent.namespace "value" "agent.createNamespace") }}{{- end }}\n'

@@ -9,7 +9,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { SharedMemory, SharedMemoryAgent, SharedMemoryDomain, SharedMemoryOptions } from '../src';
 import { SharedMemoryDeployment } from '../src/constructs/sizing/shared-memory-deployment';
 import { parseWebhookArgs } from '../src/contracts/webhook-flags';
-import { podTemplateOf, resolvePolicy } from '../src/core';
+import { bytesCeil, formatBytes, podTemplateOf, resolvePolicy } from '../src/core';
 import { injectDocuments } from '../src/programs/cli/inject';
 import { runCli } from '../src/programs/cli/main';
 import { createLogger } from '../src/programs/shared/log';
@@ -54,6 +54,8 @@ interface OptionCase {
   readonly mountedBy: readonly string[];
   /** The annotations that record the option on the pod template. */
   readonly annotations: Record<string, string>;
+  /** The memory limits of app, proxy and setup afterwards. @default as declared */
+  readonly limits?: readonly string[];
 }
 
 const ALL = ['app', 'proxy', 'setup'];
@@ -73,7 +75,23 @@ const OPTIONS: OptionCase[] = [
     annotations: { [ANNOTATION('include-init-containers')]: 'false' },
   },
   { name: 'volumeName', options: { volumeName: 'shm' }, size: '16Gi', volume: 'shm', mountedBy: ALL, annotations: { [ANNOTATION('volume-name')]: 'shm' } },
+  // shared memory on top: the app and the sidecar (they run beside each other) grow by 2Gi, the init container does not
+  {
+    name: 'limitFollows',
+    options: { size: GiB(2), limitFollows: true },
+    size: '2Gi',
+    volume: 'dshm',
+    mountedBy: ALL,
+    annotations: { [ANNOTATION('limit-follows')]: 'true', [ANNOTATION('size')]: '2Gi', [ANNOTATION('declared-limits')]: 'app=32Gi,proxy=1Gi' },
+    limits: ['34Gi', '3Gi', '1Gi'],
+  },
 ];
+
+/** The memory limits of app, proxy and setup in a pod template, canonical (cdk8s-plus writes 32768Mi for 32Gi). */
+function limitsOf(template: any): string[] {
+  const all = [...template.spec.containers, ...(template.spec.initContainers ?? [])];
+  return ['app', 'proxy', 'setup'].map(name => formatBytes(bytesCeil(all.find((c: any) => c.name === name).resources.limits.memory)));
+}
 
 /** A construct way in: builds the business workload in an app and says which chart holds it. */
 interface ConstructWayIn {
@@ -184,6 +202,7 @@ describe.each(CONSTRUCT_WAYS)('$name', way => {
     // What the construct did, with the option's value.
     expect(shmOf(template, option.volume)).toEqual({ size: option.size, mountedBy: option.mountedBy });
     expect(template.metadata.annotations).toMatchObject({ [ANNOTATION('size-limit')]: option.size, ...option.annotations });
+    expect(limitsOf(template)).toEqual(option.limits ?? ['32Gi', '1Gi', '1Gi']);
 
     // The webhook, over HTTPS: no patch.
     const admission = await admit(target, podReview(workload, `${way.name}-${option.name}`));

@@ -74,6 +74,7 @@ export interface WebhookArgsInput {
   readonly fixedSize?: string;
   readonly volumeName?: string;
   readonly sizeUnboundedShm?: boolean;
+  readonly limitFollows?: boolean;
   readonly maxBodyBytes?: number;
   readonly maxConnections?: number;
   readonly maxConnectionsPerClient?: number;
@@ -147,6 +148,7 @@ export const WEBHOOK_FLAGS: readonly WebhookFlag[] = [
   flag('fixed-size', 'fixedSize', 'QUANTITY', 'the /dev/shm size for pods without a memory limit when --pods-without-limit is fixed'),
   flag('volume-name', 'volumeName', 'NAME', 'name of the injected volume', 'dshm'),
   flag('size-unbounded-shm', 'sizeUnboundedShm', 'true|false', "size a pod's own memory-backed /dev/shm without sizeLimit by the same rule, instead of leaving it alone", 'false'),
+  flag('limit-follows', 'limitFollows', 'true|false', "grow the memory limits of the containers that write /dev/shm by its size, so shared memory comes on top of the application's memory", 'false'),
   flag('max-body-bytes', 'maxBodyBytes', 'BYTES', 'largest request body accepted', String(DEFAULT_MAX_BODY_BYTES)),
   flag('max-connections', 'maxConnections', 'N', 'open connections at most; more are closed at accept', String(DEFAULT_MAX_CONNECTIONS)),
   flag('max-connections-per-client', 'maxConnectionsPerClient', 'N', 'open connections from one client address at most', String(DEFAULT_MAX_CONNECTIONS_PER_CLIENT)),

@@ -19,6 +19,9 @@
  *   Go's disagree on those two characters.
  * - A pod so large that evaluating the policy passes the API server's CEL cost budget: the
  *   policy fails and the pod is admitted unchanged (see POLICY_COST_BOUNDS).
+ * - A pod that asks for `cdk8s-shm.io/limit-follows: "true"` (limit-growth.ts): growing limits is
+ *   safe only where the namespace's LimitRange and ResourceQuota allow it, which CEL cannot read;
+ *   the policy leaves such pods alone (the webhook and the constructs grow them).
  *
  * And one thing it cannot do for any pod: send warnings back to the client.
  */
@@ -49,7 +52,7 @@ export const QUANTITY_SETTINGS = ['size', 'minimum', 'maximum', 'fixedSize'] as 
 export const POLICY_COST_BOUNDS = { containers: 256, mountsPerContainer: 64, volumes: 1024, annotationLength: 4096 } as const;
 
 /** Which limit of the policy a pod runs into. */
-export type AdmissionPolicyLimit = 'large-quantity' | 'ratio-form' | 'mount-path-backstep' | 'container-name-space' | 'cost';
+export type AdmissionPolicyLimit = 'large-quantity' | 'ratio-form' | 'mount-path-backstep' | 'container-name-space' | 'cost' | 'limit-follows';
 
 /** Why the admission policy treats a pod otherwise than the core. */
 export interface AdmissionPolicyDifference {
@@ -72,6 +75,11 @@ export function admissionPolicyDifference(pod: PodLike, plan: ShmPlan): Admissio
   const spec = objectAt(pod.spec)!;
   const annotations = objectAt(objectAt(pod.metadata)?.annotations) ?? {};
   const difference = (limit: AdmissionPolicyLimit, message: string, uncertain?: boolean) => ({ limit, message, ...(uncertain ? { uncertain } : {}) });
+
+  // Growing limits needs the namespace's LimitRange and ResourceQuota, which CEL cannot read.
+  if (annotations[settingAnnotation('limitFollows')] === 'true') {
+    return difference('limit-follows', `the pod asks for ${settingAnnotation('limitFollows')}: "true", and the policy never grows limits`);
+  }
 
   const ratioKey = settingAnnotation('ratio');
   const ratio = annotations[ratioKey];

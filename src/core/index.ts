@@ -20,3 +20,4 @@ export * from './pod-view';
 export * from './basis';
 export * from './windows';
 export * from './admission-policy-limits';
+export * from './limit-growth';

@@ -18,6 +18,9 @@ export const RATIO_ANNOTATION = `${ANNOTATION_PREFIX}ratio`;
 /** Written on every pod (or pod template) whose `/dev/shm` we sized: the size we chose. */
 export const SIZE_LIMIT_ANNOTATION = `${ANNOTATION_PREFIX}size-limit`;
 
+/** Written with `limitFollows`: the memory limits before they grew, `app=1Gi,helper=128Mi` (limit-growth.ts). */
+export const DECLARED_LIMITS_ANNOTATION = `${ANNOTATION_PREFIX}declared-limits`;
+
 /** On the webhook's pods: the checksum of the server code, so that a new server rolls them. */
 export const SERVER_CHECKSUM_ANNOTATION = `${ANNOTATION_PREFIX}server-checksum`;
 

@@ -62,6 +62,12 @@ export function planToPatch(plan: ShmPlan, basePath = ''): JsonPatchOperation[] 
       ? { op: 'add', path: `${container}/volumeMounts`, value: [mountValue] }
       : { op: 'add', path: `${container}/volumeMounts/-`, value: mountValue });
   }
+
+  // limitFollows: the limits (and requests) are there, and only their values change.
+  for (const resource of edits.resources) {
+    const owner = resource.at === 'pod' ? spec : `${spec}/${resource.at.field}/${resource.at.index}`;
+    ops.push({ op: 'replace', path: `${owner}/resources/${resource.kind}/memory`, value: resource.value });
+  }
   return ops;
 }
 

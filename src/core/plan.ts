@@ -19,8 +19,9 @@
 import { SizingBasis, sizingBasis } from './basis';
 import { floor } from './decimal';
 import { JsonObject, isObject, objectAt } from './json';
+import { DeclaredLimits, LimitGrowth, ResourceEdit, declaredLimits, describeGrowth, formatDeclared, grownResources, planLimitGrowth } from './limit-growth';
 import { normalizeMountPath } from './mount-path';
-import { INJECT_ANNOTATION, RUNTIME_DEFAULT_SHM_BYTES, SHM_MOUNT_PATH, SIZE_LIMIT_ANNOTATION } from './names';
+import { DECLARED_LIMITS_ANNOTATION, INJECT_ANNOTATION, RUNTIME_DEFAULT_SHM_BYTES, SHM_MOUNT_PATH, SIZE_LIMIT_ANNOTATION } from './names';
 import { PodMemoryLimit, kubeletPodLimit, readPodResources } from './pod-limit';
 import { readPodPolicy } from './pod-policy';
 import { ContainerRole, PodContainer, PodVolumes, describeContainer, describeContainers, readPodVolumes, text } from './pod-view';
@@ -126,6 +127,8 @@ export interface PlanEdits {
   readonly sizeLimitMissing: boolean;
   readonly mounts: readonly MountEdit[];
   readonly annotations: readonly AnnotationEdit[];
+  /** With `limitFollows`: the memory limits (and requests) that grow by the `/dev/shm` size. */
+  readonly resources: readonly ResourceEdit[];
 }
 
 /** The limit a size was a share of: the largest among the targets that run beside the application. */
@@ -145,8 +148,12 @@ export interface ShmPlan {
   readonly reason?: SkipReason;
   /** One line for humans: what happened and why. */
   readonly message: string;
-  /** The kubelet's pod memory limit: the cap. */
+  /** The kubelet's pod memory limit: the cap (with `limitFollows`, once the limits grew). */
   readonly limit?: PodMemoryLimit;
+  /** With `limitFollows`: the pod memory limit as declared, before the limits grew. */
+  readonly declaredLimit?: PodMemoryLimit;
+  /** With `limitFollows`: each limit that follows `/dev/shm`, as declared and grown. */
+  readonly limitGrowth?: readonly LimitGrowth[];
   /** What the size is a share of, when a target has a limit. */
   readonly basis?: PlanBasis;
   /** The `/dev/shm` size in bytes, when one was decided. */
@@ -259,9 +266,21 @@ export function planSharedMemory(pod: PodLike, wayInPolicy: Policy): ShmPlan {
   if (found.kind !== 'fresh') volumeName = found.name;
   targetNames = targets.map(c => c.name);
 
+  // With limitFollows, the size is decided from the limits as declared, and caps at the grown ones.
+  let declared: DeclaredLimits | undefined;
+  if (policy.limitFollows) {
+    const read = declaredLimits(resources, targets, annotations);
+    if ('invalid' in read) {
+      unhonoured.push({ annotations: [DECLARED_LIMITS_ANNOTATION], message: read.invalid });
+      return skip('invalid-annotation', read.invalid, { limit });
+    }
+    declared = read;
+  }
+  const capAt = (sizeBytes: bigint): PodMemoryLimit => (declared ? kubeletPodLimit(grownResources(declared, sizeBytes)) : limit);
+
   // 2. Basis, 3. size, 4. the runtime floor.
-  const { basis, unbounded } = sizingBasis(targets, resources);
-  const sized = decideSize(policy, podPolicy.annotated, targets, basis, unbounded, limit, warnings);
+  const { basis, unbounded } = sizingBasis(targets, declared?.resources ?? resources);
+  const sized = decideSize(policy, podPolicy.annotated, targets, basis, unbounded, capAt, warnings, declared);
   const planBasis = basis && { bytes: basis.bytes, container: basis.container.name, role: basis.container.role, fromPodLevel: basis.fromPodLevel };
   if (adopting && (!policy.sizeUnboundedShm || !('sizeBytes' in sized))) {
     // Left alone: say that it is unbounded, and what the rule would do about it.
@@ -277,6 +296,8 @@ export function planSharedMemory(pod: PodLike, wayInPolicy: Policy): ShmPlan {
 
   const { sizeBytes } = sized;
   const size = formatBytes(sizeBytes);
+  const growth = declared ? planLimitGrowth(spec, targets, declared, sizeBytes) : undefined;
+  if (growth) noteGrowth(growth, warnings);
   const mounts: MountEdit[] = targets
     .filter(c => !c.mounts.some(m => m.name === volumeName && normalizeMountPath(m.mountPath) === SHM_MOUNT_PATH))
     .map(c => ({ field: c.field, index: c.index, name: c.name, createList: !c.hasMountList }));
@@ -287,13 +308,16 @@ export function planSharedMemory(pod: PodLike, wayInPolicy: Policy): ShmPlan {
     volume = (typeof current === 'string' || typeof current === 'number') && safeBytes(current) === sizeBytes ? 'none' : 'resize';
   }
   const sizeLimitEdit = annotationEdit(annotations, SIZE_LIMIT_ANNOTATION, size);
+  const declaredEdit = growth && growth.growth.length > 0
+    ? annotationEdit(annotations, DECLARED_LIMITS_ANNOTATION, formatDeclared(growth.growth)) : undefined;
   const sizedPlan = (action: PlanAction, message: string, edits?: PlanEdits): ShmPlan => ({
     volumeName,
     targets: targetNames,
     annotated,
     warnings,
     unhonoured,
-    limit,
+    limit: capAt(sizeBytes),
+    ...(declared ? { declaredLimit: kubeletPodLimit(declared.resources), limitGrowth: growth!.growth } : {}),
     basis: planBasis,
     sizeBytes,
     size,
@@ -303,7 +327,8 @@ export function planSharedMemory(pod: PodLike, wayInPolicy: Policy): ShmPlan {
     message,
     edits,
   });
-  if (found.kind === 'ours' && volume === 'none' && mounts.length === 0 && !sizeLimitEdit) {
+  const resourceEdits = growth?.edits ?? [];
+  if (found.kind === 'ours' && volume === 'none' && mounts.length === 0 && !sizeLimitEdit && !declaredEdit && resourceEdits.length === 0) {
     return sizedPlan('unchanged', `/dev/shm is already ${size}`);
   }
   // The way in that sizes a pod writes down what it was told explicitly, so that every way in
@@ -312,6 +337,7 @@ export function planSharedMemory(pod: PodLike, wayInPolicy: Policy): ShmPlan {
   const pinned: PolicyInput = adopting ? { volumeName, containers: targets.map(c => c.name) } : {};
   const annotationEdits = [
     ...(sizeLimitEdit ? [sizeLimitEdit] : []),
+    ...(declaredEdit ? [declaredEdit] : []),
     ...choiceAnnotations(annotations, { ...policy.input, ...pinned }, podPolicy.annotated),
   ];
   const edits: PlanEdits = {
@@ -323,9 +349,13 @@ export function planSharedMemory(pod: PodLike, wayInPolicy: Policy): ShmPlan {
     sizeLimitMissing: found.kind === 'fresh' || found.emptyDir.sizeLimit === undefined,
     mounts,
     annotations: annotationEdits,
+    resources: resourceEdits,
   };
   const verb = found.kind === 'ours' ? 'resized' : adopting ? `sized the pod's own volume '${volumeName}':` : 'mounted';
-  const message = `${verb} /dev/shm ${size} (${describeSizing({ basis: planBasis, limit })})`;
+  const how = growth && growth.growth.length > 0
+    ? `on top of the application's memory: limits ${describeGrowth(growth.growth)}`
+    : describeSizing({ basis: planBasis, limit });
+  const message = `${verb} /dev/shm ${size} (${how})`;
   return sizedPlan(found.kind === 'ours' ? 'update' : 'inject', message, edits);
 }
 
@@ -356,11 +386,15 @@ type SizeDecision =
   | { readonly skip: SkipReason; readonly message: string }
   | { readonly deny: string };
 
-/** Steps 3 and 4 of the rule; adds the warnings that go with the size. */
+/**
+ * Steps 3 and 4 of the rule; adds the warnings that go with the size.
+ * @param capAt the pod memory limit a size is capped at (with `limitFollows`, the limits grown by it)
+ * @param declared with `limitFollows`: the limits as declared, which grow by the size
+ */
 function decideSize(
   policy: Policy, annotated: ReadonlySet<PolicySetting>, targets: readonly PodContainer[],
   basis: SizingBasis | undefined, unbounded: readonly PodContainer[],
-  limit: PodMemoryLimit, warnings: PlanWarning[],
+  capAt: (sizeBytes: bigint) => PodMemoryLimit, warnings: PlanWarning[], declared?: DeclaredLimits,
 ): SizeDecision {
   let sizeBytes: bigint;
   let sizeSource: SizeSource;
@@ -397,6 +431,7 @@ function decideSize(
   }
   const requestedBytes = sizeBytes;
 
+  const limit = capAt(sizeBytes);
   if (limit.kind === 'limited' && sizeBytes > limit.bytes) {
     warnings.push({
       code: 'capped-at-limit',
@@ -404,7 +439,8 @@ function decideSize(
     });
     sizeBytes = limit.bytes;
   }
-  if (basis && sizeBytes >= basis.bytes) {
+  // With limitFollows the basis container's limit grows by the size: shared memory cannot OOM it.
+  if (basis && sizeBytes >= basis.bytes && !declared?.byName.has(basis.container.name)) {
     const relation = sizeBytes > basis.bytes ? 'exceeds' : 'equals';
     warnings.push({
       code: `${relation}-basis`,
@@ -423,6 +459,23 @@ function decideSize(
     warnings.push({ code: 'below-runtime-default', message: `/dev/shm ${formatBytes(sizeBytes)} is smaller than the runtime's default 64Mi` });
   }
   return { sizeBytes, sizeSource, requestedBytes };
+}
+
+/** What the user should know about limits that follow `/dev/shm`. */
+function noteGrowth(growth: { growth: readonly LimitGrowth[]; edits: readonly ResourceEdit[] }, warnings: PlanWarning[]): void {
+  if (growth.growth.length === 0) {
+    warnings.push({
+      code: 'limit-not-grown',
+      message: 'limitFollows: no container that writes /dev/shm has a memory limit to grow; shared memory is bounded by nothing but /dev/shm',
+    });
+  }
+  const requests = growth.edits.filter(e => e.kind === 'requests').map(e => (e.at === 'pod' ? 'the pod-level request' : `'${e.name}'`));
+  if (requests.length > 0) {
+    warnings.push({
+      code: 'request-grown',
+      message: `limitFollows: the memory request of ${requests.join(', ')} grows with its limit (it equalled it); a ResourceQuota counts it`,
+    });
+  }
 }
 
 /** The edit that gives an annotation its value, or none when it has it already. */

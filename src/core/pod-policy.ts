@@ -9,7 +9,9 @@
  * policy's share and bounds, and an annotated share or bound drops the policy's `size`.
  */
 import { JsonObject } from './json';
-import { ANNOTATION_PREFIX, INJECT_ANNOTATION, PLUGIN_CHECKSUM_ANNOTATION, SERVER_CHECKSUM_ANNOTATION, SIZE_LIMIT_ANNOTATION } from './names';
+import {
+  ANNOTATION_PREFIX, DECLARED_LIMITS_ANNOTATION, INJECT_ANNOTATION, PLUGIN_CHECKSUM_ANNOTATION, SERVER_CHECKSUM_ANNOTATION, SIZE_LIMIT_ANNOTATION,
+} from './names';
 import { Policy, PolicyError, resolvePolicy } from './policy';
 import { excludedSettings } from './setting-rules';
 import { POD_SETTING_ANNOTATIONS, PolicyInput, PolicySetting, SETTING_OF_ANNOTATION, readSetting, sameSetting, settingAnnotation, settingText } from './settings';
@@ -33,7 +35,7 @@ export interface InvalidAnnotations {
 
 /** Annotations of ours that carry no setting (the checksums are on our own programs' pods). */
 export const ANNOTATIONS_WITHOUT_SETTING: ReadonlySet<string> = new Set([
-  INJECT_ANNOTATION, SIZE_LIMIT_ANNOTATION, SERVER_CHECKSUM_ANNOTATION, PLUGIN_CHECKSUM_ANNOTATION,
+  INJECT_ANNOTATION, SIZE_LIMIT_ANNOTATION, DECLARED_LIMITS_ANNOTATION, SERVER_CHECKSUM_ANNOTATION, PLUGIN_CHECKSUM_ANNOTATION,
 ]);
 const NOTHING_ANNOTATED: ReadonlySet<PolicySetting> = new Set();
 

@@ -23,6 +23,7 @@ export interface Policy {
   readonly podsWithoutLimit: WithoutLimit;
   readonly fixedSize?: bigint;
   readonly sizeUnboundedShm: boolean;
+  readonly limitFollows: boolean;
   /**
    * The settings as given, validated, without the ones left out: what was chosen explicitly.
    * Pod annotations are merged onto it, and the ways in write it onto the pods they size.
@@ -82,7 +83,7 @@ export function resolvePolicy(input: PolicyInput = {}, subject?: string, label: 
     }
     if (input.containers.length === 0) fail(`${label('containers')} is empty: leave it out to mount /dev/shm in every container`, ['containers']);
   }
-  for (const setting of ['includeInitContainers', 'sizeUnboundedShm'] as const) {
+  for (const setting of ['includeInitContainers', 'sizeUnboundedShm', 'limitFollows'] as const) {
     if (input[setting] !== undefined && typeof input[setting] !== 'boolean') fail(`${label(setting)} must be true or false, got ${JSON.stringify(input[setting])}`, [setting]);
   }
   const podSelection = input.podSelection ?? 'opt-out';
@@ -109,6 +110,7 @@ export function resolvePolicy(input: PolicyInput = {}, subject?: string, label: 
     podsWithoutLimit,
     fixedSize: bytes.fixedSize,
     sizeUnboundedShm: input.sizeUnboundedShm ?? false,
+    limitFollows: input.limitFollows ?? false,
     input: chosenSettings(input),
   };
 }

@@ -38,6 +38,11 @@ export interface PolicyInput {
    * large as the node), is sized by the same rule instead of left alone. Default false.
    */
   readonly sizeUnboundedShm?: boolean;
+  /**
+   * Whether the writers' memory limits grow by the `/dev/shm` size, so that shared memory comes on
+   * top of the application's own memory instead of out of it (limit-growth.ts). Default false.
+   */
+  readonly limitFollows?: boolean;
 }
 
 /** Which pods get a `/dev/shm`: all but those annotated `inject: "false"`, or only those annotated `inject: "true"`. */
@@ -75,6 +80,7 @@ const SETTINGS: Record<PolicySetting, SettingSpec> = {
   podsWithoutLimit: { kind: 'pods-without-limit', perPod: true },
   fixedSize: { kind: 'quantity', perPod: true },
   sizeUnboundedShm: { kind: 'boolean', perPod: true },
+  limitFollows: { kind: 'boolean', perPod: true },
   podSelection: { kind: 'podSelection', perPod: false },
 };
 

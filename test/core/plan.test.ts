@@ -145,6 +145,7 @@ describe('planSharedMemory: a fresh injection', () => {
       sizeLimitMissing: true,
       mounts: [{ field: 'containers', index: 0, name: 'app', createList: true }],
       annotations: [{ key: SIZE_LIMIT, value: '2Gi', exists: false }],
+      resources: [],
     });
     expect(result.message).toBe("mounted /dev/shm 2Gi (container 'app' limit 4Gi, pod limit 4Gi)");
   });
@@ -169,6 +170,7 @@ describe('planSharedMemory: a fresh injection', () => {
         { field: 'containers', index: 1, name: 'worker', createList: true },
       ],
       annotations: [{ key: SIZE_LIMIT, value: '2Gi', exists: false }, { key: 'cdk8s-shm.io/volume-name', value: 'shm', exists: false }],
+      resources: [],
     });
   });
 
@@ -404,6 +406,7 @@ describe('planSharedMemory: updating our own volume', () => {
       sizeLimitMissing: false,
       mounts: [],
       annotations: [{ key: SIZE_LIMIT, value: '2Gi', exists: true }],
+      resources: [],
     });
   });
 

@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parse } from 'yaml';
 import { WEBHOOK_FLAGS } from '../../src/contracts/webhook-flags';
-import { INJECT_ANNOTATION, SETTING_OF_ANNOTATION, SIZE_LIMIT_ANNOTATION, settingFlag } from '../../src/core';
+import { DECLARED_LIMITS_ANNOTATION, INJECT_ANNOTATION, SETTING_OF_ANNOTATION, SIZE_LIMIT_ANNOTATION, settingFlag } from '../../src/core';
 import { CLI_FLAGS } from '../../src/programs/cli/args';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -30,7 +30,7 @@ const code = (cell: string) => /`([^`]+)`/.exec(cell)?.[1];
 const rows = tableRows();
 
 test('every annotation the core knows is in the table, and nothing else', () => {
-  const known = [INJECT_ANNOTATION, ...SETTING_OF_ANNOTATION.keys(), SIZE_LIMIT_ANNOTATION];
+  const known = [INJECT_ANNOTATION, ...SETTING_OF_ANNOTATION.keys(), SIZE_LIMIT_ANNOTATION, DECLARED_LIMITS_ANNOTATION];
   expect(rows.map(r => code(r[0])).sort()).toEqual([...known].sort());
 });
 

@@ -67,6 +67,11 @@ export function policyCel(policy: Policy): PolicyCel {
       // The kubelet creates mirror pods for static pods; their spec cannot change.
       { name: 'not-a-mirror-pod', expression: `!(${lit(MIRROR_POD_ANNOTATION)} in object.metadata.?annotations.orValue({}))` },
       {
+        name: 'not-limit-follows',
+        expression: '// Growing limits needs the LimitRange and ResourceQuota, which CEL cannot read (admission-policy-limits.ts).\n'
+          + `object.metadata.?annotations[?${lit(settingAnnotation('limitFollows'))}].orValue('') != 'true'`,
+      },
+      {
         name: 'selected-pod',
         expression: `// Opt-out takes every pod but those annotated ${INJECT_ANNOTATION}: "false", opt-in only those annotated "true"`
           + ' (the core refuses any other value).\n'

@@ -21,6 +21,7 @@ export function policyInputOf(props: SharedMemoryPolicyProps): PolicyInput {
     podsWithoutLimit: props.podsWithoutLimit?._mode,
     fixedSize: optionalSizeQuantity(props.podsWithoutLimit?._size),
     sizeUnboundedShm: props.sizeUnboundedShm,
+    limitFollows: props.limitFollows,
   };
 }
 

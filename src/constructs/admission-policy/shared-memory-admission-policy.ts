@@ -66,6 +66,11 @@ export class SharedMemoryAdmissionPolicy extends Construct {
       'app.kubernetes.io/instance': this.name,
       ...extraLabels(props.labels, subject, 'it names the policies'),
     };
+    if (props.limitFollows) {
+      throw new Error(`'limitFollows' of ${subject} cannot be true: a MutatingAdmissionPolicy cannot read the namespace's LimitRange and `
+        + 'ResourceQuota, so it never grows limits (it leaves pods that ask for it alone); use SharedMemoryWebhook, or set it on the workloads '
+        + 'with SharedMemory.addTo() (add_to)');
+    }
     const policy = resolvePolicyProps(props, subject);
     const excluded = excludedNamespacesOf(props, subject);
     const namespaceSelector = namespaceSelectorOf(excluded, props.namespaceSelection === NamespaceSelection.OPT_IN);

@@ -100,6 +100,17 @@ export interface SharedMemoryPolicyProps {
   readonly sizeUnboundedShm?: boolean;
 
   /**
+   * Whether shared memory comes on top of the application's memory: the memory limits of the
+   * containers that write `/dev/shm` grow by its size (see `SharedMemoryOptions.limitFollows`). The
+   * webhook grows them at pod creation, never where the namespace's LimitRange or ResourceQuota
+   * would then refuse the pod. The admission policy cannot grow limits (it leaves pods that ask for
+   * it alone), so it refuses this prop. (`limit_follows` in Python.)
+   *
+   * @default false - /dev/shm is a share of the limit
+   */
+  readonly limitFollows?: boolean;
+
+  /**
    * Which namespaces are sent to the webhook, or acted in by the admission policy.
    *
    * @default NamespaceSelection.ALL

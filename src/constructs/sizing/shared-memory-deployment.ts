@@ -21,7 +21,9 @@ export interface SharedMemoryDeploymentProps extends kplus.DeploymentProps {
  * result is the same.
  *
  * `/dev/shm` is sized from the memory limit of the containers that write it (its pages are charged
- * to the writer): synthesis fails, naming the containers, when none of them has a limit.
+ * to the writer): synthesis fails, naming the containers, when none of them has a limit. A
+ * container given no `resources` is refused: cdk8s-plus-28 would give it a 2048Mi limit nobody
+ * chose, and `/dev/shm` would be a share of it.
  */
 export class SharedMemoryDeployment extends kplus.Deployment {
   /**
@@ -30,7 +32,22 @@ export class SharedMemoryDeployment extends kplus.Deployment {
   public readonly sharedMemory: SharedMemory;
 
   constructor(scope: Construct, id: string, props: SharedMemoryDeploymentProps = {}) {
+    const sidecars = (props.initContainers ?? []).filter(c => c.restartPolicy === kplus.ContainerRestartPolicy.ALWAYS);
+    for (const container of [...props.containers ?? [], ...sidecars]) refuseDefaultLimit(container, id);
     super(scope, id, props);
     this.sharedMemory = SharedMemory.addTo(this, props.sharedMemory);
   }
+
+  public addContainer(container: kplus.ContainerProps): kplus.Container {
+    refuseDefaultLimit(container, this.node.id);
+    return super.addContainer(container);
+  }
+}
+
+/** cdk8s-plus-28 gives a container without `resources` a 2048Mi memory limit: not one to size /dev/shm from. */
+function refuseDefaultLimit(container: kplus.ContainerProps, id: string): void {
+  if (container.resources !== undefined) return;
+  throw new Error(`container '${container.name ?? 'main'}' of SharedMemoryDeployment '${id}' has no 'resources': cdk8s-plus-28 would give it a `
+    + "2048Mi memory limit nobody chose, and /dev/shm would be sized from it. Set resources.memory.limit to the application's memory "
+    + '(and sharedMemory.size with limitFollows to put shared memory on top of it)');
 }

@@ -76,6 +76,18 @@ export interface SharedMemoryOptions {
    * @default false - such a volume is refused under `addTo` and left alone by `applyToChart`
    */
   readonly sizeUnboundedShm?: boolean;
+
+  /**
+   * Whether shared memory comes on top of the application's memory instead of out of it: the
+   * memory limit of every container that writes `/dev/shm` beside the application (app containers
+   * and sidecars with a limit of their own, and a pod-level limit) grows by the `/dev/shm` size,
+   * and a memory request equal to its limit grows with it. Give the size the application needs
+   * (`size`, e.g. NCCL's few GiB or a DataLoader's workers x batch), or a `ratio` of the limit as
+   * declared. (`limit_follows` in Python.)
+   *
+   * @default false - /dev/shm is a share of the limit, and what it holds the application cannot use
+   */
+  readonly limitFollows?: boolean;
 }
 
 /**
@@ -249,6 +261,7 @@ function toPolicy(options: SharedMemoryOptions, subject: string): Policy {
     containers: options.containers,
     includeInitContainers: options.includeInitContainers,
     sizeUnboundedShm: options.sizeUnboundedShm,
+    limitFollows: options.limitFollows,
   };
   try {
     return resolvePolicy(input, subject);

@@ -279,6 +279,7 @@ export class SharedMemoryWebhook extends Construct {
       podsWithoutLimit: props.podsWithoutLimit?._mode,
       fixedSize: policy.fixedSize as string | undefined,
       sizeUnboundedShm: props.sizeUnboundedShm,
+      limitFollows: props.limitFollows,
       ...(tls._mode === 'self-managed'
         ? {
           tlsMode: 'self-managed' as const,

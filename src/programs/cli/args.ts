@@ -80,6 +80,7 @@ export const CLI_FLAGS: readonly CliFlag[] = [
   webhookPolicyFlag('fixed-size', 'fixedSize'),
   webhookPolicyFlag('volume-name', 'volumeName'),
   webhookPolicyFlag('size-unbounded-shm', 'sizeUnboundedShm'),
+  webhookPolicyFlag('limit-follows', 'limitFollows'),
   { flag: 'output', short: 'o', value: OUTPUT_FORMATS.join('|'), description: 'table for people, json for machines', default: 'table', commands: ['plan'] },
   {
     flag: 'way-in',

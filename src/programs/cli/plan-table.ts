@@ -4,7 +4,8 @@
  */
 import { WorkloadReport } from './inject';
 import {
-  MountEdit, Policy, RATIO_ANNOTATION, SIZE_ANNOTATION, SIZE_LIMIT_ANNOTATION, UnhonouredAnnotations, describeSizing, formatBytes, formatRational,
+  MountEdit, PodMemoryLimit, Policy, RATIO_ANNOTATION, SIZE_ANNOTATION, SIZE_LIMIT_ANNOTATION, UnhonouredAnnotations, describeSizing, formatBytes,
+  formatRational,
 } from '../../core';
 
 /** The `/dev/shm` of the workload would change (or the workload would be refused). */
@@ -24,10 +25,10 @@ export function failsCheck(report: WorkloadReport): boolean {
 
 /** The pod memory limit as a quantity, `none`, or `invalid`. */
 export function limitText(report: WorkloadReport): string {
-  const limit = report.plan.limit;
-  if (!limit) return '-';
-  if (limit.kind === 'limited') return formatBytes(limit.bytes);
-  return limit.kind === 'unlimited' ? 'none' : 'invalid';
+  const text = (limit: PodMemoryLimit | undefined) => !limit ? '-' : limit.kind === 'limited' ? formatBytes(limit.bytes) : limit.kind === 'unlimited' ? 'none' : 'invalid';
+  // limitFollows: the limit as declared, and as it grows.
+  const declared = report.plan.declaredLimit;
+  return declared && text(declared) !== text(report.plan.limit) ? `${text(declared)} -> ${text(report.plan.limit)}` : text(report.plan.limit);
 }
 
 /** What the size is a share of: `2Gi (app)`, `6Gi (pod-level, app)`, or `-`. */
@@ -163,6 +164,10 @@ export interface PlanJson {
   readonly namespace: string | null;
   readonly podMemoryLimit: string | null;
   readonly podMemoryLimitBytes: string | null;
+  /** With limitFollows: the pod memory limit as declared, before the limits grow (podMemoryLimit is after). */
+  readonly declaredPodMemoryLimit: string | null;
+  /** With limitFollows: every limit that grows by the /dev/shm size (`@pod` for the pod-level one). */
+  readonly limitGrowth: readonly { container: string; before: string; after: string; requestGrows: boolean }[];
   /** The limit the size is a share of, and the container it belongs to. */
   readonly basis: BasisJson | null;
   readonly shmSize: string | null;
@@ -191,6 +196,10 @@ export function planJson(reports: readonly WorkloadReport[]): PlanJson[] {
       namespace: r.namespace ?? null,
       podMemoryLimit: limit === undefined ? null : formatBytes(limit),
       podMemoryLimitBytes: limit === undefined ? null : limit.toString(),
+      declaredPodMemoryLimit: r.plan.declaredLimit?.kind === 'limited' ? formatBytes(r.plan.declaredLimit.bytes) : null,
+      limitGrowth: (r.plan.limitGrowth ?? []).map(g => ({
+        container: g.name, before: formatBytes(g.declaredBytes), after: formatBytes(g.grownBytes), requestGrows: g.requestGrows,
+      })),
       basis: r.plan.basis ? {
         limit: formatBytes(r.plan.basis.bytes),
         limitBytes: r.plan.basis.bytes.toString(),

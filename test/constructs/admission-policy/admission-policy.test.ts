@@ -54,7 +54,7 @@ describe('what SharedMemoryAdmissionPolicy synthesizes', () => {
     const [mutating] = synthAdmissionPolicy({ ratio: 0.25, maximum: Size.gibibytes(8), podSelection: PodSelection.OPT_IN });
     const expression = (name: string) => mutating.spec.variables.find((v: any) => v.name === name).expression;
     expect(expression('policy')).toMatch(/\n\{'ratio': '0.25', 'size': '', 'minimum': '', 'maximum': '8Gi', 'containers': '', /);
-    expect(mutating.spec.matchConditions[1].expression).toMatch(/\.orValue\('opt-in' == 'opt-in' \? '' : 'true'\) == 'true'$/);
+    expect(mutating.spec.matchConditions.find((c: any) => c.name === 'selected-pod').expression).toMatch(/\.orValue\('opt-in' == 'opt-in' \? '' : 'true'\) == 'true'$/);
     const [plain] = synthAdmissionPolicy();
     expect(plain.spec.variables.find((v: any) => v.name === 'policy').expression).toMatch(/\{'ratio': '', 'size': '', 'minimum': '', 'maximum': '', /);
   });

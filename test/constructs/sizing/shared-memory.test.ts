@@ -95,6 +95,24 @@ describe('SharedMemoryDeployment', () => {
     expect(deployment.sharedMemory.decisions[0].warnings).toEqual(["container 'logger' has no memory limit; the /dev/shm pages it writes are not bounded"]);
   });
 
+  test('a container given no resources is refused: cdk8s-plus-28 would give it a 2048Mi limit nobody chose', () => {
+    const chart = Testing.chart();
+    const bare = { name: 'app', image: 'example/app:1.0' };
+    expect(() => new SharedMemoryDeployment(chart, 'web', { containers: [bare] })).toThrow(
+      "container 'app' of SharedMemoryDeployment 'web' has no 'resources': cdk8s-plus-28 would give it a 2048Mi memory limit nobody chose");
+    const deployment = new SharedMemoryDeployment(chart, 'ok', { containers: [container('app', GiB(1))] });
+    expect(() => deployment.addContainer({ name: 'later', image: 'example/later:1.0' })).toThrow("container 'later' of SharedMemoryDeployment 'ok'");
+  });
+
+  test('limitFollows: the application keeps its limit, shared memory comes on top (the README\'s numbers)', () => {
+    const chart = Testing.chart();
+    new SharedMemoryDeployment(chart, 'web', { containers: [container('app', GiB(12))], sharedMemory: { size: Size.mebibytes(2560), limitFollows: true } });
+    const template = synthOne(chart, 'Deployment').spec.template;
+    expect(template.spec.containers[0].resources.limits.memory).toBe('14848Mi');
+    expect(shmVolume(template.spec).emptyDir.sizeLimit).toBe('2560Mi');
+    expect(template.metadata.annotations).toMatchObject({ 'cdk8s-shm.io/declared-limits': 'app=12Gi', 'cdk8s-shm.io/limit-follows': 'true' });
+  });
+
   test('no container with a memory limit fails synthesis, naming the containers and the fix', () => {
     const chart = Testing.chart();
     new SharedMemoryDeployment(chart, 'web', { containers: [container('app'), container('logger')] });
