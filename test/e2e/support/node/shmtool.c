@@ -11,6 +11,8 @@
  *   shmtool fill FILE MIB         write up to MIB MiB into FILE, 1 MiB at a time, print how much it
  *                                 wrote and why it stopped, and wait for a signal: a program that
  *                                 fills its shared memory and keeps working (or is OOM-killed)
+ *   shmtool app ANON FILE MIB     an application: hold ANON MiB of its own memory, then fill FILE
+ *                                 as `fill` does, in one process (the one the OOM killer picks)
  *
  * Every command prints one line that a test reads and exits 0, or prints "shmtool: ..." with the
  * errno text on stderr and exits 1.
@@ -84,11 +86,15 @@ static void wait_for_signal(void) {
   for (;;) pause();
 }
 
-static int anon(const char *mib) {
+static char *hold(const char *mib) {
   size_t bytes = (size_t)strtoul(mib, NULL, 10) << 20;
   char *memory = malloc(bytes);
-  if (memory == NULL) return fail("malloc", mib);
-  memset(memory, 1, bytes); /* every page touched: charged to this container's memory cgroup */
+  if (memory != NULL) memset(memory, 1, bytes); /* every page touched: charged to this container's memory cgroup */
+  return memory;
+}
+
+static int anon(const char *mib) {
+  if (hold(mib) == NULL) return fail("malloc", mib);
   printf("anon %s MiB held\n", mib);
   wait_for_signal();
   return 0;
@@ -121,6 +127,11 @@ int main(int argc, char **argv) {
   if (argc == 3 && strcmp(argv[1], "sysv-get") == 0) return sysv_get(argv[2]);
   if (argc == 3 && strcmp(argv[1], "anon") == 0) return anon(argv[2]);
   if (argc == 4 && strcmp(argv[1], "fill") == 0) return fill(argv[2], argv[3]);
-  fprintf(stderr, "usage: shmtool posix-put NAME TEXT | posix-get NAME | sysv-put KEY TEXT | sysv-get KEY | anon MIB | fill FILE MIB\n");
+  if (argc == 5 && strcmp(argv[1], "app") == 0) {
+    if (hold(argv[2]) == NULL) return fail("malloc", argv[2]);
+    printf("app %s MiB held\n", argv[2]);
+    return fill(argv[3], argv[4]);
+  }
+  fprintf(stderr, "usage: shmtool posix-put NAME TEXT | posix-get NAME | sysv-put KEY TEXT | sysv-get KEY | anon MIB | fill FILE MIB | app ANON FILE MIB\n");
   return 2;
 }
