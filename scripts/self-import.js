@@ -6,7 +6,7 @@ const path = require('path');
 
 const SOURCES = {
   'cdk8s-shm': path.join(__dirname, '..', 'src', 'index.ts'),
-  'cdk8s-shm/cdk8s-plus-28': path.join(__dirname, '..', 'src', 'shared-memory-deployment.ts'),
+  'cdk8s-shm/cdk8s-plus-28': path.join(__dirname, '..', 'src', 'constructs', 'sizing', 'shared-memory-deployment.ts'),
 };
 const resolve = Module._resolveFilename;
 Module._resolveFilename = function (request, ...rest) {
