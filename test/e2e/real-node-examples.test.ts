@@ -1,5 +1,6 @@
 /**
- * Area 8, the real node: every example of examples/ runs, as `npm run examples` synthesizes it,
+ * Area 8, the real node: every example of examples/, and the README's Quick start app, run, as
+ * `npm run examples` (and the Quick start's own `app.synth()`) synthesize them,
  * its pods created by the controllers (a Deployment's ReplicaSet, a StatefulSet, a Job, the Job a
  * CronJob makes, the agent's DaemonSets), and every container's `/dev/shm` is the size the
  * examples' table prints for its workload (`shmRows`, the function that prints it): a memory
@@ -10,7 +11,12 @@
  * tolerated and its directories mapped; every container runs `df` instead of its program. The node
  * gets the agent example's label, as its rollout says, for the time of the test.
  */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
 import { App } from 'cdk8s';
+import { parseAllDocuments } from 'yaml';
+import { REPO } from './support/control-plane';
 import { Kube, asStream, eventually } from './support/kube';
 import { dfKib, logLines, podsOwnedBy, transcript } from './support/node/containers';
 import { forNode, podSpecsOf } from './support/node/node-copies';
@@ -36,7 +42,33 @@ interface Workload {
   readonly devShm: string;
 }
 
-const synthesized = examples().map(example => ({ name: example.name, objects: example.build(new App()).toJson() }));
+/**
+ * The README's Quick start as an app runs it: its first TypeScript block, with `npx cdk8s synth`'s
+ * part done by its own `app.synth()`, through ts-node, where `cdk8s-shm` means the sources
+ * (scripts/self-import.js) and `cdk8s-plus-33` is the repository's cdk8s-plus-28 (the same
+ * Deployment and Job; no registry is reachable from the e2e's network).
+ */
+function quickStart(): any[] {
+  const readme = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
+  const block = /```ts\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf('## Quick start')))![1];
+  fs.mkdirSync(path.join(REPO, '.tmp'), { recursive: true });
+  const dir = fs.mkdtempSync(path.join(REPO, '.tmp', 'quick-start-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'main.ts'), block.replace(/'cdk8s-plus-33'/g, "'cdk8s-plus-28'"));
+    const run = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-r', path.join(REPO, 'scripts', 'self-import.js'), 'main.ts'],
+      { cwd: dir, encoding: 'utf8', env: { ...process.env, TS_NODE_PROJECT: path.join(REPO, 'examples', 'tsconfig.json') } });
+    if (run.status !== 0) throw new Error(`the Quick start did not run: ${run.stderr}`);
+    const files = fs.readdirSync(path.join(dir, 'dist')).filter(f => f.endsWith('.k8s.yaml'));
+    return files.flatMap(f => parseAllDocuments(fs.readFileSync(path.join(dir, 'dist', f), 'utf8')).map(d => d.toJS()).filter(Boolean));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const synthesized = [
+  ...examples().map(example => ({ name: example.name, objects: example.build(new App()).toJson() })),
+  { name: 'README quick start', objects: quickStart() },
+];
 const applied: any[] = [];
 const nodeLabels: string[] = [];
 
@@ -92,7 +124,7 @@ afterAll(async () => {
   if (nodeLabels.length > 0) await admin.kubectl(['label', 'node', node.name, ...nodeLabels.map(l => `${l.split('=')[0]}-`)]);
 });
 
-test('every pod of every example reaches Running or Succeeded, each container with the /dev/shm the examples\' table prints', async () => {
+test('every pod of every example and of the Quick start reaches Running or Succeeded, each container with the /dev/shm the examples\' table prints', async () => {
   const allocatable = bytesCeil((await admin.get('node', node.name)).status.allocatable.memory);
   // The agents' domains: what their plugins mount, from the plugins' own flags.
   const domains = new Map<string, bigint>();
@@ -107,7 +139,8 @@ test('every pod of every example reaches Running or Succeeded, each container wi
     const rows = shmRows(objects);
     return objects.filter(o => podTemplateOf(o)).map((object, i) => ({ example: name, object, devShm: rows[i].devShm }));
   });
-  expect(workloads.length).toBeGreaterThanOrEqual(10);
+  expect(workloads.length).toBeGreaterThanOrEqual(12);
+  expect(workloads.filter(w => w.example === 'README quick start').map(w => w.devShm)).toEqual(['8Gi', '8Gi']);
 
   let containers = 0;
   for (const { example, object, devShm } of workloads) {
