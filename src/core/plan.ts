@@ -22,7 +22,7 @@ import { JsonObject, isObject, objectAt } from './json';
 import { DeclaredLimits, LimitGrowth, ResourceEdit, declaredLimits, describeGrowth, formatDeclared, grownResources, planLimitGrowth } from './limit-growth';
 import { normalizeMountPath } from './mount-path';
 import { DECLARED_LIMITS_ANNOTATION, INJECT_ANNOTATION, RUNTIME_DEFAULT_SHM_BYTES, SHM_MOUNT_PATH, SIZE_LIMIT_ANNOTATION } from './names';
-import { PodMemoryLimit, kubeletPodLimit, readPodResources } from './pod-limit';
+import { PodMemoryLimit, PodResources, kubeletPodLimit, readPodResources } from './pod-limit';
 import { readPodPolicy } from './pod-policy';
 import { ContainerRole, PodContainer, PodVolumes, describeContainer, describeContainers, readPodVolumes, text } from './pod-view';
 import { Policy } from './policy';
@@ -191,88 +191,70 @@ export const RATIO_SIZE_UNIT_BYTES = 2n ** 20n;
 export type Planner = (pod: PodLike, policy: Policy) => ShmPlan;
 
 /**
+ * What every plan carries, filled in as the rule learns it. (Plain fields, not a spread object
+ * copied at each step: planning runs for every pod of every synthesis.)
+ */
+class PlanNotes {
+  readonly warnings: PlanWarning[] = [];
+  readonly unhonoured: UnhonouredAnnotations[] = [];
+  targetNames: readonly string[] = [];
+  annotated: readonly PolicySetting[] = [];
+
+  constructor(public volumeName: string) {}
+
+  /** The plan that leaves the pod alone, with what was learned so far. */
+  skip(reason: SkipReason, message: string, extra: Partial<ShmPlan> = {}): ShmPlan {
+    return { ...this.carried(), ...extra, action: 'skip', reason, message };
+  }
+
+  carried(): Pick<ShmPlan, 'volumeName' | 'targets' | 'annotated' | 'warnings' | 'unhonoured'> {
+    const { volumeName, targetNames: targets, annotated, warnings, unhonoured } = this;
+    return { volumeName, targets, annotated, warnings, unhonoured };
+  }
+}
+
+/** The pod as planning reads it, once it passed the checks that can skip it before any sizing. */
+interface PodReading {
+  readonly spec: JsonObject;
+  readonly metadata: JsonObject | undefined;
+  readonly annotations: JsonObject;
+  readonly policy: Policy;
+  readonly annotatedSettings: ReadonlySet<PolicySetting>;
+  readonly view: PodVolumes;
+  readonly resources: PodResources;
+  readonly limit: PodMemoryLimit;
+}
+
+/**
  * Plans `/dev/shm` for a pod: the rule, as every way in applies it (the admission policy through
  * `planForAdmissionPolicy`, which leaves alone the pods its CEL cannot size exactly). Never throws.
  * @param wayInPolicy the policy of the way in
  */
 export function planSharedMemory(pod: PodLike, wayInPolicy: Policy): ShmPlan {
-  // What every plan carries, filled in as the rule learns it. (Plain fields, not a spread object
-  // copied at each step: planning runs for every pod of every synthesis.)
-  const warnings: PlanWarning[] = [];
-  const unhonoured: UnhonouredAnnotations[] = [];
-  let volumeName = wayInPolicy.volumeName;
-  let targetNames: readonly string[] = [];
-  let annotated: readonly PolicySetting[] = [];
-  const skip = (reason: SkipReason, message: string, extra: Partial<ShmPlan> = {}): ShmPlan =>
-    ({ volumeName, targets: targetNames, annotated, warnings, unhonoured, ...extra, action: 'skip', reason, message });
-
-  // Callers pass whatever a request or a manifest held (`request.object` can be null); reading
-  // `.spec` of null would throw, and planning must never throw.
-  if (!isObject(pod)) return skip('invalid-pod', 'the pod is not an object');
-  const spec = pod.spec;
-  if (!isObject(spec)) return skip('invalid-pod', 'the pod has no spec');
-  if (pod.metadata !== undefined && pod.metadata !== null && !isObject(pod.metadata)) return skip('invalid-pod', 'metadata is not an object');
-  const metadata = objectAt(pod.metadata);
-  const annotations = objectAt(metadata?.annotations) ?? {};
-
-  // The kubelet creates mirror pods for static pods; the API server refuses changes to their spec.
-  if (annotations[MIRROR_POD_ANNOTATION] !== undefined) return skip('mirror-pod', 'mirror pods of static pods cannot be changed');
-  const inject = annotations[INJECT_ANNOTATION];
-  if (inject !== undefined && inject !== 'true' && inject !== 'false') {
-    const message = `annotation ${INJECT_ANNOTATION} is ${quoted(inject)}; use "true" or "false"`;
-    unhonoured.push({ annotations: [INJECT_ANNOTATION], message });
-    return skip('invalid-annotation', message);
-  }
-  if (inject === 'false') return skip('opted-out', `the pod opted out with ${INJECT_ANNOTATION}: "false"`);
-  if (wayInPolicy.podSelection === 'opt-in' && inject !== 'true') return skip('not-opted-in', `injection is opt-in and the pod lacks ${INJECT_ANNOTATION}: "true"`);
-
-  const podPolicy = readPodPolicy(annotations, wayInPolicy);
-  if ('invalid' in podPolicy) {
-    unhonoured.push({ annotations: podPolicy.annotations, message: podPolicy.invalid });
-    return skip('invalid-annotation', podPolicy.invalid);
-  }
-  const policy = podPolicy.policy;
-  volumeName = policy.volumeName;
-  annotated = [...podPolicy.annotated];
-  for (const key of podPolicy.unknownAnnotations) {
-    const message = `annotation ${key} is not one of cdk8s-shm's; it is ignored`;
-    warnings.push({ code: 'unknown-annotation', message });
-    unhonoured.push({ annotations: [key], message });
-  }
-
-  const windows = windowsReason(spec);
-  if (windows) return skip('windows', `Windows pods have no /dev/shm (${windows})`);
-  if (spec.hostIPC === true) return skip('host-ipc', "the pod uses hostIPC, so /dev/shm is the node's own");
-
-  const view = readPodVolumes(spec);
-  if (typeof view === 'string') return skip('invalid-pod', view);
-  const resources = readPodResources(spec);
-  if (resources.kind === 'invalid') return skip('invalid-pod', resources.problems.join('; '), { limit: resources });
-  const limit = kubeletPodLimit(resources);
+  const notes = new PlanNotes(wayInPolicy.volumeName);
+  const reading = readPod(pod, wayInPolicy, notes);
+  if ('action' in reading) return reading;
+  const { policy, annotations, view, resources, limit } = reading;
 
   // Is a volume of ours already there (an earlier run), or did the user solve /dev/shm themselves?
   const found = findShmVolume(view, policy.volumeName, typeof annotations[SIZE_LIMIT_ANNOTATION] === 'string');
-  if (found.kind === 'skip') return skip(found.reason, found.message, { limit });
-  const adopting = found.kind === 'unbounded';
+  if (found.kind === 'skip') return notes.skip(found.reason, found.message, { limit });
 
   // 1. Targets: a volume the pod brought keeps the containers that mount it.
-  let targets: readonly PodContainer[];
-  if (adopting) {
-    targets = found.mountedBy;
-  } else {
-    targets = chooseTargets(view, policy, podPolicy.annotated.has('containers'), warnings, unhonoured);
-    if (targets.length === 0) return skip('no-target-containers', 'none of the containers the policy names is in the pod', { limit });
-  }
-  if (found.kind !== 'fresh') volumeName = found.name;
-  targetNames = targets.map(c => c.name);
+  const targets = found.kind === 'unbounded'
+    ? found.mountedBy
+    : chooseTargets(view, policy, reading.annotatedSettings.has('containers'), notes.warnings, notes.unhonoured);
+  if (targets.length === 0) return notes.skip('no-target-containers', 'none of the containers the policy names is in the pod', { limit });
+  if (found.kind !== 'fresh') notes.volumeName = found.name;
+  notes.targetNames = targets.map(c => c.name);
 
   // With limitFollows, the size is decided from the limits as declared, and caps at the grown ones.
   let declared: DeclaredLimits | undefined;
   if (policy.limitFollows) {
     const read = declaredLimits(resources, targets, annotations);
     if ('invalid' in read) {
-      unhonoured.push({ annotations: [DECLARED_LIMITS_ANNOTATION], message: read.invalid });
-      return skip('invalid-annotation', read.invalid, { limit });
+      notes.unhonoured.push({ annotations: [DECLARED_LIMITS_ANNOTATION], message: read.invalid });
+      return notes.skip('invalid-annotation', read.invalid, { limit });
     }
     declared = read;
   }
@@ -280,24 +262,93 @@ export function planSharedMemory(pod: PodLike, wayInPolicy: Policy): ShmPlan {
 
   // 2. Basis, 3. size, 4. the runtime floor.
   const { basis, unbounded } = sizingBasis(targets, declared?.resources ?? resources);
-  const sized = decideSize(policy, podPolicy.annotated, targets, basis, unbounded, capAt, warnings, declared);
+  const sized = decideSize(policy, reading.annotatedSettings, targets, basis, unbounded, capAt, notes.warnings, declared);
   const planBasis = basis && { bytes: basis.bytes, container: basis.container.name, role: basis.container.role, fromPodLevel: basis.fromPodLevel };
-  if (adopting && (!policy.sizeUnboundedShm || !('sizeBytes' in sized))) {
+  if (found.kind === 'unbounded' && (!policy.sizeUnboundedShm || !('sizeBytes' in sized))) {
     // Left alone: say that it is unbounded, and what the rule would do about it.
     const rule = 'sizeBytes' in sized ? `the rule would give it ${formatBytes(sized.sizeBytes)} (set sizeUnboundedShm)`
       : `the rule cannot size it: ${'skip' in sized ? sized.message : sized.deny}`;
-    return skip('user-shm-unbounded', `${found.description}, a memory-backed emptyDir without sizeLimit that may grow to the node's memory `
+    return notes.skip('user-shm-unbounded', `${found.description}, a memory-backed emptyDir without sizeLimit that may grow to the node's memory `
       + `(kubernetes#125852); ${rule}`, { limit, basis: planBasis });
   }
-  if ('deny' in sized) {
-    return { volumeName, targets: targetNames, annotated, warnings, unhonoured, limit, basis: planBasis, action: 'deny', reason: 'no-memory-limit', message: sized.deny };
-  }
-  if ('skip' in sized) return skip(sized.skip, sized.message, { limit, basis: planBasis });
+  if ('deny' in sized) return { ...notes.carried(), limit, basis: planBasis, action: 'deny', reason: 'no-memory-limit', message: sized.deny };
+  if ('skip' in sized) return notes.skip(sized.skip, sized.message, { limit, basis: planBasis });
+  return sizedPlan({ reading, notes, found, targets, declared, planBasis, sized, capAt });
+}
 
+/**
+ * Reads the pod and the settings it carries, and stops at what skips it before any sizing: a pod
+ * that is not one, a mirror pod, an opt-out, an annotation that cannot be read, Windows, hostIPC.
+ */
+function readPod(pod: PodLike, wayInPolicy: Policy, notes: PlanNotes): PodReading | ShmPlan {
+  // Callers pass whatever a request or a manifest held (`request.object` can be null); reading
+  // `.spec` of null would throw, and planning must never throw.
+  if (!isObject(pod)) return notes.skip('invalid-pod', 'the pod is not an object');
+  const spec = pod.spec;
+  if (!isObject(spec)) return notes.skip('invalid-pod', 'the pod has no spec');
+  if (pod.metadata !== undefined && pod.metadata !== null && !isObject(pod.metadata)) return notes.skip('invalid-pod', 'metadata is not an object');
+  const metadata = objectAt(pod.metadata);
+  const annotations = objectAt(metadata?.annotations) ?? {};
+
+  // The kubelet creates mirror pods for static pods; the API server refuses changes to their spec.
+  if (annotations[MIRROR_POD_ANNOTATION] !== undefined) return notes.skip('mirror-pod', 'mirror pods of static pods cannot be changed');
+  const inject = annotations[INJECT_ANNOTATION];
+  if (inject !== undefined && inject !== 'true' && inject !== 'false') {
+    const message = `annotation ${INJECT_ANNOTATION} is ${quoted(inject)}; use "true" or "false"`;
+    notes.unhonoured.push({ annotations: [INJECT_ANNOTATION], message });
+    return notes.skip('invalid-annotation', message);
+  }
+  if (inject === 'false') return notes.skip('opted-out', `the pod opted out with ${INJECT_ANNOTATION}: "false"`);
+  if (wayInPolicy.podSelection === 'opt-in' && inject !== 'true') {
+    return notes.skip('not-opted-in', `injection is opt-in and the pod lacks ${INJECT_ANNOTATION}: "true"`);
+  }
+
+  const podPolicy = readPodPolicy(annotations, wayInPolicy);
+  if ('invalid' in podPolicy) {
+    notes.unhonoured.push({ annotations: podPolicy.annotations, message: podPolicy.invalid });
+    return notes.skip('invalid-annotation', podPolicy.invalid);
+  }
+  notes.volumeName = podPolicy.policy.volumeName;
+  notes.annotated = [...podPolicy.annotated];
+  for (const key of podPolicy.unknownAnnotations) {
+    const message = `annotation ${key} is not one of cdk8s-shm's; it is ignored`;
+    notes.warnings.push({ code: 'unknown-annotation', message });
+    notes.unhonoured.push({ annotations: [key], message });
+  }
+
+  const windows = windowsReason(spec);
+  if (windows) return notes.skip('windows', `Windows pods have no /dev/shm (${windows})`);
+  if (spec.hostIPC === true) return notes.skip('host-ipc', "the pod uses hostIPC, so /dev/shm is the node's own");
+
+  const view = readPodVolumes(spec);
+  if (typeof view === 'string') return notes.skip('invalid-pod', view);
+  const resources = readPodResources(spec);
+  if (resources.kind === 'invalid') return notes.skip('invalid-pod', resources.problems.join('; '), { limit: resources });
+  const limit = kubeletPodLimit(resources);
+  return { spec, metadata, annotations, policy: podPolicy.policy, annotatedSettings: podPolicy.annotated, view, resources, limit };
+}
+
+/** What the last step of the rule works from: the pod read, the volume found, the targets, the size decided. */
+interface SizedInput {
+  readonly reading: PodReading;
+  readonly notes: PlanNotes;
+  readonly found: Exclude<FoundVolume, { kind: 'skip' }>;
+  readonly targets: readonly PodContainer[];
+  readonly declared: DeclaredLimits | undefined;
+  readonly planBasis: PlanBasis | undefined;
+  readonly sized: Extract<SizeDecision, { sizeBytes: bigint }>;
+  readonly capAt: (sizeBytes: bigint) => PodMemoryLimit;
+}
+
+/** The plan for a size: the edits that give the pod its volume, mounts, annotations (and grown limits), or none. */
+function sizedPlan(input: SizedInput): ShmPlan {
+  const { reading, notes, found, targets, declared, planBasis, sized, capAt } = input;
+  const { spec, metadata, annotations, policy, view } = reading;
   const { sizeBytes } = sized;
   const size = formatBytes(sizeBytes);
+  const volumeName = notes.volumeName;
   const growth = declared ? planLimitGrowth(spec, targets, declared, sizeBytes) : undefined;
-  if (growth) noteGrowth(growth, warnings);
+  if (growth) noteGrowth(growth, notes.warnings);
   const mounts: MountEdit[] = targets
     .filter(c => !c.mounts.some(m => m.name === volumeName && normalizeMountPath(m.mountPath) === SHM_MOUNT_PATH))
     .map(c => ({ field: c.field, index: c.index, name: c.name, createList: !c.hasMountList }));
@@ -310,12 +361,8 @@ export function planSharedMemory(pod: PodLike, wayInPolicy: Policy): ShmPlan {
   const sizeLimitEdit = annotationEdit(annotations, SIZE_LIMIT_ANNOTATION, size);
   const declaredEdit = growth && growth.growth.length > 0
     ? annotationEdit(annotations, DECLARED_LIMITS_ANNOTATION, formatDeclared(growth.growth)) : undefined;
-  const sizedPlan = (action: PlanAction, message: string, edits?: PlanEdits): ShmPlan => ({
-    volumeName,
-    targets: targetNames,
-    annotated,
-    warnings,
-    unhonoured,
+  const plan = (action: PlanAction, message: string, edits?: PlanEdits): ShmPlan => ({
+    ...notes.carried(),
     limit: capAt(sizeBytes),
     ...(declared ? { declaredLimit: kubeletPodLimit(declared.resources), limitGrowth: growth!.growth } : {}),
     basis: planBasis,
@@ -329,17 +376,13 @@ export function planSharedMemory(pod: PodLike, wayInPolicy: Policy): ShmPlan {
   });
   const resourceEdits = growth?.edits ?? [];
   if (found.kind === 'ours' && volume === 'none' && mounts.length === 0 && !sizeLimitEdit && !declaredEdit && resourceEdits.length === 0) {
-    return sizedPlan('unchanged', `/dev/shm is already ${size}`);
+    return plan('unchanged', `/dev/shm is already ${size}`);
   }
   // The way in that sizes a pod writes down what it was told explicitly, so that every way in
   // after it reaches the same answer. A volume the pod brought is pinned by name and by the
   // containers that mount it.
+  const adopting = found.kind === 'unbounded';
   const pinned: PolicyInput = adopting ? { volumeName, containers: targets.map(c => c.name) } : {};
-  const annotationEdits = [
-    ...(sizeLimitEdit ? [sizeLimitEdit] : []),
-    ...(declaredEdit ? [declaredEdit] : []),
-    ...choiceAnnotations(annotations, { ...policy.input, ...pinned }, podPolicy.annotated),
-  ];
   const edits: PlanEdits = {
     createMetadata: metadata === undefined,
     createAnnotations: !isObject(metadata?.annotations),
@@ -348,15 +391,18 @@ export function planSharedMemory(pod: PodLike, wayInPolicy: Policy): ShmPlan {
     volumeIndex: found.kind === 'fresh' ? -1 : found.index,
     sizeLimitMissing: found.kind === 'fresh' || found.emptyDir.sizeLimit === undefined,
     mounts,
-    annotations: annotationEdits,
+    annotations: [
+      ...(sizeLimitEdit ? [sizeLimitEdit] : []),
+      ...(declaredEdit ? [declaredEdit] : []),
+      ...choiceAnnotations(annotations, { ...policy.input, ...pinned }, reading.annotatedSettings),
+    ],
     resources: resourceEdits,
   };
   const verb = found.kind === 'ours' ? 'resized' : adopting ? `sized the pod's own volume '${volumeName}':` : 'mounted';
   const how = growth && growth.growth.length > 0
     ? `on top of the application's memory: limits ${describeGrowth(growth.growth)}`
-    : describeSizing({ basis: planBasis, limit });
-  const message = `${verb} /dev/shm ${size} (${how})`;
-  return sizedPlan(found.kind === 'ours' ? 'update' : 'inject', message, edits);
+    : describeSizing({ basis: planBasis, limit: reading.limit });
+  return plan(found.kind === 'ours' ? 'update' : 'inject', `${verb} /dev/shm ${size} (${how})`, edits);
 }
 
 /**

@@ -305,22 +305,8 @@ export class SharedMemoryAgent extends Construct {
     const createNamespace = props.createNamespace ?? true;
     if (createNamespace) checkCreatedNamespace(this.namespaceName, 'namespace', 'createNamespace', subject);
 
-    let namespace: ApiObject | undefined;
-    if (createNamespace) {
-      namespace = new ApiObject(this, 'Namespace', {
-        apiVersion: 'v1',
-        kind: 'Namespace',
-        metadata: {
-          name: this.namespaceName,
-          // The CSI plugin (or the hostPath mounter) needs `privileged`; warn and audit still report
-          // anything beyond baseline.
-          labels: { [PSS_ENFORCE]: 'privileged', [PSS_WARN]: 'baseline', [PSS_AUDIT]: 'baseline' },
-        },
-        // What cdk8s-plus wrote: an unchanged manifest for agents deployed before.
-        spec: {},
-      });
-    }
-
+    // Build.
+    const namespace = createNamespace ? this.addNamespace() : undefined;
     const tolerations = placement.everyNode ? [{ operator: 'Exists' }] : this.tolerations.map(t => ({ ...t }));
     this.daemonSet = new ApiObject(this, 'DaemonSet', {
       apiVersion: 'apps/v1',
@@ -349,18 +335,37 @@ export class SharedMemoryAgent extends Construct {
       // The mounter prepares the domain before any agent container mounts it.
       this.initContainers.push(mounterContainer(mounterImage, this.volumeName(), this.domain.dedicatedTmpfs ? this.domain._sizeBytes! : undefined));
     }
+    this.addPriorityClassQuota(priorityClassName, namespace);
+    for (const container of props.containers) this.addContainer(container);
+    this.noteRisks(subject);
+    this.node.addValidation({ validate: () => this.validateAgent(props.createNamespace ?? true) });
+  }
+
+  /** The agent's namespace: the CSI plugin (or the hostPath mounter) needs `privileged`; warn and audit still report beyond baseline. */
+  private addNamespace(): ApiObject {
+    return new ApiObject(this, 'Namespace', {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: this.namespaceName, labels: { [PSS_ENFORCE]: 'privileged', [PSS_WARN]: 'baseline', [PSS_AUDIT]: 'baseline' } },
+      // What cdk8s-plus wrote: an unchanged manifest for agents deployed before.
+      spec: {},
+    });
+  }
+
+  /** Where a `system-` class needs a quota, it comes before the DaemonSets whose pods it admits. */
+  private addPriorityClassQuota(priorityClassName: string, namespace: ApiObject | undefined): void {
     // A node-critical DaemonSet has a pod per node: far fewer than 10,000.
     const quota = priorityClassQuota(this.name, this.namespaceName, priorityClassName, 10_000);
-    if (quota) {
-      const quotaObject = new ApiObject(this, 'PriorityClassQuota', quota);
-      if (namespace) quotaObject.node.addDependency(namespace);
-      // Where the quota is required, pods of the class are refused until it exists: it comes first.
-      for (const daemonSet of this.node.findAll().filter(c => ApiObject.isApiObject(c) && c.kind === 'DaemonSet')) {
-        daemonSet.node.addDependency(quotaObject);
-      }
+    if (!quota) return;
+    const quotaObject = new ApiObject(this, 'PriorityClassQuota', quota);
+    if (namespace) quotaObject.node.addDependency(namespace);
+    for (const daemonSet of this.node.findAll().filter(c => ApiObject.isApiObject(c) && c.kind === 'DaemonSet')) {
+      daemonSet.node.addDependency(quotaObject);
     }
-    for (const container of props.containers) this.addContainer(container);
+  }
 
+  /** What this agent's choices expose, printed at synthesis. */
+  private noteRisks(subject: string): void {
     if (this.systemV) {
       this._warnings.push(`${subject} shares System V shared memory: it runs with hostIPC, in the node's IPC namespace, `
         + 'where it can read and remove every System V segment and POSIX message queue on the node');
@@ -373,8 +378,6 @@ export class SharedMemoryAgent extends Construct {
       this._warnings.push(`${subject} keeps its shared memory in ${this.hostPath} on the node's own /dev/shm: `
         + "nothing but that /dev/shm's size bounds it, and other users of the node's /dev/shm compete for it");
     }
-
-    this.node.addValidation({ validate: () => this.validateAgent(props.createNamespace ?? true) });
   }
 
   /**

@@ -200,6 +200,21 @@ const STARTUP_FAILURE_THRESHOLD = Math.ceil((SELF_MANAGED_BOOTSTRAP_TIMEOUT_MS /
 /** Ports a NetworkPolicy lets the server reach the API server on unless told otherwise. */
 const DEFAULT_API_SERVER_PORTS = [443, 6443];
 
+/** The props with their defaults, checked. */
+interface CheckedProps {
+  readonly tls: WebhookTls;
+  readonly replicas: number;
+  readonly timeoutSeconds: number;
+  readonly port: number;
+  readonly metricsPort: number;
+  readonly priorityClassName: string;
+  readonly createNamespace: boolean;
+  readonly podAnnotations: Record<string, string>;
+  readonly tolerations?: unknown[];
+  readonly affinity?: unknown;
+  readonly resources: unknown;
+}
+
 /**
  * The cdk8s-shm mutating admission webhook: every pod the API server admits gets a right-sized
  * `/dev/shm`, decided by the same core as `SharedMemory`.
@@ -221,18 +236,60 @@ export class SharedMemoryWebhook extends Construct {
   constructor(scope: Construct, id: string, props: SharedMemoryWebhookProps = {}) {
     super(scope, id);
     props = props ?? {};
+    const subject = `SharedMemoryWebhook '${id}'`;
+    // Validate: every prop is checked here, so that no message quotes a server flag the user never wrote.
     this.namespace = props.namespace ?? 'cdk8s-shm';
     this.name = props.name ?? 'cdk8s-shm-webhook';
-    const tls = props.tls ?? WebhookTls.selfManaged();
+    const checked = this.checkProps(props, subject);
+    this.extraLabels = extraLabels(props.labels, subject, "the webhook's selectors use it");
+    const names = this.names();
+    const args = this.serverArgs(props, checked, subject);
+
+    // Build.
+    const { tls } = checked;
+    if (checked.createNamespace) this.addNamespace();
+    this.addServiceAccount(tls._mode === 'self-managed');
+    if (tls._mode === 'self-managed') this.addSelfManagedTls(names.tlsSecret);
+    if (tls._mode === 'cert-manager') this.addCertManagerTls(names, tls);
+    const quota = priorityClassQuota(this.name, this.namespace, checked.priorityClassName, CRITICAL_POD_QUOTA, this.labels());
+    if (quota) new ApiObject(this, 'priority-class-quota', quota);
+    const bundle = props.image ? undefined : this.addBundle(names.bundle);
+    this.addDeployment({
+      ...checked,
+      args,
+      image: props.image ?? props.nodeImage ?? DEFAULT_NODE_IMAGE,
+      bundle,
+      bundleConfigMap: names.bundle,
+      tlsSecret: tls._mode === 'provided' ? tls._provided!.secretName : tls._mode === 'cert-manager' ? names.tlsSecret : undefined,
+      nodeSelector: { 'kubernetes.io/os': 'linux', ...props.nodeSelector },
+    });
+    this.addService();
+    this.addPodDisruptionBudget(checked.replicas);
+    const networkPolicy = (props.networkPolicy ?? WebhookNetworkPolicy.none())._options;
+    if (networkPolicy) this.addNetworkPolicy(networkPolicy, checked.port, checked.metricsPort, tls._mode === 'self-managed', subject);
+    const excluded = excludedNamespacesOf(props, subject, [this.namespace, ...(tls._mode === 'cert-manager' ? [tls._certManager?.namespace ?? 'cert-manager'] : [])]);
+    this.addWebhookConfiguration({
+      tls,
+      timeoutSeconds: checked.timeoutSeconds,
+      failurePolicy: props.failurePolicy ?? WebhookFailurePolicy.IGNORE,
+      namespaceSelection: props.namespaceSelection ?? NamespaceSelection.ALL,
+      excluded,
+      certificate: names.certificate,
+    });
+    if (props.admissionPolicies ?? true) {
+      const policyNames: AdmissionPolicyNames = { name: this.name, namespace: this.namespace, labels: this.labels() };
+      if (tls._mode === 'self-managed') this.addPolicy('ca-bundle-only', caBundleOnlyPolicy(policyNames));
+      if (bundle) this.addPolicy('server-code', serverCodePolicy({ ...policyNames, bundleConfigMap: names.bundle }));
+    }
+  }
+
+  /** The props with their defaults, each checked, with a message naming the prop. */
+  private checkProps(props: SharedMemoryWebhookProps, subject: string): CheckedProps {
     const replicas = props.replicas ?? 2;
-    const timeout = props.timeout ?? Duration.seconds(5);
     const port = props.port ?? DEFAULT_PORT;
     const metricsPort = props.metricsPort ?? DEFAULT_METRICS_PORT;
     const priorityClassName = props.priorityClassName ?? DEFAULT_PRIORITY_CLASS;
     const createNamespace = props.createNamespace ?? true;
-    const subject = `SharedMemoryWebhook '${id}'`;
-
-    // Every prop is checked here, so that no message quotes a server flag the user never wrote.
     if (!isDns1123Label(this.name) || this.name.length > 52) {
       throw new Error(`'name' (${JSON.stringify(this.name)}) of ${subject} must be a DNS-1123 label of at most 52 characters (lower-case letters, digits, '-')`);
     }
@@ -241,7 +298,7 @@ export class SharedMemoryWebhook extends Construct {
     }
     if (createNamespace) checkCreatedNamespace(this.namespace, 'namespace', 'createNamespace', subject);
     if (!Number.isInteger(replicas) || replicas < 1) throw new Error(`'replicas' (${replicas}) of ${subject} must be a whole number of at least 1`);
-    const timeoutSeconds = timeout.toSeconds();
+    const timeoutSeconds = (props.timeout ?? Duration.seconds(5)).toSeconds();
     if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > 30) {
       throw new Error(`'timeout' (${timeoutSeconds}s) of ${subject} must be a whole number of seconds from 1 to 30 (the API server's range)`);
     }
@@ -254,21 +311,30 @@ export class SharedMemoryWebhook extends Construct {
     if (typeof priorityClassName !== 'string' || (priorityClassName !== '' && !isDns1123Label(priorityClassName.replace(/\./g, '-')))) {
       throw new Error(`'priorityClassName' (${JSON.stringify(priorityClassName)}) of ${subject} must be the name of a PriorityClass`);
     }
-    this.extraLabels = extraLabels(props.labels, subject, "the webhook's selectors use it");
     const podAnnotations = { ...props.podAnnotations };
     for (const key of Object.keys(podAnnotations)) {
       if (key === INJECT_ANNOTATION || key === SERVER_CHECKSUM_ANNOTATION) throw new Error(`'podAnnotations' of ${subject} may not set ${key}: the webhook sets it`);
     }
-
     for (const [key, value] of Object.entries(props.nodeSelector ?? {})) checkLabel(key, value, subject, "'nodeSelector'");
-    const tolerations = props.tolerations === undefined ? undefined : renderTolerations(props.tolerations, 'tolerations', subject);
-    const affinity = props.affinity === undefined ? undefined : renderAffinity(props.affinity, 'affinity', subject);
-    const resources = props.resources === undefined ? DEFAULT_RESOURCES : renderResources(props.resources, 'resources', subject);
+    return {
+      tls: props.tls ?? WebhookTls.selfManaged(),
+      replicas,
+      timeoutSeconds,
+      port,
+      metricsPort,
+      priorityClassName,
+      createNamespace,
+      podAnnotations,
+      tolerations: props.tolerations === undefined ? undefined : renderTolerations(props.tolerations, 'tolerations', subject),
+      affinity: props.affinity === undefined ? undefined : renderAffinity(props.affinity, 'affinity', subject),
+      resources: props.resources === undefined ? DEFAULT_RESOURCES : renderResources(props.resources, 'resources', subject),
+    };
+  }
 
-    // Validated as the admission policy validates the same props; the server gets them as flags.
+  /** The server's flags, from the contract's table: the policy props, validated as the admission policy validates them. */
+  private serverArgs(props: SharedMemoryWebhookProps, checked: CheckedProps, subject: string): string[] {
     const policy = resolvePolicyProps(props, subject).input;
-
-    const names = this.names();
+    const { tls, port, metricsPort } = checked;
     const argsInput: WebhookArgsInput = {
       port,
       metricsPort,
@@ -283,71 +349,25 @@ export class SharedMemoryWebhook extends Construct {
       ...(tls._mode === 'self-managed'
         ? {
           tlsMode: 'self-managed' as const,
-          tlsSecret: `${this.namespace}/${names.tlsSecret}`,
+          tlsSecret: `${this.namespace}/${this.names().tlsSecret}`,
           webhookConfiguration: this.name,
           service: `${this.name}.${this.namespace}`,
         }
         : { tlsMode: 'files' as const }),
     };
-    let args: string[];
     try {
-      args = webhookArgs(argsInput);
+      return webhookArgs(argsInput);
     } catch (error) {
       // Only a bug of ours gets here (every prop was checked above); say what it was about.
       throw new Error(`${subject}: the server would refuse its arguments (${(error as Error).message})`);
     }
+  }
 
-    if (createNamespace) this.addNamespace();
-    this.addServiceAccount(tls._mode === 'self-managed');
-    if (tls._mode === 'self-managed') this.addSelfManagedTls(names.tlsSecret);
-    if (tls._mode === 'cert-manager') this.addCertManagerTls(names, tls);
-    const quota = priorityClassQuota(this.name, this.namespace, priorityClassName, CRITICAL_POD_QUOTA, this.labels());
-    if (quota) new ApiObject(this, 'priority-class-quota', quota);
-
-    const bundle = props.image ? undefined : readBundledProgram('webhook.js', 'webhook server', "pass 'image'");
-    if (bundle) {
-      new ApiObject(this, 'bundle', {
-        apiVersion: 'v1',
-        kind: 'ConfigMap',
-        metadata: this.metadata(names.bundle),
-        data: { 'webhook.js': bundle },
-      });
-    }
-    const tlsSecretToMount = tls._mode === 'provided' ? tls._provided!.secretName : tls._mode === 'cert-manager' ? names.tlsSecret : undefined;
-    this.addDeployment({
-      replicas,
-      args,
-      port,
-      metricsPort,
-      image: props.image ?? props.nodeImage ?? DEFAULT_NODE_IMAGE,
-      bundle,
-      bundleConfigMap: names.bundle,
-      tlsSecret: tlsSecretToMount,
-      priorityClassName,
-      nodeSelector: { 'kubernetes.io/os': 'linux', ...props.nodeSelector },
-      tolerations,
-      affinity,
-      resources,
-      podAnnotations,
-    });
-    this.addService();
-    this.addPodDisruptionBudget(replicas);
-    const networkPolicy = (props.networkPolicy ?? WebhookNetworkPolicy.none())._options;
-    if (networkPolicy) this.addNetworkPolicy(networkPolicy, port, metricsPort, tls._mode === 'self-managed', subject);
-    const excluded = excludedNamespacesOf(props, subject, [this.namespace, ...(tls._mode === 'cert-manager' ? [tls._certManager?.namespace ?? 'cert-manager'] : [])]);
-    this.addWebhookConfiguration({
-      tls,
-      timeoutSeconds,
-      failurePolicy: props.failurePolicy ?? WebhookFailurePolicy.IGNORE,
-      namespaceSelection: props.namespaceSelection ?? NamespaceSelection.ALL,
-      excluded,
-      certificate: names.certificate,
-    });
-    if (props.admissionPolicies ?? true) {
-      const policyNames: AdmissionPolicyNames = { name: this.name, namespace: this.namespace, labels: this.labels() };
-      if (tls._mode === 'self-managed') this.addPolicy('ca-bundle-only', caBundleOnlyPolicy(policyNames));
-      if (bundle) this.addPolicy('server-code', serverCodePolicy({ ...policyNames, bundleConfigMap: names.bundle }));
-    }
+  /** The ConfigMap that holds the bundled server, run by the stock Node image; returns the bundle. */
+  private addBundle(name: string): string {
+    const bundle = readBundledProgram('webhook.js', 'webhook server', "pass 'image'");
+    new ApiObject(this, 'bundle', { apiVersion: 'v1', kind: 'ConfigMap', metadata: this.metadata(name), data: { 'webhook.js': bundle } });
+    return bundle;
   }
 
   private names() {
@@ -546,31 +566,14 @@ export class SharedMemoryWebhook extends Construct {
     const selector = this.selector();
     const volumes: unknown[] = [];
     const mounts: unknown[] = [];
-    let command: string[] | undefined;
     if (spec.bundle !== undefined) {
       volumes.push({ name: 'server', configMap: { name: spec.bundleConfigMap } });
       mounts.push({ name: 'server', mountPath: BUNDLE_MOUNT, readOnly: true });
-      command = ['node', `${BUNDLE_MOUNT}/webhook.js`];
     }
     if (spec.tlsSecret !== undefined) {
       volumes.push({ name: 'tls', secret: { secretName: spec.tlsSecret } });
       mounts.push({ name: 'tls', mountPath: TLS_MOUNT, readOnly: true });
     }
-    const probe = (probePath: string, period: number, failureThreshold = 3) => ({
-      httpGet: { path: probePath, port: 'https', scheme: 'HTTPS' },
-      periodSeconds: period,
-      timeoutSeconds: 2,
-      failureThreshold,
-    });
-    const spread = (topologyKey: string, whenUnsatisfiable: string, extra: Record<string, unknown> = {}) => ({
-      maxSkew: 1,
-      topologyKey,
-      whenUnsatisfiable,
-      labelSelector: { matchLabels: selector },
-      // Spread each revision on its own: during a rollout the old pods must not count.
-      matchLabelKeys: ['pod-template-hash'],
-      ...extra,
-    });
     new ApiObject(this, 'deployment', {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
@@ -602,41 +605,10 @@ export class SharedMemoryWebhook extends Construct {
               runAsGroup: NODE_UID,
               seccompProfile: { type: 'RuntimeDefault' },
             },
-            topologySpreadConstraints: [
-              // Two replicas never share a node while another schedulable node could take one;
-              // nodes whose taints the pods do not tolerate are not counted.
-              spread('kubernetes.io/hostname', 'DoNotSchedule', { nodeTaintsPolicy: 'Honor' }),
-              // Zones where there are any; a cluster without zone labels schedules anyway.
-              spread('topology.kubernetes.io/zone', 'ScheduleAnyway'),
-            ],
+            topologySpreadConstraints: spreadConstraints(selector),
             // Longer than the server's drain, so in-flight reviews finish before SIGKILL.
             terminationGracePeriodSeconds: 30,
-            containers: [{
-              name: 'webhook',
-              image: spec.image,
-              ...(command ? { command } : {}),
-              args: spec.args,
-              ports: [
-                { name: 'https', containerPort: spec.port, protocol: 'TCP' },
-                { name: 'metrics', containerPort: spec.metricsPort, protocol: 'TCP' },
-              ],
-              // Self-managed TLS may retry for two minutes before the server listens.
-              startupProbe: probe('/healthz', PROBE_PERIOD_SECONDS, STARTUP_FAILURE_THRESHOLD),
-              readinessProbe: probe('/readyz', PROBE_PERIOD_SECONDS),
-              // Endpoint removal takes a moment to reach every API server; keep serving meanwhile,
-              // then SIGTERM makes the server drain what is in flight.
-              lifecycle: { preStop: { exec: { command: ['sleep', '5'] } } },
-              livenessProbe: probe('/healthz', 10),
-              resources: spec.resources,
-              env: [{ name: 'NODE_OPTIONS', value: WEBHOOK_NODE_FLAGS.join(' ') }],
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                runAsNonRoot: true,
-                capabilities: { drop: ['ALL'] },
-              },
-              volumeMounts: mounts,
-            }],
+            containers: [serverContainer(spec, mounts)],
             volumes,
           },
         },
@@ -733,3 +705,59 @@ interface WebhookConfigurationSpec {
   readonly certificate: string;
 }
 
+/**
+ * Replicas on different nodes while another schedulable node could take one (nodes whose taints
+ * the pods do not tolerate are not counted), and in different zones where there are any.
+ */
+function spreadConstraints(selector: Record<string, string>): unknown[] {
+  const spread = (topologyKey: string, whenUnsatisfiable: string, extra: Record<string, unknown> = {}) => ({
+    maxSkew: 1,
+    topologyKey,
+    whenUnsatisfiable,
+    labelSelector: { matchLabels: selector },
+    // Spread each revision on its own: during a rollout the old pods must not count.
+    matchLabelKeys: ['pod-template-hash'],
+    ...extra,
+  });
+  return [
+    spread('kubernetes.io/hostname', 'DoNotSchedule', { nodeTaintsPolicy: 'Honor' }),
+    // A cluster without zone labels schedules anyway.
+    spread('topology.kubernetes.io/zone', 'ScheduleAnyway'),
+  ];
+}
+
+/** The server's container: the bundle run by node (or the user's image), its probes, its locked-down context. */
+function serverContainer(spec: DeploymentSpec, mounts: unknown[]): Record<string, unknown> {
+  const probe = (probePath: string, period: number, failureThreshold = 3) => ({
+    httpGet: { path: probePath, port: 'https', scheme: 'HTTPS' },
+    periodSeconds: period,
+    timeoutSeconds: 2,
+    failureThreshold,
+  });
+  return {
+    name: 'webhook',
+    image: spec.image,
+    ...(spec.bundle !== undefined ? { command: ['node', `${BUNDLE_MOUNT}/webhook.js`] } : {}),
+    args: spec.args,
+    ports: [
+      { name: 'https', containerPort: spec.port, protocol: 'TCP' },
+      { name: 'metrics', containerPort: spec.metricsPort, protocol: 'TCP' },
+    ],
+    // Self-managed TLS may retry for two minutes before the server listens.
+    startupProbe: probe('/healthz', PROBE_PERIOD_SECONDS, STARTUP_FAILURE_THRESHOLD),
+    readinessProbe: probe('/readyz', PROBE_PERIOD_SECONDS),
+    // Endpoint removal takes a moment to reach every API server; keep serving meanwhile,
+    // then SIGTERM makes the server drain what is in flight.
+    lifecycle: { preStop: { exec: { command: ['sleep', '5'] } } },
+    livenessProbe: probe('/healthz', 10),
+    resources: spec.resources,
+    env: [{ name: 'NODE_OPTIONS', value: WEBHOOK_NODE_FLAGS.join(' ') }],
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+    },
+    volumeMounts: mounts,
+  };
+}
