@@ -53,6 +53,8 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     // lib/bundle/webhook.js (src/programs/webhook/x509.ts; the choice is measured in BENCHMARKS.md).
     '@peculiar/asn1-schema@^2.11.0',
     '@peculiar/asn1-x509@^2.11.0',
+    // Bundled: the webhook reads the numbers of a body JSON.parse would round from their text.
+    'lossless-json@^4.3.0',
   ],
 
   jestOptions: {

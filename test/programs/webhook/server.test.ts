@@ -7,7 +7,7 @@ import * as http from 'http';
 import * as https from 'https';
 import * as net from 'net';
 import * as tls from 'tls';
-import { loadFixture, loadFixtures } from './support/fixtures';
+import { loadFixture, loadFixtures, podCreateReview } from './support/fixtures';
 import { WebhookTarget, admit, admitAndReinvoke, expectValidPods, httpsRequest } from './support/harness';
 import { SERVICE_DNS, makeTls, writeTlsFiles } from './support/tls';
 import { parseWebhookArgs } from '../../../src/contracts/webhook-flags';
@@ -282,6 +282,35 @@ describe('body size limit', () => {
     const review = loadFixture('12-existing-volumes-and-mounts.json');
     expect(JSON.stringify(review).length).toBeLessThan(2048);
     expect((await admit(target, review)).ops.length).toBeGreaterThan(0);
+  });
+});
+
+describe('numbers as the API server reads them', () => {
+  // kube-apiserver reads a quantity written as a JSON number from its text, exactly; a double makes
+  // 9007199254740995 into 9007199254740996, and the size capped at that limit one byte too large.
+  const review = (memory: string) => JSON.stringify(podCreateReview({
+    metadata: { name: 'big', annotations: { 'cdk8s-shm.io/size': '9007199254740996' } },
+    spec: { containers: [{ name: 'app', image: 'app', resources: { limits: { memory: 'MEMORY' } } }] },
+  })).replace('"MEMORY"', memory);
+  const sizeLimitOf = async (target: WebhookTarget, body: string) => {
+    const answer = await httpsRequest(target, { method: 'POST', path: '/mutate', body });
+    expect(answer.status).toBe(200);
+    const ops = JSON.parse(Buffer.from(JSON.parse(answer.text).response.patch, 'base64').toString('utf8'));
+    return ops.find((op: any) => op.path === '/spec/volumes').value[0].emptyDir.sizeLimit;
+  };
+
+  test.each([
+    ['an integer above 2^53', '9007199254740995', '9007199254740995'],
+    ['the same with an exponent', '9007199254740995e0', '9007199254740995'],
+    ['a fraction of a byte more (the kubelet rounds a limit up)', '9007199254740994.0000001', '9007199254740995'],
+    ['a string, as the API server itself writes quantities', '"9007199254740995"', '9007199254740995'],
+  ])('%s: the size is capped at the exact limit', async (_, memory, expected) => {
+    const { server, target } = await start();
+    try {
+      expect(await sizeLimitOf(target, review(memory))).toBe(expected);
+    } finally {
+      await server.close();
+    }
   });
 });
 
