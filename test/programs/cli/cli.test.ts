@@ -222,3 +222,39 @@ describe('exit codes and streams', () => {
     expect(await cli([])).toMatchObject({ code: EXIT_USAGE, stderr: expect.stringContaining('Commands:') });
   });
 });
+
+describe('numbers as the API server reads them', () => {
+  // A YAML integer above 2^53 is exact for kubectl (sigs.k8s.io/yaml reads it as an int64); a
+  // double would make it 9007199254740996 and the capped size one byte above the limit.
+  const manifest = [
+    'apiVersion: apps/v1',
+    'kind: Deployment',
+    'metadata:',
+    '  name: big',
+    'spec:',
+    '  template:',
+    '    metadata:',
+    '      annotations:',
+    '        cdk8s-shm.io/size: "9007199254740996"',
+    '    spec:',
+    '      containers:',
+    '        - name: app',
+    '          image: app',
+    '          resources:',
+    '            limits:',
+    '              memory: 9007199254740995',
+    '',
+  ].join('\n');
+
+  test('inject: the size is capped at the exact limit, and the limit is written back as it was', async () => {
+    const result = await cli(['inject', '-q'], manifest);
+    expect(result.code).toBe(EXIT_OK);
+    expect(shmOf(objectsOf(result.stdout)[0]).sizeLimit).toBe('9007199254740995');
+    expect(result.stdout).toContain('              memory: 9007199254740995\n');
+  });
+
+  test('plan: the pod limit and the size in bytes are exact', async () => {
+    const [plan] = JSON.parse((await cli(['plan', '-q', '-o', 'json'], manifest)).stdout);
+    expect(plan).toMatchObject({ podMemoryLimitBytes: '9007199254740995', shmSizeBytes: '9007199254740995', action: 'inject' });
+  });
+});
