@@ -23,6 +23,11 @@ describe('flags', () => {
     expect(options.policy).toMatchObject({ minimum: 128n * 2n ** 20n, maximum: 4n * 2n ** 30n, podSelection: 'opt-in', volumeName: 'shm' });
   });
 
+  test('switches group, and a value may follow its flag or an equals sign', () => {
+    const options = parseManifestArgs('inject', ['-qf', 'a.yaml', '-f=b.yaml', '--ratio=0.5']);
+    expect(options).toMatchObject({ quiet: true, files: ['a.yaml', 'b.yaml'], policyInput: { ratio: '0.5' } });
+  });
+
   test.each([
     [['--ratio', '2'], '--ratio (2) must be greater than 0 and at most 1'],
     [['--ratio', 'half'], '--ratio (half) is not a decimal number'],
@@ -39,6 +44,9 @@ describe('flags', () => {
     [['--output', 'json'], "unknown flag --output for 'inject'"],
     [['deploy.yaml'], "unexpected argument 'deploy.yaml': give files with -f deploy.yaml"],
     [['--quiet=yes'], '--quiet takes no value'],
+    [['--ratio', '-1'], '--ratio (-1) must be greater than 0 and at most 1'],
+    [['-x'], "unknown flag -x for 'inject'"],
+    [['--', 'deploy.yaml'], "unexpected argument '--'"],
   ])('%j is refused: %s', (argv, message) => {
     expect(() => parseManifestArgs('inject', argv)).toThrow(UsageError);
     expect(() => parseManifestArgs('inject', argv)).toThrow(message);
