@@ -55,6 +55,8 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     '@peculiar/asn1-x509@^2.11.0',
     // Bundled: the webhook reads the numbers of a body JSON.parse would round from their text.
     'lossless-json@^4.3.0',
+    // Bundled: the webhook's /metrics in the Prometheus text format.
+    'prom-client@^15.1.0',
   ],
 
   jestOptions: {

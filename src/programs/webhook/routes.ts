@@ -33,7 +33,13 @@ function send(ctx: RouteContext, res: ServerResponse, status: number, body: stri
 }
 
 function sendMetrics(ctx: RouteContext, res: ServerResponse): void {
-  send(ctx, res, 200, ctx.metrics.render(), 'text/plain; version=0.0.4; charset=utf-8');
+  ctx.metrics.render().then(
+    text => send(ctx, res, 200, text, ctx.metrics.contentType),
+    error => {
+      ctx.log.error('metrics failed', { error });
+      send(ctx, res, 500, 'internal error\n');
+    },
+  );
 }
 
 /** The metrics port serves `GET /metrics` and nothing else, in plain HTTP. */
@@ -122,11 +128,11 @@ function mutate(ctx: RouteContext, req: IncomingMessage, res: ServerResponse): v
 function startCall(ctx: RouteContext, res: ServerResponse): AdmissionCall {
   const { metrics, log } = ctx;
   const started = process.hrtime.bigint();
-  metrics.inFlight.set((metrics.inFlight.get() ?? 0) + 1);
+  metrics.inFlight.inc();
   let done = false;
   const end = () => {
     done = true;
-    metrics.inFlight.set((metrics.inFlight.get() ?? 1) - 1);
+    metrics.inFlight.dec();
   };
   const call: AdmissionCall = {
     get done() {
