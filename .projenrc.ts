@@ -57,6 +57,8 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     'lossless-json@^4.3.0',
     // Bundled: the webhook's /metrics in the Prometheus text format.
     'prom-client@^15.1.0',
+    // Bundled: the programs' JSON log lines (src/programs/shared/log.ts).
+    'pino@^10.0.0',
   ],
 
   jestOptions: {
