@@ -49,6 +49,16 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     '@grpc/grpc-js@^1.14.0',
     '@grpc/proto-loader@^0.8.0',
     'protobufjs@^7.5.5',
+    // The webhook's self-managed certificates: the RFC 5280 schema and its DER encoder, bundled into
+    // lib/bundle/webhook.js (src/programs/webhook/x509.ts; the choice is measured in BENCHMARKS.md).
+    '@peculiar/asn1-schema@^2.11.0',
+    '@peculiar/asn1-x509@^2.11.0',
+    // Bundled: the webhook reads the numbers of a body JSON.parse would round from their text.
+    'lossless-json@^4.3.0',
+    // Bundled: the webhook's /metrics in the Prometheus text format.
+    'prom-client@^15.1.0',
+    // Bundled: the programs' JSON log lines (src/programs/shared/log.ts).
+    'pino@^10.0.0',
   ],
 
   jestOptions: {

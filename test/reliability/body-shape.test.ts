@@ -2,10 +2,10 @@
  * The pre-parse bound on nesting and object count (src/programs/webhook/body-shape.ts), table-driven: it
  * counts only structure outside strings, and refuses exactly past its bounds.
  */
-import { MAX_JSON_CONTAINERS, MAX_JSON_DEPTH, jsonShapeProblem } from '../../src/programs/webhook/body-shape';
+import { MAX_JSON_CONTAINERS, MAX_JSON_DEPTH, jsonShape } from '../../src/programs/webhook/body-shape';
 import { loadFixtures } from '../programs/webhook/support/fixtures';
 
-const shape = (text: string) => jsonShapeProblem(Buffer.from(text));
+const shape = (text: string) => jsonShape(Buffer.from(text)).problem;
 
 test.each([
   ['nesting at the bound', '['.repeat(MAX_JSON_DEPTH) + ']'.repeat(MAX_JSON_DEPTH), undefined],
@@ -22,5 +22,5 @@ test.each([
 });
 
 test('every real AdmissionReview fixture is well inside the bounds', () => {
-  for (const { review } of loadFixtures()) expect(jsonShapeProblem(Buffer.from(JSON.stringify(review)))).toBeUndefined();
+  for (const { review } of loadFixtures()) expect(jsonShape(Buffer.from(JSON.stringify(review))).problem).toBeUndefined();
 });

@@ -1,10 +1,11 @@
 /**
- * The command line of `cdk8s-shm inject|plan|check`: one table of flags, parsed without a library.
+ * The command line of `cdk8s-shm inject|plan|check`: one table of flags, split by Node's `util.parseArgs`.
  *
  * Policy flags carry the webhook's names and descriptions where the two overlap (they are read
  * from the webhook's own flag table), and every value is validated by the core, so that
  * `--ratio 2` fails here with the message the webhook would print at start.
  */
+import { parseArgs } from 'node:util';
 import { WEBHOOK_FLAGS, readPolicyFlags } from '../../contracts/webhook-flags';
 import { ANNOTATION_PREFIX, INJECT_ANNOTATION, PolicyInput, Policy, PolicySetting, SETTING_OF_ANNOTATION, resolvePolicy } from '../../core';
 
@@ -100,42 +101,7 @@ export const CLI_FLAGS: readonly CliFlag[] = [
  * @throws UsageError naming the flag and the value
  */
 export function parseManifestArgs(command: ManifestCommand, argv: readonly string[]): ManifestOptions {
-  const flags = CLI_FLAGS.filter(f => f.commands.includes(command));
-  const byName = new Map<string, CliFlag>();
-  for (const f of flags) {
-    byName.set(`--${f.flag}`, f);
-    if (f.short) byName.set(`-${f.short}`, f);
-  }
-  const files: string[] = [];
-  const given = new Map<string, string>();
-  const switches = new Set<string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const match = /^(--?[a-z][a-z-]*)(?:=(.*))?$/s.exec(arg);
-    if (!match) {
-      throw new UsageError(arg.startsWith('-') && arg !== '-' ? `unknown flag ${arg}` : `unexpected argument '${arg}': give files with -f ${arg}`);
-    }
-    const f = byName.get(match[1]);
-    if (!f) throw new UsageError(`unknown flag ${match[1]} for '${command}'`);
-    if (f.value === undefined) {
-      if (match[2] !== undefined) throw new UsageError(`--${f.flag} takes no value`);
-      switches.add(f.flag);
-      continue;
-    }
-    let value = match[2];
-    if (value === undefined) {
-      value = argv[++i];
-      if (value === undefined) throw new UsageError(`flag --${f.flag} needs a value: --${f.flag} ${f.value}`);
-    }
-    if (f.flag === 'filename') {
-      if (value === '') throw new UsageError('--filename needs a file name, or - for standard input');
-      files.push(value);
-    } else {
-      if (given.has(f.flag)) throw new UsageError(`--${f.flag} is given twice`);
-      given.set(f.flag, value);
-    }
-  }
-
+  const { files, given, switches } = readFlags(command, argv);
   const help = switches.has('help');
   const output = given.get('output') ?? 'table';
   if (!(OUTPUT_FORMATS as readonly string[]).includes(output)) {
@@ -156,6 +122,46 @@ export function parseManifestArgs(command: ManifestCommand, argv: readonly strin
     quiet: switches.has('quiet'),
     help,
   };
+}
+
+/**
+ * The command's flags as Node's tokenizer (`util.parseArgs`) splits them: `--flag value`,
+ * `--flag=value`, `-f value` and grouped switches (`-qh`). It runs without its own checks, which
+ * would throw its messages; each token is judged here, with ours.
+ */
+function readFlags(command: ManifestCommand, argv: readonly string[]): { files: string[]; given: Map<string, string>; switches: Set<string> } {
+  const flags = new Map(CLI_FLAGS.filter(f => f.commands.includes(command)).map(f => [f.flag, f]));
+  const options = Object.fromEntries([...flags.values()].map(f => [f.flag, {
+    type: f.value === undefined ? 'boolean' as const : 'string' as const,
+    ...(f.short ? { short: f.short } : {}),
+  }]));
+  const { tokens } = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
+  const files: string[] = [];
+  const given = new Map<string, string>();
+  const switches = new Set<string>();
+  for (const token of tokens) {
+    if (token.kind !== 'option') {
+      const arg = token.kind === 'positional' ? token.value : '--';
+      throw new UsageError(`unexpected argument '${arg}': give files with -f ${arg}`);
+    }
+    const f = flags.get(token.name);
+    if (!f) throw new UsageError(`unknown flag ${token.rawName} for '${command}'`);
+    // `-f=FILE` means FILE, as for kubectl (pflag); parseArgs would keep the `=`.
+    const value = token.inlineValue && !token.rawName.startsWith('--') ? token.value?.replace(/^=/, '') : token.value;
+    if (f.value === undefined) {
+      if (value !== undefined) throw new UsageError(`--${f.flag} takes no value`);
+      switches.add(f.flag);
+    } else if (value === undefined) {
+      throw new UsageError(`flag --${f.flag} needs a value: --${f.flag} ${f.value}`);
+    } else if (f.flag === 'filename') {
+      if (value === '') throw new UsageError('--filename needs a file name, or - for standard input');
+      files.push(value);
+    } else {
+      if (given.has(f.flag)) throw new UsageError(`--${f.flag} is given twice`);
+      given.set(f.flag, value);
+    }
+  }
+  return { files, given, switches };
 }
 
 /** The policy flags, read and validated by the core, each named as the user typed it. */

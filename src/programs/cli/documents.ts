@@ -49,7 +49,26 @@ export type FilePiece =
   | { readonly kind: 'document'; readonly document: SourceDocument }
   | { readonly kind: 'text'; readonly text: string };
 
-const PARSE_OPTIONS = { version: '1.1', merge: true, prettyErrors: false } as const;
+/**
+ * YAML 1.1 as sigs.k8s.io/yaml reads it. Integers are read as BigInt so that one above 2^53 keeps
+ * its value, as kubectl keeps it (an int64), and a document we edit writes it back as it was;
+ * `plainValue` turns them into what the core reads.
+ */
+const PARSE_OPTIONS = { version: '1.1', merge: true, prettyErrors: false, intAsBigInt: true } as const;
+
+/**
+ * The plain value of a document, each integer a number when a double holds it exactly and its
+ * decimal text otherwise, which the core reads as the same quantity. (Floats are doubles here as
+ * they are for kubectl.)
+ */
+export function plainValue(doc: Document): unknown {
+  return doc.toJS({ reviver: exactInteger });
+}
+
+function exactInteger(_key: unknown, value: unknown): unknown {
+  if (typeof value !== 'bigint') return value;
+  return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString();
+}
 
 /** A stretch of the file while it is being read; `doc` is set once the composer hands it out. */
 interface OpenPiece {

@@ -8,7 +8,7 @@
  * yields no output).
  */
 import { Document, Node, isScalar } from 'yaml';
-import { DocumentReader, FilePiece, InputError, SourceDocument, SourceFile, TextSink, appendFile, stringifyDocument } from './documents';
+import { DocumentReader, FilePiece, InputError, SourceDocument, SourceFile, TextSink, appendFile, plainValue, stringifyDocument } from './documents';
 import { applyPatchToJson, applyPatchToYaml } from './yaml-patch';
 import {
   ANNOTATION_PREFIX, JsonPatchOperation, Planner, Policy, QUIET_SKIP_REASONS, ShmPlan, UnhonouredAnnotations,
@@ -167,7 +167,7 @@ function processDocument(document: SourceDocument, index: number, fileName: stri
   const docLine = lineOf(doc.contents);
   let value: unknown;
   try {
-    value = doc.toJS();
+    value = plainValue(doc);
   } catch (error) {
     throw new InputError(`${fileName}:${docLine}: ${(error as Error).message}`);
   }
@@ -207,7 +207,7 @@ function processDocument(document: SourceDocument, index: number, fileName: stri
   if (!applyPatchToYaml(doc, ops, expected)) {
     // The in-place edit went wrong somewhere (an exotic use of anchors): fall back to the JSON.
     doc.contents = doc.createNode(expected) as Document['contents'];
-    patched = doc.toJS();
+    patched = plainValue(doc);
     note(docLine, `${describeObject(value)} was rewritten from its JSON form: comments and anchors inside it are lost`);
   }
   // In place, the document's value was just compared with `expected`.

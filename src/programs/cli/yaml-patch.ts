@@ -12,6 +12,7 @@
  * caller rewrites the document from JSON instead.
  */
 import { Document, Node, isAlias, isCollection, isMap, isScalar, isSeq, visit } from 'yaml';
+import { plainValue } from './documents';
 import { JsonPatchOperation, applyOperations, pointerTokens } from '../../core';
 
 /**
@@ -19,13 +20,15 @@ import { JsonPatchOperation, applyOperations, pointerTokens } from '../../core';
  * the same operations make the plain JSON value (the document is then left in an unknown state).
  * @param expected the document's plain value with the operations applied, when the caller has it
  */
-export function applyPatchToYaml(doc: Document, ops: readonly JsonPatchOperation[], expected: unknown = applyPatchToJson(doc.toJS(), ops)): boolean {
+export function applyPatchToYaml(
+  doc: Document, ops: readonly JsonPatchOperation[], expected: unknown = applyPatchToJson(plainValue(doc), ops),
+): boolean {
   try {
     for (const op of ops) applyOne(doc, op);
   } catch {
     return false;
   }
-  return canonical(doc.toJS()) === canonical(expected);
+  return canonical(plainValue(doc)) === canonical(expected);
 }
 
 /**
@@ -84,7 +87,8 @@ function child(doc: Document, node: unknown, token: string): Node {
   if (isMap(node)) {
     let pair = node.items.find(p => keyOf(p.key) === token);
     if (!pair) {
-      // Only reachable through `<<`: give the map its own copy, which then takes precedence.
+      // Only reachable through `<<`: give the map its own copy, which then takes precedence (its
+      // integers as BigInt, so that the copy writes them as they were).
       const merged = (node.toJS(doc) as Record<string, unknown>)[token];
       if (merged === undefined) throw new Error(`no key ${token}`);
       pair = doc.createPair(token, merged);

@@ -7,6 +7,9 @@
  * "JavaScript heap out of memory" (test/reliability/regressions/heap-deep-nesting.json,
  * heap-million-volumes.json). A real pod, managedFields and all, has a few thousand objects nested
  * a few dozen deep, so these bounds refuse only what no API server sends.
+ *
+ * The same pass notes numbers JSON.parse would round to a double (see `roundsNumbers`), so that
+ * the common body, which has none, pays no second pass for reading them exactly.
  */
 
 /** Deepest nesting of objects and arrays accepted. */
@@ -20,15 +23,39 @@ const OPEN_BRACE = 0x7b;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACE = 0x7d;
 const CLOSE_BRACKET = 0x5d;
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
+const DOT = 0x2e;
+const LOWER_E = 0x65;
+const UPPER_E = 0x45;
 
 /**
- * Scans a body for nesting and container count, skipping strings. The scan trusts nothing: on a
- * body that is not JSON it may count oddly, and JSON.parse refuses that body anyway.
- * @returns why the body is refused, or undefined
+ * A double holds every decimal of at most 15 significant digits (DBL_DIG): such a number written
+ * without an exponent comes back from JSON.parse with its exact value. Leading zeros count here
+ * too, which only sends a few more bodies the slow way.
  */
-export function jsonShapeProblem(body: Buffer): string | undefined {
+const EXACT_DIGITS = 15;
+
+/** What the scan found. */
+export interface JsonShape {
+  /** Why the body is refused, if it is. */
+  readonly problem?: string;
+  /**
+   * The body has a number JSON.parse may round: more than 15 digits, or an exponent (which may
+   * overflow to Infinity or underflow to 0). Strings never count.
+   */
+  readonly roundsNumbers: boolean;
+}
+
+/**
+ * Scans a body for nesting, container count and numbers a double cannot hold, skipping strings. The
+ * scan trusts nothing: on a body that is not JSON it may count oddly, and JSON.parse refuses that
+ * body anyway.
+ */
+export function jsonShape(body: Buffer): JsonShape {
   let depth = 0;
   let containers = 0;
+  let roundsNumbers = false;
   for (let i = 0; i < body.length; i++) {
     const byte = body[i];
     if (byte === QUOTE) {
@@ -42,14 +69,21 @@ export function jsonShapeProblem(body: Buffer): string | undefined {
         if (backslashes % 2 === 0) break;
         end = body.indexOf(QUOTE, end + 1);
       }
-      if (end === -1) return undefined; // an unterminated string: JSON.parse refuses it
+      if (end === -1) return { roundsNumbers }; // an unterminated string: JSON.parse refuses it
       i = end;
     } else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) {
-      if (++depth > MAX_JSON_DEPTH) return `the body nests objects and arrays more than ${MAX_JSON_DEPTH} deep`;
-      if (++containers > MAX_JSON_CONTAINERS) return `the body holds more than ${MAX_JSON_CONTAINERS} objects and arrays`;
+      if (++depth > MAX_JSON_DEPTH) return { problem: `the body nests objects and arrays more than ${MAX_JSON_DEPTH} deep`, roundsNumbers };
+      if (++containers > MAX_JSON_CONTAINERS) return { problem: `the body holds more than ${MAX_JSON_CONTAINERS} objects and arrays`, roundsNumbers };
     } else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
       depth--;
+    } else if (byte >= DIGIT_0 && byte <= DIGIT_9) {
+      // A number's digits, with its fraction; its sign went by as an ordinary byte.
+      let digits = 0;
+      let j = i;
+      for (; j < body.length && ((body[j] >= DIGIT_0 && body[j] <= DIGIT_9) || body[j] === DOT); j++) if (body[j] !== DOT) digits++;
+      if (digits > EXACT_DIGITS || body[j] === LOWER_E || body[j] === UPPER_E) roundsNumbers = true;
+      i = j - 1;
     }
   }
-  return undefined;
+  return { roundsNumbers };
 }

@@ -9,7 +9,9 @@
  * understand inside a well-formed review is allowed unchanged with a warning. Only a body that is
  * not an AdmissionReview at all (no request, no uid to echo) is refused, with HTTP 400.
  */
-import { JsonPatchOperation, Policy, QUIET_SKIP_REASONS, ShmPlan, SkipReason, isObject, objectAt, planSharedMemory, planToPatch } from '../../core';
+import {
+  JsonObject, JsonPatchOperation, Policy, QUIET_SKIP_REASONS, ShmPlan, SkipReason, isObject, objectAt, planSharedMemory, planToPatch,
+} from '../../core';
 
 export const ADMISSION_V1 = 'admission.k8s.io/v1';
 /** Same shape as v1; an old API server may still send it, and must get its own version back. */
@@ -71,20 +73,45 @@ export interface AdmissionReviewResult {
  * @param policy the resolved policy (see `resolvePolicy`)
  */
 export function reviewAdmission(body: unknown, policy: Policy): AdmissionReviewResult {
-  if (!isObject(body)) return badRequest('the body is not a JSON object');
+  const envelope = readEnvelope(body);
+  if (typeof envelope === 'string') return badRequest(envelope);
+  const reply = replyTo(envelope);
+  const ignored = whyIgnored(envelope.request);
+  if (ignored) return reply.ignore(ignored.reason, ignored.warning);
+  return answerPlan(objectAt(envelope.request.object) ?? {}, policy, reply);
+}
+
+/** What every answer echoes: the version asked in, and the request with its uid. */
+interface Envelope {
+  readonly apiVersion: string;
+  readonly request: JsonObject;
+  readonly uid: string;
+}
+
+/** The envelope, or why the body is not an AdmissionReview at all. */
+function readEnvelope(body: unknown): Envelope | string {
+  if (!isObject(body)) return 'the body is not a JSON object';
   // An envelope without apiVersion or kind is read as v1, as controller-runtime does.
   const apiVersion = body.apiVersion ?? ADMISSION_V1;
-  if (apiVersion !== ADMISSION_V1 && apiVersion !== ADMISSION_V1BETA1) {
-    return badRequest(`apiVersion ${quote(apiVersion)} is not ${ADMISSION_V1}`);
-  }
-  if (body.kind !== undefined && body.kind !== 'AdmissionReview') return badRequest(`kind ${quote(body.kind)} is not AdmissionReview`);
+  if (apiVersion !== ADMISSION_V1 && apiVersion !== ADMISSION_V1BETA1) return `apiVersion ${quote(apiVersion)} is not ${ADMISSION_V1}`;
+  if (body.kind !== undefined && body.kind !== 'AdmissionReview') return `kind ${quote(body.kind)} is not AdmissionReview`;
   const request = objectAt(body.request);
-  if (!request) return badRequest('the AdmissionReview has no request');
+  if (!request) return 'the AdmissionReview has no request';
   const uid = request.uid;
-  if (typeof uid !== 'string' || uid === '') return badRequest('the AdmissionReview request has no uid');
+  if (typeof uid !== 'string' || uid === '') return 'the AdmissionReview request has no uid';
+  return { apiVersion, request, uid };
+}
 
-  const object = objectAt(request.object);
-  const metadata = objectAt(object?.metadata);
+/** Builds the answers to one request, each with what logs and metrics say about it. */
+interface Reply {
+  readonly context: Pick<AdmissionReviewResult, 'uid' | 'pod' | 'dryRun'>;
+  answer(response: Omit<AdmissionResponse, 'uid'>): AdmissionReviewResponse;
+  ignore(reason: IgnoreReason, warning?: string): AdmissionReviewResult;
+}
+
+function replyTo(envelope: Envelope): Reply {
+  const { apiVersion, request, uid } = envelope;
+  const metadata = objectAt(objectAt(request.object)?.metadata);
   const namespace = typeof request.namespace === 'string' ? request.namespace : metadata?.namespace;
   const name = typeof request.name === 'string' && request.name !== '' ? request.name : metadata?.name ?? metadata?.generateName;
   const context = {
@@ -92,39 +119,46 @@ export function reviewAdmission(body: unknown, policy: Policy): AdmissionReviewR
     pod: `${typeof namespace === 'string' ? namespace : ''}/${typeof name === 'string' ? name : ''}`,
     dryRun: request.dryRun === true,
   };
-  const answer = (response: Omit<AdmissionResponse, 'uid'>) => ({
-    apiVersion: apiVersion as string,
-    kind: 'AdmissionReview' as const,
-    response: { uid, ...response },
-  });
-  const ignore = (reason: IgnoreReason, warning?: string): AdmissionReviewResult => ({
-    ...context,
-    httpStatus: 200,
-    outcome: 'ignored',
-    reason,
-    review: answer({ allowed: true, ...warningsField(warning ? [warning] : []) }),
-  });
+  const answer = (response: Omit<AdmissionResponse, 'uid'>): AdmissionReviewResponse => ({ apiVersion, kind: 'AdmissionReview', response: { uid, ...response } });
+  return {
+    context,
+    answer,
+    ignore: (reason, warning) => ({
+      ...context,
+      httpStatus: 200,
+      outcome: 'ignored',
+      reason,
+      review: answer({ allowed: true, ...warningsField(warning ? [warning] : []) }),
+    }),
+  };
+}
 
+/** Why a request is let through without a plan (not a pod's CREATE), if it is. */
+function whyIgnored(request: JsonObject): { reason: IgnoreReason; warning?: string } | undefined {
   const kind = objectAt(request.kind);
   const resource = objectAt(request.resource);
   // Only what positively says "not a core/v1 Pod" is passed over; the configuration only sends pods.
   if ((kind && (kind.kind !== 'Pod' || (kind.group ?? '') !== '')) || (resource && (resource.resource !== 'pods' || (resource.group ?? '') !== ''))) {
-    return ignore('not-a-pod');
+    return { reason: 'not-a-pod' };
   }
-  if (typeof request.subResource === 'string' && request.subResource !== '') return ignore('subresource');
-  if (request.operation !== 'CREATE') {
-    // UPDATE cannot change volumes of a running pod anyway; every other operation is none of ours.
-    switch (request.operation) {
-      case 'UPDATE': return ignore('operation-update');
-      case 'DELETE': return ignore('operation-delete');
-      case 'CONNECT': return ignore('operation-connect');
-      default: return ignore('operation-unknown', `operation ${quote(request.operation ?? null)} is not CREATE; the pod is unchanged`);
-    }
+  if (typeof request.subResource === 'string' && request.subResource !== '') return { reason: 'subresource' };
+  // UPDATE cannot change volumes of a running pod anyway; every other operation is none of ours.
+  switch (request.operation) {
+    case 'CREATE': return undefined;
+    case 'UPDATE': return { reason: 'operation-update' };
+    case 'DELETE': return { reason: 'operation-delete' };
+    case 'CONNECT': return { reason: 'operation-connect' };
+    default: return { reason: 'operation-unknown', warning: `operation ${quote(request.operation ?? null)} is not CREATE; the pod is unchanged` };
   }
+}
+
+/** The core's plan of the pod, as an answer: a denial, a patch, or the pod as it is. */
+function answerPlan(pod: JsonObject, policy: Policy, reply: Reply): AdmissionReviewResult {
+  const { context, answer } = reply;
   let plan: ShmPlan;
   let patch: JsonPatchOperation[];
   try {
-    plan = planSharedMemory(object ?? {}, policy);
+    plan = planSharedMemory(pod, policy);
     patch = planToPatch(plan, '');
   } catch (error) {
     // The core promises not to throw; if it ever does, the pod still goes through unchanged.

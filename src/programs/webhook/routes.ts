@@ -4,7 +4,8 @@
  * the metrics port. The decision is `reviewAdmission`'s; the server (server.ts) owns the sockets.
  */
 import { IncomingMessage, ServerResponse } from 'node:http';
-import { jsonShapeProblem } from './body-shape';
+import { jsonShape } from './body-shape';
+import { parseJsonBody } from './json-body';
 import { WebhookMetrics } from './metrics';
 import { AdmissionReviewResult, reviewAdmission } from './review';
 import { Policy } from '../../core';
@@ -32,7 +33,13 @@ function send(ctx: RouteContext, res: ServerResponse, status: number, body: stri
 }
 
 function sendMetrics(ctx: RouteContext, res: ServerResponse): void {
-  send(ctx, res, 200, ctx.metrics.render(), 'text/plain; version=0.0.4; charset=utf-8');
+  ctx.metrics.render().then(
+    text => send(ctx, res, 200, text, ctx.metrics.contentType),
+    error => {
+      ctx.log.error('metrics failed', { error });
+      send(ctx, res, 500, 'internal error\n');
+    },
+  );
 }
 
 /** The metrics port serves `GET /metrics` and nothing else, in plain HTTP. */
@@ -80,42 +87,27 @@ export function handleRequest(ctx: RouteContext, req: IncomingMessage, res: Serv
   route();
 }
 
-function mutate(ctx: RouteContext, req: IncomingMessage, res: ServerResponse): void {
-  const { metrics, log } = ctx;
-  const started = process.hrtime.bigint();
-  metrics.inFlight.set((metrics.inFlight.get() ?? 0) + 1);
-  let done = false;
-  const finish = (result: Pick<AdmissionReviewResult, 'outcome' | 'reason'>, status: number, body: string, extra: Record<string, unknown> = {}) => {
-    if (done) return;
-    done = true;
-    metrics.inFlight.set((metrics.inFlight.get() ?? 1) - 1);
-    metrics.admissionRequests.inc({ outcome: result.outcome, reason: result.reason });
-    if (status >= 400) {
-      // The body is in by now (see `refusal`); a client that sends bad requests gets a fresh start.
-      res.setHeader('Connection', 'close');
-      log.warn('refused an admission request', { status, ...extra });
-    }
-    send(ctx, res, status, body, status === 200 ? 'application/json' : 'text/plain; charset=utf-8');
-    metrics.admissionDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
-  };
-  const refuse = (status: number, message: string) => finish({ outcome: 'bad-request', reason: '' }, status, `${message}\n`, { error: message });
+/** How one admission call ends: answered once, counted, timed and logged. */
+interface AdmissionCall {
+  readonly done: boolean;
+  finish(result: Pick<AdmissionReviewResult, 'outcome' | 'reason'>, status: number, body: string, extra?: Record<string, unknown>): void;
+  refuse(status: number, message: string): void;
+  /** The client went away: nothing to answer, nothing to count but the call no longer in flight. */
+  abandon(): void;
+}
 
+/** `POST /mutate`: the body in within its limits, then the review out. */
+function mutate(ctx: RouteContext, req: IncomingMessage, res: ServerResponse): void {
+  const call = startCall(ctx, res);
   // A refusal decided before the whole body is in is sent once the rest has arrived, discarded
   // unread: answering and closing while the client still writes resets the connection, and the
   // client loses the answer with the reset (test/reliability/regressions/oversized-body-reset.json).
   // The request timeout bounds how long a client can keep sending.
-  let refusal: { status: number; message: string } | undefined;
-  const contentType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-  const declared = Number(req.headers['content-length']);
-  if (contentType !== '' && contentType !== 'application/json') {
-    refusal = { status: 415, message: `Content-Type ${contentType} is not application/json` };
-  } else if (declared > ctx.maxBodyBytes) {
-    refusal = { status: 413, message: `the body (${declared} bytes) exceeds the ${ctx.maxBodyBytes}-byte limit` };
-  }
+  let refusal = refusalFromHeaders(req, ctx.maxBodyBytes);
   const chunks: Buffer[] = [];
   let size = 0;
   req.on('data', (chunk: Buffer) => {
-    if (done || refusal) return;
+    if (call.done || refusal) return;
     size += chunk.length;
     if (size > ctx.maxBodyBytes) {
       refusal = { status: 413, message: `the body exceeds the ${ctx.maxBodyBytes}-byte limit` };
@@ -124,62 +116,101 @@ function mutate(ctx: RouteContext, req: IncomingMessage, res: ServerResponse): v
     }
     chunks.push(chunk);
   });
-  req.on('error', () => {
-    // The client went away; there is no one to answer.
-    if (done) return;
-    done = true;
-    metrics.inFlight.set((metrics.inFlight.get() ?? 1) - 1);
-  });
+  req.on('error', () => call.abandon());
   req.on('end', () => {
-    if (done) return;
-    if (refusal) {
-      refuse(refusal.status, refusal.message);
-      return;
-    }
-    if (size === 0) {
-      refuse(400, 'the body is empty; expected an AdmissionReview');
-      return;
-    }
-    const raw = Buffer.concat(chunks);
-    const shape = jsonShapeProblem(raw);
-    if (shape) {
-      refuse(400, `${shape}; expected an AdmissionReview`);
-      return;
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(raw.toString('utf8'));
-    } catch {
-      refuse(400, 'the body is not JSON; expected an AdmissionReview');
-      return;
-    }
-    let result: AdmissionReviewResult;
-    try {
-      result = reviewAdmission(body, ctx.policy);
-    } catch (error) {
-      // reviewAdmission does not throw; if it ever does, the API server's failurePolicy decides.
-      log.error('review failed', { error });
-      finish({ outcome: 'error', reason: '' }, 500, 'internal error\n');
-      return;
-    }
-    if (result.httpStatus !== 200 || !result.review) {
-      refuse(400, result.error ?? 'not an AdmissionReview');
-      return;
-    }
-    const fields = {
-      uid: result.uid,
-      pod: result.pod,
-      outcome: result.outcome,
-      reason: result.reason || undefined,
-      size: result.plan?.size,
-      dryRun: result.dryRun || undefined,
-      message: result.plan?.message,
-    };
-    // A line per mutated pod was a third of the server's cost per request (BENCHMARKS.md), and it
-    // repeats what is already recorded: the pod carries cdk8s-shm.io/size-limit, the API server's
-    // audit log records every webhook patch, and /metrics counts outcomes. Denials stay visible.
-    if (result.outcome === 'deny') log.info('admission', fields);
-    else log.debug('admission', fields);
-    finish(result, 200, JSON.stringify(result.review));
+    if (call.done) return;
+    if (refusal) call.refuse(refusal.status, refusal.message);
+    else if (size === 0) call.refuse(400, 'the body is empty; expected an AdmissionReview');
+    else answerReview(ctx, Buffer.concat(chunks), call);
   });
+}
+
+function startCall(ctx: RouteContext, res: ServerResponse): AdmissionCall {
+  const { metrics, log } = ctx;
+  const started = process.hrtime.bigint();
+  metrics.inFlight.inc();
+  let done = false;
+  const end = () => {
+    done = true;
+    metrics.inFlight.dec();
+  };
+  const call: AdmissionCall = {
+    get done() {
+      return done;
+    },
+    finish: (result, status, body, extra = {}) => {
+      if (done) return;
+      end();
+      metrics.admissionRequests.inc({ outcome: result.outcome, reason: result.reason });
+      if (status >= 400) {
+        // The body is in by now (see `mutate`); a client that sends bad requests gets a fresh start.
+        res.setHeader('Connection', 'close');
+        log.warn('refused an admission request', { status, ...extra });
+      }
+      send(ctx, res, status, body, status === 200 ? 'application/json' : 'text/plain; charset=utf-8');
+      metrics.admissionDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    },
+    refuse: (status, message) => call.finish({ outcome: 'bad-request', reason: '' }, status, `${message}\n`, { error: message }),
+    abandon: () => {
+      if (!done) end();
+    },
+  };
+  return call;
+}
+
+/** A refusal the headers already decide: a body that is not JSON, or declared larger than the limit. */
+function refusalFromHeaders(req: IncomingMessage, maxBodyBytes: number): { status: number; message: string } | undefined {
+  const contentType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  const declared = Number(req.headers['content-length']);
+  if (contentType !== '' && contentType !== 'application/json') return { status: 415, message: `Content-Type ${contentType} is not application/json` };
+  if (declared > maxBodyBytes) return { status: 413, message: `the body (${declared} bytes) exceeds the ${maxBodyBytes}-byte limit` };
+  return undefined;
+}
+
+/** The whole body in: its shape checked, read as JSON, reviewed, and the answer sent. */
+function answerReview(ctx: RouteContext, raw: Buffer, call: AdmissionCall): void {
+  const shape = jsonShape(raw);
+  if (shape.problem) {
+    call.refuse(400, `${shape.problem}; expected an AdmissionReview`);
+    return;
+  }
+  let body: unknown;
+  try {
+    body = parseJsonBody(raw, shape);
+  } catch {
+    call.refuse(400, 'the body is not JSON; expected an AdmissionReview');
+    return;
+  }
+  let result: AdmissionReviewResult;
+  try {
+    result = reviewAdmission(body, ctx.policy);
+  } catch (error) {
+    // reviewAdmission does not throw; if it ever does, the API server's failurePolicy decides.
+    ctx.log.error('review failed', { error });
+    call.finish({ outcome: 'error', reason: '' }, 500, 'internal error\n');
+    return;
+  }
+  if (result.httpStatus !== 200 || !result.review) {
+    call.refuse(400, result.error ?? 'not an AdmissionReview');
+    return;
+  }
+  logAdmission(ctx.log, result);
+  call.finish(result, 200, JSON.stringify(result.review));
+}
+
+function logAdmission(log: Logger, result: AdmissionReviewResult): void {
+  const fields = {
+    uid: result.uid,
+    pod: result.pod,
+    outcome: result.outcome,
+    reason: result.reason || undefined,
+    size: result.plan?.size,
+    dryRun: result.dryRun || undefined,
+    message: result.plan?.message,
+  };
+  // A line per mutated pod was a third of the server's cost per request (BENCHMARKS.md), and it
+  // repeats what is already recorded: the pod carries cdk8s-shm.io/size-limit, the API server's
+  // audit log records every webhook patch, and /metrics counts outcomes. Denials stay visible.
+  if (result.outcome === 'deny') log.info('admission', fields);
+  else log.debug('admission', fields);
 }

@@ -9,30 +9,23 @@ import { X509Certificate } from 'node:crypto';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { AddressInfo } from 'node:net';
-import { CertificateFileWatcher, TlsMaterial, readTlsFiles } from './certificate-files';
+import { TlsMaterial } from './certificate-files';
+import { CertificateSource, CertificateSourceOptions, openCertificateSource } from './certificate-source';
 import { HANDSHAKE_TIMEOUT_MS, guardConnections } from './connections';
-import { KubeClient, KubeClientOptions, inClusterOptions } from './kube-client';
 import { WebhookMetrics } from './metrics';
 import { RouteContext, handleMetricsRequest, handleRequest } from './routes';
-import { SelfManagedTls, SelfManagedTlsOptions } from './self-managed-tls';
 import { WebhookServerOptions } from '../../contracts/webhook-flags';
 import { resolvePolicy } from '../../core';
 import { Logger, createLogger } from '../shared/log';
 
-/** Self-managed TLS timings; the defaults suit a cluster, tests shorten them. */
-export type SelfManagedTuning = Pick<SelfManagedTlsOptions, 'caValidityMs' | 'servingValidityMs' | 'renewBeforeMs' | 'pollIntervalMs' | 'bootstrapTimeoutMs' | 'now'>;
+export type { SelfManagedTuning } from './certificate-source';
 
 /** The flags, plus what only a program (a test, a benchmark) sets. */
-export interface StartOptions extends WebhookServerOptions {
+export interface StartOptions extends WebhookServerOptions, CertificateSourceOptions {
   /** Address to bind. @default every interface */
   readonly host?: string;
   /** @default JSON lines on stdout at `logLevel` */
   readonly logger?: Logger;
-  /** How self-managed mode reaches the API server. @default the in-cluster service account */
-  readonly kube?: KubeClientOptions;
-  readonly selfManaged?: SelfManagedTuning;
-  /** How often certificate files are re-read besides watching them. @default 10 seconds */
-  readonly certificatePollIntervalMs?: number;
   /** How long `close()` lets in-flight requests finish before it cuts connections. @default 25 seconds */
   readonly drainTimeoutMs?: number;
 }
@@ -73,59 +66,64 @@ const HEADERS_TIMEOUT_MS = 10_000;
 /** The API server gives up on a webhook after at most 30 s; no request needs longer. */
 const REQUEST_TIMEOUT_MS = 30_000;
 
+/** Loads the certificate, listens on the serving port (and the metrics port), then follows certificate changes. */
 export async function startWebhookServer(options: StartOptions): Promise<RunningServer> {
   const log = options.logger ?? createLogger(options.logLevel);
   const policy = resolvePolicy(options.policy);
   const metrics = new WebhookMetrics();
+  let server: https.Server | undefined;
   let draining = false;
 
-  let kube: KubeClient | undefined;
-  let selfManaged: SelfManagedTls | undefined;
-  let watcher: CertificateFileWatcher | undefined;
-  let server: https.Server | undefined;
-
-  const useMaterial = (material: TlsMaterial, source: string) => {
-    if (server) {
-      server.setSecureContext({ ...TLS_OPTIONS, ...material });
+  const certificates = await openCertificateSource(options, log, {
+    onChange: (material, source) => {
+      server?.setSecureContext({ ...TLS_OPTIONS, ...material });
       metrics.certificateReloads.inc();
-    }
-    try {
-      const certificate = new X509Certificate(material.cert);
-      metrics.certificateNotAfter.set(Math.floor(Date.parse(certificate.validTo) / 1000));
-      log.info(server ? 'reloaded the serving certificate' : 'loaded the serving certificate', { source, notAfter: certificate.validTo, serial: certificate.serialNumber });
-    } catch {
-      // createSecureContext accepted it, so it serves; only our bookkeeping could not read it.
-    }
+      recordCertificate(material, source, true, metrics, log);
+    },
+    onReloadFailure: () => metrics.certificateReloadFailures.inc(),
+  });
+  recordCertificate(certificates.initial, options.tlsMode, false, metrics, log);
+
+  const routes: RouteContext = {
+    metrics,
+    log,
+    policy,
+    maxBodyBytes: options.maxBodyBytes,
+    draining: () => draining,
+    notReady: () => certificates.notReady(),
   };
+  server = createAdmissionServer(certificates.initial, routes, options);
+  const metricsServer = await listenAll(server, routes, options).catch(error => {
+    certificates.stop();
+    certificates.close();
+    throw error;
+  });
+  certificates.start();
 
-  let initial: TlsMaterial;
-  if (options.tlsMode === 'self-managed') {
-    kube = new KubeClient(options.kube ?? inClusterOptions());
-    selfManaged = new SelfManagedTls({
-      ...options.selfManaged,
-      client: kube,
-      secret: required(options.tlsSecret, '--tls-secret'),
-      webhookConfiguration: required(options.webhookConfiguration, '--webhook-configuration'),
-      service: required(options.service, '--service'),
-      log,
-      onMaterial: material => useMaterial(material, 'secret'),
-    });
-    try {
-      initial = await selfManaged.bootstrap();
-    } catch (error) {
-      kube.close();
-      throw error;
-    }
-  } else {
-    try {
-      initial = readTlsFiles(options.tlsCert, options.tlsKey);
-    } catch (error) {
-      throw new Error(`cannot load the serving certificate from --tls-cert ${options.tlsCert} and --tls-key ${options.tlsKey}: ${(error as Error).message}`);
-    }
+  const port = (server.address() as AddressInfo).port;
+  const boundMetricsPort = metricsServer ? (metricsServer.address() as AddressInfo).port : undefined;
+  log.info('listening', { port, metricsPort: boundMetricsPort, tlsMode: options.tlsMode, podSelection: policy.podSelection, podsWithoutLimit: policy.podsWithoutLimit });
+  const close = drainOnce(server, metricsServer, certificates, log, options.drainTimeoutMs ?? 25_000, () => {
+    draining = true;
+  });
+  return { port, metricsPort: boundMetricsPort, metrics, close };
+}
+
+/** Records the certificate now served: its expiry as a metric, and a log line. */
+function recordCertificate(material: TlsMaterial, source: string, reload: boolean, metrics: WebhookMetrics, log: Logger): void {
+  try {
+    const certificate = new X509Certificate(material.cert);
+    metrics.certificateNotAfter.set(Math.floor(Date.parse(certificate.validTo) / 1000));
+    log.info(reload ? 'reloaded the serving certificate' : 'loaded the serving certificate', { source, notAfter: certificate.validTo, serial: certificate.serialNumber });
+  } catch {
+    // createSecureContext accepted it, so it serves; only our bookkeeping could not read it.
   }
-  useMaterial(initial, options.tlsMode);
+}
 
-  server = https.createServer({
+/** The HTTPS server of the admission routes, with its timeouts and connection limits. */
+function createAdmissionServer(initial: TlsMaterial, routes: RouteContext, options: StartOptions): https.Server {
+  const { metrics, log } = routes;
+  const server = https.createServer({
     ...TLS_OPTIONS,
     ...initial,
     handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
@@ -135,7 +133,6 @@ export async function startWebhookServer(options: StartOptions): Promise<Running
     // Timeouts are checked on this period; the 30 s default would stretch them.
     connectionsCheckingInterval: 1_000,
   }, (req, res) => handleRequest(routes, req, res));
-
   guardConnections(server, options, {
     onRefused: limit => metrics.connectionsRefused.inc({ limit }),
     onHttpError: status => metrics.httpErrors.inc({ code: String(status) }),
@@ -145,81 +142,52 @@ export async function startWebhookServer(options: StartOptions): Promise<Running
     },
     onOpenConnections: open => metrics.openConnections.set(open),
   });
+  return server;
+}
 
-  const routes: RouteContext = {
-    metrics,
-    log,
-    policy,
-    maxBodyBytes: options.maxBodyBytes,
-    draining: () => draining,
-    // Until the webhook configuration trusts our CA, every call the API server makes would fail.
-    notReady: () => selfManaged && !selfManaged.caBundlePublished ? 'waiting for the caBundle to be published' : undefined,
-  };
-
-  await listen(server, options.port, options.host).catch(error => {
-    selfManaged?.stop();
-    kube?.close();
+/** Listens on the serving port, then on the metrics port if one is asked for; leaves nothing listening if either fails. */
+async function listenAll(server: https.Server, routes: RouteContext, options: StartOptions): Promise<http.Server | undefined> {
+  await listen(server, options.port, options.host);
+  if (options.metricsPort <= 0) return undefined;
+  return startMetricsServer(routes, options.metricsPort, options.host).catch(error => {
+    server.close();
     throw error;
   });
-  const port = (server.address() as AddressInfo).port;
+}
 
-  let metricsServer: http.Server | undefined;
-  if (options.metricsPort > 0) {
-    metricsServer = await startMetricsServer(routes, options.metricsPort, options.host).catch(error => {
-      server!.close();
-      selfManaged?.stop();
-      kube?.close();
-      throw error;
-    });
-  }
-
-  if (selfManaged) {
-    selfManaged.start();
-  } else {
-    watcher = new CertificateFileWatcher({
-      certFile: options.tlsCert,
-      keyFile: options.tlsKey,
-      current: initial,
-      pollIntervalMs: options.certificatePollIntervalMs,
-      onChange: material => useMaterial(material, 'files'),
-      onError: error => {
-        metrics.certificateReloadFailures.inc();
-        log.warn('certificate files changed but do not load; keeping the current certificate', { error });
-      },
-    });
-    watcher.start();
-  }
-  const boundMetricsPort = metricsServer ? (metricsServer.address() as AddressInfo).port : undefined;
-  log.info('listening', { port, metricsPort: boundMetricsPort, tlsMode: options.tlsMode, podSelection: policy.podSelection, podsWithoutLimit: policy.podsWithoutLimit });
-
+/**
+ * The server's `close()`: stops taking connections, lets in-flight requests finish (cutting them
+ * after the drain timeout), then releases the certificate source. Called twice, it drains once.
+ */
+function drainOnce(
+  server: https.Server, metricsServer: http.Server | undefined, certificates: CertificateSource, log: Logger,
+  drainTimeoutMs: number, startDraining: () => void,
+): () => Promise<void> {
   let closing: Promise<void> | undefined;
-  const close = (): Promise<void> => {
+  return () => {
     closing ??= new Promise<void>(resolve => {
-      draining = true;
-      watcher?.stop();
-      selfManaged?.stop();
+      startDraining();
+      certificates.stop();
       log.info('draining: no new connections; finishing requests in flight');
       const force = setTimeout(() => {
         log.warn('drain timeout: closing the remaining connections');
-        server!.closeAllConnections();
-      }, options.drainTimeoutMs ?? 25_000);
+        server.closeAllConnections();
+      }, drainTimeoutMs);
       force.unref();
       // Scrapes have nothing in flight worth waiting for.
       metricsServer?.close();
       metricsServer?.closeAllConnections();
-      server!.close(() => {
+      server.close(() => {
         clearTimeout(force);
-        kube?.close();
+        certificates.close();
         log.info('stopped');
         resolve();
       });
       // Idle keep-alive connections have no request to finish.
-      server!.closeIdleConnections();
+      server.closeIdleConnections();
     });
     return closing;
   };
-
-  return { port, metricsPort: boundMetricsPort, metrics, close };
 }
 
 /** The plain-HTTP server of `GET /metrics` alone, on a port of its own. */
@@ -252,9 +220,4 @@ function listen(server: http.Server | https.Server, port: number, host: string |
       resolve();
     });
   });
-}
-
-function required<T>(value: T | undefined, flag: string): T {
-  if (value === undefined) throw new Error(`--tls-mode self-managed needs ${flag}`);
-  return value;
 }

@@ -23,6 +23,11 @@ describe('flags', () => {
     expect(options.policy).toMatchObject({ minimum: 128n * 2n ** 20n, maximum: 4n * 2n ** 30n, podSelection: 'opt-in', volumeName: 'shm' });
   });
 
+  test('switches group, and a value may follow its flag or an equals sign', () => {
+    const options = parseManifestArgs('inject', ['-qf', 'a.yaml', '-f=b.yaml', '--ratio=0.5']);
+    expect(options).toMatchObject({ quiet: true, files: ['a.yaml', 'b.yaml'], policyInput: { ratio: '0.5' } });
+  });
+
   test.each([
     [['--ratio', '2'], '--ratio (2) must be greater than 0 and at most 1'],
     [['--ratio', 'half'], '--ratio (half) is not a decimal number'],
@@ -39,6 +44,9 @@ describe('flags', () => {
     [['--output', 'json'], "unknown flag --output for 'inject'"],
     [['deploy.yaml'], "unexpected argument 'deploy.yaml': give files with -f deploy.yaml"],
     [['--quiet=yes'], '--quiet takes no value'],
+    [['--ratio', '-1'], '--ratio (-1) must be greater than 0 and at most 1'],
+    [['-x'], "unknown flag -x for 'inject'"],
+    [['--', 'deploy.yaml'], "unexpected argument '--'"],
   ])('%j is refused: %s', (argv, message) => {
     expect(() => parseManifestArgs('inject', argv)).toThrow(UsageError);
     expect(() => parseManifestArgs('inject', argv)).toThrow(message);
@@ -220,5 +228,41 @@ describe('exit codes and streams', () => {
     expect(await cli(['plan', '-h'])).toMatchObject({ code: EXIT_OK, stdout: expect.stringContaining('--output table|json') });
     expect((await cli(['--version'])).stdout).toMatch(/^\d+\.\d+\.\d+/);
     expect(await cli([])).toMatchObject({ code: EXIT_USAGE, stderr: expect.stringContaining('Commands:') });
+  });
+});
+
+describe('numbers as the API server reads them', () => {
+  // A YAML integer above 2^53 is exact for kubectl (sigs.k8s.io/yaml reads it as an int64); a
+  // double would make it 9007199254740996 and the capped size one byte above the limit.
+  const manifest = [
+    'apiVersion: apps/v1',
+    'kind: Deployment',
+    'metadata:',
+    '  name: big',
+    'spec:',
+    '  template:',
+    '    metadata:',
+    '      annotations:',
+    '        cdk8s-shm.io/size: "9007199254740996"',
+    '    spec:',
+    '      containers:',
+    '        - name: app',
+    '          image: app',
+    '          resources:',
+    '            limits:',
+    '              memory: 9007199254740995',
+    '',
+  ].join('\n');
+
+  test('inject: the size is capped at the exact limit, and the limit is written back as it was', async () => {
+    const result = await cli(['inject', '-q'], manifest);
+    expect(result.code).toBe(EXIT_OK);
+    expect(shmOf(objectsOf(result.stdout)[0]).sizeLimit).toBe('9007199254740995');
+    expect(result.stdout).toContain('              memory: 9007199254740995\n');
+  });
+
+  test('plan: the pod limit and the size in bytes are exact', async () => {
+    const [plan] = JSON.parse((await cli(['plan', '-q', '-o', 'json'], manifest)).stdout);
+    expect(plan).toMatchObject({ podMemoryLimitBytes: '9007199254740995', shmSizeBytes: '9007199254740995', action: 'inject' });
   });
 });

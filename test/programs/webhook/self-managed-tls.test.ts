@@ -12,6 +12,7 @@ import { admit, httpsRequest } from './support/harness';
 import { parseWebhookArgs } from '../../../src/contracts/webhook-flags';
 import { createLogger } from '../../../src/programs/shared/log';
 import { KubeClient } from '../../../src/programs/webhook/kube-client';
+import { metricValue } from '../../../src/programs/webhook/metrics';
 import { SelfManagedTls, SelfManagedTlsOptions, serviceDnsNames } from '../../../src/programs/webhook/self-managed-tls';
 import { startWebhookServer } from '../../../src/programs/webhook/server';
 import { splitPemCertificates } from '../../../src/programs/webhook/x509';
@@ -259,7 +260,7 @@ test('the server in self-managed mode: trusted through the caBundle, and reloadi
       await new Promise(resolve => setTimeout(resolve, 50));
       serial = (await httpsRequest(target, { path: '/healthz' })).peerCertificate!.serialNumber;
     }
-    expect(server.metrics.certificateReloads.get()).toBe(1);
+    expect(await metricValue(server.metrics.certificateReloads)).toBe(1);
     expect((await admit(target, loadFixture('10-sidecar-and-init-containers.json'))).allowed).toBe(true);
   } finally {
     await server.close();

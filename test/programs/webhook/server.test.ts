@@ -7,11 +7,12 @@ import * as http from 'http';
 import * as https from 'https';
 import * as net from 'net';
 import * as tls from 'tls';
-import { loadFixture, loadFixtures } from './support/fixtures';
+import { loadFixture, loadFixtures, podCreateReview } from './support/fixtures';
 import { WebhookTarget, admit, admitAndReinvoke, expectValidPods, httpsRequest } from './support/harness';
 import { SERVICE_DNS, makeTls, writeTlsFiles } from './support/tls';
 import { parseWebhookArgs } from '../../../src/contracts/webhook-flags';
 import { createLogger } from '../../../src/programs/shared/log';
+import { metricValue } from '../../../src/programs/webhook/metrics';
 import { RunningServer, StartOptions, startWebhookServer } from '../../../src/programs/webhook/server';
 
 jest.setTimeout(60_000);
@@ -128,8 +129,8 @@ describe('as kube-apiserver sees it', () => {
     expect(metrics.text).toMatch(/^cdk8s_shm_admission_duration_seconds_count [1-9]\d*$/m);
     expect(metrics.text).toMatch(/^cdk8s_shm_certificate_not_after_seconds \d{10}$/m);
     expect(metrics.text).toMatch(/^cdk8s_shm_certificate_reloads_total 0$/m);
-    // Every line is a comment or `name{labels} value`.
-    for (const line of metrics.text.trim().split('\n')) expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|(cdk8s_shm|process|nodejs)_\w+(\{[^}]*\})? [\d.e+-]+)$/);
+    // Every line is a comment or `name{labels} value` (or blank, between families).
+    for (const line of metrics.text.trim().split('\n').filter(l => l !== '')) expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|(cdk8s_shm|process|nodejs)_\w+(\{[^}]*\})? [\d.e+-]+)$/);
     expect(metrics.text).toMatch(/^cdk8s_shm_open_connections [1-9]\d*$/m);
     expect(Number(/^process_resident_memory_bytes (\d+)$/m.exec(metrics.text)?.[1])).toBeGreaterThan(1e6);
   });
@@ -151,9 +152,9 @@ describe('as kube-apiserver sees it', () => {
   });
 
   test('the 4xx answers are counted', async () => {
-    expect(server.metrics.httpErrors.get({ code: '400' })).toBeGreaterThanOrEqual(4);
-    expect(server.metrics.httpErrors.get({ code: '415' })).toBeGreaterThanOrEqual(1);
-    expect(server.metrics.admissionRequests.get({ outcome: 'bad-request', reason: '' })).toBeGreaterThanOrEqual(5);
+    expect(await metricValue(server.metrics.httpErrors, { code: '400' })).toBeGreaterThanOrEqual(4);
+    expect(await metricValue(server.metrics.httpErrors, { code: '415' })).toBeGreaterThanOrEqual(1);
+    expect(await metricValue(server.metrics.admissionRequests, { outcome: 'bad-request', reason: '' })).toBeGreaterThanOrEqual(5);
   });
 
   test('a malformed request line gets a 400 from the HTTP layer, and the server carries on', async () => {
@@ -212,7 +213,7 @@ describe('as kube-apiserver sees it', () => {
     expect(Date.now() - started).toBeLessThan(2_000);
     // No plaintext HTTP answer on a TLS port: at most a TLS alert.
     expect(answer).not.toContain('HTTP/1.1');
-    expect(server.metrics.tlsHandshakeFailures.get()).toBeGreaterThanOrEqual(1);
+    expect(await metricValue(server.metrics.tlsHandshakeFailures)).toBeGreaterThanOrEqual(1);
   });
 
   test('the certificate is checked as the API server checks it: under the Service name, against the caBundle', async () => {
@@ -275,13 +276,42 @@ describe('body size limit', () => {
       req.end(big.slice(4096));
     });
     expect(streamed).toBe(413);
-    expect(server.metrics.httpErrors.get({ code: '413' })).toBe(2);
+    expect(await metricValue(server.metrics.httpErrors, { code: '413' })).toBe(2);
   });
 
   test('a body under the limit is reviewed', async () => {
     const review = loadFixture('12-existing-volumes-and-mounts.json');
     expect(JSON.stringify(review).length).toBeLessThan(2048);
     expect((await admit(target, review)).ops.length).toBeGreaterThan(0);
+  });
+});
+
+describe('numbers as the API server reads them', () => {
+  // kube-apiserver reads a quantity written as a JSON number from its text, exactly; a double makes
+  // 9007199254740995 into 9007199254740996, and the size capped at that limit one byte too large.
+  const review = (memory: string) => JSON.stringify(podCreateReview({
+    metadata: { name: 'big', annotations: { 'cdk8s-shm.io/size': '9007199254740996' } },
+    spec: { containers: [{ name: 'app', image: 'app', resources: { limits: { memory: 'MEMORY' } } }] },
+  })).replace('"MEMORY"', memory);
+  const sizeLimitOf = async (target: WebhookTarget, body: string) => {
+    const answer = await httpsRequest(target, { method: 'POST', path: '/mutate', body });
+    expect(answer.status).toBe(200);
+    const ops = JSON.parse(Buffer.from(JSON.parse(answer.text).response.patch, 'base64').toString('utf8'));
+    return ops.find((op: any) => op.path === '/spec/volumes').value[0].emptyDir.sizeLimit;
+  };
+
+  test.each([
+    ['an integer above 2^53', '9007199254740995', '9007199254740995'],
+    ['the same with an exponent', '9007199254740995e0', '9007199254740995'],
+    ['a fraction of a byte more (the kubelet rounds a limit up)', '9007199254740994.0000001', '9007199254740995'],
+    ['a string, as the API server itself writes quantities', '"9007199254740995"', '9007199254740995'],
+  ])('%s: the size is capped at the exact limit', async (_, memory, expected) => {
+    const { server, target } = await start();
+    try {
+      expect(await sizeLimitOf(target, review(memory))).toBe(expected);
+    } finally {
+      await server.close();
+    }
   });
 });
 
@@ -346,7 +376,7 @@ describe('start and close', () => {
     });
     await halfSent;
     // Wait until the server has the request (its in-flight gauge says so), then close.
-    while (server.metrics.inFlight.get() !== 1) await new Promise(resolve => setImmediate(resolve));
+    while (await metricValue(server.metrics.inFlight) !== 1) await new Promise(resolve => setImmediate(resolve));
     const closed = server.close();
     // Refused, or (a connection caught in the listener's backlog as it closes) reset before any byte.
     await expect(httpsRequest(target, { path: '/healthz' })).rejects.toMatchObject({ code: expect.stringMatching(/^(ECONNREFUSED|ECONNRESET)$/) });
