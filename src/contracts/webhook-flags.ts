@@ -181,15 +181,12 @@ export function webhookUsage(): string {
   return usageText(lines, WEBHOOK_FLAGS.map(f => ({ ...f, note: `[${f.env}]` })));
 }
 
-/**
- * Reads the flags, then the environment for flags not given.
- * @param argv the arguments after `webhook`, as `--flag value` or `--flag=value`
- * @param env the process environment
- * @throws Error naming the flag, the value and what is allowed
- */
-export function parseWebhookArgs(argv: readonly string[], env: Record<string, string | undefined>): WebhookServerOptions {
+type Given = Map<keyof WebhookArgsInput, { value: string; source: string }>;
+
+/** The flags' values as given: a flag first, else its environment variable (empty means not set). */
+function givenValues(argv: readonly string[], env: Record<string, string | undefined>): { given: Given; help: boolean } {
   const byName = new Map(WEBHOOK_FLAGS.map(f => [f.flag, f]));
-  const given = new Map<keyof WebhookArgsInput, { value: string; source: string }>();
+  const given: Given = new Map();
   const { pairs, help } = splitFlags(argv, new Map(WEBHOOK_FLAGS.map(f => [f.flag, f.value])), '--port 8443');
   for (const [name, value] of pairs) given.set(byName.get(name)!.key, { value, source: `--${name}` });
   for (const f of WEBHOOK_FLAGS) {
@@ -197,77 +194,104 @@ export function parseWebhookArgs(argv: readonly string[], env: Record<string, st
     // An empty variable is how a Deployment template says "not set".
     if (!given.has(f.key) && value !== undefined && value !== '') given.set(f.key, { value, source: f.env });
   }
-  if (help) return { ...defaults(), help: true };
+  return { given, help };
+}
 
-  const text = (key: keyof WebhookArgsInput) => given.get(key)?.value;
-  const where = (key: keyof WebhookArgsInput) => given.get(key)?.source ?? `--${WEBHOOK_FLAGS.find(f => f.key === key)?.flag}`;
-  const oneOf = <T extends string>(key: keyof WebhookArgsInput, allowed: readonly T[], fallback: T): T => {
-    const value = text(key);
+/** Reads given values, naming the flag or variable each came from in its errors. */
+class FlagReader {
+  constructor(private readonly given: Given) {}
+
+  public text(key: keyof WebhookArgsInput): string | undefined {
+    return this.given.get(key)?.value;
+  }
+
+  public where(key: keyof WebhookArgsInput): string {
+    return this.given.get(key)?.source ?? `--${WEBHOOK_FLAGS.find(f => f.key === key)?.flag}`;
+  }
+
+  public oneOf<T extends string>(key: keyof WebhookArgsInput, allowed: readonly T[], fallback: T): T {
+    const value = this.text(key);
     if (value === undefined) return fallback;
-    if (!(allowed as readonly string[]).includes(value)) throw new Error(`${where(key)} (${value}) must be one of ${allowed.join(', ')}`);
+    if (!(allowed as readonly string[]).includes(value)) throw new Error(`${this.where(key)} (${value}) must be one of ${allowed.join(', ')}`);
     return value as T;
-  };
-  const integer = (key: keyof WebhookArgsInput, fallback: number, min: number, max: number): number => {
-    const value = text(key);
+  }
+
+  public integer(key: keyof WebhookArgsInput, fallback: number, min: number, max: number): number {
+    const value = this.text(key);
     if (value === undefined) return fallback;
     if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-      throw new Error(`${where(key)} (${value}) must be a whole number from ${min} to ${max}`);
+      throw new Error(`${this.where(key)} (${value}) must be a whole number from ${min} to ${max}`);
     }
     return Number(value);
-  };
-  const port = integer('port', DEFAULT_PORT, 0, 65535);
-  const metricsPort = integer('metricsPort', 0, 0, 65535);
-  if (breaksPortRule(port, metricsPort)) throw new Error(portRuleMessage(where, () => String(metricsPort)));
-  const tlsMode = oneOf('tlsMode', TLS_MODES, 'files');
-  const tlsSecretText = text('tlsSecret');
+  }
+}
+
+/** The TLS mode and what the self-managed mode needs: the Secret, the Service and the webhook configuration. */
+function readTls(read: FlagReader): Pick<WebhookServerOptions, 'tlsMode' | 'tlsSecret' | 'service' | 'webhookConfiguration'> {
+  const tlsMode = read.oneOf('tlsMode', TLS_MODES, 'files');
+  const tlsSecretText = read.text('tlsSecret');
   let tlsSecret: NamespacedName | undefined;
   if (tlsSecretText !== undefined) {
     const [namespace, name, extra] = tlsSecretText.split('/');
     if (extra !== undefined || !isDns1123Label(namespace) || !isDns1123Subdomain(name)) {
-      throw new Error(`${where('tlsSecret')} (${tlsSecretText}) must be NAMESPACE/NAME, e.g. cdk8s-shm/cdk8s-shm-webhook-tls`);
+      throw new Error(`${read.where('tlsSecret')} (${tlsSecretText}) must be NAMESPACE/NAME, e.g. cdk8s-shm/cdk8s-shm-webhook-tls`);
     }
     tlsSecret = { namespace, name };
   }
-  const serviceText = text('service');
+  const serviceText = read.text('service');
   let service: ServiceName | undefined;
   if (serviceText !== undefined) {
     // Service names and namespaces are DNS labels (no dots), so NAME.NAMESPACE splits unambiguously.
     const [name, namespace, extra] = serviceText.split('.');
     if (extra !== undefined || !isDns1123Label(name) || !isDns1123Label(namespace)) {
-      throw new Error(`${where('service')} (${serviceText}) must be NAME.NAMESPACE, e.g. cdk8s-shm-webhook.cdk8s-shm`);
+      throw new Error(`${read.where('service')} (${serviceText}) must be NAME.NAMESPACE, e.g. cdk8s-shm-webhook.cdk8s-shm`);
     }
     service = { name, namespace };
   }
-  const webhookConfiguration = text('webhookConfiguration');
+  const webhookConfiguration = read.text('webhookConfiguration');
   if (webhookConfiguration !== undefined && !isDns1123Subdomain(webhookConfiguration)) {
-    throw new Error(`${where('webhookConfiguration')} (${webhookConfiguration}) must be a Kubernetes object name`);
+    throw new Error(`${read.where('webhookConfiguration')} (${webhookConfiguration}) must be a Kubernetes object name`);
   }
   if (tlsMode === 'self-managed') {
-    const missing = (['tlsSecret', 'webhookConfiguration', 'service'] as const).filter(key => text(key) === undefined).map(where);
+    const missing = (['tlsSecret', 'webhookConfiguration', 'service'] as const).filter(key => read.text(key) === undefined).map(key => read.where(key));
     if (missing.length > 0) throw new Error(`--tls-mode self-managed needs ${missing.join(', ')}`);
   }
+  return { tlsMode, tlsSecret, service, webhookConfiguration };
+}
 
-  const policy = readPolicyFlags(WEBHOOK_FLAGS, key => text(key), key => where(key));
-  const maxConnections = integer('maxConnections', DEFAULT_MAX_CONNECTIONS, 1, 1_000_000);
-  const maxConnectionsPerClient = integer('maxConnectionsPerClient', Math.min(DEFAULT_MAX_CONNECTIONS_PER_CLIENT, maxConnections), 1, 1_000_000);
+/**
+ * Reads the flags, then the environment for flags not given.
+ * @param argv the arguments after `webhook`, as `--flag value` or `--flag=value`
+ * @param env the process environment
+ * @throws Error naming the flag, the value and what is allowed
+ */
+export function parseWebhookArgs(argv: readonly string[], env: Record<string, string | undefined>): WebhookServerOptions {
+  const { given, help } = givenValues(argv, env);
+  if (help) return { ...defaults(), help: true };
+  const read = new FlagReader(given);
+
+  const port = read.integer('port', DEFAULT_PORT, 0, 65535);
+  const metricsPort = read.integer('metricsPort', 0, 0, 65535);
+  if (breaksPortRule(port, metricsPort)) throw new Error(portRuleMessage(key => read.where(key), () => String(metricsPort)));
+  const tls = readTls(read);
+  const policy = readPolicyFlags(WEBHOOK_FLAGS, key => read.text(key), key => read.where(key));
+  const maxConnections = read.integer('maxConnections', DEFAULT_MAX_CONNECTIONS, 1, 1_000_000);
+  const maxConnectionsPerClient = read.integer('maxConnectionsPerClient', Math.min(DEFAULT_MAX_CONNECTIONS_PER_CLIENT, maxConnections), 1, 1_000_000);
   if (maxConnectionsPerClient > maxConnections) {
-    throw new Error(`${where('maxConnectionsPerClient')} (${maxConnectionsPerClient}) must not exceed ${where('maxConnections')} (${maxConnections})`);
+    throw new Error(`${read.where('maxConnectionsPerClient')} (${maxConnectionsPerClient}) must not exceed ${read.where('maxConnections')} (${maxConnections})`);
   }
 
   return {
     port,
     metricsPort,
-    tlsMode,
-    tlsCert: text('tlsCert') ?? DEFAULT_TLS_CERT,
-    tlsKey: text('tlsKey') ?? DEFAULT_TLS_KEY,
-    tlsSecret,
-    webhookConfiguration,
-    service,
+    ...tls,
+    tlsCert: read.text('tlsCert') ?? DEFAULT_TLS_CERT,
+    tlsKey: read.text('tlsKey') ?? DEFAULT_TLS_KEY,
     policy,
-    maxBodyBytes: integer('maxBodyBytes', DEFAULT_MAX_BODY_BYTES, 1024, 64 * 1024 * 1024),
+    maxBodyBytes: read.integer('maxBodyBytes', DEFAULT_MAX_BODY_BYTES, 1024, 64 * 1024 * 1024),
     maxConnections,
     maxConnectionsPerClient,
-    logLevel: oneOf('logLevel', LOG_LEVELS, 'info'),
+    logLevel: read.oneOf('logLevel', LOG_LEVELS, 'info'),
   };
 }
 

@@ -46,6 +46,20 @@ export interface CsiNodePluginSpec {
   readonly kubeletDir: string;
 }
 
+/** Where the plugin's directories are on the node, from the kubelet's root. */
+interface PluginPaths {
+  readonly kubelet: string;
+  /** The plugin's socket directory, which the kubelet dials. */
+  readonly pluginDir: string;
+  /** The kubelet's plugin registration directory. */
+  readonly registryDir: string;
+}
+
+function pluginPaths(spec: CsiNodePluginSpec): PluginPaths {
+  const kubelet = spec.kubeletDir.replace(/\/+$/, '');
+  return { kubelet, pluginDir: `${kubelet}/plugins/${spec.driverName}`, registryDir: `${kubelet}/plugins_registry` };
+}
+
 export class CsiNodePlugin extends Construct {
   /** The plugin DaemonSet. */
   public readonly daemonSet: ApiObject;
@@ -58,10 +72,6 @@ export class CsiNodePlugin extends Construct {
     const name = `${spec.agentName}-csi`;
     const labels = { 'app.kubernetes.io/name': 'cdk8s-shm-csi-node', 'app.kubernetes.io/instance': spec.agentName };
     const bundle = readBundledProgram(BUNDLE_FILE, 'CSI node plugin');
-    const kubelet = spec.kubeletDir.replace(/\/+$/, '');
-    const pluginDir = `${kubelet}/plugins/${spec.driverName}`;
-    const registryDir = `${kubelet}/plugins_registry`;
-    const socketDir = DEFAULT_ENDPOINT.replace(/\/[^/]+$/, '');
 
     new ApiObject(this, 'Bundle', {
       apiVersion: 'v1',
@@ -69,7 +79,6 @@ export class CsiNodePlugin extends Construct {
       metadata: { name, namespace: spec.namespace, labels },
       data: { [BUNDLE_FILE]: bundle },
     });
-
     this.csiDriver = new ApiObject(this, 'Driver', {
       apiVersion: 'storage.k8s.io/v1',
       kind: 'CSIDriver',
@@ -85,23 +94,6 @@ export class CsiNodePlugin extends Construct {
         storageCapacity: false,
       },
     });
-
-    const pluginArgs = Lazy.any({
-      produce: () => csiPluginArgs({
-        driverName: spec.driverName,
-        nodeId: '$(NODE_NAME)',
-        domainName: spec.agentName,
-        domainKind: spec.domainKind,
-        domainPath: DEFAULT_DOMAIN_PATH,
-        domainSizeBytes: spec.domainSizeBytes,
-        tenants: spec.tenants(),
-        targetRoot: `${kubelet}/pods`,
-        // The registry is mounted at its node path; the CSI socket's node path is what the kubelet dials.
-        registrationSocket: `${registryDir}/${registrationSocketName(spec.driverName)}`,
-        kubeletEndpoint: `${pluginDir}/${DEFAULT_ENDPOINT.replace(/^.*\//, '')}`,
-      }),
-    });
-
     this.daemonSet = new ApiObject(this, 'DaemonSet', {
       apiVersion: 'apps/v1',
       kind: 'DaemonSet',
@@ -121,43 +113,68 @@ export class CsiNodePlugin extends Construct {
             ...(spec.tolerations === 'all' ? { tolerations: [{ operator: 'Exists' }] }
               : spec.tolerations.length > 0 ? { tolerations: spec.tolerations.map(t => ({ ...t })) } : {}),
             automountServiceAccountToken: false,
-            containers: [
-              {
-                name: 'csi-plugin',
-                image: spec.nodeImage,
-                command: ['node', `${BUNDLE_MOUNT}/${BUNDLE_FILE}`],
-                args: pluginArgs,
-                env: [
-                  { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
-                  { name: 'NODE_OPTIONS', value: PLUGIN_NODE_FLAGS },
-                ],
-                // mount(2) and Bidirectional propagation both need a privileged container.
-                securityContext: { privileged: true, runAsUser: 0, runAsNonRoot: false, readOnlyRootFilesystem: true },
-                resources: { requests: { cpu: '10m', memory: '64Mi' }, limits: { memory: '128Mi' } },
-                volumeMounts: [
-                  { name: 'plugin-dir', mountPath: socketDir },
-                  { name: 'registration-dir', mountPath: registryDir },
-                  { name: 'pods-dir', mountPath: `${kubelet}/pods`, mountPropagation: 'Bidirectional' },
-                  spec.domainKind === 'tmpfs'
-                    ? { name: 'domain', mountPath: DEFAULT_DOMAIN_PATH, mountPropagation: 'Bidirectional' }
-                    : { name: 'domain', mountPath: DEFAULT_DOMAIN_PATH },
-                  { name: 'bundle', mountPath: BUNDLE_MOUNT, readOnly: true },
-                  // Private (no propagation): where a publish sets the bind's flags before the target sees it.
-                  { name: 'staging', mountPath: DEFAULT_STAGING_PATH },
-                ],
-              },
-            ],
-            volumes: [
-              { name: 'plugin-dir', hostPath: { path: pluginDir, type: 'DirectoryOrCreate' } },
-              { name: 'registration-dir', hostPath: { path: registryDir, type: 'Directory' } },
-              { name: 'pods-dir', hostPath: { path: `${kubelet}/pods`, type: 'Directory' } },
-              { name: 'domain', hostPath: { path: spec.hostPath, type: 'DirectoryOrCreate' } },
-              { name: 'bundle', configMap: { name } },
-              { name: 'staging', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
-            ],
+            containers: [pluginContainer(spec, pluginPaths(spec))],
+            volumes: pluginVolumes(spec, pluginPaths(spec), name),
           },
         },
       },
     });
   }
+}
+
+/** The plugin's flags, read at synthesis, when every `share()` call has added its tenant. */
+function pluginArgs(spec: CsiNodePluginSpec, paths: PluginPaths): unknown {
+  return Lazy.any({
+    produce: () => csiPluginArgs({
+      driverName: spec.driverName,
+      nodeId: '$(NODE_NAME)',
+      domainName: spec.agentName,
+      domainKind: spec.domainKind,
+      domainPath: DEFAULT_DOMAIN_PATH,
+      domainSizeBytes: spec.domainSizeBytes,
+      tenants: spec.tenants(),
+      targetRoot: `${paths.kubelet}/pods`,
+      // The registry is mounted at its node path; the CSI socket's node path is what the kubelet dials.
+      registrationSocket: `${paths.registryDir}/${registrationSocketName(spec.driverName)}`,
+      kubeletEndpoint: `${paths.pluginDir}/${DEFAULT_ENDPOINT.replace(/^.*\//, '')}`,
+    }),
+  });
+}
+
+function pluginContainer(spec: CsiNodePluginSpec, paths: PluginPaths): Record<string, unknown> {
+  return {
+    name: 'csi-plugin',
+    image: spec.nodeImage,
+    command: ['node', `${BUNDLE_MOUNT}/${BUNDLE_FILE}`],
+    args: pluginArgs(spec, paths),
+    env: [
+      { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+      { name: 'NODE_OPTIONS', value: PLUGIN_NODE_FLAGS },
+    ],
+    // mount(2) and Bidirectional propagation both need a privileged container.
+    securityContext: { privileged: true, runAsUser: 0, runAsNonRoot: false, readOnlyRootFilesystem: true },
+    resources: { requests: { cpu: '10m', memory: '64Mi' }, limits: { memory: '128Mi' } },
+    volumeMounts: [
+      { name: 'plugin-dir', mountPath: DEFAULT_ENDPOINT.replace(/\/[^/]+$/, '') },
+      { name: 'registration-dir', mountPath: paths.registryDir },
+      { name: 'pods-dir', mountPath: `${paths.kubelet}/pods`, mountPropagation: 'Bidirectional' },
+      spec.domainKind === 'tmpfs'
+        ? { name: 'domain', mountPath: DEFAULT_DOMAIN_PATH, mountPropagation: 'Bidirectional' }
+        : { name: 'domain', mountPath: DEFAULT_DOMAIN_PATH },
+      { name: 'bundle', mountPath: BUNDLE_MOUNT, readOnly: true },
+      // Private (no propagation): where a publish sets the bind's flags before the target sees it.
+      { name: 'staging', mountPath: DEFAULT_STAGING_PATH },
+    ],
+  };
+}
+
+function pluginVolumes(spec: CsiNodePluginSpec, paths: PluginPaths, bundleConfigMap: string): Record<string, unknown>[] {
+  return [
+    { name: 'plugin-dir', hostPath: { path: paths.pluginDir, type: 'DirectoryOrCreate' } },
+    { name: 'registration-dir', hostPath: { path: paths.registryDir, type: 'Directory' } },
+    { name: 'pods-dir', hostPath: { path: `${paths.kubelet}/pods`, type: 'Directory' } },
+    { name: 'domain', hostPath: { path: spec.hostPath, type: 'DirectoryOrCreate' } },
+    { name: 'bundle', configMap: { name: bundleConfigMap } },
+    { name: 'staging', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
+  ];
 }

@@ -398,7 +398,8 @@ export class SharedMemoryAgent extends Construct {
       subject: this.describe(),
       extraMount: this.agentMount(),
       extraVolume: this.agentVolume(),
-      reservedNames: [...MOUNTER_CONTAINER_NAMES, ...this.containers.map(c => String(c.name))],
+      reservedNames: MOUNTER_CONTAINER_NAMES,
+      takenNames: this.containers.map(c => String(c.name)),
     });
     // Two volumes under one name would only fail at synthesis: check with this container's now.
     podVolumes([...this.mountedVolumes, ...volumes], this.describe());

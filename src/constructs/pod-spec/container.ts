@@ -167,8 +167,13 @@ export interface ContainerSecurityContext {
  * A container of a node agent.
  */
 export interface AgentContainer {
-  /** The container name, a DNS-1123 label unique in the pod. */
-  readonly name: string;
+  /**
+   * The container name, a DNS-1123 label unique in the pod. As in cdk8s-plus, it may be left out
+   * for one container.
+   *
+   * @default 'main'
+   */
+  readonly name?: string;
 
   /** The image; pin it by digest (`registry/name:tag@sha256:<64 hex digits>`) if you can. */
   readonly image: string;

@@ -21,7 +21,12 @@ export interface ContainerContext {
   readonly extraVolume: Readonly<Record<string, unknown>>;
   /** Container names the construct uses itself. */
   readonly reservedNames: readonly string[];
+  /** Names of the containers the user added before this one. */
+  readonly takenNames: readonly string[];
 }
+
+/** A container's name when its props give none, as in cdk8s-plus. */
+export const DEFAULT_CONTAINER_NAME = 'main';
 
 /** A volume a container mounts: one of the user's, or the construct's own (no `source`). */
 export interface MountedVolume {
@@ -45,10 +50,14 @@ const ENV_NAME = /^[\x20-\x3c\x3e-\x7e]+$/;
  */
 export function renderContainer(container: AgentContainer, context: ContainerContext): RenderedContainer {
   const { subject } = context;
-  const name = container?.name;
+  const name = container?.name ?? DEFAULT_CONTAINER_NAME;
   if (!isDns1123Label(name)) throw new Error(`the container name ${JSON.stringify(name)} in ${subject} must be a DNS-1123 label (lower-case letters, digits, '-')`);
   const of = `agent container '${name}' of ${subject}`;
   if (context.reservedNames.includes(name)) throw new Error(`${of} takes a name the agent uses for its own container: choose another name`);
+  if (context.takenNames.includes(name)) {
+    const unnamed = container.name === undefined ? ` (a container without 'name' is '${DEFAULT_CONTAINER_NAME}', as in cdk8s-plus)` : '';
+    throw new Error(`${of} has the name of a container added before it${unnamed}: give each container its own 'name'`);
+  }
   if (!container.resources) {
     throw new Error(`${of} has no 'resources': set cpu and memory explicitly; the memory limit must also cover the shared-memory pages it writes`);
   }

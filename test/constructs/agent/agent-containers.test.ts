@@ -144,6 +144,14 @@ describe('agent containers: what reaches the DaemonSet', () => {
     });
   });
 
+  test('a container without a name is \'main\', as in cdk8s-plus', () => {
+    const { name: _name, ...unnamed } = agentContainer;
+    const chart = Testing.chart();
+    newAgent(chart, { containers: [unnamed] });
+    const daemonSet = Testing.synth(chart).find(o => o.kind === 'DaemonSet' && o.spec.template.spec.containers.some((c: any) => c.image === agentContainer.image));
+    expect(daemonSet.spec.template.spec.containers.map((c: any) => c.name)).toContain('main');
+  });
+
   test('addContainer(): added after the constructor, before synthesis, checked the same way', () => {
     const chart = Testing.chart();
     const agent = newAgent(chart);
@@ -152,7 +160,7 @@ describe('agent containers: what reaches the DaemonSet', () => {
     expect(pod.containers.map((c: any) => c.name)).toEqual(['agent', 'sidecar']);
     expect(pod.containers[1].volumeMounts).toEqual([DOMAIN_MOUNT]);
     expect(pod.volumes).toEqual([DOMAIN_VOLUME]);
-    expect(() => agent.addContainer({ ...agentContainer })).toThrow("agent container 'agent' of SharedMemoryAgent 'node-agent' takes a name the agent uses");
+    expect(() => agent.addContainer({ ...agentContainer })).toThrow("agent container 'agent' of SharedMemoryAgent 'node-agent' has the name of a container added before it");
   });
 
   test('serviceAccountName: the pods run as it, it is the plugin\'s tenant; a token only when asked', () => {
@@ -226,7 +234,10 @@ describe('agent containers: refused at synthesis, naming the container and the f
 
   test('two containers of one name; two volumes of one name; a volume named like the domain', () => {
     expect(() => newAgent(Testing.chart(), { containers: [agentContainer, agentContainer] }))
-      .toThrow("agent container 'agent' of SharedMemoryAgent 'node-agent' takes a name the agent uses for its own container: choose another name");
+      .toThrow("agent container 'agent' of SharedMemoryAgent 'node-agent' has the name of a container added before it: give each container its own 'name'");
+    const { name: _name, ...unnamed } = agentContainer;
+    expect(() => newAgent(Testing.chart(), { containers: [unnamed, unnamed] }))
+      .toThrow("agent container 'main' of SharedMemoryAgent 'node-agent' has the name of a container added before it (a container without 'name' is 'main', as in cdk8s-plus): give each container its own 'name'");
     const twice = [
       { ...agentContainer, volumeMounts: [{ volume: podspec.PodVolume.fromEmptyDir('tmp'), mountPath: '/tmp' }] },
       { ...agentContainer, name: 'other', volumeMounts: [{ volume: podspec.PodVolume.fromConfigMap('tmp', 'cm'), mountPath: '/tmp' }] },
