@@ -57,6 +57,7 @@ async function dryRunSource(source: ObjectSource): Promise<void> {
 
   // A dry-run Namespace is not there for the objects after it: Namespaces are applied for real
   // (strictly too), and namespaces the objects only refer to are created plain.
+  await admin.namespacesGone(namespaces.map(n => n.metadata.name));
   if (namespaces.length > 0) await admin.apply(namespaces, ['--validate=strict']);
   const referenced = new Set(rest.map(o => o.metadata?.namespace).filter((n): n is string => typeof n === 'string'));
   for (const name of referenced) if (!namespaces.some(n => n.metadata.name === name)) await admin.namespace(name);

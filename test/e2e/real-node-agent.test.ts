@@ -12,11 +12,11 @@
  */
 import { spawnSync } from 'child_process';
 import { ApiObject, App, Chart, Size } from 'cdk8s';
-import { Kube, asStream, eventually } from './support/kube';
+import { deleteSuiteObjects } from './support/cleanup';
+import { Kube, eventually } from './support/kube';
 import { containerStatus, transcript, waitForPod } from './support/node/containers';
 import { forNode, podSpecsOf } from './support/node/node-copies';
 import { area, count } from './support/summary';
-import { deleteClusterScoped } from './support/webhook';
 import { AgentDelivery, AgentPlacement, SharedMemoryAgent, SharedMemoryDomain } from '../../src';
 
 area('8 real node');
@@ -93,11 +93,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  for (const set of [objects, sysvObjects]) {
-    await admin.kubectl(['delete', '-f', '-', '--ignore-not-found', '--wait=false'], { input: asStream(set.filter(o => o.kind !== 'Namespace')) });
-    await deleteClusterScoped(admin, set);
-  }
-  await admin.kubectl(['delete', 'namespace', TENANTS, STRANGERS, SYSV, 'e2e-agent', 'e2e-agent-sysv', '--ignore-not-found', '--wait=false']);
+  await deleteSuiteObjects(admin, [...objects, ...sysvObjects], [TENANTS, STRANGERS, SYSV, 'e2e-agent', 'e2e-agent-sysv']);
   // The node's IPC namespace is the machine's: the segment goes with the test.
   spawnSync('ipcrm', ['-M', SYSV_KEY], { stdio: 'ignore' });
 });

@@ -16,12 +16,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App } from 'cdk8s';
 import { parseAllDocuments } from 'yaml';
+import { deleteSuiteObjects } from './support/cleanup';
 import { REPO } from './support/control-plane';
-import { Kube, asStream, eventually } from './support/kube';
+import { Kube, eventually } from './support/kube';
 import { dfKib, logLines, podsOwnedBy, transcript } from './support/node/containers';
 import { forNode, podSpecsOf } from './support/node/node-copies';
 import { area, count } from './support/summary';
-import { deleteClusterScoped } from './support/webhook';
 import { examples, shmRows } from '../../examples/registry';
 import { parseCsiPluginArgs } from '../../src/contracts/csi-flags';
 import { RUNTIME_DEFAULT_SHM_BYTES, SHM_MOUNT_PATH, bytesCeil, bytesFloor, podTemplateOf } from '../../src/core';
@@ -117,10 +117,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  await admin.kubectl(['delete', '-f', '-', '--ignore-not-found', '--wait=false'], { input: asStream(applied.filter(o => o.kind !== 'Namespace')) });
-  await deleteClusterScoped(admin, applied);
-  const namespaces = new Set([DEFAULT_NS, ...applied.flatMap(o => [o.metadata.namespace, o.kind === 'Namespace' ? o.metadata.name : undefined]).filter(Boolean)]);
-  await admin.kubectl(['delete', 'namespace', ...namespaces, '--ignore-not-found', '--wait=false']);
+  await deleteSuiteObjects(admin, applied, [DEFAULT_NS]);
   if (nodeLabels.length > 0) await admin.kubectl(['label', 'node', node.name, ...nodeLabels.map(l => `${l.split('=')[0]}-`)]);
 });
 

@@ -130,9 +130,24 @@ export class Kube {
 
   /** Creates a namespace with these labels (and annotations), or relabels it. */
   async namespace(name: string, labels: Record<string, string> = {}, annotations: Record<string, string> = {}): Promise<void> {
+    await this.namespacesGone([name]);
     await this.apply([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels, annotations } }]);
     // Pods are refused until the controller manager made the namespace's default ServiceAccount.
     await eventually(`ServiceAccount default in ${name}`, () => this.get('serviceaccount', 'default', name));
+  }
+
+  /**
+   * Waits until none of these namespaces is being deleted. Suites share one control plane and
+   * delete their namespaces without waiting (`--wait=false`); the API server refuses new content
+   * in a terminating namespace, so a suite that takes the same name again waits here first.
+   */
+  async namespacesGone(names: readonly string[]): Promise<void> {
+    for (const name of names) {
+      await eventually(`namespace ${name} not terminating`, async () => {
+        const found = await this.get('namespace', name);
+        return found?.status?.phase === 'Terminating' ? undefined : true;
+      }, 180_000);
+    }
   }
 
   /** A bound ServiceAccount token (TokenRequest), as a projected volume would hold it. */
