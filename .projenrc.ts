@@ -1,10 +1,13 @@
 import { JsonFile, cdk8s, javascript } from 'projen';
+import { PLUS_28_DIR, PLUS_28_NAME, addPlus28Package } from './projenrc/plus-28-package';
 
-/** The package's own name, as the examples import it, resolved to the sources for jest (see SELF_IMPORT_PATHS below). */
+/** The packages' own names, as the examples import them, resolved to the sources for jest (see SELF_IMPORT_PATHS below). */
 const SELF_IMPORT_MODULES = {
   '^cdk8s-shm$': '<rootDir>/src/index.ts',
-  '^cdk8s-shm/cdk8s-plus-28$': '<rootDir>/src/constructs/sizing/shared-memory-deployment.ts',
+  [`^${PLUS_28_NAME}$`]: `<rootDir>/${PLUS_28_DIR}/src/index.ts`,
 };
+/** The peer floors (see cdk8sVersion below); packages/cdk8s-shm-plus-28 asks for the same. */
+const FLOORS = { cdk8s: '2.68.12', constructs: '10.3.0', cdk8sPlus28: '2.5.6' };
 
 const project = new cdk8s.ConstructLibraryCdk8s({
   name: 'cdk8s-shm',
@@ -28,15 +31,15 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   // Peer dependencies: the user's app brings them, and we build and test against the floors (what
   // every cdk8s-plus from 28 to 33 asks for: cdk8s ^2.68.11, constructs ^10.3.0; 2.68.11 itself is
   // not on the registry we reach, so 2.68.12); test/compat also runs apps on the newest.
-  cdk8sVersion: '2.68.12',
-  constructsVersion: '10.3.0',
-  // Only SharedMemoryDeployment needs cdk8s-plus-28: it is an optional peer (see below), so that an
-  // app on another cdk8s-plus is never made to install this one.
-  peerDeps: ['cdk8s-plus-28@^2.5.6'],
+  cdk8sVersion: FLOORS.cdk8s,
+  constructsVersion: FLOORS.constructs,
+  // No cdk8s-plus, not even an optional peer: jsii makes every peer a hard requirement of the Python
+  // package. SharedMemoryDeployment, the one cdk8s-plus-28 type, is the package cdk8s-shm-plus-28
+  // (projenrc/plus-28-package.ts); the tests use cdk8s-plus-28 as one cdk8s-plus among others.
   jsiiVersion: '~6.0.0',
 
   devDeps: [
-    'cdk8s-plus-28@2.5.6',
+    `cdk8s-plus-28@${FLOORS.cdk8sPlus28}`,
     'fast-json-patch@^3.1.1', // the standard RFC 6902 implementation tests apply our patches with
     'kubernetes-models@^5.1.0', // OpenAPI schema validation of everything we emit (ESM, loaded in a child process)
     'yaml@^2.8.1',
@@ -78,10 +81,6 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   gitignore: ['/examples/dist/', '/.tmp/'],
 });
 
-// npm 7+ installs missing peers unless they are optional; cdk8s-plus-28 is optional because the
-// package loads without it (src/constructs/sizing/shared-memory-deployment.ts loads it lazily).
-project.package.addField('peerDependenciesMeta', { 'cdk8s-plus-28': { optional: true } });
-
 // npm ci on a clean machine fails on the lock file projen writes otherwise: the platform packages of
 // unrs-resolver that newer versions list are not all on the registry we reach.
 project.package.addPackageResolutions('unrs-resolver@1.12.2');
@@ -109,7 +108,7 @@ project.compileTask.exec('ts-node --project scripts/tsconfig.json scripts/helm-c
 // scripts/self-import.js (ts-node) and jest's moduleNameMapper say the same.
 const SELF_IMPORT_PATHS = {
   'cdk8s-shm': ['../src/index.ts'],
-  'cdk8s-shm/cdk8s-plus-28': ['../src/constructs/sizing/shared-memory-deployment.ts'],
+  [PLUS_28_NAME]: [`../${PLUS_28_DIR}/src/index.ts`],
 };
 project.tsconfigDev?.file.addOverride('compilerOptions.paths', SELF_IMPORT_PATHS);
 // ESLint's resolver reads them from the tsconfigs that hold them.
@@ -139,8 +138,10 @@ project.eslint?.allowDevDeps('src/programs/**');
 // only run bundled: they require packages that are dev dependencies, bundled into lib/bundle/*.js.
 project.npmignore?.addPatterns(
   '/scripts/', '/.tmp/', '/examples/', '/bench/', '/.ci/', '/BENCHMARKS.md', '/test-reports/',
-  '/lib/programs/',
+  '/lib/programs/', '/packages/',
 );
+
+addPlus28Package(project, FLOORS);
 
 // Benchmarks (not part of the test suite): the webhook against a bare HTTPS floor, synth overhead,
 // footprint. They run from TypeScript like the examples, against the bundled server.

@@ -6,7 +6,7 @@
  */
 import { App, Chart, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { SharedMemoryDeployment } from 'cdk8s-shm/cdk8s-plus-28';
+import { SharedMemoryDeployment } from 'cdk8s-shm-plus-28';
 
 export default function ncclInference(app: App): Chart {
   const chart = new Chart(app, 'nccl-inference', { namespace: 'inference' });

@@ -3,11 +3,12 @@
  *
  *   core        the rule only: imports nothing outside src/core, no package, no Node.js module
  *   contracts   what a construct writes and a program reads: imports the core only, nothing else
- *   constructs  cdk8s constructs: the core, the contracts, cdk8s, constructs and (lazily) cdk8s-plus-28
+ *   constructs  cdk8s constructs: the core, the contracts, cdk8s and constructs (no cdk8s-plus)
  *   programs    what runs in a cluster or a build: the core, the contracts and their bundled packages
  *
  * Dependencies point down: constructs never import programs, programs never import constructs, and
- * no file of src/ is part of an import cycle.
+ * no file of src/ is part of an import cycle. packages/cdk8s-shm-plus-28 (SharedMemoryDeployment) sits
+ * on top: it uses the library by its published name only, as an app does.
  */
 import * as fs from 'fs';
 import { builtinModules } from 'module';
@@ -51,7 +52,7 @@ const ALLOWED: Record<Layer, { layers: Layer[]; packages: (request: string) => b
   contracts: { layers: ['core', 'contracts'], packages: () => false },
   constructs: {
     layers: ['core', 'contracts', 'constructs'],
-    packages: r => BUILTINS.has(r) || ['cdk8s', 'constructs', 'cdk8s-plus-28'].includes(packageOf(r)),
+    packages: r => BUILTINS.has(r) || ['cdk8s', 'constructs'].includes(packageOf(r)),
   },
   programs: { layers: ['core', 'contracts', 'programs'], packages: () => true },
   entry: { layers: ['constructs'], packages: () => false },
@@ -74,9 +75,12 @@ test('every file imports only from its own layer and the layers below it', () =>
   expect(files.length).toBeGreaterThan(80);
 });
 
-test('cdk8s-plus-28 is loaded by SharedMemoryDeployment alone', () => {
-  const users = [...graph].filter(([, requests]) => requests.some(r => packageOf(r) === 'cdk8s-plus-28')).map(([file]) => path.relative(SRC, file));
-  expect(users).toEqual([path.join('constructs', 'sizing', 'shared-memory-deployment.ts')]);
+test('no file of src/ loads a cdk8s-plus: SharedMemoryDeployment is packages/cdk8s-shm-plus-28, on the public API alone', () => {
+  const users = [...graph].filter(([, requests]) => requests.some(r => packageOf(r).startsWith('cdk8s-plus'))).map(([file]) => path.relative(SRC, file));
+  expect(users).toEqual([]);
+  const plus28 = path.join(__dirname, '..', 'packages', 'cdk8s-shm-plus-28', 'src');
+  const requests = sources(plus28).flatMap(importsOf);
+  expect(requests.filter(r => !r.startsWith('./')).sort()).toEqual(['cdk8s-plus-28', 'cdk8s-shm', 'constructs']);
 });
 
 test('no import cycle among the files of src/', () => {

@@ -6,9 +6,8 @@
  * webhook with every pod-level prop. What it synthesizes must equal what the same code gives here,
  * from the sources, with cdk8s-plus-28 at hand.
  *
- * SharedMemoryDeployment is the cdk8s-plus-28 convenience (entry point `cdk8s-shm/cdk8s-plus-28`):
- * it alone is left out here. lib/index.js, the main entry point, loads everything else and is loaded
- * here too.
+ * Every module of lib/constructs is loaded, and lib/index.js, the main entry point. SharedMemoryDeployment,
+ * the cdk8s-plus-28 convenience, is the package cdk8s-shm-plus-28 (test/packages, test/compat).
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
@@ -20,8 +19,6 @@ import * as shm from '../src';
 
 const ROOT = path.join(__dirname, '..');
 const LIB = path.join(ROOT, 'lib');
-/** Modules of lib/ that need cdk8s-plus-28. */
-const NEEDS_CDK8S_PLUS = ['constructs/sizing/shared-memory-deployment.js'];
 
 /** The files under a directory, as paths relative to it. */
 function walk(dir: string, base = dir): string[] {
@@ -91,11 +88,10 @@ const MAIN = `
 const fs = require('fs');
 const path = require('path');
 const lib = path.join(path.dirname(require.resolve('cdk8s-shm/package.json')), 'lib');
-const skip = new Set(process.argv[2].split(','));
 const shm = {};
 // The main entry point, and every module of the constructs (the pod-level types are its podspec namespace).
 const walk = dir => fs.readdirSync(dir, { withFileTypes: true }).flatMap(e => e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]);
-const files = ['index.js', ...walk(path.join(lib, 'constructs')).map(f => path.relative(lib, f)).filter(f => f.endsWith('.js') && !skip.has(f))];
+const files = ['index.js', ...walk(path.join(lib, 'constructs')).map(f => path.relative(lib, f)).filter(f => f.endsWith('.js'))];
 for (const file of files.sort()) Object.assign(shm, require(path.join(lib, file)));
 let plus;
 try { plus = require.resolve('cdk8s-plus-28'); } catch { plus = null; }
@@ -122,7 +118,7 @@ test('the agent and the webhook load and synthesize with only cdk8s and construc
   const env = { ...process.env };
   delete env.NODE_PATH;
   delete env.NODE_OPTIONS;
-  const output = JSON.parse(execFileSync(process.execPath, ['main.js', NEEDS_CDK8S_PLUS.join(',')], { cwd: app, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }));
+  const output = JSON.parse(execFileSync(process.execPath, ['main.js'], { cwd: app, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }));
   // The app really has no cdk8s-plus, and loading the constructs brought none.
   expect(output.plus).toBeNull();
   expect(output.loaded).toEqual([]);
@@ -142,8 +138,7 @@ test('the agent and the webhook load and synthesize with only cdk8s and construc
 });
 
 test('their declarations name no cdk8s-plus type, so that an app on any cdk8s-plus version type-checks against them', () => {
-  const exempt = new Set(NEEDS_CDK8S_PLUS.map(f => f.replace(/\.js$/, '.d.ts')));
-  const declarations = walk(LIB).filter(f => f.endsWith('.d.ts') && !exempt.has(f) && !f.startsWith('programs/'));
+  const declarations = walk(LIB).filter(f => f.endsWith('.d.ts') && !f.startsWith('programs/'));
   expect(declarations).toEqual(expect.arrayContaining([
     'index.d.ts', 'constructs/sizing/shared-memory.d.ts', 'constructs/agent/shared-memory-agent.d.ts', 'constructs/webhook/shared-memory-webhook.d.ts',
     'constructs/pod-spec/container.d.ts',

@@ -9,10 +9,10 @@
 import { Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { SharedMemory, SharedMemoryAdmissionPolicy, SharedMemoryWebhook } from '../src';
-import { SharedMemoryDeployment } from '../src/constructs/sizing/shared-memory-deployment';
 import { parseWebhookArgs } from '../src/contracts/webhook-flags';
 import { planSharedMemory, resolvePolicy } from '../src/core';
 import { cli } from './programs/cli/support';
+import { SharedMemoryDeployment } from 'cdk8s-shm-plus-28';
 
 const REFUSED = "is below the runtime's own 64Mi /dev/shm, so it could only give pods less than they have without cdk8s-shm: "
   + 'set it to 64Mi or more, or set';

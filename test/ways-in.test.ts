@@ -7,7 +7,6 @@
 import { ApiObject, App, Chart, Size, Testing, Yaml } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { SharedMemory, SharedMemoryAgent, SharedMemoryDomain, SharedMemoryOptions } from '../src';
-import { SharedMemoryDeployment } from '../src/constructs/sizing/shared-memory-deployment';
 import { parseWebhookArgs } from '../src/contracts/webhook-flags';
 import { bytesCeil, formatBytes, podTemplateOf, resolvePolicy } from '../src/core';
 import { injectDocuments } from '../src/programs/cli/inject';
@@ -17,6 +16,7 @@ import { RunningServer, startWebhookServer } from '../src/programs/webhook/serve
 import { podCreateReview } from './programs/webhook/support/fixtures';
 import { WebhookTarget, admit } from './programs/webhook/support/harness';
 import { makeTls, writeTlsFiles } from './programs/webhook/support/tls';
+import { SharedMemoryDeployment } from 'cdk8s-shm-plus-28';
 
 jest.setTimeout(60_000);
 

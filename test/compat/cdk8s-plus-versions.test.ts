@@ -3,11 +3,13 @@
  * constructs 10.3), cdk8s-plus-30 and cdk8s-plus-33 on the newest cdk8s and constructs, and an app
  * with no cdk8s-plus at all. Each app is installed from the npm registry in the test setup,
  * type-checked with `strict`, and synthesized; the same workloads must get the same `/dev/shm`
- * everywhere, and npm must not add a cdk8s-plus-28 to an app that has another.
+ * everywhere, and npm must not add a cdk8s-plus-28 to an app that has another. The cdk8s-plus-28 app
+ * installs cdk8s-shm-plus-28 (SharedMemoryDeployment) too, packed as the release packs it.
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { packPlus28 } from '../../scripts/pack-plus-28';
 import { REPO, installApp, packLibrary, run } from '../support/packed-app';
 
 jest.setTimeout(600_000);
@@ -123,10 +125,10 @@ console.log(JSON.stringify(platform.toJson().map((o: any) => ({
 }))));
 `;
 
-/** The cdk8s-plus-28 convenience, from its own entry point. */
+/** The cdk8s-plus-28 convenience, from its own package. */
 const DEPLOYMENT_PROGRAM = `
 import { App, Chart, Size } from 'cdk8s';
-import { SharedMemoryDeployment } from 'cdk8s-shm/cdk8s-plus-28';
+import { SharedMemoryDeployment } from 'cdk8s-shm-plus-28';
 import { report } from './common';
 
 const app = new App();
@@ -145,11 +147,12 @@ interface BuiltApp {
 }
 
 let tarball: string;
+let plus28Tarball: string;
 const built = new Map<string, BuiltApp>();
 
 function buildApp(root: string, spec: AppSpec): BuiltApp {
   const dir = path.join(root, spec.name.replace(/[^a-z0-9]+/g, '-'));
-  installApp(dir, spec.dependencies, tarball);
+  installApp(dir, spec.dependencies, tarball, spec.plus === 'cdk8s-plus-28' ? plus28Tarball : undefined);
   const files: Record<string, string> = { 'common.ts': COMMON, 'main.ts': spec.plus ? plusProgram(spec.plus) : BARE_PROGRAM };
   if (spec.plus === 'cdk8s-plus-28') files['deployment.ts'] = DEPLOYMENT_PROGRAM;
   for (const [file, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, file), text);
@@ -167,6 +170,7 @@ function buildApp(root: string, spec: AppSpec): BuiltApp {
 beforeAll(() => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-shm-compat-'));
   tarball = packLibrary(root);
+  plus28Tarball = packPlus28(root);
   for (const spec of APPS) built.set(spec.name, buildApp(root, spec));
 });
 
@@ -212,7 +216,7 @@ test('with no cdk8s-plus at all the package compiles, loads, sizes objects, and 
   expect(platform.find(o => o.name === 'tenant').volumes).toEqual(['agent.cdk8s-shm.io']);
 });
 
-test('SharedMemoryDeployment, from cdk8s-shm/cdk8s-plus-28, in the cdk8s-plus-28 app', () => {
+test('SharedMemoryDeployment, from cdk8s-shm-plus-28, in the cdk8s-plus-28 app', () => {
   expect(built.get('cdk8s-plus-28 at the floors')!.deploymentRows).toEqual([
     { kind: 'Deployment', name: expect.stringMatching(/^ml-web-/), size: '4Gi', mountedBy: ['app'] },
   ]);

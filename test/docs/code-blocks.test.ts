@@ -3,13 +3,14 @@
  * made by `cdk8s init typescript-app` (test/docs/cdk8s-init-app.ts: its strict tsconfig, with
  * noUnusedLocals, and cdk8s-plus-33): with the packed library installed from its tarball, as npm
  * installs it, every block compiles with the app's TypeScript and synthesizes with node, writing
- * manifests. The README's SharedMemoryDeployment block asks for `npm install cdk8s-plus-28`, so the
- * app has it too.
+ * manifests. The README's SharedMemoryDeployment block asks for `npm install cdk8s-shm-plus-28
+ * cdk8s-plus-28`, so the app has them too (cdk8s-shm-plus-28 packed as the release packs it).
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CDK8S_INIT_DEPENDENCIES, CDK8S_INIT_TSCONFIG } from './cdk8s-init-app';
+import { packPlus28 } from '../../scripts/pack-plus-28';
 import { REPO, installApp, packLibrary, run } from '../support/packed-app';
 
 jest.setTimeout(600_000);
@@ -45,7 +46,7 @@ let compiled: { ok: boolean; output: string };
 beforeAll(() => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-shm-docs-'));
   app = path.join(root, 'app');
-  installApp(app, { ...CDK8S_INIT_DEPENDENCIES, 'cdk8s-plus-28': '^2.5.6' }, packLibrary(root));
+  installApp(app, { ...CDK8S_INIT_DEPENDENCIES, 'cdk8s-plus-28': '^2.5.6' }, packLibrary(root), packPlus28(root));
   fs.writeFileSync(path.join(app, 'tsconfig.json'), JSON.stringify(CDK8S_INIT_TSCONFIG, null, 2));
   for (const block of BLOCKS) fs.writeFileSync(path.join(app, block.file), block.code);
   try {

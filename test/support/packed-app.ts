@@ -22,11 +22,15 @@ export function packLibrary(root: string): string {
   return path.join(root, name);
 }
 
-/** Makes an app in `dir` with these dependencies and the packed library, and installs it. */
-export function installApp(dir: string, dependencies: Record<string, string>, tarball: string): void {
+/**
+ * Makes an app in `dir` with these dependencies and the packed library, and installs it. `plus28`,
+ * the tarball of cdk8s-shm-plus-28, goes in too when given.
+ */
+export function installApp(dir: string, dependencies: Record<string, string>, tarball: string, plus28?: string): void {
   fs.mkdirSync(dir, { recursive: true });
+  const ours = { 'cdk8s-shm': `file:${tarball}`, ...(plus28 ? { 'cdk8s-shm-plus-28': `file:${plus28}` } : {}) };
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({
-    name: 'app', version: '1.0.0', private: true, dependencies: { ...dependencies, 'cdk8s-shm': `file:${tarball}` },
+    name: 'app', version: '1.0.0', private: true, dependencies: { ...dependencies, ...ours },
   }, null, 2));
   run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], dir);
 }

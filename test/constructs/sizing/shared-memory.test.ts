@@ -4,9 +4,9 @@ import * as path from 'path';
 import { ApiObject, Chart, Cron, Include, JsonPatch, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { SharedMemory, withSharedMemory } from '../../../src';
-import { SharedMemoryDeployment } from '../../../src/constructs/sizing/shared-memory-deployment';
 import { podRuleViolations } from '../../support/pod-rules';
 import { expectValidAgainstSchema } from '../../support/schema';
+import { SharedMemoryDeployment } from 'cdk8s-shm-plus-28';
 
 const GiB = (n: number) => Size.gibibytes(n);
 

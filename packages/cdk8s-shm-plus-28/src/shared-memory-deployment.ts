@@ -1,6 +1,6 @@
 import * as kplus from 'cdk8s-plus-28';
+import { SharedMemory, SharedMemoryOptions } from 'cdk8s-shm';
 import { Construct } from 'constructs';
-import { SharedMemory, SharedMemoryOptions } from './shared-memory';
 
 /**
  * Properties for `SharedMemoryDeployment`.
@@ -16,9 +16,8 @@ export interface SharedMemoryDeploymentProps extends kplus.DeploymentProps {
 
 /**
  * A cdk8s-plus-28 `Deployment` whose pods get a right-sized `/dev/shm` instead of the runtime's
- * 64 MiB: the convenience for apps on cdk8s-plus-28, imported from `cdk8s-shm/cdk8s-plus-28`.
- * With any other cdk8s-plus (or none), call `SharedMemory.addTo()` on your own `Deployment`: the
- * result is the same.
+ * 64 MiB: the convenience for apps on cdk8s-plus-28. With any other cdk8s-plus (or none), call
+ * `SharedMemory.addTo()` from `cdk8s-shm` on your own `Deployment`: the result is the same.
  *
  * `/dev/shm` is sized from the memory limit of the containers that write it (its pages are charged
  * to the writer): synthesis fails, naming the containers, when none of them has a limit. A
