@@ -37,6 +37,9 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   // package. SharedMemoryDeployment, the one cdk8s-plus-28 type, is the package cdk8s-shm-plus-28
   // (projenrc/plus-28-package.ts); the tests use cdk8s-plus-28 as one cdk8s-plus among others.
   jsiiVersion: '~6.0.0',
+  // The Python package (jsii's Python target): built by `package:python`, tested by `npm run python`
+  // (projenrc/python.ts), published by the release with npm. PyPI's trusted publishing: no token to keep.
+  publishToPypi: { distName: 'cdk8s-shm', module: 'cdk8s_shm', trustedPublishing: true },
 
   devDeps: [
     `cdk8s-plus-28@${FLOORS.cdk8sPlus28}`,
