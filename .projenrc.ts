@@ -49,6 +49,7 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     'ts-node@^10.9.2',
     'esbuild@^0.25.0', // bundles the webhook server and the CLI into single files shipped in lib/
     'fast-check@^3.23.0', // property tests
+    'codemaker@^1.140.0', // jsii-pacmak's own snake_case, against which messages' Python names are tested
     'autocannon@^8.0.0', // load generator for benchmarks
     // The CSI node plugin's gRPC server and the CSI spec's protobuf messages, bundled into
     // lib/bundle/csi-plugin.js by esbuild, never required at runtime.

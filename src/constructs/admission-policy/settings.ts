@@ -2,7 +2,8 @@
  * The shared policy props (SharedMemoryPolicyProps) as the core's settings, validated by the core,
  * with messages that name the props as the user wrote them.
  */
-import { INJECT_ANNOTATION, Policy, PolicyInput, isDns1123Label, resolvePolicy } from '../../core';
+import { INJECT_ANNOTATION, Policy, PolicyInput, PolicySetting, isDns1123Label, resolvePolicy } from '../../core';
+import { methodLabel, propLabel } from '../common/language-names';
 import { SharedMemoryPolicyProps } from '../common/policy-props';
 import { optionalSizeQuantity } from '../common/size-quantity';
 
@@ -32,9 +33,9 @@ export function policyInputOf(props: SharedMemoryPolicyProps): PolicyInput {
  */
 export function resolvePolicyProps(props: SharedMemoryPolicyProps, subject: string): Policy {
   try {
-    return resolvePolicy(policyInputOf(props));
+    return resolvePolicy(policyInputOf(props), undefined, policyPropLabel);
   } catch (error) {
-    throw new Error(`${propNames((error as Error).message)} in ${subject}`);
+    throw new Error(`${(error as Error).message} in ${subject}`);
   }
 }
 
@@ -59,6 +60,6 @@ export function namespaceSelectorOf(excluded: readonly string[], optIn: boolean)
 }
 
 /** The core names settings as the props do, but for the size that comes with PodsWithoutLimit.fixedSize(). */
-export function propNames(message: string): string {
-  return message.replace(/'fixedSize'/g, "'podsWithoutLimit' (PodsWithoutLimit.fixedSize())");
+function policyPropLabel(setting: PolicySetting): string {
+  return setting === 'fixedSize' ? `${propLabel('podsWithoutLimit')}, ${methodLabel('PodsWithoutLimit', 'fixedSize')}` : propLabel(setting);
 }

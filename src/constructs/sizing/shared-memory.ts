@@ -2,6 +2,7 @@ import { ApiObject, Chart, Size } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { SizingStage } from './sizing-stage';
 import { Policy, PolicyError, PolicyInput, QUIET_SKIP_REASONS, ShmPlan, UnhonouredAnnotations, formatBytes, hasPodTemplate, resolvePolicy } from '../../core';
+import { methodLabel, propLabel } from '../common/language-names';
 import { optionalSizeQuantity } from '../common/size-quantity';
 import { ShmPipeline } from '../synthesis/pipeline';
 import { warnAtSynthesis } from '../synthesis/synth-warnings';
@@ -56,7 +57,7 @@ export interface SharedMemoryOptions {
    * Names of the containers (app containers, sidecars or init containers) that mount `/dev/shm`.
    * Containers left out keep the runtime's 64 MiB default.
    *
-   * @default - every container, including init containers and sidecars unless `includeInitContainers` is false
+   * @default - every container, including init containers and sidecars unless `includeInitContainers` (`include_init_containers` in Python) is false
    */
   readonly containers?: string[];
 
@@ -73,7 +74,7 @@ export interface SharedMemoryOptions {
    * (which can grow to the node's memory, kubernetes#125852), is sized by the same rule, from the
    * containers that mount it. Its name and mounts are kept.
    *
-   * @default false - such a volume is refused under `addTo` and left alone by `applyToChart`
+   * @default false - such a volume is refused under `addTo` (`add_to` in Python) and left alone by `applyToChart` (`apply_to_chart`)
    */
   readonly sizeUnboundedShm?: boolean;
 
@@ -137,6 +138,11 @@ export interface SharedMemoryDecision {
 }
 
 const CONSTRUCT_ID = 'SharedMemory';
+const ADD_TO = methodLabel('SharedMemory', 'addTo');
+const APPLY_TO_CHART = methodLabel('SharedMemory', 'applyToChart');
+
+/** The policy of the SharedMemory being made by `SharedMemory.make()`, the one way one is made. */
+let making: Policy | undefined;
 
 /**
  * A right-sized `/dev/shm` for pods: a memory-backed emptyDir whose `sizeLimit` is a share of the
@@ -144,12 +150,13 @@ const CONSTRUCT_ID = 'SharedMemory';
  * at `/dev/shm` in every container.
  *
  * The size is computed from the final pod at synthesis, so containers added after the call are
- * covered too. Use `SharedMemory.addTo()` for one workload (strict: anything that prevents a
- * correct `/dev/shm` fails synthesis, all problems at once, in cdk8s validation) and
- * `SharedMemory.applyToChart()` for every workload in a chart, including objects from `Include` and
- * `Helm` (lenient, like the webhook: objects it cannot size are left as they are and reported in
- * `decisions`). Both write the options they were given onto the pod template as `cdk8s-shm.io/`
- * annotations, so the webhook, the CLI and an enclosing `applyToChart` reach the same answer.
+ * covered too. Use `SharedMemory.addTo()` (`add_to` in Python) for one workload (strict: anything
+ * that prevents a correct `/dev/shm` fails synthesis, all problems at once, in cdk8s validation) and
+ * `SharedMemory.applyToChart()` (`apply_to_chart`) for every workload in a chart, including objects
+ * from `Include` and `Helm` (lenient, like the webhook: objects it cannot size are left as they are
+ * and reported in `decisions`). Both write the options they were given onto the pod template as
+ * `cdk8s-shm.io/` annotations, so the webhook, the CLI and an enclosing `applyToChart` reach the
+ * same answer. There is no constructor to call.
  */
 export class SharedMemory extends Construct {
   /**
@@ -158,17 +165,20 @@ export class SharedMemory extends Construct {
    * workload of any version, an L1 object (`KubeDeployment`, from cdk8s-plus or `cdk8s import`)
    * and a plain `ApiObject` all do.
    *
+   * In Python it is `SharedMemory.add_to(workload, ratio=0.25)`: the options are keyword arguments
+   * (`include_init_containers=False`), not a `SharedMemoryOptions` object.
+   *
    * @param workload the workload
    * @param options how to size and mount `/dev/shm`
    */
   public static addTo(workload: IConstruct, options: SharedMemoryOptions = {}): SharedMemory {
-    const apiObject = workloadApiObject(workload, 'SharedMemory.addTo()');
+    const apiObject = workloadApiObject(workload, ADD_TO);
     const subject = `${apiObject.kind} '${workload.node.id}'`;
     if (workload.node.tryFindChild(CONSTRUCT_ID)) {
-      throw new Error(`SharedMemory.addTo() was already called for ${subject}: call it once, with all options`);
+      throw new Error(`${ADD_TO} was already called for ${subject}: call it once, with all options`);
     }
     // Options are checked before anything is added, so that a refused call can be made again with good ones.
-    const sharedMemory = new SharedMemory(workload, toPolicy(options, `SharedMemory for ${subject}`));
+    const sharedMemory = SharedMemory.make(workload, toPolicy(options, `SharedMemory for ${subject}`));
     sharedMemory.claim(apiObject, true, Number.POSITIVE_INFINITY);
     return sharedMemory;
   }
@@ -180,15 +190,18 @@ export class SharedMemory extends Construct {
    * `applyToChart` on an inner chart, keeps the options those were given; this call's options
    * apply to what they left to their defaults.
    *
+   * In Python it is `SharedMemory.apply_to_chart(chart, maximum=Size.gibibytes(8))`: the options are
+   * keyword arguments, not a `SharedMemoryOptions` object.
+   *
    * @param chart the chart
    * @param options how to size and mount `/dev/shm`
    */
   public static applyToChart(chart: Chart, options: SharedMemoryOptions = {}): SharedMemory {
     const subject = `chart '${chart.node.id}'`;
     if (chart.node.tryFindChild(CONSTRUCT_ID)) {
-      throw new Error(`SharedMemory.applyToChart() was already called for ${subject}: call it once, with all options`);
+      throw new Error(`${APPLY_TO_CHART} was already called for ${subject}: call it once, with all options`);
     }
-    const sharedMemory = new SharedMemory(chart, toPolicy(options, `SharedMemory for ${subject}`));
+    const sharedMemory = SharedMemory.make(chart, toPolicy(options, `SharedMemory for ${subject}`));
     // An inner chart's claim is more specific, so it runs before an outer one's.
     const specificity = chart.node.scopes.length;
     const claimAll = () => {
@@ -204,11 +217,43 @@ export class SharedMemory extends Construct {
     return sharedMemory;
   }
 
+  private static make(scope: IConstruct, policy: Policy): SharedMemory {
+    making = policy;
+    try {
+      return new SharedMemory(scope);
+    } finally {
+      making = undefined;
+    }
+  }
+
+  /** The scope of the SharedMemory being made; anything else is refused before the construct tree is touched. */
+  private static scopeOfMade(scope: IConstruct | undefined): Construct {
+    if (making === undefined || scope === undefined) {
+      throw new Error('SharedMemory is not made with a constructor (`new SharedMemory()`, `SharedMemory(...)` in Python): '
+        + `call ${ADD_TO} for one workload, or ${APPLY_TO_CHART} for every workload of a chart`);
+    }
+    return scope as Construct;
+  }
+
   /** The objects this claims, with what was decided for each at the last rendering. */
   private readonly claims = new Map<ApiObject, SharedMemoryDecision | undefined>();
+  private readonly policy: Policy;
 
-  private constructor(scope: Construct, private readonly policy: Policy) {
-    super(scope, CONSTRUCT_ID);
+  /**
+   * Not to be called: a `SharedMemory` is made by `SharedMemory.addTo()` (`add_to` in Python) or
+   * `SharedMemory.applyToChart()` (`apply_to_chart`), and this throws an error that says so. It is
+   * protected rather than private so that every language jsii publishes has a constructor that
+   * explains itself: without one, Python's `SharedMemory(scope, id)` reaches `Construct`'s and jsii
+   * answers "Too many arguments".
+   *
+   * @param scope not used: this throws; call `SharedMemory.addTo()` (`add_to`) or `SharedMemory.applyToChart()` (`apply_to_chart`)
+   * @param id not used: this throws
+   * @param options not used: this throws
+   */
+  protected constructor(scope?: IConstruct, id?: string, options?: SharedMemoryOptions) {
+    super(SharedMemory.scopeOfMade(scope), CONSTRUCT_ID);
+    this.policy = making!;
+    void [id, options];
   }
 
   /**
@@ -264,7 +309,7 @@ function toPolicy(options: SharedMemoryOptions, subject: string): Policy {
     limitFollows: options.limitFollows,
   };
   try {
-    return resolvePolicy(input, subject);
+    return resolvePolicy(input, subject, propLabel);
   } catch (error) {
     if (error instanceof PolicyError) throw new Error(error.message);
     throw error;

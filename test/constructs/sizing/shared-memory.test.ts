@@ -145,7 +145,7 @@ describe('SharedMemoryDeployment', () => {
     ['ratio 1.5', { ratio: 1.5 }, "'ratio' (1.5) must be greater than 0 and at most 1"],
     ['size with ratio', { size: GiB(1), ratio: 0.3 }, "'size' (1Gi) and 'ratio' (0.3) cannot both be set"],
     ['minimum above maximum', { minimum: GiB(2), maximum: GiB(1) }, "'minimum' (2Gi) must not exceed 'maximum' (1Gi)"],
-    ['bad volume name', { volumeName: 'Dev_Shm' }, "'volumeName' (\"Dev_Shm\") must be a DNS-1123 label"],
+    ['bad volume name', { volumeName: 'Dev_Shm' }, "'volumeName' (volume_name in Python) (\"Dev_Shm\") must be a DNS-1123 label"],
   ])('impossible options are refused at construction: %s', (_label, sharedMemory, message) => {
     const chart = Testing.chart();
     expect(() => new SharedMemoryDeployment(chart, 'web', { containers: [container('app', GiB(1))], sharedMemory }))
@@ -259,7 +259,7 @@ describe('SharedMemory.addTo / withSharedMemory', () => {
     const chart = Testing.chart();
     const deployment = new kplus.Deployment(chart, 'web', { containers: [container('app', GiB(1))] });
     SharedMemory.addTo(deployment);
-    expect(() => SharedMemory.addTo(deployment)).toThrow("SharedMemory.addTo() was already called for Deployment 'web'");
+    expect(() => SharedMemory.addTo(deployment)).toThrow("SharedMemory.addTo() (add_to in Python) was already called for Deployment 'web'");
   });
 });
 
@@ -441,6 +441,26 @@ describe('warnings reach the user at synthesis, once, and never beside an error 
     expect(warn.mock.calls.map(c => c[0])).toEqual([
       "[test/nolimit] Warning: Pod 'nolimit': no /dev/shm: container 'app' has no memory limit, so /dev/shm cannot be sized from a limit",
     ]);
+  });
+});
+
+describe('SharedMemory has no constructor to call', () => {
+  // TypeScript refuses `new SharedMemory()` (protected); JavaScript, and Python through jsii, reach it.
+  const construct = SharedMemory as unknown as new (...args: unknown[]) => SharedMemory;
+  const TOLD = 'SharedMemory is not made with a constructor (`new SharedMemory()`, `SharedMemory(...)` in Python): '
+    + 'call SharedMemory.addTo() (add_to in Python) for one workload, or SharedMemory.applyToChart() (apply_to_chart in Python) for every workload of a chart';
+
+  test.each([
+    ['a scope and an id, as a construct is made', (chart: Chart) => [chart, 'shm']],
+    ['a workload and options', (chart: Chart) => [new kplus.Deployment(chart, 'web', { containers: [container('app', GiB(4))] }), undefined, { ratio: 0.25 }]],
+    ['nothing', () => []],
+  ])('with %s, it says what to call instead, and adds nothing to the tree', (_label, args) => {
+    const chart = Testing.chart();
+    const given = args(chart);
+    expect(() => new construct(...given)).toThrow(TOLD);
+    expect(chart.node.findAll().filter(c => c.node.id === 'SharedMemory')).toEqual([]);
+    // So the calls it points to still work.
+    SharedMemory.applyToChart(chart);
   });
 });
 

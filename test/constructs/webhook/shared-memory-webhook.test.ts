@@ -423,7 +423,7 @@ describe('SharedMemoryWebhook options', () => {
     ['a name that is no DNS label', { name: 'My_Webhook' }, "'name' (\"My_Webhook\") of SharedMemoryWebhook 'webhook' must be a DNS-1123 label of at most 52 characters"],
     ['a name too long for its suffixes', { name: 'w'.repeat(53) }, "'name' (\"" + 'w'.repeat(53) + "\") of SharedMemoryWebhook 'webhook' must be a DNS-1123 label"],
     ['a namespace that is no DNS label', { namespace: 'Platform' }, "'namespace' (\"Platform\") of SharedMemoryWebhook 'webhook' must be a DNS-1123 label"],
-    ['a fixed size of zero', { podsWithoutLimit: PodsWithoutLimit.fixedSize(Size.mebibytes(0)) }, "'podsWithoutLimit' (PodsWithoutLimit.fixedSize())"],
+    ['a fixed size of zero', { podsWithoutLimit: PodsWithoutLimit.fixedSize(Size.mebibytes(0)) }, "'podsWithoutLimit' (pods_without_limit in Python), PodsWithoutLimit.fixedSize() (fixed_size in Python)"],
   ])('quotes the construct prop, never a server flag: %s', (_label, props, message) => {
     let error: Error | undefined;
     try {
