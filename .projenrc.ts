@@ -1,5 +1,6 @@
 import { JsonFile, cdk8s, javascript } from 'projen';
 import { PLUS_28_DIR, PLUS_28_NAME, addPlus28Package } from './projenrc/plus-28-package';
+import { addPythonTasks } from './projenrc/python';
 
 /** The packages' own names, as the examples import them, resolved to the sources for jest (see SELF_IMPORT_PATHS below). */
 const SELF_IMPORT_MODULES = {
@@ -89,9 +90,10 @@ const project = new cdk8s.ConstructLibraryCdk8s({
 // unrs-resolver that newer versions list are not all on the registry we reach.
 project.package.addPackageResolutions('unrs-resolver@1.12.2');
 
-// The main job: synthesize every example to YAML and print the sizing table.
+// The main job: synthesize every example to YAML and print the sizing table; then the Python
+// examples (projenrc/python.ts), when the machine has Python.
 project.addTask('examples', {
-  description: 'Synthesize every example in examples/ to YAML (examples/dist) and print the /dev/shm table',
+  description: 'Synthesize every example in examples/ to YAML (examples/dist) and print the /dev/shm table; then those in examples/python',
   steps: [
     // The webhook and agent examples ship bundled programs in ConfigMaps: a fresh clone has no
     // lib/bundle yet, and esbuild builds it in about a second (jsii is not needed for this).
@@ -99,6 +101,8 @@ project.addTask('examples', {
     { exec: 'ts-node --project examples/tsconfig.json --require ./scripts/self-import.js examples/synth.ts' },
   ],
 });
+
+addPythonTasks(project);
 
 project.addBins({ 'cdk8s-shm': 'bin/cdk8s-shm' });
 

@@ -1,7 +1,8 @@
 /**
- * `npm test` needs Node.js alone: no suite it runs may build or run Go. The suites that hold our
- * output to Kubernetes' and Go's own code live in test/conformance (`npm run conformance`) and
- * test/e2e (`npm run e2e`), which CI runs with Go.
+ * `npm test` needs Node.js alone: no suite it runs may build or run Go, nor Python. The suites that
+ * hold our output to Kubernetes' and Go's own code live in test/conformance (`npm run conformance`)
+ * and test/e2e (`npm run e2e`), which CI runs with Go; the Python package's suite is test/python
+ * (pytest, `npm run python`), which CI runs with Python.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -23,6 +24,14 @@ test('no file of npm test imports the Go program builder or runs go', () => {
     return /support\/go-program'/.test(text) || /(spawn|exec|execFile)(Sync)?\(\s*'go'/.test(text);
   });
   expect(offenders.map(f => path.relative(TEST, f))).toEqual([]);
+});
+
+test('no file of npm test runs Python or pip, and the Python suite is pytest\'s, not jest\'s', () => {
+  const offenders = sources(TEST).filter(file => /(spawn|exec|execFile)(Sync)?\(\s*['"`](python3?|pip3?)['"`]/.test(fs.readFileSync(file, 'utf8')));
+  expect(offenders.map(f => path.relative(TEST, f))).toEqual([]);
+  const python = fs.readdirSync(path.join(TEST, 'python'));
+  expect(python).toEqual(expect.arrayContaining(['conftest.py', 'test_examples.py']));
+  expect(python.filter(f => /\.(ts|js|mjs)$/.test(f))).toEqual([]);
 });
 
 test('the conformance suites are where the Go-built checks went', () => {

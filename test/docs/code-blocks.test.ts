@@ -5,6 +5,10 @@
  * installs it, every block compiles with the app's TypeScript and synthesizes with node, writing
  * manifests. The README's SharedMemoryDeployment block asks for `npm install cdk8s-shm-plus-28
  * cdk8s-plus-28`, so the app has them too (cdk8s-shm-plus-28 packed as the release packs it).
+ *
+ * The README marks its TypeScript blocks ```TypeScript, not ```ts: the README is the Python package's
+ * description too, and jsii-pacmak relabels ```ts blocks as Python there without translating them
+ * (test/python/test_package.py holds every block PyPI shows as Python to be Python).
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -29,7 +33,7 @@ function codeBlocks(markdown: string): CodeBlock[] {
   const blocks: CodeBlock[] = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
-    if (!/^```(ts|typescript)\s*$/.test(lines[i])) continue;
+    if (!/^```(ts|typescript)\s*$/i.test(lines[i])) continue;
     const end = lines.findIndex((l, j) => j > i && l.startsWith('```'));
     const name = `${markdown.replace(/\.md$/, '').replace(/[^a-z0-9]+/gi, '-')}-${i + 1}`.toLowerCase();
     blocks.push({ where: `${markdown}:${i + 1}`, file: `${name}.ts`, code: lines.slice(i + 1, end).join('\n') + '\n' });
@@ -54,6 +58,12 @@ beforeAll(() => {
   } catch (error) {
     compiled = { ok: false, output: (error as Error).message };
   }
+});
+
+test('the README marks its TypeScript blocks so that jsii-pacmak leaves them TypeScript on PyPI', () => {
+  const readme = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
+  expect(readme.match(/^```(ts|typescript)\s*$/gm)).toBeNull();
+  expect(readme.match(/^```TypeScript$/gm)!.length).toBe(BLOCKS.filter(b => b.where.startsWith('README.md:')).length);
 });
 
 test('the README and docs/ hold TypeScript blocks, and the README begins with the quick start', () => {

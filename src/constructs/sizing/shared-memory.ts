@@ -246,7 +246,7 @@ export class SharedMemory extends Construct {
    * explains itself: without one, Python's `SharedMemory(scope, id)` reaches `Construct`'s and jsii
    * answers "Too many arguments".
    *
-   * @param scope not used: this throws; call `SharedMemory.addTo()` (`add_to`) or `SharedMemory.applyToChart()` (`apply_to_chart`)
+   * @param scope not used: this throws, naming `SharedMemory.addTo()` (`add_to`) and `SharedMemory.applyToChart()` (`apply_to_chart`)
    * @param id not used: this throws
    * @param options not used: this throws
    */
