@@ -229,7 +229,7 @@ describe("a user's own annotation against an option", () => {
     });
     const name = `Deployment '${ApiObject.of(web).name}'`;
     expect(() => Testing.synth(chart)).toThrow(
-      `${name} carries the annotation cdk8s-shm.io/ratio: "0.3", which contradicts the option 'ratio' (0.25) of SharedMemory.addTo(): remove one of them`);
+      `${name} carries the annotation cdk8s-shm.io/ratio: "0.3", which contradicts the option 'ratio' (0.25) of SharedMemory.addTo() (add_to in Python): remove one of them`);
   });
 
   test('an annotated share against an explicit size is a contradiction too', () => {
@@ -272,7 +272,7 @@ describe('all errors at once, where they are', () => {
       `  [test/no-limit/Resource] ${name(noLimit)}: container 'app' has no memory limit, so /dev/shm cannot be sized from a limit: `
       + "set 'resources.memory.limit' (for example Size.gibibytes(4))",
       `  [test/small/Resource] ${name(small)}: 50Mi from the ratio is below the runtime's default 64Mi, which the pod keeps: `
-      + "set 'minimum' or 'size', or remove SharedMemory.addTo()",
+      + "set 'minimum' or 'size', or remove SharedMemory.addTo() (add_to in Python)",
       `  [test/ghost/Resource] 'containers' names 'ghost', which is not a container of ${name(ghost)}`,
     ]);
     expect(message).not.toContain('Failed serializing construct');

@@ -5,7 +5,10 @@
 import {
   INJECT_ANNOTATION, Policy, ShmPlan, UnhonouredAnnotations, annotationConflicts, formatBytes, misplacedAnnotations, planSharedMemory, planToPatch,
 } from '../../core';
+import { methodLabel, propLabel } from '../common/language-names';
 import { PipelineStage, StageInput, StageOutput } from '../synthesis/pipeline';
+
+const ADD_TO = methodLabel('SharedMemory', 'addTo');
 
 /** What a sizing stage decided, for `SharedMemory.decisions`. */
 export interface SizingOutput extends StageOutput {
@@ -36,13 +39,13 @@ export class SizingStage implements PipelineStage {
   public run(input: StageInput): SizingOutput {
     const { location, subject } = input;
     if (!location) {
-      return { ops: [], problems: this.strict ? [`${subject} renders no pod template: SharedMemory.addTo() needs a workload with pods`] : [] };
+      return { ops: [], problems: this.strict ? [`${subject} renders no pod template: ${ADD_TO} needs a workload with pods`] : [] };
     }
     if (this.strict && input.shmReplacedBy) {
       return {
         ops: [],
-        problems: [`${subject} gets a per-pod /dev/shm from SharedMemory.addTo() and shares ${input.shmReplacedBy} at /dev/shm: `
-          + "remove SharedMemory.addTo() (the agent's domain replaces it) or share at another 'mountPath'"],
+        problems: [`${subject} gets a per-pod /dev/shm from ${ADD_TO} and shares ${input.shmReplacedBy} at /dev/shm: `
+          + `remove ${ADD_TO} (the agent's domain replaces it) or share at another ${propLabel('mountPath')}`],
       };
     }
     const plan = planSharedMemory(location.template, this.policy);
@@ -61,13 +64,13 @@ export class SizingStage implements PipelineStage {
 /** The user's own annotations that say otherwise than an option given to `addTo`. */
 function conflictProblems(input: StageInput, policy: Policy): string[] {
   return annotationConflicts(input.userAnnotations, policy).map(c =>
-    `${input.subject} carries the annotation ${c.annotation}: "${c.annotationValue}", which contradicts the option '${c.setting}' (${c.value}) `
-    + 'of SharedMemory.addTo(): remove one of them');
+    `${input.subject} carries the annotation ${c.annotation}: "${c.annotationValue}", which contradicts the option ${propLabel(c.setting)} (${c.value}) `
+    + `of ${ADD_TO}: remove one of them`);
 }
 
 /** Under `addTo`, anything short of a correct `/dev/shm` is the user's to fix, so it fails synthesis. */
 function strictProblems(plan: ShmPlan, subject: string): string[] {
-  const drop = 'or remove SharedMemory.addTo()';
+  const drop = `or remove ${ADD_TO}`;
   switch (plan.reason) {
     case undefined:
       break;
@@ -76,17 +79,17 @@ function strictProblems(plan: ShmPlan, subject: string): string[] {
     case 'below-runtime-default':
       return [`${subject}: ${plan.message}: set 'minimum' or 'size', ${drop}`];
     case 'opted-out':
-      return [`${subject} carries the annotation ${INJECT_ANNOTATION}: "false", which contradicts SharedMemory.addTo(): remove one of them`];
+      return [`${subject} carries the annotation ${INJECT_ANNOTATION}: "false", which contradicts ${ADD_TO}: remove one of them`];
     case 'windows':
-      return [`${subject}: ${plan.message}: remove SharedMemory.addTo()`];
+      return [`${subject}: ${plan.message}: remove ${ADD_TO}`];
     case 'host-ipc':
       return [`${subject} sets 'hostIPC' to true, so /dev/shm is the node's own: turn 'hostIPC' off ${drop}`];
     case 'user-shm-mount':
       return [`${subject}: ${plan.message}; remove that mount to let SharedMemory size /dev/shm, ${drop}`];
     case 'user-shm-unbounded':
-      return [`${subject}: ${plan.message}; set 'sizeUnboundedShm' to size it, remove that mount, ${drop}`];
+      return [`${subject}: ${plan.message}; set ${propLabel('sizeUnboundedShm')} to size it, remove that mount, ${drop}`];
     case 'volume-name-taken':
-      return [`${subject}: ${plan.message}; set 'volumeName' to another name`];
+      return [`${subject}: ${plan.message}; set ${propLabel('volumeName')} to another name`];
     case 'no-target-containers':
       return [`'containers' (${unknownContainers(plan).join(', ')}) names no container of ${subject}`];
     default:

@@ -345,7 +345,7 @@ describe('SharedMemoryAgent (hostPath delivery): errors', () => {
     const web = new kplus.Deployment(chart, 'web', { containers: [businessContainer()] });
     SharedMemory.addTo(web);
     agent.share(web);
-    expect(synthErrors(chart)).toContain(`${WEB} gets a per-pod /dev/shm from SharedMemory.addTo() and shares SharedMemoryAgent 'node-agent' at /dev/shm`);
+    expect(synthErrors(chart)).toContain(`${WEB} gets a per-pod /dev/shm from SharedMemory.addTo() (add_to in Python) and shares SharedMemoryAgent 'node-agent' at /dev/shm`);
 
     const chart2 = Testing.chart();
     const agent2 = newAgent(chart2);

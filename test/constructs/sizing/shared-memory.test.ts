@@ -176,7 +176,7 @@ describe('SharedMemoryDeployment', () => {
     };
     expect(() => Testing.synth(build())).toThrow(
       `${WEB}: container 'app' already mounts volume 'scratch' at /dev/shm, a memory-backed emptyDir without sizeLimit that may grow `
-      + "to the node's memory (kubernetes#125852); the rule would give it 512Mi (set sizeUnboundedShm); set 'sizeUnboundedShm' to size it");
+      + "to the node's memory (kubernetes#125852); the rule would give it 512Mi (set sizeUnboundedShm); set 'sizeUnboundedShm' (size_unbounded_shm in Python) to size it");
     const template = synthOne(build(true), 'Deployment').spec.template;
     expect(template.spec.volumes).toEqual([{ name: 'scratch', emptyDir: { medium: 'Memory', sizeLimit: '512Mi' } }]);
     expect(template.metadata.annotations).toMatchObject({
