@@ -1,6 +1,6 @@
-// SharedMemoryDeployment is not here: it is a cdk8s-plus-28 Deployment, exported from
-// `cdk8s-shm/cdk8s-plus-28` (cdk8s-plus-28.js at the package root), so that nothing this entry
-// point loads or declares needs any cdk8s-plus.
+// SharedMemoryDeployment is not here: it is a cdk8s-plus-28 Deployment, in the package
+// cdk8s-shm-plus-28 (packages/cdk8s-shm-plus-28), so that nothing this package loads or declares
+// needs any cdk8s-plus (jsii would make it a hard requirement of the Python package).
 export * from './constructs/sizing/shared-memory';
 export * from './constructs/agent/shared-memory-domain';
 // The pod-level types the agent and the webhook take (containers, resources, probes, tolerations,

@@ -43,14 +43,15 @@ interface Workload {
 }
 
 /**
- * The README's Quick start as an app runs it: its first TypeScript block, with `npx cdk8s synth`'s
- * part done by its own `app.synth()`, through ts-node, where `cdk8s-shm` means the sources
+ * The README's Quick start as an app runs it: its first TypeScript block (marked ```TypeScript: see
+ * test/docs/code-blocks.test.ts), with `npx cdk8s synth`'s part done by its own `app.synth()`,
+ * through ts-node, where `cdk8s-shm` means the sources
  * (scripts/self-import.js) and `cdk8s-plus-33` is the repository's cdk8s-plus-28 (the same
  * Deployment and Job; no registry is reachable from the e2e's network).
  */
 function quickStart(): any[] {
   const readme = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
-  const block = /```ts\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf('## Quick start')))![1];
+  const block = /```TypeScript\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf('## Quick start')))![1];
   fs.mkdirSync(path.join(REPO, '.tmp'), { recursive: true });
   const dir = fs.mkdtempSync(path.join(REPO, '.tmp', 'quick-start-'));
   try {
