@@ -6,7 +6,7 @@ import pytest
 import cdk8s
 from cdk8s import App, Chart, Size
 import cdk8s_plus_33 as kplus
-from cdk8s_shm import SharedMemory, SharedMemoryOptions
+from cdk8s_shm import SharedMemory, SharedMemoryAdmissionPolicy, SharedMemoryOptions, SharedMemoryWebhook, WebhookTls
 
 
 def deployment(chart: Chart, limit: Size = Size.gibibytes(4)) -> kplus.Deployment:
@@ -67,3 +67,19 @@ def test_options_are_keyword_arguments_as_the_docs_say():
     # A SharedMemoryOptions object is not taken in their place (jsii lifts the struct into keywords).
     with pytest.raises(TypeError):
         SharedMemory.add_to(deployment(Chart(App(), "other")), SharedMemoryOptions(ratio=0.25))
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda chart: SharedMemoryWebhook(chart, "webhook", port=9443, metrics_port=9443),
+     r"'port' and 'metricsPort' \(metrics_port in Python\) of SharedMemoryWebhook 'webhook' are both 9443"),
+    (lambda chart: SharedMemoryWebhook(chart, "webhook", excluded_namespaces=["Not A Namespace"]),
+     r"'excludedNamespaces' \(excluded_namespaces in Python\) of SharedMemoryWebhook 'webhook' holds"),
+    (lambda chart: SharedMemoryAdmissionPolicy(chart, "policy", limit_follows=True),
+     r"'limitFollows' \(limit_follows in Python\) of SharedMemoryAdmissionPolicy 'policy' cannot be true: .* "
+     r"SharedMemory\.addTo\(\) \(add_to in Python\)$"),
+    (lambda chart: WebhookTls.provided(secret_name="webhook-tls", ca_bundle="abc"),
+     r"'caBundle' \(ca_bundle in Python\) of WebhookTls\.provided\(\) must be PEM"),
+])
+def test_the_cluster_wide_ways_in_name_their_props_as_python_spells_them(build, message):
+    with pytest.raises(Exception, match=message):
+        build(cdk8s.Testing.chart())

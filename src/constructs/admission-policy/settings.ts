@@ -43,7 +43,7 @@ export function resolvePolicyProps(props: SharedMemoryPolicyProps, subject: stri
 export function excludedNamespacesOf(props: SharedMemoryPolicyProps, subject: string, own: readonly string[] = []): string[] {
   for (const namespace of props.excludedNamespaces ?? []) {
     if (!isDns1123Label(namespace)) {
-      throw new Error(`'excludedNamespaces' of ${subject} holds ${JSON.stringify(namespace)}, which is not a namespace name`);
+      throw new Error(`${propLabel('excludedNamespaces')} of ${subject} holds ${JSON.stringify(namespace)}, which is not a namespace name`);
     }
   }
   return [...new Set([...ALWAYS_EXCLUDED_NAMESPACES, ...own, ...props.excludedNamespaces ?? []])];

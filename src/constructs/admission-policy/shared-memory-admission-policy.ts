@@ -4,6 +4,7 @@ import { DENIAL_SUFFIX, WARNINGS_SUFFIX, admissionPolicyObjects } from './object
 import { excludedNamespacesOf, namespaceSelectorOf, resolvePolicyProps } from './settings';
 import { isDns1123Subdomain } from '../../core';
 import { extraLabels } from '../common/checks';
+import { methodLabel, propLabel } from '../common/language-names';
 import { SharedMemoryPolicyProps, NamespaceSelection } from '../common/policy-props';
 
 /**
@@ -67,9 +68,9 @@ export class SharedMemoryAdmissionPolicy extends Construct {
       ...extraLabels(props.labels, subject, 'it names the policies'),
     };
     if (props.limitFollows) {
-      throw new Error(`'limitFollows' of ${subject} cannot be true: a MutatingAdmissionPolicy cannot read the namespace's LimitRange and `
+      throw new Error(`${propLabel('limitFollows')} of ${subject} cannot be true: a MutatingAdmissionPolicy cannot read the namespace's LimitRange and `
         + 'ResourceQuota, so it never grows limits (it leaves pods that ask for it alone); use SharedMemoryWebhook, or set it on the workloads '
-        + 'with SharedMemory.addTo() (add_to)');
+        + `with ${methodLabel('SharedMemory', 'addTo')}`);
     }
     const policy = resolvePolicyProps(props, subject);
     const excluded = excludedNamespacesOf(props, subject);

@@ -10,6 +10,7 @@ import {
   DEFAULT_VOLUME_NAME, JsonObject, JsonPatchOperation, PodLike, SHM_MOUNT_PATH,
   escapePointerToken, isObject, normalizeMountPath, objectAt,
 } from '../../core';
+import { propLabel } from '../common/language-names';
 
 /** A toleration as Kubernetes writes it. */
 export interface TolerationJson {
@@ -82,7 +83,7 @@ export function planShare(template: PodLike, spec: ShareSpec, basePath: string):
   const existing = volumes?.find(v => v.name === spec.volumeName);
   if (existing) {
     if (!isDomainVolume(existing, spec.volume)) {
-      errors.push(`${spec.subject} already has a volume named '${spec.volumeName}' that is not ${describeVolume(spec.volume)} of ${spec.agent}: pass another 'volumeName' to share()`);
+      errors.push(`${spec.subject} already has a volume named '${spec.volumeName}' that is not ${describeVolume(spec.volume)} of ${spec.agent}: pass another ${propLabel('volumeName')} to share()`);
     }
   } else {
     ops.push(volumes
@@ -155,5 +156,5 @@ function clashMessage(spec: ShareSpec, container: string, volumeName: string, vo
       + 'or share at another \'mountPath\'';
   }
   return `container '${container}' of ${spec.subject} already mounts volume '${volumeName}' at ${spec.mountPath}, `
-    + `where ${spec.agent} mounts its shared memory: remove that mount or share at another 'mountPath'`;
+    + `where ${spec.agent} mounts its shared memory: remove that mount or share at another ${propLabel('mountPath')}`;
 }

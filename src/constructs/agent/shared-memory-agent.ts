@@ -15,6 +15,7 @@ import { ANNOTATION_PREFIX, SHM_MOUNT_PATH, isDns1123Label, isDns1123Subdomain }
 import { DEFAULT_NODE_IMAGE } from '../common/bundled-program';
 import { checkCsiDriverName, checkHostPath, checkLabel, checkMountPath } from '../common/checks';
 import { checkImageReference } from '../common/image-reference';
+import { propLabel } from '../common/language-names';
 import { checkCreatedNamespace, priorityClassQuota } from '../common/system-names';
 import { AgentContainer } from '../pod-spec/container';
 import { MountedVolume, podVolumes, renderContainer } from '../pod-spec/render-container';
@@ -299,7 +300,7 @@ export class SharedMemoryAgent extends Construct {
     const mounterImage = checkImageReference(props.mounterImage ?? DEFAULT_MOUNTER_IMAGE, 'mounterImage', subject);
     const priorityClassName = props.priorityClassName ?? 'system-node-critical';
     if (props.serviceAccountName !== undefined && !isDns1123Subdomain(props.serviceAccountName)) {
-      throw new Error(`'serviceAccountName' (${JSON.stringify(props.serviceAccountName)}) of ${subject} must be the name of a ServiceAccount (a DNS-1123 subdomain)`);
+      throw new Error(`${propLabel('serviceAccountName')} (${JSON.stringify(props.serviceAccountName)}) of ${subject} must be the name of a ServiceAccount (a DNS-1123 subdomain)`);
     }
     this.serviceAccountName = props.serviceAccountName;
     const createNamespace = props.createNamespace ?? true;
@@ -439,7 +440,7 @@ export class SharedMemoryAgent extends Construct {
       throw new Error(`'containers' of share() for ${subject} is empty: leave it out to mount the domain in every app container`);
     }
     if (options.volumeName !== undefined && !isDns1123Label(options.volumeName)) {
-      throw new Error(`'volumeName' (${JSON.stringify(options.volumeName)}) of share() for ${subject} must be a DNS-1123 label`);
+      throw new Error(`${propLabel('volumeName')} (${JSON.stringify(options.volumeName)}) of share() for ${subject} must be a DNS-1123 label`);
     }
     this.shared.add(apiObject);
     if (this.systemV) {
@@ -483,7 +484,7 @@ export class SharedMemoryAgent extends Construct {
     const level = needs.length > 0 ? forbiddingLevel(this.node.root, namespace) : undefined;
     if (!level) return undefined;
     const fix = !this.delivery.usesCsi ? (this.systemV ? undefined : 'deliver the domain with AgentDelivery.csi()')
-      : "turn 'systemV' off (POSIX shared memory through the CSI volume needs no change to the namespace)";
+      : `turn ${propLabel('systemV')} off (POSIX shared memory through the CSI volume needs no change to the namespace)`;
     return namespaceLevelError(subject, namespace, level, needs, this.describe(), fix);
   }
 

@@ -4,6 +4,7 @@
  */
 import { Tenant, formatTenant } from '../../contracts/csi-flags';
 import { isDns1123Label, isDns1123Subdomain, objectAt, podTemplateOf, stringAt } from '../../core';
+import { propLabel } from '../common/language-names';
 
 /** The namespace an object is deployed to, as far as its manifest says (`default` when it says nothing). */
 export function workloadNamespace(json: unknown): string {
@@ -26,7 +27,7 @@ export function checkTenants(tenants: readonly Tenant[], subject: string): Tenan
   return tenants.map(tenant => {
     if (!isDns1123Label(tenant.namespace) || (tenant.serviceAccount !== undefined && !isDns1123Subdomain(tenant.serviceAccount))) {
       throw new Error(`'tenants' of AgentDelivery.csi() in ${subject} has ${JSON.stringify(tenant)}: `
-        + "give a namespace (a DNS-1123 label) and optionally a 'serviceAccount' (a DNS-1123 subdomain)");
+        + `give a namespace (a DNS-1123 label) and optionally a ${propLabel('serviceAccount')} (a DNS-1123 subdomain)`);
     }
     const { namespace, serviceAccount } = tenant;
     return serviceAccount === undefined ? { namespace } : { namespace, serviceAccount };

@@ -2,6 +2,7 @@
  * Synth-time checks of the node agent's paths and labels; each throws a message naming the prop
  * and the fix.
  */
+import { methodLabel, propLabel } from './language-names';
 import { SHM_MOUNT_PATH, isCsiDriverName } from '../../core';
 import { SharedMemoryDomain } from '../agent/shared-memory-domain';
 
@@ -12,7 +13,7 @@ const FORBIDDEN_HOST_TREES = ['/proc', '/sys', '/dev', '/etc', '/boot', '/usr', 
 
 export function checkMountPath(path: string, prop: string, subject: string): string {
   if (typeof path !== 'string' || !path.startsWith('/') || path.includes(':') || path.split('/').includes('..')) {
-    throw new Error(`'${prop}' (${JSON.stringify(path)}) of ${subject} must be an absolute path without ':' or '..'`);
+    throw new Error(`${propLabel(prop)} (${JSON.stringify(path)}) of ${subject} must be an absolute path without ':' or '..'`);
   }
   return path;
 }
@@ -23,7 +24,7 @@ export function checkHostPath(domain: SharedMemoryDomain, path: string, subject:
   const underHostShm = normalized.startsWith(`${SHM_MOUNT_PATH}/`);
   if (!domain.dedicatedTmpfs) {
     if (!underHostShm) {
-      throw new Error(`'hostPath' (${path}) of SharedMemoryDomain.hostShm() in ${subject} must be a directory below ${SHM_MOUNT_PATH}, `
+      throw new Error(`${propLabel('hostPath')} (${path}) of ${methodLabel('SharedMemoryDomain', 'hostShm')} in ${subject} must be a directory below ${SHM_MOUNT_PATH}, `
         + 'so that it is memory-backed; use SharedMemoryDomain.tmpfs() for any other place');
     }
     return normalized;
@@ -31,7 +32,7 @@ export function checkHostPath(domain: SharedMemoryDomain, path: string, subject:
   const depth = normalized.split('/').length - 1;
   const forbidden = FORBIDDEN_HOST_TREES.find(tree => normalized === tree || normalized.startsWith(`${tree}/`));
   if (depth < 2 || forbidden) {
-    throw new Error(`'hostPath' (${path}) of SharedMemoryDomain.tmpfs() in ${subject} would mount a tmpfs over `
+    throw new Error(`${propLabel('hostPath')} (${path}) of SharedMemoryDomain.tmpfs() in ${subject} would mount a tmpfs over `
       + `${forbidden ? `the node's ${forbidden}` : 'a top-level directory of the node'}: use a dedicated directory such as /run/cdk8s-shm/<name>`);
   }
   return normalized;
@@ -67,7 +68,7 @@ export function extraLabels(labels: Record<string, string> | undefined, subject:
 export function checkCsiDriverName(driverName: string, subject: string): string {
   if (!isCsiDriverName(driverName)) {
     throw new Error(`the CSI driver name '${driverName}' of ${subject} must be at most 63 characters forming a DNS-1123 subdomain: `
-      + "set 'driverName' in AgentDelivery.csi()");
+      + `set ${propLabel('driverName')} in AgentDelivery.csi()`);
   }
   return driverName;
 }

@@ -11,6 +11,7 @@
  *
  * A digest pins the exact image: `docker.io/library/node:24.19.0-alpine3.24@sha256:<64 hex>`.
  */
+import { propLabel } from './language-names';
 const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
 const HOST = '(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\\[[0-9a-fA-F:.]+\\])';
 const DOMAIN = `${HOST}(?::[0-9]+)?`;
@@ -31,7 +32,7 @@ export function checkImageReference(image: unknown, prop: string, subject: strin
   const match = typeof image === 'string' ? REFERENCE.exec(image) : null;
   if (!match || match[1].length > MAX_NAME_LENGTH) {
     const digestHint = typeof image === 'string' && image.includes('@') ? ': a digest is sha256: and 64 lower-case hex digits' : '';
-    throw new Error(`'${prop}' (${JSON.stringify(image)}) of ${subject} is not an image reference${digestHint}; `
+    throw new Error(`${propLabel(prop)} (${JSON.stringify(image)}) of ${subject} is not an image reference${digestHint}; `
       + 'write registry/name:tag, or pin it as registry/name:tag@sha256:<64 hex digits>');
   }
   return image as string;

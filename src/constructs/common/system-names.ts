@@ -2,6 +2,7 @@
  * Names the cluster itself owns, and what a construct must do around them.
  */
 import { ApiObjectProps } from 'cdk8s';
+import { propLabel } from './language-names';
 
 /**
  * Namespaces the cluster itself owns. A construct that creates its namespace labels it for Pod
@@ -18,8 +19,8 @@ export const SYSTEM_NAMESPACES: readonly string[] = ['kube-system', 'kube-public
  */
 export function checkCreatedNamespace(namespace: string, prop: string, createProp: string, subject: string): void {
   if (SYSTEM_NAMESPACES.includes(namespace)) {
-    throw new Error(`'${prop}' (${namespace}) of ${subject} is a namespace the cluster owns, and '${createProp}' would relabel it: `
-      + `choose a namespace of its own, or set '${createProp}: false' to deploy into the existing one unchanged`);
+    throw new Error(`'${prop}' (${namespace}) of ${subject} is a namespace the cluster owns, and ${propLabel(createProp)} would relabel it: `
+      + `choose a namespace of its own, or set ${propLabel(createProp)} to false to deploy into the existing one unchanged`);
   }
 }
 

@@ -12,6 +12,7 @@ import { excludedNamespacesOf, namespaceSelectorOf, resolvePolicyProps } from '.
 import { BUNDLE_MOUNT, DEFAULT_NODE_IMAGE, readBundledProgram, sha256 } from '../common/bundled-program';
 import { checkLabel, extraLabels } from '../common/checks';
 import { checkImageReference } from '../common/image-reference';
+import { propLabel } from '../common/language-names';
 import { NamespaceSelection, SharedMemoryPolicyProps } from '../common/policy-props';
 import { checkCreatedNamespace, priorityClassQuota } from '../common/system-names';
 import { Affinity, renderAffinity } from '../pod-spec/affinity';
@@ -303,19 +304,19 @@ export class SharedMemoryWebhook extends Construct {
       throw new Error(`'timeout' (${timeoutSeconds}s) of ${subject} must be a whole number of seconds from 1 to 30 (the API server's range)`);
     }
     for (const [prop, value] of [['port', port], ['metricsPort', metricsPort]] as const) {
-      if (!Number.isInteger(value) || value < 1 || value > 65535) throw new Error(`'${prop}' (${value}) of ${subject} must be a port from 1 to 65535`);
+      if (!Number.isInteger(value) || value < 1 || value > 65535) throw new Error(`${propLabel(prop)} (${value}) of ${subject} must be a port from 1 to 65535`);
     }
-    if (port === metricsPort) throw new Error(`'port' and 'metricsPort' of ${subject} are both ${port}: give the metrics port another number`);
+    if (port === metricsPort) throw new Error(`'port' and ${propLabel('metricsPort')} of ${subject} are both ${port}: give the metrics port another number`);
     if (props.image !== undefined) checkImageReference(props.image, 'image', subject);
     if (props.nodeImage !== undefined) checkImageReference(props.nodeImage, 'nodeImage', subject);
     if (typeof priorityClassName !== 'string' || (priorityClassName !== '' && !isDns1123Label(priorityClassName.replace(/\./g, '-')))) {
-      throw new Error(`'priorityClassName' (${JSON.stringify(priorityClassName)}) of ${subject} must be the name of a PriorityClass`);
+      throw new Error(`${propLabel('priorityClassName')} (${JSON.stringify(priorityClassName)}) of ${subject} must be the name of a PriorityClass`);
     }
     const podAnnotations = { ...props.podAnnotations };
     for (const key of Object.keys(podAnnotations)) {
-      if (key === INJECT_ANNOTATION || key === SERVER_CHECKSUM_ANNOTATION) throw new Error(`'podAnnotations' of ${subject} may not set ${key}: the webhook sets it`);
+      if (key === INJECT_ANNOTATION || key === SERVER_CHECKSUM_ANNOTATION) throw new Error(`${propLabel('podAnnotations')} of ${subject} may not set ${key}: the webhook sets it`);
     }
-    for (const [key, value] of Object.entries(props.nodeSelector ?? {})) checkLabel(key, value, subject, "'nodeSelector'");
+    for (const [key, value] of Object.entries(props.nodeSelector ?? {})) checkLabel(key, value, subject, propLabel('nodeSelector'));
     return {
       tls: props.tls ?? WebhookTls.selfManaged(),
       replicas,
@@ -405,15 +406,15 @@ export class SharedMemoryWebhook extends Construct {
   ): void {
     const cidrs = options.apiServerCidrs ?? [];
     for (const cidr of cidrs) {
-      if (typeof cidr !== 'string' || !/^[0-9a-fA-F:.]+\/\d{1,3}$/.test(cidr)) throw new Error(`'apiServerCidrs' of ${subject} holds ${JSON.stringify(cidr)}, which is not a CIDR such as 10.0.0.0/16`);
+      if (typeof cidr !== 'string' || !/^[0-9a-fA-F:.]+\/\d{1,3}$/.test(cidr)) throw new Error(`${propLabel('apiServerCidrs')} of ${subject} holds ${JSON.stringify(cidr)}, which is not a CIDR such as 10.0.0.0/16`);
     }
     const apiServerPorts = options.apiServerPorts ?? DEFAULT_API_SERVER_PORTS;
     for (const p of apiServerPorts) {
-      if (!Number.isInteger(p) || p < 1 || p > 65535) throw new Error(`'apiServerPorts' of ${subject} holds ${p}, which is not a port from 1 to 65535`);
+      if (!Number.isInteger(p) || p < 1 || p > 65535) throw new Error(`${propLabel('apiServerPorts')} of ${subject} holds ${p}, which is not a port from 1 to 65535`);
     }
     const metricsNamespaces = options.metricsNamespaces ?? [];
     for (const namespace of metricsNamespaces) {
-      if (!isDns1123Label(namespace)) throw new Error(`'metricsNamespaces' of ${subject} holds ${JSON.stringify(namespace)}, which is not a namespace name`);
+      if (!isDns1123Label(namespace)) throw new Error(`${propLabel('metricsNamespaces')} of ${subject} holds ${JSON.stringify(namespace)}, which is not a namespace name`);
     }
     const from = cidrs.length > 0 ? { from: cidrs.map(cidr => ({ ipBlock: { cidr } })) } : {};
     const ingress: unknown[] = [{ ...from, ports: [{ port, protocol: 'TCP' }] }];

@@ -1,4 +1,5 @@
 import { X509Certificate } from 'crypto';
+import { propLabel } from '../common/language-names';
 
 /**
  * Options for certificates issued by cert-manager.
@@ -80,8 +81,8 @@ export class WebhookTls {
     const given = (options ?? {}) as Partial<ProvidedTlsOptions>;
     for (const field of ['secretName', 'caBundle'] as const) {
       if (typeof given[field] !== 'string' || given[field] === '') {
-        throw new Error(`WebhookTls.provided() needs '${field}' (${field === 'secretName'
-          ? 'the kubernetes.io/tls Secret in the webhook\'s namespace' : 'the PEM, or base64 PEM, of the CA that signed the certificate'})`);
+        throw new Error(`WebhookTls.provided() needs ${propLabel(field)}: ${field === 'secretName'
+          ? 'the kubernetes.io/tls Secret in the webhook\'s namespace' : 'the PEM, or base64 PEM, of the CA that signed the certificate'}`);
       }
     }
     return new WebhookTls('provided', undefined, { secretName: given.secretName!, caBundle: caBundlePem(given.caBundle!) });
@@ -111,7 +112,7 @@ function caBundlePem(caBundle: string): string {
     const compact = pem.replace(/\s+/g, '');
     const decoded = /^[A-Za-z0-9+/]+={0,2}$/.test(compact) ? Buffer.from(compact, 'base64').toString('utf8') : '';
     if (!decoded.includes('-----BEGIN CERTIFICATE-----')) {
-      throw new Error("'caBundle' of WebhookTls.provided() must be PEM (-----BEGIN CERTIFICATE-----) or the base64 of that PEM, as a webhook configuration's caBundle holds it");
+      throw new Error(`${propLabel('caBundle')} of WebhookTls.provided() must be PEM (-----BEGIN CERTIFICATE-----) or the base64 of that PEM, as a webhook configuration's caBundle holds it`);
     }
     pem = decoded;
   }
@@ -120,9 +121,9 @@ function caBundlePem(caBundle: string): string {
     try {
       new X509Certificate(certificate);
     } catch (error) {
-      throw new Error(`'caBundle' of WebhookTls.provided(): certificate ${index + 1} of ${certificates.length} does not parse (${(error as Error).message})`);
+      throw new Error(`${propLabel('caBundle')} of WebhookTls.provided(): certificate ${index + 1} of ${certificates.length} does not parse (${(error as Error).message})`);
     }
   });
-  if (certificates.length === 0) throw new Error("'caBundle' of WebhookTls.provided() holds no complete PEM certificate");
+  if (certificates.length === 0) throw new Error(`${propLabel('caBundle')} of WebhookTls.provided() holds no complete PEM certificate`);
   return pem;
 }

@@ -66,7 +66,11 @@ describe('what SharedMemoryAdmissionPolicy synthesizes', () => {
     expect(() => synthAdmissionPolicy({ maximum: Size.tebibytes(8192) })).toThrow("'maximum' (8Pi) must be below 8Pi in SharedMemoryAdmissionPolicy 'policy', which reads no larger quantity exactly");
     expect(() => synthAdmissionPolicy({ minimum: Size.gibibytes(2), maximum: Size.gibibytes(1) })).toThrow("'minimum' (2Gi) must not exceed 'maximum' (1Gi)");
     expect(() => synthAdmissionPolicy({ name: 'Bad' })).toThrow("'name' (\"Bad\") of SharedMemoryAdmissionPolicy 'policy' must be a DNS-1123 subdomain");
-    expect(() => synthAdmissionPolicy({ excludedNamespaces: ['Not A Namespace'] })).toThrow("'excludedNamespaces' of SharedMemoryAdmissionPolicy 'policy' holds");
+    expect(() => synthAdmissionPolicy({ excludedNamespaces: ['Not A Namespace'] })).toThrow("'excludedNamespaces' (excluded_namespaces in Python) of SharedMemoryAdmissionPolicy 'policy' holds");
+    expect(() => synthAdmissionPolicy({ limitFollows: true })).toThrow("'limitFollows' (limit_follows in Python) of SharedMemoryAdmissionPolicy 'policy' cannot be true: "
+      + "a MutatingAdmissionPolicy cannot read the namespace's LimitRange and ResourceQuota, so it never grows limits (it leaves pods that ask for it alone); "
+      + 'use SharedMemoryWebhook, or set it on the workloads with SharedMemory.addTo() (add_to in Python)');
+    expect(synthAdmissionPolicy({ limitFollows: false }).length).toBeGreaterThan(0);
     expect(() => synthAdmissionPolicy({ labels: { 'app.kubernetes.io/name': 'x' } })).toThrow('may not set app.kubernetes.io/name');
   });
 

@@ -250,7 +250,7 @@ describe('agent containers: refused at synthesis, naming the container and the f
 
   test('a ServiceAccount name that is none', () => {
     expect(() => newAgent(Testing.chart(), { serviceAccountName: 'Routing Agent' }))
-      .toThrow("'serviceAccountName' (\"Routing Agent\") of SharedMemoryAgent 'node-agent' must be the name of a ServiceAccount (a DNS-1123 subdomain)");
+      .toThrow("'serviceAccountName' (service_account_name in Python) (\"Routing Agent\") of SharedMemoryAgent 'node-agent' must be the name of a ServiceAccount (a DNS-1123 subdomain)");
   });
 
   test.each<[string, () => unknown, string]>([

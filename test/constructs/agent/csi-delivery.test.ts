@@ -325,7 +325,7 @@ describe('the CSI delivery: share()', () => {
       `Deployment '${ApiObject.of(web).name}' is in namespace 'shop', whose Pod Security level 'restricted' (label pod-security.kubernetes.io/enforce) `
       + "forbids hostIPC that SharedMemoryAgent 'node-agent' needs: label namespace 'shop' pod-security.kubernetes.io/enforce=privileged "
       + '(keep pod-security.kubernetes.io/warn and pod-security.kubernetes.io/audit at baseline), '
-      + "or turn 'systemV' off (POSIX shared memory through the CSI volume needs no change to the namespace)");
+      + "or turn 'systemV' (system_v in Python) off (POSIX shared memory through the CSI volume needs no change to the namespace)");
 
     const chart2 = Testing.chart();
     const agent2 = newAgent(chart2, { systemV: true });
@@ -372,9 +372,9 @@ describe('the CSI delivery: errors', () => {
     const chart = Testing.chart();
     expect(() => newAgent(chart, { delivery: AgentDelivery.csi({ driverName: 'Not_A/Name' }) }))
       .toThrow("the CSI driver name 'Not_A/Name' of SharedMemoryAgent 'node-agent' must be at most 63 characters forming a DNS-1123 subdomain: "
-        + "set 'driverName' in AgentDelivery.csi()");
+        + "set 'driverName' (driver_name in Python) in AgentDelivery.csi()");
     expect(() => new SharedMemoryAgent(chart, 'long', { name: 'a'.repeat(52), containers: [agentContainer] }))
-      .toThrow(/the CSI driver name 'a{52}\.cdk8s-shm\.io' .* set 'driverName'/);
+      .toThrow(/the CSI driver name 'a{52}\.cdk8s-shm\.io' .* set 'driverName' \(driver_name in Python\)/);
   });
 
   test('tenants that are not a namespace and a ServiceAccount', () => {
@@ -387,7 +387,7 @@ describe('the CSI delivery: errors', () => {
 
   test('a kubelet directory that is not absolute', () => {
     expect(() => newAgent(Testing.chart(), { delivery: AgentDelivery.csi({ kubeletDir: 'var/lib/kubelet' }) }))
-      .toThrow("'kubeletDir' (\"var/lib/kubelet\") of AgentDelivery.csi() of SharedMemoryAgent 'node-agent' must be an absolute path");
+      .toThrow("'kubeletDir' (kubelet_dir in Python) (\"var/lib/kubelet\") of AgentDelivery.csi() of SharedMemoryAgent 'node-agent' must be an absolute path");
   });
 });
 

@@ -143,7 +143,7 @@ describe('SharedMemoryAgent (hostPath delivery): the DaemonSet', () => {
 describe('SharedMemoryAgent never harms the cluster', () => {
   test.each(['kube-system', 'kube-public', 'kube-node-lease', 'default'])('creating namespace %s is refused, with the fix', namespace => {
     expect(() => newAgent(Testing.chart(), { namespace })).toThrow(`'namespace' (${namespace}) of SharedMemoryAgent 'node-agent' is a namespace the cluster owns, `
-      + "and 'createNamespace' would relabel it: choose a namespace of its own, or set 'createNamespace: false'");
+      + "and 'createNamespace' (create_namespace in Python) would relabel it: choose a namespace of its own, or set 'createNamespace' (create_namespace in Python) to false");
   });
 
   test('a ResourceQuota lets its namespace hold system-node-critical pods; none in kube-system or for another class', () => {
@@ -175,7 +175,7 @@ describe('SharedMemoryAgent never harms the cluster', () => {
     newAgent(chart, { mounterImage: `busybox:1.36.1@${digest}` });
     expect(one(Testing.synth(chart), 'DaemonSet').spec.template.spec.initContainers[0].image).toBe(`busybox:1.36.1@${digest}`);
     expect(() => newAgent(Testing.chart(), { mounterImage: 'busybox@sha256:1234' }))
-      .toThrow("'mounterImage' (\"busybox@sha256:1234\") of SharedMemoryAgent 'node-agent' is not an image reference: a digest is sha256: and 64 lower-case hex digits");
+      .toThrow("'mounterImage' (mounter_image in Python) (\"busybox@sha256:1234\") of SharedMemoryAgent 'node-agent' is not an image reference: a digest is sha256: and 64 lower-case hex digits");
   });
 });
 

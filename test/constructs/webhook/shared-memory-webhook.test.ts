@@ -168,7 +168,7 @@ describe('SharedMemoryWebhook (defaults: self-managed TLS, bundled server)', () 
 describe('SharedMemoryWebhook never harms the cluster', () => {
   test.each(['kube-system', 'kube-public', 'kube-node-lease', 'default'])('creating namespace %s is refused, with the fix', namespace => {
     expect(() => synth({ namespace })).toThrow(`'namespace' (${namespace}) of SharedMemoryWebhook 'webhook' is a namespace the cluster owns, `
-      + "and 'createNamespace' would relabel it: choose a namespace of its own, or set 'createNamespace: false'");
+      + "and 'createNamespace' (create_namespace in Python) would relabel it: choose a namespace of its own, or set 'createNamespace' (create_namespace in Python) to false");
   });
 
   test('deploying into kube-system unchanged is allowed: no Namespace object, and no quota there', () => {
@@ -220,10 +220,10 @@ describe('SharedMemoryWebhook pod placement and extra metadata', () => {
     ['a label the selectors use', { labels: { 'app.kubernetes.io/name': 'x' } }, "'labels' of SharedMemoryWebhook 'webhook' may not set app.kubernetes.io/name: the webhook's selectors use it"],
     ['an invalid label key', { labels: { 'bad key': 'x' } }, "'labels' key 'bad key' of SharedMemoryWebhook 'webhook' is not a valid label key"],
     ['an invalid label value', { labels: { env: 'not valid!' } }, "'labels' value 'not valid!' of SharedMemoryWebhook 'webhook' is not a valid label value"],
-    ['our own annotation', { podAnnotations: { 'cdk8s-shm.io/inject': 'true' } }, "'podAnnotations' of SharedMemoryWebhook 'webhook' may not set cdk8s-shm.io/inject: the webhook sets it"],
+    ['our own annotation', { podAnnotations: { 'cdk8s-shm.io/inject': 'true' } }, "'podAnnotations' (pod_annotations in Python) of SharedMemoryWebhook 'webhook' may not set cdk8s-shm.io/inject: the webhook sets it"],
     ['a port out of range', { port: 70000 }, "'port' (70000) of SharedMemoryWebhook 'webhook' must be a port from 1 to 65535"],
-    ['the metrics port on the serving port', { port: 9090 }, "'port' and 'metricsPort' of SharedMemoryWebhook 'webhook' are both 9090"],
-    ['a node selector label that is none', { nodeSelector: { 'pool name': 'x' } }, "'nodeSelector' key 'pool name' of SharedMemoryWebhook 'webhook' is not a valid label key"],
+    ['the metrics port on the serving port', { port: 9090 }, "'port' and 'metricsPort' (metrics_port in Python) of SharedMemoryWebhook 'webhook' are both 9090"],
+    ['a node selector label that is none', { nodeSelector: { 'pool name': 'x' } }, "'nodeSelector' (node_selector in Python) key 'pool name' of SharedMemoryWebhook 'webhook' is not a valid label key"],
     ['a toleration of every key with Equal', { tolerations: [{ value: 'x' }] },
       "'tolerations[0]' ({\"value\":\"x\"}) of SharedMemoryWebhook 'webhook' has no key: a toleration of every taint needs operator TolerationOperator.EXISTS"],
     ['an affinity weight out of range', { affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 101, podAffinityTerm: { topologyKey: 'h' } }] } } },
@@ -253,7 +253,8 @@ describe('SharedMemoryWebhook images', () => {
     ['nodeImage', 'node:22 alpine', 'is not an image reference'],
     ['image', '', 'is not an image reference'],
   ])('%s %j is refused', (prop, image, message) => {
-    expect(() => synth({ [prop]: image })).toThrow(`'${prop}' (${JSON.stringify(image)}) of SharedMemoryWebhook 'webhook' ${message.startsWith('a digest') ? 'is not an image reference: ' : ''}${message}`);
+    const label = prop === 'nodeImage' ? "'nodeImage' (node_image in Python)" : `'${prop}'`;
+    expect(() => synth({ [prop]: image })).toThrow(`${label} (${JSON.stringify(image)}) of SharedMemoryWebhook 'webhook' ${message.startsWith('a digest') ? 'is not an image reference: ' : ''}${message}`);
   });
 });
 
@@ -295,9 +296,9 @@ describe('SharedMemoryWebhook NetworkPolicy', () => {
   });
 
   test.each([
-    [{ apiServerCidrs: ['10.0.0.0'] }, "'apiServerCidrs' of SharedMemoryWebhook 'webhook' holds \"10.0.0.0\", which is not a CIDR"],
-    [{ apiServerPorts: [0] }, "'apiServerPorts' of SharedMemoryWebhook 'webhook' holds 0"],
-    [{ metricsNamespaces: ['Bad'] }, "'metricsNamespaces' of SharedMemoryWebhook 'webhook' holds \"Bad\""],
+    [{ apiServerCidrs: ['10.0.0.0'] }, "'apiServerCidrs' (api_server_cidrs in Python) of SharedMemoryWebhook 'webhook' holds \"10.0.0.0\", which is not a CIDR"],
+    [{ apiServerPorts: [0] }, "'apiServerPorts' (api_server_ports in Python) of SharedMemoryWebhook 'webhook' holds 0"],
+    [{ metricsNamespaces: ['Bad'] }, "'metricsNamespaces' (metrics_namespaces in Python) of SharedMemoryWebhook 'webhook' holds \"Bad\""],
   ])('refuses %j', (options, message) => {
     expect(() => synth({ networkPolicy: WebhookNetworkPolicy.restrict(options) })).toThrow(message);
   });
@@ -374,12 +375,12 @@ describe('SharedMemoryWebhook options', () => {
   });
 
   test.each([
-    ['no options at all', undefined, "WebhookTls.provided() needs 'secretName'"],
-    ['no secretName', { caBundle: CA_PEM }, "WebhookTls.provided() needs 'secretName' (the kubernetes.io/tls Secret in the webhook's namespace)"],
-    ['no caBundle', { secretName: 's' }, "WebhookTls.provided() needs 'caBundle' (the PEM, or base64 PEM, of the CA that signed the certificate)"],
-    ['an empty caBundle', { secretName: 's', caBundle: '' }, "WebhookTls.provided() needs 'caBundle'"],
-    ['a caBundle that is neither PEM nor base64 PEM', { secretName: 's', caBundle: 'abc' }, "'caBundle' of WebhookTls.provided() must be PEM (-----BEGIN CERTIFICATE-----) or the base64 of that PEM"],
-    ['a PEM that does not parse', { secretName: 's', caBundle: '-----BEGIN CERTIFICATE-----\nMIIBdummy\n-----END CERTIFICATE-----\n' }, "'caBundle' of WebhookTls.provided(): certificate 1 of 1 does not parse"],
+    ['no options at all', undefined, "WebhookTls.provided() needs 'secretName' (secret_name in Python)"],
+    ['no secretName', { caBundle: CA_PEM }, "WebhookTls.provided() needs 'secretName' (secret_name in Python): the kubernetes.io/tls Secret in the webhook's namespace"],
+    ['no caBundle', { secretName: 's' }, "WebhookTls.provided() needs 'caBundle' (ca_bundle in Python): the PEM, or base64 PEM, of the CA that signed the certificate"],
+    ['an empty caBundle', { secretName: 's', caBundle: '' }, "WebhookTls.provided() needs 'caBundle' (ca_bundle in Python)"],
+    ['a caBundle that is neither PEM nor base64 PEM', { secretName: 's', caBundle: 'abc' }, "'caBundle' (ca_bundle in Python) of WebhookTls.provided() must be PEM (-----BEGIN CERTIFICATE-----) or the base64 of that PEM"],
+    ['a PEM that does not parse', { secretName: 's', caBundle: '-----BEGIN CERTIFICATE-----\nMIIBdummy\n-----END CERTIFICATE-----\n' }, "'caBundle' (ca_bundle in Python) of WebhookTls.provided(): certificate 1 of 1 does not parse"],
   ])('a JavaScript caller giving %s is told what is missing', (_label, options, message) => {
     expect(() => WebhookTls.provided(options as any)).toThrow(message);
   });
