@@ -1,5 +1,5 @@
 """Every Python block of the README is a program a user can paste into a Python cdk8s app: run with
-this environment's Python, it synthesizes, and the quick start gives the sizes its comments say.
+this environment's Python, it synthesizes, and the quick start gives the sizes and limits its comments say.
 """
 import os
 import re
@@ -29,5 +29,9 @@ def test_the_block_synthesizes(index, tmp_path):
     assert manifests
     objects = [o for m in manifests for o in yaml.safe_load_all(m.read_text(encoding="utf8")) if o]
     if index == 0:
-        sizes = {o["kind"]: v["emptyDir"]["sizeLimit"] for o in objects for v in o["spec"]["template"]["spec"].get("volumes", []) if v["name"] == "dshm"}
-        assert sizes == {"Job": "16Gi", "Deployment": "16Gi"}
+        pods = {o["kind"]: o["spec"]["template"]["spec"] for o in objects if o["kind"] in ("Job", "Deployment")}
+        sizes = {kind: v["emptyDir"]["sizeLimit"] for kind, pod in pods.items() for v in pod.get("volumes", []) if v["name"] == "dshm"}
+        assert sizes == {"Job": "2560Mi", "Deployment": "16Gi"}
+        # limit_follows: the trainer's 32Gi grows by the 2560Mi; the Deployment keeps its 96Gi (cdk8s-plus writes 98304Mi).
+        limits = {kind: [c["resources"]["limits"]["memory"] for c in pod["containers"]] for kind, pod in pods.items()}
+        assert limits == {"Job": ["35328Mi"], "Deployment": ["98304Mi"]}
