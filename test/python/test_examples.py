@@ -1,7 +1,8 @@
 """Every example of examples/ has a Python twin in examples/python, and the two give every workload
 the same /dev/shm, object by object: the volume mounted there, which containers mount it and how,
-and the cdk8s-shm.io/ annotations the pod carries. Each /dev/shm is also the one worked out by hand
-(as test/examples.test.ts has it), so a size wrong in both languages fails too.
+the memory requests and limits it is sized from, and the cdk8s-shm.io/ annotations the pod carries.
+Each /dev/shm is also the one worked out by hand (as test/examples.test.ts has it), so a size wrong
+in both languages fails too.
 """
 import os
 from typing import Any, Dict, List
@@ -41,13 +42,15 @@ def workloads(objects: List[Dict[str, Any]]) -> Dict[str, Dict[str, Any]]:
 
 
 def shm_of(template: Dict[str, Any]) -> Dict[str, Any]:
-    """All a pod template says about /dev/shm: the volumes mounted there, each container's mounts of them, our annotations."""
+    """All a pod template says about /dev/shm: each container's memory, the volumes mounted there, each container's mounts of them, our annotations."""
     spec = template["spec"]
     containers = spec.get("containers", []) + spec.get("initContainers", [])
     mounts = {c["name"]: [m for m in c.get("volumeMounts", []) if m["mountPath"] == SHM_MOUNT_PATH] for c in containers}
     names = {m["name"] for ms in mounts.values() for m in ms}
     annotations = template.get("metadata", {}).get("annotations", {})
     return {
+        # The memory each container may use: /dev/shm is sized from it, and limitFollows grows it.
+        "memory": {c["name"]: {k: v["memory"] for k, v in c.get("resources", {}).items() if "memory" in v} for c in containers},
         "volumes": sorted((v for v in spec.get("volumes", []) if v["name"] in names), key=lambda v: v["name"]),
         "mounts": {name: ms for name, ms in mounts.items() if ms},
         "annotations": {k: v for k, v in annotations.items() if k.startswith("cdk8s-shm.io/")},
