@@ -6,7 +6,7 @@ import pytest
 import cdk8s
 from cdk8s import App, Chart, Size
 import cdk8s_plus_33 as kplus
-from cdk8s_shm import SharedMemory, SharedMemoryAdmissionPolicy, SharedMemoryOptions, SharedMemoryWebhook, WebhookTls
+from cdk8s_shm import SharedMemory, SharedMemoryAdmissionPolicy, SharedMemoryOptions, SharedMemoryWebhook, WebhookTls, podspec
 
 
 def deployment(chart: Chart, limit: Size = Size.gibibytes(4)) -> kplus.Deployment:
@@ -76,10 +76,12 @@ def test_options_are_keyword_arguments_as_the_docs_say():
      r"'excludedNamespaces' \(excluded_namespaces in Python\) of SharedMemoryWebhook 'webhook' holds"),
     (lambda chart: SharedMemoryAdmissionPolicy(chart, "policy", limit_follows=True),
      r"'limitFollows' \(limit_follows in Python\) of SharedMemoryAdmissionPolicy 'policy' cannot be true: .* "
-     r"SharedMemory\.addTo\(\) \(add_to in Python\)$"),
+     r"SharedMemory\.addTo\(\) \(add_to in Python\)"),
     (lambda chart: WebhookTls.provided(secret_name="webhook-tls", ca_bundle="abc"),
      r"'caBundle' \(ca_bundle in Python\) of WebhookTls\.provided\(\) must be PEM"),
+    (lambda chart: podspec.Probe.from_command([]),
+     r"Probe\.fromCommand\(\) \(from_command in Python\): give the command as a non-empty list of strings"),
 ])
-def test_the_cluster_wide_ways_in_name_their_props_as_python_spells_them(build, message):
+def test_the_cluster_wide_ways_in_and_pod_types_name_their_props_as_python_spells_them(build, message):
     with pytest.raises(Exception, match=message):
         build(cdk8s.Testing.chart())

@@ -4,6 +4,7 @@
  * when the API server refuses the object.
  */
 import { checkLabel } from '../common/checks';
+import { propLabel } from '../common/language-names';
 
 /**
  * How a node selector requirement matches a node label (or field).
@@ -279,11 +280,11 @@ class Renderer {
     const source = value as Json;
     const json: Json = {};
     for (const key of Object.keys(source)) {
-      if (!(key in fields)) throw this.error(prop, value, `has an unknown field '${key}'`);
+      if (!(key in fields)) throw this.error(prop, value, `has an unknown field ${propLabel(key)}`);
     }
     for (const [key, render] of Object.entries(fields)) {
       if (source[key] === undefined) {
-        if (required.includes(key)) throw this.error(prop, value, `needs '${key}'`);
+        if (required.includes(key)) throw this.error(prop, value, `needs ${propLabel(key)}`);
         continue;
       }
       json[key] = render(source[key], `${prop}.${key}`);
@@ -324,7 +325,7 @@ class Renderer {
     const strings: Field = (l, lp) => this.list(l, lp, (s, sp) => this.text(s, sp));
     return this.object(value, prop, {
       topologyKey: (k, kp) => {
-        checkLabel(this.text(k, kp), '', this.subject, `'${kp}'`);
+        checkLabel(this.text(k, kp), '', this.subject, propLabel(kp));
         return k;
       },
       labelSelector: (s, sp) => this.labelSelector(s, sp),
@@ -339,7 +340,7 @@ class Renderer {
     return this.object(value, prop, {
       matchLabels: (m, mp) => {
         const labels = this.object(m, mp, Object.fromEntries(Object.keys(m ?? {}).map(k => [k, (v: unknown, vp: string) => this.text(v, vp)])));
-        for (const [k, v] of Object.entries(labels)) checkLabel(k, v as string, this.subject, `'${mp}'`);
+        for (const [k, v] of Object.entries(labels)) checkLabel(k, v as string, this.subject, propLabel(mp));
         return labels;
       },
       matchExpressions: (l, lp) => this.list(l, lp, (r, rp) => this.requirement(r, rp, Object.values(LabelSelectorOperator))),
@@ -356,7 +357,7 @@ class Renderer {
       },
       values: (l, lp) => this.list(l, lp, (s, sp) => this.text(s, sp)),
     }, ['key', 'operator']);
-    checkLabel(json.key as string, '', this.subject, `'${prop}.key'`);
+    checkLabel(json.key as string, '', this.subject, propLabel(`${prop}.key`));
     const values = (json.values ?? []) as string[];
     const operator = json.operator as string;
     if (['In', 'NotIn'].includes(operator) && values.length === 0) throw this.error(prop, value, `needs 'values' with operator ${operator}`);
@@ -373,6 +374,6 @@ class Renderer {
   }
 
   private error(prop: string, value: unknown, problem: string): Error {
-    return new Error(`'${prop}' (${JSON.stringify(value)}) of ${this.subject} ${problem}`);
+    return new Error(`${propLabel(prop)} (${JSON.stringify(value)}) of ${this.subject} ${problem}`);
   }
 }

@@ -3,6 +3,7 @@
  * own resources, a ConfigMap or a Secret.
  */
 import { isDns1123Label, isDns1123Subdomain, isQuantity } from '../../core';
+import { methodLabel, propLabel } from '../common/language-names';
 
 /**
  * Options for `EnvValue.fromConfigMap()` and `EnvValue.fromSecret()`.
@@ -77,10 +78,10 @@ export class EnvValue {
   public static fromResource(resource: string, options: EnvResourceOptions = {}): EnvValue {
     if (!RESOURCES.includes(resource)) throw new Error(`EnvValue.fromResource(${JSON.stringify(resource)}): give one of ${RESOURCES.join(', ')}`);
     if (options.containerName !== undefined && !isDns1123Label(options.containerName)) {
-      throw new Error(`'containerName' (${JSON.stringify(options.containerName)}) of EnvValue.fromResource() is not a container name`);
+      throw new Error(`${propLabel('containerName')} (${JSON.stringify(options.containerName)}) of ${methodLabel('EnvValue', 'fromResource')} is not a container name`);
     }
     if (options.divisor !== undefined && !isQuantity(options.divisor)) {
-      throw new Error(`'divisor' (${JSON.stringify(options.divisor)}) of EnvValue.fromResource() is not a quantity such as 1Mi`);
+      throw new Error(`'divisor' (${JSON.stringify(options.divisor)}) of ${methodLabel('EnvValue', 'fromResource')} is not a quantity such as 1Mi`);
     }
     return new EnvValue({
       valueFrom: {

@@ -3,6 +3,7 @@
  * kubelet's own defaults (every 10 s, 1 s timeout, 3 failures) apply to the rest.
  */
 import { Duration } from 'cdk8s';
+import { methodLabel, propLabel } from '../common/language-names';
 
 /**
  * When and how often a probe runs, and what counts as failing.
@@ -90,7 +91,7 @@ export class Probe {
   public static fromHttpGet(path: string, options: HttpGetProbeOptions): Probe {
     if (typeof path !== 'string' || !path.startsWith('/')) throw new Error(`Probe.fromHttpGet(${JSON.stringify(path)}): give a path starting with /`);
     const scheme = options.scheme ?? ProbeScheme.HTTP;
-    if (!Object.values(ProbeScheme).includes(scheme)) throw new Error(`Probe.fromHttpGet(): 'scheme' (${JSON.stringify(scheme)}) must be ProbeScheme.HTTP or HTTPS`);
+    if (!Object.values(ProbeScheme).includes(scheme)) throw new Error(`${methodLabel('Probe', 'fromHttpGet')}: 'scheme' (${JSON.stringify(scheme)}) must be ProbeScheme.HTTP or HTTPS`);
     return new Probe({ httpGet: { path, port: probePort(options.port, 'fromHttpGet'), ...(options.scheme ? { scheme } : {}) } }, options);
   }
 
@@ -111,7 +112,7 @@ export class Probe {
    */
   public static fromCommand(command: string[], options: ProbeOptions = {}): Probe {
     if (!Array.isArray(command) || command.length === 0 || command.some(c => typeof c !== 'string')) {
-      throw new Error('Probe.fromCommand(): give the command as a non-empty list of strings');
+      throw new Error(`${methodLabel('Probe', 'fromCommand')}: give the command as a non-empty list of strings`);
     }
     return new Probe({ exec: { command: [...command] } }, options);
   }
@@ -124,12 +125,12 @@ export class Probe {
       if (value === undefined) return {};
       // In milliseconds first: toSeconds() would throw on a fraction without naming the prop.
       const s = value.toMilliseconds() / 1000;
-      if (!Number.isInteger(s) || s < minimum) throw new Error(`'${prop}' (${s}s) of a Probe must be a whole number of seconds, at least ${minimum}`);
+      if (!Number.isInteger(s) || s < minimum) throw new Error(`${propLabel(prop)} (${s}s) of a Probe must be a whole number of seconds, at least ${minimum}`);
       return { [`${prop}Seconds`]: s };
     };
     const count = (prop: keyof ProbeOptions, value: number | undefined) => {
       if (value === undefined) return {};
-      if (!Number.isInteger(value) || value < 1) throw new Error(`'${prop}' (${value}) of a Probe must be a whole number, at least 1`);
+      if (!Number.isInteger(value) || value < 1) throw new Error(`${propLabel(prop)} (${value}) of a Probe must be a whole number, at least 1`);
       return { [prop]: value };
     };
     this._json = {
@@ -144,6 +145,6 @@ export class Probe {
 }
 
 function probePort(port: number, method: string): number {
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`Probe.${method}(): 'port' (${port}) must be a port from 1 to 65535`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`${methodLabel('Probe', method)}: 'port' (${port}) must be a port from 1 to 65535`);
   return port;
 }

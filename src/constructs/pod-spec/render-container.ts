@@ -11,6 +11,7 @@ import { renderResources } from './resources';
 import { PodVolume, VolumeMount } from './volume';
 import { isDns1123Label, normalizeMountPath } from '../../core';
 import { checkImageReference } from '../common/image-reference';
+import { propLabel } from '../common/language-names';
 
 /** What the construct adds to every container and keeps for itself. */
 export interface ContainerContext {
@@ -63,7 +64,7 @@ export function renderContainer(container: AgentContainer, context: ContainerCon
   }
   const security = container.securityContext ?? {};
   if ((security as { privileged?: boolean }).privileged) {
-    throw new Error(`${of} is privileged: only the init container that mounts the tmpfs is; add the capabilities it needs under 'securityContext.capabilities' instead`);
+    throw new Error(`${of} is privileged: only the init container that mounts the tmpfs is; add the capabilities it needs under ${propLabel('securityContext.capabilities')} instead`);
   }
   const json: Record<string, unknown> = {
     name,
@@ -79,7 +80,7 @@ export function renderContainer(container: AgentContainer, context: ContainerCon
     json[field] = [...list];
   }
   if (container.workingDir !== undefined) {
-    if (typeof container.workingDir !== 'string' || !container.workingDir.startsWith('/')) throw new Error(`'workingDir' (${JSON.stringify(container.workingDir)}) of ${of} must be an absolute path`);
+    if (typeof container.workingDir !== 'string' || !container.workingDir.startsWith('/')) throw new Error(`${propLabel('workingDir')} (${JSON.stringify(container.workingDir)}) of ${of} must be an absolute path`);
     json.workingDir = container.workingDir;
   }
   const env = Object.entries(container.env ?? {});
@@ -94,10 +95,10 @@ export function renderContainer(container: AgentContainer, context: ContainerCon
   for (const kind of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) {
     const probe = container[kind];
     if (probe === undefined) continue;
-    if (!(probe instanceof Probe)) throw new Error(`'${kind}' of ${of} must be a Probe, e.g. Probe.fromHttpGet('/healthz', { port: 8080 })`);
+    if (!(probe instanceof Probe)) throw new Error(`${propLabel(kind)} of ${of} must be a Probe, e.g. Probe.fromHttpGet('/healthz', { port: 8080 }) (Probe.from_http_get('/healthz', port=8080) in Python)`);
     const successThreshold = probe._json.successThreshold;
     if (kind !== 'readinessProbe' && successThreshold !== undefined && successThreshold !== 1) {
-      throw new Error(`'${kind}' of ${of} has 'successThreshold' ${String(successThreshold)}: it must be 1 for liveness and startup probes`);
+      throw new Error(`${propLabel(kind)} of ${of} has ${propLabel('successThreshold')} ${String(successThreshold)}: it must be 1 for liveness and startup probes`);
     }
     json[kind] = { ...probe._json };
   }
@@ -110,23 +111,23 @@ function renderSecurityContext(security: ContainerSecurityContext, of: string): 
   const runAsNonRoot = security.runAsNonRoot ?? true;
   for (const prop of ['runAsUser', 'runAsGroup'] as const) {
     const id = security[prop];
-    if (id !== undefined && (!Number.isInteger(id) || id < 0 || id > 2 ** 31 - 1)) throw new Error(`'securityContext.${prop}' (${id}) of ${of} must be a whole number from 0 to 2147483647`);
+    if (id !== undefined && (!Number.isInteger(id) || id < 0 || id > 2 ** 31 - 1)) throw new Error(`${propLabel(`securityContext.${prop}`)} (${id}) of ${of} must be a whole number from 0 to 2147483647`);
   }
   if (runAsNonRoot && security.runAsUser === 0) {
-    throw new Error(`'securityContext.runAsUser' (0) of ${of} is root, which 'runAsNonRoot' (true by default) refuses: set runAsNonRoot: false to run as root`);
+    throw new Error(`${propLabel('securityContext.runAsUser')} (0) of ${of} is root, which ${propLabel('runAsNonRoot')} (true by default) refuses: set it to false to run as root`);
   }
   const add = security.capabilities?.add;
   const drop = security.capabilities?.drop ?? ['ALL'];
   for (const [field, list] of [['add', add ?? []], ['drop', drop]] as const) {
     if (!Array.isArray(list) || list.some(c => typeof c !== 'string' || !CAPABILITY.test(c))) {
-      throw new Error(`'securityContext.capabilities.${field}' (${JSON.stringify(list)}) of ${of} must list capability names such as NET_ADMIN or ALL`);
+      throw new Error(`${propLabel(`securityContext.capabilities.${field}`)} (${JSON.stringify(list)}) of ${of} must list capability names such as NET_ADMIN or ALL`);
     }
   }
   const seccomp = security.seccompProfile;
   if (seccomp !== undefined) {
-    if (!Object.values(SeccompProfileType).includes(seccomp.type)) throw new Error(`'securityContext.seccompProfile.type' (${JSON.stringify(seccomp.type)}) of ${of} is not a SeccompProfileType`);
+    if (!Object.values(SeccompProfileType).includes(seccomp.type)) throw new Error(`${propLabel('securityContext.seccompProfile.type')} (${JSON.stringify(seccomp.type)}) of ${of} is not a SeccompProfileType`);
     if ((seccomp.type === SeccompProfileType.LOCALHOST) !== (seccomp.localhostProfile !== undefined)) {
-      throw new Error(`'securityContext.seccompProfile' of ${of}: 'localhostProfile' is given exactly when the type is SeccompProfileType.LOCALHOST`);
+      throw new Error(`${propLabel('securityContext.seccompProfile')} of ${of}: ${propLabel('localhostProfile')} is given exactly when the type is SeccompProfileType.LOCALHOST`);
     }
   }
   return {
@@ -151,7 +152,7 @@ function renderPorts(ports: readonly ContainerPort[], of: string): Record<string
     const at = `'ports[${index}]' (${JSON.stringify(port)}) of ${of}`;
     for (const prop of ['number', 'hostPort'] as const) {
       const n = port[prop];
-      if ((prop === 'number' || n !== undefined) && (!Number.isInteger(n) || n! < 1 || n! > 65535)) throw new Error(`${at}: '${prop}' must be a port from 1 to 65535`);
+      if ((prop === 'number' || n !== undefined) && (!Number.isInteger(n) || n! < 1 || n! > 65535)) throw new Error(`${at}: ${propLabel(prop)} must be a port from 1 to 65535`);
     }
     if (port.name !== undefined && (!PORT_NAME.test(port.name) || port.name.length > 15)) {
       throw new Error(`${at}: 'name' must be at most 15 lower-case letters, digits and '-' (not at either end, never two in a row), with a letter`);
@@ -177,17 +178,17 @@ function renderMounts(volumeMounts: readonly VolumeMount[], context: ContainerCo
   const volumes: MountedVolume[] = [];
   const paths = new Map<string, string>([[normalizeMountPath(extraMount.mountPath)!, String(extraMount.name)]]);
   for (const [index, mount] of volumeMounts.entries()) {
-    const at = `'volumeMounts[${index}]' of ${of}`;
+    const at = `${propLabel(`volumeMounts[${index}]`)} of ${of}`;
     if (!(mount?.volume instanceof PodVolume)) throw new Error(`${at} needs a 'volume', e.g. PodVolume.fromEmptyDir('tmp')`);
     const path = mount.mountPath;
-    if (typeof path !== 'string' || !path.startsWith('/') || path.includes(':')) throw new Error(`${at} has 'mountPath' ${JSON.stringify(path)}: give an absolute path without ':'`);
+    if (typeof path !== 'string' || !path.startsWith('/') || path.includes(':')) throw new Error(`${at} has ${propLabel('mountPath')} ${JSON.stringify(path)}: give an absolute path without ':'`);
     const taken = paths.get(normalizeMountPath(path)!);
     if (taken !== undefined) {
-      throw new Error(`${at} mounts '${mount.volume.name}' at ${path}, where '${taken}' is mounted${taken === extraMount.name ? ' (the shared-memory domain)' : ''}: choose another 'mountPath'`);
+      throw new Error(`${at} mounts '${mount.volume.name}' at ${path}, where '${taken}' is mounted${taken === extraMount.name ? ' (the shared-memory domain)' : ''}: choose another ${propLabel('mountPath')}`);
     }
     paths.set(normalizeMountPath(path)!, mount.volume.name);
     if (mount.subPath !== undefined && (typeof mount.subPath !== 'string' || mount.subPath.startsWith('/') || mount.subPath.split('/').includes('..'))) {
-      throw new Error(`${at} has 'subPath' ${JSON.stringify(mount.subPath)}: give a relative path without '..'`);
+      throw new Error(`${at} has ${propLabel('subPath')} ${JSON.stringify(mount.subPath)}: give a relative path without '..'`);
     }
     mounts.push({
       name: mount.volume.name,

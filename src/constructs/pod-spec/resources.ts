@@ -5,6 +5,7 @@
  */
 import { Size } from 'cdk8s';
 import { bytesCeil, compare, isQuantity, parseQuantity } from '../../core';
+import { propLabel } from '../common/language-names';
 import { sizeQuantity } from '../common/size-quantity';
 
 /**
@@ -154,7 +155,7 @@ export function renderResources(resources: ContainerResources, prop: string, sub
     const request = range.request === undefined ? undefined : checked(text(range.request), `${prop}.${field}.request`, subject);
     const limit = range.limit === undefined ? undefined : checked(text(range.limit), `${prop}.${field}.limit`, subject);
     if (request !== undefined && limit !== undefined && exceeds(request, limit, key)) {
-      throw new Error(`'${prop}.${field}.request' (${request}) of ${subject} exceeds its limit (${limit}): `
+      throw new Error(`${propLabel(`${prop}.${field}.request`)} (${request}) of ${subject} exceeds its limit (${limit}): `
         + 'the API server refuses a request above the limit');
     }
     if (request !== undefined) requests[key] = request;
@@ -171,7 +172,7 @@ function sizeText(size: unknown): string | undefined {
 function checked(text: string | undefined, prop: string, subject: string): string {
   if (text === undefined || !isQuantity(text) || text.trim().startsWith('-')) {
     const hint = prop.includes('.cpu.') ? 'Cpu.millis(250) or Cpu.units(1)' : 'Size.mebibytes(256)';
-    throw new Error(`'${prop}' (${text ?? 'not a quantity'}) of ${subject} is not a non-negative quantity: give one such as ${hint}`);
+    throw new Error(`${propLabel(prop)} (${text ?? 'not a quantity'}) of ${subject} is not a non-negative quantity: give one such as ${hint}`);
   }
   return text;
 }

@@ -3,6 +3,7 @@
  * (`ValidateTolerations`) so that a mistake fails at synthesis and names the prop.
  */
 import { checkLabel } from '../common/checks';
+import { propLabel } from '../common/language-names';
 
 /**
  * How a toleration matches a taint's value.
@@ -76,7 +77,7 @@ const EFFECTS: readonly string[] = Object.values(TaintEffect);
 export function renderTolerations(tolerations: readonly Toleration[], prop: string, subject: string): Record<string, unknown>[] {
   if (!Array.isArray(tolerations)) throw new Error(`'${prop}' of ${subject} must be a list of tolerations`);
   return tolerations.map((t, index) => {
-    const at = `'${prop}[${index}]' (${JSON.stringify(t)}) of ${subject}`;
+    const at = `${propLabel(`${prop}[${index}]`)} (${JSON.stringify(t)}) of ${subject}`;
     if (t === null || typeof t !== 'object') throw new Error(`${at} is not a toleration: give { key, operator, value, effect }`);
     const operator = t.operator ?? TolerationOperator.EQUAL;
     if (!OPERATORS.includes(operator)) throw new Error(`${at} has operator ${JSON.stringify(operator)}: use TolerationOperator.EQUAL or EXISTS`);
@@ -86,15 +87,15 @@ export function renderTolerations(tolerations: readonly Toleration[], prop: stri
     if (t.key === undefined || t.key === '') {
       if (operator !== TolerationOperator.EXISTS) throw new Error(`${at} has no key: a toleration of every taint needs operator TolerationOperator.EXISTS`);
     } else {
-      checkLabel(t.key, '', subject, `'${prop}[${index}]' taint`);
+      checkLabel(t.key, '', subject, `${propLabel(`${prop}[${index}]`)} taint`);
     }
     if (operator === TolerationOperator.EXISTS && t.value !== undefined && t.value !== '') {
       throw new Error(`${at} has a value with operator EXISTS, which matches any value: remove 'value' or use EQUAL`);
     }
-    if (t.value !== undefined) checkLabel('value', t.value, subject, `'${prop}[${index}]' taint`);
+    if (t.value !== undefined) checkLabel('value', t.value, subject, `${propLabel(`${prop}[${index}]`)} taint`);
     if (t.tolerationSeconds !== undefined) {
-      if (!Number.isInteger(t.tolerationSeconds)) throw new Error(`${at} has 'tolerationSeconds' that is not a whole number of seconds`);
-      if (t.effect !== TaintEffect.NO_EXECUTE) throw new Error(`${at} sets 'tolerationSeconds', which only means something with effect TaintEffect.NO_EXECUTE`);
+      if (!Number.isInteger(t.tolerationSeconds)) throw new Error(`${at} has ${propLabel('tolerationSeconds')} that is not a whole number of seconds`);
+      if (t.effect !== TaintEffect.NO_EXECUTE) throw new Error(`${at} sets ${propLabel('tolerationSeconds')}, which only means something with effect TaintEffect.NO_EXECUTE`);
     }
     const json: Record<string, unknown> = {};
     if (t.key !== undefined) json.key = t.key;

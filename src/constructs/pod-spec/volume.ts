@@ -5,6 +5,7 @@
  */
 import { Size } from 'cdk8s';
 import { isDns1123Label, isDns1123Subdomain, tryParseSize } from '../../core';
+import { propLabel } from '../common/language-names';
 import { sizeQuantity } from '../common/size-quantity';
 
 /**
@@ -76,7 +77,7 @@ export class PodVolume {
     let sizeLimit: string | undefined;
     if (options.sizeLimit !== undefined) {
       sizeLimit = sizeQuantity(options.sizeLimit);
-      const bytes = tryParseSize(sizeLimit, "'sizeLimit'");
+      const bytes = tryParseSize(sizeLimit, propLabel('sizeLimit'));
       if (typeof bytes === 'string') throw new Error(`PodVolume.fromEmptyDir('${name}'): ${bytes}`);
     }
     return new PodVolume(volumeName(name), {
@@ -173,7 +174,7 @@ function objectName(name: string, method: string): string {
 function keysOptions(options: KeysVolumeOptions): Record<string, unknown> {
   const mode = options.defaultMode;
   if (mode !== undefined && (!Number.isInteger(mode) || mode < 0 || mode > 0o777)) {
-    throw new Error(`'defaultMode' (${mode}) of a PodVolume must be file permission bits from 0 to 0o777`);
+    throw new Error(`${propLabel('defaultMode')} (${mode}) of a PodVolume must be file permission bits from 0 to 0o777`);
   }
   return { ...(mode !== undefined ? { defaultMode: mode } : {}), ...(options.optional !== undefined ? { optional: options.optional } : {}) };
 }

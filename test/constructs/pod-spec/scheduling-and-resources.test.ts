@@ -98,8 +98,8 @@ describe('renderTolerations', () => {
     [{ key: 'k', operator: 'Gte' }, 'has operator "Gte": use TolerationOperator.EQUAL or EXISTS'],
     [{ key: 'k', effect: 'NoRun' }, 'has effect "NoRun": use TaintEffect.NO_SCHEDULE, PREFER_NO_SCHEDULE or NO_EXECUTE'],
     [{ key: 'k', operator: 'Exists', value: 'v' }, 'has a value with operator EXISTS, which matches any value'],
-    [{ key: 'k', tolerationSeconds: 30, effect: 'NoSchedule' }, "sets 'tolerationSeconds', which only means something with effect TaintEffect.NO_EXECUTE"],
-    [{ key: 'k', tolerationSeconds: 1.5, effect: 'NoExecute' }, "has 'tolerationSeconds' that is not a whole number of seconds"],
+    [{ key: 'k', tolerationSeconds: 30, effect: 'NoSchedule' }, "sets 'tolerationSeconds' (toleration_seconds in Python), which only means something with effect TaintEffect.NO_EXECUTE"],
+    [{ key: 'k', tolerationSeconds: 1.5, effect: 'NoExecute' }, "has 'tolerationSeconds' (toleration_seconds in Python) that is not a whole number of seconds"],
     [{ key: 'bad key' }, "'tolerations[0]' taint key 'bad key' of SharedMemoryWebhook 'webhook' is not a valid label key"],
     [{ key: 'k', value: 'not valid!' }, "'tolerations[0]' taint value 'not valid!' of SharedMemoryWebhook 'webhook' is not a valid label value"],
   ])('%j is refused', (toleration, message) => {
@@ -144,10 +144,10 @@ describe('renderAffinity', () => {
 
   test.each([
     [{ nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: {} } },
-      "'affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution' ({}) of SharedMemoryWebhook 'webhook' needs 'nodeSelectorTerms'"],
-    [{ nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [] } } }, "nodeSelectorTerms' ([]) of SharedMemoryWebhook 'webhook' is empty"],
+      "'affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution' (affinity.node_affinity.required_during_scheduling_ignored_during_execution in Python) ({}) of SharedMemoryWebhook 'webhook' needs 'nodeSelectorTerms' (node_selector_terms in Python)"],
+    [{ nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [] } } }, "nodeSelectorTerms' (affinity.node_affinity.required_during_scheduling_ignored_during_execution.node_selector_terms in Python) ([]) of SharedMemoryWebhook 'webhook' is empty"],
     [{ nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 0, preference: {} }] } },
-      "'affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight' (0) of SharedMemoryWebhook 'webhook' must be a whole number from 1 to 100"],
+      "'affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight' (affinity.node_affinity.preferred_during_scheduling_ignored_during_execution[0].weight in Python) (0) of SharedMemoryWebhook 'webhook' must be a whole number from 1 to 100"],
     [{ nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'k', operator: 'In' }] }] } } },
       "needs 'values' with operator In"],
     [{ nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'k', operator: 'Exists', values: ['a'] }] }] } } },
@@ -155,12 +155,12 @@ describe('renderAffinity', () => {
     [{ nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'k', operator: 'Gt', values: ['eight'] }] }] } } },
       "needs exactly one integer in 'values' with operator Gt"],
     [{ nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'k', operator: 'Like', values: ['a'] }] }] } } },
-      "matchExpressions[0].operator' (\"Like\") of SharedMemoryWebhook 'webhook' must be one of In, NotIn, Exists, DoesNotExist, Gt, Lt"],
+      "matchExpressions[0].operator' (affinity.node_affinity.required_during_scheduling_ignored_during_execution.node_selector_terms[0].match_expressions[0].operator in Python) (\"Like\") of SharedMemoryWebhook 'webhook' must be one of In, NotIn, Exists, DoesNotExist, Gt, Lt"],
     [{ podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: {} }] } }, "needs 'topologyKey'"],
     [{ podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'h', labelSelector: { matchExpressions: [{ key: 'a', operator: 'Gt', values: ['1'] }] } }] } },
       'must be one of In, NotIn, Exists, DoesNotExist'],
     [{ podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'h', labelSelector: { matchLabels: { app: 'no good' } } }] } },
-      "'affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].labelSelector.matchLabels' value 'no good' of SharedMemoryWebhook 'webhook' is not a valid label value"],
+      "'affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].labelSelector.matchLabels' (affinity.pod_affinity.required_during_scheduling_ignored_during_execution[0].label_selector.match_labels in Python) value 'no good' of SharedMemoryWebhook 'webhook' is not a valid label value"],
     [{ nodeAfinity: {} }, "'affinity' ({\"nodeAfinity\":{}}) of SharedMemoryWebhook 'webhook' has an unknown field 'nodeAfinity'"],
   ])('%j is refused', (bad, message) => {
     expect(() => renderAffinity(bad as podspec.Affinity, 'affinity', SUBJECT)).toThrow(message);

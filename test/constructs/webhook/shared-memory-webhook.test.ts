@@ -227,7 +227,7 @@ describe('SharedMemoryWebhook pod placement and extra metadata', () => {
     ['a toleration of every key with Equal', { tolerations: [{ value: 'x' }] },
       "'tolerations[0]' ({\"value\":\"x\"}) of SharedMemoryWebhook 'webhook' has no key: a toleration of every taint needs operator TolerationOperator.EXISTS"],
     ['an affinity weight out of range', { affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 101, podAffinityTerm: { topologyKey: 'h' } }] } } },
-      "'affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight' (101) of SharedMemoryWebhook 'webhook' must be a whole number from 1 to 100"],
+      "'affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight' (affinity.pod_anti_affinity.preferred_during_scheduling_ignored_during_execution[0].weight in Python) (101) of SharedMemoryWebhook 'webhook' must be a whole number from 1 to 100"],
     ['a memory request above its limit', { resources: { memory: { request: Size.mebibytes(512), limit: Size.mebibytes(256) } } },
       "'resources.memory.request' (512Mi) of SharedMemoryWebhook 'webhook' exceeds its limit (256Mi)"],
   ])('refuses %s', (_label, props, message) => {
