@@ -30,8 +30,8 @@ import { formatBytes, parseQuantity } from './quantity';
 export interface NamespaceRefusal {
   readonly kind: 'LimitRange' | 'ResourceQuota';
   readonly name: string;
-  /** What it would refuse, with the numbers. */
-  readonly message: string;
+  /** What it would refuse, with the numbers: one line each. */
+  readonly problems: readonly string[];
 }
 
 /** A memory request and limit as the admission plugins read them (exact values; absent is undefined). */
@@ -175,7 +175,7 @@ export function limitRangeRefusals(spec: unknown, limitRanges: readonly unknown[
         problems.push(...limitRangeProblems(item, memory.pod, 'the pod'));
       }
     }
-    if (problems.length > 0) refusals.push({ kind: 'LimitRange', name: nameOf(range), message: problems.join('; ') });
+    if (problems.length > 0) refusals.push({ kind: 'LimitRange', name: nameOf(range), problems });
   }
   return refusals;
 }
@@ -269,7 +269,7 @@ export function quotaRefusals(spec: unknown, quotas: readonly unknown[]): Namesp
       const after = add(used, usage[key] ?? ZERO);
       if (compare(after, hard) > 0) problems.push(`${resource} would reach ${show(after)} of its ${show(hard)} (${show(used)} used)`);
     }
-    if (problems.length > 0) refusals.push({ kind: 'ResourceQuota', name: nameOf(quota), message: problems.join('; ') });
+    if (problems.length > 0) refusals.push({ kind: 'ResourceQuota', name: nameOf(quota), problems });
   }
   return refusals;
 }

@@ -29,7 +29,7 @@ describe('LimitRange', () => {
     ['a Container max the grown limit passes', { containers: [c('app', '1280Mi', '512Mi')] }, [{ type: 'Container', max: { memory: '1Gi' } }],
       ["'app' limit 1280Mi is above its Container max memory 1Gi"]],
     ['limit and request both above it (a Guaranteed pod)', { containers: [c('app', '1280Mi', '1280Mi')] }, [{ type: 'Container', max: { memory: '1Gi' } }],
-      ["'app' limit 1280Mi is above its Container max memory 1Gi; 'app' request 1280Mi is above its Container max memory 1Gi"]],
+      ["'app' limit 1280Mi is above its Container max memory 1Gi", "'app' request 1280Mi is above its Container max memory 1Gi"]],
     ['a sidecar is a container too', { containers: [c('app', '1Gi')], initContainers: [sidecar('log', '2Gi')] }, [{ type: 'Container', max: { memory: '1Gi' } }],
       ["'log' limit 2Gi is above its Container max memory 1Gi"]],
     ['maxLimitRequestRatio: a grown limit over a kept request', { containers: [c('app', '1280Mi', '512Mi')] }, [{ type: 'Container', maxLimitRequestRatio: { memory: '2' } }],
@@ -46,8 +46,8 @@ describe('LimitRange', () => {
       [{ type: 'Pod', max: { memory: '1536Mi' } }], []],
     ['no memory in the LimitRange: nothing to say', { containers: [c('app', '64Gi')] }, [{ type: 'Container', max: { cpu: '1' } }, { type: 'PersistentVolumeClaim', max: { storage: '1Gi' } }], []],
     ['a container without a limit: the API server refuses it for that, not for growth', { containers: [c('app')] }, [{ type: 'Container', max: { memory: '1Gi' } }], []],
-  ])('%s', (_, spec, limits, messages) => {
-    expect(limitRangeRefusals(spec, [limitRange('mem', ...limits)])).toEqual(messages.map(message => ({ kind: 'LimitRange', name: 'mem', message })));
+  ])('%s', (_, spec, limits, problems) => {
+    expect(limitRangeRefusals(spec, [limitRange('mem', ...limits)])).toEqual(problems.length === 0 ? [] : [{ kind: 'LimitRange', name: 'mem', problems }]);
   });
 
   test('each LimitRange is named on its own; unreadable objects refuse nothing', () => {
@@ -69,7 +69,7 @@ describe('ResourceQuota', () => {
     ['exactly the room left', grown, quota('team', { 'limits.memory': '8Gi' }, { 'limits.memory': '6912Mi' }), []],
     ['limits.memory over', grown, quota('team', { 'limits.memory': '8Gi' }, { 'limits.memory': '7Gi' }), ['limits.memory would reach 8448Mi of its 8Gi (7Gi used)']],
     ['requests.memory over, and memory (which counts requests)', grown, quota('team', { 'requests.memory': '8Gi', 'memory': '8Gi' }, { 'requests.memory': '7Gi', 'memory': '7Gi' }),
-      ['requests.memory would reach 8448Mi of its 8Gi (7Gi used); memory would reach 8448Mi of its 8Gi (7Gi used)']],
+      ['requests.memory would reach 8448Mi of its 8Gi (7Gi used)', 'memory would reach 8448Mi of its 8Gi (7Gi used)']],
     ['a request kept below its limit (Burstable) counts as the request', { containers: [c('app', '1280Mi', '512Mi')] },
       quota('team', { 'requests.memory': '8Gi' }, { 'requests.memory': '7Gi' }), []],
     ['overhead counts', { containers: [c('app', '1Gi', '1Gi')], overhead: { memory: '256Mi' } },
@@ -98,8 +98,8 @@ describe('ResourceQuota', () => {
       ['limits.memory would reach 1280Mi of its 1Gi (0 used)']],
     ['a scope this version does not know is counted (the safe side)', grown, quota('future', { 'limits.memory': '1Gi' }, { 'limits.memory': '0' }, { scopes: ['SomethingNew'] }),
       ['limits.memory would reach 1280Mi of its 1Gi (0 used)']],
-  ])('%s', (_, spec, q, messages) => {
-    expect(quotaRefusals(spec, [q])).toEqual(messages.map(message => ({ kind: 'ResourceQuota', name: q.metadata.name, message })));
+  ])('%s', (_, spec, q, problems) => {
+    expect(quotaRefusals(spec, [q])).toEqual(problems.length === 0 ? [] : [{ kind: 'ResourceQuota', name: q.metadata.name, problems }]);
   });
 });
 
