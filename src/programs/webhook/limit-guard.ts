@@ -51,12 +51,12 @@ export class LimitGuard {
     const namespace = result.namespace ?? '';
     try {
       const read = await this.read(namespace);
-      if ('error' in read) return leaveUnchanged(result, 'limit-unverified', unverifiedWarnings(namespace, read.error));
+      if ('error' in read) return leaveUnchanged(result, 'limit-unverified', unverifiedWarnings(read.error));
       const grown = applyOperations(structuredClone(pod), result.patch ?? []);
       const refusals = namespaceRefusals(objectAt(grown)?.spec, read.limitRanges, read.quotas);
       return refusals.length === 0 ? result : leaveUnchanged(result, 'limit-refused', refusedWarnings(refusals));
     } catch (error) {
-      return leaveUnchanged(result, 'limit-unverified', unverifiedWarnings(namespace, (error as Error)?.message ?? String(error)));
+      return leaveUnchanged(result, 'limit-unverified', unverifiedWarnings((error as Error)?.message ?? String(error)));
     }
   }
 
@@ -122,9 +122,9 @@ function refusedWarnings(refusals: readonly NamespaceRefusal[]): string[] {
   ];
 }
 
-function unverifiedWarnings(namespace: string, error: string): string[] {
+function unverifiedWarnings(error: string): string[] {
   return [
-    `limitFollows not applied, pod unchanged: cannot read the LimitRanges and ResourceQuotas of ${namespace}`,
+    "limitFollows not applied, pod unchanged: cannot read the namespace's LimitRanges and ResourceQuotas",
     error,
     "fix: let the webhook's ServiceAccount get and list limitranges and resourcequotas (SharedMemoryWebhook does)",
   ];

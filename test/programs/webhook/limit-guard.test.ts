@@ -136,7 +136,7 @@ test('RBAC refused: nothing grows, and the warnings say why and what to grant', 
   expect(answer.allowed).toBe(true);
   expect(answer.ops).toEqual([]);
   expect(answer.warnings).toEqual([
-    'cdk8s-shm: limitFollows not applied, pod unchanged: cannot read the LimitRanges and ResourceQuotas of locked',
+    "cdk8s-shm: limitFollows not applied, pod unchanged: cannot read the namespace's LimitRanges and ResourceQuotas",
     expect.stringMatching(/^cdk8s-shm: GET (limitranges|resourcequotas): HTTP 403 \(RBAC forbids it\)$/),
     "cdk8s-shm: fix: let the webhook's ServiceAccount get and list limitranges and resourcequotas (SharedMemoryWebhook does)",
   ]);
