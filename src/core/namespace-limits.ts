@@ -247,25 +247,36 @@ function quotaMatches(quotaSpec: JsonObject | undefined, spec: JsonObject): bool
     && expressions.every(e => scopeMatches({ name: e?.scopeName, operator: e?.operator, values: e?.values }, spec));
 }
 
-/** What the namespace's ResourceQuotas would refuse about the pod's memory, with the usage they report. */
-export function quotaRefusals(spec: unknown, quotas: readonly unknown[]): NamespaceRefusal[] {
-  if (!isObject(spec)) return [];
+/** What a pod counts against a quota: its requests and limits, with the overhead (on every request, and on a limit that is set). */
+function quotaUsage(spec: JsonObject): Memory {
   const { pod, overhead } = readMemory(spec);
-  // The quota counts the overhead too: on every request, and on a limit that is set.
-  const usage: Memory = { request: sum(pod.request ?? ZERO, overhead), limit: pod.limit && sum(pod.limit, overhead) };
+  return { request: sum(pod.request ?? ZERO, overhead), limit: pod.limit && sum(pod.limit, overhead) };
+}
+
+/**
+ * What the namespace's ResourceQuotas would refuse about the pod's memory, with the usage they
+ * report.
+ * @param admitted pods admitted since the quotas were read, which their `status.used` does not count yet
+ */
+export function quotaRefusals(spec: unknown, quotas: readonly unknown[], admitted: readonly unknown[] = []): NamespaceRefusal[] {
+  if (!isObject(spec)) return [];
+  const usage = quotaUsage(spec);
   const refusals: NamespaceRefusal[] = [];
   for (const quota of quotas) {
-    if (!quotaMatches(objectAt(objectAt(quota)?.spec), spec)) continue;
+    const quotaSpec = objectAt(objectAt(quota)?.spec);
+    if (!quotaMatches(quotaSpec, spec)) continue;
+    const since = admitted.filter(isObject).filter(other => quotaMatches(quotaSpec, other)).map(quotaUsage);
     const status = objectAt(objectAt(quota)?.status);
     const problems: string[] = [];
     for (const [resource, key] of QUOTA_MEMORY) {
       const hard = quantity(objectAt(status?.hard)?.[resource]);
       if (!hard) continue;
-      const used = quantity(objectAt(status?.used)?.[resource]);
-      if (!used) {
+      const counted = quantity(objectAt(status?.used)?.[resource]);
+      if (!counted) {
         problems.push(`its ${resource} usage is not counted yet`);
         continue;
       }
+      const used = since.reduce((total, other) => add(total, other[key] ?? ZERO), counted);
       const after = add(used, usage[key] ?? ZERO);
       if (compare(after, hard) > 0) problems.push(`${resource} would reach ${show(after)} of its ${show(hard)} (${show(used)} used)`);
     }
@@ -274,7 +285,12 @@ export function quotaRefusals(spec: unknown, quotas: readonly unknown[]): Namesp
   return refusals;
 }
 
-/** Every LimitRange and ResourceQuota of the namespace that would refuse the pod over its memory. */
-export function namespaceRefusals(spec: unknown, limitRanges: readonly unknown[], quotas: readonly unknown[]): NamespaceRefusal[] {
-  return [...limitRangeRefusals(spec, limitRanges), ...quotaRefusals(spec, quotas)];
+/**
+ * Every LimitRange and ResourceQuota of the namespace that would refuse the pod over its memory.
+ * @param admitted pod specs admitted since the lists were read (see `quotaRefusals`)
+ */
+export function namespaceRefusals(
+  spec: unknown, limitRanges: readonly unknown[], quotas: readonly unknown[], admitted: readonly unknown[] = [],
+): NamespaceRefusal[] {
+  return [...limitRangeRefusals(spec, limitRanges), ...quotaRefusals(spec, quotas, admitted)];
 }

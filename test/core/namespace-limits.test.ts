@@ -103,6 +103,18 @@ describe('ResourceQuota', () => {
   });
 });
 
+test('pods admitted since the quotas were read count as used, where the quota counts them', () => {
+  const grown = { containers: [c('app', '1280Mi', '1280Mi')] };
+  const team = quota('team', { 'limits.memory': '4Gi' }, { 'limits.memory': '1Gi' });
+  expect(quotaRefusals(grown, [team], [grown])).toEqual([]);
+  expect(quotaRefusals(grown, [team], [grown, grown])).toEqual([{ kind: 'ResourceQuota', name: 'team', problems: ['limits.memory would reach 4864Mi of its 4Gi (3584Mi used)'] }]);
+  // A Terminating quota does not count a pod without a deadline, admitted or not.
+  const jobs = quota('jobs', { 'limits.memory': '2Gi' }, { 'limits.memory': '0' }, { scopes: ['Terminating'] });
+  const job = { ...grown, activeDeadlineSeconds: 60 };
+  expect(quotaRefusals(job, [jobs], [grown, grown, null])).toEqual([]);
+  expect(quotaRefusals(job, [jobs], [job])).toHaveLength(1);
+});
+
 test('namespaceRefusals: LimitRanges first, then quotas', () => {
   const spec = { containers: [c('app', '2Gi', '2Gi')] };
   expect(namespaceRefusals(spec, [limitRange('lr', { type: 'Container', max: { memory: '1Gi' } })], [quota('q', { 'limits.memory': '1Gi' }, { 'limits.memory': '0' })])

@@ -15,7 +15,9 @@
  *
  * Only answers that grow a limit get here, so other pods cost no API call. The lists are kept
  * `ttlMs` per namespace (one read serves the pods of a rollout), for at most `maxNamespaces`
- * namespaces; concurrent reviews of one namespace share one read.
+ * namespaces; concurrent reviews of one namespace share one read. A quota's `status.used` read
+ * then does not count the grown pods let through since, so those are counted here until the next
+ * read; pods this server did not grow (or another replica did) are not.
  */
 import { KubeApiError, KubeClient, KubeClientOptions, inClusterOptions } from './kube-client';
 import { AdmissionReviewResult, growsLimits, leaveUnchanged } from './review';
@@ -39,8 +41,18 @@ export interface LimitGuardOptions {
 /** A namespace's LimitRanges and ResourceQuotas, or why they could not be read. */
 type NamespaceRead = { readonly limitRanges: readonly unknown[]; readonly quotas: readonly unknown[] } | { readonly error: string };
 
+/** One namespace in the cache: its read, and the grown pods this server let through since (the quotas' `used` lags them). */
+interface CacheEntry {
+  readonly expires: number;
+  readonly read: Promise<NamespaceRead>;
+  readonly admitted: unknown[];
+}
+
+/** Grown pods remembered per namespace at most, for the quota's room: a rollout's worth. */
+const MAX_ADMITTED = 1_000;
+
 export class LimitGuard {
-  private readonly cache = new Map<string, { readonly expires: number; readonly read: Promise<NamespaceRead> }>();
+  private readonly cache = new Map<string, CacheEntry>();
   private client?: KubeClient;
 
   constructor(private readonly options: LimitGuardOptions) {}
@@ -50,11 +62,15 @@ export class LimitGuard {
     if (!growsLimits(result)) return result;
     const namespace = result.namespace ?? '';
     try {
-      const read = await this.read(namespace);
+      const entry = this.entry(namespace);
+      const read = await entry.read;
       if ('error' in read) return leaveUnchanged(result, 'limit-unverified', unverifiedWarnings(read.error));
-      const grown = applyOperations(structuredClone(pod), result.patch ?? []);
-      const refusals = namespaceRefusals(objectAt(grown)?.spec, read.limitRanges, read.quotas);
-      return refusals.length === 0 ? result : leaveUnchanged(result, 'limit-refused', refusedWarnings(refusals));
+      const grown = objectAt(applyOperations(structuredClone(pod), result.patch ?? []))?.spec;
+      const refusals = namespaceRefusals(grown, read.limitRanges, read.quotas, entry.admitted);
+      if (refusals.length > 0) return leaveUnchanged(result, 'limit-refused', refusedWarnings(refusals));
+      // Counted as used until the next read, whether or not the API server then stores it: the safe side.
+      if (!result.dryRun && entry.admitted.length < MAX_ADMITTED) entry.admitted.push(grown);
+      return result;
     } catch (error) {
       return leaveUnchanged(result, 'limit-unverified', unverifiedWarnings((error as Error)?.message ?? String(error)));
     }
@@ -64,17 +80,17 @@ export class LimitGuard {
     this.client?.close();
   }
 
-  /** The namespace's lists, from the cache or one read shared by the reviews waiting for it. */
-  private read(namespace: string): Promise<NamespaceRead> {
+  /** The namespace's entry, from the cache or a new one whose read the reviews waiting for it share. */
+  private entry(namespace: string): CacheEntry {
     const now = (this.options.now ?? Date.now)();
     const cached = this.cache.get(namespace);
-    if (cached && cached.expires > now) return cached.read;
+    if (cached && cached.expires > now) return cached;
     this.cache.delete(namespace);
-    const read = this.list(namespace);
-    this.cache.set(namespace, { expires: now + (this.options.ttlMs ?? 10_000), read });
+    const entry: CacheEntry = { expires: now + (this.options.ttlMs ?? 10_000), read: this.list(namespace), admitted: [] };
+    this.cache.set(namespace, entry);
     // The oldest entry goes first (a Map keeps insertion order).
     while (this.cache.size > (this.options.maxNamespaces ?? 1_000)) this.cache.delete(this.cache.keys().next().value!);
-    return read;
+    return entry;
   }
 
   private async list(namespace: string): Promise<NamespaceRead> {

@@ -118,6 +118,18 @@ describe('with --limit-follows', () => {
     expect(lists()).toBe(2);
   });
 
+  test('the grown pods let through since the read count against the quota (a dry run does not)', async () => {
+    // Room for two grown pods of 1536Mi above the 1Gi used.
+    fake.quotas.set('tight', [quota('team', '4Gi', '1Gi')]);
+    const dryRun = podCreateReview(pod('dry'), 'l0', 'tight');
+    dryRun.request.dryRun = true;
+    expect(limitOf((await admit(target, dryRun)).patched)).toBe('1536Mi');
+    const answers = await Promise.all([1, 2, 3].map(i => admit(target, podCreateReview(pod(`t${i}`), `l${i}`, 'tight'))));
+    expect(answers.map(a => limitOf(a.patched)).sort()).toEqual(['1536Mi', '1536Mi', '1Gi']);
+    expect(answers.find(a => limitOf(a.patched) === '1Gi')!.warnings[1]).toBe('cdk8s-shm: ResourceQuota team: limits.memory would reach 5632Mi of its 4Gi (4Gi used)');
+    expect(lists()).toBe(2);
+  });
+
   test('pods that grow no limit cost no API call: opted out, no limit to grow, or grown already', async () => {
     const noLimit = pod();
     delete noLimit.spec.containers[0].resources;
