@@ -32,6 +32,8 @@ export interface LimitGuardOptions {
   readonly ttlMs?: number;
   /** Namespaces kept at most. @default 1000 */
   readonly maxNamespaces?: number;
+  /** Grown pods counted per namespace at most, for the quotas' room; then the namespace is read again. @default 1000 */
+  readonly maxAdmitted?: number;
   /** The API server waits 5 s for the webhook by default (the construct's `timeout`); the lists get less. @default 2 seconds */
   readonly timeoutMs?: number;
   /** @default Date.now */
@@ -47,9 +49,6 @@ interface CacheEntry {
   readonly read: Promise<NamespaceRead>;
   readonly admitted: unknown[];
 }
-
-/** Grown pods remembered per namespace at most, for the quota's room: a rollout's worth. */
-const MAX_ADMITTED = 1_000;
 
 export class LimitGuard {
   private readonly cache = new Map<string, CacheEntry>();
@@ -69,7 +68,9 @@ export class LimitGuard {
       const refusals = namespaceRefusals(grown, read.limitRanges, read.quotas, entry.admitted);
       if (refusals.length > 0) return leaveUnchanged(result, 'limit-refused', refusedWarnings(refusals));
       // Counted as used until the next read, whether or not the API server then stores it: the safe side.
-      if (!result.dryRun && entry.admitted.length < MAX_ADMITTED) entry.admitted.push(grown);
+      if (!result.dryRun) entry.admitted.push(grown);
+      // So many since the read: read again (the quota admission has counted them by now) rather than keep them all.
+      if (entry.admitted.length >= (this.options.maxAdmitted ?? 1_000) && this.cache.get(namespace) === entry) this.cache.delete(namespace);
       return result;
     } catch (error) {
       return leaveUnchanged(result, 'limit-unverified', unverifiedWarnings((error as Error)?.message ?? String(error)));

@@ -180,6 +180,13 @@ test('outside a cluster, without an API server to ask: unchanged, and said so', 
   }
 });
 
+test('after so many grown pods counted in a namespace, it is read again rather than counted on', async () => {
+  const { target } = await start(['--limit-follows', 'true'], { maxAdmitted: 2, ttlMs: 60_000 });
+  fake.quotas.set('many', [quota('team', '64Gi', '0')]);
+  for (const i of [1, 2, 3]) await admit(target, podCreateReview(pod(`m${i}`), `m${i}`, 'many'));
+  expect(lists()).toBe(4);
+});
+
 test('the cache holds a bounded number of namespaces, and forgets after its time', async () => {
   let now = 0;
   const { target } = await start(['--limit-follows', 'true'], { maxNamespaces: 2, ttlMs: 10_000, now: () => now });
