@@ -275,7 +275,7 @@ function networkPolicyIngress(indent: string): string {
   ].join('\n');
 }
 
-/** The NetworkPolicy's egress in self-managed TLS mode, written out. */
+/** The NetworkPolicy's egress (to the API server), written out. */
 function networkPolicyEgress(indent: string): string {
   const i = indent;
   return [
@@ -648,7 +648,8 @@ webhook:
 
 # A NetworkPolicy for the webhook pods: ingress on the serving port (from apiServerCidrs, or any
 # address) and on the metrics port (from pods in metricsNamespaces); egress only to the API
-# server, and only in self-managed TLS mode. The server resolves no names.
+# server (limitFollows reads LimitRanges and ResourceQuotas; self-managed TLS its Secret and
+# webhook configuration). The server resolves no names.
 networkPolicy:
   enabled: false
   apiServerCidrs: []

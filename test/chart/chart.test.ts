@@ -173,9 +173,12 @@ describe('helm template', () => {
     expect(containerOf(objects).ports.map((p: any) => p.containerPort)).toEqual([10250, 9443]);
   });
 
-  test('a NetworkPolicy with the defaults, outside self-managed TLS: no egress at all', () => {
+  test('a NetworkPolicy with the defaults, outside self-managed TLS: egress to the API server alone (limitFollows reads LimitRanges and quotas)', () => {
     const objects = template(['networkPolicy.enabled=true', 'tls.mode=cert-manager']);
-    expect(find(objects, 'NetworkPolicy').spec).toMatchObject({ ingress: [{ ports: [{ port: 8443, protocol: 'TCP' }] }], egress: [] });
+    expect(find(objects, 'NetworkPolicy').spec).toMatchObject({
+      ingress: [{ ports: [{ port: 8443, protocol: 'TCP' }] }],
+      egress: [{ ports: [{ port: 443, protocol: 'TCP' }, { port: 6443, protocol: 'TCP' }] }],
+    });
     expect(byKey(objects)).toEqual(byKey(synthWebhook({
       createNamespace: false,
       podSelection: PodSelection.OPT_OUT,

@@ -249,7 +249,8 @@ export class SharedMemoryWebhook extends Construct {
     // Build.
     const { tls } = checked;
     if (checked.createNamespace) this.addNamespace();
-    this.addServiceAccount(tls._mode === 'self-managed');
+    this.addServiceAccount();
+    this.addApiAccess(tls._mode === 'self-managed');
     if (tls._mode === 'self-managed') this.addSelfManagedTls(names.tlsSecret);
     if (tls._mode === 'cert-manager') this.addCertManagerTls(names, tls);
     const quota = priorityClassQuota(this.name, this.namespace, checked.priorityClassName, CRITICAL_POD_QUOTA, this.labels());
@@ -267,7 +268,7 @@ export class SharedMemoryWebhook extends Construct {
     this.addService();
     this.addPodDisruptionBudget(checked.replicas);
     const networkPolicy = (props.networkPolicy ?? WebhookNetworkPolicy.none())._options;
-    if (networkPolicy) this.addNetworkPolicy(networkPolicy, checked.port, checked.metricsPort, tls._mode === 'self-managed', subject);
+    if (networkPolicy) this.addNetworkPolicy(networkPolicy, checked.port, checked.metricsPort, subject);
     const excluded = excludedNamespacesOf(props, subject, [this.namespace, ...(tls._mode === 'cert-manager' ? [tls._certManager?.namespace ?? 'cert-manager'] : [])]);
     this.addWebhookConfiguration({
       tls,
@@ -402,7 +403,7 @@ export class SharedMemoryWebhook extends Construct {
   }
 
   private addNetworkPolicy(
-    options: WebhookNetworkPolicyOptions, port: number, metricsPort: number, talksToApiServer: boolean, subject: string,
+    options: WebhookNetworkPolicyOptions, port: number, metricsPort: number, subject: string,
   ): void {
     const cidrs = options.apiServerCidrs ?? [];
     for (const cidr of cidrs) {
@@ -433,8 +434,8 @@ export class SharedMemoryWebhook extends Construct {
         podSelector: { matchLabels: this.selector() },
         policyTypes: ['Ingress', 'Egress'],
         ingress,
-        // Only self-managed TLS talks to anyone: the API server, by address (no DNS).
-        egress: talksToApiServer ? [{ ...to, ports: apiServerPorts.map(p => ({ port: p, protocol: 'TCP' })) }] : [],
+        // The server talks to the API server alone (limitFollows' lists, self-managed TLS), by address (no DNS).
+        egress: [{ ...to, ports: apiServerPorts.map(p => ({ port: p, protocol: 'TCP' })) }],
       },
     });
   }
@@ -456,19 +457,48 @@ export class SharedMemoryWebhook extends Construct {
     });
   }
 
-  private addServiceAccount(needsApiAccess: boolean): void {
+  private addServiceAccount(): void {
     new ApiObject(this, 'service-account', {
       apiVersion: 'v1',
       kind: 'ServiceAccount',
       metadata: this.metadata(this.name),
-      // Only the self-managed TLS mode talks to the API server.
-      automountServiceAccountToken: needsApiAccess,
+      // Every server reads LimitRanges and ResourceQuotas for limitFollows (any pod may ask for it by annotation).
+      automountServiceAccountToken: true,
+    });
+  }
+
+  /**
+   * What the server may read and write cluster-wide: the LimitRanges and ResourceQuotas of a pod's
+   * namespace before it grows a limit (limitFollows; `get` and `list`, nothing secret), and in
+   * self-managed TLS mode its own webhook configuration's caBundle.
+   */
+  private addApiAccess(selfManaged: boolean): void {
+    new ApiObject(this, 'cluster-role', {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: this.metadata(this.name, false),
+      rules: [
+        { apiGroups: [''], resources: ['limitranges', 'resourcequotas'], verbs: ['get', 'list'] },
+        ...(selfManaged ? [{
+          apiGroups: ['admissionregistration.k8s.io'],
+          resources: ['mutatingwebhookconfigurations'],
+          resourceNames: [this.name],
+          verbs: ['get', 'patch'],
+        }] : []),
+      ],
+    });
+    new ApiObject(this, 'cluster-role-binding', {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: this.metadata(this.name, false),
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: this.name },
+      subjects: [{ kind: 'ServiceAccount', name: this.name, namespace: this.namespace }],
     });
   }
 
   /**
    * The Secret is created empty here because RBAC cannot limit `create` to a name; the server only
-   * needs `get` and `update` on this one Secret, and `get`/`patch` on its own webhook configuration.
+   * needs `get` and `update` on this one Secret (and `get`/`patch` on its own webhook configuration, `addApiAccess`).
    */
   private addSelfManagedTls(secretName: string): void {
     new ApiObject(this, 'tls-secret', {
@@ -488,24 +518,6 @@ export class SharedMemoryWebhook extends Construct {
       kind: 'RoleBinding',
       metadata: this.metadata(this.name),
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: this.name },
-      subjects: [{ kind: 'ServiceAccount', name: this.name, namespace: this.namespace }],
-    });
-    new ApiObject(this, 'cluster-role', {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRole',
-      metadata: this.metadata(this.name, false),
-      rules: [{
-        apiGroups: ['admissionregistration.k8s.io'],
-        resources: ['mutatingwebhookconfigurations'],
-        resourceNames: [this.name],
-        verbs: ['get', 'patch'],
-      }],
-    });
-    new ApiObject(this, 'cluster-role-binding', {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: this.metadata(this.name, false),
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: this.name },
       subjects: [{ kind: 'ServiceAccount', name: this.name, namespace: this.namespace }],
     });
   }

@@ -40,7 +40,8 @@ export class WebhookNetworkPolicy {
 
   /**
    * Ingress only on the serving port (from `apiServerCidrs`) and on the metrics port (from
-   * `metricsNamespaces`); egress only to the API server, and only in self-managed TLS mode. The
+   * `metricsNamespaces`); egress only to the API server (limitFollows reads LimitRanges and
+   * ResourceQuotas, self-managed TLS its Secret and webhook configuration). The
    * server resolves no names (it reaches the API server by the address in
    * `KUBERNETES_SERVICE_HOST`), so no DNS is allowed either.
    */

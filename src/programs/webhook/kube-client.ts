@@ -1,6 +1,7 @@
 /**
  * A minimal Kubernetes API client: the self-managed TLS mode needs four calls (Secret GET/PUT,
- * MutatingWebhookConfiguration GET/PATCH). The maintained client, @kubernetes/client-node, bundles
+ * MutatingWebhookConfiguration GET/PATCH), and `limitFollows` two lists (a namespace's LimitRanges
+ * and ResourceQuotas, limit-guard.ts). The maintained client, @kubernetes/client-node, bundles
  * to 2 MB, twice what the ConfigMap that carries the server holds (BENCHMARKS.md, "Libraries in
  * the programs").
  *
@@ -12,7 +13,7 @@ import * as https from 'node:https';
 import { JsonObject } from '../../core';
 
 const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
-/** A Secret or a webhook configuration is small; anything larger is not what we asked for. */
+/** A Secret, a webhook configuration or a namespace's LimitRanges and quotas are small; anything larger is not what we asked for. */
 const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 
 export interface KubeClientOptions {
@@ -49,7 +50,7 @@ export class KubeApiError extends Error {
 export function inClusterOptions(env: Record<string, string | undefined> = process.env): KubeClientOptions {
   const host = env.KUBERNETES_SERVICE_HOST;
   const port = env.KUBERNETES_SERVICE_PORT;
-  if (!host || !port) throw new Error('KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set: self-managed TLS runs only inside a cluster');
+  if (!host || !port) throw new Error('KUBERNETES_SERVICE_HOST and _PORT are not set: the webhook reaches the API server only from inside a cluster');
   return {
     baseUrl: `https://${host.includes(':') ? `[${host}]` : host}:${port}`,
     tokenFile: `${SERVICE_ACCOUNT_DIR}/token`,
@@ -80,6 +81,16 @@ export class KubeClient {
   patchMutatingWebhookConfiguration(name: string, patch: readonly object[]): Promise<JsonObject> {
     return this.request('PATCH', `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${encodeURIComponent(name)}`,
       patch, 'application/json-patch+json');
+  }
+
+  /** The LimitRanges of a namespace: `items` of a LimitRangeList. */
+  listLimitRanges(namespace: string): Promise<JsonObject> {
+    return this.request('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}/limitranges`);
+  }
+
+  /** The ResourceQuotas of a namespace, with their status: `items` of a ResourceQuotaList. */
+  listResourceQuotas(namespace: string): Promise<JsonObject> {
+    return this.request('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}/resourcequotas`);
   }
 
   close(): void {

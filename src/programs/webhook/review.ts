@@ -24,6 +24,12 @@ const WARNING_PREFIX = 'cdk8s-shm: ';
 /** How a review ended, for metrics and logs. Plan actions, or why no plan was made. */
 export type AdmissionOutcome = 'inject' | 'update' | 'unchanged' | 'skip' | 'deny' | 'ignored' | 'error' | 'bad-request';
 
+/**
+ * Why a plan that grows limits (`limitFollows`) was not applied (limit-guard.ts): a LimitRange or
+ * ResourceQuota of the namespace would refuse the grown pod, or they could not be read.
+ */
+export type GuardReason = 'limit-refused' | 'limit-unverified';
+
 /** Why a request was let through without planning. */
 export type IgnoreReason = 'operation-update' | 'operation-delete' | 'operation-connect' | 'operation-unknown' | 'not-a-pod' | 'subresource';
 
@@ -58,8 +64,10 @@ export interface AdmissionReviewResult {
   readonly error?: string;
   readonly outcome: AdmissionOutcome;
   /** The skip or deny reason, why the request was ignored, or '' (bounded: it becomes a metric label). */
-  readonly reason: SkipReason | IgnoreReason | '';
+  readonly reason: SkipReason | IgnoreReason | GuardReason | '';
   readonly uid?: string;
+  /** The pod's namespace, as the request names it. */
+  readonly namespace?: string;
   /** `namespace/name` of the pod, for logs. */
   readonly pod?: string;
   readonly dryRun?: boolean;
@@ -116,6 +124,7 @@ function replyTo(envelope: Envelope): Reply {
   const name = typeof request.name === 'string' && request.name !== '' ? request.name : metadata?.name ?? metadata?.generateName;
   const context = {
     uid,
+    namespace: typeof namespace === 'string' ? namespace : undefined,
     pod: `${typeof namespace === 'string' ? namespace : ''}/${typeof name === 'string' ? name : ''}`,
     dryRun: request.dryRun === true,
   };
@@ -195,6 +204,27 @@ function answerPlan(pod: JsonObject, policy: Policy, reply: Reply): AdmissionRev
       patch: Buffer.from(JSON.stringify(patch)).toString('base64'),
       ...warningsField(warnings),
     }),
+  };
+}
+
+/** The answer grows memory limits (`limitFollows`): what limit-guard.ts checks before it goes out. */
+export function growsLimits(result: AdmissionReviewResult): boolean {
+  return result.patch !== undefined && (result.plan?.edits?.resources.length ?? 0) > 0;
+}
+
+/**
+ * The answer that leaves the pod as it came, in place of one that would have grown its limits:
+ * allowed, no patch, the plan's own warnings replaced by `messages` (they were about the patch).
+ */
+export function leaveUnchanged(result: AdmissionReviewResult, reason: GuardReason, messages: readonly string[]): AdmissionReviewResult {
+  const review = result.review;
+  if (!review) return result;
+  return {
+    ...result,
+    patch: undefined,
+    outcome: 'skip',
+    reason,
+    review: { apiVersion: review.apiVersion, kind: 'AdmissionReview', response: { uid: review.response.uid, allowed: true, ...warningsField(messages) } },
   };
 }
 

@@ -6,8 +6,9 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { jsonShape } from './body-shape';
 import { parseJsonBody } from './json-body';
+import { LimitGuard } from './limit-guard';
 import { WebhookMetrics } from './metrics';
-import { AdmissionReviewResult, reviewAdmission } from './review';
+import { AdmissionReviewResult, growsLimits, leaveUnchanged, reviewAdmission } from './review';
 import { Policy } from '../../core';
 import { Logger } from '../shared/log';
 
@@ -17,6 +18,8 @@ export interface RouteContext {
   readonly log: Logger;
   readonly policy: Policy;
   readonly maxBodyBytes: number;
+  /** Checks an answer that grows limits (`limitFollows`) against the namespace's LimitRanges and quotas. */
+  readonly limitGuard: LimitGuard;
   /** The server is draining: every answer is its connection's last, and /readyz says so. */
   draining(): boolean;
   /** Why the server cannot serve admission yet (the caBundle is not published), if it cannot. */
@@ -194,8 +197,20 @@ function answerReview(ctx: RouteContext, raw: Buffer, call: AdmissionCall): void
     call.refuse(400, result.error ?? 'not an AdmissionReview');
     return;
   }
-  logAdmission(ctx.log, result);
-  call.finish(result, 200, JSON.stringify(result.review));
+  const answer = (final: AdmissionReviewResult) => {
+    logAdmission(ctx.log, final);
+    call.finish(final, 200, JSON.stringify(final.review));
+  };
+  // Only an answer that grows limits waits for the guard; every other one goes out at once.
+  if (!growsLimits(result)) {
+    answer(result);
+    return;
+  }
+  const pod = (body as { request: { object?: unknown } }).request.object;
+  // The guard never rejects; the catch is for a bug of ours, which must still answer, and grow nothing unchecked.
+  void ctx.limitGuard.review(result, pod)
+    .catch(() => leaveUnchanged(result, 'limit-unverified', ['limitFollows not applied, pod unchanged: internal error']))
+    .then(answer);
 }
 
 function logAdmission(log: Logger, result: AdmissionReviewResult): void {

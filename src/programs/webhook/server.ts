@@ -12,6 +12,8 @@ import { AddressInfo } from 'node:net';
 import { TlsMaterial } from './certificate-files';
 import { CertificateSource, CertificateSourceOptions, openCertificateSource } from './certificate-source';
 import { HANDSHAKE_TIMEOUT_MS, guardConnections } from './connections';
+import type { KubeClientOptions } from './kube-client';
+import { LimitGuard, LimitGuardOptions } from './limit-guard';
 import { WebhookMetrics } from './metrics';
 import { RouteContext, handleMetricsRequest, handleRequest } from './routes';
 import { WebhookServerOptions } from '../../contracts/webhook-flags';
@@ -28,6 +30,8 @@ export interface StartOptions extends WebhookServerOptions, CertificateSourceOpt
   readonly logger?: Logger;
   /** How long `close()` lets in-flight requests finish before it cuts connections. @default 25 seconds */
   readonly drainTimeoutMs?: number;
+  /** How `limitFollows` reads LimitRanges and ResourceQuotas. @default the in-cluster service account, 10 s per namespace */
+  readonly limitGuard?: Omit<LimitGuardOptions, 'log' | 'kube'> & { readonly kube?: KubeClientOptions };
 }
 
 export interface RunningServer {
@@ -84,10 +88,12 @@ export async function startWebhookServer(options: StartOptions): Promise<Running
   });
   recordCertificate(certificates.initial, options.tlsMode, false, metrics, log);
 
+  const limitGuard = new LimitGuard({ ...options.limitGuard, log });
   const routes: RouteContext = {
     metrics,
     log,
     policy,
+    limitGuard,
     maxBodyBytes: options.maxBodyBytes,
     draining: () => draining,
     notReady: () => certificates.notReady(),
@@ -96,6 +102,7 @@ export async function startWebhookServer(options: StartOptions): Promise<Running
   const metricsServer = await listenAll(server, routes, options).catch(error => {
     certificates.stop();
     certificates.close();
+    limitGuard.close();
     throw error;
   });
   certificates.start();
@@ -103,7 +110,7 @@ export async function startWebhookServer(options: StartOptions): Promise<Running
   const port = (server.address() as AddressInfo).port;
   const boundMetricsPort = metricsServer ? (metricsServer.address() as AddressInfo).port : undefined;
   log.info('listening', { port, metricsPort: boundMetricsPort, tlsMode: options.tlsMode, podSelection: policy.podSelection, podsWithoutLimit: policy.podsWithoutLimit });
-  const close = drainOnce(server, metricsServer, certificates, log, options.drainTimeoutMs ?? 25_000, () => {
+  const close = drainOnce(server, metricsServer, [certificates, limitGuard], log, options.drainTimeoutMs ?? 25_000, () => {
     draining = true;
   });
   return { port, metricsPort: boundMetricsPort, metrics, close };
@@ -157,10 +164,10 @@ async function listenAll(server: https.Server, routes: RouteContext, options: St
 
 /**
  * The server's `close()`: stops taking connections, lets in-flight requests finish (cutting them
- * after the drain timeout), then releases the certificate source. Called twice, it drains once.
+ * after the drain timeout), then releases the certificate source and the API client. Called twice, it drains once.
  */
 function drainOnce(
-  server: https.Server, metricsServer: http.Server | undefined, certificates: CertificateSource, log: Logger,
+  server: https.Server, metricsServer: http.Server | undefined, [certificates, limitGuard]: [CertificateSource, LimitGuard], log: Logger,
   drainTimeoutMs: number, startDraining: () => void,
 ): () => Promise<void> {
   let closing: Promise<void> | undefined;
@@ -180,6 +187,7 @@ function drainOnce(
       server.close(() => {
         clearTimeout(force);
         certificates.close();
+        limitGuard.close();
         log.info('stopped');
         resolve();
       });

@@ -79,14 +79,17 @@ describe('SharedMemoryWebhook (defaults: self-managed TLS, bundled server)', () 
     expect(find(objects, 'Secret').metadata.name).toBe('cdk8s-shm-webhook-tls');
   });
 
-  test('RBAC is limited to the one Secret and the one webhook configuration, by name', () => {
+  test('RBAC is limited to the one Secret and the one webhook configuration, by name, and reading LimitRanges and ResourceQuotas', () => {
     expect(find(objects, 'Role').rules).toEqual([{ apiGroups: [''], resources: ['secrets'], resourceNames: ['cdk8s-shm-webhook-tls'], verbs: ['get', 'update'] }]);
-    expect(find(objects, 'ClusterRole').rules).toEqual([{
-      apiGroups: ['admissionregistration.k8s.io'],
-      resources: ['mutatingwebhookconfigurations'],
-      resourceNames: ['cdk8s-shm-webhook'],
-      verbs: ['get', 'patch'],
-    }]);
+    expect(find(objects, 'ClusterRole').rules).toEqual([
+      { apiGroups: [''], resources: ['limitranges', 'resourcequotas'], verbs: ['get', 'list'] },
+      {
+        apiGroups: ['admissionregistration.k8s.io'],
+        resources: ['mutatingwebhookconfigurations'],
+        resourceNames: ['cdk8s-shm-webhook'],
+        verbs: ['get', 'patch'],
+      },
+    ]);
     expect(find(objects, 'ServiceAccount').automountServiceAccountToken).toBe(true);
   });
 
@@ -275,7 +278,7 @@ describe('SharedMemoryWebhook NetworkPolicy', () => {
     expectValidAgainstSchema(objects);
   });
 
-  test('restrict() with API server CIDRs and scraping namespaces; no egress at all unless self-managed', () => {
+  test('restrict() with API server CIDRs and scraping namespaces; egress to the API server alone', () => {
     const objects = synth({
       tls: WebhookTls.certManager(),
       port: 10250,
@@ -289,7 +292,7 @@ describe('SharedMemoryWebhook NetworkPolicy', () => {
           from: [{ namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['monitoring'] }] } }],
         },
       ],
-      egress: [],
+      egress: [{ ports: [{ port: 443, protocol: 'TCP' }, { port: 6443, protocol: 'TCP' }], to: [{ ipBlock: { cidr: '10.0.0.0/24' } }, { ipBlock: { cidr: 'fd00::/64' } }] }],
     });
     const selfManaged = find(synth({ networkPolicy: WebhookNetworkPolicy.restrict({ apiServerCidrs: ['10.0.0.0/24'], apiServerPorts: [6443] }) }), 'NetworkPolicy');
     expect(selfManaged.spec.egress).toEqual([{ ports: [{ port: 6443, protocol: 'TCP' }], to: [{ ipBlock: { cidr: '10.0.0.0/24' } }] }]);
@@ -341,8 +344,10 @@ describe('SharedMemoryWebhook options', () => {
     const pod = find(objects, 'Deployment').spec.template.spec;
     expect(pod.volumes).toContainEqual({ name: 'tls', secret: { secretName: certificate.spec.secretName } });
     expect(parseWebhookArgs(argsOf(objects), {}).tlsMode).toBe('files');
-    expect(objects.some(o => o.kind === 'Role' || o.kind === 'ClusterRole')).toBe(false);
-    expect(find(objects, 'ServiceAccount').automountServiceAccountToken).toBe(false);
+    // No Secret to write, no caBundle to patch: the server only reads what limitFollows needs.
+    expect(objects.some(o => o.kind === 'Role')).toBe(false);
+    expect(find(objects, 'ClusterRole').rules).toEqual([{ apiGroups: [''], resources: ['limitranges', 'resourcequotas'], verbs: ['get', 'list'] }]);
+    expect(find(objects, 'ServiceAccount').automountServiceAccountToken).toBe(true);
   });
 
   test('cert-manager: its namespace is never sent to the webhook', () => {

@@ -9,7 +9,7 @@ import { FakeApiServer, TOKEN } from './support/fake-api-server';
 import { KubeApiError, KubeClient, inClusterOptions } from '../../../src/programs/webhook/kube-client';
 
 test('in a pod it goes to KUBERNETES_SERVICE_HOST:PORT (IPv6 in brackets); outside one it says so', () => {
-  expect(() => inClusterOptions({})).toThrow('KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set: self-managed TLS runs only inside a cluster');
+  expect(() => inClusterOptions({})).toThrow('KUBERNETES_SERVICE_HOST and _PORT are not set: the webhook reaches the API server only from inside a cluster');
   // The CA file does not exist on a test machine, so only the address is checked here.
   expect(() => inClusterOptions({ KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '443' })).toThrow(/ca\.crt/);
 });

@@ -1,7 +1,8 @@
 /**
- * A fake kube-apiserver with only the two endpoints self-managed TLS uses: one Secret (GET, PUT
- * with resourceVersion checks, answering 409 Conflict like the real one) and one
- * MutatingWebhookConfiguration (GET, PATCH with an RFC 6902 patch, `test` ops included).
+ * A fake kube-apiserver with only the endpoints the webhook uses: for self-managed TLS one Secret
+ * (GET, PUT with resourceVersion checks, answering 409 Conflict like the real one) and one
+ * MutatingWebhookConfiguration (GET, PATCH with an RFC 6902 patch, `test` ops included); for
+ * `limitFollows` the lists of LimitRanges and ResourceQuotas of any namespace.
  */
 import { once } from 'events';
 import * as https from 'https';
@@ -25,6 +26,11 @@ export class FakeApiServer {
   holdSecretGets = 0;
   /** Answer every request with this status (RBAC or a missing object). */
   failWith?: { status: number; reason: string };
+  /** LimitRanges and ResourceQuotas by namespace, as the lists return them. */
+  readonly limitRanges = new Map<string, any[]>();
+  readonly quotas = new Map<string, any[]>();
+  /** Leave list requests unanswered: an API server that does not answer in time. */
+  hangLists = false;
   private held: Array<() => void> = [];
   private readonly tls = makeTls('fake-api');
   private server?: https.Server;
@@ -121,6 +127,12 @@ export class FakeApiServer {
       if (secret.type !== this.secret.type) return status(422, 'Invalid', 'field is immutable: type');
       this.secret = { ...secret, metadata: { ...secret.metadata, resourceVersion: String(++this.version) } };
       return reply(200, deepClone(this.secret));
+    }
+    const list = /^\/api\/v1\/namespaces\/([^/]+)\/(limitranges|resourcequotas)$/.exec(path);
+    if (list && method === 'GET') {
+      if (this.hangLists) return;
+      const [kind, objects] = list[2] === 'limitranges' ? ['LimitRangeList', this.limitRanges] : ['ResourceQuotaList', this.quotas];
+      return reply(200, { apiVersion: 'v1', kind, metadata: { resourceVersion: '1' }, items: deepClone(objects.get(decodeURIComponent(list[1])) ?? []) });
     }
     if (path === configurationPath && method === 'GET') return reply(200, deepClone(this.configuration));
     if (path === configurationPath && method === 'PATCH') {
