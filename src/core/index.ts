@@ -21,3 +21,4 @@ export * from './basis';
 export * from './windows';
 export * from './admission-policy-limits';
 export * from './limit-growth';
+export * from './resize';
