@@ -56,7 +56,8 @@ export function planToPatch(plan: ShmPlan, basePath = ''): JsonPatchOperation[] 
   }
 
   for (const mount of edits.mounts) {
-    const mountValue = { name: plan.volumeName, mountPath: SHM_MOUNT_PATH, ...(edits.mountOptions.length > 0 ? { bindMountOptions: [...edits.mountOptions] } : {}) };
+    const options = edits.mountOptions.length > 0 ? { bindMountOptions: [...edits.mountOptions] } : {};
+    const mountValue = { name: plan.volumeName, mountPath: SHM_MOUNT_PATH, ...options };
     const container = `${spec}/${mount.field}/${mount.index}`;
     ops.push(mount.createList
       ? { op: 'add', path: `${container}/volumeMounts`, value: [mountValue] }

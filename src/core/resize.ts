@@ -22,11 +22,11 @@
 import { sizingBasis } from './basis';
 import { JsonObject, isObject, objectAt } from './json';
 import { SIZE_LIMIT_ANNOTATION } from './names';
+import { JsonPatchOperation } from './patch';
+import { PodLike, ShmPlan, planSharedMemory } from './plan';
 import { readPodResources } from './pod-limit';
 import { readPodPolicy } from './pod-policy';
 import { describeContainer, readPodVolumes } from './pod-view';
-import { PodLike, ShmPlan, planSharedMemory } from './plan';
-import { JsonPatchOperation } from './patch';
 import { Policy } from './policy';
 import { bytesCeil, formatBytes } from './quantity';
 import { settingAnnotation } from './settings';
