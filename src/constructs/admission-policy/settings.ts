@@ -22,6 +22,8 @@ export function policyInputOf(props: SharedMemoryPolicyProps): PolicyInput {
     fixedSize: optionalSizeQuantity(props.podsWithoutLimit?._size),
     sizeUnboundedShm: props.sizeUnboundedShm,
     limitFollows: props.limitFollows,
+    resizeVolumes: props.resizeVolumes,
+    denyUnsafeShrink: props.denyUnsafeShrink,
   };
 }
 

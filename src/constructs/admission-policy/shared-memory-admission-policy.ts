@@ -71,6 +71,12 @@ export class SharedMemoryAdmissionPolicy extends Construct {
         + 'ResourceQuota, so it never grows limits (it leaves pods that ask for it alone); use SharedMemoryWebhook, or set it on the workloads '
         + 'with SharedMemory.addTo() (add_to)');
     }
+    for (const prop of ['resizeVolumes', 'denyUnsafeShrink'] as const) {
+      if (!props[prop]) continue;
+      throw new Error(`'${prop}' of ${subject} cannot be true: a MutatingAdmissionPolicy only mutates, so it can neither warn about `
+        + 'nor refuse a resize, and the policy does not follow resizes (a resize keeps the /dev/shm the pod was created with); use '
+        + 'SharedMemoryWebhook, which reviews pods/resize');
+    }
     const policy = resolvePolicyProps(props, subject);
     const excluded = excludedNamespacesOf(props, subject);
     const namespaceSelector = namespaceSelectorOf(excluded, props.namespaceSelection === NamespaceSelection.OPT_IN);

@@ -111,6 +111,29 @@ export interface SharedMemoryPolicyProps {
   readonly limitFollows?: boolean;
 
   /**
+   * Whether the cluster resizes memory-backed volumes in place: Kubernetes 1.37+ with the alpha
+   * feature gate `InPlacePodVerticalScalingMemoryBackedVolumes` on the API server and on every
+   * kubelet (cgroup v2 nodes). A resize of a pod's memory limits (`kubectl patch pod --subresource
+   * resize`) then also carries the `/dev/shm` the rule gives under the new limits. Where the gate is
+   * off, the API server drops such a change without a word, so leave it false there. The admission
+   * policy cannot follow resizes, so it refuses this prop. (`resize_volumes` in Python.)
+   *
+   * @default false - a resize passes with a warning that names the `/dev/shm` the pod keeps until it is recreated
+   */
+  readonly resizeVolumes?: boolean;
+
+  /**
+   * Whether a resize `/dev/shm` cannot follow is refused when it lowers the memory limit of the
+   * container `/dev/shm` is sized from to or below the `/dev/shm` the pod keeps (shared memory alone
+   * could then OOM-kill it). Pods may also ask for it with the annotation
+   * `cdk8s-shm.io/deny-unsafe-shrink: "true"`. The admission policy cannot refuse a resize, so it
+   * refuses this prop. (`deny_unsafe_shrink` in Python.)
+   *
+   * @default false - such a resize passes, with a warning
+   */
+  readonly denyUnsafeShrink?: boolean;
+
+  /**
    * Which namespaces are sent to the webhook, or acted in by the admission policy.
    *
    * @default NamespaceSelection.ALL
