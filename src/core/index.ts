@@ -22,3 +22,4 @@ export * from './windows';
 export * from './admission-policy-limits';
 export * from './limit-growth';
 export * from './resize';
+export * from './live-pod';
