@@ -143,6 +143,7 @@ function synthWebhook(c: Combination, bundle: string): unknown[] {
     limitFollows: true,
     resizeVolumes: true,
     denyUnsafeShrink: true,
+    hardenMount: true,
     priorityClassName: c.criticalPriority ? SYSTEM_PRIORITY_CLASSES[0] : W.priority,
     port: W.port,
     metricsPort: W.metricsPort,
@@ -199,6 +200,7 @@ function webhookRules(bundle: string): Rule[] {
     { ...arg('limit-follows', 'true'), replace: indent => `{{- if .Values.policy.limitFollows }}\n${indent}- "--limit-follows=true"\n{{- end }}` },
     { ...arg('resize-volumes', 'true'), replace: indent => `{{- if .Values.policy.resizeVolumes }}\n${indent}- "--resize-volumes=true"\n{{- end }}` },
     { ...arg('deny-unsafe-shrink', 'true'), replace: indent => `{{- if .Values.policy.denyUnsafeShrink }}\n${indent}- "--deny-unsafe-shrink=true"\n{{- end }}` },
+    { ...arg('harden-mount', 'true'), replace: indent => `{{- if .Values.policy.hardenMount }}\n${indent}- "--harden-mount=true"\n{{- end }}` },
     {
       ...arg('fixed-size', `${W.fixedSize}Mi`),
       // checkPolicy has refused a fixed podsWithoutLimit without a fixedSize.
@@ -615,6 +617,10 @@ policy:
   # Refuse a resize /dev/shm cannot follow that lowers the writer's limit to or below the /dev/shm the
   # pod keeps (shared memory alone could OOM-kill it); off: it passes with a warning (wayIn webhook only).
   denyUnsafeShrink: false
+  # Mount /dev/shm nosuid,nodev,noexec as the runtime mounts its own (volumeMounts[].bindMountOptions:
+  # Kubernetes 1.37+, alpha gate VolumeBindMountOptions; without it the API server drops them, and the
+  # webhook warns so on every pod it hardens). wayIn webhook only.
+  hardenMount: false
 
 webhook:
   # Base name of every object; empty for "<release name>-webhook".
@@ -754,6 +760,7 @@ function valuesSchema(): unknown {
           limitFollows: { type: 'boolean' },
           resizeVolumes: { type: 'boolean' },
           denyUnsafeShrink: { type: 'boolean' },
+          hardenMount: { type: 'boolean' },
         },
       },
       webhook: {
@@ -920,6 +927,7 @@ export function generateChart(outDir: string): void {
       + '{{- if .Values.policy.limitFollows }}{{ fail "policy.limitFollows needs wayIn webhook: the admission policy never grows limits" }}{{- end }}\n'
       + '{{- if .Values.policy.resizeVolumes }}{{ fail "policy.resizeVolumes needs wayIn webhook: the admission policy does not follow resizes" }}{{- end }}\n'
       + '{{- if .Values.policy.denyUnsafeShrink }}{{ fail "policy.denyUnsafeShrink needs wayIn webhook: the admission policy cannot refuse a resize" }}{{- end }}\n'
+      + '{{- if .Values.policy.hardenMount }}{{ fail "policy.hardenMount needs wayIn webhook: the admission policy does not add bindMountOptions" }}{{- end }}\n'
       + `${policy}{{- end }}\n`,
     'templates/agent.yaml': `${header}{{- if .Values.agent.enabled }}\n`
       + '{{- if .Values.agent.createNamespace }}{{ include "cdk8s-shm.checkCreatedNamespace" (dict "namespace" .Values.agent.namespace "value" "agent.createNamespace") }}{{- end }}\n'

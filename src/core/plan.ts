@@ -78,6 +78,9 @@ export type SizeSource = 'size' | 'size-annotation' | 'ratio' | 'ratio-annotatio
 export const QUIET_SKIP_REASONS: ReadonlySet<SkipReason> = new Set<SkipReason>(['opted-out', 'not-opted-in', 'mirror-pod', 'below-runtime-default']);
 
 /** Something the user should know about a decision that still went ahead (or a skip). */
+/** What `hardenMount` needs from the cluster, as every way in that applies it says. */
+export const HARDEN_MOUNT_GATE_WARNING = '/dev/shm nosuid,nodev,noexec needs VolumeBindMountOptions (1.37+); without it the API server drops them';
+
 export interface PlanWarning {
   readonly code: string;
   readonly message: string;
@@ -372,6 +375,9 @@ function sizedPlan(input: SizedInput): ShmPlan {
     .map(c => ({ field: c.field, index: c.index, name: c.name, createList: !c.hasMountList }));
   const mountOptions = policy.hardenMount ? HARDENED_MOUNT_OPTIONS : [];
   const hardenMounts = hardenEdits(targets, ourMount, mountOptions);
+  // An API server without VolumeBindMountOptions drops bindMountOptions without a word (Kubernetes
+  // v1.37.2 pkg/api/pod/util.go dropDisabledFields), and no way in can tell: say it every time we ask.
+  if ((mountOptions.length > 0 && mounts.length > 0) || hardenMounts.length > 0) notes.warnings.push({ code: 'harden-mount-gate', message: HARDEN_MOUNT_GATE_WARNING });
   let volume: PlanEdits['volume'] = 'add';
   if (found.kind !== 'fresh') {
     // Read as the kubelet reads it (rounded up): `1.0000000001Gi` is not 1Gi.

@@ -69,6 +69,7 @@ test.each([
   [['wayIn=policy', 'policy.podsWithoutLimit=fixed'], "policy.fixedSize is required when policy.podsWithoutLimit is 'fixed'"],
   [['wayIn=policy', 'policy.resizeVolumes=true'], 'policy.resizeVolumes needs wayIn webhook: the admission policy does not follow resizes'],
   [['wayIn=policy', 'policy.denyUnsafeShrink=true'], 'policy.denyUnsafeShrink needs wayIn webhook: the admission policy cannot refuse a resize'],
+  [['wayIn=policy', 'policy.hardenMount=true'], 'policy.hardenMount needs wayIn webhook: the admission policy does not add bindMountOptions'],
 ])('%j is refused: %s', (sets, message) => {
   const { status, stderr } = template(sets);
   expect(status).not.toBe(0);

@@ -4,7 +4,7 @@
  * gain what they lack, and nothing a mount has is taken away.
  */
 import { applyOps, container, podObject, sidecar } from './fixtures';
-import { HARDENED_MOUNT_OPTIONS, PolicyInput, planSharedMemory, planToPatch, resolvePolicy } from '../../src/core';
+import { HARDENED_MOUNT_OPTIONS, HARDEN_MOUNT_GATE_WARNING, PolicyInput, planForAdmissionPolicy, planSharedMemory, planToPatch, resolvePolicy } from '../../src/core';
 
 const plan = (pod: any, input: PolicyInput = {}) => planSharedMemory(pod, resolvePolicy(input));
 const sized = (pod: any, input: PolicyInput = {}) => applyOps(pod, planToPatch(plan(pod, input)));
@@ -60,4 +60,19 @@ test("mounts that are not ours are never touched: a pod's own /dev/shm is left a
     volumes: [{ name: 'mine', emptyDir: { medium: 'Memory', sizeLimit: '1Gi' } }],
   });
   expect(plan(own, { hardenMount: true })).toMatchObject({ action: 'skip', reason: 'user-shm-mount' });
+});
+
+test('asking for them always says what they need: without VolumeBindMountOptions the API server drops them without a word', () => {
+  const first = plan(pod(), { hardenMount: true });
+  expect(first.warnings).toContainEqual({ code: 'harden-mount-gate', message: HARDEN_MOUNT_GATE_WARNING });
+  expect(`cdk8s-shm: ${HARDEN_MOUNT_GATE_WARNING}`.length).toBeLessThan(120);
+  // Nothing asked, nothing said: a pod already hardened, and a pod without the setting.
+  expect(plan(sized(pod(), { hardenMount: true }), { hardenMount: true }).warnings.map(w => w.code)).not.toContain('harden-mount-gate');
+  expect(plan(pod()).warnings.map(w => w.code)).not.toContain('harden-mount-gate');
+});
+
+test('the admission policy, which does not add them, leaves a pod that asks for them alone instead of mounting without', () => {
+  const asking = podObject('p', { containers: [container('app', '2Gi')] }, { annotations: { 'cdk8s-shm.io/harden-mount': 'true' } });
+  expect(planForAdmissionPolicy(asking, resolvePolicy({}))).toMatchObject({ action: 'skip', reason: 'admission-policy-limit' });
+  expect(planForAdmissionPolicy(asking, resolvePolicy({})).message).toContain('does not add bindMountOptions');
 });

@@ -24,6 +24,7 @@ export function policyInputOf(props: SharedMemoryPolicyProps): PolicyInput {
     limitFollows: props.limitFollows,
     resizeVolumes: props.resizeVolumes,
     denyUnsafeShrink: props.denyUnsafeShrink,
+    hardenMount: props.hardenMount,
   };
 }
 

@@ -134,6 +134,18 @@ export interface SharedMemoryPolicyProps {
   readonly denyUnsafeShrink?: boolean;
 
   /**
+   * Whether the `/dev/shm` mounts ask for what the container runtime mounts its own `/dev/shm`
+   * with: `volumeMounts[].bindMountOptions` `nosuid`, `nodev`, `noexec` (Kubernetes 1.37+, alpha
+   * feature gate `VolumeBindMountOptions` on the API server and the kubelets, and a runtime that
+   * supports mount options). Where the API server lacks the gate it drops the options without a word,
+   * so every way in warns that they need it; where a node cannot honour them the kubelet refuses the
+   * pod. The admission policy cannot add them, so it refuses this prop, and leaves alone pods annotated `cdk8s-shm.io/harden-mount: "true"`. (`harden_mount` in Python.)
+   *
+   * @default false - /dev/shm is mounted without them, unlike the runtime's own (nosuid,nodev,noexec)
+   */
+  readonly hardenMount?: boolean;
+
+  /**
    * Which namespaces are sent to the webhook, or acted in by the admission policy.
    *
    * @default NamespaceSelection.ALL

@@ -348,6 +348,7 @@ export class SharedMemoryWebhook extends Construct {
       limitFollows: props.limitFollows,
       resizeVolumes: props.resizeVolumes,
       denyUnsafeShrink: props.denyUnsafeShrink,
+      hardenMount: props.hardenMount,
       ...(tls._mode === 'self-managed'
         ? {
           tlsMode: 'self-managed' as const,

@@ -68,6 +68,13 @@ describe('what SharedMemoryAdmissionPolicy synthesizes', () => {
     }
   });
 
+  test('hardenMount is refused: the policy does not add bindMountOptions, and leaves pods asking for them alone', () => {
+    expect(() => synthAdmissionPolicy({ hardenMount: true })).toThrow("'hardenMount' of SharedMemoryAdmissionPolicy 'policy' cannot be true: the policy does not add "
+      + 'bindMountOptions (it leaves pods that ask for cdk8s-shm.io/harden-mount: "true" alone)');
+    const [mutating] = synthAdmissionPolicy();
+    expect(mutating.spec.matchConditions.map((c: any) => c.name)).toContain('not-harden-mount');
+  });
+
   test('bad props are refused with the prop, its value and the fix', () => {
     expect(() => synthAdmissionPolicy({ ratio: 2 })).toThrow("'ratio' (2) must be greater than 0 and at most 1 in SharedMemoryAdmissionPolicy 'policy'");
     expect(() => synthAdmissionPolicy({ ratio: 0.1234567891 })).toThrow("'ratio' (0.1234567891) must be a decimal of at most 9 places, without an exponent, in SharedMemoryAdmissionPolicy 'policy'");

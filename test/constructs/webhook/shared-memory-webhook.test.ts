@@ -61,11 +61,11 @@ describe('SharedMemoryWebhook (defaults: self-managed TLS, bundled server)', () 
     ]);
   });
 
-  test('resizeVolumes and denyUnsafeShrink reach the server as its flags, only when true', () => {
-    expect(argsOf(objects).filter(a => /resize|shrink/.test(a))).toEqual([]);
-    const args = argsOf(synth({ resizeVolumes: true, denyUnsafeShrink: true }));
-    expect(args).toEqual(expect.arrayContaining(['--resize-volumes=true', '--deny-unsafe-shrink=true']));
-    expect(parseWebhookArgs(args, {}).policy).toMatchObject({ resizeVolumes: true, denyUnsafeShrink: true });
+  test('resizeVolumes, denyUnsafeShrink and hardenMount reach the server as its flags, only when true', () => {
+    expect(argsOf(objects).filter(a => /resize|shrink|harden/.test(a))).toEqual([]);
+    const args = argsOf(synth({ resizeVolumes: true, denyUnsafeShrink: true, hardenMount: true }));
+    expect(args).toEqual(expect.arrayContaining(['--resize-volumes=true', '--deny-unsafe-shrink=true', '--harden-mount=true']));
+    expect(parseWebhookArgs(args, {}).policy).toMatchObject({ resizeVolumes: true, denyUnsafeShrink: true, hardenMount: true });
   });
 
   test('the server runs from the ConfigMap bundle, and a changed bundle rolls the pods', () => {
