@@ -141,6 +141,9 @@ function synthWebhook(c: Combination, bundle: string): unknown[] {
     podsWithoutLimit: PodsWithoutLimit.fixedSize(Size.mebibytes(W.fixedSize)),
     sizeUnboundedShm: true,
     limitFollows: true,
+    resizeVolumes: true,
+    denyUnsafeShrink: true,
+    hardenMount: true,
     priorityClassName: c.criticalPriority ? SYSTEM_PRIORITY_CLASSES[0] : W.priority,
     port: W.port,
     metricsPort: W.metricsPort,
@@ -195,6 +198,9 @@ function webhookRules(bundle: string): Rule[] {
     },
     { ...arg('size-unbounded-shm', 'true'), replace: indent => `{{- if .Values.policy.sizeUnboundedShm }}\n${indent}- "--size-unbounded-shm=true"\n{{- end }}` },
     { ...arg('limit-follows', 'true'), replace: indent => `{{- if .Values.policy.limitFollows }}\n${indent}- "--limit-follows=true"\n{{- end }}` },
+    { ...arg('resize-volumes', 'true'), replace: indent => `{{- if .Values.policy.resizeVolumes }}\n${indent}- "--resize-volumes=true"\n{{- end }}` },
+    { ...arg('deny-unsafe-shrink', 'true'), replace: indent => `{{- if .Values.policy.denyUnsafeShrink }}\n${indent}- "--deny-unsafe-shrink=true"\n{{- end }}` },
+    { ...arg('harden-mount', 'true'), replace: indent => `{{- if .Values.policy.hardenMount }}\n${indent}- "--harden-mount=true"\n{{- end }}` },
     {
       ...arg('fixed-size', `${W.fixedSize}Mi`),
       // checkPolicy has refused a fixed podsWithoutLimit without a fixedSize.
@@ -602,6 +608,19 @@ policy:
   # Shared memory on top of the application's memory: grow the limits of the containers that write
   # /dev/shm by its size (wayIn webhook only: the admission policy never grows limits).
   limitFollows: false
+  # After an in-place resize of a pod's memory (kubectl patch pod --subresource resize): the cluster
+  # resizes memory-backed volumes in place (Kubernetes 1.37+, alpha gate
+  # InPlacePodVerticalScalingMemoryBackedVolumes on the API server and every kubelet, cgroup v2), so
+  # the resize carries the /dev/shm the rule gives under the new limits. Off: the resize passes with a
+  # warning (wayIn webhook only).
+  resizeVolumes: false
+  # Refuse a resize /dev/shm cannot follow that lowers the writer's limit to or below the /dev/shm the
+  # pod keeps (shared memory alone could OOM-kill it); off: it passes with a warning (wayIn webhook only).
+  denyUnsafeShrink: false
+  # Mount /dev/shm nosuid,nodev,noexec as the runtime mounts its own (volumeMounts[].bindMountOptions:
+  # Kubernetes 1.37+, alpha gate VolumeBindMountOptions; without it the API server drops them, and the
+  # webhook warns so on every pod it hardens). wayIn webhook only.
+  hardenMount: false
 
 webhook:
   # Base name of every object; empty for "<release name>-webhook".
@@ -740,6 +759,9 @@ function valuesSchema(): unknown {
           fixedSize: quantity,
           sizeUnboundedShm: { type: 'boolean' },
           limitFollows: { type: 'boolean' },
+          resizeVolumes: { type: 'boolean' },
+          denyUnsafeShrink: { type: 'boolean' },
+          hardenMount: { type: 'boolean' },
         },
       },
       webhook: {
@@ -904,6 +926,9 @@ export function generateChart(outDir: string): void {
       + `{{- if regexMatch "\\\\.[0-9]{${POLICY_RATIO_DIGITS + 1},}" (toString .Values.policy.ratio) }}`
       + `{{ fail "policy.ratio may have at most ${POLICY_RATIO_DIGITS} decimal places with wayIn policy" }}{{- end }}\n`
       + '{{- if .Values.policy.limitFollows }}{{ fail "policy.limitFollows needs wayIn webhook: the admission policy never grows limits" }}{{- end }}\n'
+      + '{{- if .Values.policy.resizeVolumes }}{{ fail "policy.resizeVolumes needs wayIn webhook: the admission policy does not follow resizes" }}{{- end }}\n'
+      + '{{- if .Values.policy.denyUnsafeShrink }}{{ fail "policy.denyUnsafeShrink needs wayIn webhook: the admission policy cannot refuse a resize" }}{{- end }}\n'
+      + '{{- if .Values.policy.hardenMount }}{{ fail "policy.hardenMount needs wayIn webhook: the admission policy does not add bindMountOptions" }}{{- end }}\n'
       + `${policy}{{- end }}\n`,
     'templates/agent.yaml': `${header}{{- if .Values.agent.enabled }}\n`
       + '{{- if .Values.agent.createNamespace }}{{ include "cdk8s-shm.checkCreatedNamespace" (dict "namespace" .Values.agent.namespace "value" "agent.createNamespace") }}{{- end }}\n'

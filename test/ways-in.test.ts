@@ -56,6 +56,8 @@ interface OptionCase {
   readonly annotations: Record<string, string>;
   /** The memory limits of app, proxy and setup afterwards. @default as declared */
   readonly limits?: readonly string[];
+  /** The bindMountOptions of every /dev/shm mount. @default none */
+  readonly mountOptions?: readonly string[];
 }
 
 const ALL = ['app', 'proxy', 'setup'];
@@ -75,6 +77,16 @@ const OPTIONS: OptionCase[] = [
     annotations: { [ANNOTATION('include-init-containers')]: 'false' },
   },
   { name: 'volumeName', options: { volumeName: 'shm' }, size: '16Gi', volume: 'shm', mountedBy: ALL, annotations: { [ANNOTATION('volume-name')]: 'shm' } },
+  // the runtime's flags on every mount of ours (what the pod carries asks every later way in for them too)
+  {
+    name: 'hardenMount',
+    options: { hardenMount: true },
+    size: '16Gi',
+    volume: 'dshm',
+    mountedBy: ALL,
+    annotations: { [ANNOTATION('harden-mount')]: 'true' },
+    mountOptions: ['nosuid', 'nodev', 'noexec'],
+  },
   // shared memory on top: the app and the sidecar (they run beside each other) grow by 2Gi, the init container does not
   {
     name: 'limitFollows',
@@ -203,6 +215,8 @@ describe.each(CONSTRUCT_WAYS)('$name', way => {
     expect(shmOf(template, option.volume)).toEqual({ size: option.size, mountedBy: option.mountedBy });
     expect(template.metadata.annotations).toMatchObject({ [ANNOTATION('size-limit')]: option.size, ...option.annotations });
     expect(limitsOf(template)).toEqual(option.limits ?? ['32Gi', '1Gi', '1Gi']);
+    const shmMounts = [...template.spec.containers, ...template.spec.initContainers ?? []].flatMap((c: any) => c.volumeMounts ?? []).filter((m: any) => m.mountPath === '/dev/shm');
+    for (const mount of shmMounts) expect(mount.bindMountOptions).toEqual(option.mountOptions);
 
     // The webhook, over HTTPS: no patch.
     const admission = await admit(target, podReview(workload, `${way.name}-${option.name}`));

@@ -75,6 +75,9 @@ export interface WebhookArgsInput {
   readonly volumeName?: string;
   readonly sizeUnboundedShm?: boolean;
   readonly limitFollows?: boolean;
+  readonly resizeVolumes?: boolean;
+  readonly denyUnsafeShrink?: boolean;
+  readonly hardenMount?: boolean;
   readonly maxBodyBytes?: number;
   readonly maxConnections?: number;
   readonly maxConnectionsPerClient?: number;
@@ -149,6 +152,12 @@ export const WEBHOOK_FLAGS: readonly WebhookFlag[] = [
   flag('volume-name', 'volumeName', 'NAME', 'name of the injected volume', 'dshm'),
   flag('size-unbounded-shm', 'sizeUnboundedShm', 'true|false', "size a pod's own memory-backed /dev/shm without sizeLimit by the same rule, instead of leaving it alone", 'false'),
   flag('limit-follows', 'limitFollows', 'true|false', "grow the memory limits of the containers that write /dev/shm by its size, so shared memory comes on top of the application's memory", 'false'),
+  flag('resize-volumes', 'resizeVolumes', 'true|false', 'the cluster resizes memory-backed volumes in place (1.37+, InPlacePodVerticalScalingMemoryBackedVolumes on the API '
+    + 'server and every kubelet): a memory resize carries the /dev/shm the rule gives under the new limits', 'false'),
+  flag('deny-unsafe-shrink', 'denyUnsafeShrink', 'true|false', 'refuse a resize /dev/shm cannot follow that leaves it at or above the new limit of the container '
+    + 'it is sized from (default: let it through with a warning)', 'false'),
+  flag('harden-mount', 'hardenMount', 'true|false', 'mount /dev/shm nosuid,nodev,noexec as the runtime mounts its own (bindMountOptions: 1.37+, '
+    + 'VolumeBindMountOptions)', 'false'),
   flag('max-body-bytes', 'maxBodyBytes', 'BYTES', 'largest request body accepted', String(DEFAULT_MAX_BODY_BYTES)),
   flag('max-connections', 'maxConnections', 'N', 'open connections at most; more are closed at accept', String(DEFAULT_MAX_CONNECTIONS)),
   flag('max-connections-per-client', 'maxConnectionsPerClient', 'N', 'open connections from one client address at most', String(DEFAULT_MAX_CONNECTIONS_PER_CLIENT)),

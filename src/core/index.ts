@@ -22,3 +22,5 @@ export * from './windows';
 export * from './admission-policy-limits';
 export * from './limit-growth';
 export * from './namespace-limits';
+export * from './resize';
+export * from './live-pod';

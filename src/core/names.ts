@@ -33,6 +33,13 @@ export const PLUGIN_CHECKSUM_ANNOTATION = `${ANNOTATION_PREFIX}plugin-checksum`;
  */
 export const RUNTIME_DEFAULT_SHM_BYTES = 64n * 2n ** 20n;
 
+/**
+ * What the runtime mounts its own `/dev/shm` with, and `hardenMount` asks for on ours:
+ * `volumeMounts[].bindMountOptions` (Kubernetes 1.37, alpha gate `VolumeBindMountOptions`; the
+ * API server accepts exactly these three, validation.go validateBindMountOptions).
+ */
+export const HARDENED_MOUNT_OPTIONS: readonly string[] = ['nosuid', 'nodev', 'noexec'];
+
 /** The volume we inject. */
 export const DEFAULT_VOLUME_NAME = 'dshm';
 

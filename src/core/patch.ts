@@ -56,11 +56,17 @@ export function planToPatch(plan: ShmPlan, basePath = ''): JsonPatchOperation[] 
   }
 
   for (const mount of edits.mounts) {
-    const mountValue = { name: plan.volumeName, mountPath: SHM_MOUNT_PATH };
+    const options = edits.mountOptions.length > 0 ? { bindMountOptions: [...edits.mountOptions] } : {};
+    const mountValue = { name: plan.volumeName, mountPath: SHM_MOUNT_PATH, ...options };
     const container = `${spec}/${mount.field}/${mount.index}`;
     ops.push(mount.createList
       ? { op: 'add', path: `${container}/volumeMounts`, value: [mountValue] }
       : { op: 'add', path: `${container}/volumeMounts/-`, value: mountValue });
+  }
+
+  for (const harden of edits.hardenMounts) {
+    const path = `${spec}/${harden.field}/${harden.index}/volumeMounts/${harden.mountIndex}/bindMountOptions`;
+    ops.push({ op: harden.hasOptions ? 'replace' : 'add', path, value: [...harden.options] });
   }
 
   // limitFollows: the limits (and requests) are there, and only their values change.

@@ -21,7 +21,7 @@ import { floor } from './decimal';
 import { JsonObject, isObject, objectAt } from './json';
 import { DeclaredLimits, LimitGrowth, ResourceEdit, declaredLimits, describeGrowth, formatDeclared, grownResources, planLimitGrowth } from './limit-growth';
 import { normalizeMountPath } from './mount-path';
-import { DECLARED_LIMITS_ANNOTATION, INJECT_ANNOTATION, RUNTIME_DEFAULT_SHM_BYTES, SHM_MOUNT_PATH, SIZE_LIMIT_ANNOTATION } from './names';
+import { DECLARED_LIMITS_ANNOTATION, HARDENED_MOUNT_OPTIONS, INJECT_ANNOTATION, RUNTIME_DEFAULT_SHM_BYTES, SHM_MOUNT_PATH, SIZE_LIMIT_ANNOTATION } from './names';
 import { PodMemoryLimit, PodResources, kubeletPodLimit, readPodResources } from './pod-limit';
 import { readPodPolicy } from './pod-policy';
 import { ContainerRole, PodContainer, PodVolumes, describeContainer, describeContainers, readPodVolumes, text } from './pod-view';
@@ -78,6 +78,9 @@ export type SizeSource = 'size' | 'size-annotation' | 'ratio' | 'ratio-annotatio
 export const QUIET_SKIP_REASONS: ReadonlySet<SkipReason> = new Set<SkipReason>(['opted-out', 'not-opted-in', 'mirror-pod', 'below-runtime-default']);
 
 /** Something the user should know about a decision that still went ahead (or a skip). */
+/** What `hardenMount` needs from the cluster, as every way in that applies it says. */
+export const HARDEN_MOUNT_GATE_WARNING = '/dev/shm nosuid,nodev,noexec needs VolumeBindMountOptions (1.37+); without it the API server drops them';
+
 export interface PlanWarning {
   readonly code: string;
   readonly message: string;
@@ -107,6 +110,19 @@ export interface MountEdit {
   readonly createList: boolean;
 }
 
+/** A mount of ours that lacks some of the runtime's hardening (`hardenMount`): its `bindMountOptions` become `options`. */
+export interface HardenEdit {
+  readonly field: 'containers' | 'initContainers';
+  readonly index: number;
+  /** Where the mount is in the container's `volumeMounts`. */
+  readonly mountIndex: number;
+  readonly name: string;
+  /** The mount has a `bindMountOptions` list already (replace instead of add). */
+  readonly hasOptions: boolean;
+  /** The options it had, and the hardening. */
+  readonly options: readonly string[];
+}
+
 /** An annotation to set on the pod (template). */
 export interface AnnotationEdit {
   readonly key: string;
@@ -126,6 +142,10 @@ export interface PlanEdits {
   /** The existing volume has no `emptyDir.sizeLimit` field (add instead of replace). */
   readonly sizeLimitMissing: boolean;
   readonly mounts: readonly MountEdit[];
+  /** With `hardenMount`: the options every mount of ours gets (new mounts carry them); none without it. */
+  readonly mountOptions: readonly string[];
+  /** With `hardenMount`: the mounts of ours already there that lack some of the options. */
+  readonly hardenMounts: readonly HardenEdit[];
   readonly annotations: readonly AnnotationEdit[];
   /** With `limitFollows`: the memory limits (and requests) that grow by the `/dev/shm` size. */
   readonly resources: readonly ResourceEdit[];
@@ -349,9 +369,15 @@ function sizedPlan(input: SizedInput): ShmPlan {
   const volumeName = notes.volumeName;
   const growth = declared ? planLimitGrowth(spec, targets, declared, sizeBytes) : undefined;
   if (growth) noteGrowth(growth, notes.warnings);
+  const ourMount = (m: JsonObject) => m.name === volumeName && normalizeMountPath(m.mountPath) === SHM_MOUNT_PATH;
   const mounts: MountEdit[] = targets
-    .filter(c => !c.mounts.some(m => m.name === volumeName && normalizeMountPath(m.mountPath) === SHM_MOUNT_PATH))
+    .filter(c => !c.mounts.some(ourMount))
     .map(c => ({ field: c.field, index: c.index, name: c.name, createList: !c.hasMountList }));
+  const mountOptions = policy.hardenMount ? HARDENED_MOUNT_OPTIONS : [];
+  const hardenMounts = hardenEdits(targets, ourMount, mountOptions);
+  // An API server without VolumeBindMountOptions drops bindMountOptions without a word (Kubernetes
+  // v1.37.2 pkg/api/pod/util.go dropDisabledFields), and no way in can tell: say it every time we ask.
+  if ((mountOptions.length > 0 && mounts.length > 0) || hardenMounts.length > 0) notes.warnings.push({ code: 'harden-mount-gate', message: HARDEN_MOUNT_GATE_WARNING });
   let volume: PlanEdits['volume'] = 'add';
   if (found.kind !== 'fresh') {
     // Read as the kubelet reads it (rounded up): `1.0000000001Gi` is not 1Gi.
@@ -375,7 +401,8 @@ function sizedPlan(input: SizedInput): ShmPlan {
     edits,
   });
   const resourceEdits = growth?.edits ?? [];
-  if (found.kind === 'ours' && volume === 'none' && mounts.length === 0 && !sizeLimitEdit && !declaredEdit && resourceEdits.length === 0) {
+  if (found.kind === 'ours' && volume === 'none' && mounts.length === 0 && hardenMounts.length === 0 && !sizeLimitEdit && !declaredEdit
+    && resourceEdits.length === 0) {
     return plan('unchanged', `/dev/shm is already ${size}`);
   }
   // The way in that sizes a pod writes down what it was told explicitly, so that every way in
@@ -391,6 +418,8 @@ function sizedPlan(input: SizedInput): ShmPlan {
     volumeIndex: found.kind === 'fresh' ? -1 : found.index,
     sizeLimitMissing: found.kind === 'fresh' || found.emptyDir.sizeLimit === undefined,
     mounts,
+    mountOptions,
+    hardenMounts,
     annotations: [
       ...(sizeLimitEdit ? [sizeLimitEdit] : []),
       ...(declaredEdit ? [declaredEdit] : []),
@@ -425,6 +454,25 @@ function chooseTargets(
     unhonoured.push({ annotations: [where], message: `${describeNames(missing)} named in ${where} ${missing.length === 1 ? 'is' : 'are'} not in the pod` });
   }
   return view.containers.filter(c => wanted.includes(c.name));
+}
+
+/**
+ * With `hardenMount`: the mounts of ours in the targets whose `bindMountOptions` lack some of the
+ * runtime's hardening. Options the mount has already are kept; none is ever taken away.
+ */
+function hardenEdits(targets: readonly PodContainer[], ours: (mount: JsonObject) => boolean, options: readonly string[]): HardenEdit[] {
+  if (options.length === 0) return [];
+  const edits: HardenEdit[] = [];
+  for (const c of targets) {
+    c.mounts.forEach((mount, mountIndex) => {
+      if (!ours(mount)) return;
+      const had = Array.isArray(mount.bindMountOptions) ? mount.bindMountOptions.filter((o): o is string => typeof o === 'string') : [];
+      if (options.every(o => had.includes(o))) return;
+      const union = [...had, ...options.filter(o => !had.includes(o))];
+      edits.push({ field: c.field, index: c.index, mountIndex, name: c.name, hasOptions: mount.bindMountOptions !== undefined, options: union });
+    });
+  }
+  return edits;
 }
 
 type SizeDecision =

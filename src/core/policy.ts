@@ -8,7 +8,7 @@ import { isDns1123Label } from './kube-names';
 import { DEFAULT_RATIO, DEFAULT_VOLUME_NAME } from './names';
 import { QuantityError, bytesFloor } from './quantity';
 import { QuantitySetting, RuleInput, SETTING_RULES, breaksRule, ruleMessage, ruleSettings } from './setting-rules';
-import { POLICY_SETTINGS, PolicyInput, PolicySetting, SELECTIONS, Selection, WITHOUT_LIMIT_MODES, WithoutLimit, settingText } from './settings';
+import { BOOLEAN_SETTINGS, POLICY_SETTINGS, PolicyInput, PolicySetting, SELECTIONS, Selection, WITHOUT_LIMIT_MODES, WithoutLimit, settingText } from './settings';
 
 /** A validated policy. Sizes are whole bytes. */
 export interface Policy {
@@ -24,6 +24,9 @@ export interface Policy {
   readonly fixedSize?: bigint;
   readonly sizeUnboundedShm: boolean;
   readonly limitFollows: boolean;
+  readonly resizeVolumes: boolean;
+  readonly denyUnsafeShrink: boolean;
+  readonly hardenMount: boolean;
   /**
    * The settings as given, validated, without the ones left out: what was chosen explicitly.
    * Pod annotations are merged onto it, and the ways in write it onto the pods they size.
@@ -83,7 +86,7 @@ export function resolvePolicy(input: PolicyInput = {}, subject?: string, label: 
     }
     if (input.containers.length === 0) fail(`${label('containers')} is empty: leave it out to mount /dev/shm in every container`, ['containers']);
   }
-  for (const setting of ['includeInitContainers', 'sizeUnboundedShm', 'limitFollows'] as const) {
+  for (const setting of BOOLEAN_SETTINGS) {
     if (input[setting] !== undefined && typeof input[setting] !== 'boolean') fail(`${label(setting)} must be true or false, got ${JSON.stringify(input[setting])}`, [setting]);
   }
   const podSelection = input.podSelection ?? 'opt-out';
@@ -111,6 +114,9 @@ export function resolvePolicy(input: PolicyInput = {}, subject?: string, label: 
     fixedSize: bytes.fixedSize,
     sizeUnboundedShm: input.sizeUnboundedShm ?? false,
     limitFollows: input.limitFollows ?? false,
+    resizeVolumes: input.resizeVolumes ?? false,
+    denyUnsafeShrink: input.denyUnsafeShrink ?? false,
+    hardenMount: input.hardenMount ?? false,
     input: chosenSettings(input),
   };
 }

@@ -43,6 +43,24 @@ export interface PolicyInput {
    * top of the application's own memory instead of out of it (limit-growth.ts). Default false.
    */
   readonly limitFollows?: boolean;
+  /**
+   * Whether the cluster resizes memory-backed volumes in place (Kubernetes 1.37+ with the alpha
+   * gate `InPlacePodVerticalScalingMemoryBackedVolumes` on the API server and every kubelet, cgroup
+   * v2 nodes): a resize of a pod's memory limits then carries the `/dev/shm` the rule gives under
+   * the new limits (resize.ts). A cluster's property, not a pod's. Default false.
+   */
+  readonly resizeVolumes?: boolean;
+  /**
+   * Whether a resize the volume cannot follow is refused when it leaves `/dev/shm` at or above the
+   * new limit of the container that writes it (resize.ts). Default false: such a resize passes, with
+   * a warning.
+   */
+  readonly denyUnsafeShrink?: boolean;
+  /**
+   * Whether our `/dev/shm` mounts ask for the runtime's own hardening, `bindMountOptions` `nosuid`,
+   * `nodev`, `noexec` (Kubernetes 1.37+, alpha gate `VolumeBindMountOptions`). Default false.
+   */
+  readonly hardenMount?: boolean;
 }
 
 /** Which pods get a `/dev/shm`: all but those annotated `inject: "false"`, or only those annotated `inject: "true"`. */
@@ -81,10 +99,18 @@ const SETTINGS: Record<PolicySetting, SettingSpec> = {
   fixedSize: { kind: 'quantity', perPod: true },
   sizeUnboundedShm: { kind: 'boolean', perPod: true },
   limitFollows: { kind: 'boolean', perPod: true },
+  denyUnsafeShrink: { kind: 'boolean', perPod: true },
+  hardenMount: { kind: 'boolean', perPod: true },
   podSelection: { kind: 'podSelection', perPod: false },
+  // Whether the API server and the kubelets resize memory-backed volumes is the cluster's, and a pod
+  // that said "true" on a cluster without the gates would have its sizeLimit change dropped silently.
+  resizeVolumes: { kind: 'boolean', perPod: false },
 };
 
 export const POLICY_SETTINGS = Object.keys(SETTINGS) as readonly PolicySetting[];
+
+/** The settings that are `true` or `false`. */
+export const BOOLEAN_SETTINGS: readonly PolicySetting[] = POLICY_SETTINGS.filter(s => SETTINGS[s].kind === 'boolean');
 
 /** The settings a pod annotation may carry. */
 export const POD_SETTINGS: readonly PolicySetting[] = POLICY_SETTINGS.filter(s => SETTINGS[s].perPod);

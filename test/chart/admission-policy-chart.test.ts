@@ -67,6 +67,9 @@ test.each([
   [['wayIn=mutating'], 'wayIn'],
   [['wayIn=policy', 'policy.ratio=0.1234567891'], 'policy.ratio may have at most 9 decimal places with wayIn policy'],
   [['wayIn=policy', 'policy.podsWithoutLimit=fixed'], "policy.fixedSize is required when policy.podsWithoutLimit is 'fixed'"],
+  [['wayIn=policy', 'policy.resizeVolumes=true'], 'policy.resizeVolumes needs wayIn webhook: the admission policy does not follow resizes'],
+  [['wayIn=policy', 'policy.denyUnsafeShrink=true'], 'policy.denyUnsafeShrink needs wayIn webhook: the admission policy cannot refuse a resize'],
+  [['wayIn=policy', 'policy.hardenMount=true'], 'policy.hardenMount needs wayIn webhook: the admission policy does not add bindMountOptions'],
 ])('%j is refused: %s', (sets, message) => {
   const { status, stderr } = template(sets);
   expect(status).not.toBe(0);

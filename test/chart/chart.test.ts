@@ -296,6 +296,15 @@ describe('helm template', () => {
     expect(byKey(objects)).toEqual(byKey(synthWebhook({ createNamespace: false, podSelection: PodSelection.OPT_OUT, sizeUnboundedShm: true })));
   });
 
+  test('resizeVolumes and denyUnsafeShrink: one flag each, equal to the construct, which registers pods/resize either way', () => {
+    const objects = template(['policy.resizeVolumes=true', 'policy.denyUnsafeShrink=true']);
+    expect(containerOf(objects).args).toEqual(expect.arrayContaining(['--resize-volumes=true', '--deny-unsafe-shrink=true']));
+    expect(parseWebhookArgs(containerOf(objects).args, {}).policy).toEqual({ podSelection: 'opt-out', resizeVolumes: true, denyUnsafeShrink: true });
+    const props = { createNamespace: false, podSelection: PodSelection.OPT_OUT, resizeVolumes: true, denyUnsafeShrink: true };
+    expect(byKey(objects)).toEqual(byKey(synthWebhook(props)));
+    expect(find(template(), 'MutatingWebhookConfiguration').webhooks[0].rules.map((r: any) => r.resources)).toEqual([['pods'], ['pods/resize']]);
+  });
+
   test('the agent: off by default; on, the agent and its CSI node plugin in their own privileged namespace', () => {
     expect(template().some(o => o.kind === 'DaemonSet' || o.kind === 'CSIDriver')).toBe(false);
     const objects = template(V.agent.sets);

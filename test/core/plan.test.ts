@@ -144,6 +144,8 @@ describe('planSharedMemory: a fresh injection', () => {
       volumeIndex: -1,
       sizeLimitMissing: true,
       mounts: [{ field: 'containers', index: 0, name: 'app', createList: true }],
+      mountOptions: [],
+      hardenMounts: [],
       annotations: [{ key: SIZE_LIMIT, value: '2Gi', exists: false }],
       resources: [],
     });
@@ -169,6 +171,8 @@ describe('planSharedMemory: a fresh injection', () => {
         { field: 'containers', index: 0, name: 'app', createList: false },
         { field: 'containers', index: 1, name: 'worker', createList: true },
       ],
+      mountOptions: [],
+      hardenMounts: [],
       annotations: [{ key: SIZE_LIMIT, value: '2Gi', exists: false }, { key: 'cdk8s-shm.io/volume-name', value: 'shm', exists: false }],
       resources: [],
     });
@@ -405,6 +409,8 @@ describe('planSharedMemory: updating our own volume', () => {
       volumeIndex: 1,
       sizeLimitMissing: false,
       mounts: [],
+      mountOptions: [],
+      hardenMounts: [],
       annotations: [{ key: SIZE_LIMIT, value: '2Gi', exists: true }],
       resources: [],
     });

@@ -72,6 +72,11 @@ export function policyCel(policy: Policy): PolicyCel {
           + `object.metadata.?annotations[?${lit(settingAnnotation('limitFollows'))}].orValue('') != 'true'`,
       },
       {
+        name: 'not-harden-mount',
+        expression: '// The policy does not add bindMountOptions; a pod that asks for them is left alone rather than mounted without (admission-policy-limits.ts).\n'
+          + `object.metadata.?annotations[?${lit(settingAnnotation('hardenMount'))}].orValue('') != 'true'`,
+      },
+      {
         name: 'selected-pod',
         expression: `// Opt-out takes every pod but those annotated ${INJECT_ANNOTATION}: "false", opt-in only those annotated "true"`
           + ' (the core refuses any other value).\n'

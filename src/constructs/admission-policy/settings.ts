@@ -23,6 +23,9 @@ export function policyInputOf(props: SharedMemoryPolicyProps): PolicyInput {
     fixedSize: optionalSizeQuantity(props.podsWithoutLimit?._size),
     sizeUnboundedShm: props.sizeUnboundedShm,
     limitFollows: props.limitFollows,
+    resizeVolumes: props.resizeVolumes,
+    denyUnsafeShrink: props.denyUnsafeShrink,
+    hardenMount: props.hardenMount,
   };
 }
 

@@ -2,7 +2,7 @@ import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { DENIAL_SUFFIX, WARNINGS_SUFFIX, admissionPolicyObjects } from './objects';
 import { excludedNamespacesOf, namespaceSelectorOf, resolvePolicyProps } from './settings';
-import { isDns1123Subdomain } from '../../core';
+import { isDns1123Subdomain, settingAnnotation } from '../../core';
 import { extraLabels } from '../common/checks';
 import { methodLabel, propLabel } from '../common/language-names';
 import { SharedMemoryPolicyProps, NamespaceSelection } from '../common/policy-props';
@@ -71,6 +71,16 @@ export class SharedMemoryAdmissionPolicy extends Construct {
       throw new Error(`${propLabel('limitFollows')} of ${subject} cannot be true: a MutatingAdmissionPolicy cannot read the namespace's LimitRange and `
         + 'ResourceQuota, so it never grows limits (it leaves pods that ask for it alone); use SharedMemoryWebhook, or set it on the workloads '
         + `with ${methodLabel('SharedMemory', 'addTo')}`);
+    }
+    for (const prop of ['resizeVolumes', 'denyUnsafeShrink'] as const) {
+      if (!props[prop]) continue;
+      throw new Error(`'${prop}' of ${subject} cannot be true: a MutatingAdmissionPolicy only mutates, so it can neither warn about `
+        + 'nor refuse a resize, and the policy does not follow resizes (a resize keeps the /dev/shm the pod was created with); use '
+        + 'SharedMemoryWebhook, which reviews pods/resize');
+    }
+    if (props.hardenMount) {
+      throw new Error(`'hardenMount' of ${subject} cannot be true: the policy does not add bindMountOptions (it leaves pods that ask for `
+        + `${settingAnnotation('hardenMount')}: "true" alone); use SharedMemoryWebhook, or set it on the workloads with SharedMemory.addTo() (add_to)`);
     }
     const policy = resolvePolicyProps(props, subject);
     const excluded = excludedNamespacesOf(props, subject);

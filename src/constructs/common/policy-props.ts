@@ -111,6 +111,41 @@ export interface SharedMemoryPolicyProps {
   readonly limitFollows?: boolean;
 
   /**
+   * Whether the cluster resizes memory-backed volumes in place: Kubernetes 1.37+ with the alpha
+   * feature gate `InPlacePodVerticalScalingMemoryBackedVolumes` on the API server and on every
+   * kubelet (cgroup v2 nodes). A resize of a pod's memory limits (`kubectl patch pod --subresource
+   * resize`) then also carries the `/dev/shm` the rule gives under the new limits. Where the gate is
+   * off, the API server drops such a change without a word, so leave it false there. The admission
+   * policy cannot follow resizes, so it refuses this prop. (`resize_volumes` in Python.)
+   *
+   * @default false - a resize passes with a warning that names the `/dev/shm` the pod keeps until it is recreated
+   */
+  readonly resizeVolumes?: boolean;
+
+  /**
+   * Whether a resize `/dev/shm` cannot follow is refused when it lowers the memory limit of the
+   * container `/dev/shm` is sized from to or below the `/dev/shm` the pod keeps (shared memory alone
+   * could then OOM-kill it). Pods may also ask for it with the annotation
+   * `cdk8s-shm.io/deny-unsafe-shrink: "true"`. The admission policy cannot refuse a resize, so it
+   * refuses this prop. (`deny_unsafe_shrink` in Python.)
+   *
+   * @default false - such a resize passes, with a warning
+   */
+  readonly denyUnsafeShrink?: boolean;
+
+  /**
+   * Whether the `/dev/shm` mounts ask for what the container runtime mounts its own `/dev/shm`
+   * with: `volumeMounts[].bindMountOptions` `nosuid`, `nodev`, `noexec` (Kubernetes 1.37+, alpha
+   * feature gate `VolumeBindMountOptions` on the API server and the kubelets, and a runtime that
+   * supports mount options). Where the API server lacks the gate it drops the options without a word,
+   * so every way in warns that they need it; where a node cannot honour them the kubelet refuses the
+   * pod. The admission policy cannot add them, so it refuses this prop, and leaves alone pods annotated `cdk8s-shm.io/harden-mount: "true"`. (`harden_mount` in Python.)
+   *
+   * @default false - /dev/shm is mounted without them, unlike the runtime's own (nosuid,nodev,noexec)
+   */
+  readonly hardenMount?: boolean;
+
+  /**
    * Which namespaces are sent to the webhook, or acted in by the admission policy.
    *
    * @default NamespaceSelection.ALL

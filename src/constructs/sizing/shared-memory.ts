@@ -89,6 +89,18 @@ export interface SharedMemoryOptions {
    * @default false - /dev/shm is a share of the limit, and what it holds the application cannot use
    */
   readonly limitFollows?: boolean;
+
+  /**
+   * Whether the `/dev/shm` mounts ask for what the container runtime mounts its own `/dev/shm`
+   * with: `volumeMounts[].bindMountOptions` `nosuid`, `nodev`, `noexec` (Kubernetes 1.37+, alpha
+   * feature gate `VolumeBindMountOptions` on the API server and the kubelets, and a runtime that
+   * supports mount options). Where the API server lacks the gate it drops the options without a word,
+   * so every way in warns that they need it; where a node cannot honour them the kubelet refuses the
+   * pod. (`harden_mount` in Python.)
+   *
+   * @default false - /dev/shm is mounted without them, unlike the runtime's own (nosuid,nodev,noexec)
+   */
+  readonly hardenMount?: boolean;
 }
 
 /**
@@ -307,6 +319,7 @@ function toPolicy(options: SharedMemoryOptions, subject: string): Policy {
     includeInitContainers: options.includeInitContainers,
     sizeUnboundedShm: options.sizeUnboundedShm,
     limitFollows: options.limitFollows,
+    hardenMount: options.hardenMount,
   };
   try {
     return resolvePolicy(input, subject, propLabel);

@@ -348,6 +348,9 @@ export class SharedMemoryWebhook extends Construct {
       fixedSize: policy.fixedSize as string | undefined,
       sizeUnboundedShm: props.sizeUnboundedShm,
       limitFollows: props.limitFollows,
+      resizeVolumes: props.resizeVolumes,
+      denyUnsafeShrink: props.denyUnsafeShrink,
+      hardenMount: props.hardenMount,
       ...(tls._mode === 'self-managed'
         ? {
           tlsMode: 'self-managed' as const,
@@ -672,7 +675,11 @@ export class SharedMemoryWebhook extends Construct {
           service: { name: this.name, namespace: this.namespace, path: '/mutate', port: 443 },
           ...(spec.tls._mode === 'provided' ? { caBundle: spec.tls._caBundleBase64 } : {}),
         },
-        rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }],
+        // pods/resize: a running pod's new limits, whose /dev/shm the server follows, warns about or refuses (review-resize.ts).
+        rules: [
+          { operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' },
+          { operations: ['UPDATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods/resize'], scope: 'Namespaced' },
+        ],
         namespaceSelector,
         // Mirror pods (static pods) carry this label only through their annotation; the server skips them too.
         matchPolicy: 'Equivalent',

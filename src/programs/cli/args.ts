@@ -82,6 +82,9 @@ export const CLI_FLAGS: readonly CliFlag[] = [
   webhookPolicyFlag('volume-name', 'volumeName'),
   webhookPolicyFlag('size-unbounded-shm', 'sizeUnboundedShm'),
   webhookPolicyFlag('limit-follows', 'limitFollows'),
+  webhookPolicyFlag('resize-volumes', 'resizeVolumes'),
+  webhookPolicyFlag('deny-unsafe-shrink', 'denyUnsafeShrink'),
+  webhookPolicyFlag('harden-mount', 'hardenMount'),
   { flag: 'output', short: 'o', value: OUTPUT_FORMATS.join('|'), description: 'table for people, json for machines', default: 'table', commands: ['plan'] },
   {
     flag: 'way-in',

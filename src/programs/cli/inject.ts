@@ -11,8 +11,8 @@ import { Document, Node, isScalar } from 'yaml';
 import { DocumentReader, FilePiece, InputError, SourceDocument, SourceFile, TextSink, appendFile, plainValue, stringifyDocument } from './documents';
 import { applyPatchToJson, applyPatchToYaml } from './yaml-patch';
 import {
-  ANNOTATION_PREFIX, JsonPatchOperation, Planner, Policy, QUIET_SKIP_REASONS, ShmPlan, UnhonouredAnnotations,
-  describeObject, isObject, misplacedAnnotations, objectAt, planSharedMemory, planToPatch, podTemplateOf,
+  ANNOTATION_PREFIX, JsonObject, JsonPatchOperation, Planner, Policy, QUIET_SKIP_REASONS, ResizePlan, ShmPlan, UnhonouredAnnotations,
+  describeObject, isObject, misplacedAnnotations, objectAt, planLivePod, planSharedMemory, planToPatch, podTemplateOf, podWithLimitsInForce,
 } from '../../core';
 
 /** What was decided for one workload. */
@@ -35,6 +35,11 @@ export interface WorkloadReport {
   readonly patch: readonly JsonPatchOperation[];
   /** `cdk8s-shm.io/` annotations on the workload's own metadata, which reach no pod. */
   readonly misplaced?: UnhonouredAnnotations;
+  /**
+   * A live pod (`kubectl get pods -o yaml`) with a `/dev/shm` of ours: its size against the rule
+   * under the limits in force, which an in-place resize may have changed since it was mounted.
+   */
+  readonly running?: ResizePlan;
 }
 
 /** Something worth a line on standard error. */
@@ -219,7 +224,9 @@ function planObject(object: unknown, policy: Policy, planner: Planner, file: str
   const location = podTemplateOf(object);
   if (!location) return undefined;
   const metadata = objectAt(objectAt(object)?.metadata);
-  const plan = planner(location.template, policy);
+  // A live pod is planned under the limits in force (its status), as the kubelet sized nothing else.
+  const running = runningPlan(object, policy);
+  const plan = planner(running ? podWithLimitsInForce(object as JsonObject) : location.template, policy);
   const volume = (objectAt(location.template.spec)?.volumes as unknown[] | undefined);
   // The plan's volume: the policy's name, unless the pod names another or brought its own.
   const ours = Array.isArray(volume) ? volume.map(objectAt).find(v => v?.name === plan.volumeName) : undefined;
@@ -238,9 +245,17 @@ function planObject(object: unknown, policy: Policy, planner: Planner, file: str
       ? (typeof currentSize === 'string' || typeof currentSize === 'number' ? String(currentSize) : undefined)
       : undefined,
     annotations,
-    patch: planToPatch(plan, location.path),
+    // A running pod's volumes cannot change by a new manifest: it is reported, never patched.
+    patch: running ? [] : planToPatch(plan, location.path),
     misplaced: misplacedAnnotations(object),
+    ...(running ? { running } : {}),
   };
+}
+
+/** A live pod's plan, when the pod has a `/dev/shm` of ours. */
+function runningPlan(object: unknown, policy: Policy): ResizePlan | undefined {
+  const live = planLivePod(object as JsonObject, policy);
+  return live && live.action !== 'not-ours' ? live : undefined;
 }
 
 /** The warnings a workload's plan carries, as `inject` prints them. */
@@ -259,7 +274,7 @@ function verifyPatched(value: unknown, bases: readonly string[], policy: Policy,
     let object: unknown = value;
     for (const token of base.split('/').slice(1)) object = (object as Record<string, unknown>)?.[token];
     const location = podTemplateOf(object);
-    if (!location) continue;
+    if (!location || runningPlan(object, policy)) continue;
     const again = planSharedMemory(location.template, policy);
     if (again.action === 'inject' || again.action === 'update') {
       throw new Error(`${file}:${line}: the patch of ${describeObject(object)} did not apply (${again.message}); please report this`);

@@ -8,9 +8,27 @@ import {
   formatRational,
 } from '../../core';
 
-/** The `/dev/shm` of the workload would change (or the workload would be refused). */
+/**
+ * The `/dev/shm` of the workload would change (or the workload would be refused); for a running
+ * pod, its `/dev/shm` no longer matches its limits, or reaches the limit of its writer.
+ */
 export function needsChange(report: WorkloadReport): boolean {
+  if (report.running) return report.running.action === 'follow' || report.running.atOrAboveWriter !== undefined;
   return report.patch.length > 0 || report.plan.action === 'deny';
+}
+
+/** A running pod's `/dev/shm` against the rule under its limits in force, in a sentence. */
+export function runningText(running: NonNullable<WorkloadReport['running']>): string {
+  const { action, current, rule, atOrAboveWriter: writer } = running;
+  const sentence = action === 'follow' ? `/dev/shm ${current} no longer matches its limits: the rule gives ${rule}; it changes when the pod is recreated`
+    : action === 'unchanged' ? `/dev/shm ${current} matches its limits` : running.message;
+  if (!writer) return sentence;
+  return `${sentence}; /dev/shm ${current} is at or above the ${formatBytes(writer.limitBytes)} limit of ${writer.description}: shared memory alone can OOM-kill it`;
+}
+
+/** The ACTION column: the plan's action, or `running` for a live pod (which no manifest changes). */
+function actionText(report: WorkloadReport): string {
+  return report.running ? 'running' : report.plan.action;
 }
 
 /** The `cdk8s-shm.io/` annotations of the workload that cannot be honoured: on its pods, or on its own metadata. */
@@ -40,7 +58,8 @@ export function basisText(report: WorkloadReport): string {
 
 /** The `/dev/shm` size: the new one, `old -> new` for an update that resizes, `-` when there is none. */
 export function sizeText(report: WorkloadReport): string {
-  const { plan } = report;
+  const { plan, running } = report;
+  if (running) return running.action === 'follow' ? `${running.current} -> ${running.rule}` : running.current ?? '-';
   if (plan.action === 'update' && plan.edits?.volume === 'resize') return `${report.currentSize ?? '(no size)'} -> ${plan.size}`;
   if (plan.action === 'inject' || plan.action === 'update' || plan.action === 'unchanged') return plan.size ?? '-';
   return '-';
@@ -49,6 +68,7 @@ export function sizeText(report: WorkloadReport): string {
 /** Why: what decided the size, or why the workload is skipped. */
 export function reasonText(report: WorkloadReport, policy: Policy): string {
   const { plan } = report;
+  if (report.running) return runningText(report.running);
   if (plan.action === 'skip' || plan.action === 'deny') return `${plan.reason}: ${plan.message}`;
   const annotation = (name: string) => {
     const value = report.annotations[name];
@@ -124,7 +144,7 @@ export function formatPlanTable(reports: readonly WorkloadReport[], policy: Poli
     limitText(r),
     basisText(r),
     sizeText(r),
-    r.plan.action,
+    actionText(r),
     reasonText(r, policy),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map(row => row[i].length)));
@@ -135,10 +155,12 @@ export function formatPlanTable(reports: readonly WorkloadReport[], policy: Poli
   if (warnings.length > 0) lines.push('', 'Warnings:', ...warnings);
   const unhonoured = reports.flatMap(r => unhonouredAnnotations(r).map(u => `  ${r.file}:${r.line} ${r.object}: ${u.annotations.join(', ')}: ${u.message}`));
   if (unhonoured.length > 0) lines.push('', 'Annotations that cannot be honoured (check fails on them):', ...unhonoured);
-  const count = (action: string) => reports.filter(r => r.plan.action === action).length;
-  const summary = ['inject', 'update', 'unchanged', 'skip', 'deny']
+  const count = (action: string) => reports.filter(r => actionText(r) === action).length;
+  const stale = reports.filter(r => r.running && needsChange(r)).length;
+  const summary = ['inject', 'update', 'unchanged', 'skip', 'deny', 'running']
     .filter(a => count(a) > 0)
-    .map(a => `${count(a)} ${a === 'skip' ? 'skipped' : a === 'deny' ? 'denied' : a === 'unchanged' ? 'unchanged' : `to ${a}`}`);
+    .map(a => `${count(a)} ${a === 'skip' ? 'skipped' : a === 'deny' ? 'denied' : a === 'unchanged' ? 'unchanged' : a === 'running'
+      ? `running (${stale} whose /dev/shm no longer matches its limits)` : `to ${a}`}`);
   lines.push('', `${reports.length} workload${reports.length === 1 ? '' : 's'}: ${summary.join(', ')}`);
   // --way-in policy: the pods the admission policy treats otherwise than the webhook.
   const different = reports.filter(r => r.plan.reason === 'admission-policy-limit').length;
@@ -182,6 +204,32 @@ export interface PlanJson {
   readonly unhonoured: readonly { annotations: readonly string[]; message: string }[];
   readonly targets: readonly string[];
   readonly patch: readonly unknown[];
+  /** A live pod with a /dev/shm of ours: the size it has, the rule's under its limits in force, and the writer it reaches. */
+  readonly running: RunningJson | null;
+}
+
+/** A running pod in `plan --output json`. */
+export interface RunningJson {
+  /** follow (they no longer match), unchanged, or keep (see message). */
+  readonly action: string;
+  readonly currentShmSize: string | null;
+  readonly ruleShmSize: string | null;
+  readonly matches: boolean;
+  readonly message: string;
+  /** The writer whose limit in force the /dev/shm reaches. */
+  readonly atOrAboveWriter: { readonly container: string; readonly limit: string } | null;
+}
+
+function runningJson(running: NonNullable<WorkloadReport['running']>): RunningJson {
+  const writer = running.atOrAboveWriter;
+  return {
+    action: running.action,
+    currentShmSize: running.current ?? null,
+    ruleShmSize: running.rule ?? null,
+    matches: running.action !== 'follow',
+    message: runningText(running),
+    atOrAboveWriter: writer ? { container: writer.description, limit: formatBytes(writer.limitBytes) } : null,
+  };
 }
 
 /** `plan --output json`: one object per workload, in input order. */
@@ -218,6 +266,7 @@ export function planJson(reports: readonly WorkloadReport[]): PlanJson[] {
       unhonoured: unhonouredAnnotations(r).map(u => ({ annotations: [...u.annotations], message: u.message })),
       targets: [...r.plan.targets],
       patch: [...r.patch],
+      running: r.running ? runningJson(r.running) : null,
     };
   });
 }
@@ -232,14 +281,20 @@ export function formatCheck(reports: readonly WorkloadReport[], files: readonly 
   if (changing.length === 0 && unhonoured.length === 0) {
     return `${noteText}ok: ${reports.length} workload${reports.length === 1 ? '' : 's'} checked, no /dev/shm change needed\n`;
   }
-  const lines = changing.map(r => `${r.file}:${r.line}: ${r.object} ${changeText(r)}`);
+  const lines = changing.map(r => `${r.file}:${r.line}: ${r.object}${r.running ? `: ${runningText(r.running)}` : ` ${changeText(r)}`}`);
   for (const r of unhonoured) {
     for (const u of unhonouredAnnotations(r)) lines.push(`${r.file}:${r.line}: ${r.object}: ${u.annotations.join(', ')} cannot be honoured: ${u.message}`);
   }
   const of = `of ${reports.length} workload${reports.length === 1 ? '' : 's'}`;
   const source = files.length === 0 ? '' : ` ${files.map(f => `-f ${f}`).join(' ')}`;
   lines.push('');
-  if (changing.length > 0) lines.push(`${changing.length} ${of} would change: fix them at the source, or run cdk8s-shm inject${source}`);
+  const running = changing.filter(r => r.running).length;
+  const manifests = changing.length - running;
+  if (manifests > 0) lines.push(`${manifests} ${of} would change: fix them at the source, or run cdk8s-shm inject${source}`);
+  if (running > 0) {
+    lines.push(`${running} ${of} ${running === 1 ? 'is a running pod' : 'are running pods'} whose /dev/shm no longer matches ${running === 1 ? 'its' : 'their'} limits: `
+      + `recreate ${running === 1 ? 'it' : 'them'} (or, where the cluster resizes memory-backed volumes, resize ${running === 1 ? 'it' : 'them'} through the webhook with resizeVolumes)`);
+  }
   if (unhonoured.length > 0) {
     lines.push(`${unhonoured.length} ${of} ${unhonoured.length === 1 ? 'carries' : 'carry'} cdk8s-shm.io/ annotations that cannot be honoured: fix them at the source`);
   }

@@ -21,7 +21,7 @@ export class WebhookMetrics {
   private readonly registry = new Registry();
   readonly admissionRequests = new Counter({
     name: 'cdk8s_shm_admission_requests_total',
-    help: 'AdmissionReview requests answered, by outcome (inject, update, unchanged, skip, deny, ignored, error, bad-request) and reason.',
+    help: 'AdmissionReview requests answered, by outcome (inject, update, unchanged, skip, deny, resize, ignored, error, bad-request) and reason.',
     labelNames: ['outcome', 'reason'] as const,
     registers: [this.registry],
   });

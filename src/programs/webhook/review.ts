@@ -9,8 +9,10 @@
  * understand inside a well-formed review is allowed unchanged with a warning. Only a body that is
  * not an AdmissionReview at all (no request, no uid to echo) is refused, with HTTP 400.
  */
+import { answerResize, isResize } from './review-resize';
 import {
-  JsonObject, JsonPatchOperation, Policy, QUIET_SKIP_REASONS, ShmPlan, SkipReason, isObject, objectAt, planSharedMemory, planToPatch,
+  JsonObject, JsonPatchOperation, Policy, QUIET_SKIP_REASONS, ResizeAction, ResizePlan, ShmPlan, SkipReason, isObject, objectAt, planSharedMemory,
+  planToPatch,
 } from '../../core';
 
 export const ADMISSION_V1 = 'admission.k8s.io/v1';
@@ -22,7 +24,7 @@ export const MAX_WARNING_LENGTH = 119;
 const WARNING_PREFIX = 'cdk8s-shm: ';
 
 /** How a review ended, for metrics and logs. Plan actions, or why no plan was made. */
-export type AdmissionOutcome = 'inject' | 'update' | 'unchanged' | 'skip' | 'deny' | 'ignored' | 'error' | 'bad-request';
+export type AdmissionOutcome = 'inject' | 'update' | 'unchanged' | 'skip' | 'deny' | 'resize' | 'ignored' | 'error' | 'bad-request';
 
 /**
  * Why a plan that grows limits (`limitFollows`) was not applied (limit-guard.ts): a LimitRange or
@@ -63,8 +65,8 @@ export interface AdmissionReviewResult {
   readonly review?: AdmissionReviewResponse;
   readonly error?: string;
   readonly outcome: AdmissionOutcome;
-  /** The skip or deny reason, why the request was ignored, or '' (bounded: it becomes a metric label). */
-  readonly reason: SkipReason | IgnoreReason | GuardReason | '';
+  /** The skip or deny reason, why the request was ignored, why limits were not grown, what a resize's volume does, or '' (bounded: it becomes a metric label). */
+  readonly reason: SkipReason | IgnoreReason | GuardReason | ResizeAction | 'unsafe-shrink' | '';
   readonly uid?: string;
   /** The pod's namespace, as the request names it. */
   readonly namespace?: string;
@@ -73,6 +75,8 @@ export interface AdmissionReviewResult {
   readonly dryRun?: boolean;
   readonly plan?: ShmPlan;
   readonly patch?: readonly JsonPatchOperation[];
+  /** A resize's plan. */
+  readonly resize?: ResizePlan;
 }
 
 /**
@@ -84,6 +88,8 @@ export function reviewAdmission(body: unknown, policy: Policy): AdmissionReviewR
   const envelope = readEnvelope(body);
   if (typeof envelope === 'string') return badRequest(envelope);
   const reply = replyTo(envelope);
+  // A resize: what /dev/shm does after it (review-resize.ts).
+  if (isResize(envelope.request) && !isNotAPod(envelope.request)) return answerResizeReview(envelope.request, policy, reply);
   const ignored = whyIgnored(envelope.request);
   if (ignored) return reply.ignore(ignored.reason, ignored.warning);
   return answerPlan(objectAt(envelope.request.object) ?? {}, policy, reply);
@@ -142,16 +148,18 @@ function replyTo(envelope: Envelope): Reply {
   };
 }
 
-/** Why a request is let through without a plan (not a pod's CREATE), if it is. */
-function whyIgnored(request: JsonObject): { reason: IgnoreReason; warning?: string } | undefined {
+/** Whether the request positively says "not a core/v1 Pod" (only that is passed over; the configuration only sends pods). */
+function isNotAPod(request: JsonObject): boolean {
   const kind = objectAt(request.kind);
   const resource = objectAt(request.resource);
-  // Only what positively says "not a core/v1 Pod" is passed over; the configuration only sends pods.
-  if ((kind && (kind.kind !== 'Pod' || (kind.group ?? '') !== '')) || (resource && (resource.resource !== 'pods' || (resource.group ?? '') !== ''))) {
-    return { reason: 'not-a-pod' };
-  }
+  return Boolean((kind && (kind.kind !== 'Pod' || (kind.group ?? '') !== '')) || (resource && (resource.resource !== 'pods' || (resource.group ?? '') !== '')));
+}
+
+/** Why a request is let through without a plan (not a pod's CREATE), if it is. */
+function whyIgnored(request: JsonObject): { reason: IgnoreReason; warning?: string } | undefined {
+  if (isNotAPod(request)) return { reason: 'not-a-pod' };
   if (typeof request.subResource === 'string' && request.subResource !== '') return { reason: 'subresource' };
-  // UPDATE cannot change volumes of a running pod anyway; every other operation is none of ours.
+  // UPDATE cannot change volumes of a running pod anyway (a resize is read before this); every other operation is none of ours.
   switch (request.operation) {
     case 'CREATE': return undefined;
     case 'UPDATE': return { reason: 'operation-update' };
@@ -225,6 +233,33 @@ export function leaveUnchanged(result: AdmissionReviewResult, reason: GuardReaso
     outcome: 'skip',
     reason,
     review: { apiVersion: review.apiVersion, kind: 'AdmissionReview', response: { uid: review.response.uid, allowed: true, ...warningsField(messages) } },
+  };
+}
+
+/** A resize's answer: the new sizeLimit, a refusal, or the resize as it is, each with its warnings. */
+function answerResizeReview(request: JsonObject, policy: Policy, reply: Reply): AdmissionReviewResult {
+  const { context, answer } = reply;
+  let decided: ReturnType<typeof answerResize>;
+  try {
+    decided = answerResize(request, policy);
+  } catch (error) {
+    // As for a CREATE: the core promises not to throw; if it ever does, the resize goes through as asked.
+    return { ...context, httpStatus: 200, outcome: 'error', reason: '', review: answer({ allowed: true, ...warningsField([`internal error, the resize is unchanged: ${(error as Error)?.message}`]) }) };
+  }
+  const { allowed, denial, patch, warnings, resize } = decided;
+  return {
+    ...context,
+    httpStatus: 200,
+    outcome: allowed ? 'resize' : 'deny',
+    reason: allowed ? resize.action : 'unsafe-shrink',
+    resize,
+    ...(patch ? { patch } : {}),
+    review: answer({
+      allowed,
+      ...(denial ? { status: { code: 403, reason: 'Forbidden', message: `${WARNING_PREFIX}${denial}` } } : {}),
+      ...(patch ? { patchType: 'JSONPatch' as const, patch: Buffer.from(JSON.stringify(patch)).toString('base64') } : {}),
+      ...warningsField(warnings),
+    }),
   };
 }
 

@@ -219,9 +219,9 @@ function logAdmission(log: Logger, result: AdmissionReviewResult): void {
     pod: result.pod,
     outcome: result.outcome,
     reason: result.reason || undefined,
-    size: result.plan?.size,
+    size: result.plan?.size ?? result.resize?.rule,
     dryRun: result.dryRun || undefined,
-    message: result.plan?.message,
+    message: result.plan?.message ?? result.resize?.message,
   };
   // A line per mutated pod was a third of the server's cost per request (BENCHMARKS.md), and it
   // repeats what is already recorded: the pod carries cdk8s-shm.io/size-limit, the API server's

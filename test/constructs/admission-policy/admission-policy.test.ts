@@ -59,6 +59,22 @@ describe('what SharedMemoryAdmissionPolicy synthesizes', () => {
     expect(plain.spec.variables.find((v: any) => v.name === 'policy').expression).toMatch(/\{'ratio': '', 'size': '', 'minimum': '', 'maximum': '', /);
   });
 
+  test('resizeVolumes and denyUnsafeShrink are refused: a MutatingAdmissionPolicy neither follows, warns about nor refuses a resize', () => {
+    for (const prop of ['resizeVolumes', 'denyUnsafeShrink']) {
+      expect(() => synthAdmissionPolicy({ [prop]: true })).toThrow(`'${prop}' of SharedMemoryAdmissionPolicy 'policy' cannot be true: a MutatingAdmissionPolicy only `
+        + 'mutates, so it can neither warn about nor refuse a resize');
+      expect(() => synthAdmissionPolicy({ [prop]: true })).toThrow('use SharedMemoryWebhook, which reviews pods/resize');
+      expect(() => synthAdmissionPolicy({ [prop]: false })).not.toThrow();
+    }
+  });
+
+  test('hardenMount is refused: the policy does not add bindMountOptions, and leaves pods asking for them alone', () => {
+    expect(() => synthAdmissionPolicy({ hardenMount: true })).toThrow("'hardenMount' of SharedMemoryAdmissionPolicy 'policy' cannot be true: the policy does not add "
+      + 'bindMountOptions (it leaves pods that ask for cdk8s-shm.io/harden-mount: "true" alone)');
+    const [mutating] = synthAdmissionPolicy();
+    expect(mutating.spec.matchConditions.map((c: any) => c.name)).toContain('not-harden-mount');
+  });
+
   test('bad props are refused with the prop, its value and the fix', () => {
     expect(() => synthAdmissionPolicy({ ratio: 2 })).toThrow("'ratio' (2) must be greater than 0 and at most 1 in SharedMemoryAdmissionPolicy 'policy'");
     expect(() => synthAdmissionPolicy({ ratio: 0.1234567891 })).toThrow("'ratio' (0.1234567891) must be a decimal of at most 9 places, without an exponent, in SharedMemoryAdmissionPolicy 'policy'");

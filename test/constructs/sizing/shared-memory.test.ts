@@ -228,6 +228,15 @@ describe('SharedMemory.addTo / withSharedMemory', () => {
     expectValidAgainstSchema(objects);
   });
 
+  test('hardenMount: the mounts carry the runtime\'s nosuid,nodev,noexec, with the warning of what they need', () => {
+    const chart = Testing.chart();
+    const deployment = new kplus.Deployment(chart, 'web', { containers: [container('app', GiB(2))] });
+    const shm = SharedMemory.addTo(deployment, { hardenMount: true });
+    const spec = synthOne(chart, 'Deployment').spec.template.spec;
+    expect(spec.containers[0].volumeMounts).toContainEqual({ name: 'dshm', mountPath: '/dev/shm', bindMountOptions: ['nosuid', 'nodev', 'noexec'] });
+    expect(shm.decisions[0].warnings).toContainEqual(expect.stringContaining('needs VolumeBindMountOptions (1.37+); without it the API server drops them'));
+  });
+
   test('withSharedMemory returns the workload, for chaining', () => {
     const chart = Testing.chart();
     const deployment = new kplus.Deployment(chart, 'web', { containers: [container('app', GiB(1))] });

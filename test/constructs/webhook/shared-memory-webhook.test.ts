@@ -48,13 +48,24 @@ describe('SharedMemoryWebhook (defaults: self-managed TLS, bundled server)', () 
       reinvocationPolicy: 'IfNeeded',
       failurePolicy: 'Ignore',
       timeoutSeconds: 5,
-      rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }],
+      rules: [
+        { operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' },
+        // A resize, whose /dev/shm the server follows, warns about or refuses.
+        { operations: ['UPDATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods/resize'], scope: 'Namespaced' },
+      ],
     }));
     expect(webhook.clientConfig.service).toEqual({ name: 'cdk8s-shm-webhook', namespace: 'cdk8s-shm', path: '/mutate', port: 443 });
     expect(webhook.clientConfig.caBundle).toBeUndefined(); // the server writes it at start
     expect(webhook.namespaceSelector.matchExpressions).toEqual([
       { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'cdk8s-shm'] },
     ]);
+  });
+
+  test('resizeVolumes, denyUnsafeShrink and hardenMount reach the server as its flags, only when true', () => {
+    expect(argsOf(objects).filter(a => /resize|shrink|harden/.test(a))).toEqual([]);
+    const args = argsOf(synth({ resizeVolumes: true, denyUnsafeShrink: true, hardenMount: true }));
+    expect(args).toEqual(expect.arrayContaining(['--resize-volumes=true', '--deny-unsafe-shrink=true', '--harden-mount=true']));
+    expect(parseWebhookArgs(args, {}).policy).toMatchObject({ resizeVolumes: true, denyUnsafeShrink: true, hardenMount: true });
   });
 
   test('the server runs from the ConfigMap bundle, and a changed bundle rolls the pods', () => {

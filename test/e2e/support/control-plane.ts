@@ -44,6 +44,23 @@ export const STATE_ENV = 'CDK8S_SHM_E2E_STATE';
 const RUN_PREFIX = 'cdk8s-shm-e2e-';
 const LOOPBACK = '127.0.0.1';
 
+/**
+ * The alpha feature gates of Kubernetes 1.37 the suites are about: in-place resize of memory-backed
+ * volumes (KEP-6030), mount options and mode of volumes (KEP-5855, KEP-5502). Off by default.
+ */
+export const KUBE_137_ALPHA_GATES = ['InPlacePodVerticalScalingMemoryBackedVolumes', 'VolumeBindMountOptions', 'EmptyDirVolumeMode'] as const;
+
+/**
+ * Starts a second control plane of the release pinned in e2e/kube-1.37/go.mod (its one place), with
+ * the 1.37 alpha gates on or off in the API server and the controller manager's defaults otherwise.
+ * The caller stops it. No node joins it: pods stay unscheduled, which a resize does not need
+ * (validation.go isPodResizeRequestSupported; the NodeDeclaredFeatures admission skips unbound pods).
+ */
+export function startKube137(gatesOn: boolean): Promise<RunningControlPlane> {
+  const gates = KUBE_137_ALPHA_GATES.map(g => `${g}=${gatesOn}`).join(',');
+  return startControlPlane({ module: KUBE_137_MODULE, apiServerArgs: [`--feature-gates=${gates}`] });
+}
+
 /** The Kubernetes version, read from the one place it is pinned: the require of k8s.io/kubernetes in the module's go.mod. */
 export function kubeVersion(module: string = KUBE_MODULE): string {
   const text = fs.readFileSync(path.join(module, 'go.mod'), 'utf8');

@@ -9,7 +9,7 @@ import { EXIT_CHANGES, EXIT_OK, EXIT_USAGE } from '../../../src/programs/cli/mai
 describe('flags', () => {
   test('policy flags the webhook also has carry its names and descriptions', () => {
     const shared = CLI_FLAGS.filter(f => WEBHOOK_FLAGS.some(w => w.flag === f.flag));
-    expect(shared.map(f => f.flag)).toEqual(['ratio', 'minimum', 'maximum', 'pod-selection', 'pods-without-limit', 'fixed-size', 'volume-name', 'size-unbounded-shm', 'limit-follows']);
+    expect(shared.map(f => f.flag)).toEqual(['ratio', 'minimum', 'maximum', 'pod-selection', 'pods-without-limit', 'fixed-size', 'volume-name', 'size-unbounded-shm', 'limit-follows', 'resize-volumes', 'deny-unsafe-shrink', 'harden-mount']);
     for (const f of shared) {
       const w = WEBHOOK_FLAGS.find(x => x.flag === f.flag)!;
       expect([f.value, f.description, f.default]).toEqual([w.value, w.description, w.default]);

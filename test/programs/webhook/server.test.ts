@@ -7,13 +7,15 @@ import * as http from 'http';
 import * as https from 'https';
 import * as net from 'net';
 import * as tls from 'tls';
-import { loadFixture, loadFixtures, podCreateReview } from './support/fixtures';
+import { loadFixture, loadFixtures, podCreateReview, podResizeReview } from './support/fixtures';
 import { WebhookTarget, admit, admitAndReinvoke, expectValidPods, httpsRequest } from './support/harness';
 import { SERVICE_DNS, makeTls, writeTlsFiles } from './support/tls';
 import { parseWebhookArgs } from '../../../src/contracts/webhook-flags';
+import { planResize, resolvePolicy } from '../../../src/core';
 import { createLogger } from '../../../src/programs/shared/log';
 import { metricValue } from '../../../src/programs/webhook/metrics';
 import { RunningServer, StartOptions, startWebhookServer } from '../../../src/programs/webhook/server';
+import { container as containerWith } from '../../core/fixtures';
 
 jest.setTimeout(60_000);
 
@@ -334,6 +336,64 @@ describe('policy flags', () => {
       const { first } = await admitAndReinvoke(target, loadFixture('14-opt-in-annotated.json'));
       expect(first.patched.spec.volumes).toEqual([{ name: 'shm', emptyDir: { medium: 'Memory', sizeLimit: '128Mi' } }]);
       expectValidPods([first.patched]);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('a resize (UPDATE of pods/resize), as the API server sends it', () => {
+  /** A pod the server sized at creation: the stored pod a resize starts from. */
+  async function created(target: WebhookTarget, limit: string, annotations: Record<string, string> = {}): Promise<any> {
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'ns', annotations }, spec: { containers: [containerWith('app', limit)] } };
+    return (await admit(target, podCreateReview(pod))).patched;
+  }
+  const withLimit = (pod: any, limit: string) => {
+    const copy = structuredClone(pod);
+    copy.spec.containers[0].resources.limits.memory = limit;
+    return copy;
+  };
+  const sizeLimitOf = (pod: any) => pod.spec.volumes.find((v: any) => v.name === 'dshm').emptyDir.sizeLimit;
+
+  test('--resize-volumes: the sizeLimit follows the plan, a reinvocation changes nothing, and the metrics count it', async () => {
+    const { server, target } = await start(['--resize-volumes=true']);
+    try {
+      const stored = await created(target, '1Gi');
+      expect(sizeLimitOf(stored)).toBe('512Mi');
+      for (const [limit, expected] of [['3Gi', '1536Mi'], ['768Mi', '384Mi']]) {
+        const resized = withLimit(stored, limit);
+        const review = podResizeReview(stored, resized);
+        const { first, second } = await admitAndReinvoke(target, review);
+        expect(first.allowed).toBe(true);
+        expect(sizeLimitOf(first.patched)).toBe(planResize(stored, resized, resolvePolicy({ resizeVolumes: true })).rule);
+        expect(sizeLimitOf(first.patched)).toBe(expected);
+        expect(first.warnings).toEqual([`cdk8s-shm: /dev/shm follows the resize: 512Mi -> ${expected}`]);
+        expect(second.warnings).toEqual([]);
+        expectValidPods([first.patched]);
+      }
+      expect(await metricValue(server.metrics.admissionRequests, { outcome: 'resize', reason: 'follow' })).toBe(2);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('without it: the resize passes unchanged with a warning; --deny-unsafe-shrink refuses a dangerous shrink with why and what to do', async () => {
+    const { server, target } = await start(['--deny-unsafe-shrink=true']);
+    try {
+      const stored = await created(target, '2Gi');
+      const grown = await admit(target, podResizeReview(stored, withLimit(stored, '4Gi')));
+      expect(grown).toMatchObject({ allowed: true, ops: [] });
+      expect(grown.warnings).toEqual(['cdk8s-shm: /dev/shm stays 1Gi until the pod is recreated; the rule gives 2Gi under the new limits']);
+      const shrunk = await admit(target, podResizeReview(stored, withLimit(stored, '1Gi')));
+      expect(shrunk.allowed).toBe(false);
+      expect(shrunk.response.status).toEqual({
+        code: 403,
+        reason: 'Forbidden',
+        message: expect.stringMatching(
+          /^cdk8s-shm: the resize lowers the memory limit of container 'app' to 1Gi, at or below its \/dev\/shm of 1Gi, .* Keep the limit above 1Gi, /),
+      });
+      expect(await metricValue(server.metrics.admissionRequests, { outcome: 'deny', reason: 'unsafe-shrink' })).toBe(1);
+      expect(logs).toContainEqual(expect.objectContaining({ msg: 'admission', outcome: 'deny', reason: 'unsafe-shrink', pod: 'ns/p' }));
     } finally {
       await server.close();
     }

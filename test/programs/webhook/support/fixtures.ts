@@ -42,3 +42,9 @@ export function podCreateReview(pod: unknown, uid = 'u1', namespace?: string): a
     },
   };
 }
+
+/** The review the API server sends for `kubectl patch pod --subresource resize`: the whole pod, as resized and as stored. */
+export function podResizeReview(stored: any, resized: any, uid = 'r1'): any {
+  const review = podCreateReview(resized, uid, 'ns');
+  return { ...review, request: { ...review.request, name: 'p', operation: 'UPDATE', subResource: 'resize', oldObject: stored } };
+}
