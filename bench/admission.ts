@@ -1,36 +1,31 @@
 /**
  * Pod creation through a real API server, for `npm run bench`: the latency a client sees for
  * `POST /api/v1/namespaces/NS/pods` when the MutatingAdmissionPolicy sizes the pod, when the
- * webhook does, and when neither does.
+ * webhook does, when a no-op of each kind runs (the honest floor of that kind), and when neither
+ * does; for pods the rule sizes, pods that need nothing, and a mix (bench/admission-pods.ts).
  *
  * It runs on the e2e control plane (etcd, kube-apiserver and kube-controller-manager of
  * Kubernetes 1.36, built once from the Go module proxy by e2e/kube/build.sh and cached outside the
- * clone), so it needs Go; elsewhere it is skipped. The webhook is the shipped bundle as a local
- * process with the construct's arguments and Node flags and its log level as deployed (info),
- * registered by url on 127.0.0.1 with the construct's configuration; the policies are the
- * construct's. All three stay registered for the whole run and are told apart by namespace
- * (each selects labelled namespaces and excludes the other's), so every measurement alternates
- * between them, in a different order each round, over the same keep-alive connections.
+ * clone), so it needs Go; elsewhere it is skipped. Every way in (bench/admission-deliveries.ts)
+ * stays registered for the whole run and acts in its own namespace, so every measurement
+ * alternates between them, in a different order each round, over the same keep-alive connections.
+ * Around each measurement the API server's /metrics are scraped (bench/admission-metrics.ts): its
+ * own time in the admission steps, per plugin, per policy and per webhook.
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as https from 'https';
+import { CostFigures, costReport, policyCosts } from './admission-cost';
+import { Delivery, WayIn, deliveriesOf, registerDeliveries } from './admission-deliveries';
+import { SeriesDelta, difference, scrapeMetrics, seriesOf } from './admission-metrics';
+import { POPULATIONS, Population, bodiesOf, unexpected } from './admission-pods';
 import { median } from './load';
-import { NamespaceSelection } from '../src';
-import { NAMESPACE_OPT_IN_VALUE } from '../src/constructs/admission-policy/settings';
-import { SIZE_LIMIT_ANNOTATION } from '../src/core';
 import { ControlPlaneState, buildKube, startControlPlane } from '../test/e2e/support/control-plane';
 import { Kube } from '../test/e2e/support/kube';
-import { registerLocalWebhook, waitForWebhook } from '../test/e2e/support/webhook';
-import { synthAdmissionPolicy } from '../test/support/admission-policy';
-
-export type WayIn = 'neither' | 'webhook' | 'policy';
-const WAYS_IN: readonly WayIn[] = ['neither', 'webhook', 'policy'];
-const NAMESPACES: Record<WayIn, string> = { neither: 'bench-neither', webhook: 'bench-webhook', policy: 'bench-policy' };
-const SELECTED = { 'cdk8s-shm.io/inject': NAMESPACE_OPT_IN_VALUE };
 
 export interface AdmissionCell {
   readonly wayIn: WayIn;
+  readonly population: Population;
   readonly concurrency: number;
   /** Medians over the rounds of each round's p50 and p99 (ms), and of its pods per second. */
   readonly p50Ms: number;
@@ -38,28 +33,37 @@ export interface AdmissionCell {
   readonly podsPerSecond: number;
   /** p50 minus the p50 of `neither` in the same round, median over the rounds (ms). */
   readonly addedP50Ms: number;
+  /** The no-op of the same kind: ours' added p50 over its added p50, and ours' pods/s over its pods/s (medians of both). */
+  readonly vsFloor?: { readonly addedP50: number; readonly podsPerSecond: number };
+  /** The API server's own figures, ms per pod created (medians over the rounds). */
+  readonly server: ServerFigures;
+}
+
+/** From the API server's /metrics: milliseconds per pod created in the measurement. */
+export interface ServerFigures {
+  /** `apiserver_admission_step_admission_duration_seconds`, type admit (every mutating plugin). */
+  readonly admitStepMs: number;
+  /** The same, type validate. */
+  readonly validateStepMs: number;
+  /** The way in's own series: its policies' check durations, or its webhook's call. */
+  readonly ownMs: number;
 }
 
 export interface AdmissionFigures {
   readonly kubernetes: string;
   readonly podsPerCell: number;
   readonly rounds: number;
+  readonly before?: string;
   readonly cells: readonly AdmissionCell[];
+  /** The CEL cost of the policies for each pod kind (bench/admission-cost.ts). */
+  readonly cost: CostFigures;
 }
 
-/** A pod the rule sizes: an app container and a native sidecar with limits, an init container. */
-function benchPod(): unknown {
-  const container = (name: string, memory: string, extra: Record<string, unknown> = {}) => ({ name, image: 'registry.example.com/app:1.0.0', resources: { limits: { memory } }, ...extra });
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { generateName: 'bench-', labels: { app: 'bench' } },
-    spec: {
-      initContainers: [container('setup', '256Mi'), container('proxy', '512Mi', { restartPolicy: 'Always' })],
-      containers: [container('app', '4Gi', { volumeMounts: [{ name: 'data', mountPath: '/data' }] })],
-      volumes: [{ name: 'data', emptyDir: {} }],
-    },
-  };
+interface Run {
+  readonly p50: number;
+  readonly p99: number;
+  readonly rate: number;
+  readonly server: ServerFigures;
 }
 
 function quantile(values: readonly number[], q: number): number {
@@ -67,11 +71,12 @@ function quantile(values: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
-/** Creates `count` pods in `namespace`, `concurrency` at a time; the latency of each, in ms. */
-async function createPods(cluster: ControlPlaneState, agent: https.Agent, namespace: string, count: number, concurrency: number): Promise<number[]> {
-  const body = JSON.stringify(benchPod());
+/** Creates `count` pods in `namespace`, `concurrency` at a time, cycling through `bodies`; the latency of each, in ms. */
+async function createPods(
+  cluster: ControlPlaneState, agent: https.Agent, namespace: string, bodies: readonly string[], count: number, concurrency: number,
+): Promise<number[]> {
   const url = new URL(`${cluster.server}/api/v1/namespaces/${namespace}/pods`);
-  const post = () => new Promise<number>((resolve, reject) => {
+  const post = (body: string) => new Promise<number>((resolve, reject) => {
     const started = performance.now();
     const request = https.request({ hostname: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json' } }, response => {
       let text = '';
@@ -88,103 +93,153 @@ async function createPods(cluster: ControlPlaneState, agent: https.Agent, namesp
   let started = 0;
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while (started < count) {
-      started++;
-      latencies.push(await post());
+      const body = bodies[started++ % bodies.length];
+      latencies.push(await post(body));
     }
   }));
   return latencies;
 }
 
+/** The API server's figures for one measurement, per pod. */
+function serverFigures(deltas: ReadonlyMap<string, SeriesDelta>, d: Delivery, pods: number): ServerFigures {
+  const perPod = (delta: SeriesDelta) => (delta.seconds * 1000) / pods;
+  const step = (type: string) => perPod(seriesOf(deltas, 'admission_step_admission_duration_seconds', ['operation="CREATE"', `type="${type}"`]));
+  const own = d.kind === 'policy'
+    ? d.seriesLabels.map(label => perPod(seriesOf(deltas, 'mutating_admission_policy_check_duration_seconds', [label]))
+      + perPod(seriesOf(deltas, 'validating_admission_policy_check_duration_seconds', [label]))).reduce((a, b) => a + b, 0)
+    : d.kind === 'webhook' ? perPod(seriesOf(deltas, 'admission_webhook_admission_duration_seconds', [d.seriesLabels[0]])) : 0;
+  return { admitStepMs: step('admit'), validateStepMs: step('validate'), ownMs: own };
+}
+
+/** Every pod was left or sized as its way in does. */
+async function checkPods(admin: Kube, deliveries: readonly Delivery[]): Promise<void> {
+  for (const d of deliveries) {
+    const pods = await admin.list('pods', d.namespace);
+    const wrong = pods.map(p => unexpected(p, d.sizes)).filter(w => w !== undefined);
+    if (wrong.length > 0) throw new Error(`${d.wayIn}: ${wrong.length} of ${pods.length} pods not as expected, e.g. ${wrong.slice(0, 3).join('; ')}`);
+  }
+}
+
+export interface AdmissionOptions {
+  readonly podsPerCell: number;
+  readonly rounds: number;
+  /** `lib/` of another build, to measure its policy and webhook beside these. */
+  readonly beforeLib?: string;
+}
+
 /**
- * The three ways in on one control plane: `podsPerCell` pods per way in, concurrency and round.
+ * Every way in on one control plane: `podsPerCell` pods per way in, population, concurrency and round.
  * @returns undefined (with the reason logged) where the control plane cannot be built
  */
-export async function runAdmissionBenchmarks(
-  podsPerCell: number, rounds: number, log: (line: string) => void,
-): Promise<AdmissionFigures | undefined> {
+export async function runAdmissionBenchmarks(options: AdmissionOptions, log: (line: string) => void): Promise<AdmissionFigures | undefined> {
   try {
     execFileSync('go', ['version'], { stdio: 'ignore' });
   } catch {
     log('pod creation through the API server: skipped (no Go to build the control plane; see e2e/kube/build.sh)');
     return undefined;
   }
+  const { podsPerCell, rounds } = options;
+  log('pod creation through the API server: the CEL cost of the policies ...');
+  const cost = policyCosts(options.beforeLib);
   log('pod creation through the API server: building (once, cached) and starting the control plane ...');
   const cluster = await startControlPlane({ binDir: buildKube() });
   const admin = new Kube(cluster, cluster.adminKubeconfig, 'admin');
+  const auth = { ca: cluster.caPem, cert: fs.readFileSync(cluster.adminCertFile), key: fs.readFileSync(cluster.adminKeyFile) };
+  const metricsAgent = new https.Agent({ keepAlive: true, maxSockets: 1, ...auth });
+  const metrics = () => scrapeMetrics(cluster.server, metricsAgent);
+  const deliveries = deliveriesOf(options.beforeLib !== undefined);
   let unregister: (() => Promise<void>) | undefined;
   try {
-    await admin.namespace(NAMESPACES.neither);
-    for (const wayIn of ['webhook', 'policy'] as const) await admin.namespace(NAMESPACES[wayIn], SELECTED);
-    await admin.namespace('bench-webhook-server');
-    const policy = synthAdmissionPolicy({ name: 'bench', namespaceSelection: NamespaceSelection.OPT_IN, excludedNamespaces: [NAMESPACES.webhook] });
-    await admin.apply(policy);
-    await waitForWebhook(admin, NAMESPACES.policy);
-    const webhook = await registerLocalWebhook(admin, {
-      namespace: 'bench-webhook-server', name: 'bench', namespaceSelection: NamespaceSelection.OPT_IN, excludedNamespaces: [NAMESPACES.policy],
-    }, NAMESPACES.webhook, 'info');
-    unregister = webhook.unregister;
-
+    unregister = await registerDeliveries(deliveries, { admin, metrics, beforeLib: options.beforeLib });
     const concurrencies = [1, 8];
-    const agents = new Map(concurrencies.map(c => [c, new https.Agent({
-      keepAlive: true, maxSockets: c, ca: cluster.caPem, cert: fs.readFileSync(cluster.adminCertFile), key: fs.readFileSync(cluster.adminKeyFile),
-    })]));
-    // Warm up every path (the policy's compiled programs, the webhook's JIT, the connections).
-    for (const wayIn of WAYS_IN) {
-      for (const c of concurrencies) await createPods(cluster, agents.get(c)!, NAMESPACES[wayIn], Math.min(50, podsPerCell), c);
+    const agents = new Map(concurrencies.map(c => [c, new https.Agent({ keepAlive: true, maxSockets: c, ...auth })]));
+    const bodies = new Map(POPULATIONS.map(p => [p, bodiesOf(p)]));
+    // Warm up every path (the policies' compiled programs, the webhooks' JIT, the connections).
+    for (const d of deliveries) {
+      for (const p of POPULATIONS) {
+        for (const c of concurrencies) await createPods(cluster, agents.get(c)!, d.namespace, bodies.get(p)!, Math.min(50, podsPerCell), c);
+      }
     }
 
-    const runs = new Map<string, Array<{ p50: number; p99: number; rate: number }>>();
+    const runs = new Map<string, Run[]>();
     for (let round = 0; round < rounds; round++) {
       for (const c of concurrencies) {
-        // A different order each round: none of the three always runs first.
-        const order = WAYS_IN.map((_d, i) => WAYS_IN[(i + round) % WAYS_IN.length]);
-        for (const wayIn of order) {
-          const started = performance.now();
-          const latencies = await createPods(cluster, agents.get(c)!, NAMESPACES[wayIn], podsPerCell, c);
-          const seconds = (performance.now() - started) / 1000;
-          const key = `${wayIn}/${c}`;
-          runs.set(key, [...runs.get(key) ?? [], { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), rate: podsPerCell / seconds }]);
+        for (const p of POPULATIONS) {
+          // A different order each round: none of the ways in always runs first.
+          const order = deliveries.map((_d, i) => deliveries[(i + round) % deliveries.length]);
+          for (const d of order) {
+            const before = await metrics();
+            const started = performance.now();
+            const latencies = await createPods(cluster, agents.get(c)!, d.namespace, bodies.get(p)!, podsPerCell, c);
+            const seconds = (performance.now() - started) / 1000;
+            const server = serverFigures(difference(before, await metrics()), d, podsPerCell);
+            const key = `${d.wayIn}/${p}/${c}`;
+            const run = { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), rate: podsPerCell / seconds, server };
+            runs.set(key, [...runs.get(key) ?? [], run]);
+          }
         }
         log(`pod creation through the API server: round ${round + 1} of ${rounds}, ${c} at a time: done`);
       }
     }
-    for (const agent of agents.values()) agent.destroy();
-
-    // The pods were sized as each way in sizes them, and not at all where neither acts.
-    for (const wayIn of WAYS_IN) {
-      const pods = await admin.list('pods', NAMESPACES[wayIn]);
-      const sized = pods.filter(p => p.metadata.annotations?.[SIZE_LIMIT_ANNOTATION] === '2Gi').length;
-      if (sized !== (wayIn === 'neither' ? 0 : pods.length)) throw new Error(`${wayIn}: ${sized} of ${pods.length} pods sized 2Gi`);
-    }
-
-    const cells = concurrencies.flatMap(c => WAYS_IN.map((wayIn): AdmissionCell => {
-      const mine = runs.get(`${wayIn}/${c}`)!;
-      const neither = runs.get(`neither/${c}`)!;
-      return {
-        wayIn,
-        concurrency: c,
-        p50Ms: median(mine.map(r => r.p50)),
-        p99Ms: median(mine.map(r => r.p99)),
-        podsPerSecond: median(mine.map(r => r.rate)),
-        addedP50Ms: median(mine.map((r, i) => r.p50 - neither[i].p50)),
-      };
-    }));
-    return { kubernetes: cluster.version, podsPerCell, rounds, cells };
+    for (const agent of [...agents.values(), metricsAgent]) agent.destroy();
+    await checkPods(admin, deliveries);
+    return { kubernetes: cluster.version, podsPerCell, rounds, before: options.beforeLib, cells: cellsOf(deliveries, runs, concurrencies), cost };
   } finally {
     await unregister?.().catch(() => undefined);
     await cluster.stop();
   }
 }
 
+/** The medians of each way in, population and concurrency, and the comparisons with neither and the no-op of the same kind. */
+function cellsOf(deliveries: readonly Delivery[], runs: ReadonlyMap<string, Run[]>, concurrencies: readonly number[]): AdmissionCell[] {
+  return concurrencies.flatMap(c => POPULATIONS.flatMap(p => {
+    const of = (wayIn: WayIn) => runs.get(`${wayIn}/${p}/${c}`)!;
+    const neither = of('neither');
+    const added = (wayIn: WayIn) => median(of(wayIn).map((r, i) => r.p50 - neither[i].p50));
+    const rate = (wayIn: WayIn) => median(of(wayIn).map(r => r.rate));
+    return deliveries.map((d): AdmissionCell => {
+      const mine = of(d.wayIn);
+      return {
+        wayIn: d.wayIn,
+        population: p,
+        concurrency: c,
+        p50Ms: median(mine.map(r => r.p50)),
+        p99Ms: median(mine.map(r => r.p99)),
+        podsPerSecond: rate(d.wayIn),
+        addedP50Ms: added(d.wayIn),
+        vsFloor: d.floor ? { addedP50: added(d.wayIn) / added(d.floor), podsPerSecond: rate(d.wayIn) / rate(d.floor) } : undefined,
+        server: {
+          admitStepMs: median(mine.map(r => r.server.admitStepMs)),
+          validateStepMs: median(mine.map(r => r.server.validateStepMs)),
+          ownMs: median(mine.map(r => r.server.ownMs)),
+        },
+      };
+    });
+  }));
+}
+
 /** The report's section. */
 export function admissionReport(figures: AdmissionFigures, table: (headers: string[], rows: string[][]) => string): string {
   const f2 = (n: number) => n.toFixed(2);
-  return [
-    `## 6. Pod creation through the API server (Kubernetes ${figures.kubernetes}; ${figures.podsPerCell} pods per cell and round; medians of ${figures.rounds} rounds)`,
+  const f3 = (n: number) => n.toFixed(3);
+  const lines = [
+    `## 6. Pod creation through the API server (Kubernetes ${figures.kubernetes}; ${figures.podsPerCell} pods per cell and round; medians of ${figures.rounds} rounds`
+      + `${figures.before ? `; before: ${figures.before}` : ''})`,
     '',
-    table(
-      ['way in', 'at a time', 'p50 (ms)', 'p99 (ms)', 'pods/s', 'p50 added to neither (ms)'],
-      figures.cells.map(c => [c.wayIn, String(c.concurrency), f2(c.p50Ms), f2(c.p99Ms), c.podsPerSecond.toFixed(0), c.wayIn === 'neither' ? '-' : f2(c.addedP50Ms)]),
-    ),
-  ].join('\n');
+    'added: p50 minus the p50 of neither in the same round; x floor: added p50 over the no-op of the same kind\'s, and pods/s over its pods/s;',
+    'admit / validate / own: the API server\'s own time per pod created (admission steps; the way in\'s policies or webhook call), ms.',
+  ];
+  for (const p of POPULATIONS) {
+    lines.push('', `### ${p}`, '');
+    lines.push(table(
+      ['way in', 'at a time', 'p50 (ms)', 'p99 (ms)', 'pods/s', 'added p50 (ms)', 'x floor: added p50', 'x floor: pods/s', 'admit (ms)', 'validate (ms)', 'own (ms)'],
+      figures.cells.filter(c => c.population === p).map(c => [
+        c.wayIn, String(c.concurrency), f2(c.p50Ms), f2(c.p99Ms), c.podsPerSecond.toFixed(0), c.wayIn === 'neither' ? '-' : f2(c.addedP50Ms),
+        c.vsFloor ? f2(c.vsFloor.addedP50) : '-', c.vsFloor ? f2(c.vsFloor.podsPerSecond) : '-',
+        f3(c.server.admitStepMs), f3(c.server.validateStepMs), c.wayIn === 'neither' ? '-' : f3(c.server.ownMs),
+      ]),
+    ));
+  }
+  lines.push('', costReport(figures.cost, table));
+  return lines.join('\n');
 }

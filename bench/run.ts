@@ -9,9 +9,12 @@
  *
  * Flags: --smoke (a few seconds, for CI: same tables, tiny samples), --skip-webhook, --skip-synth,
  * --skip-inject, --skip-csi (the CSI node plugin's publishes and memory; it needs root and unshare),
- * --skip-admission (pod creation through a real API server with the admission policy, the webhook
- * or neither; it needs Go), --only webhook|synth|inject|csi|admission (that one alone); for the
- * inject row, --inject-cli FILE (another build of the CLI bundle, to compare) and --inject-repeats N.
+ * --skip-admission (pod creation through a real API server with the admission policy, the webhook,
+ * a no-op of each or neither; it needs Go), --only webhook|synth|inject|csi|admission (that one
+ * alone); for the inject row, --inject-cli FILE (another build of the CLI bundle, to compare) and
+ * --inject-repeats N; for pod creation, --admission-rounds N (default 5) and --before LIB_DIR (the
+ * policy and webhook of another build of lib/, inside the clone so that it resolves the same
+ * cdk8s, measured beside these).
  */
 import { execSync } from 'child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'fs';
@@ -417,7 +420,8 @@ async function main(): Promise<void> {
   const inject = runs('inject') ? runInjectBenchmarks({ bytes: settings.injectBytes, repeats: settings.injectRepeats, cli }, log) : undefined;
 
   const csi = runs('csi') ? await runCsiBenchmarks(settings.smoke ? 20 : 500, log) : undefined;
-  const admission = runs('admission') ? await runAdmissionBenchmarks(settings.smoke ? 10 : 200, settings.smoke ? 1 : 3, log) : undefined;
+  const admissionOptions = { podsPerCell: settings.smoke ? 10 : 200, rounds: settings.smoke ? 1 : Number(flagValue(args, 'admission-rounds') ?? 5), beforeLib: flagValue(args, 'before') };
+  const admission = runs('admission') ? await runAdmissionBenchmarks(admissionOptions, log) : undefined;
 
   const text = report(settings, info, payloads, tls, load, synth, inject, csi, admission);
   process.stdout.write(`${text}\n`);

@@ -17,7 +17,8 @@ async function main(): Promise<void> {
   const count = Number(countText);
   const includeFile = writeManifest(count);
   const before = path.resolve(beforeLib);
-  const groups: Array<{ plain: Variant; shm: Variant }> = [{ plain: 'plain', shm: 'addTo' }, { plain: 'include', shm: 'applyToChart' }];
+  // addTo against the same YAML written by hand in cdk8s-plus (the alternative a user has), and applyToChart against the plain Include.
+  const groups: Array<{ plain: Variant; shm: Variant }> = [{ plain: 'floor', shm: 'addTo' }, { plain: 'include', shm: 'applyToChart' }];
   for (const { plain, shm } of groups) {
     const runs: Record<'plain' | 'before' | 'after', SynthTiming[]> = { plain: [], before: [], after: [] };
     for (let r = 0; r < Number(repeatsText); r++) {
@@ -28,7 +29,7 @@ async function main(): Promise<void> {
     }
     const total = (which: keyof typeof runs) => median(runs[which].map(t => t.totalMs));
     const ratio = (which: keyof typeof runs) => median(runs[which].map((t, i) => t.totalMs / runs.plain[i].totalMs));
-    process.stdout.write(`${shm} (${count}): plain ${total('plain').toFixed(0)} ms; before ${total('before').toFixed(0)} ms (x${ratio('before').toFixed(2)}); `
+    process.stdout.write(`${shm} (${count}): ${plain} ${total('plain').toFixed(0)} ms; before ${total('before').toFixed(0)} ms (x${ratio('before').toFixed(2)}); `
       + `after ${total('after').toFixed(0)} ms (x${ratio('after').toFixed(2)})\n`);
   }
 }

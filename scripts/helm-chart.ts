@@ -344,6 +344,7 @@ function policyRules(): Rule[] {
     setting('sizeUnboundedShm', 'true', '{{ if .Values.policy.sizeUnboundedShm }}true{{ end }}'),
     { find: "'opt-in' == 'opt-in'", replace: "'{{ .Values.policy.podSelection }}' == 'opt-in'" },
     { find: "'fixed' == 'deny'", replace: "'{{ .Values.policy.podsWithoutLimit }}' == 'deny'" },
+    { find: "'fixed' != 'skip'", replace: "'{{ .Values.policy.podsWithoutLimit }}' != 'skip'" },
     {
       find: `- key: ${INJECT_ANNOTATION}`,
       line: true,

@@ -82,6 +82,7 @@ export function policyCel(policy: Policy): PolicyCel {
           + ' (the core refuses any other value).\n'
           + `object.metadata.?annotations[?${lit(INJECT_ANNOTATION)}].orValue(${lit(policy.podSelection)} == 'opt-in' ? '' : 'true') == 'true'`,
       },
+      ...earlyExits(policy),
     ],
     variables: [
       ...settingVariables(policy),
@@ -105,6 +106,44 @@ export function policyCel(policy: Policy): PolicyCel {
       "  + ': set a memory limit so /dev/shm can be sized from it'",
     ].join('\n'),
   };
+}
+
+/**
+ * Match conditions that leave alone, before any variable is evaluated, the pods the rule skips
+ * whatever else they hold: a cheap condition costs far less than evaluating the rule, and a pod no
+ * policy matches is not even re-encoded for a patch.
+ */
+function earlyExits(policy: Policy): CelExpression[] {
+  const limit = (c: string) => `${c}.?resources.?limits.?memory.orValue('') != ''`;
+  return [
+    {
+      name: 'has-runtime-shm',
+      expression: '// Windows pods have no /dev/shm (the OS field, a node selector, required node affinity or a hostProcess container says so);\n'
+        + "// with hostIPC, /dev/shm is the node's own (windows.ts): the rule skips both.\n"
+        + `!(${windowsCel()}) && !object.spec.?hostIPC.orValue(false)`,
+    },
+    {
+      // Without a limit anywhere, only a size (the policy's or the pod's) or pods-without-limit can ask for /dev/shm.
+      name: 'may-be-sized',
+      expression: '// A pod without any memory limit, under a policy and annotations that give such a pod nothing, is skipped: there is nothing to size from.\n'
+        + `${lit(policy.podsWithoutLimit)} != 'skip' || ${lit(ownSetting(policy, 'size'))} != ''`
+        + ` || (object.spec.containers + object.spec.?initContainers.orValue([])).exists(c, ${limit('c')}) || ${limit('object.spec')}`
+        + ` || ${lit([settingAnnotation('size'), settingAnnotation('podsWithoutLimit')])}.exists(k, k in object.metadata.?annotations.orValue({}))`,
+    },
+  ];
+}
+
+/** Whether the pod is a Windows pod (windows.ts). */
+function windowsCel(): string {
+  return orLines(
+    `object.spec.?os.?name.orValue('') == ${lit(WINDOWS)}`,
+    `${lit(OS_LABELS)}.exists(k, object.spec.?nodeSelector[?k].orValue('') == ${lit(WINDOWS)})`,
+    '[object.spec.?affinity.?nodeAffinity.?requiredDuringSchedulingIgnoredDuringExecution.?nodeSelectorTerms.orValue([])]'
+    + `.exists(terms, size(terms) > 0 && terms.all(t, t.?matchExpressions.orValue([]).exists(e, e.key in ${lit(OS_LABELS)} && e.operator == 'In'`
+    + ` && size(e.?values.orValue([])) > 0 && e.values.all(v, v == ${lit(WINDOWS)}))))`,
+    'object.spec.?securityContext.?windowsOptions.?hostProcess.orValue(false)',
+    `(${HOST_PROCESS_CONTAINER_FIELDS.map(f => `object.spec.?${f}.orValue([])`).join(' + ')}).exists(c, c.?securityContext.?windowsOptions.?hostProcess.orValue(false))`,
+  );
 }
 
 /** A variable of the policy: its name, why it is there (a comment in the policy), its CEL. */
@@ -154,9 +193,11 @@ function settingVariables(policy: Policy): CelVariable[] {
     ['policy', "The policy's own settings, as text as the webhook's flags and the pod's annotations write them ('': not given).",
       `{${POD_SETTINGS.map(s => `${lit(s)}: ${lit(ownSetting(policy, s))}`).join(', ')}}`],
     ['annotations', "The pod's annotations (none when it has no map).", 'object.metadata.?annotations.orValue({})'],
+    ['annotated', "Whether the pod annotates a setting. Most do not: their settings are the policy's, which the construct checked.",
+      `${lit(POD_SETTINGS.map(settingAnnotation))}.exists(k, k in variables.annotations)`],
     ['settings', "Each setting for this pod ('': not given): its annotation, or the policy's unless the pod annotates one that excludes it "
       + '(an exact size excludes a share and its bounds, and the other way round).',
-    `{\n  ${POD_SETTINGS.map(setting).join(',\n  ')}\n}`],
+    `!variables.annotated ? variables.policy : {\n  ${POD_SETTINGS.map(setting).join(',\n  ')}\n}`],
     ['ratioBillionths', `The share of the basis (default ${DEFAULT_RATIO}) in billionths: the ratio read as the quantity '<ratio>${RATIO_SCALE_SUFFIX}'.`,
       `[${orDefault('ratio', lit(DEFAULT_RATIO))}].map(t, t.matches(${lit(POLICY_RATIO_PATTERN)}) && t.matches('[0-9]') && quantity(t + '${RATIO_SCALE_SUFFIX}').isInteger()`
       + ` ? quantity(t + '${RATIO_SCALE_SUFFIX}').asInteger() : ${UNREADABLE})[0]`],
@@ -173,7 +214,9 @@ function settingVariables(policy: Policy): CelVariable[] {
     ['volumeName', 'The name of our volume.', orDefault('volumeName', lit(defaults.volumeName))],
     ['containersNamed', 'Whether only named containers get the mount.', given('containers')],
     ['namedContainers', 'Their names.', "variables.settings.containers.split(',').map(n, n.trim())"],
-    ['invalidSettings', 'A setting the core refuses (or that CEL cannot read), alone or with the others: the pod is left alone.', orLines(
+    ['invalidSettings', 'A setting the core refuses (or that CEL cannot read), alone or with the others: the pod is left alone.'
+      + (plainPolicy(policy) ? " The policy's own settings are valid (the construct checked them): only a pod's annotations can be at fault." : ''),
+    (plainPolicy(policy) ? '!variables.annotated ? false : ' : '') + orLines(
       `${lit(POD_SETTINGS.map(settingAnnotation))}.exists(k, k in variables.annotations && variables.annotations[k] == '')`,
       `(${given('ratio')} && !(variables.ratioBillionths > 0 && variables.ratioBillionths <= ${BILLION}))`,
       `(variables.containersNamed && (variables.namedContainers.exists(n, n == '') || ${lit(TRIM_DISAGREEMENTS)}.exists(c, variables.settings.containers.contains(c))))`,
@@ -184,6 +227,16 @@ function settingVariables(policy: Policy): CelVariable[] {
       ...SETTING_RULES.map(ruleCel),
     )],
   ];
+}
+
+/**
+ * Whether the policy's own settings are ones CEL reads as the core does: then, alone, they are
+ * valid (resolvePolicy and checkExpressible checked them). Names with characters JavaScript and Go
+ * trim differently are not (the pod is left alone).
+ */
+function plainPolicy(policy: Policy): boolean {
+  const containers = ownSetting(policy, 'containers');
+  return !TRIM_DISAGREEMENTS.some(c => containers.includes(c));
 }
 
 /** A rule of the core's table (setting-rules.ts) broken by the pod's settings, in CEL. */
@@ -205,21 +258,9 @@ function ruleCel(rule: SettingRule): string {
   }
 }
 
-/** Pods with no /dev/shm of the runtime's, the containers as planning reads them, and whose /dev/shm the pod has. */
+/** The containers as planning reads them, and whose /dev/shm the pod has (pods with no /dev/shm of the runtime's never get here: earlyExits). */
 function podShapeVariables(): CelVariable[] {
   return [
-    // Pods that have no /dev/shm of the runtime's (windows.ts), or use the node's.
-    ['windows', 'Windows pods have no /dev/shm: the OS field, a node selector, required node affinity or a hostProcess container says so.', orLines(
-      `object.spec.?os.?name.orValue('') == ${lit(WINDOWS)}`,
-      `${lit(OS_LABELS)}.exists(k, object.spec.?nodeSelector[?k].orValue('') == ${lit(WINDOWS)})`,
-      '[object.spec.?affinity.?nodeAffinity.?requiredDuringSchedulingIgnoredDuringExecution.?nodeSelectorTerms.orValue([])]'
-      + `.exists(terms, size(terms) > 0 && terms.all(t, t.?matchExpressions.orValue([]).exists(e, e.key in ${lit(OS_LABELS)} && e.operator == 'In'`
-      + ` && size(e.?values.orValue([])) > 0 && e.values.all(v, v == ${lit(WINDOWS)}))))`,
-      'object.spec.?securityContext.?windowsOptions.?hostProcess.orValue(false)',
-      `(${HOST_PROCESS_CONTAINER_FIELDS.map(f => `object.spec.?${f}.orValue([])`).join(' + ')}).exists(c, c.?securityContext.?windowsOptions.?hostProcess.orValue(false))`,
-    )],
-    ['hostIPC', "With hostIPC, /dev/shm is the node's own.", 'object.spec.?hostIPC.orValue(false)'],
-
     // The containers as planning reads them (pod-view.ts): app containers, then init containers.
     ['containers', 'App containers, then init containers.', 'object.spec.containers + object.spec.?initContainers.orValue([])'],
     ['appCount', 'How many of them are app containers.', 'size(object.spec.containers)'],
@@ -317,8 +358,9 @@ function sizeVariables(): CelVariable[] {
       + "\n  : variables.podsWithoutLimit == 'fixed' && variables.fixedSizeBytes != 0 ? variables.fixedSizeBytes : 0"],
 
     ['decision', 'The decision: skip (the pod is left alone), size, or deny (the ValidatingAdmissionPolicy refuses it).',
-      'variables.quantitiesUnreadable || variables.mountPathsUnreadable || variables.invalidSettings || variables.windows || variables.hostIPC'
-      + '\n  || variables.userShmMount || variables.volumeNameTaken || variables.noTargets ? \'skip\''
+      // The cheapest first: most pods are decided by the first terms (windows and hostIPC pods never get here: earlyExits).
+      'variables.invalidSettings || variables.userShmMount || variables.volumeNameTaken || variables.noTargets'
+      + '\n  || variables.quantitiesUnreadable || variables.mountPathsUnreadable ? \'skip\''
       + "\n  : variables.adopting && (!variables.sizeUnboundedShm || variables.requestedSize == 0) ? 'skip'"
       + "\n  : variables.requestedSize > 0 ? 'size'"
       + "\n  : variables.sizeBytes == 0 && variables.basis == 0 && variables.podsWithoutLimit == 'deny' ? 'deny'"

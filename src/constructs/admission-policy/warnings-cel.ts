@@ -33,12 +33,16 @@ const INJECT_READ = `${INJECT} in ['true', 'false']`;
 /** The warning policy for a way-in policy. */
 export function warningCel(policy: Policy): WarningCel {
   const annotations = 'object.metadata.?annotations.orValue({})';
+  // The annotations the ways in write (the size chosen, the declared limits, our programs' checksums) warn about nothing
+  // alone: a pod that carries only those, sized before by a construct, is not evaluated. Unless the policy names containers,
+  // which a pod may lack whatever it carries.
+  const written = policy.input.containers === undefined ? [...ANNOTATIONS_WITHOUT_SETTING].filter(k => k !== INJECT_ANNOTATION).sort() : [];
   return {
     matchConditions: [
       {
         name: 'annotations-read',
         expression: '// Pods with annotations of ours that the rule reads: not opted out, and selected (or carrying an inject of their own).\n'
-          + `${annotations}.exists(k, k.startsWith(${lit(ANNOTATION_PREFIX)}))`
+          + `${annotations}.exists(k, k.startsWith(${lit(ANNOTATION_PREFIX)})${written.length > 0 ? ` && !(k in ${lit(written)})` : ''})`
           + ` && object.metadata.?annotations[?${lit(INJECT_ANNOTATION)}].orValue('') != 'false'`
           + ` && (${lit(policy.podSelection)} == 'opt-in' ? ${lit(INJECT_ANNOTATION)} in ${annotations} : true)`,
       },

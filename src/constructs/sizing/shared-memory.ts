@@ -308,7 +308,11 @@ export function withSharedMemory<T extends IConstruct>(workload: T, options?: Sh
   return workload;
 }
 
+/** The policy of no options, resolved once: most workloads take the defaults, and resolving costs more than the plan. */
+let defaultPolicy: Policy | undefined;
+
 function toPolicy(options: SharedMemoryOptions, subject: string): Policy {
+  if (Object.values(options).every(value => value === undefined)) return defaultPolicy ??= resolvePolicy();
   const input: PolicyInput = {
     ratio: options.ratio,
     size: optionalSizeQuantity(options.size),

@@ -5,7 +5,7 @@
  * (`npm run conformance`: it builds that code with Go).
  */
 import { Size } from 'cdk8s';
-import { NamespaceSelection, PodSelection, SharedMemoryAdmissionPolicy } from '../../../src';
+import { NamespaceSelection, PodSelection, PodsWithoutLimit, SharedMemoryAdmissionPolicy } from '../../../src';
 import { synthAdmissionPolicy } from '../../support/admission-policy';
 
 describe('what SharedMemoryAdmissionPolicy synthesizes', () => {
@@ -46,11 +46,21 @@ describe('what SharedMemoryAdmissionPolicy synthesizes', () => {
   test('every step of the rule is a named variable that says what it is', () => {
     const [mutating] = synthAdmissionPolicy();
     const variables: Array<{ name: string; expression: string }> = mutating.spec.variables;
-    expect(variables.map(v => v.name)).toEqual(expect.arrayContaining(['annotations', 'windows', 'targets', 'basis', 'podLimit', 'share', 'decision', 'size', 'annotationEdits']));
+    expect(variables.map(v => v.name)).toEqual(expect.arrayContaining(['annotations', 'targets', 'basis', 'podLimit', 'share', 'decision', 'size', 'annotationEdits']));
     for (const v of variables) expect(v.expression).toMatch(/^\/\/ [A-Z].*\n/);
   });
 
-  test('the CEL carries the settings as given, in one variable; only the selection is in a match condition', () => {
+  test('pods the rule skips whatever they hold are left alone by match conditions, before any variable', () => {
+    const conditions = (props = {}) => synthAdmissionPolicy(props)[0].spec.matchConditions;
+    expect(conditions().map((c: any) => c.name)).toEqual(['not-a-mirror-pod', 'not-limit-follows', 'not-harden-mount', 'selected-pod', 'has-runtime-shm', 'may-be-sized']);
+    // Where a pod without any limit may still be sized or denied, the condition lets every pod through to the rule.
+    const maybeSized = (props = {}) => conditions(props).find((c: any) => c.name === 'may-be-sized').expression.split('\n')[1];
+    expect(maybeSized()).toMatch(/^'skip' != 'skip' \|\| '' != '' \|\| /);
+    expect(maybeSized({ podsWithoutLimit: PodsWithoutLimit.deny() })).toMatch(/^'deny' != 'skip' \|\| /);
+    expect(maybeSized({ podsWithoutLimit: PodsWithoutLimit.fixedSize(Size.gibibytes(1)) })).toMatch(/^'fixed' != 'skip' \|\| /);
+  });
+
+  test('the CEL carries the settings as given, in one variable; the selection is in a match condition', () => {
     const [mutating] = synthAdmissionPolicy({ ratio: 0.25, maximum: Size.gibibytes(8), podSelection: PodSelection.OPT_IN });
     const expression = (name: string) => mutating.spec.variables.find((v: any) => v.name === name).expression;
     expect(expression('policy')).toMatch(/\n\{'ratio': '0.25', 'size': '', 'minimum': '', 'maximum': '8Gi', 'containers': '', /);

@@ -26,7 +26,8 @@ import { LogEntry, followJsonLog } from '../../programs/webhook/support/json-log
 
 /** The shipped server bundle. */
 export const WEBHOOK_BUNDLE = path.join(REPO, 'lib', 'bundle', 'webhook.js');
-const LOOPBACK_PRELOAD = path.join(__dirname, 'listen-loopback.js');
+/** Preloaded into local servers: listen() binds 127.0.0.1. */
+export const LOOPBACK_PRELOAD = path.join(__dirname, 'listen-loopback.js');
 
 /** What `SharedMemoryWebhook` synthesizes with these props, in a chart of its own. */
 export function synthWebhook(props: SharedMemoryWebhookProps): any[] {
@@ -99,6 +100,8 @@ export interface LocalWebhookOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** The tests read every admission from the log (debug); the benchmark runs as deployed (info). */
   readonly logLevel?: 'debug' | 'info';
+  /** Another build of the bundle (the benchmark compares two). @default WEBHOOK_BUNDLE */
+  readonly bundle?: string;
 }
 
 /** Whether the self-managed mode can run here (root, and mount namespaces permitted); undefined when it can. */
@@ -143,10 +146,10 @@ export async function startLocalWebhook(cluster: ControlPlaneState, options: Loc
       'shift',
       'exec "$@"',
     ].join('\n');
-    child = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, mount, 'placeholder', process.execPath, WEBHOOK_BUNDLE, ...args],
+    child = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, mount, 'placeholder', process.execPath, options.bundle ?? WEBHOOK_BUNDLE, ...args],
       { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
   } else {
-    child = spawn(process.execPath, [WEBHOOK_BUNDLE, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
+    child = spawn(process.execPath, [options.bundle ?? WEBHOOK_BUNDLE, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
   }
   recordPid(cluster.dir, child.pid, 'webhook');
 

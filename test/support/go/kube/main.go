@@ -5,7 +5,8 @@
 //   - policies: a ValidatingAdmissionPolicy compiled and evaluated the way the API server does
 //     (k8s.io/apiserver's CEL environment, match conditions, validations and authorizer), against
 //     admission requests given as JSON, with RBAC answered from a table of allowed checks;
-//   - mutating: a MutatingAdmissionPolicy applied to pods (mutating.go).
+//   - mutating: a MutatingAdmissionPolicy applied to pods (mutating.go);
+//   - cost: the CEL cost of admission policies for pods, as the API server counts it (cost.go).
 //
 // Reads one JSON request on stdin, writes one JSON answer on stdout.
 package main
@@ -40,6 +41,7 @@ type request struct {
 	Policy               *admissionregistrationv1.ValidatingAdmissionPolicy `json:"policy"`
 	Cases                []policyCase                                       `json:"cases"`
 	Mutating             *mutatingRequest                                   `json:"mutating"`
+	Cost                 *costRequest                                       `json:"cost"`
 }
 
 type policyCase struct {
@@ -75,6 +77,7 @@ type answer struct {
 	CompileErrors []string        `json:"compileErrors"`
 	Cases         []caseAnswer    `json:"cases"`
 	Mutating      *mutatingAnswer `json:"mutating,omitempty"`
+	Cost          *costAnswer     `json:"cost,omitempty"`
 }
 
 func main() {
@@ -97,6 +100,10 @@ func main() {
 	if in.Mutating != nil {
 		answer := evaluateMutating(*in.Mutating)
 		out.Mutating = &answer
+	}
+	if in.Cost != nil {
+		answer := evaluateCost(*in.Cost)
+		out.Cost = &answer
 	}
 	if err := json.NewEncoder(os.Stdout).Encode(out); err != nil {
 		fail("%v", err)
