@@ -114,9 +114,14 @@ export function planResize(stored: PodLike, resized: PodLike, wayInPolicy: Polic
   const rule = sized === undefined ? {} : { ruleBytes: sized, rule: formatBytes(sized) };
   const known = { ...base, ...rule, volumeIndex: after.index, currentBytes, current };
 
+  // The /dev/shm the pod has after the resize, before anything of ours: a sizeLimit the resize sets
+  // itself takes effect only where the cluster keeps volume changes (resizeVolumes).
+  const setsOwn = after.sizeLimitBytes !== currentBytes;
+  const keptBytes = setsOwn && wayInPolicy.resizeVolumes && after.sizeLimitBytes !== undefined ? after.sizeLimitBytes : currentBytes;
+  const kept = formatBytes(keptBytes);
   let action: ResizeAction;
   let why: string;
-  if (after.sizeLimitBytes !== currentBytes) {
+  if (setsOwn) {
     [action, why] = ['keep', `the resize sets sizeLimit ${after.sizeLimitBytes === undefined ? '(none)' : formatBytes(after.sizeLimitBytes)} itself`];
   } else if (plan.limitGrowth !== undefined) {
     [action, why] = ['keep', `its limits follow /dev/shm (${settingAnnotation('limitFollows')}), so /dev/shm stays ${current} on top of the new limits`];
@@ -128,37 +133,63 @@ export function planResize(stored: PodLike, resized: PodLike, wayInPolicy: Polic
     [action, why] = ['follow', `the rule gives ${formatBytes(sized)} under the new limits`];
   }
 
-  const writer = endangeredWriter(resized, plan.targets, currentBytes);
-  const lowered = writer !== undefined && loweredBelow(stored, plan.targets, writer.limitBytes);
+  const writer = endangeredWriter(resized, plan.targets, keptBytes);
+  // The danger is the resize's doing when it lowered the writer's limit to the /dev/shm, or raised the /dev/shm to the limit.
+  const raised = keptBytes > currentBytes;
+  const lowered = writer !== undefined && (raised || loweredBelow(stored, plan.targets, writer.limitBytes));
   const unsafe = writer !== undefined && lowered && !(action === 'follow' && wayInPolicy.resizeVolumes);
-  const decided = decide({ action, current, rule: rule.rule, why, writer: unsafe ? writer : undefined, policy: wayInPolicy, annotations });
+  const decided = decide({
+    action, current, kept, raised, rule: rule.rule, why, writer: unsafe ? writer : undefined, policy: wayInPolicy, annotations,
+  });
   return { ...known, action, ...(writer ? { atOrAboveWriter: writer } : {}), unsafe, ...decided };
 }
 
 /** What the way in does, and what it says. */
 function decide(d: {
-  action: ResizeAction; current: string; rule?: string; why: string; writer?: EndangeredWriter; policy: Policy; annotations: JsonObject;
+  action: ResizeAction;
+  current: string;
+  kept: string;
+  raised: boolean;
+  rule?: string;
+  why: string;
+  writer?: EndangeredWriter;
+  policy: Policy;
+  annotations: JsonObject;
 }): Pick<ResizePlan, 'outcome' | 'message' | 'warnings' | 'denial'> {
-  const { action, current, rule, why, writer, policy } = d;
+  const { action, current, kept, rule, why, writer, policy } = d;
   if (action === 'follow' && policy.resizeVolumes) {
     return { outcome: 'resize', message: `/dev/shm follows the resize: ${current} -> ${rule} (${why})`, warnings: [`/dev/shm follows the resize: ${current} -> ${rule}`] };
   }
   const warnings: string[] = [];
   if (action === 'follow') warnings.push(`/dev/shm stays ${current} until the pod is recreated; the rule gives ${rule} under the new limits`);
   if (action === 'keep' && why.startsWith('under the new limits')) warnings.push(`/dev/shm stays ${current} until the pod is recreated; ${why}`);
-  const stays = action === 'follow' ? `/dev/shm stays ${current} until the pod is recreated (${why})` : `/dev/shm stays ${current}: ${why}`;
+  const stays = action === 'follow' ? `/dev/shm stays ${current} until the pod is recreated (${why})`
+    : kept !== current ? `/dev/shm becomes ${kept}: ${why}` : `/dev/shm stays ${current}: ${why}`;
   if (!writer) return { outcome: 'allow', message: stays, warnings };
 
-  const danger = `/dev/shm ${current} is at or above the new ${formatBytes(writer.limitBytes)} limit of ${writer.description}`;
+  const danger = `/dev/shm ${kept} is at or above the new ${formatBytes(writer.limitBytes)} limit of ${writer.description}`;
   if (!denies(policy, d.annotations)) {
     return { outcome: 'allow', message: `${stays}; ${danger}`, warnings: [...warnings, `${danger}: shared memory alone can OOM-kill it`] };
   }
+  const denial = d.raised ? raisedDenial(kept, writer) : loweredDenial(current, rule, writer);
+  return { outcome: 'deny', message: denial, warnings, denial };
+}
+
+const OOM_KILL = `so shared memory alone could OOM-kill it (${settingAnnotation('denyUnsafeShrink')})`;
+
+/** The resize brought the writer's limit down to the `/dev/shm` the pod keeps. */
+function loweredDenial(current: string, rule: string | undefined, writer: EndangeredWriter): string {
   const instead = rule ? `recreate the pod with the new limits (the rule gives it ${rule})` : 'recreate the pod with the new limits';
-  const denial = `the resize lowers the memory limit of ${writer.description} to ${formatBytes(writer.limitBytes)}, at or below its /dev/shm of ${current}, `
-    + `which keeps its size until the pod is recreated, so shared memory alone could OOM-kill it (${settingAnnotation('denyUnsafeShrink')}). `
+  return `the resize lowers the memory limit of ${writer.description} to ${formatBytes(writer.limitBytes)}, at or below its /dev/shm of ${current}, `
+    + `which keeps its size until the pod is recreated, ${OOM_KILL}. `
     + `Keep the limit above ${current}, ${instead}, or, where the cluster resizes memory-backed volumes in place (Kubernetes 1.37+, `
     + 'InPlacePodVerticalScalingMemoryBackedVolumes), turn on resizeVolumes';
-  return { outcome: 'deny', message: denial, warnings, denial };
+}
+
+/** The resize's own sizeLimit, which the cluster keeps, reaches the writer's limit. */
+function raisedDenial(kept: string, writer: EndangeredWriter): string {
+  return `the resize sets the /dev/shm of ${writer.description} to ${kept}, at or above its ${formatBytes(writer.limitBytes)} memory limit, ${OOM_KILL}. `
+    + `Keep sizeLimit below ${formatBytes(writer.limitBytes)}, or leave it out of the resize so that the rule sizes /dev/shm from the new limits`;
 }
 
 /** `denyUnsafeShrink`: the pod's annotation, or the way in's policy. An annotation that cannot be read leaves the policy's. */

@@ -110,6 +110,25 @@ describe('the size under the new limits', () => {
     expect(plan(before, after, { resizeVolumes: true })).toMatchObject({ action: 'keep', outcome: 'allow', current: '1Gi', rule: '2Gi' });
   });
 
+  test('a sizeLimit the resize sets itself is judged at that size where the cluster keeps it, and at the current size where it drops it', () => {
+    const before = stored(app('2Gi'));
+    const after = resized(before, { app: '3Gi' });
+    after.spec.volumes[0].emptyDir.sizeLimit = '3Gi';
+    const kept = plan(before, after, { resizeVolumes: true, denyUnsafeShrink: true });
+    expect(kept).toMatchObject({ action: 'keep', outcome: 'deny', unsafe: true, atOrAboveWriter: { limitBytes: 3n * Gi } });
+    expect(kept.denial).toMatch(/^the resize sets the \/dev\/shm of container 'app' to 3Gi, at or above its 3Gi memory limit/);
+    // Without the gate the API server drops the sizeLimit: /dev/shm stays 1Gi, far below the new limit.
+    const dropped = plan(before, after, { denyUnsafeShrink: true });
+    expect(dropped).toMatchObject({ action: 'keep', outcome: 'allow', unsafe: false });
+    expect(dropped.atOrAboveWriter).toBeUndefined();
+    expect(dropped.message).toBe('/dev/shm stays 1Gi: the resize sets sizeLimit 3Gi itself');
+    // A sizeLimit of its own below the writer's limit is the user's choice, and safe.
+    after.spec.volumes[0].emptyDir.sizeLimit = '1536Mi';
+    expect(plan(before, after, { resizeVolumes: true, denyUnsafeShrink: true })).toMatchObject({
+      outcome: 'allow', unsafe: false, message: '/dev/shm becomes 1536Mi: the resize sets sizeLimit 1536Mi itself',
+    });
+  });
+
   test('an explicit size at or above the limit before the resize is not the resize\'s doing', () => {
     const before = stored(app('1Gi'), { size: '1Gi' });
     const after = structuredClone(before);
