@@ -12,6 +12,7 @@
 import { ApiObject, App, Chart } from 'cdk8s';
 import { planJson } from './support/cli';
 import { Kube, eventually } from './support/kube';
+import { application } from './support/node/application';
 import { containerStatus, dfKib, logLines, transcript, waitForPod, watchContainerEnds } from './support/node/containers';
 import { forNode } from './support/node/node-copies';
 import { area, count } from './support/summary';
@@ -24,29 +25,12 @@ const admin = Kube.admin();
 const NS = 'e2e-node-limit';
 const APP_MIB = 160;
 
-/** The application: a 256Mi limit, its own memory and its /dev/shm filled by one process. */
-function application(name: string): any {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace: NS },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: { terminationGracePeriodSeconds: 1, containers: [{ name: 'app', image: 'example/trainer:1', resources: { limits: { memory: '256Mi' } } }] },
-      },
-    },
-  };
-}
-
 const SCRIPT = `echo "df $(df -k /dev/shm | tail -1)"\nexec shmtool app ${APP_MIB} /dev/shm/fill 1024`;
 
 /** The application as the construct sizes it with these options, as the node runs it. */
 async function run(name: string, options: SharedMemoryOptions): Promise<{ plan: any; objects: any[] }> {
   const chart = new Chart(new App(), name);
-  SharedMemory.addTo(new ApiObject(chart, name, application(name)), options);
+  SharedMemory.addTo(new ApiObject(chart, name, application(name, NS, '256Mi')), options);
   const objects = chart.toJson();
   const [plan] = await planJson(objects);
   await admin.create(forNode(objects, { commands: { app: SCRIPT } }));
