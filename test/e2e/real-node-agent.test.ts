@@ -14,6 +14,7 @@ import { spawnSync } from 'child_process';
 import { ApiObject, App, Chart, Size } from 'cdk8s';
 import { deleteSuiteObjects } from './support/cleanup';
 import { Kube, eventually } from './support/kube';
+import { deployment } from './support/node/application';
 import { containerStatus, transcript, waitForPod } from './support/node/containers';
 import { forNode, podSpecsOf } from './support/node/node-copies';
 import { area, count } from './support/summary';
@@ -34,29 +35,16 @@ const PRIVILEGED = { 'pod-security.kubernetes.io/enforce': 'privileged' };
 
 /** A restricted-compliant workload running `script` as uid 1000. */
 function tenant(name: string, namespace: string, script: string): any {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: {
-          terminationGracePeriodSeconds: 1,
-          securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } },
-          containers: [{
-            name: 'app',
-            image: 'registry.example.com/app:1',
-            command: ['sh', '-c', script],
-            resources: { limits: { memory: '64Mi' } },
-            securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
-          }],
-        },
-      },
-    },
-  };
+  return deployment(name, namespace, {
+    securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } },
+    containers: [{
+      name: 'app',
+      image: 'registry.example.com/app:1',
+      command: ['sh', '-c', script],
+      resources: { limits: { memory: '64Mi' } },
+      securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+    }],
+  });
 }
 
 /** An agent on the real node (rolled out by its label and taint), with its tmpfs in a shared directory of the node. */
