@@ -16,8 +16,8 @@
  * evaluated with the API server's own code in test/admission-policy-cel.test.ts.
  */
 import {
-  BINARY_SUFFIXES, CONTAINER_ROLES, DEFAULT_RATIO, DNS1123_LABEL_MAX_LENGTH, DNS1123_LABEL_PATTERN, HOST_PROCESS_CONTAINER_FIELDS, INJECT_ANNOTATION,
-  MAX_INPUT_LENGTH,
+  BINARY_SUFFIXES, BOOLEAN_SETTINGS, CONTAINER_ROLES, DEFAULT_RATIO, DNS1123_LABEL_MAX_LENGTH, DNS1123_LABEL_PATTERN, HOST_PROCESS_CONTAINER_FIELDS,
+  INJECT_ANNOTATION, MAX_INPUT_LENGTH,
   MIRROR_POD_ANNOTATION, OS_LABELS, POD_SETTINGS, POLICY_QUANTITY_BOUND, POLICY_RATIO_DIGITS, POLICY_RATIO_PATTERN, Policy, PolicyError,
   PolicySetting, QUANTITY_SETTINGS, RATIO_SIZE_UNIT_BYTES, RUNTIME_DEFAULT_SHM_BYTES, SETTING_RULES, SHM_MOUNT_PATH, SIZE_LIMIT_ANNOTATION,
   SettingRule, TRIM_DISAGREEMENTS, WINDOWS, WITHOUT_LIMIT_MODES, excludedSettings, policyReadsQuantity, policyReadsRatio, resolvePolicy,
@@ -100,9 +100,7 @@ export function policyCel(policy: Policy): PolicyCel {
     admitted: "variables.decision != 'deny'",
     denialMessage: [
       '// The core\'s message (withoutLimitText in plan.ts), containers named by their kind.',
-      "[variables.targets.filter(k, variables.roles[k] != 'init container')].map(beside, size(beside) == 0",
-      `  ? 'only init containers get the mount (' + ${describeContainers('variables.targets')} + '), and they do not set the size'`,
-      `  : ${describeContainers('beside')} + (size(beside) == 1 ? ' has' : ' have') + ' no memory limit')[0]`,
+      withoutLimitText(),
       "  + ': set a memory limit so /dev/shm can be sized from it'",
     ].join('\n'),
   };
@@ -133,8 +131,15 @@ function earlyExits(policy: Policy): CelExpression[] {
   ];
 }
 
+/** Why a pod has no basis, as withoutLimitText in plan.ts says it (CEL, over `variables.targets`). */
+export function withoutLimitText(): string {
+  return ["[variables.targets.filter(k, variables.roles[k] != 'init container')].map(beside, size(beside) == 0",
+    `  ? 'only init containers get the mount (' + ${describeContainers('variables.targets')} + '), and they do not set the size'`,
+    `  : ${describeContainers('beside')} + (size(beside) == 1 ? ' has' : ' have') + ' no memory limit')[0]`].join('\n');
+}
+
 /** Whether the pod is a Windows pod (windows.ts). */
-function windowsCel(): string {
+export function windowsCel(): string {
   return orLines(
     `object.spec.?os.?name.orValue('') == ${lit(WINDOWS)}`,
     `${lit(OS_LABELS)}.exists(k, object.spec.?nodeSelector[?k].orValue('') == ${lit(WINDOWS)})`,
@@ -220,7 +225,7 @@ function settingVariables(policy: Policy): CelVariable[] {
       `${lit(POD_SETTINGS.map(settingAnnotation))}.exists(k, k in variables.annotations && variables.annotations[k] == '')`,
       `(${given('ratio')} && !(variables.ratioBillionths > 0 && variables.ratioBillionths <= ${BILLION}))`,
       `(variables.containersNamed && (variables.namedContainers.exists(n, n == '') || ${lit(TRIM_DISAGREEMENTS)}.exists(c, variables.settings.containers.contains(c))))`,
-      "['includeInitContainers', 'sizeUnboundedShm'].exists(s, variables.settings[s] != '' && !(variables.settings[s] in ['true', 'false']))",
+      `${lit(BOOLEAN_SETTINGS.filter(s => POD_SETTINGS.includes(s)))}.exists(s, variables.settings[s] != '' && !(variables.settings[s] in ['true', 'false']))`,
       `(${given('volumeName')} && !(size(variables.volumeName) <= ${DNS1123_LABEL_MAX_LENGTH} && variables.volumeName.matches(${lit(DNS1123_LABEL_PATTERN)})))`,
       `(${given('podsWithoutLimit')} && !(variables.podsWithoutLimit in ${lit(WITHOUT_LIMIT_MODES)}))`,
       // The settings together, as resolvePolicy checks them: the core's table (setting-rules.ts).
@@ -339,7 +344,6 @@ function limitVariables(): CelVariable[] {
 
 /** 3. The size, 4. never worse than the runtime, and the decision. */
 function sizeVariables(): CelVariable[] {
-  const sizeUnits = Object.entries(BINARY_SUFFIXES).reverse();
   return [
     // 3. The size: ratio × basis, rounded down, within the bounds.
     ['share', `The share, ratio × basis, in whole bytes without overflow, rounded down to whole ${formatUnit(RATIO_SIZE_UNIT_BYTES)} from one up.`,
@@ -366,8 +370,7 @@ function sizeVariables(): CelVariable[] {
       + "\n  : variables.sizeBytes == 0 && variables.basis == 0 && variables.podsWithoutLimit == 'deny' ? 'deny'"
       + "\n  : 'skip'"],
     ['size', 'Capped at the pod limit: the kubelet mounts no larger tmpfs.', 'variables.podLimit > 0 && variables.requestedSize > variables.podLimit ? variables.podLimit : variables.requestedSize'],
-    ['sizeText', 'Written in the largest unit that divides it (formatBytes in quantity.ts).',
-      [...sizeUnits.map(([suffix, factor]) => `variables.size % ${factor} == 0 ? string(variables.size / ${factor}) + '${suffix}'`), 'string(variables.size)'].join('\n  : ')],
+    ['sizeText', 'Written in the largest unit that divides it (formatBytes in quantity.ts).', bytesText('variables.size')],
   ];
 }
 
@@ -419,7 +422,7 @@ function mutationExpression(): string {
  * or gives UNREADABLE from 2^53 bytes on: below, a float64 tells the integers apart, so a
  * fraction is rounded through one and checked against its neighbours by exact comparisons.
  */
-function quantityBytes(text: string, round: 'floor' | 'ceil', checked: 'annotation' | 'spec'): string {
+export function quantityBytes(text: string, round: 'floor' | 'ceil', checked: 'annotation' | 'spec'): string {
   const pick = round === 'floor'
     ? '!q.isLessThan(quantity(string(n))) && q.isLessThan(quantity(string(n + 1)))'
     : '!q.isGreaterThan(quantity(string(n))) && q.isGreaterThan(quantity(string(n - 1)))';
@@ -437,7 +440,7 @@ function quantityBytes(text: string, round: 'floor' | 'ceil', checked: 'annotati
  * CEL that names containers (a list of indexes into `variables.containers`) as describeContainers
  * in pod-view.ts does: grouped by kind, `containers 'a', 'b' and sidecar 'c'`.
  */
-function describeContainers(indexes: string): string {
+export function describeContainers(indexes: string): string {
   const group = `${lit(CONTAINER_ROLES)}.map(r, ${indexes}.filter(k, variables.roles[k] == r))`
     + ".filter(g, size(g) > 0).map(g, variables.roles[g[0]] + (size(g) > 1 ? 's ' : ' ') + g.map(k, \"'\" + string(variables.containers[k].name) + \"'\").join(', '))";
   return `[${group}].map(gs, size(gs) <= 1 ? gs.join('') : gs.slice(0, size(gs) - 1).join(', ') + ' and ' + gs[size(gs) - 1])[0]`;
@@ -472,8 +475,18 @@ function wrap(term: string, looser: readonly string[]): string {
   return looser.some(op => term.includes(op)) ? `(${term})` : term;
 }
 
+/**
+ * CEL that writes a number of bytes (an int expression) as formatBytes in quantity.ts does: in the
+ * largest unit that divides it (`zero` also writes 0 as `0`, where the sizes of the rule are never 0).
+ */
+export function bytesText(bytes: string, zero = false): string {
+  const units = Object.entries(BINARY_SUFFIXES).reverse();
+  const text = [...units.map(([suffix, factor]) => `${bytes} % ${factor} == 0 ? string(${bytes} / ${factor}) + '${suffix}'`), `string(${bytes})`].join('\n  : ');
+  return zero ? `${bytes} == 0 ? '0'\n  : ${text}` : text;
+}
+
 /** `64Mi`, for comments. */
-function formatUnit(bytes: bigint): string {
+export function formatUnit(bytes: bigint): string {
   const [suffix, factor] = Object.entries(BINARY_SUFFIXES).reverse().find(([, f]) => bytes % f === 0n)!;
   return `${bytes / factor}${suffix}`;
 }
