@@ -69,7 +69,7 @@ test.each([
   [['wayIn=policy', 'policy.podsWithoutLimit=fixed'], "policy.fixedSize is required when policy.podsWithoutLimit is 'fixed'"],
   [['wayIn=policy', 'policy.resizeVolumes=true'], 'policy.resizeVolumes needs wayIn webhook: the chart does not give it to its admission policy yet'],
   [['wayIn=policy', 'policy.denyUnsafeShrink=true'], 'policy.denyUnsafeShrink needs wayIn webhook: the chart does not give it to its admission policy yet'],
-  [['wayIn=policy', 'policy.hardenMount=true'], 'policy.hardenMount needs wayIn webhook: the admission policy does not add bindMountOptions'],
+  [['wayIn=policy', 'policy.hardenMount=true'], 'policy.hardenMount needs wayIn webhook: the chart does not give it to its admission policy yet'],
 ])('%j is refused: %s', (sets, message) => {
   const { status, stderr } = template(sets);
   expect(status).not.toBe(0);

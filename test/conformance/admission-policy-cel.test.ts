@@ -13,7 +13,7 @@
 import { Size } from 'cdk8s';
 import fc from 'fast-check';
 import { PodSelection, PodsWithoutLimit, SharedMemoryAdmissionPolicyProps } from '../../src';
-import { POLICY_COST_BOUNDS, Policy, applyOperations, formatBytes, planForAdmissionPolicy, planResize, resizeToPatch } from '../../src/core';
+import { HARDEN_MOUNT_GATE_WARNING, POLICY_COST_BOUNDS, Policy, ShmPlan, applyOperations, formatBytes, planForAdmissionPolicy, planResize, resizeToPatch } from '../../src/core';
 import { CorpusPod, corePolicyOf, coreResult, podCorpus, synthAdmissionPolicy } from '../support/admission-policy';
 import { goProgram, runGoProgram } from '../support/go-program';
 
@@ -51,6 +51,14 @@ function canonical(pods: readonly any[]): any[] {
     mutating: { compatibilityVersion: COMPATIBILITY_VERSION, namespace: 'shop', pods: pods.map((object, i) => ({ name: String(i), object })) },
   }).mutating.pods.map(p => p.input);
 }
+
+/** A MutatingAdmissionPolicy that changes nothing: the validating policies then judge the pods as given. */
+const NOOP_MUTATION = {
+  apiVersion: 'admissionregistration.k8s.io/v1',
+  kind: 'MutatingAdmissionPolicy',
+  metadata: { name: 'noop' },
+  spec: { mutations: [{ patchType: 'JSONPatch', jsonPatch: { expression: "[JSONPatch{op: 'add', path: '/metadata/labels', value: {}}].filter(p, false)" } }] },
+};
 
 /** The one pod of the corpus the API server cannot decode: `containers` is an object. */
 const UNDECODABLE = 'admission fixture 22-malformed-containers.json';
@@ -102,6 +110,7 @@ const VARIANTS: Array<[string, SharedMemoryAdmissionPolicyProps]> = [
   ['opt-in pods', { podSelection: PodSelection.OPT_IN }],
   ['a fixed size for pods without a limit, unbounded /dev/shm sized', { podsWithoutLimit: PodsWithoutLimit.fixedSize(Size.gibibytes(1)), sizeUnboundedShm: true }],
   ['pods without a limit denied', { podsWithoutLimit: PodsWithoutLimit.deny() }],
+  ['mounts hardened', { hardenMount: true }],
 ];
 
 describe('the corpus: CLI fixtures, examples, AdmissionReview fixtures and the sizing tables', () => {
@@ -239,6 +248,8 @@ describe('generated pods', () => {
     'pods-without-limit': ['skip', 'deny', 'fixed', 'never'],
     'fixed-size': ['1Gi', '0'],
     'size-unbounded-shm': ['true', 'false', 'yes'],
+    'harden-mount': ['true', 'false', 'on'],
+    'deny-unsafe-shrink': ['true', 'no'],
     'typo': ['1'],
   };
   const annotationsArb = fc.tuple(
@@ -325,9 +336,9 @@ describe('the warnings policy warns about exactly the annotations the core canno
     pod('the checksums of our own programs', '4Gi', { annotations: { 'cdk8s-shm.io/server-checksum': 'abc', 'cdk8s-shm.io/plugin-checksum': 'def' } }),
   ];
 
-  function warnings(props: SharedMemoryAdmissionPolicyProps, pods: readonly CorpusPod[]): PodAnswer[] {
+  function warnings(props: SharedMemoryAdmissionPolicyProps, pods: readonly CorpusPod[], mutation?: unknown): PodAnswer[] {
     const objects = synthAdmissionPolicy(props);
-    const policy = objects.find(o => o.kind === 'MutatingAdmissionPolicy');
+    const policy = mutation ?? objects.find(o => o.kind === 'MutatingAdmissionPolicy');
     const validating = objects.find(o => o.kind === 'ValidatingAdmissionPolicy' && o.metadata.name.endsWith('-warnings'));
     const answer = runGoProgram<{ mutating: MutatingAnswer }>(binary, {
       mutating: { compatibilityVersion: COMPATIBILITY_VERSION, namespace: 'shop', policy, validating, pods: pods.map(p => ({ name: p.name, object: p.pod })) },
@@ -356,6 +367,24 @@ describe('the warnings policy warns about exactly the annotations the core canno
       expect({ pod: answer.name, verdict: answer.verdict, reasons: answer.reasons ?? [] }).toEqual({ pod: answer.name, verdict: 'admit', reasons: [] });
     }
   });
+
+  test('hardenMount: the warning that the options need VolumeBindMountOptions where the core asks for them and the stored pod lacks them', () => {
+    const props = { hardenMount: true };
+    const policy = corePolicyOf(props);
+    // The pods as the policy admits them (the core's result), then as an API server without VolumeBindMountOptions stores them.
+    const admitted = podCorpus()
+      .map(c => ({ name: c.name, pod: coreResult(c.pod, policy, planForAdmissionPolicy), plan: planForAdmissionPolicy(c.pod, policy) }));
+    const dropped = admitted.map(c => ({ ...c, pod: JSON.parse(JSON.stringify(c.pod, (k, v) => (k === 'bindMountOptions' ? undefined : v))) }));
+    const asks = (plan: ShmPlan) => (plan.action === 'inject' || plan.action === 'update') && plan.warnings.some(w => w.code === 'harden-mount-gate');
+    const warned = (answer: PodAnswer) => answer.reasons?.includes(HARDEN_MOUNT_GATE_WARNING) ?? false;
+    const gateOff = warnings(props, dropped, NOOP_MUTATION);
+    const gateOn = warnings(props, admitted, NOOP_MUTATION);
+    admitted.forEach((c, i) => {
+      if (gateOff[i].error?.startsWith('not a pod')) return;
+      expect({ pod: c.name, gateOff: warned(gateOff[i]), gateOn: warned(gateOn[i]) }).toEqual({ pod: c.name, gateOff: asks(c.plan), gateOn: false });
+    });
+    expect(admitted.filter(c => asks(c.plan)).length).toBeGreaterThan(20);
+  }, 300_000);
 
   test('the corpus: a warning exactly where the core names annotations it cannot honour', () => {
     for (const props of [{}, { podSelection: PodSelection.OPT_IN }] as SharedMemoryAdmissionPolicyProps[]) {
@@ -415,12 +444,11 @@ describe('resizes: the resize policies answer as planResize', () => {
       resized(created('2Gi', { annotations: { 'cdk8s-shm.io/deny-unsafe-shrink': 'true' } }), { memory: '1Gi' })],
     ['opted out since', created('2Gi'), { ...resized(created('2Gi'), { memory: '1Gi' }), metadata: { name: 'p', annotations: { ...created('2Gi').metadata.annotations, 'cdk8s-shm.io/inject': 'false' } } }],
   ];
-  const NOOP = { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingAdmissionPolicy', metadata: { name: 'noop' }, spec: { mutations: [{ patchType: 'JSONPatch', jsonPatch: { expression: "[JSONPatch{op: 'add', path: '/metadata/labels', value: {}}].filter(p, false)" } }] } };
 
   /** The resize policies of these props on each case: the mutation, then each validating policy on its result. */
   function resizeAnswers(props: SharedMemoryAdmissionPolicyProps, validating: 'resize-warnings' | 'unsafe-shrink'): PodAnswer[] {
     const objects = synthAdmissionPolicy(props);
-    const policy = objects.find(o => o.kind === 'MutatingAdmissionPolicy' && o.metadata.name === 'cdk8s-shm-resize') ?? NOOP;
+    const policy = objects.find(o => o.kind === 'MutatingAdmissionPolicy' && o.metadata.name === 'cdk8s-shm-resize') ?? NOOP_MUTATION;
     const judge = objects.find(o => o.kind === 'ValidatingAdmissionPolicy' && o.metadata.name === `cdk8s-shm-${validating}`);
     const stored = canonical(CASES.map(c => c[1]));
     const answer = runGoProgram<{ mutating: MutatingAnswer }>(binary, {

@@ -9,6 +9,9 @@
  *   (the seam: a pod the policy sized, resized through both), the same.
  * - Gates off, denyUnsafeShrink: a growth passes with the warning of the /dev/shm the pod keeps; a
  *   dangerous shrink is refused with the core's reason and what to do.
+ * - hardenMount (a pod's annotation): with VolumeBindMountOptions on, the stored pods carry the
+ *   mounts the core gives, bindMountOptions included (a new mount, and mounts of an earlier run
+ *   without or with some of them); with it off, the warning that the options were dropped.
  *
  * No node: the pods stay unscheduled, which a resize does not need. The policies act only in a
  * namespace labelled cdk8s-shm.io/inject=enabled.
@@ -20,13 +23,14 @@ import { area, count } from './support/summary';
 import { RegisteredWebhook, registerLocalWebhook } from './support/webhook';
 import { NamespaceSelection, SharedMemoryAdmissionPolicyProps } from '../../src';
 import { NAMESPACE_OPT_IN_VALUE } from '../../src/constructs/admission-policy/settings';
-import { INJECT_ANNOTATION, Policy, applyOperations, planSharedMemory, planToPatch } from '../../src/core';
+import { HARDEN_MOUNT_GATE_WARNING, INJECT_ANNOTATION, Policy, applyOperations, planSharedMemory, planToPatch } from '../../src/core';
 import { corePolicyOf, synthAdmissionPolicy } from '../support/admission-policy';
 
 area('9 after a resize (1.37)');
 
 const NS = 'e2e-resize-policy';
 const WEBHOOK_NS = 'e2e-resize-policy-webhook';
+const HARDEN = 'cdk8s-shm.io/harden-mount';
 
 /** A Burstable pod (requests below limits, so the QoS class survives a resize of the limits). */
 function pod(name: string, limit: string): any {
@@ -103,7 +107,7 @@ async function waitForPolicies(kube: Kube, resizeVolumes: boolean): Promise<void
     if (grown.status !== 0 || !grown.stderr.includes('-resize-warnings')) return undefined;
     if (resizeVolumes) return sizeLimit(JSON.parse(grown.stdout)) === '2Gi' ? true : undefined;
     return (await dryRun('1Gi')).stderr.includes('-unsafe-shrink') ? true : undefined;
-  }, 60_000, 200);
+  }, 120_000, 200);
 }
 
 /** Creates a pod and checks that the policy sized it as the core does. */
@@ -169,6 +173,45 @@ describe('gates on: resizeVolumes through the admission policy', () => {
   });
 });
 
+/** Pods that ask for hardenMount by their annotation: a fresh one, and two a way in sized before without it (one mount without options, one with some). */
+function hardenedPods(): any[] {
+  const asking = (name: string) => ({ ...pod(name, '1Gi'), metadata: { name, namespace: NS, annotations: { [HARDEN]: 'true' } } });
+  const sizedBefore = (name: string, options?: string[]) => {
+    const p = asking(name);
+    p.metadata.annotations['cdk8s-shm.io/size-limit'] = '512Mi';
+    p.spec.volumes = [{ name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: '512Mi' } }];
+    p.spec.containers[0].volumeMounts = [{ name: 'dshm', mountPath: '/dev/shm', ...(options ? { bindMountOptions: options } : {}) }];
+    return p;
+  };
+  return [asking('hardened'), sizedBefore('hardened-later'), sizedBefore('hardened-partly', ['nosuid'])];
+}
+
+/** Creates each pod with kubectl (its warnings), and returns the runs and the stored pods. */
+async function createEach(env: Env, pods: readonly any[]) {
+  const runs = [];
+  for (const p of pods) runs.push(await env.kube.kubectl(['create', '-f', '-', '-o', 'json'], { input: JSON.stringify(p) }));
+  return { runs, stored: runs.map(r => JSON.parse(r.stdout)) };
+}
+
+/** Each container's mounts at /dev/shm (the API server adds the service account's beside them). */
+const mountsOf = (p: any) => p.spec.containers.map((c: any) => (c.volumeMounts ?? []).filter((m: any) => m.mountPath === '/dev/shm'));
+
+describe('gates on: hardenMount through the admission policy', () => {
+  const env = clusterFor(true, {});
+
+  test('the stored pods carry the mounts the core gives them, bindMountOptions included; the warning is left out where they were kept', async () => {
+    const pods = hardenedPods();
+    const { runs, stored } = await createEach(env(), pods);
+    pods.forEach((p, i) => {
+      const expected = applyOperations(structuredClone(p), planToPatch(planSharedMemory(p, env().policy)));
+      expect({ pod: p.metadata.name, mounts: mountsOf(stored[i]) }).toEqual({ pod: p.metadata.name, mounts: mountsOf(expected) });
+      expect(mountsOf(stored[i])[0][0].bindMountOptions).toEqual(expect.arrayContaining(['nosuid', 'nodev', 'noexec']));
+      expect(runs[i].stderr).not.toContain(HARDEN_MOUNT_GATE_WARNING);
+    });
+    count({ pods: pods.length });
+  });
+});
+
 describe('gates off: the warning reaches kubectl, and denyUnsafeShrink refuses a dangerous shrink', () => {
   const env = clusterFor(false, { denyUnsafeShrink: true });
 
@@ -190,5 +233,16 @@ describe('gates off: the warning reaches kubectl, and denyUnsafeShrink refuses a
     expect(shrunk.stderr).toContain(plan.denial);
     expect((await env().kube.get('pod', 'kept', NS)).spec.containers[0].resources.limits.memory).toBe('4Gi');
     count({ pods: 1 });
+  });
+
+  test('hardenMount: the API server drops bindMountOptions, and the policy\'s warning that says so reaches kubectl', async () => {
+    const pods = hardenedPods();
+    const { runs, stored } = await createEach(env(), pods);
+    pods.forEach((p, i) => {
+      const options = mountsOf(stored[i]).flat().filter((m: any) => m.bindMountOptions);
+      expect({ pod: p.metadata.name, options }).toEqual({ pod: p.metadata.name, options: [] });
+      expect(runs[i].stderr).toContain(`Warning: Validation failed for ValidatingAdmissionPolicy 'e2e-resize-warnings' with binding 'e2e-resize-warnings': ${HARDEN_MOUNT_GATE_WARNING}`);
+    });
+    count({ pods: pods.length });
   });
 });

@@ -16,7 +16,8 @@
  * evaluated with the API server's own code in test/admission-policy-cel.test.ts.
  */
 import {
-  BINARY_SUFFIXES, BOOLEAN_SETTINGS, CONTAINER_ROLES, DEFAULT_RATIO, DNS1123_LABEL_MAX_LENGTH, DNS1123_LABEL_PATTERN, HOST_PROCESS_CONTAINER_FIELDS,
+  BINARY_SUFFIXES, BOOLEAN_SETTINGS, CONTAINER_ROLES, DEFAULT_RATIO, DNS1123_LABEL_MAX_LENGTH, DNS1123_LABEL_PATTERN, HARDENED_MOUNT_OPTIONS,
+  HOST_PROCESS_CONTAINER_FIELDS,
   INJECT_ANNOTATION, MAX_INPUT_LENGTH,
   MIRROR_POD_ANNOTATION, OS_LABELS, POD_SETTINGS, POLICY_QUANTITY_BOUND, POLICY_RATIO_DIGITS, POLICY_RATIO_PATTERN, Policy, PolicyError,
   PolicySetting, QUANTITY_SETTINGS, RATIO_SIZE_UNIT_BYTES, RUNTIME_DEFAULT_SHM_BYTES, SETTING_RULES, SHM_MOUNT_PATH, SIZE_LIMIT_ANNOTATION,
@@ -70,11 +71,6 @@ export function policyCel(policy: Policy): PolicyCel {
         name: 'not-limit-follows',
         expression: '// Growing limits needs the LimitRange and ResourceQuota, which CEL cannot read (admission-policy-limits.ts).\n'
           + `object.metadata.?annotations[?${lit(settingAnnotation('limitFollows'))}].orValue('') != 'true'`,
-      },
-      {
-        name: 'not-harden-mount',
-        expression: '// The policy does not add bindMountOptions; a pod that asks for them is left alone rather than mounted without (admission-policy-limits.ts).\n'
-          + `object.metadata.?annotations[?${lit(settingAnnotation('hardenMount'))}].orValue('') != 'true'`,
       },
       {
         name: 'selected-pod',
@@ -181,7 +177,7 @@ const given = (s: PolicySetting) => `variables.settings.${s} != ''`;
 const orDefault = (s: PolicySetting, value: string) => `${given(s)} ? variables.settings.${s} : ${value}`;
 const SHM_SEGMENTS = SHM_MOUNT_PATH.split('/').filter(e => e !== '');
 /** Whether a path cleans to /dev/shm. A path cleans to it only if it holds 'shm': most paths are told apart without splitting them. */
-const shm = (path: string) => `${path}.contains(${lit(SHM_SEGMENTS[SHM_SEGMENTS.length - 1])}) && ${path}.startsWith('/')`
+export const shm = (path: string): string => `${path}.contains(${lit(SHM_SEGMENTS[SHM_SEGMENTS.length - 1])}) && ${path}.startsWith('/')`
   + ` && ${path}.split('/').filter(e, e != '' && e != '.') == ${lit(SHM_SEGMENTS)}`;
 /** The index of the volume of that name (-1: none). */
 const volumeIndex = (name: string) => `[lists.range(size(variables.volumes)).filter(i, variables.volumes[i].name == ${name})].map(l, size(l) > 0 ? l[0] : -1)[0]`;
@@ -216,6 +212,8 @@ function settingVariables(policy: Policy): CelVariable[] {
     ['podsWithoutLimit', `What a pod without a memory limit gets: ${WITHOUT_LIMIT_MODES.join(', ')}.`, orDefault('podsWithoutLimit', lit(defaults.podsWithoutLimit))],
     ['includeInitContainers', 'Whether init containers and sidecars get the mount.', `${given('includeInitContainers')} ? variables.settings.includeInitContainers == 'true' : ${defaults.includeInitContainers}`],
     ['sizeUnboundedShm', "Whether the pod's own unbounded /dev/shm is sized.", `${given('sizeUnboundedShm')} ? variables.settings.sizeUnboundedShm == 'true' : ${defaults.sizeUnboundedShm}`],
+    ['hardenMount', `Whether our mounts ask for the runtime's own hardening (bindMountOptions ${HARDENED_MOUNT_OPTIONS.join(', ')}).`,
+      'variables.settings.hardenMount == \'true\''],
     ['volumeName', 'The name of our volume.', orDefault('volumeName', lit(defaults.volumeName))],
     ['containersNamed', 'Whether only named containers get the mount.', given('containers')],
     ['namedContainers', 'Their names.', "variables.settings.containers.split(',').map(n, n.trim())"],
@@ -381,6 +379,12 @@ function editVariables(): CelVariable[] {
       "variables.targetVolumeIndex < 0 ? 'add' : variables.currentSizeLimit == variables.size ? 'none' : 'resize'"],
     ['mountEdits', 'The targets that lack the mount.',
       `variables.targets.filter(k, !variables.containers[k].?volumeMounts.orValue([]).exists(m, m.name == variables.targetVolumeName && ${shm('m.mountPath')}))`],
+    ['hardenEdits', 'With hardenMount: the mounts of ours in the targets that lack some of the hardening, [container, mount], and the options they get'
+      + ' (those they had, then the missing ones; none is taken away).',
+    '!variables.hardenMount ? [] : variables.targets.map(k, [variables.containers[k].?volumeMounts.orValue([])].map(ms, lists.range(size(ms))'
+      + `.filter(j, ms[j].name == variables.targetVolumeName && ${shm('ms[j].mountPath')}`
+      + ` && !${lit(HARDENED_MOUNT_OPTIONS)}.all(o, o in ms[j].?bindMountOptions.orValue([])))`
+      + `.map(j, [dyn([k, j]), dyn(ms[j].?bindMountOptions.orValue([]) + ${lit(HARDENED_MOUNT_OPTIONS)}.filter(o, !(o in ms[j].?bindMountOptions.orValue([]))))]))[0]).flatten()`],
     ['sizeLimitAnnotation', `The ${SIZE_LIMIT_ANNOTATION} the pod carries ('': none).`, `variables.annotations[?${lit(SIZE_LIMIT_ANNOTATION)}].orValue('')`],
     ['annotationEdits', 'The size decided, and the settings chosen explicitly that the pod does not carry yet (a volume the pod brought is pinned by name and containers).',
       [`(variables.sizeLimitAnnotation != variables.sizeText ? [{'key': ${lit(SIZE_LIMIT_ANNOTATION)}, 'value': variables.sizeText}] : [])`,
@@ -390,20 +394,26 @@ function editVariables(): CelVariable[] {
         `(variables.adopting && !(${has('containers')}) ? [{'key': ${lit(settingAnnotation('containers'))}, 'value': variables.targets.map(k, string(variables.containers[k].name)).join(',')}] : [])`,
         `(variables.adopting && !(${has('volumeName')}) ? [{'key': ${lit(settingAnnotation('volumeName'))}, 'value': variables.userVolume}] : [])`].join('\n  + ')],
     ['changes', 'Whether there is anything to do: a new or adopted volume, or ours with another size, a missing mount or annotation.',
-      "variables.decision == 'size' && (!variables.ours || variables.volumeAction != 'none' || size(variables.mountEdits) > 0 || variables.sizeLimitAnnotation != variables.sizeText)"],
+      "variables.decision == 'size' && (!variables.ours || variables.volumeAction != 'none' || size(variables.mountEdits) > 0 || variables.sizeLimitAnnotation != variables.sizeText"
+      + ' || size(variables.hardenEdits) > 0)'],
   ];
 }
 
 /** The plan as a JSON patch (patch.ts), from the edits. */
 function mutationExpression(): string {
-  const mount = (field: 'containers' | 'initContainers') => `Object.spec.${field}.volumeMounts{name: variables.targetVolumeName, mountPath: ${lit(SHM_MOUNT_PATH)}}`;
+  const mount = (field: 'containers' | 'initContainers') => 'variables.hardenMount'
+    + ` ? Object.spec.${field}.volumeMounts{name: variables.targetVolumeName, mountPath: ${lit(SHM_MOUNT_PATH)}, bindMountOptions: ${lit(HARDENED_MOUNT_OPTIONS)}}`
+    + ` : Object.spec.${field}.volumeMounts{name: variables.targetVolumeName, mountPath: ${lit(SHM_MOUNT_PATH)}}`;
+  const hardenEdits = (field: 'containers' | 'initContainers', inField: string, index: string) =>
+    `variables.hardenEdits.filter(e, ${inField.replace(/\bk\b/g, 'e[0][0]')}).map(e, JSONPatch{op: has(variables.containers[e[0][0]].volumeMounts[e[0][1]].bindMountOptions)`
+    + ` ? 'replace' : 'add', path: '/spec/${field}/' + string(${index.replace(/\bk\b/g, 'e[0][0]')}) + '/volumeMounts/' + string(e[0][1]) + '/bindMountOptions', value: e[1]})`;
   const mountEdits = (field: 'containers' | 'initContainers', inField: string, index: string) => [
     `variables.mountEdits.filter(k, ${inField} && !has(variables.containers[k].volumeMounts))`
     + `.map(k, JSONPatch{op: 'add', path: '/spec/${field}/' + string(${index}) + '/volumeMounts', value: []})`,
     `variables.mountEdits.filter(k, ${inField}).map(k, JSONPatch{op: 'add', path: '/spec/${field}/' + string(${index}) + '/volumeMounts/-', value: ${mount(field)}})`,
   ];
   return [
-    '// The plan as a JSON patch (patch.ts): annotations, the volume, then the mounts. Lists and maps',
+    '// The plan as a JSON patch (patch.ts): annotations, the volume, the mounts, then the hardening of mounts there. Lists and maps',
     '// that are missing are created empty first.',
     '!variables.changes ? [] :',
     "(has(object.metadata.annotations) ? [] : [JSONPatch{op: 'add', path: '/metadata/annotations', value: {}}])",
@@ -413,6 +423,7 @@ function mutationExpression(): string {
     + " emptyDir: Object.spec.volumes.emptyDir{medium: 'Memory', sizeLimit: variables.sizeText}}}] : [])",
     "+ (variables.volumeAction == 'resize' ? [JSONPatch{op: 'add', path: '/spec/volumes/' + string(variables.targetVolumeIndex) + '/emptyDir/sizeLimit', value: variables.sizeText}] : [])",
     ...[...mountEdits('containers', 'k < variables.appCount', 'k'), ...mountEdits('initContainers', 'k >= variables.appCount', 'k - variables.appCount')].map(e => `+ ${e}`),
+    ...[hardenEdits('containers', 'k < variables.appCount', 'k'), hardenEdits('initContainers', 'k >= variables.appCount', 'k - variables.appCount')].map(e => `+ ${e}`),
   ].join('\n');
 
 }

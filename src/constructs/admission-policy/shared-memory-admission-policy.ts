@@ -2,7 +2,7 @@ import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { DENIAL_SUFFIX, LONGEST_SUFFIX, RESIZE_SUFFIX, RESIZE_WARNINGS_SUFFIX, UNSAFE_SHRINK_SUFFIX, WARNINGS_SUFFIX, admissionPolicyObjects } from './objects';
 import { excludedNamespacesOf, namespaceSelectorOf, resolvePolicyProps } from './settings';
-import { isDns1123Subdomain, settingAnnotation } from '../../core';
+import { isDns1123Subdomain } from '../../core';
 import { extraLabels } from '../common/checks';
 import { methodLabel, propLabel } from '../common/language-names';
 import { SharedMemoryPolicyProps, NamespaceSelection } from '../common/policy-props';
@@ -42,7 +42,9 @@ export interface SharedMemoryAdmissionPolicyProps extends SharedMemoryPolicyProp
  * the webhook does: with `resizeVolumes` a `MutatingAdmissionPolicy` adds the size the rule gives
  * under the new limits to the resize; a `ValidatingAdmissionPolicy` bound with `Warn` says what
  * `/dev/shm` does; one bound with `Deny` refuses a shrink that `denyUnsafeShrink` (or the pod's
- * annotation) forbids. All evaluate the same CEL, generated from the core's rule and settings
+ * annotation) forbids. With `hardenMount` (the prop or a pod's annotation) our mounts get
+ * `bindMountOptions` on an API server of 1.37+ (on 1.36 the API lacks the field: such pods are
+ * admitted unchanged, with a warning). All evaluate the same CEL, generated from the core's rule and settings
  * (src/constructs/admission-policy/cel.ts, resize-cel.ts). The few pods CEL cannot size exactly are
  * left alone, never sized otherwise; `cdk8s-shm plan --way-in policy` names them.
  */
@@ -88,10 +90,6 @@ export class SharedMemoryAdmissionPolicy extends Construct {
       throw new Error(`${propLabel('limitFollows')} of ${subject} cannot be true: a MutatingAdmissionPolicy cannot read the namespace's LimitRange and `
         + 'ResourceQuota, so it never grows limits (it leaves pods that ask for it alone); use SharedMemoryWebhook, or set it on the workloads '
         + `with ${methodLabel('SharedMemory', 'addTo')}`);
-    }
-    if (props.hardenMount) {
-      throw new Error(`'hardenMount' of ${subject} cannot be true: the policy does not add bindMountOptions (it leaves pods that ask for `
-        + `${settingAnnotation('hardenMount')}: "true" alone); use SharedMemoryWebhook, or set it on the workloads with SharedMemory.addTo() (add_to)`);
     }
     const policy = resolvePolicyProps(props, subject);
     const excluded = excludedNamespacesOf(props, subject);

@@ -54,7 +54,7 @@ describe('what SharedMemoryAdmissionPolicy synthesizes', () => {
 
   test('pods the rule skips whatever they hold are left alone by match conditions, before any variable', () => {
     const conditions = (props = {}) => synthAdmissionPolicy(props)[0].spec.matchConditions;
-    expect(conditions().map((c: any) => c.name)).toEqual(['not-a-mirror-pod', 'not-limit-follows', 'not-harden-mount', 'selected-pod', 'has-runtime-shm', 'may-be-sized']);
+    expect(conditions().map((c: any) => c.name)).toEqual(['not-a-mirror-pod', 'not-limit-follows', 'selected-pod', 'has-runtime-shm', 'may-be-sized']);
     // Where a pod without any limit may still be sized or denied, the condition lets every pod through to the rule.
     const maybeSized = (props = {}) => conditions(props).find((c: any) => c.name === 'may-be-sized').expression.split('\n')[1];
     expect(maybeSized()).toMatch(/^'skip' != 'skip' \|\| '' != '' \|\| /);
@@ -95,11 +95,15 @@ describe('what SharedMemoryAdmissionPolicy synthesizes', () => {
     expect(objects.slice(0, 6).map(o => o.spec.matchConditions)).toEqual(synthAdmissionPolicy().slice(0, 6).map(o => o.spec.matchConditions));
   });
 
-  test('hardenMount is refused: the policy does not add bindMountOptions, and leaves pods asking for them alone', () => {
-    expect(() => synthAdmissionPolicy({ hardenMount: true })).toThrow("'hardenMount' of SharedMemoryAdmissionPolicy 'policy' cannot be true: the policy does not add "
-      + 'bindMountOptions (it leaves pods that ask for cdk8s-shm.io/harden-mount: "true" alone)');
-    const [mutating] = synthAdmissionPolicy();
-    expect(mutating.spec.matchConditions.map((c: any) => c.name)).toContain('not-harden-mount');
+  test('hardenMount: the mounts of ours get bindMountOptions, and the warnings policy looks at every pod to say when they are missing', () => {
+    const [mutating, , , , warnings] = synthAdmissionPolicy({ hardenMount: true });
+    expect(mutating.spec.variables.find((v: any) => v.name === 'policy').expression).toContain("'hardenMount': 'true'");
+    expect(mutating.spec.mutations[0].jsonPatch.expression).toContain("bindMountOptions: ['nosuid', 'nodev', 'noexec']");
+    expect(warnings.spec.matchConditions.find((c: any) => c.name === 'annotations-read').expression).toContain('\n(true || ');
+    expect(warnings.spec.validations.map((v: any) => v.messageExpression)).toContain(
+      "'/dev/shm nosuid,nodev,noexec needs VolumeBindMountOptions (1.37+); without it the API server drops them'");
+    // Without it, the warnings policy still looks only at pods with annotations of ours.
+    expect(synthAdmissionPolicy()[4].spec.matchConditions.find((c: any) => c.name === 'annotations-read').expression).not.toContain('(true || ');
   });
 
   test('bad props are refused with the prop, its value and the fix', () => {

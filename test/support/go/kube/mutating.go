@@ -165,9 +165,9 @@ func evaluateMutating(in mutatingRequest) mutatingAnswer {
 		}
 		mutate := func(object *corev1.Pod) (*corev1.Pod, bool, error) {
 			attributes := podAttributes(object, old, in.Namespace)
-			versioned := &admission.VersionedAttributes{Attributes: attributes, VersionedObject: object, VersionedKind: podGVK}
+			versioned := &admission.VersionedAttributes{Attributes: attributes, VersionedObject: admission.NewLazyObject(object), VersionedKind: podGVK}
 			if old != nil {
-				versioned.VersionedOldObject = old
+				versioned.VersionedOldObject = admission.NewLazyObject(old)
 			}
 			ctx := compiler.CreateContext(context.Background())
 			if matcher != nil {
@@ -309,9 +309,9 @@ func matchAccessors(conditions []admissionregistrationv1.MatchCondition) []plugi
 }
 
 func validate(validator validating.Validator, pod, old *corev1.Pod, namespaceName string, namespace *corev1.Namespace, authz authorizer.Authorizer) (string, []string) {
-	versioned := &admission.VersionedAttributes{Attributes: podAttributes(pod, old, namespaceName), VersionedObject: pod, VersionedKind: podGVK}
+	versioned := &admission.VersionedAttributes{Attributes: podAttributes(pod, old, namespaceName), VersionedObject: admission.NewLazyObject(pod), VersionedKind: podGVK}
 	if old != nil {
-		versioned.VersionedOldObject = old
+		versioned.VersionedOldObject = admission.NewLazyObject(old)
 	}
 	result := validator.Validate(context.Background(), podGVR, versioned, nil, namespace, celconfig.RuntimeCELCostBudget, authz)
 	verdict := "admit"
