@@ -423,7 +423,8 @@ function mutationExpression(): string {
     + " emptyDir: Object.spec.volumes.emptyDir{medium: 'Memory', sizeLimit: variables.sizeText}}}] : [])",
     "+ (variables.volumeAction == 'resize' ? [JSONPatch{op: 'add', path: '/spec/volumes/' + string(variables.targetVolumeIndex) + '/emptyDir/sizeLimit', value: variables.sizeText}] : [])",
     ...[...mountEdits('containers', 'k < variables.appCount', 'k'), ...mountEdits('initContainers', 'k >= variables.appCount', 'k - variables.appCount')].map(e => `+ ${e}`),
-    ...[hardenEdits('containers', 'k < variables.appCount', 'k'), hardenEdits('initContainers', 'k >= variables.appCount', 'k - variables.appCount')].map(e => `+ ${e}`),
+    `+ (!variables.hardenMount ? [] : ${hardenEdits('containers', 'k < variables.appCount', 'k')}`,
+    `  + ${hardenEdits('initContainers', 'k >= variables.appCount', 'k - variables.appCount')})`,
   ].join('\n');
 
 }

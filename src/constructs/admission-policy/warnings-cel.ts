@@ -6,7 +6,7 @@
  * without them). It reads the rule's own variables (cel.ts), so what it calls invalid is exactly
  * what the MutatingAdmissionPolicy leaves alone.
  */
-import { CelExpression, lit, shm } from './cel';
+import { CelExpression, lit, shm, windowsCel } from './cel';
 import {
   ANNOTATIONS_WITHOUT_SETTING, ANNOTATION_PREFIX, HARDENED_MOUNT_OPTIONS, HARDEN_MOUNT_GATE_WARNING, INJECT_ANNOTATION, POD_SETTINGS, Policy,
   settingAnnotation,
@@ -60,7 +60,10 @@ export function warningCel(policy: Policy): WarningCel {
         expression: `// With hardenMount, where the pod is sized: a target without our mount, or whose mount of ours lacks some of the hardening (${HARDENED_MOUNT_OPTIONS.join(', ')}).`
           + ' Validation runs after the mutation: this is what an API server without VolumeBindMountOptions dropped, or, before 1.37, a pod the mutation'
           + ' could not harden (its API has no bindMountOptions), which it admits unchanged.\n'
-          + "variables.hardenMount && variables.decision == 'size' && (size(variables.mountEdits) > 0 || variables.targets.exists(k,"
+          + "variables.hardenMount && variables.decision == 'size' && !object.spec.?hostIPC.orValue(false)"
+          // The rule's early exits are match conditions of the mutation, not of this policy: Windows pods and hostIPC are skipped here.
+          + ` && !(${windowsCel()})`
+          + ' && (size(variables.mountEdits) > 0 || variables.targets.exists(k,'
           + ' variables.containers[k].?volumeMounts.orValue([])'
           + `.exists(m, m.name == variables.targetVolumeName && ${shm('m.mountPath')} && !${lit(HARDENED_MOUNT_OPTIONS)}.all(o, o in m.?bindMountOptions.orValue([])))))`,
       },
