@@ -65,8 +65,8 @@ export function policyCosts(beforeLib?: string): CostFigures {
       cost: {
         compatibilityVersion: '1.35',
         namespace: 'bench-policy',
-        mutating: objects.filter(o => o.kind === 'MutatingAdmissionPolicy'),
-        validating: objects.filter(o => o.kind === 'ValidatingAdmissionPolicy'),
+        mutating: objects.filter(o => o.kind === 'MutatingAdmissionPolicy' && matchesCreation(o)),
+        validating: objects.filter(o => o.kind === 'ValidatingAdmissionPolicy' && matchesCreation(o)),
         pods,
         perVariable: true,
       },
@@ -90,6 +90,11 @@ export function policyCosts(beforeLib?: string): CostFigures {
     }
   }
   return { limits: limits!, rows };
+}
+
+/** Whether a policy matches a pod's creation (those of a resize match `pods/resize` only: a creation never reaches them). */
+function matchesCreation(policy: any): boolean {
+  return (policy.spec.matchConstraints?.resourceRules ?? []).some((r: any) => r.operations.includes('CREATE') && r.resources.includes('pods'));
 }
 
 /** The report's table. */

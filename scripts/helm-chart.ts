@@ -927,9 +927,9 @@ export function generateChart(outDir: string): void {
       + `{{- if regexMatch "\\\\.[0-9]{${POLICY_RATIO_DIGITS + 1},}" (toString .Values.policy.ratio) }}`
       + `{{ fail "policy.ratio may have at most ${POLICY_RATIO_DIGITS} decimal places with wayIn policy" }}{{- end }}\n`
       + '{{- if .Values.policy.limitFollows }}{{ fail "policy.limitFollows needs wayIn webhook: the admission policy never grows limits" }}{{- end }}\n'
-      + '{{- if .Values.policy.resizeVolumes }}{{ fail "policy.resizeVolumes needs wayIn webhook: the admission policy does not follow resizes" }}{{- end }}\n'
-      + '{{- if .Values.policy.denyUnsafeShrink }}{{ fail "policy.denyUnsafeShrink needs wayIn webhook: the admission policy cannot refuse a resize" }}{{- end }}\n'
-      + '{{- if .Values.policy.hardenMount }}{{ fail "policy.hardenMount needs wayIn webhook: the admission policy does not add bindMountOptions" }}{{- end }}\n'
+      + '{{- if .Values.policy.resizeVolumes }}{{ fail "policy.resizeVolumes needs wayIn webhook: the chart does not give it to its admission policy yet (SharedMemoryAdmissionPolicy does)" }}{{- end }}\n'
+      + '{{- if .Values.policy.denyUnsafeShrink }}{{ fail "policy.denyUnsafeShrink needs wayIn webhook: the chart does not give it to its admission policy yet (SharedMemoryAdmissionPolicy does, and the pod annotation works with either)" }}{{- end }}\n'
+      + '{{- if .Values.policy.hardenMount }}{{ fail "policy.hardenMount needs wayIn webhook: the chart does not give it to its admission policy yet (SharedMemoryAdmissionPolicy does, on Kubernetes 1.37+)" }}{{- end }}\n'
       + `${policy}{{- end }}\n`,
     'templates/agent.yaml': `${header}{{- if .Values.agent.enabled }}\n`
       + '{{- if .Values.agent.createNamespace }}{{ include "cdk8s-shm.checkCreatedNamespace" (dict "namespace" .Values.agent.namespace "value" "agent.createNamespace") }}{{- end }}\n'

@@ -22,10 +22,9 @@
  * - A pod that asks for `cdk8s-shm.io/limit-follows: "true"` (limit-growth.ts): growing limits is
  *   safe only where the namespace's LimitRange and ResourceQuota allow it, which CEL cannot read;
  *   the policy leaves such pods alone (the webhook and the constructs grow them).
- * - A pod that asks for `cdk8s-shm.io/harden-mount: "true"`: the policy does not add
- *   `bindMountOptions`, and leaves such pods alone rather than mount `/dev/shm` without them.
- *
- * And one thing it cannot do for any pod: send warnings back to the client.
+ * - `cdk8s-shm.io/harden-mount` (or the policy's `hardenMount`) on an API server before 1.37, whose
+ *   API lacks `bindMountOptions`: the mutation fails (strict decoding) and the pod is admitted
+ *   unchanged. Not a difference planning can see (it depends on the cluster's version).
  */
 import { isObject, objectAt } from './json';
 import { ANNOTATION_PREFIX } from './names';
@@ -54,7 +53,7 @@ export const QUANTITY_SETTINGS = ['size', 'minimum', 'maximum', 'fixedSize'] as 
 export const POLICY_COST_BOUNDS = { containers: 256, mountsPerContainer: 64, volumes: 1024, annotationLength: 4096 } as const;
 
 /** Which limit of the policy a pod runs into. */
-export type AdmissionPolicyLimit = 'large-quantity' | 'ratio-form' | 'mount-path-backstep' | 'container-name-space' | 'cost' | 'limit-follows' | 'harden-mount';
+export type AdmissionPolicyLimit = 'large-quantity' | 'ratio-form' | 'mount-path-backstep' | 'container-name-space' | 'cost' | 'limit-follows';
 
 /** Why the admission policy treats a pod otherwise than the core. */
 export interface AdmissionPolicyDifference {
@@ -81,10 +80,6 @@ export function admissionPolicyDifference(pod: PodLike, plan: ShmPlan): Admissio
   // Growing limits needs the namespace's LimitRange and ResourceQuota, which CEL cannot read.
   if (annotations[settingAnnotation('limitFollows')] === 'true') {
     return difference('limit-follows', `the pod asks for ${settingAnnotation('limitFollows')}: "true", and the policy never grows limits`);
-  }
-  // The policy does not add bindMountOptions: a pod that asks for them is left alone, not mounted without.
-  if (annotations[settingAnnotation('hardenMount')] === 'true') {
-    return difference('harden-mount', `the pod asks for ${settingAnnotation('hardenMount')}: "true", and the policy does not add bindMountOptions`);
   }
 
   const ratioKey = settingAnnotation('ratio');

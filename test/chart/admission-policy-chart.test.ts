@@ -45,8 +45,7 @@ test.each<[string, readonly string[], SharedMemoryAdmissionPolicyProps]>([
   const { objects, status, stderr } = template(sets);
   expect({ status, stderr }).toEqual({ status: 0, stderr: '' });
   expect(objects.map(o => o.kind).sort()).toEqual([
-    'MutatingAdmissionPolicy', 'MutatingAdmissionPolicyBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicy',
-    'ValidatingAdmissionPolicyBinding', 'ValidatingAdmissionPolicyBinding',
+    'MutatingAdmissionPolicy', 'MutatingAdmissionPolicyBinding', ...Array(4).fill('ValidatingAdmissionPolicy'), ...Array(4).fill('ValidatingAdmissionPolicyBinding'),
   ]);
   expect(byKey(objects)).toEqual(byKey(construct({ name: 'cdk8s-shm', ...props })));
 });
@@ -60,16 +59,17 @@ test('the default way in is the webhook, with none of the admission policies', (
 test('the policy is named after the release', () => {
   const result = run(fresh.helm, ['template', 'shm', fresh.dir, '--set', 'wayIn=policy']);
   const names = parseAllDocuments(result.stdout).map(d => d.toJS()).filter(o => o).map(o => o.metadata.name);
-  expect(names.sort()).toEqual(['shm', 'shm', 'shm-warnings', 'shm-warnings', 'shm-without-limit', 'shm-without-limit']);
+  expect(names.sort()).toEqual(['shm', 'shm', 'shm-resize-warnings', 'shm-resize-warnings', 'shm-unsafe-shrink', 'shm-unsafe-shrink',
+    'shm-warnings', 'shm-warnings', 'shm-without-limit', 'shm-without-limit']);
 });
 
 test.each([
   [['wayIn=mutating'], 'wayIn'],
   [['wayIn=policy', 'policy.ratio=0.1234567891'], 'policy.ratio may have at most 9 decimal places with wayIn policy'],
   [['wayIn=policy', 'policy.podsWithoutLimit=fixed'], "policy.fixedSize is required when policy.podsWithoutLimit is 'fixed'"],
-  [['wayIn=policy', 'policy.resizeVolumes=true'], 'policy.resizeVolumes needs wayIn webhook: the admission policy does not follow resizes'],
-  [['wayIn=policy', 'policy.denyUnsafeShrink=true'], 'policy.denyUnsafeShrink needs wayIn webhook: the admission policy cannot refuse a resize'],
-  [['wayIn=policy', 'policy.hardenMount=true'], 'policy.hardenMount needs wayIn webhook: the admission policy does not add bindMountOptions'],
+  [['wayIn=policy', 'policy.resizeVolumes=true'], 'policy.resizeVolumes needs wayIn webhook: the chart does not give it to its admission policy yet'],
+  [['wayIn=policy', 'policy.denyUnsafeShrink=true'], 'policy.denyUnsafeShrink needs wayIn webhook: the chart does not give it to its admission policy yet'],
+  [['wayIn=policy', 'policy.hardenMount=true'], 'policy.hardenMount needs wayIn webhook: the chart does not give it to its admission policy yet'],
 ])('%j is refused: %s', (sets, message) => {
   const { status, stderr } = template(sets);
   expect(status).not.toBe(0);

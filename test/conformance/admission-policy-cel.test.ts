@@ -13,7 +13,7 @@
 import { Size } from 'cdk8s';
 import fc from 'fast-check';
 import { PodSelection, PodsWithoutLimit, SharedMemoryAdmissionPolicyProps } from '../../src';
-import { POLICY_COST_BOUNDS, Policy, planForAdmissionPolicy } from '../../src/core';
+import { HARDEN_MOUNT_GATE_WARNING, POLICY_COST_BOUNDS, Policy, ShmPlan, applyOperations, formatBytes, planForAdmissionPolicy, planResize, resizeToPatch } from '../../src/core';
 import { CorpusPod, corePolicyOf, coreResult, podCorpus, synthAdmissionPolicy } from '../support/admission-policy';
 import { goProgram, runGoProgram } from '../support/go-program';
 
@@ -51,6 +51,14 @@ function canonical(pods: readonly any[]): any[] {
     mutating: { compatibilityVersion: COMPATIBILITY_VERSION, namespace: 'shop', pods: pods.map((object, i) => ({ name: String(i), object })) },
   }).mutating.pods.map(p => p.input);
 }
+
+/** A MutatingAdmissionPolicy that changes nothing: the validating policies then judge the pods as given. */
+const NOOP_MUTATION = {
+  apiVersion: 'admissionregistration.k8s.io/v1',
+  kind: 'MutatingAdmissionPolicy',
+  metadata: { name: 'noop' },
+  spec: { mutations: [{ patchType: 'JSONPatch', jsonPatch: { expression: "[JSONPatch{op: 'add', path: '/metadata/labels', value: {}}].filter(p, false)" } }] },
+};
 
 /** The one pod of the corpus the API server cannot decode: `containers` is an object. */
 const UNDECODABLE = 'admission fixture 22-malformed-containers.json';
@@ -102,6 +110,7 @@ const VARIANTS: Array<[string, SharedMemoryAdmissionPolicyProps]> = [
   ['opt-in pods', { podSelection: PodSelection.OPT_IN }],
   ['a fixed size for pods without a limit, unbounded /dev/shm sized', { podsWithoutLimit: PodsWithoutLimit.fixedSize(Size.gibibytes(1)), sizeUnboundedShm: true }],
   ['pods without a limit denied', { podsWithoutLimit: PodsWithoutLimit.deny() }],
+  ['mounts hardened', { hardenMount: true }],
 ];
 
 describe('the corpus: CLI fixtures, examples, AdmissionReview fixtures and the sizing tables', () => {
@@ -239,6 +248,8 @@ describe('generated pods', () => {
     'pods-without-limit': ['skip', 'deny', 'fixed', 'never'],
     'fixed-size': ['1Gi', '0'],
     'size-unbounded-shm': ['true', 'false', 'yes'],
+    'harden-mount': ['true', 'false', 'on'],
+    'deny-unsafe-shrink': ['true', 'no'],
     'typo': ['1'],
   };
   const annotationsArb = fc.tuple(
@@ -325,9 +336,9 @@ describe('the warnings policy warns about exactly the annotations the core canno
     pod('the checksums of our own programs', '4Gi', { annotations: { 'cdk8s-shm.io/server-checksum': 'abc', 'cdk8s-shm.io/plugin-checksum': 'def' } }),
   ];
 
-  function warnings(props: SharedMemoryAdmissionPolicyProps, pods: readonly CorpusPod[]): PodAnswer[] {
+  function warnings(props: SharedMemoryAdmissionPolicyProps, pods: readonly CorpusPod[], mutation?: unknown): PodAnswer[] {
     const objects = synthAdmissionPolicy(props);
-    const policy = objects.find(o => o.kind === 'MutatingAdmissionPolicy');
+    const policy = mutation ?? objects.find(o => o.kind === 'MutatingAdmissionPolicy');
     const validating = objects.find(o => o.kind === 'ValidatingAdmissionPolicy' && o.metadata.name.endsWith('-warnings'));
     const answer = runGoProgram<{ mutating: MutatingAnswer }>(binary, {
       mutating: { compatibilityVersion: COMPATIBILITY_VERSION, namespace: 'shop', policy, validating, pods: pods.map(p => ({ name: p.name, object: p.pod })) },
@@ -357,6 +368,24 @@ describe('the warnings policy warns about exactly the annotations the core canno
     }
   });
 
+  test('hardenMount: the warning that the options need VolumeBindMountOptions where the core asks for them and the stored pod lacks them', () => {
+    const props = { hardenMount: true };
+    const policy = corePolicyOf(props);
+    // The pods as the policy admits them (the core's result), then as an API server without VolumeBindMountOptions stores them.
+    const admitted = podCorpus()
+      .map(c => ({ name: c.name, pod: coreResult(c.pod, policy, planForAdmissionPolicy), plan: planForAdmissionPolicy(c.pod, policy) }));
+    const dropped = admitted.map(c => ({ ...c, pod: JSON.parse(JSON.stringify(c.pod, (k, v) => (k === 'bindMountOptions' ? undefined : v))) }));
+    const asks = (plan: ShmPlan) => (plan.action === 'inject' || plan.action === 'update') && plan.warnings.some(w => w.code === 'harden-mount-gate');
+    const warned = (answer: PodAnswer) => answer.reasons?.includes(HARDEN_MOUNT_GATE_WARNING) ?? false;
+    const gateOff = warnings(props, dropped, NOOP_MUTATION);
+    const gateOn = warnings(props, admitted, NOOP_MUTATION);
+    admitted.forEach((c, i) => {
+      if (gateOff[i].error?.startsWith('not a pod')) return;
+      expect({ pod: c.name, gateOff: warned(gateOff[i]), gateOn: warned(gateOn[i]) }).toEqual({ pod: c.name, gateOff: asks(c.plan), gateOn: false });
+    });
+    expect(admitted.filter(c => asks(c.plan)).length).toBeGreaterThan(20);
+  }, 300_000);
+
   test('the corpus: a warning exactly where the core names annotations it cannot honour', () => {
     for (const props of [{}, { podSelection: PodSelection.OPT_IN }] as SharedMemoryAdmissionPolicyProps[]) {
       const policy = corePolicyOf(props);
@@ -368,4 +397,104 @@ describe('the warnings policy warns about exactly the annotations the core canno
       }
     }
   }, 300_000);
+});
+
+describe('resizes: the resize policies answer as planResize', () => {
+  /** A Burstable pod of one app container with this memory limit, sized at creation by the core (as any way in does). */
+  function created(limit: string | undefined, extra: { annotations?: Record<string, string>; spec?: any; policy?: Policy } = {}): any {
+    const resources = limit ? { requests: { memory: '64Mi', cpu: '100m' }, limits: { memory: limit, cpu: '1' } } : { requests: { cpu: '100m' }, limits: { cpu: '1' } };
+    const raw = { metadata: { name: 'p', annotations: { ...extra.annotations } }, spec: { containers: [{ name: 'app', image: 'i', resources }], ...extra.spec } };
+    return coreResult(raw, extra.policy ?? corePolicyOf());
+  }
+  /** The same pod with the app container's limits (or the pod-level ones) changed, as `kubectl patch --subresource resize` asks. */
+  function resized(stored: any, limits: Record<string, string | undefined>, podLevel = false): any {
+    const copy = structuredClone(stored);
+    const owner = podLevel ? copy.spec : copy.spec.containers[0];
+    owner.resources.limits = Object.fromEntries(Object.entries({ ...owner.resources.limits, ...limits }).filter(([, v]) => v !== undefined));
+    return copy;
+  }
+  const withVolume = (original: any, sizeLimit: string) => {
+    const copy = structuredClone(original);
+    copy.spec.volumes.find((v: any) => v.name === 'dshm').emptyDir.sizeLimit = sizeLimit;
+    return copy;
+  };
+
+  const limitFollows = created('1Gi', { annotations: { 'cdk8s-shm.io/limit-follows': 'true' } });
+  const CASES: Array<[string, any, any]> = [
+    ['growth', created('1Gi'), resized(created('1Gi'), { memory: '3Gi' })],
+    ['shrink to the /dev/shm', created('2Gi'), resized(created('2Gi'), { memory: '1Gi' })],
+    ['shrink below the current /dev/shm', created('4Gi'), resized(created('4Gi'), { memory: '1Gi' })],
+    ['shrink that stays above /dev/shm', created('4Gi'), resized(created('4Gi'), { memory: '3Gi' })],
+    ['shrink below the runtime default', created('1Gi'), resized(created('1Gi'), { memory: '100Mi' })],
+    ['the limit removed', created('1Gi'), resized(created('1Gi'), { memory: undefined })],
+    ['CPU only', created('1Gi'), resized(created('1Gi'), { cpu: '2' })],
+    ['explicit size kept', created('2Gi', { annotations: { 'cdk8s-shm.io/size': '256Mi' } }), resized(created('2Gi', { annotations: { 'cdk8s-shm.io/size': '256Mi' } }), { memory: '4Gi' })],
+    ['explicit size capped by a shrink', created('2Gi', { annotations: { 'cdk8s-shm.io/size': '256Mi' } }), resized(created('2Gi', { annotations: { 'cdk8s-shm.io/size': '256Mi' } }), { memory: '200Mi' })],
+    ['a quarter, by annotation', created('4Gi', { annotations: { 'cdk8s-shm.io/ratio': '0.25' } }), resized(created('4Gi', { annotations: { 'cdk8s-shm.io/ratio': '0.25' } }), { memory: '1Gi' })],
+    ['skipped pod (below the runtime default at creation)', created('100Mi'), resized(created('100Mi'), { memory: '4Gi' })],
+    ['pod-level resources', created(undefined, { spec: { resources: { limits: { memory: '2Gi' } } } }),
+      resized(created(undefined, { spec: { resources: { limits: { memory: '2Gi' } } } }), { memory: '6Gi' }, true)],
+    ['pod-level shrink', created(undefined, { spec: { resources: { limits: { memory: '2Gi' } } } }),
+      resized(created(undefined, { spec: { resources: { limits: { memory: '2Gi' } } } }), { memory: '1Gi' }, true)],
+    ['resize setting sizeLimit itself', created('1Gi'), withVolume(resized(created('1Gi'), { memory: '3Gi' }), '1Gi')],
+    ['resize setting sizeLimit itself, on a shrink', created('2Gi'), withVolume(resized(created('2Gi'), { memory: '1Gi' }), '768Mi')],
+    ['limitFollows, growth', limitFollows, resized(limitFollows, { memory: '3Gi' })],
+    ['limitFollows, shrink below /dev/shm', limitFollows, resized(limitFollows, { memory: '512Mi' })],
+    ['denyUnsafeShrink by annotation', created('2Gi', { annotations: { 'cdk8s-shm.io/deny-unsafe-shrink': 'true' } }),
+      resized(created('2Gi', { annotations: { 'cdk8s-shm.io/deny-unsafe-shrink': 'true' } }), { memory: '1Gi' })],
+    ['opted out since', created('2Gi'), { ...resized(created('2Gi'), { memory: '1Gi' }), metadata: { name: 'p', annotations: { ...created('2Gi').metadata.annotations, 'cdk8s-shm.io/inject': 'false' } } }],
+  ];
+
+  /** The resize policies of these props on each case: the mutation, then each validating policy on its result. */
+  function resizeAnswers(props: SharedMemoryAdmissionPolicyProps, validating: 'resize-warnings' | 'unsafe-shrink'): PodAnswer[] {
+    const objects = synthAdmissionPolicy(props);
+    const policy = objects.find(o => o.kind === 'MutatingAdmissionPolicy' && o.metadata.name === 'cdk8s-shm-resize') ?? NOOP_MUTATION;
+    const judge = objects.find(o => o.kind === 'ValidatingAdmissionPolicy' && o.metadata.name === `cdk8s-shm-${validating}`);
+    const stored = canonical(CASES.map(c => c[1]));
+    const answer = runGoProgram<{ mutating: MutatingAnswer }>(binary, {
+      mutating: {
+        compatibilityVersion: COMPATIBILITY_VERSION,
+        namespace: 'shop',
+        policy,
+        validating: judge,
+        pods: CASES.map(([name, , object], i) => ({ name, object, oldObject: stored[i] })),
+      },
+    }).mutating;
+    expect(answer.compileErrors).toEqual([]);
+    return answer.pods.map((p, i) => ({ ...p, stored: stored[i] }) as PodAnswer & { stored: any });
+  }
+
+  const POLICIES: Array<[string, SharedMemoryAdmissionPolicyProps]> = [
+    ['warn (the default)', {}],
+    ['resizeVolumes', { resizeVolumes: true }],
+    ['denyUnsafeShrink', { denyUnsafeShrink: true }],
+    ['resizeVolumes and denyUnsafeShrink', { resizeVolumes: true, denyUnsafeShrink: true }],
+  ];
+
+  test.each(POLICIES)('%s: the patch, the warnings and the refusal are planResize\'s', (_name, props) => {
+    const policy = corePolicyOf(props);
+    const warned = resizeAnswers(props, 'resize-warnings') as Array<PodAnswer & { stored: any }>;
+    const denied = resizeAnswers(props, 'unsafe-shrink');
+    const outcomes = new Set<string>();
+    warned.forEach((got, i) => {
+      const plan = planResize(got.stored, got.input, policy);
+      outcomes.add(`${plan.action}/${plan.outcome}`);
+      const expected = canonical([applyOperations(structuredClone(got.input), resizeToPatch(plan))])[0];
+      expect({ pod: got.name, error: got.error ?? null, output: got.output }).toEqual({ pod: got.name, error: null, output: expected });
+      expect({ pod: got.name, reinvocationChanged: got.reinvocationChanged }).toEqual({ pod: got.name, reinvocationChanged: false });
+      // A failed validation of the policy bound with Warn: its message is the client's warning.
+      expect({ pod: got.name, warnings: got.verdict === 'deny' ? got.reasons : [] }).toEqual({ pod: got.name, warnings: plan.warnings });
+      // One documented difference (resize-cel.ts): for a pod whose limits follow /dev/shm, the size the denial says the rule gives
+      // is the rule's under the new limits, where the core's is under the limits its annotation declared at creation.
+      const denial = plan.denial && got.name.startsWith('limitFollows')
+        ? plan.denial.replace(/the rule gives it [^)]*\)/, `the rule gives it ${formatBytes(BigInt(plan.atOrAboveWriter!.limitBytes) / 2n)})`) : plan.denial;
+      expect({ pod: got.name, verdict: denied[i].verdict, reasons: denied[i].reasons ?? [] })
+        .toEqual({ pod: got.name, verdict: plan.outcome === 'deny' ? 'deny' : 'admit', reasons: denial ? [denial] : [] });
+    });
+    // The table reaches every outcome the policy allows.
+    expect(outcomes.has(props.resizeVolumes ? 'follow/resize' : 'follow/allow')).toBe(true);
+    expect(outcomes.has('keep/allow') && outcomes.has('unchanged/allow') && outcomes.has('not-ours/allow')).toBe(true);
+    // A shrink the volume follows is safe: with resizeVolumes only a pod that keeps its size (limitFollows) can be refused.
+    expect([...outcomes].some(o => o.endsWith('/deny'))).toBe(!props.resizeVolumes || props.denyUnsafeShrink === true);
+  });
 });

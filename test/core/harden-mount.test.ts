@@ -71,8 +71,8 @@ test('asking for them always says what they need: without VolumeBindMountOptions
   expect(plan(pod()).warnings.map(w => w.code)).not.toContain('harden-mount-gate');
 });
 
-test('the admission policy, which does not add them, leaves a pod that asks for them alone instead of mounting without', () => {
+test('the admission policy adds them as every way in does: a pod that asks for them is planned as the webhook plans it', () => {
   const asking = podObject('p', { containers: [container('app', '2Gi')] }, { annotations: { 'cdk8s-shm.io/harden-mount': 'true' } });
-  expect(planForAdmissionPolicy(asking, resolvePolicy({}))).toMatchObject({ action: 'skip', reason: 'admission-policy-limit' });
-  expect(planForAdmissionPolicy(asking, resolvePolicy({})).message).toContain('does not add bindMountOptions');
+  expect(planForAdmissionPolicy(asking, resolvePolicy({}))).toEqual(planSharedMemory(asking, resolvePolicy({})));
+  expect(planForAdmissionPolicy(asking, resolvePolicy({})).edits?.mountOptions).toEqual(HARDENED_MOUNT_OPTIONS);
 });

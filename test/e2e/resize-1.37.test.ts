@@ -16,10 +16,11 @@
  */
 import { KUBE_137_MODULE, RunningControlPlane, kubeVersion, startKube137 } from './support/control-plane';
 import { Kube } from './support/kube';
+import { resize as resizeIn, planned, sizeLimit } from './support/resize';
 import { area, count } from './support/summary';
 import { RegisteredWebhook, registerLocalWebhook } from './support/webhook';
 import { parseWebhookArgs } from '../../src/contracts/webhook-flags';
-import { Policy, planResize, resolvePolicy } from '../../src/core';
+import { Policy, resolvePolicy } from '../../src/core';
 
 area('9 after a resize (1.37)');
 
@@ -42,20 +43,11 @@ function pod(name: string, limit: string, annotations: Record<string, string> = 
   };
 }
 
-const sizeLimit = (p: any) => p.spec.volumes.find((v: any) => v.name === 'dshm').emptyDir.sizeLimit;
 const shmMount = (p: any) => p.spec.containers[0].volumeMounts.find((m: any) => m.mountPath === '/dev/shm');
 
-/** `kubectl patch pod --subresource resize` of the app container's limits; returns kubectl's run. */
+/** A resize of the app container's limits in the test's namespace. */
 function resize(kube: Kube, name: string, limits: Record<string, string>, allowFailure = false) {
-  const patch = { spec: { containers: [{ name: 'app', resources: { limits } }] } };
-  return kube.kubectl(['patch', 'pod', name, '-n', NS, '--subresource', 'resize', '-p', JSON.stringify(patch), '-o', 'json'], { allowFailure });
-}
-
-/** What the core plans for this resize of the stored pod (the webhook sees the same two pods). */
-function planned(stored: any, limits: Record<string, string>, policy: Policy) {
-  const resized = structuredClone(stored);
-  resized.spec.containers[0].resources.limits = { ...resized.spec.containers[0].resources.limits, ...limits };
-  return planResize(stored, resized, policy);
+  return resizeIn(kube, NS, name, limits, allowFailure);
 }
 
 interface Env {

@@ -16,8 +16,9 @@
  * evaluated with the API server's own code in test/admission-policy-cel.test.ts.
  */
 import {
-  BINARY_SUFFIXES, CONTAINER_ROLES, DEFAULT_RATIO, DNS1123_LABEL_MAX_LENGTH, DNS1123_LABEL_PATTERN, HOST_PROCESS_CONTAINER_FIELDS, INJECT_ANNOTATION,
-  MAX_INPUT_LENGTH,
+  BINARY_SUFFIXES, BOOLEAN_SETTINGS, CONTAINER_ROLES, DEFAULT_RATIO, DNS1123_LABEL_MAX_LENGTH, DNS1123_LABEL_PATTERN, HARDENED_MOUNT_OPTIONS,
+  HOST_PROCESS_CONTAINER_FIELDS,
+  INJECT_ANNOTATION, MAX_INPUT_LENGTH,
   MIRROR_POD_ANNOTATION, OS_LABELS, POD_SETTINGS, POLICY_QUANTITY_BOUND, POLICY_RATIO_DIGITS, POLICY_RATIO_PATTERN, Policy, PolicyError,
   PolicySetting, QUANTITY_SETTINGS, RATIO_SIZE_UNIT_BYTES, RUNTIME_DEFAULT_SHM_BYTES, SETTING_RULES, SHM_MOUNT_PATH, SIZE_LIMIT_ANNOTATION,
   SettingRule, TRIM_DISAGREEMENTS, WINDOWS, WITHOUT_LIMIT_MODES, excludedSettings, policyReadsQuantity, policyReadsRatio, resolvePolicy,
@@ -72,11 +73,6 @@ export function policyCel(policy: Policy): PolicyCel {
           + `object.metadata.?annotations[?${lit(settingAnnotation('limitFollows'))}].orValue('') != 'true'`,
       },
       {
-        name: 'not-harden-mount',
-        expression: '// The policy does not add bindMountOptions; a pod that asks for them is left alone rather than mounted without (admission-policy-limits.ts).\n'
-          + `object.metadata.?annotations[?${lit(settingAnnotation('hardenMount'))}].orValue('') != 'true'`,
-      },
-      {
         name: 'selected-pod',
         expression: `// Opt-out takes every pod but those annotated ${INJECT_ANNOTATION}: "false", opt-in only those annotated "true"`
           + ' (the core refuses any other value).\n'
@@ -100,9 +96,7 @@ export function policyCel(policy: Policy): PolicyCel {
     admitted: "variables.decision != 'deny'",
     denialMessage: [
       '// The core\'s message (withoutLimitText in plan.ts), containers named by their kind.',
-      "[variables.targets.filter(k, variables.roles[k] != 'init container')].map(beside, size(beside) == 0",
-      `  ? 'only init containers get the mount (' + ${describeContainers('variables.targets')} + '), and they do not set the size'`,
-      `  : ${describeContainers('beside')} + (size(beside) == 1 ? ' has' : ' have') + ' no memory limit')[0]`,
+      withoutLimitText(),
       "  + ': set a memory limit so /dev/shm can be sized from it'",
     ].join('\n'),
   };
@@ -133,8 +127,15 @@ function earlyExits(policy: Policy): CelExpression[] {
   ];
 }
 
+/** Why a pod has no basis, as withoutLimitText in plan.ts says it (CEL, over `variables.targets`). */
+export function withoutLimitText(): string {
+  return ["[variables.targets.filter(k, variables.roles[k] != 'init container')].map(beside, size(beside) == 0",
+    `  ? 'only init containers get the mount (' + ${describeContainers('variables.targets')} + '), and they do not set the size'`,
+    `  : ${describeContainers('beside')} + (size(beside) == 1 ? ' has' : ' have') + ' no memory limit')[0]`].join('\n');
+}
+
 /** Whether the pod is a Windows pod (windows.ts). */
-function windowsCel(): string {
+export function windowsCel(): string {
   return orLines(
     `object.spec.?os.?name.orValue('') == ${lit(WINDOWS)}`,
     `${lit(OS_LABELS)}.exists(k, object.spec.?nodeSelector[?k].orValue('') == ${lit(WINDOWS)})`,
@@ -176,7 +177,7 @@ const given = (s: PolicySetting) => `variables.settings.${s} != ''`;
 const orDefault = (s: PolicySetting, value: string) => `${given(s)} ? variables.settings.${s} : ${value}`;
 const SHM_SEGMENTS = SHM_MOUNT_PATH.split('/').filter(e => e !== '');
 /** Whether a path cleans to /dev/shm. A path cleans to it only if it holds 'shm': most paths are told apart without splitting them. */
-const shm = (path: string) => `${path}.contains(${lit(SHM_SEGMENTS[SHM_SEGMENTS.length - 1])}) && ${path}.startsWith('/')`
+export const shm = (path: string): string => `${path}.contains(${lit(SHM_SEGMENTS[SHM_SEGMENTS.length - 1])}) && ${path}.startsWith('/')`
   + ` && ${path}.split('/').filter(e, e != '' && e != '.') == ${lit(SHM_SEGMENTS)}`;
 /** The index of the volume of that name (-1: none). */
 const volumeIndex = (name: string) => `[lists.range(size(variables.volumes)).filter(i, variables.volumes[i].name == ${name})].map(l, size(l) > 0 ? l[0] : -1)[0]`;
@@ -211,6 +212,8 @@ function settingVariables(policy: Policy): CelVariable[] {
     ['podsWithoutLimit', `What a pod without a memory limit gets: ${WITHOUT_LIMIT_MODES.join(', ')}.`, orDefault('podsWithoutLimit', lit(defaults.podsWithoutLimit))],
     ['includeInitContainers', 'Whether init containers and sidecars get the mount.', `${given('includeInitContainers')} ? variables.settings.includeInitContainers == 'true' : ${defaults.includeInitContainers}`],
     ['sizeUnboundedShm', "Whether the pod's own unbounded /dev/shm is sized.", `${given('sizeUnboundedShm')} ? variables.settings.sizeUnboundedShm == 'true' : ${defaults.sizeUnboundedShm}`],
+    ['hardenMount', `Whether our mounts ask for the runtime's own hardening (bindMountOptions ${HARDENED_MOUNT_OPTIONS.join(', ')}).`,
+      'variables.settings.hardenMount == \'true\''],
     ['volumeName', 'The name of our volume.', orDefault('volumeName', lit(defaults.volumeName))],
     ['containersNamed', 'Whether only named containers get the mount.', given('containers')],
     ['namedContainers', 'Their names.', "variables.settings.containers.split(',').map(n, n.trim())"],
@@ -220,7 +223,7 @@ function settingVariables(policy: Policy): CelVariable[] {
       `${lit(POD_SETTINGS.map(settingAnnotation))}.exists(k, k in variables.annotations && variables.annotations[k] == '')`,
       `(${given('ratio')} && !(variables.ratioBillionths > 0 && variables.ratioBillionths <= ${BILLION}))`,
       `(variables.containersNamed && (variables.namedContainers.exists(n, n == '') || ${lit(TRIM_DISAGREEMENTS)}.exists(c, variables.settings.containers.contains(c))))`,
-      "['includeInitContainers', 'sizeUnboundedShm'].exists(s, variables.settings[s] != '' && !(variables.settings[s] in ['true', 'false']))",
+      `${lit(BOOLEAN_SETTINGS.filter(s => POD_SETTINGS.includes(s)))}.exists(s, variables.settings[s] != '' && !(variables.settings[s] in ['true', 'false']))`,
       `(${given('volumeName')} && !(size(variables.volumeName) <= ${DNS1123_LABEL_MAX_LENGTH} && variables.volumeName.matches(${lit(DNS1123_LABEL_PATTERN)})))`,
       `(${given('podsWithoutLimit')} && !(variables.podsWithoutLimit in ${lit(WITHOUT_LIMIT_MODES)}))`,
       // The settings together, as resolvePolicy checks them: the core's table (setting-rules.ts).
@@ -339,7 +342,6 @@ function limitVariables(): CelVariable[] {
 
 /** 3. The size, 4. never worse than the runtime, and the decision. */
 function sizeVariables(): CelVariable[] {
-  const sizeUnits = Object.entries(BINARY_SUFFIXES).reverse();
   return [
     // 3. The size: ratio × basis, rounded down, within the bounds.
     ['share', `The share, ratio × basis, in whole bytes without overflow, rounded down to whole ${formatUnit(RATIO_SIZE_UNIT_BYTES)} from one up.`,
@@ -366,8 +368,7 @@ function sizeVariables(): CelVariable[] {
       + "\n  : variables.sizeBytes == 0 && variables.basis == 0 && variables.podsWithoutLimit == 'deny' ? 'deny'"
       + "\n  : 'skip'"],
     ['size', 'Capped at the pod limit: the kubelet mounts no larger tmpfs.', 'variables.podLimit > 0 && variables.requestedSize > variables.podLimit ? variables.podLimit : variables.requestedSize'],
-    ['sizeText', 'Written in the largest unit that divides it (formatBytes in quantity.ts).',
-      [...sizeUnits.map(([suffix, factor]) => `variables.size % ${factor} == 0 ? string(variables.size / ${factor}) + '${suffix}'`), 'string(variables.size)'].join('\n  : ')],
+    ['sizeText', 'Written in the largest unit that divides it (formatBytes in quantity.ts).', bytesText('variables.size')],
   ];
 }
 
@@ -378,6 +379,12 @@ function editVariables(): CelVariable[] {
       "variables.targetVolumeIndex < 0 ? 'add' : variables.currentSizeLimit == variables.size ? 'none' : 'resize'"],
     ['mountEdits', 'The targets that lack the mount.',
       `variables.targets.filter(k, !variables.containers[k].?volumeMounts.orValue([]).exists(m, m.name == variables.targetVolumeName && ${shm('m.mountPath')}))`],
+    ['hardenEdits', 'With hardenMount: the mounts of ours in the targets that lack some of the hardening, [container, mount], and the options they get'
+      + ' (those they had, then the missing ones; none is taken away).',
+    '!variables.hardenMount ? [] : variables.targets.map(k, [variables.containers[k].?volumeMounts.orValue([])].map(ms, lists.range(size(ms))'
+      + `.filter(j, ms[j].name == variables.targetVolumeName && ${shm('ms[j].mountPath')}`
+      + ` && !${lit(HARDENED_MOUNT_OPTIONS)}.all(o, o in ms[j].?bindMountOptions.orValue([])))`
+      + `.map(j, [dyn([k, j]), dyn(ms[j].?bindMountOptions.orValue([]) + ${lit(HARDENED_MOUNT_OPTIONS)}.filter(o, !(o in ms[j].?bindMountOptions.orValue([]))))]))[0]).flatten()`],
     ['sizeLimitAnnotation', `The ${SIZE_LIMIT_ANNOTATION} the pod carries ('': none).`, `variables.annotations[?${lit(SIZE_LIMIT_ANNOTATION)}].orValue('')`],
     ['annotationEdits', 'The size decided, and the settings chosen explicitly that the pod does not carry yet (a volume the pod brought is pinned by name and containers).',
       [`(variables.sizeLimitAnnotation != variables.sizeText ? [{'key': ${lit(SIZE_LIMIT_ANNOTATION)}, 'value': variables.sizeText}] : [])`,
@@ -387,20 +394,26 @@ function editVariables(): CelVariable[] {
         `(variables.adopting && !(${has('containers')}) ? [{'key': ${lit(settingAnnotation('containers'))}, 'value': variables.targets.map(k, string(variables.containers[k].name)).join(',')}] : [])`,
         `(variables.adopting && !(${has('volumeName')}) ? [{'key': ${lit(settingAnnotation('volumeName'))}, 'value': variables.userVolume}] : [])`].join('\n  + ')],
     ['changes', 'Whether there is anything to do: a new or adopted volume, or ours with another size, a missing mount or annotation.',
-      "variables.decision == 'size' && (!variables.ours || variables.volumeAction != 'none' || size(variables.mountEdits) > 0 || variables.sizeLimitAnnotation != variables.sizeText)"],
+      "variables.decision == 'size' && (!variables.ours || variables.volumeAction != 'none' || size(variables.mountEdits) > 0 || variables.sizeLimitAnnotation != variables.sizeText"
+      + ' || size(variables.hardenEdits) > 0)'],
   ];
 }
 
 /** The plan as a JSON patch (patch.ts), from the edits. */
 function mutationExpression(): string {
-  const mount = (field: 'containers' | 'initContainers') => `Object.spec.${field}.volumeMounts{name: variables.targetVolumeName, mountPath: ${lit(SHM_MOUNT_PATH)}}`;
+  const mount = (field: 'containers' | 'initContainers') => 'variables.hardenMount'
+    + ` ? Object.spec.${field}.volumeMounts{name: variables.targetVolumeName, mountPath: ${lit(SHM_MOUNT_PATH)}, bindMountOptions: ${lit(HARDENED_MOUNT_OPTIONS)}}`
+    + ` : Object.spec.${field}.volumeMounts{name: variables.targetVolumeName, mountPath: ${lit(SHM_MOUNT_PATH)}}`;
+  const hardenEdits = (field: 'containers' | 'initContainers', inField: string, index: string) =>
+    `variables.hardenEdits.filter(e, ${inField.replace(/\bk\b/g, 'e[0][0]')}).map(e, JSONPatch{op: has(variables.containers[e[0][0]].volumeMounts[e[0][1]].bindMountOptions)`
+    + ` ? 'replace' : 'add', path: '/spec/${field}/' + string(${index.replace(/\bk\b/g, 'e[0][0]')}) + '/volumeMounts/' + string(e[0][1]) + '/bindMountOptions', value: e[1]})`;
   const mountEdits = (field: 'containers' | 'initContainers', inField: string, index: string) => [
     `variables.mountEdits.filter(k, ${inField} && !has(variables.containers[k].volumeMounts))`
     + `.map(k, JSONPatch{op: 'add', path: '/spec/${field}/' + string(${index}) + '/volumeMounts', value: []})`,
     `variables.mountEdits.filter(k, ${inField}).map(k, JSONPatch{op: 'add', path: '/spec/${field}/' + string(${index}) + '/volumeMounts/-', value: ${mount(field)}})`,
   ];
   return [
-    '// The plan as a JSON patch (patch.ts): annotations, the volume, then the mounts. Lists and maps',
+    '// The plan as a JSON patch (patch.ts): annotations, the volume, the mounts, then the hardening of mounts there. Lists and maps',
     '// that are missing are created empty first.',
     '!variables.changes ? [] :',
     "(has(object.metadata.annotations) ? [] : [JSONPatch{op: 'add', path: '/metadata/annotations', value: {}}])",
@@ -410,6 +423,8 @@ function mutationExpression(): string {
     + " emptyDir: Object.spec.volumes.emptyDir{medium: 'Memory', sizeLimit: variables.sizeText}}}] : [])",
     "+ (variables.volumeAction == 'resize' ? [JSONPatch{op: 'add', path: '/spec/volumes/' + string(variables.targetVolumeIndex) + '/emptyDir/sizeLimit', value: variables.sizeText}] : [])",
     ...[...mountEdits('containers', 'k < variables.appCount', 'k'), ...mountEdits('initContainers', 'k >= variables.appCount', 'k - variables.appCount')].map(e => `+ ${e}`),
+    `+ (!variables.hardenMount ? [] : ${hardenEdits('containers', 'k < variables.appCount', 'k')}`,
+    `  + ${hardenEdits('initContainers', 'k >= variables.appCount', 'k - variables.appCount')})`,
   ].join('\n');
 
 }
@@ -419,7 +434,7 @@ function mutationExpression(): string {
  * or gives UNREADABLE from 2^53 bytes on: below, a float64 tells the integers apart, so a
  * fraction is rounded through one and checked against its neighbours by exact comparisons.
  */
-function quantityBytes(text: string, round: 'floor' | 'ceil', checked: 'annotation' | 'spec'): string {
+export function quantityBytes(text: string, round: 'floor' | 'ceil', checked: 'annotation' | 'spec'): string {
   const pick = round === 'floor'
     ? '!q.isLessThan(quantity(string(n))) && q.isLessThan(quantity(string(n + 1)))'
     : '!q.isGreaterThan(quantity(string(n))) && q.isGreaterThan(quantity(string(n - 1)))';
@@ -437,7 +452,7 @@ function quantityBytes(text: string, round: 'floor' | 'ceil', checked: 'annotati
  * CEL that names containers (a list of indexes into `variables.containers`) as describeContainers
  * in pod-view.ts does: grouped by kind, `containers 'a', 'b' and sidecar 'c'`.
  */
-function describeContainers(indexes: string): string {
+export function describeContainers(indexes: string): string {
   const group = `${lit(CONTAINER_ROLES)}.map(r, ${indexes}.filter(k, variables.roles[k] == r))`
     + ".filter(g, size(g) > 0).map(g, variables.roles[g[0]] + (size(g) > 1 ? 's ' : ' ') + g.map(k, \"'\" + string(variables.containers[k].name) + \"'\").join(', '))";
   return `[${group}].map(gs, size(gs) <= 1 ? gs.join('') : gs.slice(0, size(gs) - 1).join(', ') + ' and ' + gs[size(gs) - 1])[0]`;
@@ -472,8 +487,18 @@ function wrap(term: string, looser: readonly string[]): string {
   return looser.some(op => term.includes(op)) ? `(${term})` : term;
 }
 
+/**
+ * CEL that writes a number of bytes (an int expression) as formatBytes in quantity.ts does: in the
+ * largest unit that divides it (`zero` also writes 0 as `0`, where the sizes of the rule are never 0).
+ */
+export function bytesText(bytes: string, zero = false): string {
+  const units = Object.entries(BINARY_SUFFIXES).reverse();
+  const text = [...units.map(([suffix, factor]) => `${bytes} % ${factor} == 0 ? string(${bytes} / ${factor}) + '${suffix}'`), `string(${bytes})`].join('\n  : ');
+  return zero ? `${bytes} == 0 ? '0'\n  : ${text}` : text;
+}
+
 /** `64Mi`, for comments. */
-function formatUnit(bytes: bigint): string {
+export function formatUnit(bytes: bigint): string {
   const [suffix, factor] = Object.entries(BINARY_SUFFIXES).reverse().find(([, f]) => bytes % f === 0n)!;
   return `${bytes / factor}${suffix}`;
 }

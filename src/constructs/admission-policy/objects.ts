@@ -1,12 +1,15 @@
 /**
- * The objects of the admission policy way in: a MutatingAdmissionPolicy that sizes `/dev/shm`, a
- * ValidatingAdmissionPolicy that refuses the pods the rule denies, and one that warns about the
- * annotations it cannot honour (warnings-cel.ts), each with its binding. All run the same variables
- * (cel.ts), for Pod CREATE only, and fail open: an error in CEL (a pod beyond the cost budget)
+ * The objects of the admission policy way in, each policy with its binding. At a pod's creation: a
+ * MutatingAdmissionPolicy that sizes `/dev/shm`, a ValidatingAdmissionPolicy that refuses the pods
+ * the rule denies, and one that warns about the annotations it cannot honour (warnings-cel.ts). At
+ * its resize (resize-cel.ts): with `resizeVolumes` a MutatingAdmissionPolicy that adds the new
+ * sizeLimit, one that warns about what `/dev/shm` does, one that refuses an unsafe shrink. All run
+ * the rule's variables (cel.ts), and fail open: an error in CEL (a pod beyond the cost budget)
  * admits the pod unchanged, as `failurePolicy: Ignore` does for the webhook.
  */
 import { ApiObjectProps } from 'cdk8s';
-import { policyCel } from './cel';
+import { CelExpression, PolicyCel, policyCel } from './cel';
+import { RESIZE_SUBRESOURCE, resizeCel } from './resize-cel';
 import { warningCel } from './warnings-cel';
 import { Policy } from '../../core';
 
@@ -22,11 +25,17 @@ export interface AdmissionPolicyObjectsSpec {
 export const DENIAL_SUFFIX = '-without-limit';
 /** And the one that warns. */
 export const WARNINGS_SUFFIX = '-warnings';
+/** The policies of a resize: the MutatingAdmissionPolicy that adds the new sizeLimit, the warnings, the refusal of an unsafe shrink. */
+export const RESIZE_SUFFIX = '-resize';
+export const RESIZE_WARNINGS_SUFFIX = '-resize-warnings';
+export const UNSAFE_SHRINK_SUFFIX = '-unsafe-shrink';
+/** The longest suffix: a name leaves room for it. */
+export const LONGEST_SUFFIX = [DENIAL_SUFFIX, WARNINGS_SUFFIX, RESIZE_SUFFIX, RESIZE_WARNINGS_SUFFIX, UNSAFE_SHRINK_SUFFIX]
+  .reduce((a, b) => (b.length > a.length ? b : a));
 
-/** The six objects, in the order they are applied: each policy before its binding. */
+/** The objects, in the order they are applied: each policy before its binding. */
 export function admissionPolicyObjects(spec: AdmissionPolicyObjectsSpec): ApiObjectProps[] {
   const cel = policyCel(spec.policy);
-  const warnings = warningCel(spec.policy);
   const matchConstraints = {
     matchPolicy: 'Equivalent',
     namespaceSelector: spec.namespaceSelector,
@@ -39,6 +48,23 @@ export function admissionPolicyObjects(spec: AdmissionPolicyObjectsSpec): ApiObj
     matchConditions: cel.matchConditions,
     variables: cel.variables,
   };
+  return [
+    ...creationObjects(spec, cel, common),
+    ...resizeObjects(spec, cel, common),
+  ];
+}
+
+/** What the policies share: the failure policy, what they match, the rule's variables. */
+interface Common {
+  readonly failurePolicy: string;
+  readonly matchConstraints: Record<string, unknown>;
+  readonly matchConditions: readonly CelExpression[];
+  readonly variables: readonly CelExpression[];
+}
+
+/** The three policies of a pod's creation, each with its binding. */
+function creationObjects(spec: AdmissionPolicyObjectsSpec, cel: PolicyCel, common: Common): ApiObjectProps[] {
+  const warnings = warningCel(spec.policy);
   const metadata = (name: string) => ({ name, labels: spec.labels });
   const denial = `${spec.name}${DENIAL_SUFFIX}`;
   const warning = `${spec.name}${WARNINGS_SUFFIX}`;
@@ -94,5 +120,57 @@ export function admissionPolicyObjects(spec: AdmissionPolicyObjectsSpec): ApiObj
       // Warn: the client sees the messages as warnings; the pod is admitted.
       spec: { policyName: warning, validationActions: ['Warn'] },
     },
+  ];
+}
+
+/**
+ * The policies of a resize (`UPDATE` of `pods/resize`), each with its binding: they match resizes
+ * only, so that a pod being created pays nothing for them. The MutatingAdmissionPolicy that adds
+ * the new sizeLimit only with `resizeVolumes`; the warnings and the refusal always (a pod's own
+ * `cdk8s-shm.io/deny-unsafe-shrink` asks for it).
+ */
+function resizeObjects(spec: AdmissionPolicyObjectsSpec, cel: PolicyCel, common: Common): ApiObjectProps[] {
+  const resize = resizeCel(spec.policy);
+  const metadata = (name: string) => ({ name, labels: spec.labels });
+  const resizeCommon = {
+    ...common,
+    matchConstraints: {
+      ...common.matchConstraints,
+      resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['UPDATE'], resources: [`pods/${RESIZE_SUBRESOURCE}`], scope: 'Namespaced' }],
+    },
+    matchConditions: resize.matchConditions,
+    variables: [...cel.variables, ...resize.variables],
+  };
+  const binding = (kind: string, name: string, actions?: string[]) => ({
+    apiVersion: 'admissionregistration.k8s.io/v1', kind, metadata: metadata(name), spec: { policyName: name, ...(actions ? { validationActions: actions } : {}) },
+  });
+  const mutating = `${spec.name}${RESIZE_SUFFIX}`;
+  const warnings = `${spec.name}${RESIZE_WARNINGS_SUFFIX}`;
+  const denial = `${spec.name}${UNSAFE_SHRINK_SUFFIX}`;
+  return [
+    ...(spec.policy.resizeVolumes ? [
+      {
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'MutatingAdmissionPolicy',
+        metadata: metadata(mutating),
+        // Never: a later mutator of a resize cannot change what the rule gives.
+        spec: { ...resizeCommon, mutations: [{ patchType: 'JSONPatch', jsonPatch: { expression: resize.mutation } }], reinvocationPolicy: 'Never' },
+      },
+      binding('MutatingAdmissionPolicyBinding', mutating),
+    ] : []),
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicy',
+      metadata: metadata(warnings),
+      spec: { ...resizeCommon, validations: resize.warnings.map(v => ({ ...v, reason: 'Invalid' })) },
+    },
+    binding('ValidatingAdmissionPolicyBinding', warnings, ['Warn']),
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicy',
+      metadata: metadata(denial),
+      spec: { ...resizeCommon, validations: [{ ...resize.denial, reason: 'Forbidden' }] },
+    },
+    binding('ValidatingAdmissionPolicyBinding', denial, ['Deny']),
   ];
 }

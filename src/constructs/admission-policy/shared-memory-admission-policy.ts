@@ -1,8 +1,8 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import { DENIAL_SUFFIX, WARNINGS_SUFFIX, admissionPolicyObjects } from './objects';
+import { DENIAL_SUFFIX, LONGEST_SUFFIX, RESIZE_SUFFIX, RESIZE_WARNINGS_SUFFIX, UNSAFE_SHRINK_SUFFIX, WARNINGS_SUFFIX, admissionPolicyObjects } from './objects';
 import { excludedNamespacesOf, namespaceSelectorOf, resolvePolicyProps } from './settings';
-import { isDns1123Subdomain, settingAnnotation } from '../../core';
+import { isDns1123Subdomain } from '../../core';
 import { extraLabels } from '../common/checks';
 import { methodLabel, propLabel } from '../common/language-names';
 import { SharedMemoryPolicyProps, NamespaceSelection } from '../common/policy-props';
@@ -13,15 +13,16 @@ import { SharedMemoryPolicyProps, NamespaceSelection } from '../common/policy-pr
 export interface SharedMemoryAdmissionPolicyProps extends SharedMemoryPolicyProps {
   /**
    * Name of the MutatingAdmissionPolicy and its binding; the ValidatingAdmissionPolicies and their
-   * bindings add `-without-limit` (denials) and `-warnings`. A DNS-1123 subdomain of at most 238
-   * characters.
+   * bindings add `-without-limit` (denials) and `-warnings`, and those of a resize `-resize` (the
+   * MutatingAdmissionPolicy, with `resizeVolumes`), `-resize-warnings` and `-unsafe-shrink`. A
+   * DNS-1123 subdomain of at most 237 characters.
    *
    * @default "cdk8s-shm"
    */
   readonly name?: string;
 
   /**
-   * More labels on the four objects.
+   * More labels on every object.
    *
    * @default - none
    */
@@ -33,13 +34,19 @@ export interface SharedMemoryAdmissionPolicyProps extends SharedMemoryPolicyProp
  * `admissionregistration.k8s.io/v1`): no server to deploy, no TLS, no network hop.
  *
  * Synthesizes a `MutatingAdmissionPolicy` that gives every pod the API server admits a
- * right-sized `/dev/shm` (Pod CREATE only, `reinvocationPolicy: IfNeeded`,
- * `failurePolicy: Ignore`), a `ValidatingAdmissionPolicy` that refuses the pods the rule denies
- * (`PodsWithoutLimit.deny()`, or a pod's own `cdk8s-shm.io/pods-without-limit: deny`), one bound with
- * `validationActions: [Warn]` that warns the client about a pod's `cdk8s-shm.io/` annotations it
- * cannot honour, as the webhook does, and their bindings. All evaluate the same CEL, generated
- * from the core's rule and settings (src/constructs/admission-policy/cel.ts). The few pods CEL cannot size exactly are left alone, never sized otherwise;
- * `cdk8s-shm plan --way-in policy` names them.
+ * right-sized `/dev/shm` (Pod CREATE, `reinvocationPolicy: IfNeeded`, `failurePolicy: Ignore`), a
+ * `ValidatingAdmissionPolicy` that refuses the pods the rule denies (`PodsWithoutLimit.deny()`, or a
+ * pod's own `cdk8s-shm.io/pods-without-limit: deny`), one bound with `validationActions: [Warn]` that
+ * warns the client about a pod's `cdk8s-shm.io/` annotations it cannot honour, as the webhook does,
+ * and their bindings. After an in-place resize (`pods/resize`) it follows the core's `planResize` as
+ * the webhook does: with `resizeVolumes` a `MutatingAdmissionPolicy` adds the size the rule gives
+ * under the new limits to the resize; a `ValidatingAdmissionPolicy` bound with `Warn` says what
+ * `/dev/shm` does; one bound with `Deny` refuses a shrink that `denyUnsafeShrink` (or the pod's
+ * annotation) forbids. With `hardenMount` (the prop or a pod's annotation) our mounts get
+ * `bindMountOptions` on an API server of 1.37+ (on 1.36 the API lacks the field: such pods are
+ * admitted unchanged, with a warning). All evaluate the same CEL, generated from the core's rule and settings
+ * (src/constructs/admission-policy/cel.ts, resize-cel.ts). The few pods CEL cannot size exactly are
+ * left alone, never sized otherwise; `cdk8s-shm plan --way-in policy` names them.
  */
 export class SharedMemoryAdmissionPolicy extends Construct {
   /** Name of the MutatingAdmissionPolicy and its binding. */
@@ -51,6 +58,15 @@ export class SharedMemoryAdmissionPolicy extends Construct {
   /** Name of the ValidatingAdmissionPolicy that warns about annotations it cannot honour, and its binding. */
   public readonly warningsName: string;
 
+  /** Name of the MutatingAdmissionPolicy that adds the new sizeLimit to a resize (synthesized with `resizeVolumes`), and its binding. */
+  public readonly resizeName: string;
+
+  /** Name of the ValidatingAdmissionPolicy that warns about what `/dev/shm` does after a resize, and its binding. */
+  public readonly resizeWarningsName: string;
+
+  /** Name of the ValidatingAdmissionPolicy that refuses an unsafe shrink (`denyUnsafeShrink`), and its binding. */
+  public readonly unsafeShrinkName: string;
+
   constructor(scope: Construct, id: string, props: SharedMemoryAdmissionPolicyProps = {}) {
     super(scope, id);
     props = props ?? {};
@@ -58,8 +74,11 @@ export class SharedMemoryAdmissionPolicy extends Construct {
     this.name = props.name ?? 'cdk8s-shm';
     this.denialName = `${this.name}${DENIAL_SUFFIX}`;
     this.warningsName = `${this.name}${WARNINGS_SUFFIX}`;
-    if (!isDns1123Subdomain(this.denialName)) {
-      throw new Error(`'name' (${JSON.stringify(this.name)}) of ${subject} must be a DNS-1123 subdomain of at most ${253 - DENIAL_SUFFIX.length} characters `
+    this.resizeName = `${this.name}${RESIZE_SUFFIX}`;
+    this.resizeWarningsName = `${this.name}${RESIZE_WARNINGS_SUFFIX}`;
+    this.unsafeShrinkName = `${this.name}${UNSAFE_SHRINK_SUFFIX}`;
+    if (!isDns1123Subdomain(`${this.name}${LONGEST_SUFFIX}`)) {
+      throw new Error(`'name' (${JSON.stringify(this.name)}) of ${subject} must be a DNS-1123 subdomain of at most ${253 - LONGEST_SUFFIX.length} characters `
         + "(lower-case letters, digits, '-' and '.')");
     }
     const labels = {
@@ -72,16 +91,6 @@ export class SharedMemoryAdmissionPolicy extends Construct {
         + 'ResourceQuota, so it never grows limits (it leaves pods that ask for it alone); use SharedMemoryWebhook, or set it on the workloads '
         + `with ${methodLabel('SharedMemory', 'addTo')}`);
     }
-    for (const prop of ['resizeVolumes', 'denyUnsafeShrink'] as const) {
-      if (!props[prop]) continue;
-      throw new Error(`'${prop}' of ${subject} cannot be true: a MutatingAdmissionPolicy only mutates, so it can neither warn about `
-        + 'nor refuse a resize, and the policy does not follow resizes (a resize keeps the /dev/shm the pod was created with); use '
-        + 'SharedMemoryWebhook, which reviews pods/resize');
-    }
-    if (props.hardenMount) {
-      throw new Error(`'hardenMount' of ${subject} cannot be true: the policy does not add bindMountOptions (it leaves pods that ask for `
-        + `${settingAnnotation('hardenMount')}: "true" alone); use SharedMemoryWebhook, or set it on the workloads with SharedMemory.addTo() (add_to)`);
-    }
     const policy = resolvePolicyProps(props, subject);
     const excluded = excludedNamespacesOf(props, subject);
     const namespaceSelector = namespaceSelectorOf(excluded, props.namespaceSelection === NamespaceSelection.OPT_IN);
@@ -93,6 +102,6 @@ export class SharedMemoryAdmissionPolicy extends Construct {
       throw new Error((error as Error).message.replace('in an admission policy', `in ${subject}`));
     }
     const ids = ['mutating-policy', 'mutating-policy-binding', 'validating-policy', 'validating-policy-binding', 'warning-policy', 'warning-policy-binding'];
-    objects.forEach((object, i) => new ApiObject(this, ids[i], object));
+    objects.forEach((object, i) => new ApiObject(this, ids[i] ?? `${object.kind}-${object.metadata?.name}`, object));
   }
 }

@@ -115,8 +115,8 @@ export interface SharedMemoryPolicyProps {
    * feature gate `InPlacePodVerticalScalingMemoryBackedVolumes` on the API server and on every
    * kubelet (cgroup v2 nodes). A resize of a pod's memory limits (`kubectl patch pod --subresource
    * resize`) then also carries the `/dev/shm` the rule gives under the new limits. Where the gate is
-   * off, the API server drops such a change without a word, so leave it false there. The admission
-   * policy cannot follow resizes, so it refuses this prop. (`resize_volumes` in Python.)
+   * off, the API server drops such a change without a word, so leave it false there. The webhook and
+   * the admission policy follow resizes alike (`pods/resize`). (`resize_volumes` in Python.)
    *
    * @default false - a resize passes with a warning that names the `/dev/shm` the pod keeps until it is recreated
    */
@@ -126,8 +126,8 @@ export interface SharedMemoryPolicyProps {
    * Whether a resize `/dev/shm` cannot follow is refused when it lowers the memory limit of the
    * container `/dev/shm` is sized from to or below the `/dev/shm` the pod keeps (shared memory alone
    * could then OOM-kill it). Pods may also ask for it with the annotation
-   * `cdk8s-shm.io/deny-unsafe-shrink: "true"`. The admission policy cannot refuse a resize, so it
-   * refuses this prop. (`deny_unsafe_shrink` in Python.)
+   * `cdk8s-shm.io/deny-unsafe-shrink: "true"`. The webhook and the admission policy refuse alike.
+   * (`deny_unsafe_shrink` in Python.)
    *
    * @default false - such a resize passes, with a warning
    */
@@ -139,7 +139,8 @@ export interface SharedMemoryPolicyProps {
    * feature gate `VolumeBindMountOptions` on the API server and the kubelets, and a runtime that
    * supports mount options). Where the API server lacks the gate it drops the options without a word,
    * so every way in warns that they need it; where a node cannot honour them the kubelet refuses the
-   * pod. The admission policy cannot add them, so it refuses this prop, and leaves alone pods annotated `cdk8s-shm.io/harden-mount: "true"`. (`harden_mount` in Python.)
+   * pod. The admission policy adds them on an API server of 1.37+ (on 1.36, whose API lacks the
+   * field, it admits such pods unchanged, with the warning). (`harden_mount` in Python.)
    *
    * @default false - /dev/shm is mounted without them, unlike the runtime's own (nosuid,nodev,noexec)
    */

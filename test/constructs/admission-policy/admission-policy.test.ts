@@ -1,5 +1,5 @@
 /**
- * What SharedMemoryAdmissionPolicy synthesizes: the four objects, their bindings and match
+ * What SharedMemoryAdmissionPolicy synthesizes: the policies of a pod's creation and of its resize, their bindings and match
  * constraints, the rule as named CEL variables, and the props it refuses. That the CEL is the
  * core's rule, run by the API server's own code, is test/conformance/admission-policy-cel.test.ts's
  * (`npm run conformance`: it builds that code with Go).
@@ -9,12 +9,14 @@ import { NamespaceSelection, PodSelection, PodsWithoutLimit, SharedMemoryAdmissi
 import { synthAdmissionPolicy } from '../../support/admission-policy';
 
 describe('what SharedMemoryAdmissionPolicy synthesizes', () => {
-  test('a MutatingAdmissionPolicy and two ValidatingAdmissionPolicies (denials, warnings), each with its binding', () => {
+  test('a MutatingAdmissionPolicy and two ValidatingAdmissionPolicies (denials, warnings), each with its binding, then those of a resize', () => {
     const objects = synthAdmissionPolicy({ excludedNamespaces: ['monitoring'], namespaceSelection: NamespaceSelection.OPT_IN });
     expect(objects.map(o => `${o.kind}/${o.metadata.name}`)).toEqual([
       'MutatingAdmissionPolicy/cdk8s-shm', 'MutatingAdmissionPolicyBinding/cdk8s-shm',
       'ValidatingAdmissionPolicy/cdk8s-shm-without-limit', 'ValidatingAdmissionPolicyBinding/cdk8s-shm-without-limit',
       'ValidatingAdmissionPolicy/cdk8s-shm-warnings', 'ValidatingAdmissionPolicyBinding/cdk8s-shm-warnings',
+      'ValidatingAdmissionPolicy/cdk8s-shm-resize-warnings', 'ValidatingAdmissionPolicyBinding/cdk8s-shm-resize-warnings',
+      'ValidatingAdmissionPolicy/cdk8s-shm-unsafe-shrink', 'ValidatingAdmissionPolicyBinding/cdk8s-shm-unsafe-shrink',
     ]);
     const [mutating, binding, validating, validatingBinding, warnings, warningsBinding] = objects;
     expect(mutating.spec).toMatchObject({
@@ -52,7 +54,7 @@ describe('what SharedMemoryAdmissionPolicy synthesizes', () => {
 
   test('pods the rule skips whatever they hold are left alone by match conditions, before any variable', () => {
     const conditions = (props = {}) => synthAdmissionPolicy(props)[0].spec.matchConditions;
-    expect(conditions().map((c: any) => c.name)).toEqual(['not-a-mirror-pod', 'not-limit-follows', 'not-harden-mount', 'selected-pod', 'has-runtime-shm', 'may-be-sized']);
+    expect(conditions().map((c: any) => c.name)).toEqual(['not-a-mirror-pod', 'not-limit-follows', 'selected-pod', 'has-runtime-shm', 'may-be-sized']);
     // Where a pod without any limit may still be sized or denied, the condition lets every pod through to the rule.
     const maybeSized = (props = {}) => conditions(props).find((c: any) => c.name === 'may-be-sized').expression.split('\n')[1];
     expect(maybeSized()).toMatch(/^'skip' != 'skip' \|\| '' != '' \|\| /);
@@ -69,20 +71,39 @@ describe('what SharedMemoryAdmissionPolicy synthesizes', () => {
     expect(plain.spec.variables.find((v: any) => v.name === 'policy').expression).toMatch(/\{'ratio': '', 'size': '', 'minimum': '', 'maximum': '', /);
   });
 
-  test('resizeVolumes and denyUnsafeShrink are refused: a MutatingAdmissionPolicy neither follows, warns about nor refuses a resize', () => {
-    for (const prop of ['resizeVolumes', 'denyUnsafeShrink']) {
-      expect(() => synthAdmissionPolicy({ [prop]: true })).toThrow(`'${prop}' of SharedMemoryAdmissionPolicy 'policy' cannot be true: a MutatingAdmissionPolicy only `
-        + 'mutates, so it can neither warn about nor refuse a resize');
-      expect(() => synthAdmissionPolicy({ [prop]: true })).toThrow('use SharedMemoryWebhook, which reviews pods/resize');
-      expect(() => synthAdmissionPolicy({ [prop]: false })).not.toThrow();
+  test('a resize has policies of its own, which match pods/resize only: warnings and refusal always, the new sizeLimit with resizeVolumes', () => {
+    const names = (props = {}) => synthAdmissionPolicy(props).map(o => `${o.kind}/${o.metadata.name}`).slice(6);
+    expect(names()).toEqual([
+      'ValidatingAdmissionPolicy/cdk8s-shm-resize-warnings', 'ValidatingAdmissionPolicyBinding/cdk8s-shm-resize-warnings',
+      'ValidatingAdmissionPolicy/cdk8s-shm-unsafe-shrink', 'ValidatingAdmissionPolicyBinding/cdk8s-shm-unsafe-shrink',
+    ]);
+    const objects = synthAdmissionPolicy({ resizeVolumes: true, denyUnsafeShrink: true });
+    expect(objects.map(o => `${o.kind}/${o.metadata.name}`).slice(6, 8)).toEqual(['MutatingAdmissionPolicy/cdk8s-shm-resize', 'MutatingAdmissionPolicyBinding/cdk8s-shm-resize']);
+    const [creation, ...rest] = objects;
+    const resize = rest.filter(o => /resize|unsafe-shrink/.test(o.metadata.name));
+    for (const o of resize.filter(r => !r.kind.endsWith('Binding'))) {
+      expect(o.spec.matchConstraints.resourceRules).toEqual([{ apiGroups: [''], apiVersions: ['v1'], operations: ['UPDATE'], resources: ['pods/resize'], scope: 'Namespaced' }]);
+      expect(o.spec.matchConstraints.namespaceSelector).toEqual(creation.spec.matchConstraints.namespaceSelector);
+      expect(o.spec.failurePolicy).toBe('Ignore');
+      // The rule's variables, written once, then the resize's: no name is used twice.
+      expect(o.spec.variables.slice(0, creation.spec.variables.length)).toEqual(creation.spec.variables);
+      expect(new Set(o.spec.variables.map((v: any) => v.name)).size).toBe(o.spec.variables.length);
     }
+    const bindings = Object.fromEntries(resize.filter(o => o.kind.endsWith('Binding')).map(o => [o.metadata.name, o.spec.validationActions]));
+    expect(bindings).toEqual({ 'cdk8s-shm-resize': undefined, 'cdk8s-shm-resize-warnings': ['Warn'], 'cdk8s-shm-unsafe-shrink': ['Deny'] });
+    // A pod's creation evaluates none of it: its policies are the same with or without the resize's settings.
+    expect(objects.slice(0, 6).map(o => o.spec.matchConditions)).toEqual(synthAdmissionPolicy().slice(0, 6).map(o => o.spec.matchConditions));
   });
 
-  test('hardenMount is refused: the policy does not add bindMountOptions, and leaves pods asking for them alone', () => {
-    expect(() => synthAdmissionPolicy({ hardenMount: true })).toThrow("'hardenMount' of SharedMemoryAdmissionPolicy 'policy' cannot be true: the policy does not add "
-      + 'bindMountOptions (it leaves pods that ask for cdk8s-shm.io/harden-mount: "true" alone)');
-    const [mutating] = synthAdmissionPolicy();
-    expect(mutating.spec.matchConditions.map((c: any) => c.name)).toContain('not-harden-mount');
+  test('hardenMount: the mounts of ours get bindMountOptions, and the warnings policy looks at every pod to say when they are missing', () => {
+    const [mutating, , , , warnings] = synthAdmissionPolicy({ hardenMount: true });
+    expect(mutating.spec.variables.find((v: any) => v.name === 'policy').expression).toContain("'hardenMount': 'true'");
+    expect(mutating.spec.mutations[0].jsonPatch.expression).toContain("bindMountOptions: ['nosuid', 'nodev', 'noexec']");
+    expect(warnings.spec.matchConditions.find((c: any) => c.name === 'annotations-read').expression).toContain('\n(true || ');
+    expect(warnings.spec.validations.map((v: any) => v.messageExpression)).toContain(
+      "'/dev/shm nosuid,nodev,noexec needs VolumeBindMountOptions (1.37+); without it the API server drops them'");
+    // Without it, the warnings policy still looks only at pods with annotations of ours.
+    expect(synthAdmissionPolicy()[4].spec.matchConditions.find((c: any) => c.name === 'annotations-read').expression).not.toContain('(true || ');
   });
 
   test('bad props are refused with the prop, its value and the fix', () => {

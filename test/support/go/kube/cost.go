@@ -100,7 +100,7 @@ func evaluateCost(in costRequest) costAnswer {
 		pod.Namespace = in.Namespace
 		attributes := admission.NewAttributesRecord(pod, nil, podGVK, in.Namespace, pod.Name, podGVR, "", admission.Create,
 			&metav1.CreateOptions{}, false, &user.DefaultInfo{Name: "cdk8s-shm-bench"})
-		versioned := &admission.VersionedAttributes{Attributes: attributes, VersionedObject: pod, VersionedKind: podGVK}
+		versioned := &admission.VersionedAttributes{Attributes: attributes, VersionedObject: admission.NewLazyObject(pod), VersionedKind: podGVK}
 		answer := podCost{Name: c.Name, Policies: []policyCost{}}
 		for _, p := range policies {
 			cost := p.costFor(versioned, namespace, in.PerVariable)

@@ -160,8 +160,8 @@ func evaluatePolicy(in request, out *answer) {
 			admission.Operation(c.Operation), nil, false, &user.DefaultInfo{Name: c.User, Groups: c.Groups})
 		versioned := &admission.VersionedAttributes{
 			Attributes:         attributes,
-			VersionedObject:    attributes.GetObject(),
-			VersionedOldObject: attributes.GetOldObject(),
+			VersionedObject:    admission.NewLazyObject(attributes.GetObject()),
+			VersionedOldObject: admission.NewLazyObject(attributes.GetOldObject()),
 			VersionedKind:      c.Kind,
 		}
 		allowed := map[string]bool{}

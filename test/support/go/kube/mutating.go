@@ -9,7 +9,8 @@
 //     its expression returns is applied by k8s.io/apiserver's own JSON patcher;
 //   - the mutation runs a second time on its own result (what `reinvocationPolicy: IfNeeded`
 //     does when another mutator changed the pod), and the answer says whether that changed it;
-//   - the validating policy, if any, judges the mutated pod, with its variables.
+//   - the validating policy, if any, judges the mutated pod, with its variables;
+//   - a pod given with oldObject is a resize: an UPDATE of pods/resize, the old object as stored.
 package main
 
 import (
@@ -48,6 +49,18 @@ type mutatingRequest struct {
 type podCase struct {
 	Name   string                 `json:"name"`
 	Object map[string]interface{} `json:"object"`
+	// With oldObject: an UPDATE of the pods/resize subresource (object: the pod as resized, oldObject: as stored).
+	OldObject map[string]interface{} `json:"oldObject,omitempty"`
+}
+
+// The admission attributes of a pod's creation, or (with old) of its resize.
+func podAttributes(object, old *corev1.Pod, namespace string) admission.Attributes {
+	if old == nil {
+		return admission.NewAttributesRecord(object, nil, podGVK, namespace, object.Name, podGVR, "", admission.Create,
+			&metav1.CreateOptions{}, false, &user.DefaultInfo{Name: "cdk8s-shm-test"})
+	}
+	return admission.NewAttributesRecord(object, old, podGVK, namespace, object.Name, podGVR, "resize", admission.Update,
+		&metav1.UpdateOptions{}, false, &user.DefaultInfo{Name: "cdk8s-shm-test"})
 }
 
 type podAnswer struct {
@@ -141,10 +154,21 @@ func evaluateMutating(in mutatingRequest) mutatingAnswer {
 		}
 		pod.Namespace = in.Namespace
 		answer.Input = toMap(pod)
+		var old *corev1.Pod
+		if c.OldObject != nil {
+			if old, err = typedPod(c.OldObject); err != nil {
+				answer.Error = "oldObject: " + err.Error()
+				out.Pods = append(out.Pods, answer)
+				continue
+			}
+			old.Namespace = in.Namespace
+		}
 		mutate := func(object *corev1.Pod) (*corev1.Pod, bool, error) {
-			attributes := admission.NewAttributesRecord(object, nil, podGVK, in.Namespace, object.Name, podGVR, "", admission.Create,
-				&metav1.CreateOptions{}, false, &user.DefaultInfo{Name: "cdk8s-shm-test"})
-			versioned := &admission.VersionedAttributes{Attributes: attributes, VersionedObject: object, VersionedKind: podGVK}
+			attributes := podAttributes(object, old, in.Namespace)
+			versioned := &admission.VersionedAttributes{Attributes: attributes, VersionedObject: admission.NewLazyObject(object), VersionedKind: podGVK}
+			if old != nil {
+				versioned.VersionedOldObject = admission.NewLazyObject(old)
+			}
 			ctx := compiler.CreateContext(context.Background())
 			if matcher != nil {
 				result := matcher.Match(ctx, versioned, nil, authz)
@@ -182,7 +206,7 @@ func evaluateMutating(in mutatingRequest) mutatingAnswer {
 			answer.ReinvocationChanged = !apiequality.Semantic.DeepEqual(output, again)
 		}
 		if validator != nil {
-			answer.Verdict, answer.Reasons = validate(validator, output, in.Namespace, namespace, authz)
+			answer.Verdict, answer.Reasons = validate(validator, output, old, in.Namespace, namespace, authz)
 		}
 		out.Pods = append(out.Pods, answer)
 	}
@@ -284,10 +308,11 @@ func matchAccessors(conditions []admissionregistrationv1.MatchCondition) []plugi
 	return accessors
 }
 
-func validate(validator validating.Validator, pod *corev1.Pod, namespaceName string, namespace *corev1.Namespace, authz authorizer.Authorizer) (string, []string) {
-	attributes := admission.NewAttributesRecord(pod, nil, podGVK, namespaceName, pod.Name, podGVR, "", admission.Create,
-		&metav1.CreateOptions{}, false, &user.DefaultInfo{Name: "cdk8s-shm-test"})
-	versioned := &admission.VersionedAttributes{Attributes: attributes, VersionedObject: pod, VersionedKind: podGVK}
+func validate(validator validating.Validator, pod, old *corev1.Pod, namespaceName string, namespace *corev1.Namespace, authz authorizer.Authorizer) (string, []string) {
+	versioned := &admission.VersionedAttributes{Attributes: podAttributes(pod, old, namespaceName), VersionedObject: admission.NewLazyObject(pod), VersionedKind: podGVK}
+	if old != nil {
+		versioned.VersionedOldObject = admission.NewLazyObject(old)
+	}
 	result := validator.Validate(context.Background(), podGVR, versioned, nil, namespace, celconfig.RuntimeCELCostBudget, authz)
 	verdict := "admit"
 	var reasons []string
