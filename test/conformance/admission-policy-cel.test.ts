@@ -438,6 +438,8 @@ describe('resizes: the resize policies answer as planResize', () => {
       resized(created(undefined, { spec: { resources: { limits: { memory: '2Gi' } } } }), { memory: '1Gi' }, true)],
     ['resize setting sizeLimit itself', created('1Gi'), withVolume(resized(created('1Gi'), { memory: '3Gi' }), '1Gi')],
     ['resize setting sizeLimit itself, on a shrink', created('2Gi'), withVolume(resized(created('2Gi'), { memory: '1Gi' }), '768Mi')],
+    ['resize raising sizeLimit itself to the new limit', created('2Gi'), withVolume(resized(created('2Gi'), { memory: '3Gi' }), '3Gi')],
+    ['resize raising sizeLimit itself above a shrunk limit', created('2Gi'), withVolume(resized(created('2Gi'), { memory: '1536Mi' }), '2Gi')],
     ['limitFollows, growth', limitFollows, resized(limitFollows, { memory: '3Gi' })],
     ['limitFollows, shrink below /dev/shm', limitFollows, resized(limitFollows, { memory: '512Mi' })],
     ['denyUnsafeShrink by annotation', created('2Gi', { annotations: { 'cdk8s-shm.io/deny-unsafe-shrink': 'true' } }),

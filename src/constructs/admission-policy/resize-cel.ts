@@ -136,8 +136,6 @@ function writerVariables(): CelVariable[] {
     ['unreadable', 'A quantity of the stored pod CEL cannot read.', `variables.storedOwnLimits.exists(l, l == ${UNREADABLE}) || variables.storedPodLevelLimit == ${UNREADABLE}`
       + ` || variables.currentBytes == ${UNREADABLE}`
       + ` || variables.askedBytes == ${UNREADABLE}`],
-    ['limitLowered', 'The /dev/shm the pod keeps is at or above the writer\'s new limit, and the resize brought the limit down to it.',
-      'variables.writer >= 0 && variables.currentBytes >= variables.writerBytes && variables.storedBasis > variables.writerBytes'],
   ];
 }
 
@@ -148,6 +146,15 @@ function outcomeVariables(policy: Policy): CelVariable[] {
     ['followed', 'Validating policies run after the mutation: a sizeLimit set to exactly the size the rule gives is the one it added.',
       `${lit(policy.resizeVolumes)} && variables.askedBytes != variables.currentBytes && variables.ruleBytes > 0 && variables.askedBytes == variables.ruleBytes`
       + ' && !variables.limitFollows'],
+    ['keptBytes', 'The /dev/shm the pod has after the resize, before anything of ours: a sizeLimit the resize sets itself where the cluster keeps'
+      + ' it (resizeVolumes), else the current one.',
+    `${lit(policy.resizeVolumes)} && variables.askedBytes > 0 && variables.askedBytes != variables.currentBytes && !variables.followed`
+      + ' ? variables.askedBytes : variables.currentBytes'],
+    ['keptText', 'Written as formatBytes writes it.', bytesText('variables.keptBytes')],
+    ['raised', 'The resize raised /dev/shm itself.', 'variables.keptBytes > variables.currentBytes'],
+    ['limitLowered', 'The /dev/shm the pod keeps is at or above the writer\'s new limit, and the resize brought one to the other:'
+      + ' it lowered the limit, or raised /dev/shm.',
+    'variables.writer >= 0 && variables.keptBytes >= variables.writerBytes && (variables.raised || variables.storedBasis > variables.writerBytes)'],
     ['resizeAction', 'What the volume does: not-ours, keep (the resize sets sizeLimit itself, the limits follow /dev/shm, or the rule gives none),'
       + ' unchanged, or follow.',
     [
@@ -158,7 +165,7 @@ function outcomeVariables(policy: Policy): CelVariable[] {
       "  : variables.ruleBytes == variables.currentBytes ? 'unchanged'",
       "  : 'follow'",
     ].join('\n')],
-    ['unsafe', 'The resize lowered the writer\'s limit to or below the /dev/shm the pod keeps.',
+    ['unsafe', 'The resize brought the /dev/shm the pod keeps and the writer\'s limit together (limitLowered), and nothing of ours undoes it.',
       `variables.resizeAction != 'not-ours' && variables.limitLowered && !(variables.resizeAction == 'follow' && ${lit(policy.resizeVolumes)})`],
     ['deniesShrink', "denyUnsafeShrink: the pod's annotation, or the policy's where its annotations cannot be read.",
       `(variables.invalidSettings ? ${denyOwn} : variables.settings.denyUnsafeShrink) == 'true'`],
@@ -175,10 +182,13 @@ function outcomeVariables(policy: Policy): CelVariable[] {
     ['writerName', 'The writer, named by its kind.', `variables.writer < 0 ? '' : ${describeContainers('[variables.writer]')}`],
     ['writerLimitText', 'Its new limit, written as formatBytes writes it.', bytesText('variables.writerBytes')],
     ['dangerWarning', 'The danger, where the resize is not refused.',
-      "variables.unsafe && !variables.deniesShrink ? '/dev/shm ' + variables.currentText + ' is at or above the new ' + variables.writerLimitText + ' limit of ' + variables.writerName + ': shared memory alone can OOM-kill it' : ''"],
+      "variables.unsafe && !variables.deniesShrink ? '/dev/shm ' + variables.keptText + ' is at or above the new ' + variables.writerLimitText + ' limit of ' + variables.writerName + ': shared memory alone can OOM-kill it' : ''"],
     ['denial', 'Why the resize is refused, and what to do.',
       [
-        "'the resize lowers the memory limit of ' + variables.writerName + ' to ' + variables.writerLimitText + ', at or below its /dev/shm of ' + variables.currentText",
+        'variables.raised ? \'the resize sets the /dev/shm of \' + variables.writerName + \' to \' + variables.keptText + \', at or above its \'',
+        `  + variables.writerLimitText + ' memory limit, so shared memory alone could OOM-kill it (${settingAnnotation('denyUnsafeShrink')}). '`,
+        "  + 'Keep sizeLimit below ' + variables.writerLimitText + ', or leave it out of the resize so that the rule sizes /dev/shm from the new limits'",
+        ": 'the resize lowers the memory limit of ' + variables.writerName + ' to ' + variables.writerLimitText + ', at or below its /dev/shm of ' + variables.currentText",
         `  + ', which keeps its size until the pod is recreated, so shared memory alone could OOM-kill it (${settingAnnotation('denyUnsafeShrink')}). '`,
         "  + 'Keep the limit above ' + variables.currentText + ', '",
         "  + (variables.ruleBytes > 0 ? 'recreate the pod with the new limits (the rule gives it ' + variables.ruleText + ')' : 'recreate the pod with the new limits')",
