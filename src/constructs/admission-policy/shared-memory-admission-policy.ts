@@ -6,6 +6,7 @@ import { isDns1123Subdomain } from '../../core';
 import { extraLabels } from '../common/checks';
 import { methodLabel, propLabel } from '../common/language-names';
 import { SharedMemoryPolicyProps, NamespaceSelection } from '../common/policy-props';
+import { warnAtSynthesis } from '../synthesis/synth-warnings';
 
 /**
  * Properties for `SharedMemoryAdmissionPolicy`.
@@ -92,6 +93,7 @@ export class SharedMemoryAdmissionPolicy extends Construct {
         + `with ${methodLabel('SharedMemory', 'addTo')}`);
     }
     const policy = resolvePolicyProps(props, subject);
+    if (policy.hardenMount) this.warnOnceAtSynthesis(HARDEN_MOUNT_NEEDS_137(subject));
     const excluded = excludedNamespacesOf(props, subject);
     const namespaceSelector = namespaceSelectorOf(excluded, props.namespaceSelection === NamespaceSelection.OPT_IN);
     let objects;
@@ -104,4 +106,25 @@ export class SharedMemoryAdmissionPolicy extends Construct {
     const ids = ['mutating-policy', 'mutating-policy-binding', 'validating-policy', 'validating-policy-binding', 'warning-policy', 'warning-policy-binding'];
     objects.forEach((object, i) => new ApiObject(this, ids[i] ?? `${object.kind}-${object.metadata?.name}`, object));
   }
+
+  /** A warning on standard error at the first synthesis (validation runs in every pass of every synthesis). */
+  private warnOnceAtSynthesis(message: string): void {
+    let printed = false;
+    this.node.addValidation({
+      validate: () => {
+        if (!printed) warnAtSynthesis(this.node.path, message);
+        printed = true;
+        return [];
+      },
+    });
+  }
 }
+
+/**
+ * What the cluster must be for `hardenMount` in the policy: 1.36's API has no `bindMountOptions`,
+ * so the mutation that writes it fails there and, with `failurePolicy: Ignore`, every pod the
+ * policy would harden is admitted unsized. Nothing at synthesis knows the cluster's version.
+ */
+const HARDEN_MOUNT_NEEDS_137 = (subject: string) => `${propLabel('hardenMount')} of ${subject} needs an API server of Kubernetes 1.37+ `
+  + '(volumeMounts[].bindMountOptions): on 1.36 the policy cannot write the field and admits the pods it would harden without a sized /dev/shm; '
+  + 'leave it off there';

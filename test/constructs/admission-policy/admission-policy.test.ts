@@ -4,7 +4,7 @@
  * core's rule, run by the API server's own code, is test/conformance/admission-policy-cel.test.ts's
  * (`npm run conformance`: it builds that code with Go).
  */
-import { Size } from 'cdk8s';
+import { Chart, Size, Testing } from 'cdk8s';
 import { NamespaceSelection, PodSelection, PodsWithoutLimit, SharedMemoryAdmissionPolicy } from '../../../src';
 import { synthAdmissionPolicy } from '../../support/admission-policy';
 
@@ -104,6 +104,23 @@ describe('what SharedMemoryAdmissionPolicy synthesizes', () => {
       "'/dev/shm nosuid,nodev,noexec needs VolumeBindMountOptions (1.37+); without it the API server drops them'");
     // Without it, the warnings policy still looks only at pods with annotations of ours.
     expect(synthAdmissionPolicy()[4].spec.matchConditions.find((c: any) => c.name === 'annotations-read').expression).not.toContain('(true || ');
+  });
+
+  test('hardenMount says at synthesis, once, that it needs an API server of 1.37+', () => {
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      const app = Testing.app();
+      new SharedMemoryAdmissionPolicy(new Chart(app, 'cluster'), 'policy', { hardenMount: true });
+      new SharedMemoryAdmissionPolicy(new Chart(app, 'plain'), 'policy', {});
+      app.synthYaml();
+      app.synthYaml();
+      expect(warn.mock.calls.map(c => c[0])).toEqual([
+        "[cluster/policy] Warning: 'hardenMount' (harden_mount in Python) of SharedMemoryAdmissionPolicy 'policy' needs an API server of Kubernetes 1.37+ "
+        + '(volumeMounts[].bindMountOptions): on 1.36 the policy cannot write the field and admits the pods it would harden without a sized /dev/shm; leave it off there',
+      ]);
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   test('bad props are refused with the prop, its value and the fix', () => {
