@@ -16,7 +16,7 @@
  */
 import { KUBE_137_MODULE, RunningControlPlane, kubeVersion, startKube137 } from './support/control-plane';
 import { Kube } from './support/kube';
-import { resize as resizeIn, planned, sizeLimit } from './support/resize';
+import { burstablePod, resize as resizeIn, planned, sizeLimit } from './support/resize';
 import { area, count } from './support/summary';
 import { RegisteredWebhook, registerLocalWebhook } from './support/webhook';
 import { parseWebhookArgs } from '../../src/contracts/webhook-flags';
@@ -27,21 +27,8 @@ area('9 after a resize (1.37)');
 const NS = 'e2e-resize';
 const WEBHOOK_NS = 'e2e-resize-webhook';
 
-/** A Burstable pod (requests below limits, so the QoS class survives a resize of the limits). */
-function pod(name: string, limit: string, annotations: Record<string, string> = {}): any {
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, namespace: NS, annotations },
-    spec: {
-      containers: [{
-        name: 'app',
-        image: 'registry.example.com/app:1.0.0',
-        resources: { requests: { memory: '128Mi', cpu: '100m' }, limits: { memory: limit, cpu: '1' } },
-      }],
-    },
-  };
-}
+/** A Burstable pod of the test's namespace. */
+const pod = (name: string, limit: string, annotations: Record<string, string> = {}): any => burstablePod(NS, name, limit, annotations);
 
 const shmMount = (p: any) => p.spec.containers[0].volumeMounts.find((m: any) => m.mountPath === '/dev/shm');
 

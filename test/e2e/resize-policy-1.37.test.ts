@@ -18,7 +18,7 @@
  */
 import { RunningControlPlane, startKube137 } from './support/control-plane';
 import { Kube, asStream, eventually } from './support/kube';
-import { resize as resizeIn, planned, sizeLimit } from './support/resize';
+import { burstablePod, resize as resizeIn, planned, sizeLimit } from './support/resize';
 import { area, count } from './support/summary';
 import { RegisteredWebhook, registerLocalWebhook } from './support/webhook';
 import { NamespaceSelection, SharedMemoryAdmissionPolicyProps } from '../../src';
@@ -33,21 +33,8 @@ const NS = 'e2e-resize-policy';
 const WEBHOOK_NS = 'e2e-resize-policy-webhook';
 const HARDEN = 'cdk8s-shm.io/harden-mount';
 
-/** A Burstable pod (requests below limits, so the QoS class survives a resize of the limits). */
-function pod(name: string, limit: string): any {
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, namespace: NS },
-    spec: {
-      containers: [{
-        name: 'app',
-        image: 'registry.example.com/app:1.0.0',
-        resources: { requests: { memory: '128Mi', cpu: '100m' }, limits: { memory: limit, cpu: '1' } },
-      }],
-    },
-  };
-}
+/** A Burstable pod of the test's namespace. */
+const pod = (name: string, limit: string): any => burstablePod(NS, name, limit);
 
 
 /** A resize of the app container's limits in the test's namespace. */
