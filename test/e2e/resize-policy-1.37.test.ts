@@ -17,12 +17,11 @@
  * namespace labelled cdk8s-shm.io/inject=enabled.
  */
 import { RunningControlPlane, startKube137 } from './support/control-plane';
-import { Kube, asStream, eventually } from './support/kube';
+import { Kube, eventually } from './support/kube';
 import { burstablePod, resize as resizeIn, planned, sizeLimit } from './support/resize';
 import { area, count } from './support/summary';
 import { RegisteredWebhook, registerLocalWebhook } from './support/webhook';
 import { NamespaceSelection, SharedMemoryAdmissionPolicyProps } from '../../src';
-import { RESIZE_SUFFIX, RESIZE_WARNINGS_SUFFIX, UNSAFE_SHRINK_SUFFIX } from '../../src/constructs/admission-policy/objects';
 import { NAMESPACE_OPT_IN_VALUE } from '../../src/constructs/admission-policy/settings';
 import { HARDEN_MOUNT_GATE_WARNING, INJECT_ANNOTATION, Policy, applyOperations, planSharedMemory, planToPatch } from '../../src/core';
 import { corePolicyOf, synthAdmissionPolicy } from '../support/admission-policy';
@@ -67,7 +66,7 @@ function clusterFor(gatesOn: boolean, extra: SharedMemoryAdmissionPolicyProps, r
       await kube.apply(objects);
       count({ objects: objects.length });
       env = { cluster, kube, policy: corePolicyOf(props), objects };
-      await waitForPolicies(kube, extra.resizeVolumes === true, resizes ? objects : undefined);
+      await waitForPolicies(kube, extra.resizeVolumes === true, resizes);
     } catch (error) {
       await cluster.stop();
       throw error;
@@ -81,35 +80,25 @@ function clusterFor(gatesOn: boolean, extra: SharedMemoryAdmissionPolicyProps, r
 
 /**
  * The API server picks up each policy and its binding a moment after they are written: waits until
- * a pod's creation is sized, and dry runs of a probe's resizes show each resize policy at work (the
- * warning of a growth, the new sizeLimit with resizeVolumes, else the refusal of a shrink the probe's
- * annotation forbids).
+ * a probe's creation is sized (its volume dshm: the ServiceAccount's projected volume is there either
+ * way), then until dry runs of the probe's resizes show each resize policy at work (the warning of a
+ * growth, the new sizeLimit with resizeVolumes, else the refusal of a shrink the probe's annotation
+ * forbids).
  */
-async function waitForPolicies(kube: Kube, resizeVolumes: boolean, objects: readonly any[] | undefined): Promise<void> {
+async function waitForPolicies(kube: Kube, resizeVolumes: boolean, resizes: boolean): Promise<void> {
   const probe = { ...pod('probe', '2Gi'), metadata: { name: 'probe', namespace: NS, annotations: { 'cdk8s-shm.io/deny-unsafe-shrink': 'true' } } };
   await eventually('the creation policy is in force', async () => {
     const run = await kube.kubectl(['create', '-o', 'json', '-f', '-'], { input: JSON.stringify(probe), allowFailure: true });
-    if (run.status === 0 && JSON.parse(run.stdout).spec.volumes?.length > 0) return true;
-    await kube.kubectl(['delete', 'pod', 'probe', '-n', NS, '--ignore-not-found', '--wait=false']);
+    if (run.status === 0 && JSON.parse(run.stdout).spec.volumes?.some((v: any) => v.name === 'dshm')) return true;
+    await kube.kubectl(['delete', 'pod', 'probe', '-n', NS, '--ignore-not-found', '--wait=true']);
     return undefined;
   }, 60_000, 200);
-  if (!objects) return;
-  // Seen here: policies of pods/resize applied while the API server starts may never take effect
-  // (their dry runs pass without a word for minutes) until they are written again. So they are
-  // written again, every 20 s, while they do not answer.
-  const resizeNames = [RESIZE_SUFFIX, RESIZE_WARNINGS_SUFFIX, UNSAFE_SHRINK_SUFFIX].map(suffix => `${POLICY_NAME}${suffix}`);
-  const resizeObjects = objects.filter(o => resizeNames.includes(o.metadata.name));
-  let rewrittenAt = Date.now();
+  if (!resizes) return;
   const dryRun = (memory: string) => kube.kubectl(['patch', 'pod', 'probe', '-n', NS, '--subresource', 'resize', '--dry-run=server', '-o', 'json',
     '-p', JSON.stringify({ spec: { containers: [{ name: 'app', resources: { limits: { memory } } }] } })], { allowFailure: true });
   let last = '';
   try {
     await eventually('the resize policies are in force', async () => {
-      if (Date.now() - rewrittenAt > 20_000) {
-        await kube.kubectl(['delete', '-f', '-', '--ignore-not-found'], { input: asStream(resizeObjects) });
-        await kube.apply(resizeObjects);
-        rewrittenAt = Date.now();
-      }
       const grown = await dryRun('4Gi');
       last = `growth: exit ${grown.status}: ${grown.stderr.trim()}`;
       if (grown.status !== 0 || !grown.stderr.includes('-resize-warnings')) return undefined;
@@ -117,7 +106,7 @@ async function waitForPolicies(kube: Kube, resizeVolumes: boolean, objects: read
       const shrunk = await dryRun('1Gi');
       last = `shrink: exit ${shrunk.status}: ${shrunk.stderr.trim()}`;
       return shrunk.stderr.includes('-unsafe-shrink') ? true : undefined;
-    }, 120_000, 200);
+    }, 60_000, 200);
   } catch (error) {
     throw new Error(`${(error as Error).message}; the last dry run said ${last}`);
   }
@@ -145,16 +134,7 @@ async function expectResizeAsPlanned(env: Env, stored: any, limits: Record<strin
   return after;
 }
 
-/**
- * Quarantined: on a v1.37.2 API server with the alpha gates on, the policies of pods/resize
- * sometimes never take effect in a fresh control plane (dry runs of a resize pass without a word
- * for minutes, even after the policies are written again), and sometimes do at once; the cause is
- * not found yet. The block runs with CDK8S_SHM_E2E_QUARANTINED=1; the gates-off block below, which
- * uses the same policies, runs always.
- */
-const describeQuarantined = process.env.CDK8S_SHM_E2E_QUARANTINED === '1' ? describe : describe.skip;
-
-describeQuarantined('gates on: resizeVolumes through the admission policy', () => {
+describe('gates on: resizeVolumes through the admission policy', () => {
   const env = clusterFor(true, { resizeVolumes: true });
 
   test('a pod the policy sized follows growth, shrink and a CPU-only resize as planResize says', async () => {

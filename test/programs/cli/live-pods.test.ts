@@ -27,7 +27,7 @@ const list = (...items: any[]) => stringify({ apiVersion: 'v1', kind: 'List', it
 describe('the core reads a live pod', () => {
   test('the limits in force are the status resources; a pod without status is no live pod', () => {
     const pod = livePod('p', '2Gi', '1Gi', {}, '3Gi');
-    expect(podWithLimitsInForce(pod).spec.containers[0].resources.limits.memory).toBe('1Gi');
+    expect((podWithLimitsInForce(pod) as any).spec.containers[0].resources.limits.memory).toBe('1Gi');
     expect(planLivePod(pod, resolvePolicy({}))).toMatchObject({ action: 'follow', current: '1Gi', rule: '512Mi' });
     const manifest = structuredClone(pod);
     delete manifest.status;
