@@ -40,7 +40,8 @@ done
 
 CACHE="${CDK8S_SHM_CACHE:-$HOME/.cache/cdk8s-shm}"
 # What the module builds: etcd (its cmd/etcd) and the tools its go.mod lists.
-TOOLS=$(awk '/^tool \(/ { on = 1; next } on && /^\)/ { on = 0 } on { print $1 }' go.mod)
+# (a block, or one line: go mod tidy writes a single tool on one line)
+TOOLS=$(awk '/^tool \(/ { on = 1; next } on && /^\)/ { on = 0 } on { print $1 } /^tool [^(]/ { print $2 }' go.mod)
 [ -n "$TOOLS" ] || { echo "e2e/$NAME/go.mod lists no tools to build" >&2; exit 1; }
 COMMANDS="etcd $(for t in $TOOLS; do basename "$t"; done | paste -sd ' ')"
 

@@ -52,13 +52,16 @@ export const KUBE_137_ALPHA_GATES = ['InPlacePodVerticalScalingMemoryBackedVolum
 
 /**
  * Starts a second control plane of the release pinned in e2e/kube-1.37/go.mod (its one place), with
- * the 1.37 alpha gates on or off in the API server and the controller manager's defaults otherwise.
- * The caller stops it. No node joins it: pods stay unscheduled, which a resize does not need
- * (validation.go isPodResizeRequestSupported; the NodeDeclaredFeatures admission skips unbound pods).
+ * the 1.37 alpha gates on or off in the API server. The caller stops it. No node joins it: pods stay
+ * unscheduled, which a resize does not need (validation.go isPodResizeRequestSupported; the
+ * NodeDeclaredFeatures admission skips unbound pods). What the suites ask of 1.37 is admission, so
+ * it is the API server and its etcd alone: no controller manager (`Kube.namespace` makes the
+ * namespace's default ServiceAccount), and the main release's kubectl, one minor older, which
+ * kubectl's version skew allows. Building two fewer binaries of 1.37 shortens a cold CI run.
  */
 export function startKube137(gatesOn: boolean): Promise<RunningControlPlane> {
   const gates = KUBE_137_ALPHA_GATES.map(g => `${g}=${gatesOn}`).join(',');
-  return startControlPlane({ module: KUBE_137_MODULE, apiServerArgs: [`--feature-gates=${gates}`] });
+  return startControlPlane({ module: KUBE_137_MODULE, apiServerArgs: [`--feature-gates=${gates}`], controllerManager: false });
 }
 
 /** The Kubernetes version, read from the one place it is pinned: the require of k8s.io/kubernetes in the module's go.mod. */
@@ -88,6 +91,10 @@ export interface ControlPlaneState {
   readonly version: string;
   readonly dir: string;
   readonly binDir: string;
+  /** The kubectl tests run: the release's own, or the main release's where the module builds none. */
+  readonly kubectl: string;
+  /** Whether kube-controller-manager runs (else no controller makes ServiceAccounts, Pods of workloads, ...). */
+  readonly controllerManager: boolean;
   /** `https://127.0.0.1:PORT` */
   readonly server: string;
   readonly caFile: string;
@@ -125,9 +132,9 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * Starts etcd, kube-apiserver and kube-controller-manager and waits until the API server is ready
- * and the controllers work (the `default` ServiceAccount exists). Stops what it started if any step
- * fails.
+ * Starts etcd, kube-apiserver and (unless told not to) kube-controller-manager and waits until the
+ * API server is ready and the controllers work (the `default` ServiceAccount exists). Stops what it
+ * started if any step fails.
  */
 export interface ControlPlaneOptions {
   /** The Go module of the release. @default KUBE_MODULE */
@@ -136,11 +143,19 @@ export interface ControlPlaneOptions {
   readonly binDir?: string;
   /** More flags for the API server (feature gates, runtime config). */
   readonly apiServerArgs?: readonly string[];
+  /**
+   * Whether to run kube-controller-manager and wait for its first ServiceAccount; without it,
+   * `Kube.namespace` makes each namespace's default ServiceAccount, and no controller acts.
+   * @default true
+   */
+  readonly controllerManager?: boolean;
 }
 
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<RunningControlPlane> {
   const module = options.module ?? KUBE_MODULE;
   const binDir = options.binDir ?? buildKube(module);
+  const controllerManager = options.controllerManager ?? true;
+  const kubectl = fs.existsSync(path.join(binDir, 'kubectl')) ? path.join(binDir, 'kubectl') : path.join(buildKube(), 'kubectl');
   assertRunNamespace();
   reapDeadRuns();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), RUN_PREFIX));
@@ -220,28 +235,14 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const admin = { ca: fs.readFileSync(pki.caCert), cert: fs.readFileSync(pki.adminCert), key: fs.readFileSync(pki.adminKey) };
     await group.waitFor('kube-apiserver', async () => (await httpsGet(`${server}/readyz`, admin)) === 'ok', 120_000);
 
-    group.launch('kube-controller-manager', bin('kube-controller-manager'), [
-      `--kubeconfig=${kcmKubeconfig}`,
-      // Every controller acts with its own ServiceAccount and RBAC role, as in a real cluster.
-      '--use-service-account-credentials=true',
-      `--service-account-private-key-file=${pki.saKey}`,
-      `--root-ca-file=${pki.caCert}`,
-      '--leader-elect=false',
-      '--secure-port=0',
-      // Stand-in Nodes (the ones corpus pods are bound to) never report Ready; the lifecycle
-      // controller would taint them and evict their pods. Nothing else is turned off.
-      '--controllers=*,-node-lifecycle-controller',
-      '--v=1',
-    ]);
-    await group.waitFor('kube-controller-manager', async () => {
-      const body = await httpsGet(`${server}/api/v1/namespaces/default/serviceaccounts/default`, admin).catch(() => '');
-      return body.includes('"kind":"ServiceAccount"');
-    }, 120_000);
+    if (controllerManager) await startControllerManager(group, bin('kube-controller-manager'), kcmKubeconfig, pki, server, admin);
 
     const state: ControlPlaneState = {
       version: kubeVersion(module),
       dir,
       binDir,
+      kubectl,
+      controllerManager,
       server,
       caFile: pki.caCert,
       caPem: admin.ca.toString(),
@@ -258,6 +259,31 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     await stop().catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * Starts kube-controller-manager and waits until its controllers work: the ServiceAccount
+ * controller made the `default` ServiceAccount of the namespace `default`.
+ */
+async function startControllerManager(group: ProcessGroup, binary: string, kubeconfig: string, pki: Pki, server: string,
+  admin: { ca: Buffer; cert: Buffer; key: Buffer }): Promise<void> {
+  group.launch('kube-controller-manager', binary, [
+    `--kubeconfig=${kubeconfig}`,
+    // Every controller acts with its own ServiceAccount and RBAC role, as in a real cluster.
+    '--use-service-account-credentials=true',
+    `--service-account-private-key-file=${pki.saKey}`,
+    `--root-ca-file=${pki.caCert}`,
+    '--leader-elect=false',
+    '--secure-port=0',
+    // Stand-in Nodes (the ones corpus pods are bound to) never report Ready; the lifecycle
+    // controller would taint them and evict their pods. Nothing else is turned off.
+    '--controllers=*,-node-lifecycle-controller',
+    '--v=1',
+  ]);
+  await group.waitFor('kube-controller-manager', async () => {
+    const body = await httpsGet(`${server}/api/v1/namespaces/default/serviceaccounts/default`, admin).catch(() => '');
+    return body.includes('"kind":"ServiceAccount"');
+  }, 120_000);
 }
 
 /** The control plane global-setup.ts started for this jest run. */

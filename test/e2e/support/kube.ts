@@ -87,7 +87,7 @@ export class Kube {
   constructor(readonly cluster: ControlPlaneState, readonly kubeconfig: string, readonly who: string) {}
 
   get kubectlPath(): string {
-    return path.join(this.cluster.binDir, 'kubectl');
+    return this.cluster.kubectl;
   }
 
   /** Runs kubectl; throws a CommandError on a non-zero exit unless `allowFailure`. */
@@ -132,7 +132,9 @@ export class Kube {
   async namespace(name: string, labels: Record<string, string> = {}, annotations: Record<string, string> = {}): Promise<void> {
     await this.namespacesGone([name]);
     await this.apply([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels, annotations } }]);
-    // Pods are refused until the controller manager made the namespace's default ServiceAccount.
+    // Pods are refused until the namespace has its default ServiceAccount: the controller manager
+    // makes it, or, on a control plane without one, this does as the controller would.
+    if (!this.cluster.controllerManager) await this.apply([{ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: name } }]);
     await eventually(`ServiceAccount default in ${name}`, () => this.get('serviceaccount', 'default', name));
   }
 
@@ -177,7 +179,7 @@ export class Kube {
     const run = await runAsync(tool('helm'), [...args, '--kubeconfig', this.kubeconfig], {
       ...options,
       env: {
-        PATH: `${this.cluster.binDir}:${process.env.PATH}`,
+        PATH: `${path.dirname(this.cluster.kubectl)}:${process.env.PATH}`,
         HOME: home,
         HELM_CACHE_HOME: path.join(home, 'cache'),
         HELM_CONFIG_HOME: path.join(home, 'config'),
