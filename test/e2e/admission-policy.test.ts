@@ -26,7 +26,7 @@ import { area, count } from './support/summary';
 import { RegisteredWebhook, registerLocalWebhook, waitForWebhook } from './support/webhook';
 import { NamespaceSelection, SharedMemoryAdmissionPolicyProps } from '../../src';
 import { NAMESPACE_OPT_IN_VALUE } from '../../src/constructs/admission-policy/settings';
-import { INJECT_ANNOTATION, Policy, planForAdmissionPolicy, planSharedMemory, podTemplateOf } from '../../src/core';
+import { HARDEN_MOUNT_GATE_WARNING, INJECT_ANNOTATION, Policy, applyOperations, planForAdmissionPolicy, planSharedMemory, planToPatch, podTemplateOf, settingAnnotation } from '../../src/core';
 import { sizingTablePods } from '../core/sizing-cases';
 import { CorpusPod, corePolicyOf, limitPods, synthAdmissionPolicy } from '../support/admission-policy';
 
@@ -209,6 +209,31 @@ describe('the policy alone', () => {
     const limited = structuredClone(pod);
     (limited.spec.containers[0] as any).resources = { limits: { memory: '1Gi' } };
     expect((await dryRun(POLICY_NS, limited)).pod.metadata.annotations['cdk8s-shm.io/size-limit']).toBe('512Mi');
+  });
+  test('an API server of 1.36, without bindMountOptions, sizes a pod that asks for hardenMount as the core does, without them, and says so', async () => {
+    // The hardening is the policy's second mutation, an apply configuration: here the API server's type converter does not know the
+    // field, that mutation alone fails, and failurePolicy Ignore keeps the pod the first one sized (a JSON patch would fail the pod).
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'hardened', annotations: { [settingAnnotation('hardenMount')]: 'true' } },
+      spec: { containers: [{ name: 'app', image: 'i', resources: { limits: { memory: '1Gi' } } }] },
+    };
+    const plan = planForAdmissionPolicy(pod, policy);
+    const expected: any = applyOperations(structuredClone(pod), planToPatch(plan));
+    expect(expected.spec.containers[0].volumeMounts[0].bindMountOptions).toEqual(['nosuid', 'nodev', 'noexec']);
+    delete expected.spec.containers[0].volumeMounts[0].bindMountOptions;
+    const run = await eventually('the policies in force', async () => {
+      const created = await admin.kubectl(['create', '-n', POLICY_NS, '--dry-run=server', '-o', 'json', '-f', '-'], { input: JSON.stringify(pod), allowFailure: true });
+      return created.status !== 0 || JSON.parse(created.stdout).spec.volumes?.some((v: any) => v.name === 'dshm') ? created : undefined;
+    });
+    expect(run.stderr).not.toContain('Error');
+    const stored = JSON.parse(run.stdout);
+    const shm = (p: any) => ({ volume: p.spec.volumes.find((v: any) => v.name === 'dshm'), mounts: p.spec.containers[0].volumeMounts.filter((m: any) => m.mountPath === '/dev/shm') });
+    expect(shm(stored)).toEqual(shm(expected));
+    expect(stored.metadata.annotations).toEqual(expected.metadata.annotations);
+    expect(run.stderr).toContain(`Warning: Validation failed for ValidatingAdmissionPolicy 'e2e-policy-warnings' with binding 'e2e-policy-warnings': ${HARDEN_MOUNT_GATE_WARNING}`);
+    count({ pods: 1 });
   });
 });
 

@@ -40,6 +40,11 @@ export interface PolicyCel {
   /** The mutation: a list of JSONPatch operations, empty when there is nothing to do. */
   readonly mutation: string;
   /**
+   * The second mutation, run on the pod the first made: with hardenMount, the bindMountOptions of
+   * the mounts of ours, as an apply configuration (an empty one when there is nothing to do).
+   */
+  readonly hardening: string;
+  /**
    * Which pods the validating policy considers beyond those: only where a denial is possible (the
    * policy denies pods without a limit, or the pod has its own cdk8s-shm.io/pods-without-limit), so
    * that the others cost no evaluation of the rule.
@@ -89,6 +94,7 @@ export function policyCel(policy: Policy): PolicyCel {
       ...editVariables(),
     ].map(([name, why, expression]) => ({ name, expression: `// ${why}\n${expression}` })),
     mutation: mutationExpression(),
+    hardening: hardeningExpression(),
     denialConditions: [{
       name: 'may-be-denied',
       expression: `${lit(policy.podsWithoutLimit)} == 'deny' || ${lit(settingAnnotation('podsWithoutLimit'))} in object.metadata.?annotations.orValue({})`,
@@ -393,27 +399,26 @@ function editVariables(): CelVariable[] {
         + "\n    .map(p, {'key': p[1], 'value': string(variables.settings[p[0]])})",
         `(variables.adopting && !(${has('containers')}) ? [{'key': ${lit(settingAnnotation('containers'))}, 'value': variables.targets.map(k, string(variables.containers[k].name)).join(',')}] : [])`,
         `(variables.adopting && !(${has('volumeName')}) ? [{'key': ${lit(settingAnnotation('volumeName'))}, 'value': variables.userVolume}] : [])`].join('\n  + ')],
-    ['changes', 'Whether there is anything to do: a new or adopted volume, or ours with another size, a missing mount or annotation.',
-      "variables.decision == 'size' && (!variables.ours || variables.volumeAction != 'none' || size(variables.mountEdits) > 0 || variables.sizeLimitAnnotation != variables.sizeText"
+    ['changes', 'Whether there is anything to do: a new or adopted volume, or ours with another size, a missing mount or annotation, or hardening'
+      + ' (the second mutation\'s; the first writes the annotations that go with it).',
+    "variables.decision == 'size' && (!variables.ours || variables.volumeAction != 'none' || size(variables.mountEdits) > 0 || variables.sizeLimitAnnotation != variables.sizeText"
       + ' || size(variables.hardenEdits) > 0)'],
   ];
 }
 
-/** The plan as a JSON patch (patch.ts), from the edits. */
+/**
+ * The plan as a JSON patch (patch.ts), from the edits, but for the hardening of the mounts, which
+ * hardeningExpression gives.
+ */
 function mutationExpression(): string {
-  const mount = (field: 'containers' | 'initContainers') => 'variables.hardenMount'
-    + ` ? Object.spec.${field}.volumeMounts{name: variables.targetVolumeName, mountPath: ${lit(SHM_MOUNT_PATH)}, bindMountOptions: ${lit(HARDENED_MOUNT_OPTIONS)}}`
-    + ` : Object.spec.${field}.volumeMounts{name: variables.targetVolumeName, mountPath: ${lit(SHM_MOUNT_PATH)}}`;
-  const hardenEdits = (field: 'containers' | 'initContainers', inField: string, index: string) =>
-    `variables.hardenEdits.filter(e, ${inField.replace(/\bk\b/g, 'e[0][0]')}).map(e, JSONPatch{op: has(variables.containers[e[0][0]].volumeMounts[e[0][1]].bindMountOptions)`
-    + ` ? 'replace' : 'add', path: '/spec/${field}/' + string(${index.replace(/\bk\b/g, 'e[0][0]')}) + '/volumeMounts/' + string(e[0][1]) + '/bindMountOptions', value: e[1]})`;
   const mountEdits = (field: 'containers' | 'initContainers', inField: string, index: string) => [
     `variables.mountEdits.filter(k, ${inField} && !has(variables.containers[k].volumeMounts))`
     + `.map(k, JSONPatch{op: 'add', path: '/spec/${field}/' + string(${index}) + '/volumeMounts', value: []})`,
-    `variables.mountEdits.filter(k, ${inField}).map(k, JSONPatch{op: 'add', path: '/spec/${field}/' + string(${index}) + '/volumeMounts/-', value: ${mount(field)}})`,
+    `variables.mountEdits.filter(k, ${inField}).map(k, JSONPatch{op: 'add', path: '/spec/${field}/' + string(${index}) + '/volumeMounts/-',`
+    + ` value: Object.spec.${field}.volumeMounts{name: variables.targetVolumeName, mountPath: ${lit(SHM_MOUNT_PATH)}}})`,
   ];
   return [
-    '// The plan as a JSON patch (patch.ts): annotations, the volume, the mounts, then the hardening of mounts there. Lists and maps',
+    '// The plan as a JSON patch (patch.ts): annotations, the volume, the mounts. Lists and maps',
     '// that are missing are created empty first.',
     '!variables.changes ? [] :',
     "(has(object.metadata.annotations) ? [] : [JSONPatch{op: 'add', path: '/metadata/annotations', value: {}}])",
@@ -423,10 +428,34 @@ function mutationExpression(): string {
     + " emptyDir: Object.spec.volumes.emptyDir{medium: 'Memory', sizeLimit: variables.sizeText}}}] : [])",
     "+ (variables.volumeAction == 'resize' ? [JSONPatch{op: 'add', path: '/spec/volumes/' + string(variables.targetVolumeIndex) + '/emptyDir/sizeLimit', value: variables.sizeText}] : [])",
     ...[...mountEdits('containers', 'k < variables.appCount', 'k'), ...mountEdits('initContainers', 'k >= variables.appCount', 'k - variables.appCount')].map(e => `+ ${e}`),
-    `+ (!variables.hardenMount ? [] : ${hardenEdits('containers', 'k < variables.appCount', 'k')}`,
-    `  + ${hardenEdits('initContainers', 'k >= variables.appCount', 'k - variables.appCount')})`,
   ].join('\n');
+}
 
+/**
+ * The hardening of the mounts of ours (hardenEdits, on the pod the JSON patch made) as an apply
+ * configuration: each container by name, each mount by its mountPath, bindMountOptions a set (what
+ * the mount had, then the missing options). An apply configuration goes through the API server's
+ * type converter, so where the API has no bindMountOptions (before 1.37) this mutation alone fails,
+ * and failurePolicy Ignore keeps the pod the first one sized; a JSON patch with the field would fail
+ * the pod's creation instead (the strict decoding of its result is an internal error, whatever the
+ * failure policy).
+ */
+function hardeningExpression(): string {
+  const containers = (field: 'containers' | 'initContainers', inField: string) =>
+    `variables.targets.filter(k, ${inField} && variables.hardenEdits.exists(e, e[0][0] == k)).map(k, Object.spec.${field}{`
+    + 'name: variables.containers[k].name, '
+    + `volumeMounts: variables.hardenEdits.filter(e, e[0][0] == k).map(e, Object.spec.${field}.volumeMounts{`
+    + 'mountPath: variables.containers[k].volumeMounts[e[0][1]].mountPath, bindMountOptions: e[1]})})';
+  const app = containers('containers', 'k < variables.appCount');
+  const init = containers('initContainers', 'k >= variables.appCount');
+  const some = (field: string) => `variables.hardenEdits.exists(e, ${field === 'containers' ? 'e[0][0] < variables.appCount' : 'e[0][0] >= variables.appCount'})`;
+  return [
+    '// The hardening of the mounts of ours, as an apply configuration; nothing when there is none to add.',
+    "variables.decision != 'size' || size(variables.hardenEdits) == 0 ? Object{} :",
+    `${some('containers')} && ${some('initContainers')} ? Object{spec: Object.spec{containers: ${app}, initContainers: ${init}}} :`,
+    `${some('containers')} ? Object{spec: Object.spec{containers: ${app}}} :`,
+    `Object{spec: Object.spec{initContainers: ${init}}}`,
+  ].join('\n');
 }
 
 /**

@@ -75,7 +75,12 @@ function creationObjects(spec: AdmissionPolicyObjectsSpec, cel: PolicyCel, commo
       metadata: metadata(spec.name),
       spec: {
         ...common,
-        mutations: [{ patchType: 'JSONPatch', jsonPatch: { expression: cel.mutation } }],
+        // In order: the sizing, then the hardening on the pod it made (cel.ts hardeningExpression: an
+        // API server without bindMountOptions fails the second alone, and the pod keeps the first).
+        mutations: [
+          { patchType: 'JSONPatch', jsonPatch: { expression: cel.mutation } },
+          { patchType: 'ApplyConfiguration', applyConfiguration: { expression: cel.hardening } },
+        ],
         // Run again when a later mutator changes the pod (another webhook adding a container).
         reinvocationPolicy: 'IfNeeded',
       },

@@ -44,8 +44,8 @@ export interface SharedMemoryAdmissionPolicyProps extends SharedMemoryPolicyProp
  * under the new limits to the resize; a `ValidatingAdmissionPolicy` bound with `Warn` says what
  * `/dev/shm` does; one bound with `Deny` refuses a shrink that `denyUnsafeShrink` (or the pod's
  * annotation) forbids. With `hardenMount` (the prop or a pod's annotation) our mounts get
- * `bindMountOptions` on an API server of 1.37+ (on 1.36 the API lacks the field: such pods are
- * admitted unchanged, with a warning). All evaluate the same CEL, generated from the core's rule and settings
+ * `bindMountOptions` on an API server of 1.37+ with the gate `VolumeBindMountOptions` (elsewhere
+ * such pods are sized without them, with a warning: the hardening is a mutation of its own). All evaluate the same CEL, generated from the core's rule and settings
  * (src/constructs/admission-policy/cel.ts, resize-cel.ts). The few pods CEL cannot size exactly are
  * left alone, never sized otherwise; `cdk8s-shm plan --way-in policy` names them.
  */
@@ -125,6 +125,6 @@ export class SharedMemoryAdmissionPolicy extends Construct {
  * so the mutation that writes it fails there and, with `failurePolicy: Ignore`, every pod the
  * policy would harden is admitted unsized. Nothing at synthesis knows the cluster's version.
  */
-const HARDEN_MOUNT_NEEDS_137 = (subject: string) => `${propLabel('hardenMount')} of ${subject} needs an API server of Kubernetes 1.37+ `
-  + '(volumeMounts[].bindMountOptions): on 1.36 the policy cannot write the field and admits the pods it would harden without a sized /dev/shm; '
-  + 'leave it off there';
+const HARDEN_MOUNT_NEEDS_137 = (subject: string) => `${propLabel('hardenMount')} of ${subject} asks for volumeMounts[].bindMountOptions, `
+  + 'which need an API server of Kubernetes 1.37+ with the gate VolumeBindMountOptions: elsewhere the pods are sized without them, '
+  + 'and each one\'s creation warns that they are missing';

@@ -32,7 +32,8 @@ describe('what SharedMemoryAdmissionPolicy synthesizes', () => {
         resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'], scope: 'Namespaced' }],
       },
     });
-    expect(mutating.spec.mutations).toHaveLength(1);
+    // The sizing, then the hardening as an apply configuration (its own, so that an API server without bindMountOptions fails it alone).
+    expect(mutating.spec.mutations.map((m: any) => m.patchType)).toEqual(['JSONPatch', 'ApplyConfiguration']);
     expect(binding.spec).toEqual({ policyName: 'cdk8s-shm' });
     expect(validating.spec.failurePolicy).toBe('Ignore');
     expect(validating.spec.variables).toEqual(mutating.spec.variables);
@@ -98,7 +99,10 @@ describe('what SharedMemoryAdmissionPolicy synthesizes', () => {
   test('hardenMount: the mounts of ours get bindMountOptions, and the warnings policy looks at every pod to say when they are missing', () => {
     const [mutating, , , , warnings] = synthAdmissionPolicy({ hardenMount: true });
     expect(mutating.spec.variables.find((v: any) => v.name === 'policy').expression).toContain("'hardenMount': 'true'");
-    expect(mutating.spec.mutations[0].jsonPatch.expression).toContain("bindMountOptions: ['nosuid', 'nodev', 'noexec']");
+    expect(mutating.spec.variables.find((v: any) => v.name === 'hardenEdits').expression).toContain("['nosuid', 'nodev', 'noexec']");
+    expect(mutating.spec.mutations[1].applyConfiguration.expression).toContain('bindMountOptions: e[1]');
+    // Never in the JSON patch: an API server whose pods lack the field would refuse the pod (its strict decoding).
+    expect(mutating.spec.mutations[0].jsonPatch.expression).not.toContain('bindMountOptions');
     expect(warnings.spec.matchConditions.find((c: any) => c.name === 'annotations-read').expression).toContain('\n(true || ');
     expect(warnings.spec.validations.map((v: any) => v.messageExpression)).toContain(
       "'/dev/shm nosuid,nodev,noexec needs VolumeBindMountOptions (1.37+); without it the API server drops them'");
@@ -115,8 +119,9 @@ describe('what SharedMemoryAdmissionPolicy synthesizes', () => {
       app.synthYaml();
       app.synthYaml();
       expect(warn.mock.calls.map(c => c[0])).toEqual([
-        "[cluster/policy] Warning: 'hardenMount' (harden_mount in Python) of SharedMemoryAdmissionPolicy 'policy' needs an API server of Kubernetes 1.37+ "
-        + '(volumeMounts[].bindMountOptions): on 1.36 the policy cannot write the field and admits the pods it would harden without a sized /dev/shm; leave it off there',
+        "[cluster/policy] Warning: 'hardenMount' (harden_mount in Python) of SharedMemoryAdmissionPolicy 'policy' asks for volumeMounts[].bindMountOptions, "
+        + 'which need an API server of Kubernetes 1.37+ with the gate VolumeBindMountOptions: elsewhere the pods are sized without them, '
+        + "and each one's creation warns that they are missing",
       ]);
     } finally {
       warn.mockRestore();

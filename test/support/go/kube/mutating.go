@@ -5,9 +5,11 @@
 //   - every expression is compiled as a new expression on the oldest version the policy must run
 //     on (what the API server checks when the policy is created), and compile errors are reported;
 //   - each pod is decoded into the typed core/v1 Pod (so quantities read back canonical, as the
-//     API server hands them to CEL), the match conditions run, then the mutation: the JSON patch
-//     its expression returns is applied by k8s.io/apiserver's own JSON patcher;
-//   - the mutation runs a second time on its own result (what `reinvocationPolicy: IfNeeded`
+//     API server hands them to CEL), the match conditions run, then the mutations in order, each on
+//     the pod the one before made: a JSON patch by k8s.io/apiserver's own JSON patcher, an apply
+//     configuration by its own patcher with client-go's type converter of the same release (the API
+//     server's reads its OpenAPI); one that fails is skipped, as failurePolicy Ignore does;
+//   - the mutations run a second time on their own result (what `reinvocationPolicy: IfNeeded`
 //     does when another mutator changed the pod), and the answer says whether that changed it;
 //   - the validating policy, if any, judges the mutated pod, with its variables;
 //   - a pod given with oldObject is a resize: an UPDATE of pods/resize, the old object as stored.
@@ -23,6 +25,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/version"
@@ -35,6 +38,7 @@ import (
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/apiserver/pkg/cel/environment"
+	"k8s.io/client-go/applyconfigurations"
 )
 
 type mutatingRequest struct {
@@ -113,16 +117,15 @@ func evaluateMutating(in mutatingRequest) mutatingAnswer {
 	patchVars := vars
 	patchVars.HasPatchTypes = true
 
-	if len(spec.Mutations) != 1 || spec.Mutations[0].JSONPatch == nil {
-		fail("this program applies policies with exactly one JSONPatch mutation")
-	}
-	patchAccessor := &patch.JSONPatchCondition{Expression: spec.Mutations[0].JSONPatch.Expression}
+	accessors := mutationAccessors(spec.Mutations)
 
 	// What the API server checks at creation: every expression compiles as a new one.
 	checker, errors := checkNew(envSet, spec.Variables, spec.MatchConditions, vars, "")
 	out.CompileErrors = append(out.CompileErrors, errors...)
-	if result := checker.Compiler.CompileCELExpression(patchAccessor, patchVars, environment.NewExpressions); result.Error != nil {
-		out.CompileErrors = append(out.CompileErrors, fmt.Sprintf("mutation: %v", result.Error))
+	for i, accessor := range accessors {
+		if result := checker.Compiler.CompileCELExpression(accessor, patchVars, environment.NewExpressions); result.Error != nil {
+			out.CompileErrors = append(out.CompileErrors, fmt.Sprintf("mutation %d: %v", i, result.Error))
+		}
 	}
 	validator, validatorErrors := compileValidating(in.Validating, envSet)
 	out.CompileErrors = append(out.CompileErrors, validatorErrors...)
@@ -132,12 +135,22 @@ func evaluateMutating(in mutatingRequest) mutatingAnswer {
 
 	// What the API server runs: the stored expressions (compilePolicy in the mutating plugin).
 	compiler, matcher := compileStored(envSet, spec.Variables, spec.MatchConditions, vars, spec.FailurePolicy, in.Policy.Name)
-	patcher := patch.NewJSONPatcher(compiler.CompileMutatingEvaluator(patchAccessor, patchVars, environment.StoredExpressions))
+	patchers := make([]patch.Patcher, len(accessors))
+	for i, accessor := range accessors {
+		evaluator := compiler.CompileMutatingEvaluator(accessor, patchVars, environment.StoredExpressions)
+		if _, ok := accessor.(*patch.ApplyConfigurationCondition); ok {
+			patchers[i] = patch.NewApplyConfigurationPatcher(evaluator)
+		} else {
+			patchers[i] = patch.NewJSONPatcher(evaluator)
+		}
+	}
 
 	scheme := runtime.NewScheme()
 	if err := corev1.AddToScheme(scheme); err != nil {
 		fail("%v", err)
 	}
+	// The API server's type converter reads its OpenAPI; client-go's schema of the same release has the same types.
+	typeConverter := applyconfigurations.NewTypeConverter(scheme)
 	interfaces := admission.NewObjectInterfacesFromScheme(scheme)
 	namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: in.Namespace, Labels: map[string]string{"kubernetes.io/metadata.name": in.Namespace}}}
 	authz := authorizer.AuthorizerFunc(func(context.Context, authorizer.Attributes) (authorizer.Decision, string, error) {
@@ -179,17 +192,31 @@ func evaluateMutating(in mutatingRequest) mutatingAnswer {
 					return object, false, nil
 				}
 			}
-			patched, err := patcher.Patch(ctx, patch.Request{
-				MatchedResource:     podGVR,
-				VersionedAttributes: versioned,
-				ObjectInterfaces:    interfaces,
-				OptionalVariables:   plugincel.OptionalVariableBindings{Authorizer: authz},
-				Namespace:           namespace,
-			}, celconfig.RuntimeCELCostBudget)
-			if err != nil {
-				return object, true, err
+			// The mutations in order, each on the pod the one before made; one that fails is skipped
+			// (failurePolicy Ignore), as the API server's dispatcher does, and the first error is reported.
+			var firstErr error
+			for _, patcher := range patchers {
+				patched, err := patcher.Patch(ctx, patch.Request{
+					MatchedResource:     podGVR,
+					VersionedAttributes: versioned,
+					ObjectInterfaces:    interfaces,
+					OptionalVariables:   plugincel.OptionalVariableBindings{Authorizer: authz},
+					Namespace:           namespace,
+					TypeConverter:       typeConverter,
+				}, celconfig.RuntimeCELCostBudget)
+				if err == nil {
+					patched, err = typedResult(patched)
+				}
+				if err != nil {
+					if firstErr == nil {
+						firstErr = err
+					}
+					continue
+				}
+				object = patched.(*corev1.Pod)
+				versioned.UpdateObject(object)
 			}
-			return patched.(*corev1.Pod), true, nil
+			return object, true, firstErr
 		}
 		output, matched, err := mutate(pod)
 		answer.Matched = matched
@@ -349,4 +376,36 @@ func toMap(pod *corev1.Pod) map[string]interface{} {
 		fail("%v", err)
 	}
 	return content
+}
+
+// The expression of each mutation, in order: a JSON patch or an apply configuration.
+func mutationAccessors(mutations []admissionregistrationv1.Mutation) []plugincel.ExpressionAccessor {
+	if len(mutations) == 0 {
+		fail("the policy has no mutation")
+	}
+	accessors := make([]plugincel.ExpressionAccessor, len(mutations))
+	for i, m := range mutations {
+		switch {
+		case m.JSONPatch != nil:
+			accessors[i] = &patch.JSONPatchCondition{Expression: m.JSONPatch.Expression}
+		case m.ApplyConfiguration != nil:
+			accessors[i] = &patch.ApplyConfigurationCondition{Expression: m.ApplyConfiguration.Expression}
+		default:
+			fail("mutation %d is neither a JSON patch nor an apply configuration", i)
+		}
+	}
+	return accessors
+}
+
+// A patcher's result as the typed pod the dispatcher converts it to (an apply configuration's is unstructured).
+func typedResult(object runtime.Object) (runtime.Object, error) {
+	u, ok := object.(*unstructured.Unstructured)
+	if !ok {
+		return object, nil
+	}
+	pod := &corev1.Pod{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, pod); err != nil {
+		return nil, err
+	}
+	return pod, nil
 }
