@@ -11,7 +11,9 @@
  * objects (TLS mode, one replica or several, namespace selection, own image, ...) is synthesized
  * once per option. Objects are compared across those variants: an object that does not depend on
  * a choice is written once, an object that does is written once per distinct form, under an `if`
- * on the values that decide it. Every replacement must match, or generation fails, so a construct
+ * on the values that decide it. The admission policy's switches (resizeVolumes, denyUnsafeShrink,
+ * hardenMount) are no such choices: each is a literal in the CEL, replaced where it stands, and an
+ * object that exists only with one is written whole under an `if` on it (POLICY_ONLY_WITH). Every replacement must match, or generation fails, so a construct
  * change that a rule no longer fits is caught by the drift test instead of shipping.
  */
 import * as crypto from 'crypto';
@@ -23,7 +25,9 @@ import {
   AgentDelivery, AgentPlacement, NamespaceSelection, PodSelection, podspec, PodsWithoutLimit, SharedMemoryAdmissionPolicy,
   SharedMemoryAgent, SharedMemoryDomain, SharedMemoryWebhook, WebhookFailurePolicy, WebhookNetworkPolicy, WebhookTls,
 } from '../src';
+import { shareVariables } from './helm-policy-variables';
 import { QUANTITY_HELPERS, settingChecks } from './helm-setting-rules';
+import { RESIZE_SUFFIX } from '../src/constructs/admission-policy/objects';
 import { NAMESPACE_OPT_IN_VALUE } from '../src/constructs/admission-policy/settings';
 import { DEFAULT_KUBELET_DIR } from '../src/constructs/agent/csi-node-plugin';
 import { DEFAULT_NODE_IMAGE } from '../src/constructs/common/bundled-program';
@@ -308,12 +312,27 @@ const P = {
   name: 'helmxpolicyname',
 };
 
+/** Boolean settings of the policy, each the Helm value of the same name. */
+type PolicySwitch = 'resizeVolumes' | 'denyUnsafeShrink' | 'hardenMount';
+const POLICY_SWITCHES: readonly PolicySwitch[] = ['resizeVolumes', 'denyUnsafeShrink', 'hardenMount'];
+const allSwitches = (on: boolean) => Object.fromEntries(POLICY_SWITCHES.map(s => [s, on])) as Record<PolicySwitch, boolean>;
+
 /**
- * The admission policies with every policy value set to a sentinel. Their CEL holds the policy's
- * settings as texts in one map (and the selection in one match condition), so each value is
- * replaced where it stands; the namespace selection becomes an `if` around its one expression.
+ * Objects that exist only with a setting: the chart writes each whole under an `if` on its value.
+ * Everything else a setting changes is a literal in the CEL, replaced where it stands (policyRules).
  */
-function synthPolicy(): unknown[] {
+const POLICY_ONLY_WITH: Record<string, PolicySwitch> = {
+  [`MutatingAdmissionPolicy/${P.name}${RESIZE_SUFFIX}`]: 'resizeVolumes',
+  [`MutatingAdmissionPolicyBinding/${P.name}${RESIZE_SUFFIX}`]: 'resizeVolumes',
+};
+
+/**
+ * The admission policies with every policy value set to a sentinel, and every switch on. Their CEL
+ * holds the policy's settings as texts in one map (and the selection in one match condition), so
+ * each value is replaced where it stands; the namespace selection becomes an `if` around its one
+ * expression, and the objects of a switch an `if` around each (POLICY_ONLY_WITH).
+ */
+function synthPolicy(switches = allSwitches(true)): any[] {
   const app = new App();
   const chart = new Chart(app, 'chart');
   new SharedMemoryAdmissionPolicy(chart, 'policy', {
@@ -325,11 +344,34 @@ function synthPolicy(): unknown[] {
     podSelection: PodSelection.OPT_IN,
     podsWithoutLimit: PodsWithoutLimit.fixedSize(Size.mebibytes(W.fixedSize)),
     sizeUnboundedShm: true,
+    ...switches,
     namespaceSelection: NamespaceSelection.OPT_IN,
     excludedNamespaces: [W.excluded],
   });
-  return chart.toJson();
+  // Its warning at synthesis (hardenMount needs 1.37+) is for the chart's users: values.yaml and the README say it.
+  const warn = console.warn;
+  console.warn = () => undefined;
+  try {
+    return chart.toJson();
+  } finally {
+    console.warn = warn;
+  }
 }
+
+/** Refuses a construct whose objects, with every switch off, are not those left once POLICY_ONLY_WITH is taken out. */
+function checkPolicyOnlyWith(): void {
+  const key = (o: any) => `${o.kind}/${o.metadata?.name}`;
+  const off = synthPolicy(allSwitches(false)).map(key);
+  const on = synthPolicy().map(key).filter(k => POLICY_ONLY_WITH[k] === undefined);
+  if (JSON.stringify(off) !== JSON.stringify(on)) {
+    throw new Error(`the admission policy's objects with every switch off are not those of POLICY_ONLY_WITH taken out (did the construct change?):\n${off.join('\n')}\n--\n${on.join('\n')}`);
+  }
+}
+
+/** A text only where a switch is on. */
+const onlyWith = (key: PolicySwitch, text: string) => `{{ if .Values.policy.${key} }}${text}{{ end }}`;
+/** A switch as a CEL boolean. */
+const celBoolean = (key: PolicySwitch) => `{{ if .Values.policy.${key} }}true{{ else }}false{{ end }}`;
 
 function policyRules(): Rule[] {
   // A setting in the CEL map of the policy's own settings: '' when the value leaves the default.
@@ -342,6 +384,16 @@ function policyRules(): Rule[] {
     setting('fixedSize', `${W.fixedSize}Mi`,
       '{{ if eq .Values.policy.podsWithoutLimit "fixed" }}{{ .Values.policy.fixedSize }}{{ end }}'),
     setting('sizeUnboundedShm', 'true', '{{ if .Values.policy.sizeUnboundedShm }}true{{ end }}'),
+    setting('denyUnsafeShrink', 'true', onlyWith('denyUnsafeShrink', 'true')),
+    setting('hardenMount', 'true', onlyWith('hardenMount', 'true')),
+    // The policy's denyUnsafeShrink where the pod's annotations cannot be read (resize-cel.ts, deniesShrink).
+    { find: "(variables.invalidSettings ? 'true' :", replace: `(variables.invalidSettings ? '${onlyWith('denyUnsafeShrink', 'true')}' :` },
+    // resizeVolumes as a CEL boolean in the resize policies (resize-cel.ts: followed, keptBytes, unsafe, resizeOutcome).
+    { find: 'true && variables.askedBytes ', replace: `${celBoolean('resizeVolumes')} && variables.askedBytes ` },
+    { find: "variables.resizeAction == 'follow' && true", replace: `variables.resizeAction == 'follow' && ${celBoolean('resizeVolumes')}` },
+    // With hardenMount the warnings policy matches every selected pod (warnings-cel.ts, annotations-read).
+    { find: '(true || object.metadata.?annotations.orValue({}).exists(', replace: `${onlyWith('hardenMount', '(true || ')}object.metadata.?annotations.orValue({}).exists(` },
+    { find: `))) && object.metadata.?annotations[?'${INJECT_ANNOTATION}']`, replace: `))${onlyWith('hardenMount', ')')} && object.metadata.?annotations[?'${INJECT_ANNOTATION}']` },
     { find: "'opt-in' == 'opt-in'", replace: "'{{ .Values.policy.podSelection }}' == 'opt-in'" },
     { find: "'fixed' == 'deny'", replace: "'{{ .Values.policy.podsWithoutLimit }}' == 'deny'" },
     { find: "'fixed' != 'skip'", replace: "'{{ .Values.policy.podsWithoutLimit }}' != 'skip'" },
@@ -502,9 +554,15 @@ function renderObject(object: any, rules: readonly Rule[], used: Set<Rule>): Ren
 
 /**
  * Merges the variants into one template: each object once, under the conditions of the choices it
- * depends on.
+ * depends on. `onlyWhen` gives the condition of an object that exists only with a value (it is
+ * written whole under an `if` on it).
  */
-function mergeVariants(dimensions: readonly Dimension<unknown>[], synth: (c: Combination) => unknown[], rules: readonly Rule[]): string {
+function mergeVariants(
+  dimensions: readonly Dimension<unknown>[],
+  synth: (c: Combination) => unknown[],
+  rules: readonly Rule[],
+  onlyWhen: (key: string) => string | undefined = () => undefined,
+): string {
   const used = new Set<Rule>();
   const combos = combinations(dimensions);
   const byCombo = new Map<string, Map<string, string>>();
@@ -527,7 +585,8 @@ function mergeVariants(dimensions: readonly Dimension<unknown>[], synth: (c: Com
   for (const key of order) {
     const relevant = dimensions.filter(d => combos.some(c => d.options.some(o => textOf(key, { ...c, [d.name]: o.value }) !== textOf(key, c))));
     if (relevant.length === 0) {
-      parts.push(`---\n${textOf(key, combos[0])}`);
+      const when = onlyWhen(key);
+      parts.push(when === undefined ? `---\n${textOf(key, combos[0])}` : `{{- if ${when} }}\n---\n${textOf(key, combos[0])}{{- end }}`);
       continue;
     }
     // One block per distinct form, under the choices (of the relevant dimensions) that give it.
@@ -612,15 +671,16 @@ policy:
   # After an in-place resize of a pod's memory (kubectl patch pod --subresource resize): the cluster
   # resizes memory-backed volumes in place (Kubernetes 1.37+, alpha gate
   # InPlacePodVerticalScalingMemoryBackedVolumes on the API server and every kubelet, cgroup v2), so
-  # the resize carries the /dev/shm the rule gives under the new limits. Off: the resize passes with a
-  # warning (wayIn webhook only).
+  # the resize carries the /dev/shm the rule gives under the new limits (wayIn policy: one more
+  # MutatingAdmissionPolicy, "<release>-resize"). Off: the resize passes with a warning.
   resizeVolumes: false
   # Refuse a resize /dev/shm cannot follow that lowers the writer's limit to or below the /dev/shm the
-  # pod keeps (shared memory alone could OOM-kill it); off: it passes with a warning (wayIn webhook only).
+  # pod keeps (shared memory alone could OOM-kill it); off: it passes with a warning.
   denyUnsafeShrink: false
   # Mount /dev/shm nosuid,nodev,noexec as the runtime mounts its own (volumeMounts[].bindMountOptions:
   # Kubernetes 1.37+, alpha gate VolumeBindMountOptions; without it the API server drops them, and the
-  # webhook warns so on every pod it hardens). wayIn webhook only.
+  # way in warns so on every pod it hardens). With wayIn policy on 1.36, whose API has no such field,
+  # the pods are sized without them, with the same warning.
   hardenMount: false
 
 webhook:
@@ -897,6 +957,11 @@ Every value is described in \`values.yaml\` and checked by \`values.schema.json\
 Deployment runs is \`${BUNDLE_IN_CHART}\`, copied from the package build (\`lib/bundle/webhook.js\`);
 set \`webhook.image\` to run your own image instead. The node agent's CSI plugin is
 \`${PLUGIN_IN_CHART}\` (\`lib/bundle/csi-plugin.js\`).
+
+With \`wayIn=policy\`, \`policy.resizeVolumes\` adds a MutatingAdmissionPolicy \`<release>-resize\` that
+follows in-place resizes, and \`policy.hardenMount\` asks for \`bindMountOptions\`, which need
+**Kubernetes 1.37+** with the gate \`VolumeBindMountOptions\`: elsewhere the pods are sized without them,
+and each creation warns. \`policy.limitFollows\` is for the webhook alone.
 `;
 
 const HELMIGNORE = '.gitignore\n.npmignore\n*.orig\n*.swp\n';
@@ -908,7 +973,9 @@ export function generateChart(outDir: string): void {
   const plugin = fs.readFileSync(PLUGIN_BUNDLE, 'utf8');
   const version = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')).version;
   const webhook = mergeVariants(WEBHOOK_DIMENSIONS, c => synthWebhook(c, bundle), webhookRules(bundle));
-  const policy = mergeVariants([], () => synthPolicy(), policyRules());
+  checkPolicyOnlyWith();
+  const onlyWithSwitch = (key: string) => (POLICY_ONLY_WITH[key] ? `.Values.policy.${POLICY_ONLY_WITH[key]}` : undefined);
+  const policy = shareVariables(mergeVariants([], () => synthPolicy(), policyRules(), onlyWithSwitch), 'cdk8s-shm.policy.');
   const agent = mergeVariants(AGENT_DIMENSIONS, c => synthAgent(c, plugin), agentRules(plugin));
   const header = '# Generated by scripts/helm-chart.ts from the cdk8s-shm constructs. Do not edit.\n';
   const files: Record<string, string> = {
@@ -922,15 +989,12 @@ export function generateChart(outDir: string): void {
       + '{{- include "cdk8s-shm.checkPolicy" . }}{{- include "cdk8s-shm.checkPorts" . }}\n'
       + '{{- if .Values.namespace.create }}{{ include "cdk8s-shm.checkCreatedNamespace" (dict "namespace" .Release.Namespace "value" "namespace.create") }}{{- end }}\n'
       + `${webhook}{{- end }}\n`,
-    'templates/admission-policy.yaml': `${header}{{- if eq .Values.wayIn "policy" }}\n`
+    'templates/admission-policy.yaml': `${header}${policy.defines}{{- if eq .Values.wayIn "policy" }}\n`
       + '{{- include "cdk8s-shm.checkPolicy" . }}\n'
       + `{{- if regexMatch "\\\\.[0-9]{${POLICY_RATIO_DIGITS + 1},}" (toString .Values.policy.ratio) }}`
       + `{{ fail "policy.ratio may have at most ${POLICY_RATIO_DIGITS} decimal places with wayIn policy" }}{{- end }}\n`
       + '{{- if .Values.policy.limitFollows }}{{ fail "policy.limitFollows needs wayIn webhook: the admission policy never grows limits" }}{{- end }}\n'
-      + '{{- if .Values.policy.resizeVolumes }}{{ fail "policy.resizeVolumes needs wayIn webhook: the chart does not give it to its admission policy yet (SharedMemoryAdmissionPolicy does)" }}{{- end }}\n'
-      + '{{- if .Values.policy.denyUnsafeShrink }}{{ fail "policy.denyUnsafeShrink needs wayIn webhook: the chart does not give it to its admission policy yet (SharedMemoryAdmissionPolicy does, and the pod annotation works with either)" }}{{- end }}\n'
-      + '{{- if .Values.policy.hardenMount }}{{ fail "policy.hardenMount needs wayIn webhook: the chart does not give it to its admission policy yet (SharedMemoryAdmissionPolicy does, on Kubernetes 1.37+)" }}{{- end }}\n'
-      + `${policy}{{- end }}\n`,
+      + `${policy.template}{{- end }}\n`,
     'templates/agent.yaml': `${header}{{- if .Values.agent.enabled }}\n`
       + '{{- if .Values.agent.createNamespace }}{{ include "cdk8s-shm.checkCreatedNamespace" (dict "namespace" .Values.agent.namespace "value" "agent.createNamespace") }}{{- end }}\n'
       + `${agent}{{- end }}\n`,

@@ -5,6 +5,7 @@
  * Secret, and pods created afterwards come back with the core's /dev/shm. `helm install
  * --post-renderer cdk8s-shm` (the README's Helm 4 plugin running `cdk8s-shm inject`) installs a
  * chart whose pods come back with the /dev/shm that `cdk8s-shm plan -o json` gives the same chart.
+ * `helm install --set wayIn=policy` with the resize values installs the policies of a resize.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -130,5 +131,34 @@ describe('helm install --post-renderer cdk8s-shm (the README\'s Helm 4 plugin)',
       count({ pods: pods.length });
     }
     await admin.helm(['uninstall', 'shop', '--namespace', namespace]);
+  });
+});
+
+describe('helm install of the chart with wayIn=policy, resizeVolumes and denyUnsafeShrink', () => {
+  const RELEASE = 'e2e-policy';
+  const RELEASE_NS = 'e2e-helm-policy';
+
+  afterAll(async () => {
+    await admin.helm(['uninstall', RELEASE, '--namespace', RELEASE_NS], { allowFailure: true });
+  });
+
+  test('the policies of a resize are installed, the MutatingAdmissionPolicy that follows one among them', async () => {
+    // Opt-in namespaces, none labelled: the policies size no pod of the other tests while installed.
+    await admin.helm(['install', RELEASE, CHART_DIR, '--namespace', RELEASE_NS, '--create-namespace', '--set', 'wayIn=policy',
+      '--set', 'policy.resizeVolumes=true', '--set', 'policy.denyUnsafeShrink=true', '--set', 'webhook.namespaceSelection=opt-in']);
+    const manifest = objectsOf((await admin.helm(['get', 'manifest', RELEASE, '--namespace', RELEASE_NS])).stdout);
+    count({ objects: manifest.length });
+    expect(manifest.map(o => `${o.kind} ${o.metadata.name}`)).toEqual(expect.arrayContaining([
+      `MutatingAdmissionPolicy ${RELEASE}-resize`, `MutatingAdmissionPolicyBinding ${RELEASE}-resize`,
+      `ValidatingAdmissionPolicy ${RELEASE}-unsafe-shrink`, `ValidatingAdmissionPolicyBinding ${RELEASE}-unsafe-shrink`,
+    ]));
+    for (const object of manifest) {
+      const found = await admin.get(`${object.kind}.admissionregistration.k8s.io`, object.metadata.name);
+      expect({ object: `${object.kind} ${object.metadata.name}`, found: found !== undefined }).toEqual({ object: `${object.kind} ${object.metadata.name}`, found: true });
+    }
+    const resize = await admin.get('MutatingAdmissionPolicy.admissionregistration.k8s.io', `${RELEASE}-resize`);
+    expect(resize.spec.matchConstraints.resourceRules[0].resources).toEqual(['pods/resize']);
+    const policyMap = resize.spec.variables.find((v: any) => v.name === 'policy').expression;
+    expect(policyMap).toContain("'denyUnsafeShrink': 'true'");
   });
 });
