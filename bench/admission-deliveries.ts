@@ -67,7 +67,7 @@ export function deliveriesOf(before: boolean): Delivery[] {
   const webhook = (wayIn: WayIn, name: string, sizes: boolean): Delivery => ({
     wayIn, kind: 'webhook', namespace: `bench-${wayIn}`, sizes, floor: sizes ? 'noop-webhook' : undefined, seriesLabels: [`name="${name}"`],
   });
-  const ours = ['-without-limit', '-warnings'];
+  const ours = ['-without-limit', '-warnings', '-harden'];
   return [
     { wayIn: 'neither', kind: 'neither', namespace: 'bench-neither', sizes: false, seriesLabels: [] },
     policy('noop-policy', 'bench-noop', false, []),
@@ -126,14 +126,19 @@ export async function registerDeliveries(deliveries: readonly Delivery[], contex
   };
 }
 
-/** The no-op of the policies: the same match constraints and conditions, one constant patch, one constant validation. */
+/**
+ * The no-op of the policies: the sizing policy's match constraints and conditions, one constant
+ * patch, one constant validation (the hardening policy, which pods without its annotation leave at
+ * its match conditions, has no counterpart: its cost is ours).
+ */
 export function noopPolicyObjects(objects: readonly any[]): any[] {
-  const mutating = only(objects, 'MutatingAdmissionPolicy');
+  const mutating = objects[0];
+  if (mutating?.kind !== 'MutatingAdmissionPolicy') throw new Error('the sizing MutatingAdmissionPolicy comes first');
   const { variables: _variables, mutations: _mutations, ...spec } = mutating.spec;
   const { name, labels } = mutating.metadata;
   return [
     { ...mutating, spec: { ...spec, mutations: [{ patchType: 'JSONPatch', jsonPatch: { expression: NOOP_PATCH } }] } },
-    only(objects, 'MutatingAdmissionPolicyBinding'),
+    objects.find(o => o.kind === 'MutatingAdmissionPolicyBinding' && o.spec.policyName === name),
     {
       apiVersion: 'admissionregistration.k8s.io/v1',
       kind: 'ValidatingAdmissionPolicy',

@@ -394,6 +394,8 @@ function policyRules(): Rule[] {
     // With hardenMount the warnings policy matches every selected pod (warnings-cel.ts, annotations-read).
     { find: '(true || object.metadata.?annotations.orValue({}).exists(', replace: `${onlyWith('hardenMount', '(true || ')}object.metadata.?annotations.orValue({}).exists(` },
     { find: `))) && object.metadata.?annotations[?'${INJECT_ANNOTATION}']`, replace: `))${onlyWith('hardenMount', ')')} && object.metadata.?annotations[?'${INJECT_ANNOTATION}']` },
+    // With hardenMount the hardening policy matches every selected pod (cel.ts, may-be-hardened).
+    { find: "true || 'cdk8s-shm.io/harden-mount' in object", replace: `${celBoolean('hardenMount')} || 'cdk8s-shm.io/harden-mount' in object` },
     { find: "'opt-in' == 'opt-in'", replace: "'{{ .Values.policy.podSelection }}' == 'opt-in'" },
     { find: "'fixed' == 'deny'", replace: "'{{ .Values.policy.podsWithoutLimit }}' == 'deny'" },
     { find: "'fixed' != 'skip'", replace: "'{{ .Values.policy.podsWithoutLimit }}' != 'skip'" },

@@ -54,7 +54,8 @@ test.each<[string, readonly string[], SharedMemoryAdmissionPolicyProps]>([
   const { objects, status, stderr } = template(sets);
   expect({ status, stderr }).toEqual({ status: 0, stderr: '' });
   expect(objects.map(o => o.kind).sort()).toEqual([
-    'MutatingAdmissionPolicy', 'MutatingAdmissionPolicyBinding', ...Array(4).fill('ValidatingAdmissionPolicy'), ...Array(4).fill('ValidatingAdmissionPolicyBinding'),
+    ...Array(2).fill('MutatingAdmissionPolicy'), ...Array(2).fill('MutatingAdmissionPolicyBinding'), ...Array(4).fill('ValidatingAdmissionPolicy'),
+    ...Array(4).fill('ValidatingAdmissionPolicyBinding'),
   ]);
   expect(byKey(objects)).toEqual(byKey(construct({ name: 'cdk8s-shm', ...props })));
 });
@@ -91,7 +92,7 @@ test('the default way in is the webhook, with none of the admission policies', (
 test('the policy is named after the release', () => {
   const result = run(fresh.helm, ['template', 'shm', fresh.dir, '--set', 'wayIn=policy']);
   const names = parseAllDocuments(result.stdout).map(d => d.toJS()).filter(o => o).map(o => o.metadata.name);
-  expect(names.sort()).toEqual(['shm', 'shm', 'shm-resize-warnings', 'shm-resize-warnings', 'shm-unsafe-shrink', 'shm-unsafe-shrink',
+  expect(names.sort()).toEqual(['shm', 'shm', 'shm-harden', 'shm-harden', 'shm-resize-warnings', 'shm-resize-warnings', 'shm-unsafe-shrink', 'shm-unsafe-shrink',
     'shm-warnings', 'shm-warnings', 'shm-without-limit', 'shm-without-limit']);
 });
 

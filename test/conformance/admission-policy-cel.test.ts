@@ -38,12 +38,17 @@ beforeAll(() => {
 }, 900_000);
 
 function evaluate(objects: any[], pods: readonly CorpusPod[]): MutatingAnswer {
-  const policy = objects.find(o => o.kind === 'MutatingAdmissionPolicy');
+  // The sizing policy, then the hardening one on the pod it made (the API server runs them in either order, and
+  // reinvokes the first on what the second changed: the program's second run is that reinvocation).
+  const [policy, ...more] = objects.filter(o => o.kind === 'MutatingAdmissionPolicy' && creation(o));
   const validating = objects.find(o => o.kind === 'ValidatingAdmissionPolicy');
   return runGoProgram<{ mutating: MutatingAnswer }>(binary, {
-    mutating: { compatibilityVersion: COMPATIBILITY_VERSION, namespace: 'shop', policy, validating, pods: pods.map(p => ({ name: p.name, object: p.pod })) },
+    mutating: { compatibilityVersion: COMPATIBILITY_VERSION, namespace: 'shop', policy, more, validating, pods: pods.map(p => ({ name: p.name, object: p.pod })) },
   }).mutating;
 }
+
+/** Whether a policy acts at a pod's creation (not at its resize). */
+const creation = (o: any) => o.spec.matchConstraints.resourceRules.some((r: any) => r.operations.includes('CREATE'));
 
 /** Pods read back as the API server stores them (typed, quantities canonical). */
 function canonical(pods: readonly any[]): any[] {
@@ -338,10 +343,10 @@ describe('the warnings policy warns about exactly the annotations the core canno
 
   function warnings(props: SharedMemoryAdmissionPolicyProps, pods: readonly CorpusPod[], mutation?: unknown): PodAnswer[] {
     const objects = synthAdmissionPolicy(props);
-    const policy = mutation ?? objects.find(o => o.kind === 'MutatingAdmissionPolicy');
+    const [policy, ...more] = mutation ? [mutation] : objects.filter(o => o.kind === 'MutatingAdmissionPolicy' && creation(o));
     const validating = objects.find(o => o.kind === 'ValidatingAdmissionPolicy' && o.metadata.name.endsWith('-warnings'));
     const answer = runGoProgram<{ mutating: MutatingAnswer }>(binary, {
-      mutating: { compatibilityVersion: COMPATIBILITY_VERSION, namespace: 'shop', policy, validating, pods: pods.map(p => ({ name: p.name, object: p.pod })) },
+      mutating: { compatibilityVersion: COMPATIBILITY_VERSION, namespace: 'shop', policy, more, validating, pods: pods.map(p => ({ name: p.name, object: p.pod })) },
     }).mutating;
     expect(answer.compileErrors).toEqual([]);
     return answer.pods;

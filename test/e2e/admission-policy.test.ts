@@ -211,8 +211,8 @@ describe('the policy alone', () => {
     expect((await dryRun(POLICY_NS, limited)).pod.metadata.annotations['cdk8s-shm.io/size-limit']).toBe('512Mi');
   });
   test('an API server of 1.36, without bindMountOptions, sizes a pod that asks for hardenMount as the core does, without them, and says so', async () => {
-    // The hardening is the policy's second mutation, an apply configuration: here the API server's type converter does not know the
-    // field, that mutation alone fails, and failurePolicy Ignore keeps the pod the first one sized (a JSON patch would fail the pod).
+    // The hardening is a MutatingAdmissionPolicy of its own, an apply configuration: here the API server's type converter does not
+    // know the field, that policy alone fails, and failurePolicy Ignore keeps the pod the sizing one sized (a JSON patch would fail the pod).
     const pod = {
       apiVersion: 'v1',
       kind: 'Pod',

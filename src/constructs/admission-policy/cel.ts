@@ -40,10 +40,15 @@ export interface PolicyCel {
   /** The mutation: a list of JSONPatch operations, empty when there is nothing to do. */
   readonly mutation: string;
   /**
-   * The second mutation, run on the pod the first made: with hardenMount, the bindMountOptions of
-   * the mounts of ours, as an apply configuration (an empty one when there is nothing to do).
+   * The hardening policy's mutation: with hardenMount, the bindMountOptions of the mounts of ours,
+   * as an apply configuration (an empty one when there is nothing to do).
    */
   readonly hardening: string;
+  /**
+   * Which pods the hardening policy considers beyond matchConditions: every pod where the policy
+   * asks for hardenMount, else only those with the annotation, so that the others cost nothing.
+   */
+  readonly hardeningConditions: readonly CelExpression[];
   /**
    * Which pods the validating policy considers beyond those: only where a denial is possible (the
    * policy denies pods without a limit, or the pod has its own cdk8s-shm.io/pods-without-limit), so
@@ -95,6 +100,11 @@ export function policyCel(policy: Policy): PolicyCel {
     ].map(([name, why, expression]) => ({ name, expression: `// ${why}\n${expression}` })),
     mutation: mutationExpression(),
     hardening: hardeningExpression(),
+    hardeningConditions: [{
+      name: 'may-be-hardened',
+      expression: '// Every pod where the policy asks for hardenMount, else only those with the annotation (the variables read its value).\n'
+        + `${policy.hardenMount ? 'true' : 'false'} || ${lit(settingAnnotation('hardenMount'))} in object.metadata.?annotations.orValue({})`,
+    }],
     denialConditions: [{
       name: 'may-be-denied',
       expression: `${lit(policy.podsWithoutLimit)} == 'deny' || ${lit(settingAnnotation('podsWithoutLimit'))} in object.metadata.?annotations.orValue({})`,
@@ -400,7 +410,7 @@ function editVariables(): CelVariable[] {
         `(variables.adopting && !(${has('containers')}) ? [{'key': ${lit(settingAnnotation('containers'))}, 'value': variables.targets.map(k, string(variables.containers[k].name)).join(',')}] : [])`,
         `(variables.adopting && !(${has('volumeName')}) ? [{'key': ${lit(settingAnnotation('volumeName'))}, 'value': variables.userVolume}] : [])`].join('\n  + ')],
     ['changes', 'Whether there is anything to do: a new or adopted volume, or ours with another size, a missing mount or annotation, or hardening'
-      + ' (the second mutation\'s; the first writes the annotations that go with it).',
+      + ' (the hardening policy\'s; this one writes the annotations that go with it).',
     "variables.decision == 'size' && (!variables.ours || variables.volumeAction != 'none' || size(variables.mountEdits) > 0 || variables.sizeLimitAnnotation != variables.sizeText"
       + ' || size(variables.hardenEdits) > 0)'],
   ];
@@ -408,7 +418,7 @@ function editVariables(): CelVariable[] {
 
 /**
  * The plan as a JSON patch (patch.ts), from the edits, but for the hardening of the mounts, which
- * hardeningExpression gives.
+ * the hardening policy makes (hardeningExpression).
  */
 function mutationExpression(): string {
   const mountEdits = (field: 'containers' | 'initContainers', inField: string, index: string) => [
@@ -432,13 +442,13 @@ function mutationExpression(): string {
 }
 
 /**
- * The hardening of the mounts of ours (hardenEdits, on the pod the JSON patch made) as an apply
- * configuration: each container by name, each mount by its mountPath, bindMountOptions a set (what
- * the mount had, then the missing options). An apply configuration goes through the API server's
- * type converter, so where the API has no bindMountOptions (before 1.37) this mutation alone fails,
- * and failurePolicy Ignore keeps the pod the first one sized; a JSON patch with the field would fail
- * the pod's creation instead (the strict decoding of its result is an internal error, whatever the
- * failure policy).
+ * The hardening of the mounts of ours (hardenEdits) as an apply configuration: each container by
+ * name, each mount by its mountPath, bindMountOptions a set (what the mount had, then the missing
+ * options). An apply configuration goes through the API server's type converter, so where the API
+ * has no bindMountOptions (before 1.37) the hardening policy alone fails, and failurePolicy Ignore
+ * keeps the pod the sizing policy sized; a JSON patch with the field would fail the pod's creation
+ * instead (the strict decoding of its result is an internal error, whatever the failure policy).
+ * hardenEdits comes first: where it is empty, nothing of the rule is evaluated.
  */
 function hardeningExpression(): string {
   const containers = (field: 'containers' | 'initContainers', inField: string) =>
@@ -451,7 +461,7 @@ function hardeningExpression(): string {
   const some = (field: string) => `variables.hardenEdits.exists(e, ${field === 'containers' ? 'e[0][0] < variables.appCount' : 'e[0][0] >= variables.appCount'})`;
   return [
     '// The hardening of the mounts of ours, as an apply configuration; nothing when there is none to add.',
-    "variables.decision != 'size' || size(variables.hardenEdits) == 0 ? Object{} :",
+    "size(variables.hardenEdits) == 0 || variables.decision != 'size' ? Object{} :",
     `${some('containers')} && ${some('initContainers')} ? Object{spec: Object.spec{containers: ${app}, initContainers: ${init}}} :`,
     `${some('containers')} ? Object{spec: Object.spec{containers: ${app}}} :`,
     `Object{spec: Object.spec{initContainers: ${init}}}`,

@@ -3,7 +3,9 @@
  * MutatingAdmissionPolicy that sizes `/dev/shm`, a ValidatingAdmissionPolicy that refuses the pods
  * the rule denies, and one that warns about the annotations it cannot honour (warnings-cel.ts). At
  * its resize (resize-cel.ts): with `resizeVolumes` a MutatingAdmissionPolicy that adds the new
- * sizeLimit, one that warns about what `/dev/shm` does, one that refuses an unsafe shrink. All run
+ * sizeLimit, one that warns about what `/dev/shm` does, one that refuses an unsafe shrink. With
+ * hardenMount (the prop or a pod's annotation), a MutatingAdmissionPolicy of its own adds
+ * bindMountOptions to the mounts of ours. All run
  * the rule's variables (cel.ts), and fail open: an error in CEL (a pod beyond the cost budget)
  * admits the pod unchanged, as `failurePolicy: Ignore` does for the webhook.
  */
@@ -29,8 +31,10 @@ export const WARNINGS_SUFFIX = '-warnings';
 export const RESIZE_SUFFIX = '-resize';
 export const RESIZE_WARNINGS_SUFFIX = '-resize-warnings';
 export const UNSAFE_SHRINK_SUFFIX = '-unsafe-shrink';
+/** The MutatingAdmissionPolicy that adds bindMountOptions to the mounts of ours (hardenMount). */
+export const HARDEN_SUFFIX = '-harden';
 /** The longest suffix: a name leaves room for it. */
-export const LONGEST_SUFFIX = [DENIAL_SUFFIX, WARNINGS_SUFFIX, RESIZE_SUFFIX, RESIZE_WARNINGS_SUFFIX, UNSAFE_SHRINK_SUFFIX]
+export const LONGEST_SUFFIX = [DENIAL_SUFFIX, WARNINGS_SUFFIX, RESIZE_SUFFIX, RESIZE_WARNINGS_SUFFIX, UNSAFE_SHRINK_SUFFIX, HARDEN_SUFFIX]
   .reduce((a, b) => (b.length > a.length ? b : a));
 
 /** The objects, in the order they are applied: each policy before its binding. */
@@ -51,6 +55,37 @@ export function admissionPolicyObjects(spec: AdmissionPolicyObjectsSpec): ApiObj
   return [
     ...creationObjects(spec, cel, common),
     ...resizeObjects(spec, cel, common),
+    ...hardeningObjects(spec, cel, common),
+  ];
+}
+
+/**
+ * The MutatingAdmissionPolicy that hardens the mounts of ours, and its binding: a policy of its own,
+ * so that an API server whose API has no bindMountOptions (1.36) fails it alone and the pod keeps
+ * its size, and so that pods that do not ask for it (without the prop) skip it at its match
+ * conditions. Whichever of the two mutating policies runs first, `IfNeeded` runs it again on the
+ * pod the other changed.
+ */
+function hardeningObjects(spec: AdmissionPolicyObjectsSpec, cel: PolicyCel, common: Common): ApiObjectProps[] {
+  const name = `${spec.name}${HARDEN_SUFFIX}`;
+  return [
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'MutatingAdmissionPolicy',
+      metadata: { name, labels: spec.labels },
+      spec: {
+        ...common,
+        matchConditions: [...cel.matchConditions, ...cel.hardeningConditions],
+        mutations: [{ patchType: 'ApplyConfiguration', applyConfiguration: { expression: cel.hardening } }],
+        reinvocationPolicy: 'IfNeeded',
+      },
+    },
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'MutatingAdmissionPolicyBinding',
+      metadata: { name, labels: spec.labels },
+      spec: { policyName: name },
+    },
   ];
 }
 
@@ -75,12 +110,7 @@ function creationObjects(spec: AdmissionPolicyObjectsSpec, cel: PolicyCel, commo
       metadata: metadata(spec.name),
       spec: {
         ...common,
-        // In order: the sizing, then the hardening on the pod it made (cel.ts hardeningExpression: an
-        // API server without bindMountOptions fails the second alone, and the pod keeps the first).
-        mutations: [
-          { patchType: 'JSONPatch', jsonPatch: { expression: cel.mutation } },
-          { patchType: 'ApplyConfiguration', applyConfiguration: { expression: cel.hardening } },
-        ],
+        mutations: [{ patchType: 'JSONPatch', jsonPatch: { expression: cel.mutation } }],
         // Run again when a later mutator changes the pod (another webhook adding a container).
         reinvocationPolicy: 'IfNeeded',
       },

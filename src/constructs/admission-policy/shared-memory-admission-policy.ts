@@ -1,6 +1,6 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import { DENIAL_SUFFIX, LONGEST_SUFFIX, RESIZE_SUFFIX, RESIZE_WARNINGS_SUFFIX, UNSAFE_SHRINK_SUFFIX, WARNINGS_SUFFIX, admissionPolicyObjects } from './objects';
+import { DENIAL_SUFFIX, HARDEN_SUFFIX, LONGEST_SUFFIX, RESIZE_SUFFIX, RESIZE_WARNINGS_SUFFIX, UNSAFE_SHRINK_SUFFIX, WARNINGS_SUFFIX, admissionPolicyObjects } from './objects';
 import { excludedNamespacesOf, namespaceSelectorOf, resolvePolicyProps } from './settings';
 import { isDns1123Subdomain } from '../../core';
 import { extraLabels } from '../common/checks';
@@ -44,8 +44,8 @@ export interface SharedMemoryAdmissionPolicyProps extends SharedMemoryPolicyProp
  * under the new limits to the resize; a `ValidatingAdmissionPolicy` bound with `Warn` says what
  * `/dev/shm` does; one bound with `Deny` refuses a shrink that `denyUnsafeShrink` (or the pod's
  * annotation) forbids. With `hardenMount` (the prop or a pod's annotation) our mounts get
- * `bindMountOptions` on an API server of 1.37+ with the gate `VolumeBindMountOptions` (elsewhere
- * such pods are sized without them, with a warning: the hardening is a mutation of its own). All evaluate the same CEL, generated from the core's rule and settings
+ * `bindMountOptions` from a `MutatingAdmissionPolicy` of its own, on an API server of 1.37+ with the
+ * gate `VolumeBindMountOptions` (elsewhere such pods are sized without them, with a warning). All evaluate the same CEL, generated from the core's rule and settings
  * (src/constructs/admission-policy/cel.ts, resize-cel.ts). The few pods CEL cannot size exactly are
  * left alone, never sized otherwise; `cdk8s-shm plan --way-in policy` names them.
  */
@@ -68,6 +68,9 @@ export class SharedMemoryAdmissionPolicy extends Construct {
   /** Name of the ValidatingAdmissionPolicy that refuses an unsafe shrink (`denyUnsafeShrink`), and its binding. */
   public readonly unsafeShrinkName: string;
 
+  /** Name of the MutatingAdmissionPolicy that adds `bindMountOptions` to the mounts of ours (`hardenMount`), and its binding. */
+  public readonly hardenName: string;
+
   constructor(scope: Construct, id: string, props: SharedMemoryAdmissionPolicyProps = {}) {
     super(scope, id);
     props = props ?? {};
@@ -78,6 +81,7 @@ export class SharedMemoryAdmissionPolicy extends Construct {
     this.resizeName = `${this.name}${RESIZE_SUFFIX}`;
     this.resizeWarningsName = `${this.name}${RESIZE_WARNINGS_SUFFIX}`;
     this.unsafeShrinkName = `${this.name}${UNSAFE_SHRINK_SUFFIX}`;
+    this.hardenName = `${this.name}${HARDEN_SUFFIX}`;
     if (!isDns1123Subdomain(`${this.name}${LONGEST_SUFFIX}`)) {
       throw new Error(`'name' (${JSON.stringify(this.name)}) of ${subject} must be a DNS-1123 subdomain of at most ${253 - LONGEST_SUFFIX.length} characters `
         + "(lower-case letters, digits, '-' and '.')");
@@ -121,9 +125,10 @@ export class SharedMemoryAdmissionPolicy extends Construct {
 }
 
 /**
- * What the cluster must be for `hardenMount` in the policy: 1.36's API has no `bindMountOptions`,
- * so the mutation that writes it fails there and, with `failurePolicy: Ignore`, every pod the
- * policy would harden is admitted unsized. Nothing at synthesis knows the cluster's version.
+ * What the cluster must be for `hardenMount` to take effect: the options need 1.37's API and its
+ * gate. Without them the pods are sized all the same (the hardening policy fails alone, or the API
+ * server drops the field), and the warnings policy says so for each; nothing at synthesis knows the
+ * cluster's version, so this says it once.
  */
 const HARDEN_MOUNT_NEEDS_137 = (subject: string) => `${propLabel('hardenMount')} of ${subject} asks for volumeMounts[].bindMountOptions, `
   + 'which need an API server of Kubernetes 1.37+ with the gate VolumeBindMountOptions: elsewhere the pods are sized without them, '

@@ -17,6 +17,7 @@ describe('what SharedMemoryAdmissionPolicy synthesizes', () => {
       'ValidatingAdmissionPolicy/cdk8s-shm-warnings', 'ValidatingAdmissionPolicyBinding/cdk8s-shm-warnings',
       'ValidatingAdmissionPolicy/cdk8s-shm-resize-warnings', 'ValidatingAdmissionPolicyBinding/cdk8s-shm-resize-warnings',
       'ValidatingAdmissionPolicy/cdk8s-shm-unsafe-shrink', 'ValidatingAdmissionPolicyBinding/cdk8s-shm-unsafe-shrink',
+      'MutatingAdmissionPolicy/cdk8s-shm-harden', 'MutatingAdmissionPolicyBinding/cdk8s-shm-harden',
     ]);
     const [mutating, binding, validating, validatingBinding, warnings, warningsBinding] = objects;
     expect(mutating.spec).toMatchObject({
@@ -32,8 +33,7 @@ describe('what SharedMemoryAdmissionPolicy synthesizes', () => {
         resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'], scope: 'Namespaced' }],
       },
     });
-    // The sizing, then the hardening as an apply configuration (its own, so that an API server without bindMountOptions fails it alone).
-    expect(mutating.spec.mutations.map((m: any) => m.patchType)).toEqual(['JSONPatch', 'ApplyConfiguration']);
+    expect(mutating.spec.mutations.map((m: any) => m.patchType)).toEqual(['JSONPatch']);
     expect(binding.spec).toEqual({ policyName: 'cdk8s-shm' });
     expect(validating.spec.failurePolicy).toBe('Ignore');
     expect(validating.spec.variables).toEqual(mutating.spec.variables);
@@ -73,7 +73,7 @@ describe('what SharedMemoryAdmissionPolicy synthesizes', () => {
   });
 
   test('a resize has policies of its own, which match pods/resize only: warnings and refusal always, the new sizeLimit with resizeVolumes', () => {
-    const names = (props = {}) => synthAdmissionPolicy(props).map(o => `${o.kind}/${o.metadata.name}`).slice(6);
+    const names = (props = {}) => synthAdmissionPolicy(props).map(o => `${o.kind}/${o.metadata.name}`).slice(6, -2);
     expect(names()).toEqual([
       'ValidatingAdmissionPolicy/cdk8s-shm-resize-warnings', 'ValidatingAdmissionPolicyBinding/cdk8s-shm-resize-warnings',
       'ValidatingAdmissionPolicy/cdk8s-shm-unsafe-shrink', 'ValidatingAdmissionPolicyBinding/cdk8s-shm-unsafe-shrink',
@@ -100,9 +100,19 @@ describe('what SharedMemoryAdmissionPolicy synthesizes', () => {
     const [mutating, , , , warnings] = synthAdmissionPolicy({ hardenMount: true });
     expect(mutating.spec.variables.find((v: any) => v.name === 'policy').expression).toContain("'hardenMount': 'true'");
     expect(mutating.spec.variables.find((v: any) => v.name === 'hardenEdits').expression).toContain("['nosuid', 'nodev', 'noexec']");
-    expect(mutating.spec.mutations[1].applyConfiguration.expression).toContain('bindMountOptions: e[1]');
-    // Never in the JSON patch: an API server whose pods lack the field would refuse the pod (its strict decoding).
+    // Never in the sizing's JSON patch: an API server whose pods lack the field would refuse the pod (its strict decoding).
     expect(mutating.spec.mutations[0].jsonPatch.expression).not.toContain('bindMountOptions');
+    // A policy of its own, an apply configuration, so that such an API server fails it alone; with the prop, for every pod.
+    const objects = synthAdmissionPolicy({ hardenMount: true });
+    const [harden, hardenBinding] = objects.slice(-2);
+    expect([harden.kind, harden.metadata.name, hardenBinding.spec]).toEqual(['MutatingAdmissionPolicy', 'cdk8s-shm-harden', { policyName: 'cdk8s-shm-harden' }]);
+    expect(harden.spec.mutations[0].applyConfiguration.expression).toContain('bindMountOptions: e[1]');
+    expect(harden.spec.matchConditions.slice(0, -1)).toEqual(mutating.spec.matchConditions);
+    expect(harden.spec.matchConditions.slice(-1)[0].expression).toMatch(/\ntrue \|\| 'cdk8s-shm.io\/harden-mount' in /);
+    expect(harden.spec.reinvocationPolicy).toBe('IfNeeded');
+    // Without the prop, only pods with the annotation reach its variables.
+    const plain = synthAdmissionPolicy().slice(-2)[0];
+    expect(plain.spec.matchConditions.slice(-1)[0].expression).toMatch(/\nfalse \|\| 'cdk8s-shm.io\/harden-mount' in object.metadata.\?annotations.orValue\(\{\}\)$/);
     expect(warnings.spec.matchConditions.find((c: any) => c.name === 'annotations-read').expression).toContain('\n(true || ');
     expect(warnings.spec.validations.map((v: any) => v.messageExpression)).toContain(
       "'/dev/shm nosuid,nodev,noexec needs VolumeBindMountOptions (1.37+); without it the API server drops them'");

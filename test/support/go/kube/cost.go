@@ -22,7 +22,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/version"
 	"k8s.io/apiserver/pkg/admission"
 	plugincel "k8s.io/apiserver/pkg/admission/plugin/cel"
-	"k8s.io/apiserver/pkg/admission/plugin/policy/mutating/patch"
 	"k8s.io/apiserver/pkg/admission/plugin/policy/validating"
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
 	"k8s.io/apiserver/pkg/authentication/user"
@@ -197,19 +196,28 @@ func mutatingCost(envSet *environment.EnvSet, policy admissionregistrationv1.Mut
 	p := compileCostPolicy(envSet, policy.Name, spec.Variables, spec.MatchConditions, spec.FailurePolicy)
 	patchVars := p.vars
 	patchVars.HasPatchTypes = true
-	if len(spec.Mutations) != 1 || spec.Mutations[0].JSONPatch == nil {
-		fail("policy %s: this program counts policies with exactly one JSONPatch mutation", policy.Name)
+	// Each mutation's expression (a JSON patch or an apply configuration), in order, on one budget;
+	// the cost is the expressions', not what the patcher does with their result.
+	var evaluators []plugincel.MutatingEvaluator
+	for _, accessor := range mutationAccessors(spec.Mutations) {
+		evaluators = append(evaluators, p.compiler.CompileMutatingEvaluator(accessor, patchVars, environment.StoredExpressions))
 	}
-	evaluator := p.compiler.CompileMutatingEvaluator(&patch.JSONPatchCondition{Expression: spec.Mutations[0].JSONPatch.Expression}, patchVars, environment.StoredExpressions)
 	p.call = func(ctx context.Context, versioned *admission.VersionedAttributes, namespace *corev1.Namespace) (int64, error) {
 		budget := int64(celconfig.RuntimeCELCostBudget)
+		remaining := budget
 		request := plugincel.CreateAdmissionRequest(versioned.Attributes, metav1.GroupVersionResource(podGVR), metav1.GroupVersionKind(podGVK))
-		// The mutating evaluator reads the variables of the context it is given (as the patcher's caller makes it).
-		result, remaining, err := evaluator.ForInput(p.compiler.CreateContext(ctx), versioned, request, plugincel.OptionalVariableBindings{}, namespace, budget)
-		if err == nil && result.Error != nil {
-			err = result.Error
+		for _, evaluator := range evaluators {
+			// The mutating evaluator reads the variables of the context it is given (as the patcher's caller makes it).
+			result, left, err := evaluator.ForInput(p.compiler.CreateContext(ctx), versioned, request, plugincel.OptionalVariableBindings{}, namespace, remaining)
+			if err == nil && result.Error != nil {
+				err = result.Error
+			}
+			remaining = left
+			if err != nil {
+				return budget - remaining, err
+			}
 		}
-		return budget - remaining, err
+		return budget - remaining, nil
 	}
 	return p
 }

@@ -45,7 +45,9 @@ type mutatingRequest struct {
 	// The oldest Kubernetes version the policies must compile on, e.g. "1.35".
 	CompatibilityVersion string                                             `json:"compatibilityVersion"`
 	Policy               *admissionregistrationv1.MutatingAdmissionPolicy   `json:"policy"`
-	Validating           *admissionregistrationv1.ValidatingAdmissionPolicy `json:"validating"`
+	// More MutatingAdmissionPolicies, run after the first in order, each on the pod the ones before made.
+	More       []*admissionregistrationv1.MutatingAdmissionPolicy `json:"more"`
+	Validating *admissionregistrationv1.ValidatingAdmissionPolicy `json:"validating"`
 	Namespace            string                                             `json:"namespace"`
 	Pods                 []podCase                                          `json:"pods"`
 }
@@ -112,37 +114,18 @@ func evaluateMutating(in mutatingRequest) mutatingAnswer {
 	}
 	compatibility := version.MustParseGeneric(in.CompatibilityVersion)
 	envSet := environment.MustBaseEnvSet(compatibility)
-	spec := in.Policy.Spec
-	vars := plugincel.OptionalVariableDeclarations{HasParams: spec.ParamKind != nil, HasAuthorizer: true}
-	patchVars := vars
-	patchVars.HasPatchTypes = true
-
-	accessors := mutationAccessors(spec.Mutations)
-
-	// What the API server checks at creation: every expression compiles as a new one.
-	checker, errors := checkNew(envSet, spec.Variables, spec.MatchConditions, vars, "")
-	out.CompileErrors = append(out.CompileErrors, errors...)
-	for i, accessor := range accessors {
-		if result := checker.Compiler.CompileCELExpression(accessor, patchVars, environment.NewExpressions); result.Error != nil {
-			out.CompileErrors = append(out.CompileErrors, fmt.Sprintf("mutation %d: %v", i, result.Error))
-		}
+	policies := append([]*admissionregistrationv1.MutatingAdmissionPolicy{in.Policy}, in.More...)
+	for _, policy := range policies {
+		out.CompileErrors = append(out.CompileErrors, checkMutating(envSet, policy)...)
 	}
 	validator, validatorErrors := compileValidating(in.Validating, envSet)
 	out.CompileErrors = append(out.CompileErrors, validatorErrors...)
 	if len(out.CompileErrors) > 0 {
 		return out
 	}
-
-	// What the API server runs: the stored expressions (compilePolicy in the mutating plugin).
-	compiler, matcher := compileStored(envSet, spec.Variables, spec.MatchConditions, vars, spec.FailurePolicy, in.Policy.Name)
-	patchers := make([]patch.Patcher, len(accessors))
-	for i, accessor := range accessors {
-		evaluator := compiler.CompileMutatingEvaluator(accessor, patchVars, environment.StoredExpressions)
-		if _, ok := accessor.(*patch.ApplyConfigurationCondition); ok {
-			patchers[i] = patch.NewApplyConfigurationPatcher(evaluator)
-		} else {
-			patchers[i] = patch.NewJSONPatcher(evaluator)
-		}
+	compiled := make([]compiledMutating, len(policies))
+	for i, policy := range policies {
+		compiled[i] = compileMutating(envSet, policy)
 	}
 
 	scheme := runtime.NewScheme()
@@ -182,41 +165,48 @@ func evaluateMutating(in mutatingRequest) mutatingAnswer {
 			if old != nil {
 				versioned.VersionedOldObject = admission.NewLazyObject(old)
 			}
-			ctx := compiler.CreateContext(context.Background())
-			if matcher != nil {
-				result := matcher.Match(ctx, versioned, nil, authz)
-				if result.Error != nil {
-					return object, false, fmt.Errorf("match conditions: %w", result.Error)
-				}
-				if !result.Matches {
-					return object, false, nil
-				}
-			}
-			// The mutations in order, each on the pod the one before made; one that fails is skipped
-			// (failurePolicy Ignore), as the API server's dispatcher does, and the first error is reported.
+			// The policies in order; within each, the mutations in order, each on the pod the one before
+			// made. One that fails is skipped (failurePolicy Ignore), as the API server's dispatcher
+			// does, and the first error is reported. matched: whether the first policy matched.
 			var firstErr error
-			for _, patcher := range patchers {
-				patched, err := patcher.Patch(ctx, patch.Request{
-					MatchedResource:     podGVR,
-					VersionedAttributes: versioned,
-					ObjectInterfaces:    interfaces,
-					OptionalVariables:   plugincel.OptionalVariableBindings{Authorizer: authz},
-					Namespace:           namespace,
-					TypeConverter:       typeConverter,
-				}, celconfig.RuntimeCELCostBudget)
-				if err == nil {
-					patched, err = typedResult(patched)
-				}
-				if err != nil {
-					if firstErr == nil {
-						firstErr = err
+			matched := false
+			for i, policy := range compiled {
+				ctx := policy.compiler.CreateContext(context.Background())
+				if policy.matcher != nil {
+					result := policy.matcher.Match(ctx, versioned, nil, authz)
+					if result.Error != nil {
+						if i == 0 {
+							return object, false, fmt.Errorf("match conditions: %w", result.Error)
+						}
+						firstErr = firstError(firstErr, fmt.Errorf("match conditions of %s: %w", policies[i].Name, result.Error))
+						continue
 					}
-					continue
+					if !result.Matches {
+						continue
+					}
 				}
-				object = patched.(*corev1.Pod)
-				versioned.UpdateObject(object)
+				matched = matched || i == 0
+				for _, patcher := range policy.patchers {
+					patched, err := patcher.Patch(ctx, patch.Request{
+						MatchedResource:     podGVR,
+						VersionedAttributes: versioned,
+						ObjectInterfaces:    interfaces,
+						OptionalVariables:   plugincel.OptionalVariableBindings{Authorizer: authz},
+						Namespace:           namespace,
+						TypeConverter:       typeConverter,
+					}, celconfig.RuntimeCELCostBudget)
+					if err == nil {
+						patched, err = typedResult(patched)
+					}
+					if err != nil {
+						firstErr = firstError(firstErr, err)
+						continue
+					}
+					object = patched.(*corev1.Pod)
+					versioned.UpdateObject(object)
+				}
 			}
-			return object, true, firstErr
+			return object, matched, firstErr
 		}
 		output, matched, err := mutate(pod)
 		answer.Matched = matched
@@ -408,4 +398,57 @@ func typedResult(object runtime.Object) (runtime.Object, error) {
 		return nil, err
 	}
 	return pod, nil
+}
+
+// A MutatingAdmissionPolicy as the API server runs it: its stored expressions (compilePolicy in the
+// mutating plugin).
+type compiledMutating struct {
+	compiler *plugincel.CompositedCompiler
+	matcher  matchconditions.Matcher
+	patchers []patch.Patcher
+}
+
+// What the API server checks when the policy is created: every expression compiles as a new one.
+func checkMutating(envSet *environment.EnvSet, policy *admissionregistrationv1.MutatingAdmissionPolicy) []string {
+	spec := policy.Spec
+	vars := plugincel.OptionalVariableDeclarations{HasParams: spec.ParamKind != nil, HasAuthorizer: true}
+	patchVars := vars
+	patchVars.HasPatchTypes = true
+	prefix := ""
+	if policy.Name != "" {
+		prefix = policy.Name + ": "
+	}
+	checker, errors := checkNew(envSet, spec.Variables, spec.MatchConditions, vars, prefix)
+	for i, accessor := range mutationAccessors(spec.Mutations) {
+		if result := checker.Compiler.CompileCELExpression(accessor, patchVars, environment.NewExpressions); result.Error != nil {
+			errors = append(errors, fmt.Sprintf("%smutation %d: %v", prefix, i, result.Error))
+		}
+	}
+	return errors
+}
+
+func compileMutating(envSet *environment.EnvSet, policy *admissionregistrationv1.MutatingAdmissionPolicy) compiledMutating {
+	spec := policy.Spec
+	vars := plugincel.OptionalVariableDeclarations{HasParams: spec.ParamKind != nil, HasAuthorizer: true}
+	patchVars := vars
+	patchVars.HasPatchTypes = true
+	compiler, matcher := compileStored(envSet, spec.Variables, spec.MatchConditions, vars, spec.FailurePolicy, policy.Name)
+	accessors := mutationAccessors(spec.Mutations)
+	patchers := make([]patch.Patcher, len(accessors))
+	for i, accessor := range accessors {
+		evaluator := compiler.CompileMutatingEvaluator(accessor, patchVars, environment.StoredExpressions)
+		if _, ok := accessor.(*patch.ApplyConfigurationCondition); ok {
+			patchers[i] = patch.NewApplyConfigurationPatcher(evaluator)
+		} else {
+			patchers[i] = patch.NewJSONPatcher(evaluator)
+		}
+	}
+	return compiledMutating{compiler: compiler, matcher: matcher, patchers: patchers}
+}
+
+func firstError(first, next error) error {
+	if first != nil {
+		return first
+	}
+	return next
 }
