@@ -5,11 +5,13 @@
  *
  * Everything is generated from the core: the policy's settings (a resolved `Policy`), the
  * annotation names, the volume name, the mount path, the runtime default, the Windows signs, the
- * units a size is written in. Each step of planSharedMemory (src/core/plan.ts) is a named
- * variable, in the same order, with a comment in the expression itself, so that the policy reads
- * like the rule in a cluster as well. Where CEL cannot follow the rule exactly (large or fine
- * quantities, `..` in mount paths; src/core/admission-policy-limits.ts) the pod is left alone:
- * `decision` is `skip`, and the patch is empty.
+ * units a size is written in. The steps of planSharedMemory (src/core/plan.ts) are named
+ * variables, in the same order, with a comment in the expression itself, so that the policy reads
+ * like the rule in a cluster as well; a step read once or twice is written where it is read, and
+ * loops read no variable they can do without: the API server pays for every variable it evaluates
+ * and every read of one, on every pod (BENCHMARKS.md, pod creation). Where CEL cannot follow the
+ * rule exactly (large or fine quantities, `..` in mount paths; src/core/admission-policy-limits.ts)
+ * the pod is left alone: `decision` is `skip`, and the patch is empty.
  *
  * The expressions rely on CEL as Kubernetes 1.34 and later offer it (optional fields, the
  * quantity library, two-variable comprehensions, `lists.range`, `flatten`, `slice`), and are
