@@ -6,7 +6,9 @@
  * per call, 2,500,000 for one policy's match conditions). The API server does not expose these.
  *
  * Usage (also part of `npm run bench -- --only admission`):
- *   ts-node --project bench/tsconfig.json bench/admission-cost.ts [BEFORE_LIB_DIR]
+ *   ts-node --project bench/tsconfig.json bench/admission-cost.ts [BEFORE_LIB_DIR] [--iterations N]
+ * With --iterations, also the time of one evaluation (match conditions and call) by the evaluators
+ * alone, averaged over N (the fastest loop for work on the policy's CEL; no API server).
  */
 import { noopPolicyObjects, synthBeforePolicy } from './admission-deliveries';
 import { PodKind, podOf } from './admission-pods';
@@ -20,6 +22,7 @@ interface PolicyCost {
   readonly matched: boolean;
   readonly call: number;
   readonly variables?: Record<string, number>;
+  readonly nanos?: number;
   readonly error?: string;
 }
 interface CostAnswer {
@@ -38,6 +41,8 @@ export interface CostRow {
   /** The most costly variable, and its own cost. */
   readonly topVariable?: string;
   readonly topVariableCost?: number;
+  /** Microseconds for one evaluation, with `iterations`. */
+  readonly micros?: number;
   readonly error?: string;
 }
 
@@ -49,7 +54,7 @@ export interface CostFigures {
 const KINDS: readonly PodKind[] = ['sized', 'construct', 'opted-out', 'no-limit', 'windows'];
 
 /** The costs of ours, the no-op's and (with `beforeLib`) the other build's policies. */
-export function policyCosts(beforeLib?: string): CostFigures {
+export function policyCosts(beforeLib?: string, iterations = 0): CostFigures {
   const props = { name: 'bench', namespaceSelection: NamespaceSelection.OPT_IN };
   const sets: Array<[string, any[]]> = [
     ['policy', synthAdmissionPolicy(props)],
@@ -69,6 +74,7 @@ export function policyCosts(beforeLib?: string): CostFigures {
         validating: objects.filter(o => o.kind === 'ValidatingAdmissionPolicy' && matchesCreation(o)),
         pods,
         perVariable: true,
+        iterations,
       },
     }).cost;
     limits = answer.limits;
@@ -84,6 +90,7 @@ export function policyCosts(beforeLib?: string): CostFigures {
           call: p.call,
           topVariable: top?.[0],
           topVariableCost: top?.[1],
+          micros: p.nanos === undefined ? undefined : p.nanos / 1000,
           error: p.error,
         });
       }
@@ -112,9 +119,16 @@ export function costReport(figures: CostFigures, table: (headers: string[], rows
 }
 
 if (require.main === module) {
-  const figures = policyCosts(process.argv[2]);
+  const args = process.argv.slice(2);
+  const at = args.indexOf('--iterations');
+  const iterations = at >= 0 ? Number(args.splice(at, 2)[1]) : 0;
+  const figures = policyCosts(args[0], iterations);
   const table = (headers: string[], rows: string[][]) => [headers, headers.map(() => '---'), ...rows].map(r => `| ${r.join(' | ')} |`).join('\n');
   process.stdout.write(`${costReport(figures, table)}\n`);
+  if (iterations > 0) {
+    process.stdout.write(`\nµs per evaluation (match conditions and call), mean of ${iterations}:\n\n`);
+    process.stdout.write(`${table(['policies', 'pod', 'policy', 'µs'], figures.rows.map(r => [r.set, r.kind, r.policy, r.micros?.toFixed(1) ?? '-']))}\n`);
+  }
   const failed = figures.rows.filter(r => r.error);
   if (failed.length > 0) process.stdout.write(`errors: ${failed.map(r => `${r.set} ${r.kind} ${r.policy}: ${r.error}`).join('; ')}\n`);
 }

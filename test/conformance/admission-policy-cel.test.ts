@@ -201,8 +201,13 @@ describe('the cost budget', () => {
 
   test('far beyond it, the policy fails and the pod is admitted unchanged (the plan says it may)', () => {
     const containers = Array.from({ length: 1000 }, (_, i) => ({ name: `c${i}`, image: 'i', resources: { limits: { memory: '1Gi' } }, volumeMounts: [{ name: 'data', mountPath: '/data' }] }));
-    // Half of them init containers: the pod limit adds the sidecars before each one.
-    const huge: CorpusPod = { name: 'huge', pod: { metadata: { name: 'p' }, spec: { containers: containers.slice(0, 500), initContainers: containers.slice(500), volumes: [{ name: 'data', emptyDir: {} }] } } };
+    // Half of them init containers, and every one named in cdk8s-shm.io/containers: each container's name is looked up among
+    // a thousand names.
+    const named = { 'cdk8s-shm.io/containers': containers.map(c => c.name).join(',') };
+    const huge: CorpusPod = {
+      name: 'huge',
+      pod: { metadata: { name: 'p', annotations: named }, spec: { containers: containers.slice(0, 500), initContainers: containers.slice(500), volumes: [{ name: 'data', emptyDir: {} }] } },
+    };
     const answer = evaluate(synthAdmissionPolicy(), [huge]).pods[0];
     expect(answer.error).toMatch(/cost/);
     expect(answer.changed).toBe(false);

@@ -5,19 +5,21 @@
  *
  * Everything is generated from the core: the policy's settings (a resolved `Policy`), the
  * annotation names, the volume name, the mount path, the runtime default, the Windows signs, the
- * units a size is written in. Each step of planSharedMemory (src/core/plan.ts) is a named
- * variable, in the same order, with a comment in the expression itself, so that the policy reads
- * like the rule in a cluster as well. Where CEL cannot follow the rule exactly (large or fine
- * quantities, `..` in mount paths; src/core/admission-policy-limits.ts) the pod is left alone:
- * `decision` is `skip`, and the patch is empty.
+ * units a size is written in. The steps of planSharedMemory (src/core/plan.ts) are named
+ * variables, in the same order, with a comment in the expression itself, so that the policy reads
+ * like the rule in a cluster as well; a step read once or twice is written where it is read, and
+ * loops read no variable they can do without: the API server pays for every variable it evaluates
+ * and every read of one, on every pod (BENCHMARKS.md, pod creation). Where CEL cannot follow the
+ * rule exactly (large or fine quantities, `..` in mount paths; src/core/admission-policy-limits.ts)
+ * the pod is left alone: `decision` is `skip`, and the patch is empty.
  *
  * The expressions rely on CEL as Kubernetes 1.34 and later offer it (optional fields, the
  * quantity library, two-variable comprehensions, `lists.range`, `flatten`, `slice`), and are
  * evaluated with the API server's own code in test/admission-policy-cel.test.ts.
  */
 import {
-  BINARY_SUFFIXES, BOOLEAN_SETTINGS, CONTAINER_ROLES, DEFAULT_RATIO, DNS1123_LABEL_MAX_LENGTH, DNS1123_LABEL_PATTERN, HARDENED_MOUNT_OPTIONS,
-  HOST_PROCESS_CONTAINER_FIELDS,
+  ANNOTATION_PREFIX, BINARY_SUFFIXES, BOOLEAN_SETTINGS, CONTAINER_ROLES, DEFAULT_RATIO, DNS1123_LABEL_MAX_LENGTH, DNS1123_LABEL_PATTERN,
+  HARDENED_MOUNT_OPTIONS, HOST_PROCESS_CONTAINER_FIELDS,
   INJECT_ANNOTATION, MAX_INPUT_LENGTH,
   MIRROR_POD_ANNOTATION, OS_LABELS, POD_SETTINGS, POLICY_QUANTITY_BOUND, POLICY_RATIO_DIGITS, POLICY_RATIO_PATTERN, Policy, PolicyError,
   PolicySetting, QUANTITY_SETTINGS, RATIO_SIZE_UNIT_BYTES, RUNTIME_DEFAULT_SHM_BYTES, SETTING_RULES, SHM_MOUNT_PATH, SIZE_LIMIT_ANNOTATION,
@@ -191,12 +193,16 @@ const has = (s: PolicySetting) => `${lit(settingAnnotation(s))} in variables.ann
 const annotation = (s: PolicySetting) => `variables.annotations[${lit(settingAnnotation(s))}]`;
 const given = (s: PolicySetting) => `variables.settings.${s} != ''`;
 const orDefault = (s: PolicySetting, value: string) => `${given(s)} ? variables.settings.${s} : ${value}`;
+/** A boolean setting, or its default. */
+const flag = (s: 'includeInitContainers' | 'sizeUnboundedShm') => `(${given(s)} ? variables.settings.${s} == 'true' : ${resolvePolicy()[s]})`;
+/** A quantity setting in bytes (0: none). */
+const settingBytes = (s: PolicySetting) => `variables.settingBytes[?${lit(s)}].orValue(0)`;
 const SHM_SEGMENTS = SHM_MOUNT_PATH.split('/').filter(e => e !== '');
 /** Whether a path cleans to /dev/shm. A path cleans to it only if it holds 'shm': most paths are told apart without splitting them. */
 export const shm = (path: string): string => `${path}.contains(${lit(SHM_SEGMENTS[SHM_SEGMENTS.length - 1])}) && ${path}.startsWith('/')`
   + ` && ${path}.split('/').filter(e, e != '' && e != '.') == ${lit(SHM_SEGMENTS)}`;
-/** The index of the volume of that name (-1: none). */
-const volumeIndex = (name: string) => `[lists.range(size(variables.volumes)).filter(i, variables.volumes[i].name == ${name})].map(l, size(l) > 0 ? l[0] : -1)[0]`;
+/** The index of the volume of that name (-1: none): the indexes that match, then -1, the first of them. */
+const volumeIndex = (name: string) => `(variables.volumes.transformList(i, v, v.name == ${name}, i) + [-1])[0]`;
 
 /** Step 0: the pod's own say, merged onto the policy (pod-policy.ts), and each setting read. */
 function settingVariables(policy: Policy): CelVariable[] {
@@ -210,8 +216,9 @@ function settingVariables(policy: Policy): CelVariable[] {
     ['policy', "The policy's own settings, as text as the webhook's flags and the pod's annotations write them ('': not given).",
       `{${POD_SETTINGS.map(s => `${lit(s)}: ${lit(ownSetting(policy, s))}`).join(', ')}}`],
     ['annotations', "The pod's annotations (none when it has no map).", 'object.metadata.?annotations.orValue({})'],
-    ['annotated', "Whether the pod annotates a setting. Most do not: their settings are the policy's, which the construct checked.",
-      `${lit(POD_SETTINGS.map(settingAnnotation))}.exists(k, k in variables.annotations)`],
+    ['annotated', "Whether the pod annotates a setting. Most do not: their settings are the policy's, which the construct checked."
+      + ' A pod has few annotations, and fewer of ours: only those are looked up among the settings.',
+    `variables.annotations.exists(k, k.startsWith(${lit(ANNOTATION_PREFIX)}) && k in ${lit(POD_SETTINGS.map(settingAnnotation))})`],
     ['settings', "Each setting for this pod ('': not given): its annotation, or the policy's unless the pod annotates one that excludes it "
       + '(an exact size excludes a share and its bounds, and the other way round).',
     `!variables.annotated ? variables.policy : {\n  ${POD_SETTINGS.map(setting).join(',\n  ')}\n}`],
@@ -223,11 +230,7 @@ function settingVariables(policy: Policy): CelVariable[] {
       + `\n  .transformMapEntry(i, s, {s: [variables.settings[s]].map(t, size(t) <= ${MAX_INPUT_LENGTH} ? ${quantityBytes('t.trim()', 'floor', 'annotation')} : ${UNREADABLE})[0]})`],
     ['sizeBytes', 'An exact size (0: none).', "variables.settingBytes[?'size'].orValue(0)"],
     ['minimumBytes', 'Lower bound of a share (0: none).', "variables.settingBytes[?'minimum'].orValue(0)"],
-    ['maximumBytes', 'Upper bound of a share (0: none).', "variables.settingBytes[?'maximum'].orValue(0)"],
-    ['fixedSizeBytes', 'The size of pods without a limit under pods-without-limit fixed (0: none).', "variables.settingBytes[?'fixedSize'].orValue(0)"],
     ['podsWithoutLimit', `What a pod without a memory limit gets: ${WITHOUT_LIMIT_MODES.join(', ')}.`, orDefault('podsWithoutLimit', lit(defaults.podsWithoutLimit))],
-    ['includeInitContainers', 'Whether init containers and sidecars get the mount.', `${given('includeInitContainers')} ? variables.settings.includeInitContainers == 'true' : ${defaults.includeInitContainers}`],
-    ['sizeUnboundedShm', "Whether the pod's own unbounded /dev/shm is sized.", `${given('sizeUnboundedShm')} ? variables.settings.sizeUnboundedShm == 'true' : ${defaults.sizeUnboundedShm}`],
     ['hardenMount', `Whether our mounts ask for the runtime's own hardening (bindMountOptions ${HARDENED_MOUNT_OPTIONS.join(', ')}).`,
       'variables.settings.hardenMount == \'true\''],
     ['volumeName', 'The name of our volume.', orDefault('volumeName', lit(defaults.volumeName))],
@@ -284,11 +287,11 @@ function podShapeVariables(): CelVariable[] {
     ['containers', 'App containers, then init containers.', 'object.spec.containers + object.spec.?initContainers.orValue([])'],
     ['appCount', 'How many of them are app containers.', 'size(object.spec.containers)'],
     ['roles', 'Each one is a container, a sidecar (an init container that keeps running) or an init container.',
-      "variables.containers.transformList(k, c, k < variables.appCount ? 'container' : c.?restartPolicy.orValue('') == 'Always' ? 'sidecar' : 'init container')"],
+      "object.spec.containers.map(c, 'container') + object.spec.?initContainers.orValue([]).map(c, c.?restartPolicy.orValue('') == 'Always' ? 'sidecar' : 'init container')"],
     ['mountPathsUnreadable', "A mount path with a '..' element: CEL cannot clean it (the pod is left alone).",
       "variables.containers.exists(c, c.?volumeMounts.orValue([]).exists(m, m.mountPath.contains('..') && m.mountPath.split('/').exists(e, e == '..')))"],
     ['shmVolumesByContainer', `The volumes each container mounts at ${SHM_MOUNT_PATH} (paths cleaned as the runtime cleans them).`,
-      `variables.containers.map(c, c.?volumeMounts.orValue([]).filter(m, ${shm('m.mountPath')}).map(m, m.name))`],
+      `variables.containers.map(c, c.?volumeMounts.orValue([]).transformList(i, m, ${shm('m.mountPath')}, m.name))`],
     ['shmVolumes', 'All of them, in order.', 'variables.shmVolumesByContainer.flatten()'],
     ['volumes', "The pod's volumes.", 'object.spec.?volumes.orValue([])'],
 
@@ -298,7 +301,8 @@ function podShapeVariables(): CelVariable[] {
       `variables.namedVolumeIndex >= 0 && variables.volumes[variables.namedVolumeIndex].?emptyDir.?medium.orValue('') == 'Memory' && ${lit(SIZE_LIMIT_ANNOTATION)} in variables.annotations`],
     ['foreignShmVolumes', `Volumes at ${SHM_MOUNT_PATH} that are not ours.`, 'variables.shmVolumes.filter(n, !variables.ours || n != variables.volumeName)'],
     ['userVolume', `The first of them: the user's own ${SHM_MOUNT_PATH}.`, "size(variables.foreignShmVolumes) > 0 ? string(variables.foreignShmVolumes[0]) : ''"],
-    ['userVolumeIndex', 'Its index among the volumes.', volumeIndex('variables.userVolume')],
+    ['userVolumeIndex', 'Its index among the volumes (-1: none, and without one no volume is looked for).',
+      `size(variables.foreignShmVolumes) == 0 ? -1 : ${volumeIndex('variables.userVolume')}`],
     ['adopting', "The user's only /dev/shm is a memory-backed emptyDir without sizeLimit, which the rule may size.",
       'size(variables.foreignShmVolumes) > 0 && !variables.ours && variables.shmVolumes.all(n, n == variables.userVolume) && variables.userVolumeIndex >= 0'
       + " && variables.volumes[variables.userVolumeIndex].?emptyDir.?medium.orValue('') == 'Memory' && !has(variables.volumes[variables.userVolumeIndex].emptyDir.sizeLimit)"],
@@ -315,7 +319,7 @@ function targetVariables(): CelVariable[] {
     ['targets', 'Indexes into containers: those that mount the adopted volume, the named ones, or all (init containers unless left out).',
       'variables.adopting ? lists.range(size(variables.containers)).filter(k, size(variables.shmVolumesByContainer[k]) > 0)'
       + '\n  : variables.containersNamed ? lists.range(size(variables.containers)).filter(k, variables.containers[k].name in variables.namedContainers)'
-      + '\n  : lists.range(size(variables.containers)).filter(k, k < variables.appCount || variables.includeInitContainers)'],
+      + `\n  : lists.range(${flag('includeInitContainers')} ? size(variables.containers) : variables.appCount)`],
     ['noTargets', 'None of the named containers is in the pod.', '!variables.adopting && size(variables.targets) == 0'],
   ];
 }
@@ -324,35 +328,36 @@ function targetVariables(): CelVariable[] {
 function limitVariables(): CelVariable[] {
   return [
     // Memory limits as the kubelet reads them (pod-limit.ts): in bytes, rounded up; 0 when none.
-    ['ownLimits', "Each container's own memory limit.", `variables.containers.map(c, ${quantityBytes("c.?resources.?limits.?memory.orValue('0')", 'ceil', 'spec')})`],
+    ['ownLimits', "Each container's own memory limit.",
+      `variables.containers.map(c, c.?resources.?limits.?memory.orValue('0'))\n  .map(t, ${quantityBytes('t', 'ceil', 'spec')})`],
     ['podBytes', 'The pod-level limit (spec.resources), the RuntimeClass overhead (spec.overhead) and the sizeLimit of the volume that is sized.',
       '[object.spec.?resources.?limits.?memory.orValue(\'0\'), object.spec.?overhead.?memory.orValue(\'0\'),'
       + " variables.targetVolumeIndex >= 0 ? variables.volumes[variables.targetVolumeIndex].emptyDir.?sizeLimit.orValue('0') : '0']"
       + `\n  .map(t, ${quantityBytes('t', 'ceil', 'spec')})`],
-    ['podLevelLimit', 'The pod-level limit.', 'variables.podBytes[0]'],
-    ['overhead', 'The overhead.', 'variables.podBytes[1]'],
-    ['currentSizeLimit', 'The sizeLimit (-1: none).',
-      'variables.targetVolumeIndex >= 0 && has(variables.volumes[variables.targetVolumeIndex].emptyDir.sizeLimit) ? variables.podBytes[2] : -1'],
     ['quantitiesUnreadable', 'A quantity of 8Pi or more, beyond what CEL reads exactly: the pod is left alone.',
-      `variables.ownLimits.exists(l, l == ${UNREADABLE}) || [variables.podLevelLimit, variables.overhead, variables.currentSizeLimit].exists(l, l == ${UNREADABLE})`],
+      // UNREADABLE is below any quantity read, and podBytes holds the sizeLimit whenever currentSizeLimit does.
+      `(variables.ownLimits + variables.podBytes).min() == ${UNREADABLE}`],
 
     // 2. The basis (basis.ts): the largest limit among the targets beside the app; the pod-level limit stands in.
-    ['effectiveLimits', 'A container without a limit of its own counts with the pod-level limit.', 'variables.ownLimits.map(l, l > 0 ? l : variables.podLevelLimit)'],
-    ['basis', 'The largest among the app containers and sidecars that get the mount (0: none).',
-      "[variables.targets.filter(k, variables.roles[k] != 'init container' && variables.effectiveLimits[k] > 0).map(k, variables.effectiveLimits[k])]"
-      + '.map(l, size(l) > 0 ? l.max() : 0)[0]'],
+    ['effectiveLimits', 'A container without a limit of its own counts with the pod-level limit (podBytes[0]): without one, and no limit below 0, they are the own limits.',
+      'variables.podBytes[0] == 0 && (variables.ownLimits + [0]).min() >= 0 ? variables.ownLimits : variables.ownLimits.map(l, l > 0 ? l : variables.podBytes[0])'],
+    ['basis', 'The largest among the app containers and sidecars that get the mount (0: none; a limit of 0 or less never counts).',
+      "(variables.targets.map(k, variables.roles[k] != 'init container' ? variables.effectiveLimits[k] : 0) + [0]).max()"],
 
     // The kubelet's pod limit: the cap.
-    ['besideApp', 'App containers and sidecars run together for the life of the pod.',
-      "variables.ownLimits.slice(0, variables.appCount).sum() + lists.range(size(variables.containers)).filter(k, variables.roles[k] == 'sidecar').map(k, variables.ownLimits[k]).sum()"],
-    ['initPeak', 'An init container runs beside the sidecars declared before it (a sidecar, beside itself too).',
-      '[lists.range(size(variables.containers)).filter(k, k >= variables.appCount)'
-      + ".map(k, variables.ownLimits[k] + lists.range(k).filter(j, variables.roles[j] == 'sidecar').map(j, variables.ownLimits[j]).sum())]"
-      + '.map(l, size(l) > 0 ? l.max() : 0)[0]'],
-    ['podLimit', 'The pod memory limit (0: none): the pod-level limit, or the containers\' when every one has a limit; plus the overhead.',
-      'variables.podLevelLimit > 0 ? variables.podLevelLimit + variables.overhead'
-      + '\n  : variables.ownLimits.exists(l, l == 0) ? 0'
-      + '\n  : (variables.besideApp > variables.initPeak ? variables.besideApp : variables.initPeak) + variables.overhead'],
+    ['sidecarLimits', "Each container's own limit if it is a sidecar, else 0.",
+      "variables.ownLimits.transformList(k, l, variables.roles[k] == 'sidecar' ? l : 0)"],
+    ['podLimit', 'The pod memory limit (0: none): the pod-level limit (podBytes[0]), or the containers\' when every one has a limit; plus the overhead'
+      + ' (podBytes[1]). App containers and sidecars run together for the life of the pod; an init container runs beside the sidecars declared'
+      + ' before it (a sidecar, beside itself too): the larger of the two.',
+    'variables.podBytes[0] > 0 ? variables.podBytes[0] + variables.podBytes[1]'
+      + '\n  : 0 in variables.ownLimits ? 0'
+      // Without sidecars (most pods), the init containers run one at a time: the largest of them, or the app containers' sum.
+      + "\n  : !('sidecar' in variables.roles) ? ((variables.appCount == size(variables.ownLimits) ? [0] : variables.ownLimits.slice(variables.appCount, size(variables.ownLimits)))"
+      + '\n    + [variables.ownLimits.slice(0, variables.appCount).sum()]).max() + variables.podBytes[1]'
+      + '\n  : [variables.ownLimits.slice(0, variables.appCount).sum() + variables.sidecarLimits.sum(),'
+      + '\n    variables.appCount == size(variables.ownLimits) ? 0 : variables.ownLimits.slice(variables.appCount, size(variables.ownLimits))'
+      + '.transformList(i, l, l + variables.sidecarLimits.slice(0, variables.appCount + i).sum()).max()].max() + variables.podBytes[1]'],
   ];
 }
 
@@ -363,23 +368,22 @@ function sizeVariables(): CelVariable[] {
     ['share', `The share, ratio × basis, in whole bytes without overflow, rounded down to whole ${formatUnit(RATIO_SIZE_UNIT_BYTES)} from one up.`,
       `[(variables.basis / ${BILLION}) * variables.ratioBillionths + (variables.basis % ${BILLION}) * variables.ratioBillionths / ${BILLION}]`
       + `.map(s, s >= ${RATIO_SIZE_UNIT_BYTES} ? s / ${RATIO_SIZE_UNIT_BYTES} * ${RATIO_SIZE_UNIT_BYTES} : s)[0]`],
-    ['raisedShare', 'Raised to the minimum.', 'variables.minimumBytes != 0 && variables.share < variables.minimumBytes ? variables.minimumBytes : variables.share'],
-    ['lowered', 'Whether the maximum lowers it.', 'variables.maximumBytes != 0 && variables.raisedShare > variables.maximumBytes'],
-    ['boundedShare', 'Within [minimum, maximum].', 'variables.lowered ? variables.maximumBytes : variables.raisedShare'],
-    // 4. Never worse than the runtime.
-    ['belowRuntimeDefault', `A share below the runtime's ${formatUnit(RUNTIME_DEFAULT_SHM_BYTES)} is not given, unless a minimum says a smaller one is meant`
-      + ' (a maximum below it needs one).',
-    `variables.minimumBytes == 0 && variables.boundedShare < ${RUNTIME_DEFAULT_SHM_BYTES}`],
-    ['requestedSize', 'The size asked for (0: none): the exact size, the share, or the fixed size of a pod without a limit.',
-      'variables.sizeBytes != 0 ? variables.sizeBytes'
-      + '\n  : variables.basis > 0 ? (variables.belowRuntimeDefault ? 0 : variables.boundedShare)'
-      + "\n  : variables.podsWithoutLimit == 'fixed' && variables.fixedSizeBytes != 0 ? variables.fixedSizeBytes : 0"],
+    ['boundedShare', 'Raised to the minimum, then lowered to the maximum (each only where given).',
+      (raised => `${settingBytes('maximum')} != 0 ? [${raised}, ${settingBytes('maximum')}].min() : ${raised}`)(
+        '(variables.minimumBytes != 0 ? [variables.share, variables.minimumBytes].max() : variables.share)')],
+    // 4. Never worse than the runtime: a share below the runtime's default is not given, unless a minimum says a smaller one is meant
+    // (a maximum below it needs one).
+    ['requestedSize', 'The size asked for (0: none): the exact size, the share (unless below the runtime\'s '
+      + `${formatUnit(RUNTIME_DEFAULT_SHM_BYTES)} without a minimum), or the fixed size of a pod without a limit.`,
+    'variables.sizeBytes != 0 ? variables.sizeBytes'
+      + `\n  : variables.basis > 0 ? (variables.minimumBytes == 0 && variables.boundedShare < ${RUNTIME_DEFAULT_SHM_BYTES} ? 0 : variables.boundedShare)`
+      + `\n  : variables.podsWithoutLimit == 'fixed' && ${settingBytes('fixedSize')} != 0 ? ${settingBytes('fixedSize')} : 0`],
 
     ['decision', 'The decision: skip (the pod is left alone), size, or deny (the ValidatingAdmissionPolicy refuses it).',
       // The cheapest first: most pods are decided by the first terms (windows and hostIPC pods never get here: earlyExits).
       'variables.invalidSettings || variables.userShmMount || variables.volumeNameTaken || variables.noTargets'
       + '\n  || variables.quantitiesUnreadable || variables.mountPathsUnreadable ? \'skip\''
-      + "\n  : variables.adopting && (!variables.sizeUnboundedShm || variables.requestedSize == 0) ? 'skip'"
+      + `\n  : variables.adopting && (!${flag('sizeUnboundedShm')} || variables.requestedSize == 0) ? 'skip'`
       + "\n  : variables.requestedSize > 0 ? 'size'"
       + "\n  : variables.sizeBytes == 0 && variables.basis == 0 && variables.podsWithoutLimit == 'deny' ? 'deny'"
       + "\n  : 'skip'"],
@@ -391,10 +395,11 @@ function sizeVariables(): CelVariable[] {
 /** The edits (PlanEdits in plan.ts). */
 function editVariables(): CelVariable[] {
   return [
-    ['volumeAction', 'What becomes of the volume: add ours, resize the one there, or none.',
-      "variables.targetVolumeIndex < 0 ? 'add' : variables.currentSizeLimit == variables.size ? 'none' : 'resize'"],
-    ['mountEdits', 'The targets that lack the mount.',
-      `variables.targets.filter(k, !variables.containers[k].?volumeMounts.orValue([]).exists(m, m.name == variables.targetVolumeName && ${shm('m.mountPath')}))`],
+    ['volumeAction', 'What becomes of the volume: add ours, resize the one there (its sizeLimit, podBytes[2], is another or none), or none.',
+      "variables.targetVolumeIndex < 0 ? 'add'"
+      + "\n  : has(variables.volumes[variables.targetVolumeIndex].emptyDir.sizeLimit) && variables.podBytes[2] == variables.size ? 'none' : 'resize'"],
+    ['mountEdits', 'The targets that lack the mount (of the volume sized, at /dev/shm).',
+      'variables.targets.filter(k, !(variables.targetVolumeName in variables.shmVolumesByContainer[k]))'],
     ['hardenEdits', 'With hardenMount: the mounts of ours in the targets that lack some of the hardening, [container, mount], and the options they get'
       + ' (those they had, then the missing ones; none is taken away).',
     '!variables.hardenMount ? [] : variables.targets.map(k, [variables.containers[k].?volumeMounts.orValue([])].map(ms, lists.range(size(ms))'
@@ -404,15 +409,11 @@ function editVariables(): CelVariable[] {
     ['sizeLimitAnnotation', `The ${SIZE_LIMIT_ANNOTATION} the pod carries ('': none).`, `variables.annotations[?${lit(SIZE_LIMIT_ANNOTATION)}].orValue('')`],
     ['annotationEdits', 'The size decided, and the settings chosen explicitly that the pod does not carry yet (a volume the pod brought is pinned by name and containers).',
       [`(variables.sizeLimitAnnotation != variables.sizeText ? [{'key': ${lit(SIZE_LIMIT_ANNOTATION)}, 'value': variables.sizeText}] : [])`,
-        `[${POD_SETTINGS.map(s => `[${lit(s)}, ${lit(settingAnnotation(s))}]`).join(', ')}]`
-        + `\n    .filter(p, !(p[1] in variables.annotations) && variables.settings[p[0]] != '' && !(variables.adopting && p[0] in ${lit(PINNED)}))`
-        + "\n    .map(p, {'key': p[1], 'value': string(variables.settings[p[0]])})",
+        // The settings are read once (st) for the thirteen of them; each annotation is the one at the same index.
+        `[variables.settings].map(st, ${lit(POD_SETTINGS)}.transformList(i, s, st[s] != '' && !(${lit(POD_SETTINGS.map(settingAnnotation))}[i] in variables.annotations)`
+        + ` && !(variables.adopting && s in ${lit(PINNED)}),\n    {'key': ${lit(POD_SETTINGS.map(settingAnnotation))}[i], 'value': string(st[s])}))[0]`,
         `(variables.adopting && !(${has('containers')}) ? [{'key': ${lit(settingAnnotation('containers'))}, 'value': variables.targets.map(k, string(variables.containers[k].name)).join(',')}] : [])`,
         `(variables.adopting && !(${has('volumeName')}) ? [{'key': ${lit(settingAnnotation('volumeName'))}, 'value': variables.userVolume}] : [])`].join('\n  + ')],
-    ['changes', 'Whether there is anything to do: a new or adopted volume, or ours with another size, a missing mount or annotation, or hardening'
-      + ' (the hardening policy\'s; this one writes the annotations that go with it).',
-    "variables.decision == 'size' && (!variables.ours || variables.volumeAction != 'none' || size(variables.mountEdits) > 0 || variables.sizeLimitAnnotation != variables.sizeText"
-      + ' || size(variables.hardenEdits) > 0)'],
   ];
 }
 
@@ -421,23 +422,25 @@ function editVariables(): CelVariable[] {
  * the hardening policy makes (hardeningExpression).
  */
 function mutationExpression(): string {
-  const mountEdits = (field: 'containers' | 'initContainers', inField: string, index: string) => [
-    `variables.mountEdits.filter(k, ${inField} && !has(variables.containers[k].volumeMounts))`
-    + `.map(k, JSONPatch{op: 'add', path: '/spec/${field}/' + string(${index}) + '/volumeMounts', value: []})`,
-    `variables.mountEdits.filter(k, ${inField}).map(k, JSONPatch{op: 'add', path: '/spec/${field}/' + string(${index}) + '/volumeMounts/-',`
-    + ` value: Object.spec.${field}.volumeMounts{name: variables.targetVolumeName, mountPath: ${lit(SHM_MOUNT_PATH)}}})`,
-  ];
+  // Each container's edits, its list of mounts created first where it has none (one pass over the edits).
+  const mountEdits = (field: 'containers' | 'initContainers', index: string) => ['(has(variables.containers[k].volumeMounts) ? [] : ',
+    `[JSONPatch{op: 'add', path: '/spec/${field}/' + string(${index}) + '/volumeMounts', value: []}])`,
+    ` + [JSONPatch{op: 'add', path: '/spec/${field}/' + string(${index}) + '/volumeMounts/-',`,
+    ` value: Object.spec.${field}.volumeMounts{name: variables.targetVolumeName, mountPath: ${lit(SHM_MOUNT_PATH)}}}]`].join('');
   return [
     '// The plan as a JSON patch (patch.ts): annotations, the volume, the mounts. Lists and maps',
     '// that are missing are created empty first.',
-    '!variables.changes ? [] :',
+    '// Whether there is anything to do: a new or adopted volume, or ours with another size, a missing mount or annotation, or hardening',
+    '// (the hardening policy\'s; this one writes the annotations that go with it).',
+    "variables.decision != 'size' || (variables.ours && variables.volumeAction == 'none' && size(variables.mountEdits) == 0"
+    + ' && variables.sizeLimitAnnotation == variables.sizeText && size(variables.hardenEdits) == 0) ? [] :',
     "(has(object.metadata.annotations) ? [] : [JSONPatch{op: 'add', path: '/metadata/annotations', value: {}}])",
     "+ variables.annotationEdits.map(e, JSONPatch{op: 'add', path: '/metadata/annotations/' + jsonpatch.escapeKey(e.key), value: e.value})",
     "+ (variables.volumeAction == 'add' && !has(object.spec.volumes) ? [JSONPatch{op: 'add', path: '/spec/volumes', value: []}] : [])",
     "+ (variables.volumeAction == 'add' ? [JSONPatch{op: 'add', path: '/spec/volumes/-', value: Object.spec.volumes{name: variables.volumeName,"
     + " emptyDir: Object.spec.volumes.emptyDir{medium: 'Memory', sizeLimit: variables.sizeText}}}] : [])",
     "+ (variables.volumeAction == 'resize' ? [JSONPatch{op: 'add', path: '/spec/volumes/' + string(variables.targetVolumeIndex) + '/emptyDir/sizeLimit', value: variables.sizeText}] : [])",
-    ...[...mountEdits('containers', 'k < variables.appCount', 'k'), ...mountEdits('initContainers', 'k >= variables.appCount', 'k - variables.appCount')].map(e => `+ ${e}`),
+    `+ variables.mountEdits.map(k, k < variables.appCount\n  ? ${mountEdits('containers', 'k')}\n  : ${mountEdits('initContainers', 'k - variables.appCount')}).flatten()`,
   ].join('\n');
 }
 
@@ -480,11 +483,15 @@ export function quantityBytes(text: string, round: 'floor' | 'ceil', checked: 'a
   // Integers (nearly every quantity) are bounded by integer comparisons; others by exact quantity ones.
   // A spec's quantities passed the API server's validation; only an annotation's text needs checking.
   const valid = checked === 'annotation' ? `!isQuantity(v) ? ${UNREADABLE} : ` : '';
-  // Absent values read as '0' (the most common after a container's limit) and need no parsing.
-  return `[${text}].map(v, v == '0' ? 0 : ${valid}[quantity(v)].map(q, q.isInteger()`
+  // Absent values read as '0' (the most common after a container's limit) and need no parsing. A text
+  // that is already a name is read as it is; any other is bound to one first (each comprehension costs).
+  const bound = /^[a-z]+$/.test(text);
+  const v = bound ? text : 'v';
+  const body = `${v} == '0' ? 0 : ${valid.replace(/\bv\b/g, v)}[quantity(${v})].map(q, q.isInteger()`
     + ` ? (q.asInteger() > ${UNREADABLE} && q.asInteger() < ${POLICY_QUANTITY_BOUND} ? q.asInteger() : ${UNREADABLE})`
     + ` : q.isLessThan(quantity('${POLICY_QUANTITY_BOUND}')) && q.isGreaterThan(quantity('-${POLICY_QUANTITY_BOUND}'))`
-    + ` ? [-1, 0, 1, 2].map(d, int(q.asApproximateFloat()) + d).filter(n, ${pick})[0] : ${UNREADABLE})[0])[0]`;
+    + ` ? [-1, 0, 1, 2].map(d, int(q.asApproximateFloat()) + d).filter(n, ${pick})[0] : ${UNREADABLE})[0]`;
+  return bound ? body : `[${text}].map(v, ${body})[0]`;
 }
 
 /**
