@@ -32,6 +32,9 @@ const NS = 'e2e-resize-policy';
 const WEBHOOK_NS = 'e2e-resize-policy-webhook';
 const HARDEN = 'cdk8s-shm.io/harden-mount';
 
+/** Each container's mounts at /dev/shm (the API server adds the service account's beside them). */
+const mountsOf = (p: any) => p.spec.containers.map((c: any) => (c.volumeMounts ?? []).filter((m: any) => m.mountPath === '/dev/shm'));
+
 /** A Burstable pod of the test's namespace. */
 const pod = (name: string, limit: string): any => burstablePod(NS, name, limit);
 
@@ -66,7 +69,7 @@ function clusterFor(gatesOn: boolean, extra: SharedMemoryAdmissionPolicyProps, r
       await kube.apply(objects);
       count({ objects: objects.length });
       env = { cluster, kube, policy: corePolicyOf(props), objects };
-      await waitForPolicies(kube, extra.resizeVolumes === true, resizes);
+      await waitForPolicies(kube, { resizeVolumes: extra.resizeVolumes === true, resizes, hardened: gatesOn });
     } catch (error) {
       await cluster.stop();
       throw error;
@@ -81,15 +84,20 @@ function clusterFor(gatesOn: boolean, extra: SharedMemoryAdmissionPolicyProps, r
 /**
  * The API server picks up each policy and its binding a moment after they are written: waits until
  * a probe's creation is sized (its volume dshm: the ServiceAccount's projected volume is there either
- * way), then until dry runs of the probe's resizes show each resize policy at work (the warning of a
- * growth, the new sizeLimit with resizeVolumes, else the refusal of a shrink the probe's annotation
- * forbids).
+ * way) and, with `hardened` (the gate on, which keeps them), its mount carries the hardening
+ * policy's bindMountOptions; then, with `resizes`, until dry runs of the probe's resizes show each
+ * resize policy at work (the warning of a growth, the new sizeLimit with resizeVolumes, else the
+ * refusal of a shrink the probe's annotation forbids).
  */
-async function waitForPolicies(kube: Kube, resizeVolumes: boolean, resizes: boolean): Promise<void> {
-  const probe = { ...pod('probe', '2Gi'), metadata: { name: 'probe', namespace: NS, annotations: { 'cdk8s-shm.io/deny-unsafe-shrink': 'true' } } };
-  await eventually('the creation policy is in force', async () => {
+async function waitForPolicies(kube: Kube, wait: { resizeVolumes: boolean; resizes: boolean; hardened: boolean }): Promise<void> {
+  const { resizeVolumes, resizes, hardened } = wait;
+  const annotations = { 'cdk8s-shm.io/deny-unsafe-shrink': 'true', ...(hardened ? { [HARDEN]: 'true' } : {}) };
+  const probe = { ...pod('probe', '2Gi'), metadata: { name: 'probe', namespace: NS, annotations } };
+  const inForce = (created: any) => created.spec.volumes?.some((v: any) => v.name === 'dshm')
+    && (!hardened || mountsOf(created)[0][0]?.bindMountOptions?.length > 0);
+  await eventually('the creation policies are in force', async () => {
     const run = await kube.kubectl(['create', '-o', 'json', '-f', '-'], { input: JSON.stringify(probe), allowFailure: true });
-    if (run.status === 0 && JSON.parse(run.stdout).spec.volumes?.some((v: any) => v.name === 'dshm')) return true;
+    if (run.status === 0 && inForce(JSON.parse(run.stdout))) return true;
     await kube.kubectl(['delete', 'pod', 'probe', '-n', NS, '--ignore-not-found', '--wait=true']);
     return undefined;
   }, 60_000, 200);
@@ -194,9 +202,6 @@ async function createEach(env: Env, pods: readonly any[]) {
   for (const p of pods) runs.push(await env.kube.kubectl(['create', '-f', '-', '-o', 'json'], { input: JSON.stringify(p) }));
   return { runs, stored: runs.map(r => JSON.parse(r.stdout)) };
 }
-
-/** Each container's mounts at /dev/shm (the API server adds the service account's beside them). */
-const mountsOf = (p: any) => p.spec.containers.map((c: any) => (c.volumeMounts ?? []).filter((m: any) => m.mountPath === '/dev/shm'));
 
 describe('gates on: hardenMount through the admission policy', () => {
   // Creations only: no resize policy is needed.
