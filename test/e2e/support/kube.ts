@@ -26,11 +26,13 @@ export interface RunOptions {
 /** Runs a program to its end; never throws on a non-zero exit (look at `status`). */
 export function runAsync(command: string, args: readonly string[], options: RunOptions = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    // Without input, stdin is closed: a program that never reads it (ip, helm) cannot raise EPIPE.
+    const stdin = options.input === undefined ? 'ignore' : 'pipe';
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: [stdin, 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', chunk => (stdout += chunk));
-    child.stderr.on('data', chunk => (stderr += chunk));
+    child.stdout?.on('data', chunk => (stdout += chunk));
+    child.stderr?.on('data', chunk => (stderr += chunk));
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
     child.on('error', error => {
       clearTimeout(timer);
@@ -40,7 +42,11 @@ export function runAsync(command: string, args: readonly string[], options: RunO
       clearTimeout(timer);
       resolve({ status, stdout, stderr });
     });
-    child.stdin.end(options.input ?? '');
+    if (child.stdin) {
+      // A program may exit before it reads all its input; its exit status says what went wrong, not EPIPE.
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(options.input);
+    }
   });
 }
 
