@@ -961,9 +961,10 @@ set \`webhook.image\` to run your own image instead. The node agent's CSI plugin
 \`${PLUGIN_IN_CHART}\` (\`lib/bundle/csi-plugin.js\`).
 
 With \`wayIn=policy\`, \`policy.resizeVolumes\` adds a MutatingAdmissionPolicy \`<release>-resize\` that
-follows in-place resizes, and \`policy.hardenMount\` asks for \`bindMountOptions\`, which need
-**Kubernetes 1.37+** with the gate \`VolumeBindMountOptions\`: elsewhere the pods are sized without them,
-and each creation warns. \`policy.limitFollows\` is for the webhook alone.
+follows in-place resizes. The MutatingAdmissionPolicy \`<release>-harden\` adds \`bindMountOptions\`
+to the pods that ask for them (all of them with \`policy.hardenMount\`, else those annotated
+\`cdk8s-shm.io/harden-mount\`); they need **Kubernetes 1.37+** with the gate \`VolumeBindMountOptions\`:
+elsewhere that policy alone fails, the pods are sized without them, and each creation warns. \`policy.limitFollows\` is for the webhook alone.
 `;
 
 const HELMIGNORE = '.gitignore\n.npmignore\n*.orig\n*.swp\n';

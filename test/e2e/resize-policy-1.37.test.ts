@@ -11,12 +11,14 @@
  *   dangerous shrink is refused with the core's reason and what to do.
  * - hardenMount (a pod's annotation): with VolumeBindMountOptions on, the stored pods carry the
  *   mounts the core gives, bindMountOptions included (a new mount, and mounts of an earlier run
- *   without or with some of them); with it off, the warning that the options were dropped.
+ *   without or with some of them); the webhook alone finds nothing to do on them (the seam), and
+ *   pods through both end the same; with it off, the warning that the options were dropped.
  *
  * No node: the pods stay unscheduled, which a resize does not need. The policies act only in a
  * namespace labelled cdk8s-shm.io/inject=enabled.
  */
 import { RunningControlPlane, startKube137 } from './support/control-plane';
+import { asNew } from './support/corpus';
 import { Kube, eventually } from './support/kube';
 import { burstablePod, resize as resizeIn, planned, sizeLimit } from './support/resize';
 import { area, count } from './support/summary';
@@ -30,10 +32,14 @@ area('9 after a resize (1.37)');
 
 const NS = 'e2e-resize-policy';
 const WEBHOOK_NS = 'e2e-resize-policy-webhook';
+const WEBHOOK_ONLY_NS = 'e2e-resize-webhook-only';
 const HARDEN = 'cdk8s-shm.io/harden-mount';
 
 /** Each container's mounts at /dev/shm (the API server adds the service account's beside them). */
 const mountsOf = (p: any) => p.spec.containers.map((c: any) => (c.volumeMounts ?? []).filter((m: any) => m.mountPath === '/dev/shm'));
+
+/** What a way in writes: the mounts at /dev/shm, the volume dshm, the annotations. */
+const ourParts = (p: any) => ({ mounts: mountsOf(p), volumes: p.spec.volumes.filter((v: any) => v.name === 'dshm'), annotations: p.metadata.annotations });
 
 /** A Burstable pod of the test's namespace. */
 const pod = (name: string, limit: string): any => burstablePod(NS, name, limit);
@@ -217,6 +223,44 @@ describe('gates on: hardenMount through the admission policy', () => {
       expect(runs[i].stderr).not.toContain(HARDEN_MOUNT_GATE_WARNING);
     });
     count({ pods: pods.length });
+  });
+
+  describe('the seam: the webhook registered beside the policy', () => {
+    // The policy acts only in NS (labelled); the webhook in every namespace, WEBHOOK_ONLY_NS among them.
+    let webhook: RegisteredWebhook | undefined;
+    beforeAll(async () => {
+      await env().kube.namespace(WEBHOOK_ONLY_NS);
+      webhook = await registerLocalWebhook(env().kube, { namespace: WEBHOOK_NS, name: 'e2e-harden-seam' }, WEBHOOK_ONLY_NS);
+    });
+    afterAll(async () => {
+      await webhook?.unregister();
+    });
+    const outcomeOf = (namespace: string, name: string) => eventually(`the webhook's log line for ${namespace}/${name}`, async () =>
+      webhook!.process.logs.find(e => e.msg === 'admission' && e.pod === `${namespace}/${name}`)?.outcome as string | undefined);
+
+    test('pods the policy hardened alone come out of the webhook alone unchanged, and it says it found nothing to do', async () => {
+      for (const p of hardenedPods()) {
+        // As the policy stored it (before the webhook was registered), created again where only the webhook acts.
+        const stored = await env().kube.get('pod', p.metadata.name, NS);
+        const again = await env().kube.json(['create', '-n', WEBHOOK_ONLY_NS, '--dry-run=server', '-f', '-'], { input: JSON.stringify(asNew(stored)) });
+        expect({ pod: p.metadata.name, ...ourParts(again) }).toEqual({ pod: p.metadata.name, ...ourParts(stored) });
+        expect({ pod: p.metadata.name, outcome: await outcomeOf(WEBHOOK_ONLY_NS, p.metadata.name) }).toEqual({ pod: p.metadata.name, outcome: 'unchanged' });
+        count({ pods: 1 });
+      }
+    });
+
+    test('pods created through both end as the core plans them', async () => {
+      // The API server orders the mutating policies as a Go map gives them (calculatePolicyData in
+      // k8s.io/apiserver's policy_source.go): when the hardening policy runs before the sizing policy,
+      // the webhook after them adds the options, and the policy's reinvocation finds them there.
+      const pods = hardenedPods().map(p => ({ ...p, metadata: { ...p.metadata, name: `${p.metadata.name}-both` } }));
+      const { stored } = await createEach(env(), pods);
+      pods.forEach((p, i) => {
+        const expected = applyOperations(structuredClone(p), planToPatch(planSharedMemory(p, env().policy)));
+        expect({ pod: p.metadata.name, ...ourParts(stored[i]) }).toEqual({ pod: p.metadata.name, ...ourParts(expected) });
+      });
+      count({ pods: pods.length });
+    });
   });
 });
 
