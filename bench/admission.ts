@@ -47,6 +47,12 @@ export interface ServerFigures {
   readonly validateStepMs: number;
   /** The way in's own series: its policies' check durations, or its webhook's call. */
   readonly ownMs: number;
+  /**
+   * Observations of those series per pod: a mutating policy's evaluations (a policy that changed
+   * the pod is evaluated again when the API server re-invokes the policies, `IfNeeded`), a
+   * validating policy's, or the webhook's calls.
+   */
+  readonly ownCalls: number;
 }
 
 export interface AdmissionFigures {
@@ -104,11 +110,15 @@ async function createPods(
 function serverFigures(deltas: ReadonlyMap<string, SeriesDelta>, d: Delivery, pods: number): ServerFigures {
   const perPod = (delta: SeriesDelta) => (delta.seconds * 1000) / pods;
   const step = (type: string) => perPod(seriesOf(deltas, 'admission_step_admission_duration_seconds', ['operation="CREATE"', `type="${type}"`]));
-  const own = d.kind === 'policy'
-    ? d.seriesLabels.map(label => perPod(seriesOf(deltas, 'mutating_admission_policy_check_duration_seconds', [label]))
-      + perPod(seriesOf(deltas, 'validating_admission_policy_check_duration_seconds', [label]))).reduce((a, b) => a + b, 0)
-    : d.kind === 'webhook' ? perPod(seriesOf(deltas, 'admission_webhook_admission_duration_seconds', [d.seriesLabels[0]])) : 0;
-  return { admitStepMs: step('admit'), validateStepMs: step('validate'), ownMs: own };
+  const series = d.kind === 'policy'
+    ? d.seriesLabels.flatMap(label => ['mutating', 'validating'].map(kind => seriesOf(deltas, `${kind}_admission_policy_check_duration_seconds`, [label])))
+    : d.kind === 'webhook' ? [seriesOf(deltas, 'admission_webhook_admission_duration_seconds', [d.seriesLabels[0]])] : [];
+  return {
+    admitStepMs: step('admit'),
+    validateStepMs: step('validate'),
+    ownMs: series.map(perPod).reduce((a, b) => a + b, 0),
+    ownCalls: series.map(delta => delta.count / pods).reduce((a, b) => a + b, 0),
+  };
 }
 
 /** Every pod was left or sized as its way in does. */
@@ -212,6 +222,7 @@ function cellsOf(deliveries: readonly Delivery[], runs: ReadonlyMap<string, Run[
           admitStepMs: median(mine.map(r => r.server.admitStepMs)),
           validateStepMs: median(mine.map(r => r.server.validateStepMs)),
           ownMs: median(mine.map(r => r.server.ownMs)),
+          ownCalls: median(mine.map(r => r.server.ownCalls)),
         },
       };
     });
@@ -227,16 +238,18 @@ export function admissionReport(figures: AdmissionFigures, table: (headers: stri
       + `${figures.before ? `; before: ${figures.before}` : ''})`,
     '',
     'added: p50 minus the p50 of neither in the same round; x floor: added p50 over the no-op of the same kind\'s, and pods/s over its pods/s;',
-    'admit / validate / own: the API server\'s own time per pod created (admission steps; the way in\'s policies or webhook call), ms.',
+    'admit / validate / own: the API server\'s own time per pod created (admission steps; the way in\'s policies or webhook call), ms;',
+    'calls: the way in\'s evaluations (each policy\'s, re-invocations included) or webhook calls per pod.',
   ];
   for (const p of POPULATIONS) {
     lines.push('', `### ${p}`, '');
     lines.push(table(
-      ['way in', 'at a time', 'p50 (ms)', 'p99 (ms)', 'pods/s', 'added p50 (ms)', 'x floor: added p50', 'x floor: pods/s', 'admit (ms)', 'validate (ms)', 'own (ms)'],
+      ['way in', 'at a time', 'p50 (ms)', 'p99 (ms)', 'pods/s', 'added p50 (ms)', 'x floor: added p50', 'x floor: pods/s', 'admit (ms)', 'validate (ms)', 'own (ms)', 'calls'],
       figures.cells.filter(c => c.population === p).map(c => [
         c.wayIn, String(c.concurrency), f2(c.p50Ms), f2(c.p99Ms), c.podsPerSecond.toFixed(0), c.wayIn === 'neither' ? '-' : f2(c.addedP50Ms),
         c.vsFloor ? f2(c.vsFloor.addedP50) : '-', c.vsFloor ? f2(c.vsFloor.podsPerSecond) : '-',
         f3(c.server.admitStepMs), f3(c.server.validateStepMs), c.wayIn === 'neither' ? '-' : f3(c.server.ownMs),
+        c.wayIn === 'neither' ? '-' : f2(c.server.ownCalls),
       ]),
     ));
   }
