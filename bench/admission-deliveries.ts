@@ -87,17 +87,23 @@ export interface RegisterContext {
   readonly beforeLib?: string;
 }
 
-/**
- * Creates the namespaces and registers every way in; waits until each acts in its namespace.
- * @returns what stops the servers and removes the webhook configurations
- */
-export async function registerDeliveries(deliveries: readonly Delivery[], context: RegisterContext): Promise<() => Promise<void>> {
+/** What registering leaves running. */
+export interface Registered {
+  /** Stops the servers and removes the webhook configurations. */
+  readonly unregister: () => Promise<void>;
+  /** The metrics port of each of our webhook servers (their own time per request), by way in. */
+  readonly serverMetricsPorts: ReadonlyMap<WayIn, number>;
+}
+
+/** Creates the namespaces and registers every way in; waits until each acts in its namespace. */
+export async function registerDeliveries(deliveries: readonly Delivery[], context: RegisterContext): Promise<Registered> {
   const { admin } = context;
   const labelled = deliveries.filter(d => d.kind !== 'neither');
   const others = (d: Delivery) => labelled.filter(o => o !== d).map(o => o.namespace);
   for (const d of deliveries) await admin.namespace(d.namespace, d.kind === 'neither' ? {} : SELECTED);
   await admin.namespace('bench-webhook-server');
   const stops: Array<() => Promise<void>> = [];
+  const serverMetricsPorts = new Map<WayIn, number>();
   try {
     for (const d of labelled) {
       const selection = { namespaceSelection: NamespaceSelection.OPT_IN, excludedNamespaces: others(d) };
@@ -111,8 +117,11 @@ export async function registerDeliveries(deliveries: readonly Delivery[], contex
         case 'noop-policy':
           await admin.apply(noopPolicyObjects(synthAdmissionPolicy({ name: 'bench-noop', ...selection })));
           break;
-        default:
-          stops.push(await registerWebhook(admin, d, selection, context.beforeLib));
+        default: {
+          const registered = await registerWebhook(admin, d, selection, context.beforeLib);
+          stops.push(registered.stop);
+          if (registered.metricsPort !== undefined) serverMetricsPorts.set(d.wayIn, registered.metricsPort);
+        }
       }
       if (d.sizes) await waitForWebhook(admin, d.namespace);
       else await waitForSeries(admin, d, context.metrics);
@@ -121,8 +130,11 @@ export async function registerDeliveries(deliveries: readonly Delivery[], contex
     for (const stop of stops) await stop().catch(() => undefined);
     throw error;
   }
-  return async () => {
-    for (const stop of stops) await stop().catch(() => undefined);
+  return {
+    unregister: async () => {
+      for (const stop of stops) await stop().catch(() => undefined);
+    },
+    serverMetricsPorts,
   };
 }
 
@@ -166,11 +178,11 @@ export function synthBeforePolicy(lib: string, props: Record<string, unknown>): 
 /**
  * Starts a webhook's server (ours, the other build's, or the no-op) with the construct's arguments
  * and Node flags and a certificate from the CA its configuration carries, and registers the
- * construct's configuration by url under the delivery's names.
+ * construct's configuration by url under the delivery's names; ours with a metrics port.
  */
 async function registerWebhook(
   admin: Kube, d: Delivery, selection: { namespaceSelection: NamespaceSelection; excludedNamespaces: string[] }, beforeLib?: string,
-): Promise<() => Promise<void>> {
+): Promise<{ stop: () => Promise<void>; metricsPort?: number }> {
   const name = d.wayIn === 'webhook' ? 'bench' : d.wayIn === 'noop-webhook' ? 'bench-noop' : 'bench-before';
   const props = { namespace: 'bench-webhook-server', name, ...selection };
   const { ca, serving } = makeServingCertificate({ name, namespace: props.namespace });
@@ -179,20 +191,29 @@ async function registerWebhook(
   const nodeOptions: string | undefined = container.env.find((e: any) => e.name === 'NODE_OPTIONS')?.value;
   let port: number;
   let stop: () => Promise<unknown>;
+  let metricsPort: number | undefined;
   if (d.wayIn === 'noop-webhook') {
     ({ port, stop } = await startNoopWebhook(admin.cluster, serving, nodeOptions));
   } else {
     const server = await startLocalWebhook(admin.cluster, {
-      args: container.args, nodeOptions, serving, logLevel: 'info', bundle: d.wayIn === 'webhook-before' ? path.resolve(beforeLib!, 'bundle', 'webhook.js') : undefined,
+      args: container.args,
+      nodeOptions,
+      serving,
+      logLevel: 'info',
+      bundle: d.wayIn === 'webhook-before' ? path.resolve(beforeLib!, 'bundle', 'webhook.js') : undefined,
+      metricsPort: await freePort(),
     });
-    ({ port, stop } = server);
+    ({ port, stop, metricsPort } = server);
   }
   const configuration = withUrl(only(objects, 'MutatingWebhookConfiguration'), port);
   configuration.webhooks[0].name = d.seriesLabels[0].replace(/^name="(.*)"$/, '$1');
   await admin.apply([configuration]);
-  return async () => {
-    await admin.kubectl(['delete', 'mutatingwebhookconfiguration', configuration.metadata.name, '--ignore-not-found']);
-    await stop();
+  return {
+    stop: async () => {
+      await admin.kubectl(['delete', 'mutatingwebhookconfiguration', configuration.metadata.name, '--ignore-not-found']);
+      await stop();
+    },
+    metricsPort,
   };
 }
 

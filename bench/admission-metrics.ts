@@ -3,6 +3,7 @@
  * after each measurement, and the difference of the admission histograms' `_sum` and `_count`
  * (seconds and observations) over that measurement. Only the families about admission are kept.
  */
+import * as http from 'http';
 import * as https from 'https';
 
 /** The histogram families kept (without the `apiserver_` prefix). */
@@ -74,4 +75,27 @@ export function seriesOf(deltas: ReadonlyMap<string, SeriesDelta>, family: strin
     count += delta.count;
   }
   return { seconds, count };
+}
+
+/**
+ * Our webhook server's own time: `cdk8s_shm_admission_duration_seconds` (from a request's headers to
+ * its answer) on its metrics port, summed over the histogram's series.
+ */
+export function scrapeWebhookServer(port: number): Promise<{ sum: number; count: number }> {
+  return new Promise((resolve, reject) => {
+    http.get(`http://127.0.0.1:${port}/metrics`, response => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', chunk => (text += chunk));
+      response.on('end', () => {
+        if (response.statusCode !== 200) return reject(new Error(`GET /metrics of the webhook: HTTP ${response.statusCode}`));
+        const total = { sum: 0, count: 0 };
+        for (const line of text.split('\n')) {
+          const match = /^cdk8s_shm_admission_duration_seconds_(sum|count)(?:\{[^}]*\})? (\S+)$/.exec(line);
+          if (match) total[match[1] as 'sum' | 'count'] += Number(match[2]);
+        }
+        return resolve(total);
+      });
+    }).on('error', reject);
+  });
 }

@@ -78,6 +78,8 @@ export function makeServingCertificate(service: { name: string; namespace: strin
 export interface LocalWebhook {
   readonly child: ChildProcess;
   readonly port: number;
+  /** The metrics port, with `metricsPort`. */
+  readonly metricsPort?: number;
   readonly logs: LogEntry[];
   stderr(): string;
   waitForLog(predicate: (entry: LogEntry) => boolean, timeoutMs?: number): Promise<LogEntry>;
@@ -87,10 +89,13 @@ export interface LocalWebhook {
 
 export interface LocalWebhookOptions {
   /**
-   * The server's arguments as the construct renders them; `--port=0`, `--metrics-port=0` (replicas
-   * run side by side on one machine, so no fixed second port) and the TLS files are appended.
+   * The server's arguments as the construct renders them; `--port=0`, `--metrics-port` (0 unless
+   * `metricsPort`: replicas run side by side on one machine, so no fixed second port) and the TLS
+   * files are appended.
    */
   readonly args: readonly string[];
+  /** A port for the server's /metrics (the benchmark reads its own time per request). @default 0 (none) */
+  readonly metricsPort?: number;
   /** The container's NODE_OPTIONS. */
   readonly nodeOptions?: string;
   /** Files mode: the serving certificate. */
@@ -117,7 +122,7 @@ export function mountNamespaceUnavailable(): string | undefined {
 /** Starts the bundled server and waits for its "listening" line. */
 export async function startLocalWebhook(cluster: ControlPlaneState, options: LocalWebhookOptions): Promise<LocalWebhook> {
   const dir = fs.mkdtempSync(path.join(cluster.dir, 'webhook-'));
-  const args = [...options.args, '--port=0', '--metrics-port=0', `--log-level=${options.logLevel ?? 'debug'}`];
+  const args = [...options.args, '--port=0', `--metrics-port=${options.metricsPort ?? 0}`, `--log-level=${options.logLevel ?? 'debug'}`];
   if (options.serving) {
     fs.writeFileSync(path.join(dir, 'tls.crt'), options.serving.certPem);
     fs.writeFileSync(path.join(dir, 'tls.key'), options.serving.keyPem, { mode: 0o600 });
@@ -158,6 +163,7 @@ export async function startLocalWebhook(cluster: ControlPlaneState, options: Loc
   return {
     child,
     port: listening.port,
+    metricsPort: listening.metricsPort,
     logs,
     stderr,
     waitForLog,
