@@ -21,7 +21,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import { Testing } from 'cdk8s';
-import { Scrape, seriesOf, difference } from './admission-metrics';
+import { Scrape, ServerTime, difference, scrapeFloorServer, scrapeWebhookServer, seriesOf } from './admission-metrics';
 import { podOf } from './admission-pods';
 import { FLOOR_SERVER, freePort } from './servers';
 import { NamespaceSelection, WebhookTls } from '../src';
@@ -91,8 +91,8 @@ export interface RegisterContext {
 export interface Registered {
   /** Stops the servers and removes the webhook configurations. */
   readonly unregister: () => Promise<void>;
-  /** The metrics port of each of our webhook servers (their own time per request), by way in. */
-  readonly serverMetricsPorts: ReadonlyMap<WayIn, number>;
+  /** Each webhook server's own time so far (from its metrics, or the no-op's /stats), by way in. */
+  readonly serverTimes: ReadonlyMap<WayIn, () => Promise<ServerTime>>;
 }
 
 /** Creates the namespaces and registers every way in; waits until each acts in its namespace. */
@@ -103,7 +103,7 @@ export async function registerDeliveries(deliveries: readonly Delivery[], contex
   for (const d of deliveries) await admin.namespace(d.namespace, d.kind === 'neither' ? {} : SELECTED);
   await admin.namespace('bench-webhook-server');
   const stops: Array<() => Promise<void>> = [];
-  const serverMetricsPorts = new Map<WayIn, number>();
+  const serverTimes = new Map<WayIn, () => Promise<ServerTime>>();
   try {
     for (const d of labelled) {
       const selection = { namespaceSelection: NamespaceSelection.OPT_IN, excludedNamespaces: others(d) };
@@ -120,7 +120,7 @@ export async function registerDeliveries(deliveries: readonly Delivery[], contex
         default: {
           const registered = await registerWebhook(admin, d, selection, context.beforeLib);
           stops.push(registered.stop);
-          if (registered.metricsPort !== undefined) serverMetricsPorts.set(d.wayIn, registered.metricsPort);
+          serverTimes.set(d.wayIn, registered.serverTime);
         }
       }
       if (d.sizes) await waitForWebhook(admin, d.namespace);
@@ -134,7 +134,7 @@ export async function registerDeliveries(deliveries: readonly Delivery[], contex
     unregister: async () => {
       for (const stop of stops) await stop().catch(() => undefined);
     },
-    serverMetricsPorts,
+    serverTimes,
   };
 }
 
@@ -178,11 +178,12 @@ export function synthBeforePolicy(lib: string, props: Record<string, unknown>): 
 /**
  * Starts a webhook's server (ours, the other build's, or the no-op) with the construct's arguments
  * and Node flags and a certificate from the CA its configuration carries, and registers the
- * construct's configuration by url under the delivery's names; ours with a metrics port.
+ * construct's configuration by url under the delivery's names; ours with a metrics port, where the
+ * benchmark reads its own time per request (the no-op's, from its /stats).
  */
 async function registerWebhook(
   admin: Kube, d: Delivery, selection: { namespaceSelection: NamespaceSelection; excludedNamespaces: string[] }, beforeLib?: string,
-): Promise<{ stop: () => Promise<void>; metricsPort?: number }> {
+): Promise<{ stop: () => Promise<void>; serverTime: () => Promise<ServerTime> }> {
   const name = d.wayIn === 'webhook' ? 'bench' : d.wayIn === 'noop-webhook' ? 'bench-noop' : 'bench-before';
   const props = { namespace: 'bench-webhook-server', name, ...selection };
   const { ca, serving } = makeServingCertificate({ name, namespace: props.namespace });
@@ -191,9 +192,11 @@ async function registerWebhook(
   const nodeOptions: string | undefined = container.env.find((e: any) => e.name === 'NODE_OPTIONS')?.value;
   let port: number;
   let stop: () => Promise<unknown>;
-  let metricsPort: number | undefined;
+  let serverTime: () => Promise<ServerTime>;
   if (d.wayIn === 'noop-webhook') {
     ({ port, stop } = await startNoopWebhook(admin.cluster, serving, nodeOptions));
+    const noopPort = port;
+    serverTime = () => scrapeFloorServer(noopPort, ca.certPem);
   } else {
     const server = await startLocalWebhook(admin.cluster, {
       args: container.args,
@@ -203,7 +206,8 @@ async function registerWebhook(
       bundle: d.wayIn === 'webhook-before' ? path.resolve(beforeLib!, 'bundle', 'webhook.js') : undefined,
       metricsPort: await freePort(),
     });
-    ({ port, stop, metricsPort } = server);
+    ({ port, stop } = server);
+    serverTime = () => scrapeWebhookServer(server.metricsPort!);
   }
   const configuration = withUrl(only(objects, 'MutatingWebhookConfiguration'), port);
   configuration.webhooks[0].name = d.seriesLabels[0].replace(/^name="(.*)"$/, '$1');
@@ -213,7 +217,7 @@ async function registerWebhook(
       await admin.kubectl(['delete', 'mutatingwebhookconfiguration', configuration.metadata.name, '--ignore-not-found']);
       await stop();
     },
-    metricsPort,
+    serverTime,
   };
 }
 

@@ -77,11 +77,14 @@ export function seriesOf(deltas: ReadonlyMap<string, SeriesDelta>, family: strin
   return { seconds, count };
 }
 
-/**
- * Our webhook server's own time: `cdk8s_shm_admission_duration_seconds` (from a request's headers to
- * its answer) on its metrics port, summed over the histogram's series.
- */
-export function scrapeWebhookServer(port: number): Promise<{ sum: number; count: number }> {
+/** A webhook server's own time so far: seconds from requests' headers to their answers, and requests. */
+export interface ServerTime {
+  readonly sum: number;
+  readonly count: number;
+}
+
+/** Our webhook server's own time: `cdk8s_shm_admission_duration_seconds` on its metrics port, summed over the histogram's series. */
+export function scrapeWebhookServer(port: number): Promise<ServerTime> {
   return new Promise((resolve, reject) => {
     http.get(`http://127.0.0.1:${port}/metrics`, response => {
       let text = '';
@@ -95,6 +98,22 @@ export function scrapeWebhookServer(port: number): Promise<{ sum: number; count:
           if (match) total[match[1] as 'sum' | 'count'] += Number(match[2]);
         }
         return resolve(total);
+      });
+    }).on('error', reject);
+  });
+}
+
+/** The no-op webhook's own time (bench/floor-server.js, `GET /stats` on its serving port). */
+export function scrapeFloorServer(port: number, ca: string): Promise<ServerTime> {
+  return new Promise((resolve, reject) => {
+    https.get({ host: '127.0.0.1', port, path: '/stats', ca }, response => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', chunk => (text += chunk));
+      response.on('end', () => {
+        if (response.statusCode !== 200) return reject(new Error(`GET /stats of the no-op webhook: HTTP ${response.statusCode}`));
+        const stats = JSON.parse(text) as { seconds: number; count: number };
+        return resolve({ sum: stats.seconds, count: stats.count });
       });
     }).on('error', reject);
   });

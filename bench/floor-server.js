@@ -6,7 +6,9 @@
  *
  * It runs as its own `node` process, like the bundle, with the same certificate, the same TLS floor
  * (1.2) and the same server timeouts as src/programs/webhook/server.ts, so the two differ only in what they
- * do per request. Usage: node bench/floor-server.js --port N --tls-cert FILE --tls-key FILE
+ * do per request. Like the webhook's `cdk8s_shm_admission_duration_seconds`, it times each request
+ * from its headers to its answer; `GET /stats` gives the total (`{"seconds":S,"count":N}`).
+ * Usage: node bench/floor-server.js --port N --tls-cert FILE --tls-key FILE
  */
 const https = require('node:https');
 const { readFileSync } = require('node:fs');
@@ -21,6 +23,7 @@ function flag(name) {
 }
 
 const port = Number(flag('port'));
+const stats = { seconds: 0, count: 0 };
 const server = https.createServer({
   minVersion: 'TLSv1.2',
   cert: readFileSync(flag('tls-cert')),
@@ -30,6 +33,13 @@ const server = https.createServer({
   requestTimeout: 30_000,
   connectionsCheckingInterval: 1_000,
 }, (req, res) => {
+  if (req.url === '/stats') {
+    const text = JSON.stringify(stats);
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
+    return;
+  }
+  const started = process.hrtime.bigint();
   const chunks = [];
   req.on('data', chunk => chunks.push(chunk));
   req.on('end', () => {
@@ -44,6 +54,8 @@ const server = https.createServer({
     const body = `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":${JSON.stringify(uid)},"allowed":true}}`;
     res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
     res.end(body);
+    stats.seconds += Number(process.hrtime.bigint() - started) / 1e9;
+    stats.count += 1;
   });
 });
 
