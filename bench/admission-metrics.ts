@@ -41,16 +41,21 @@ export function parseMetrics(text: string): Scrape {
   return scrape;
 }
 
-/** GET /metrics with the agent's client certificate. */
-export function scrapeMetrics(server: string, agent: https.Agent): Promise<Scrape> {
+/** The body of a GET answered 200 (`what` names it in the error otherwise). */
+function getText(get: (callback: (response: http.IncomingMessage) => void) => http.ClientRequest, what: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    https.get(`${server}/metrics`, { agent }, response => {
+    get(response => {
       let text = '';
       response.setEncoding('utf8');
       response.on('data', chunk => (text += chunk));
-      response.on('end', () => (response.statusCode === 200 ? resolve(parseMetrics(text)) : reject(new Error(`GET /metrics: HTTP ${response.statusCode}`))));
+      response.on('end', () => (response.statusCode === 200 ? resolve(text) : reject(new Error(`GET ${what}: HTTP ${response.statusCode}`))));
     }).on('error', reject);
   });
+}
+
+/** GET /metrics with the agent's client certificate. */
+export async function scrapeMetrics(server: string, agent: https.Agent): Promise<Scrape> {
+  return parseMetrics(await getText(callback => https.get(`${server}/metrics`, { agent }, callback), '/metrics'));
 }
 
 /** Every series that changed between two scrapes. */
@@ -79,42 +84,22 @@ export function seriesOf(deltas: ReadonlyMap<string, SeriesDelta>, family: strin
 
 /** A webhook server's own time so far: seconds from requests' headers to their answers, and requests. */
 export interface ServerTime {
-  readonly sum: number;
+  readonly seconds: number;
   readonly count: number;
 }
 
 /** Our webhook server's own time: `cdk8s_shm_admission_duration_seconds` on its metrics port, summed over the histogram's series. */
-export function scrapeWebhookServer(port: number): Promise<ServerTime> {
-  return new Promise((resolve, reject) => {
-    http.get(`http://127.0.0.1:${port}/metrics`, response => {
-      let text = '';
-      response.setEncoding('utf8');
-      response.on('data', chunk => (text += chunk));
-      response.on('end', () => {
-        if (response.statusCode !== 200) return reject(new Error(`GET /metrics of the webhook: HTTP ${response.statusCode}`));
-        const total = { sum: 0, count: 0 };
-        for (const line of text.split('\n')) {
-          const match = /^cdk8s_shm_admission_duration_seconds_(sum|count)(?:\{[^}]*\})? (\S+)$/.exec(line);
-          if (match) total[match[1] as 'sum' | 'count'] += Number(match[2]);
-        }
-        return resolve(total);
-      });
-    }).on('error', reject);
-  });
+export async function scrapeWebhookServer(port: number): Promise<ServerTime> {
+  const text = await getText(callback => http.get(`http://127.0.0.1:${port}/metrics`, callback), '/metrics of the webhook');
+  const total = { sum: 0, count: 0 };
+  for (const line of text.split('\n')) {
+    const match = /^cdk8s_shm_admission_duration_seconds_(sum|count)(?:\{[^}]*\})? (\S+)$/.exec(line);
+    if (match) total[match[1] as 'sum' | 'count'] += Number(match[2]);
+  }
+  return { seconds: total.sum, count: total.count };
 }
 
 /** The no-op webhook's own time (bench/floor-server.js, `GET /stats` on its serving port). */
-export function scrapeFloorServer(port: number, ca: string): Promise<ServerTime> {
-  return new Promise((resolve, reject) => {
-    https.get({ host: '127.0.0.1', port, path: '/stats', ca }, response => {
-      let text = '';
-      response.setEncoding('utf8');
-      response.on('data', chunk => (text += chunk));
-      response.on('end', () => {
-        if (response.statusCode !== 200) return reject(new Error(`GET /stats of the no-op webhook: HTTP ${response.statusCode}`));
-        const stats = JSON.parse(text) as { seconds: number; count: number };
-        return resolve({ sum: stats.seconds, count: stats.count });
-      });
-    }).on('error', reject);
-  });
+export async function scrapeFloorServer(port: number, ca: string): Promise<ServerTime> {
+  return JSON.parse(await getText(callback => https.get({ host: '127.0.0.1', port, path: '/stats', ca }, callback), '/stats of the no-op webhook')) as ServerTime;
 }

@@ -191,7 +191,7 @@ export async function runAdmissionBenchmarks(options: AdmissionOptions, log: (li
             const serverAfter = await webhookServer(d);
             const server = {
               ...serverFigures(difference(before, await metrics()), d, podsPerCell),
-              webhookServerMs: serverBefore && serverAfter ? ((serverAfter.sum - serverBefore.sum) * 1000) / podsPerCell : undefined,
+              webhookServerMs: serverBefore && serverAfter ? ((serverAfter.seconds - serverBefore.seconds) * 1000) / podsPerCell : undefined,
             };
             const key = `${d.wayIn}/${p}/${c}`;
             const run = { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), rate: podsPerCell / seconds, server };
